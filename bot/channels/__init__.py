@@ -1,0 +1,1 @@
+"""One module per platform. Each turns platform traffic into ``Inbound`` and renders ``Reply``."""

@@ -1,0 +1,272 @@
+"""Telegram through python-telegram-bot 22, used as a transport.
+
+One catch-all ``TypeHandler`` hands every update to :func:`parse_update`, which turns it into an
+:class:`~bot.types.Inbound`; nothing of PTB passes this module. Replies are rendered to Bot API
+payloads (:func:`render`) when they are written to the outbox and sent by :class:`TelegramChannel`.
+HTTP goes through :class:`~bot.channels.aiohttp_request.AiohttpRequest` instead of httpx.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import Bot, InputFile, Update
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+
+from ..types import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
+from .aiohttp_request import AiohttpRequest
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+Handle = Callable[[Inbound], Awaitable[Any]]
+
+
+# ---- rendering: Reply -> Bot API payloads (pure) --------------------------------------------
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split on paragraph, then line, then word boundaries so each part has ≤ ``limit`` characters."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), -1)
+        if cut < limit // 2:
+            cut = window.rfind("\n")
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _keyboard(reply: Reply) -> dict[str, Any] | None:
+    if not reply.choices:
+        return None
+    short = all(len(c.label) <= 18 for c in reply.choices) and len(reply.choices) > 3
+    rows: list[list[dict[str, str]]] = []
+    for c in reply.choices:
+        button = {"text": c.label, "callback_data": c.value}
+        if short and rows and len(rows[-1]) < 2:
+            rows[-1].append(button)
+        else:
+            rows.append([button])
+    return {"inline_keyboard": rows}
+
+
+def render(reply: Reply) -> list[dict[str, Any]]:
+    """Bot API payloads for one Reply; long text becomes several messages, buttons on the last."""
+    head = f"<b>{html.escape(reply.title)}</b>\n" if reply.title else ""
+    budget = MAX_TEXT - (len(reply.title) + 1 if reply.title else 0)
+    chunks = split_text(reply.text, budget)
+    payloads: list[dict[str, Any]] = []
+    for i, chunk in enumerate(chunks):
+        text = (head if i == 0 else "") + html.escape(chunk, quote=False)
+        payloads.append({"method": "sendMessage", "text": text, "parse_mode": "HTML"})
+    markup = _keyboard(reply)
+    for kind, att in (("photo", reply.image), ("document", reply.document)):
+        if att is None:
+            continue
+        p: dict[str, Any] = {"method": "sendPhoto" if kind == "photo" else "sendDocument", "field": kind, "filename": att.filename, "mime_type": att.mime_type}
+        if att.data is not None:
+            p["data_b64"] = base64.b64encode(att.data).decode()
+        else:
+            p["file_id"] = att.file_ref
+        payloads.append(p)
+    if markup:
+        payloads[-1 if payloads[-1]["method"] == "sendMessage" else 0]["reply_markup"] = markup
+    return payloads
+
+
+# ---- parsing: PTB Update -> Inbound ---------------------------------------------------------
+def parse_update(update: Update) -> Inbound | None:
+    """The normal form of an update, or None for updates that are not a person talking to us."""
+    uid = f"u{update.update_id}"
+    if update.callback_query is not None:
+        q = update.callback_query
+        chat_id = q.message.chat.id if q.message is not None else q.from_user.id
+        return Inbound(
+            channel=CHANNEL, user_key=str(chat_id), external_id=uid, kind=Kind.CHOICE, choice=q.data or "",
+            language_hint=q.from_user.language_code, display_name=q.from_user.full_name, username=q.from_user.username,
+        )
+    msg = update.message or update.edited_message
+    if msg is None or msg.chat.type != "private":
+        return None  # channel posts, group chatter, member updates: not for this bot
+    user = msg.from_user
+    base = dict(
+        channel=CHANNEL, user_key=str(msg.chat.id), external_id=uid,
+        language_hint=user.language_code if user else None,
+        display_name=user.full_name if user else None, username=user.username if user else None,
+        received_at=msg.date,
+    )
+    if update.edited_message is not None:
+        return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="edited_message", **base)
+    if msg.text is not None:
+        return Inbound(kind=Kind.TEXT, text=msg.text, **base)
+    if msg.photo:
+        best = msg.photo[-1]
+        return Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=best.file_id, caption=msg.caption, size=best.file_size, mime_type="image/jpeg"), **base)
+    if msg.document is not None and (msg.document.mime_type or "").startswith("image/"):
+        d = msg.document
+        return Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=d.file_id, caption=msg.caption, size=d.file_size, mime_type=d.mime_type), **base)
+    if msg.location is not None:
+        loc = msg.location
+        address = msg.venue.address if msg.venue is not None else None
+        return Inbound(kind=Kind.LOCATION, location=Location(loc.latitude, loc.longitude, address), **base)
+    if msg.contact is not None:
+        return Inbound(kind=Kind.CONTACT, contact=Contact(phone=msg.contact.phone_number, name=msg.contact.first_name), **base)
+    kind = next((k for k in ("sticker", "voice", "audio", "video", "video_note", "animation", "document", "poll", "dice", "game") if getattr(msg, k, None)), "other")
+    return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=kind, **base)
+
+
+# ---- the channel ----------------------------------------------------------------------------
+class TelegramChannel:
+    name = CHANNEL
+    render = staticmethod(render)
+
+    def __init__(self, *, token: str, base_url: str, handle: Handle, webhook_url: str | None = None, webhook_secret: str | None = None, request: Any = None, get_updates_request: Any = None) -> None:
+        self._handle = handle
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        builder: ApplicationBuilder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .request(request or AiohttpRequest(connection_pool_size=256))
+            .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
+            .concurrent_updates(256)  # different people in parallel; one person is serialised by the dispatcher
+        )
+        if webhook_url:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> Bot:
+        return self.application.bot
+
+    async def start(self) -> None:
+        try:
+            await self.application.initialize()
+        except InvalidToken:
+            raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
+        except (NetworkError, TelegramError) as exc:
+            raise RuntimeError(f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network") from None
+        await self.application.start()
+        if self.webhook_url:
+            await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=["message", "edited_message", "callback_query"])
+            log.info("telegram: webhook mode")
+        else:
+            await self.bot.delete_webhook()
+            await self.application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"], poll_interval=0.0, timeout=30)
+            log.info("telegram: long polling")
+
+    async def stop(self) -> None:
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _on_update(self, update: Update, _context: Any) -> None:
+        inbound = parse_update(update)
+        if update.callback_query is not None:
+            await self._answer_callback(update.callback_query.id)
+        if inbound is not None:
+            await self._handle(inbound)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        try:  # stops the button's spinner; not a message, so not through the outbox
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.debug("answerCallbackQuery failed: %s", type(exc).__name__)
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        log.error("telegram update failed: %s", type(context.error).__name__, exc_info=context.error)
+
+    # ---- webhook ------------------------------------------------------------------------
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /webhooks/telegram: verify the secret in constant time, process, then acknowledge.
+
+        A failure to store the turn answers 500 so Telegram delivers the update again.
+        """
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        if request.content_length is not None and request.content_length > 1_000_000:
+            return web.Response(status=413, text="too large")
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400, text="bad update")
+        if update is None:
+            return web.Response(status=400, text="bad update")
+        inbound = parse_update(update)
+        if update.callback_query is not None:
+            await self._answer_callback(update.callback_query.id)
+        if inbound is not None:
+            try:
+                await self._handle(inbound)
+            except Exception as exc:  # DatabaseUnavailable: let Telegram retry
+                log.error("telegram webhook update %s not stored: %s", update.update_id, type(exc).__name__)
+                return web.Response(status=500, text="retry")
+        return web.Response(text="ok")
+
+    # ---- sending ------------------------------------------------------------------------
+    async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult:
+        method = payload["method"]
+        markup = payload.get("reply_markup")
+        try:
+            if method == "sendMessage":
+                msg = await self.bot.send_message(address, payload["text"], parse_mode=payload.get("parse_mode"), reply_markup=_markup(markup))
+            elif method in ("sendPhoto", "sendDocument"):
+                media: Any = payload.get("file_id")
+                if media is None:
+                    media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
+                fn = self.bot.send_photo if method == "sendPhoto" else self.bot.send_document
+                msg = await fn(address, media, caption=payload.get("caption"), reply_markup=_markup(markup))
+            else:
+                raise SendError(f"unknown payload method {method}", retryable=False)
+        except RetryAfter as exc:
+            ra = exc.retry_after
+            seconds = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+            raise SendError("Telegram 429: too many requests", retryable=True, retry_after=max(1.0, seconds)) from None
+        except Forbidden as exc:
+            raise SendError(f"Telegram 403: {exc.message}", retryable=False) from None
+        except ChatMigrated as exc:
+            raise SendError(f"Telegram: chat migrated to {exc.new_chat_id}", retryable=False) from None
+        except BadRequest as exc:
+            raise SendError(f"Telegram 400: {exc.message}", retryable=False) from None
+        except (TimedOut, NetworkError) as exc:
+            raise SendError(f"Telegram network: {type(exc).__name__}", retryable=True) from None
+        except InvalidToken:
+            raise SendError("Telegram: token rejected", retryable=True) from None
+        except TelegramError as exc:
+            raise SendError(f"Telegram: {type(exc).__name__}", retryable=True) from None
+        return SendResult(platform_message_id=str(msg.message_id))
+
+
+def _markup(markup: dict[str, Any] | None):
+    if not markup:
+        return None
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in markup["inline_keyboard"]])

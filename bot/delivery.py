@@ -1,0 +1,345 @@
+"""Outbox delivery.
+
+Claims due outbox rows, sends them through their channel within the platform's rate limits, and
+records the outcome. Messages to one address go out in order through one *lane*; lanes run in
+parallel under a per-channel global limit. A 429 reschedules the lane after the platform's
+``retry_after``; other retryable errors back off exponentially; permanent errors (blocked,
+chat not found) are recorded and never retried. Outcomes are written in small group commits.
+
+Delivery is at-least-once across crashes: a row claimed by a process that died is claimed again
+after its lease runs out. Within one process each row is sent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from storage import Database, Repo
+from storage.models import OutboxMessage
+
+from .clock import Clock, SystemClock
+from .types import SendError, SendResult
+
+log = logging.getLogger(__name__)
+
+
+class ChannelSender(Protocol):
+    async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    global_per_second: float
+    global_burst: int
+    per_address_per_second: float
+    per_address_burst: int
+
+
+# Telegram: ~30 messages/s per bot, ~1/s per chat sustained (short bursts tolerated).
+TELEGRAM_LIMIT = RateLimit(global_per_second=29.0, global_burst=29, per_address_per_second=1.0, per_address_burst=3)
+UNLIMITED = RateLimit(global_per_second=1e9, global_burst=10**9, per_address_per_second=1e9, per_address_burst=10**9)
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = 600.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1, 2, 4 … capped at 10 minutes, with ±20 % jitter so a recovered platform is not stampeded."""
+    base = min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self._now = now
+        self.updated = now()
+
+    def _refill(self) -> None:
+        t = self._now()
+        self.tokens = min(self.capacity, self.tokens + (t - self.updated) * self.rate)
+        self.updated = t
+
+    def delay(self) -> float:
+        """Seconds until a token is available (0 when one is)."""
+        self._refill()
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self._refill()
+        self.tokens -= 1.0
+
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.capacity
+
+
+class _Lane:
+    __slots__ = ("key", "rows", "bucket", "task")
+
+    def __init__(self, key: tuple[str, str], bucket: TokenBucket) -> None:
+        self.key = key
+        self.rows: deque[OutboxMessage] = deque()
+        self.bucket = bucket
+        self.task: asyncio.Task | None = None
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        senders: dict[str, ChannelSender],
+        *,
+        clock: Clock | None = None,
+        limits: dict[str, RateLimit] | None = None,
+        max_in_flight: int = 200,
+        lease: timedelta = timedelta(minutes=5),
+        poll_interval: float = 1.0,
+        flush_interval: float = 0.01,
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.clock = clock or SystemClock()
+        self.limits = limits or {}
+        self.max_in_flight = max_in_flight
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.flush_interval = flush_interval
+        self._wake = asyncio.Event()
+        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._globals: dict[str, TokenBucket] = {}
+        self._idle_buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._in_flight = 0
+        self._results: list[tuple[str, int, Any]] = []
+        self._results_ready = asyncio.Event()
+        self._running = False
+        self._tasks: set[asyncio.Task] = set()
+        self.stats = {"sent": 0, "retried": 0, "failed": 0, "rate_limited": 0}
+
+    # ---- public ---------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Called after every commit that added outbox rows: replies go out at once."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._running = True
+        for coro in (self._claim_loop(), self._flush_loop()):
+            task = asyncio.create_task(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        self._running = False
+        self._wake.set()
+        lanes = [lane.task for lane in self._lanes.values() if lane.task]
+        for t in lanes:
+            t.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
+        # rows still queued in lanes stay 'sending' and are reclaimed after the lease; give the
+        # ones we know about back now so a restart sends them at once
+        leftover = [row for lane in self._lanes.values() for row in lane.rows]
+        self._lanes.clear()
+        for row in leftover:
+            self._results.append(("release", row.id, None))
+        self._results_ready.set()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is in flight and no row is due now (tests, ``kanal jobs run``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.wake()
+            await asyncio.sleep(0.02)
+            if self._in_flight == 0 and not self._results and await self._nothing_due():
+                return
+        raise TimeoutError("outbox not drained in time")
+
+    # ---- claiming -------------------------------------------------------------------------
+    async def _nothing_due(self) -> bool:
+        async with self.db.unit_of_work() as uow:
+            rows = await Repo(uow.session).claim_due(self.clock.now(), limit=1, lease=self.lease, channels=self.senders)
+            return not rows  # rolled back: nothing claimed
+
+    async def _claim_loop(self) -> None:
+        while self._running:
+            try:
+                room = self.max_in_flight - self._in_flight
+                if room > 0:
+                    rows = await self._claim(room)
+                    for row in rows:
+                        self._enqueue_lane(row)
+                    if len(rows) == room:
+                        await asyncio.sleep(0)  # more may be due: claim again when there is room
+                        if self._in_flight < self.max_in_flight:
+                            continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database gone: keep trying, the rows are safe in the outbox
+                log.warning("outbox claim failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(self.poll_interval)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def _claim(self, limit: int) -> list[OutboxMessage]:
+        async with self.db.unit_of_work() as uow:
+            rows = list(await Repo(uow.session).claim_due(self.clock.now(), limit=limit, lease=self.lease, channels=self.senders))
+            if rows:
+                await uow.commit()
+            return rows
+
+    def _enqueue_lane(self, row: OutboxMessage) -> None:
+        key = (row.channel, row.address)
+        lane = self._lanes.get(key)
+        if lane is None:
+            limit = self.limits.get(row.channel, UNLIMITED)
+            bucket = self._idle_buckets.pop(key, None) or TokenBucket(limit.per_address_per_second, limit.per_address_burst)
+            lane = self._lanes[key] = _Lane(key, bucket)
+        lane.rows.append(row)
+        self._in_flight += 1
+        if lane.task is None:
+            lane.task = asyncio.create_task(self._run_lane(lane))
+
+    def _global(self, channel: str) -> TokenBucket:
+        bucket = self._globals.get(channel)
+        if bucket is None:
+            limit = self.limits.get(channel, UNLIMITED)
+            bucket = self._globals[channel] = TokenBucket(limit.global_per_second, limit.global_burst)
+        return bucket
+
+    # ---- sending --------------------------------------------------------------------------
+    async def _run_lane(self, lane: _Lane) -> None:
+        channel = lane.key[0]
+        sender = self.senders[channel]
+        glob = self._global(channel)
+        try:
+            while lane.rows:
+                row = lane.rows[0]
+                while (wait := max(lane.bucket.delay(), glob.delay())) > 0:
+                    await asyncio.sleep(wait)
+                lane.bucket.take()
+                glob.take()
+                try:
+                    if "undeliverable" in row.payload:
+                        raise SendError(str(row.payload["undeliverable"]), retryable=False)
+                    result = await sender.send(row.address, row.payload, ref=row.id)
+                except SendError as exc:
+                    if exc.retryable:
+                        self._retry_lane(lane, exc)
+                        return
+                    self._done(lane, ("failed", row.id, str(exc)))
+                    log.warning("outbox %s to %s:%s failed for good: %s", row.id, channel, _mask(row.address), exc)
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a bug in a sender: keep the row, back off
+                    log.exception("outbox sender %s crashed on row %s", channel, row.id)
+                    self._retry_lane(lane, SendError(type(exc).__name__, retryable=True))
+                    return
+                self._done(lane, ("sent", row.id, result.platform_message_id))
+        finally:
+            lane.task = None
+            # cancelled with rows left: stop() releases them
+            if not lane.rows and self._lanes.get(lane.key) is lane:
+                del self._lanes[lane.key]
+                if not lane.bucket.full():  # keep the chat's recent rate history a while
+                    self._idle_buckets[lane.key] = lane.bucket
+                    if len(self._idle_buckets) > 50_000:
+                        self._idle_buckets.clear()
+            self._wake.set()
+
+    def _done(self, lane: _Lane, result: tuple[str, int, Any]) -> None:
+        lane.rows.popleft()
+        self._in_flight -= 1
+        self._results.append(result)
+        self.stats["sent" if result[0] == "sent" else "failed"] += 1
+        self._results_ready.set()
+
+    def _retry_lane(self, lane: _Lane, exc: SendError) -> None:
+        """Hold the whole lane (order is kept) until the platform lets us send again."""
+        row = lane.rows[0]
+        rate_limited = exc.retry_after is not None
+        if rate_limited:
+            delay = float(exc.retry_after)
+            self.stats["rate_limited"] += 1
+        else:
+            delay = backoff_seconds(row.attempts)
+            self.stats["retried"] += 1
+        give_up = not rate_limited and row.attempts >= MAX_ATTEMPTS
+        at = self.clock.now() + timedelta(seconds=delay)
+        first = True
+        while lane.rows:
+            r = lane.rows.popleft()
+            self._in_flight -= 1
+            if first and give_up:
+                self._results.append(("failed", r.id, f"gave up after {r.attempts} attempts: {exc}"))
+                self.stats["failed"] += 1
+                at = self.clock.now()
+            elif first:
+                self._results.append(("retry", r.id, (at, str(exc), not rate_limited)))
+            else:  # not tried: does not count as an attempt
+                self._results.append(("retry", r.id, (at, "waiting behind an earlier message", False)))
+            first = False
+        log.info("outbox lane %s:%s paused %.1fs (%s)", lane.key[0], _mask(lane.key[1]), delay, exc)
+        self._results_ready.set()
+
+    # ---- recording ------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._results_ready.wait()
+            await asyncio.sleep(self.flush_interval)  # group commit: gather what arrives meanwhile
+            self._results_ready.clear()
+            try:
+                await self._flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox results not recorded yet (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(self.poll_interval)
+                self._results_ready.set()
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            async with self.db.unit_of_work() as uow:
+                repo = Repo(uow.session)
+                now = self.clock.now()
+                for kind, row_id, info in batch:
+                    if kind == "sent":
+                        await repo.mark_sent(row_id, now, info)
+                    elif kind == "failed":
+                        await repo.mark_failed(row_id, info)
+                    elif kind == "retry":
+                        at, err, counts = info
+                        await repo.mark_retry(row_id, at, err, count_attempt=counts)
+                    elif kind == "release":
+                        await repo.mark_retry(row_id, now, "released at shutdown", count_attempt=False)
+                await uow.commit()
+        except BaseException:
+            self._results[:0] = batch  # keep them for the next try
+            raise
+        if any(kind in ("retry", "release") for kind, _, _ in batch):
+            self._wake.set()
+
+
+def _mask(address: str) -> str:
+    """Addresses are personal data: logs show only their end."""
+    return "…" + address[-4:] if len(address) > 4 else address
+

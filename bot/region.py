@@ -1,0 +1,226 @@
+"""The region file (TOML): OPDs, service units, services, routing keywords, SLA and extra holidays.
+
+``load_region_file`` validates the whole file and reports every problem with its place, so a
+coordinator editing it by hand gets "opd[3].unit[1].code: ..." instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CODE_RE = re.compile(r"^[A-Z0-9-]{1,20}$")
+SERVICE_CODE_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
+
+DEFAULT_SLA: dict[str, Any] = {
+    "working_days": True,
+    "triage_days": 3,
+    "first_response_days": 3,
+    "completion_days": {"keluhan": 5, "sengketa": 14, "lapangan": 60},
+    "confirmation_days": 10,  # UNCONFIRMED in the domain notes: configurable default
+    "reminder_before_days": 1,
+    "escalation_margin_days": 2,
+}
+DEFAULT_SKM: dict[str, Any] = {"period": "semester", "repeat_interval": "period", "weight": "exact"}
+
+
+class RegionError(Exception):
+    """The region file is invalid; ``problems`` lists every error with its place."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
+        super().__init__(f"{source}: {shown}")
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class UnitDef:
+    code: str
+    name: str
+    population: int | None
+    services: tuple[ServiceDef, ...]
+
+
+@dataclass(frozen=True)
+class OpdDef:
+    code: str
+    name: str
+    keywords: tuple[str, ...]
+    units: tuple[UnitDef, ...]
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    timezone: str
+    sla: dict[str, Any]
+    skm: dict[str, Any]
+    holidays: tuple[tuple[date, str], ...]
+    opds: tuple[OpdDef, ...] = field(default=())
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "sla": self.sla,
+            "skm": self.skm,
+            "holidays": [{"date": d.isoformat(), "name": n} for d, n in self.holidays],
+        }
+
+    def opd_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "code": o.code, "name": o.name, "keywords": list(o.keywords),
+                "units": [
+                    {"code": u.code, "name": u.name, "population": u.population,
+                     "services": [{"code": s.code, "name": s.name} for s in u.services]}
+                    for u in o.units
+                ],
+            }
+            for o in self.opds
+        ]
+
+
+def demo_region_path() -> Path:
+    return Path(str(resources.files("bot") / "data" / "demo_region.toml"))
+
+
+def load_region_file(path: str | Path | None = None) -> Region:
+    p = Path(path) if path else demo_region_path()
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegionError(str(p), ["file not found"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RegionError(str(p), [f"not valid TOML: {exc}"]) from None
+    return parse_region(raw, source=str(p))
+
+
+def _s(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
+    problems: list[str] = []
+    reg = raw.get("region")
+    if not isinstance(reg, dict):
+        raise RegionError(source, ["[region] table missing"])
+    code = _s(reg.get("code")) or ""
+    if not CODE_RE.match(code):
+        problems.append(f"region.code: expected 1-20 of A-Z 0-9 -, got {reg.get('code')!r}")
+    name = _s(reg.get("name"))
+    if not name:
+        problems.append("region.name: required")
+    tz = _s(reg.get("timezone")) or "Asia/Jakarta"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"region.timezone: unknown time zone {tz!r}")
+
+    sla = {**DEFAULT_SLA, **(raw.get("sla") or {})}
+    sla["completion_days"] = {**DEFAULT_SLA["completion_days"], **((raw.get("sla") or {}).get("completion_days") or {})}
+    for key in ("triage_days", "first_response_days", "confirmation_days", "reminder_before_days", "escalation_margin_days"):
+        if not isinstance(sla[key], int) or sla[key] < 0:
+            problems.append(f"sla.{key}: expected a whole number ≥ 0, got {sla[key]!r}")
+    for cls, days in sla["completion_days"].items():
+        if not isinstance(days, int) or days < 1:
+            problems.append(f"sla.completion_days.{cls}: expected a whole number ≥ 1, got {days!r}")
+    if not isinstance(sla["working_days"], bool):
+        problems.append("sla.working_days: expected true or false")
+    skm = {**DEFAULT_SKM, **(raw.get("skm") or {})}
+    if skm["period"] not in ("month", "quarter", "semester", "year"):
+        problems.append(f"skm.period: expected month, quarter, semester or year, got {skm['period']!r}")
+    if skm["weight"] not in ("exact", "annex"):
+        problems.append(f"skm.weight: expected exact (1/9) or annex (0.111), got {skm['weight']!r}")
+
+    holidays: list[tuple[date, str]] = []
+    for i, h in enumerate(raw.get("holiday") or []):
+        d = h.get("date") if isinstance(h, dict) else None
+        if isinstance(d, str):
+            try:
+                d = date.fromisoformat(d)
+            except ValueError:
+                d = None
+        if not isinstance(d, date):
+            problems.append(f"holiday[{i}].date: expected YYYY-MM-DD")
+            continue
+        holidays.append((d, _s(h.get("name")) or "Libur daerah"))
+
+    opds: list[OpdDef] = []
+    seen_units: set[str] = set()
+    seen_services: set[str] = set()
+    seen_opds: set[str] = set()
+    for i, o in enumerate(raw.get("opd") or []):
+        where = f"opd[{i}]"
+        ocode = _s(o.get("code")) or ""
+        if not CODE_RE.match(ocode):
+            problems.append(f"{where}.code: expected 1-20 of A-Z 0-9 -, got {o.get('code')!r}")
+        elif ocode in seen_opds:
+            problems.append(f"{where}.code: {ocode} appears twice")
+        seen_opds.add(ocode)
+        oname = _s(o.get("name"))
+        if not oname:
+            problems.append(f"{where}.name: required")
+        kws = o.get("keywords") or []
+        if not isinstance(kws, list) or not all(isinstance(k, str) and k.strip() for k in kws):
+            problems.append(f"{where}.keywords: expected a list of words")
+            kws = []
+        units: list[UnitDef] = []
+        for j, u in enumerate(o.get("unit") or []):
+            uwhere = f"{where}.unit[{j}]"
+            ucode = _s(u.get("code")) or ""
+            if not CODE_RE.match(ucode):
+                problems.append(f"{uwhere}.code: expected 1-20 of A-Z 0-9 -, got {u.get('code')!r}")
+            elif ucode in seen_units:
+                problems.append(f"{uwhere}.code: {ucode} appears twice")
+            seen_units.add(ucode)
+            uname = _s(u.get("name"))
+            if not uname:
+                problems.append(f"{uwhere}.name: required")
+            pop = u.get("population")
+            if pop is not None and (not isinstance(pop, int) or pop < 0):
+                problems.append(f"{uwhere}.population: expected a whole number ≥ 0")
+                pop = None
+            services: list[ServiceDef] = []
+            for k, s in enumerate(u.get("services") or []):
+                scode = _s(s.get("code")) if isinstance(s, dict) else None
+                sname = _s(s.get("name")) if isinstance(s, dict) else None
+                if not scode or not SERVICE_CODE_RE.match(scode):
+                    problems.append(f"{uwhere}.services[{k}].code: expected 1-32 of A-Z 0-9 -")
+                    continue
+                if scode in seen_services:
+                    problems.append(f"{uwhere}.services[{k}].code: {scode} appears twice")
+                seen_services.add(scode)
+                if not sname:
+                    problems.append(f"{uwhere}.services[{k}].name: required")
+                services.append(ServiceDef(scode, sname or scode))
+            units.append(UnitDef(ucode, uname or ucode, pop, tuple(services)))
+        opds.append(OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units)))
+    if not opds:
+        problems.append("opd: at least one [[opd]] is required")
+    if problems:
+        raise RegionError(source, problems)
+    return Region(code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds))
+
+
+async def store_region(db, region: Region, now) -> dict[str, int]:
+    """Write ``region`` to the database in one transaction (``kanal region load``, first start)."""
+    from storage import Repo
+
+    async with db.unit_of_work() as uow:
+        counts = await Repo(uow.session).replace_region(
+            code=region.code, name=region.name, timezone=region.timezone, config=region.config(), opds=region.opd_rows(), now=now
+        )
+        await uow.commit()
+    return counts

@@ -1,0 +1,209 @@
+"""Settings from ``KANAL_*`` environment variables, optionally from a TOML file.
+
+Order of precedence: environment variable > ``KANAL_CONFIG_FILE`` (or ``./kanal.toml``) > default.
+A bad value stops the start with one line naming the variable (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+SUPPORTED_LANGUAGES = ("id", "en")
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong. ``str()`` is one line that names the variable."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'kanal.sqlite3'}"
+
+
+def _parse_port(var: str, raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{var}: expected a port number 1-65535, got {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{var}: expected a port number 1-65535, got {raw!r}")
+    return port
+
+
+def _parse_int(var: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{var}: expected a whole number {low}-{high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{var}: expected a whole number {low}-{high}, got {raw!r}")
+    return value
+
+
+def _parse_timezone(var: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{var}: unknown time zone {raw!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)") from None
+    return raw
+
+
+def _parse_database_url(var: str, raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(f"{var}: not a database URL: expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB") from None
+    if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise SettingsError(f"{var}: driver {url.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+asyncpg")
+    return raw
+
+
+def _parse_languages(var: str, raw: str) -> tuple[str, ...]:
+    langs = tuple(dict.fromkeys(x.strip().lower() for x in raw.split(",") if x.strip()))
+    bad = [x for x in langs if x not in SUPPORTED_LANGUAGES]
+    if not langs or bad:
+        raise SettingsError(f"{var}: expected a comma list of {', '.join(SUPPORTED_LANGUAGES)}, got {raw!r}")
+    if langs[0] != "id" and "id" not in langs:
+        raise SettingsError(f"{var}: 'id' (Bahasa Indonesia) is the source language and must be listed, got {raw!r}")
+    return langs
+
+
+def _parse_http_url(var: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{var}: expected an http(s):// URL, got {raw!r}")
+    return raw
+
+
+def _parse_https_url(var: str, raw: str) -> str:
+    _parse_http_url(var, raw)
+    if not raw.startswith("https://"):
+        raise SettingsError(f"{var}: Telegram only delivers webhooks to https:// URLs")
+    return raw
+
+
+def _parse_token(var: str, raw: str) -> str:
+    head, sep, tail = raw.partition(":")
+    if not (sep and head.isdigit() and tail):
+        # never echo the value: it is a secret
+        raise SettingsError(f"{var}: does not look like a bot token from @BotFather (digits:letters)")
+    return raw
+
+
+def _parse_secret(var: str, raw: str) -> str:
+    ok = 1 <= len(raw) <= 256 and all(c.isalnum() or c in "_-" for c in raw)
+    if not ok:
+        raise SettingsError(f"{var}: must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+    return raw
+
+
+def _parse_path(var: str, raw: str) -> str:
+    if not Path(raw).is_file():
+        raise SettingsError(f"{var}: file not found: {raw}")
+    return raw
+
+
+def _parse_bool(var: str, raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on", "ya"):
+        return True
+    if low in ("0", "false", "no", "off", "tidak"):
+        return False
+    raise SettingsError(f"{var}: expected true/false, got {raw!r}")
+
+
+def _identity(var: str, raw: str) -> str:
+    return raw
+
+
+def _opt(name: str, parse: Callable[[str, str], Any], default: Any = None, *, secret: bool = False, doc: str = ""):
+    return field(default=default, repr=not secret, metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _opt("DATABASE_URL", _parse_database_url, None, doc="SQLAlchemy async URL; default ./kanal.sqlite3")
+    http_host: str = _opt("HTTP_HOST", _identity, "127.0.0.1", doc="address the HTTP server binds")
+    http_port: int = _opt("HTTP_PORT", _parse_port, 8080, doc="port of web chat, webhooks and /healthz")
+    timezone: str = _opt("TIMEZONE", _parse_timezone, "Asia/Jakarta", doc="the region's time zone (WIB/WITA/WIT)")
+    region_file: str | None = _opt("REGION_FILE", _parse_path, None, doc="region TOML; default the bundled demo region")
+    languages: tuple[str, ...] = _opt("LANGUAGES", _parse_languages, ("id", "en"), doc="languages offered, first is default")
+    telegram_token: str | None = _opt("TELEGRAM_TOKEN", _parse_token, None, secret=True, doc="bot token; Telegram is off without it")
+    telegram_base_url: str = _opt("TELEGRAM_BASE_URL", _parse_http_url, DEFAULT_TELEGRAM_BASE_URL, doc="PTB base_url (token appended)")
+    telegram_webhook_url: str | None = _opt("TELEGRAM_WEBHOOK_URL", _parse_https_url, None, doc="public https URL of /webhooks/telegram; polling when unset")
+    telegram_webhook_secret: str | None = _opt("TELEGRAM_WEBHOOK_SECRET", _parse_secret, None, secret=True, doc="secret_token checked on every webhook call")
+    webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
+    retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_int(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
+    log_level: str = _opt("LOG_LEVEL", _identity, "INFO", doc="DEBUG, INFO, WARNING, ERROR")
+
+    def __post_init__(self) -> None:
+        if self.database_url is None:
+            object.__setattr__(self, "database_url", _default_database_url())
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise SettingsError("KANAL_TELEGRAM_WEBHOOK_SECRET: required when KANAL_TELEGRAM_WEBHOOK_URL is set")
+        if self.telegram_webhook_url and not self.telegram_token:
+            raise SettingsError("KANAL_TELEGRAM_TOKEN: required when KANAL_TELEGRAM_WEBHOOK_URL is set")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"KANAL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, config_file: str | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        file_values = _read_config_file(config_file or env.get("KANAL_CONFIG_FILE"), explicit=bool(config_file or env.get("KANAL_CONFIG_FILE")))
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = f.metadata["env"]
+            raw = env.get(var)
+            if raw is None:
+                raw = file_values.get(var.removeprefix("KANAL_").lower())
+                if raw is not None and not isinstance(raw, str):
+                    raw = ",".join(raw) if isinstance(raw, list) else str(raw).lower() if isinstance(raw, bool) else str(raw)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = f.metadata["parse"](var, raw)
+        return cls(**values)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, value shown safely, doc) for ``kanal config``; secrets are masked."""
+        rows = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"] and value:
+                shown = "****"
+            elif isinstance(value, tuple):
+                shown = ",".join(value)
+            else:
+                shown = "" if value is None else str(value)
+            rows.append((f.metadata["env"], shown, f.metadata["doc"]))
+        return rows
+
+
+def _read_config_file(path: str | None, *, explicit: bool) -> dict[str, Any]:
+    candidate = Path(path) if path else Path.cwd() / "kanal.toml"
+    if not candidate.is_file():
+        if explicit:
+            raise SettingsError(f"KANAL_CONFIG_FILE: file not found: {candidate}")
+        return {}
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"KANAL_CONFIG_FILE: {candidate} is not valid TOML: {exc}") from None
+    section = data.get("kanal", data)
+    return {str(k).lower(): v for k, v in section.items()}

@@ -1,0 +1,133 @@
+"""The normal form: what every channel turns platform traffic into, and what flows answer with.
+
+Nothing platform-specific (PTB ``Update``, WhatsApp JSON, websocket frames) crosses this line.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Telegram limits callback data to 64 bytes; every channel shares the limit so flows stay portable.
+MAX_CHOICE_VALUE_BYTES = 64
+
+
+class Kind(enum.StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    PHOTO = "photo"
+    LOCATION = "location"
+    CONTACT = "contact"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    file_ref: str  # platform file id / media id / URL path
+    caption: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    phone: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message from a person, in the normal form."""
+
+    channel: str  # "telegram" | "whatsapp" | "web"
+    user_key: str  # the platform's stable id for the person (chat id, wa_id, web session id)
+    external_id: str  # the platform's id for this message, for deduplication
+    kind: Kind
+    text: str | None = None
+    choice: str | None = None  # the value of the pressed Choice
+    photo: Photo | None = None
+    location: Location | None = None
+    contact: Contact | None = None
+    language_hint: str | None = None  # e.g. Telegram's language_code
+    display_name: str | None = None
+    username: str | None = None
+    unsupported_type: str | None = None  # "sticker", "voice", ... for the hint message
+    received_at: datetime | None = None
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """``("start", "skm_X")`` for ``/start skm_X`` (also from a choice whose value is a command)."""
+        raw = self.choice if self.kind is Kind.CHOICE else self.text
+        if not raw or not raw.startswith("/"):
+            return None
+        head, _, rest = raw[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()  # "/start@MyBot" in groups
+        if not name or not all(c.isalnum() or c == "_" for c in name):
+            return None
+        return name, rest.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button. ``value`` comes back as ``Inbound.choice`` when pressed."""
+
+    label: str
+    value: str
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            raise ValueError("Choice label must not be empty")
+        if not self.value or len(self.value.encode()) > MAX_CHOICE_VALUE_BYTES:
+            raise ValueError(f"Choice value must be 1..{MAX_CHOICE_VALUE_BYTES} bytes: {self.value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An image or document to send. ``data`` for generated files, ``file_ref`` for platform files."""
+
+    filename: str
+    mime_type: str
+    data: bytes | None = None
+    file_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to a person. Plain text: each channel escapes/formats it for its platform."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    title: str | None = None  # rendered bold above the text where the platform can
+    image: Attachment | None = None
+    document: Attachment | None = None
+    #: None: the person whose message is being handled; otherwise the users.id of someone else
+    to_user_id: int | None = None
+    #: WhatsApp needs a template outside the 24 h window; flows say what kind of message this is
+    purpose: str = "reply"  # "reply" | "notification"
+    extra: dict = field(default_factory=dict)
+
+
+class SendError(Exception):
+    """A send through a channel failed.
+
+    retryable: try again later (after ``retry_after`` seconds when the platform said so).
+    Not retryable: final (user blocked the bot, chat not found, message rejected).
+    """
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    platform_message_id: str | None = None

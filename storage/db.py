@@ -1,0 +1,96 @@
+"""Engine, sessions and the unit of work.
+
+One :class:`UnitOfWork` per update or task: it opens one session and one transaction, and rolls
+back unless :meth:`UnitOfWork.commit` was called. On SQLite every transaction starts with
+``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead of failing on a
+read-to-write upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+class StorageError(Exception):
+    """The database is not usable (unreachable, not migrated, ...). ``str()`` says what to do."""
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook
+            # let SQLAlchemy, not the sqlite3 module, decide when transactions begin
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn) -> None:  # pragma: no cover - driver hook
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+class Database:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
+        async with self.sessions() as session:
+            uow = UnitOfWork(session)
+            try:
+                yield uow
+            finally:
+                if not uow.committed:
+                    await session.rollback()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One session, one transaction. Rolls back unless committed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.committed = False
+        self._after_commit: list = []
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` once the transaction is committed (e.g. wake the outbox sender)."""
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for cb in callbacks:
+            cb()

@@ -1,0 +1,250 @@
+"""Repositories: every SQL statement of the spine lives here, behind plain methods.
+
+All methods take aware UTC datetimes (``now``) from the caller: time is injected, never read here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import (
+    AuditEvent,
+    ConversationState,
+    InboundMessage,
+    Invite,
+    Opd,
+    OutboxMessage,
+    RegionRow,
+    Service,
+    Unit,
+    User,
+)
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+class Repo:
+    """Queries over one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.bind.dialect.name
+
+    def _insert(self, model):
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
+
+    # ---- inbound dedupe -------------------------------------------------------------------
+    async def record_inbound(self, channel: str, external_id: str, now: datetime) -> int | None:
+        """Insert the dedupe row; the new row id, or None when this message was seen before."""
+        stmt = (
+            self._insert(InboundMessage)
+            .values(channel=channel, external_id=external_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(InboundMessage.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def set_inbound_user(self, inbound_id: int, user_id: int) -> None:
+        await self.session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(user_id=user_id))
+
+    async def prune_inbound(self, before: datetime) -> int:
+        res = await self.session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
+        return res.rowcount or 0
+
+    # ---- users ----------------------------------------------------------------------------
+    async def get_or_create_user(self, channel: str, external_id: str, now: datetime, *, display_name: str | None = None, username: str | None = None) -> User:
+        stmt = (
+            self._insert(User)
+            .values(channel=channel, external_id=external_id, display_name=display_name, username=username, role="citizen", created_at=now, language_explicit=False)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        await self.session.execute(stmt)
+        user = (await self.session.execute(select(User).where(User.channel == channel, User.external_id == external_id))).scalar_one()
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def users_with_role(self, role: str, opd_code: str | None = None) -> Sequence[User]:
+        stmt = select(User).where(User.role == role, User.erased_at.is_(None))
+        if opd_code is not None:
+            stmt = stmt.where(User.opd_code == opd_code)
+        return (await self.session.execute(stmt.order_by(User.id))).scalars().all()
+
+    async def erase_user(self, user: User, now: datetime) -> None:
+        """Remove personal identifiers; the row (and the statistics pointing at it) stays."""
+        await self.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"))
+        await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
+        user.external_id = f"erased:{user.id}"
+        user.display_name = None
+        user.username = None
+        user.phone = None
+        user.consent_at = None
+        user.role = "citizen"
+        user.opd_code = None
+        user.erased_at = now
+
+    # ---- conversation state ---------------------------------------------------------------
+    async def load_state(self, user_id: int, now: datetime) -> ConversationState:
+        """The user's state row, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+        stmt = select(ConversationState).where(ConversationState.user_id == user_id).with_for_update()
+        state = (await self.session.execute(stmt)).scalar_one_or_none()
+        if state is None:
+            ins = self._insert(ConversationState).values(user_id=user_id, data={}, version=0, updated_at=now)
+            await self.session.execute(ins.on_conflict_do_nothing(index_elements=["user_id"]))
+            state = (await self.session.execute(stmt)).scalar_one()
+        return state
+
+    # ---- outbox ---------------------------------------------------------------------------
+    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply", not_before: datetime | None = None) -> OutboxMessage:
+        row = OutboxMessage(
+            channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
+            status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
+        )
+        self.session.add(row)
+        return row
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None) -> Sequence[OutboxMessage]:
+        """Claim due rows (pending, or 'sending' whose lease ran out after a crash), oldest first.
+
+        On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
+        """
+        due = or_(
+            (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+            (OutboxMessage.status == "sending") & (OutboxMessage.locked_until < now),
+        )
+        stmt = select(OutboxMessage).where(due)
+        if channels is not None:
+            stmt = stmt.where(OutboxMessage.channel.in_(list(channels)))
+        stmt = stmt.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+        rows = (await self.session.execute(stmt)).scalars().all()
+        for row in rows:
+            row.status = "sending"
+            row.locked_until = now + lease
+            row.attempts += 1
+        return rows
+
+    async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+            .values(status="sent", sent_at=now, locked_until=None, platform_message_id=platform_message_id, last_error=None)
+        )
+
+    async def mark_retry(self, outbox_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
+        values: dict[str, Any] = dict(status="pending", next_attempt_at=at, locked_until=None, last_error=error[:1000])
+        if not count_attempt:  # rate limited: not the message's fault
+            values["attempts"] = OutboxMessage.attempts - 1
+        await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values))
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(status="failed", locked_until=None, last_error=error[:1000])
+        )
+
+    async def reschedule_address(self, channel: str, address: str, now: datetime) -> int:
+        res = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "pending")
+            .values(next_attempt_at=now)
+        )
+        return res.rowcount or 0
+
+    async def outbox_backlog(self, now: datetime) -> dict[str, int]:
+        stmt = select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(["pending", "sending", "failed"])).group_by(OutboxMessage.status)
+        return {status: n for status, n in (await self.session.execute(stmt)).all()}
+
+    async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "sent", OutboxMessage.id > after_id)
+            .order_by(OutboxMessage.id).limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    # ---- audit ----------------------------------------------------------------------------
+    def audit(self, *, at: datetime, action: str, actor_user_id: int | None, subject_type: str | None = None, subject_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        self.session.add(AuditEvent(at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {}))
+
+    async def audit_events(self, *, subject_type: str | None = None, subject_id: str | None = None, actor_user_id: int | None = None) -> Sequence[AuditEvent]:
+        stmt = select(AuditEvent)
+        if subject_type is not None:
+            stmt = stmt.where(AuditEvent.subject_type == subject_type)
+        if subject_id is not None:
+            stmt = stmt.where(AuditEvent.subject_id == subject_id)
+        if actor_user_id is not None:
+            stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)
+        return (await self.session.execute(stmt.order_by(AuditEvent.id))).scalars().all()
+
+    # ---- invites --------------------------------------------------------------------------
+    def create_invite(self, *, code: str, role: str, opd_code: str | None, now: datetime, valid_for: timedelta, created_by: int | None = None) -> Invite:
+        invite = Invite(code_hash=hash_code(code), role=role, opd_code=opd_code, created_at=now, expires_at=now + valid_for, created_by=created_by)
+        self.session.add(invite)
+        return invite
+
+    async def redeem_invite(self, code: str, user_id: int, now: datetime) -> Invite | None:
+        """Mark the invite used by ``user_id``; None when unknown, used or expired (atomic)."""
+        res = await self.session.execute(
+            update(Invite)
+            .where(Invite.code_hash == hash_code(code), Invite.used_at.is_(None), Invite.expires_at > now)
+            .values(used_at=now, used_by=user_id)
+            .returning(Invite.code_hash)
+        )
+        if res.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Invite, hash_code(code), populate_existing=True)
+
+    # ---- region ---------------------------------------------------------------------------
+    async def region(self) -> RegionRow | None:
+        return (await self.session.execute(select(RegionRow).limit(1))).scalar_one_or_none()
+
+    async def opds(self, *, active_only: bool = True) -> Sequence[Opd]:
+        stmt = select(Opd).order_by(Opd.code)
+        if active_only:
+            stmt = stmt.where(Opd.active.is_(True))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def get_opd(self, code: str) -> Opd | None:
+        return await self.session.get(Opd, code.upper())
+
+    async def units(self, opd_code: str | None = None) -> Sequence[Unit]:
+        stmt = select(Unit).where(Unit.active.is_(True)).order_by(Unit.opd_code, Unit.code)
+        if opd_code is not None:
+            stmt = stmt.where(Unit.opd_code == opd_code)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def services(self, unit_code: str) -> Sequence[Service]:
+        stmt = select(Service).where(Service.unit_code == unit_code, Service.active.is_(True)).order_by(Service.code)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def replace_region(self, *, code: str, name: str, timezone: str, config: dict[str, Any], opds: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+        """Load a region: upsert OPDs, units and services; what the file no longer names is deactivated
+        (kept, because complaints and survey answers refer to it)."""
+        await self.session.execute(delete(RegionRow))
+        self.session.add(RegionRow(code=code, name=name, timezone=timezone, config=config, loaded_at=now))
+        for model in (Service, Unit, Opd):
+            await self.session.execute(update(model).values(active=False))
+        counts = {"opds": 0, "units": 0, "services": 0}
+        for o in opds:
+            await self._upsert(Opd, "code", dict(code=o["code"], name=o["name"], keywords=o["keywords"], active=True))
+            counts["opds"] += 1
+            for u in o["units"]:
+                await self._upsert(Unit, "code", dict(code=u["code"], opd_code=o["code"], name=u["name"], population=u.get("population"), active=True))
+                counts["units"] += 1
+                for s in u["services"]:
+                    await self._upsert(Service, "code", dict(code=s["code"], unit_code=u["code"], name=s["name"], active=True))
+                    counts["services"] += 1
+        return counts
+
+    async def _upsert(self, model, key: str, values: dict[str, Any]) -> None:
+        stmt = self._insert(model).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items() if k != key})
+        await self.session.execute(stmt)

@@ -1,0 +1,95 @@
+"""Shared fixtures. The same suite runs on SQLite (default) and on PostgreSQL when
+``KANAL_TEST_DATABASE_URL`` is set (e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import ManualClock
+from bot.settings import Settings
+from storage import Database
+from storage import migrate
+from storage.models import Base
+
+PG_URL = os.environ.get("KANAL_TEST_DATABASE_URL") or None
+BACKEND = "postgresql" if PG_URL else "sqlite"
+
+
+def pytest_report_header(config) -> str:
+    return f"kanal database backend: {BACKEND}" + (f" ({PG_URL.split('@')[-1]})" if PG_URL else "")
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run the long variants of the fault suites")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="long variant: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> str:
+    """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""
+
+    async def go(url: str, reset: bool) -> None:
+        db = Database(url)
+        try:
+            if reset:
+                async with db.engine.begin() as conn:
+                    await conn.execute(text("DROP SCHEMA public CASCADE"))
+                    await conn.execute(text("CREATE SCHEMA public"))
+            await migrate.upgrade(db)
+        finally:
+            await db.dispose()
+
+    if PG_URL:
+        asyncio.run(go(PG_URL, reset=True))
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    asyncio.run(go(f"sqlite+aiosqlite:///{path}", reset=False))
+    return str(path)
+
+
+TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+@pytest.fixture
+async def db_url(migrated_template: str, tmp_path: Path) -> str:
+    if PG_URL:
+        db = Database(PG_URL)
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        await db.dispose()
+        return PG_URL
+    target = tmp_path / "kanal.sqlite3"
+    shutil.copyfile(migrated_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def db(db_url: str):
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))  # Monday 09:00 WIB
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, http_port=0, languages=("id", "en"))
