@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from storage import Database, Repo
-from storage.models import OutboxMessage
+from storage.repo import ClaimedMessage
 
 from .clock import Clock, SystemClock
 from .types import SendError, SendResult
@@ -89,7 +89,7 @@ class _Lane:
 
     def __init__(self, key: tuple[str, str], bucket: TokenBucket) -> None:
         self.key = key
-        self.rows: deque[OutboxMessage] = deque()
+        self.rows: deque[ClaimedMessage] = deque()
         self.bucket = bucket
         self.task: asyncio.Task | None = None
 
@@ -196,14 +196,14 @@ class OutboxSender:
             except TimeoutError:
                 pass
 
-    async def _claim(self, limit: int) -> list[OutboxMessage]:
+    async def _claim(self, limit: int) -> list[ClaimedMessage]:
         async with self.db.unit_of_work() as uow:
             rows = list(await Repo(uow.session).claim_due(self.clock.now(), limit=limit, lease=self.lease, channels=self.senders))
             if rows:
                 await uow.commit()
             return rows
 
-    def _enqueue_lane(self, row: OutboxMessage) -> None:
+    def _enqueue_lane(self, row: ClaimedMessage) -> None:
         key = (row.channel, row.address)
         lane = self._lanes.get(key)
         if lane is None:

@@ -66,6 +66,8 @@ class Database:
                 yield uow
             finally:
                 if not uow.committed:
+                    # detach first: objects read in a read-only unit of work stay usable
+                    session.expunge_all()
                     await session.rollback()
 
     async def ping(self) -> None:

@@ -6,6 +6,7 @@ All methods take aware UTC datetimes (``now``) from the caller: time is injected
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,19 @@ from .models import (
     Unit,
     User,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A claimed outbox row, detached from its session (it is sent outside the transaction)."""
+
+    id: int
+    channel: str
+    address: str
+    payload: dict[str, Any]
+    attempts: int
+    purpose: str
+    user_id: int | None
 
 
 def hash_code(code: str) -> str:
@@ -113,7 +127,7 @@ class Repo:
         self.session.add(row)
         return row
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None) -> Sequence[OutboxMessage]:
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None) -> list[ClaimedMessage]:
         """Claim due rows (pending, or 'sending' whose lease ran out after a crash), oldest first.
 
         On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
@@ -127,11 +141,13 @@ class Repo:
             stmt = stmt.where(OutboxMessage.channel.in_(list(channels)))
         stmt = stmt.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
         rows = (await self.session.execute(stmt)).scalars().all()
+        claimed = []
         for row in rows:
             row.status = "sending"
             row.locked_until = now + lease
             row.attempts += 1
-        return rows
+            claimed.append(ClaimedMessage(row.id, row.channel, row.address, row.payload, row.attempts, row.purpose, row.user_id))
+        return claimed
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
         await self.session.execute(

@@ -1,0 +1,156 @@
+"""The outbox sender's own rules (rate limits, 429, backoff, permanent failures, ordering).
+
+Channel senders are tested on the wire in test_telegram_e2e; here a recording sender stands in,
+because what is under test is the outbox, not a platform."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.delivery import OutboxSender, RateLimit, TokenBucket, backoff_seconds
+from bot.types import SendError
+from storage import Repo
+from storage.models import OutboxMessage
+
+from .helpers import RecordingSender
+
+
+async def enqueue(db, clock, address: str, texts: list[str], channel: str = "telegram") -> None:
+    async with db.unit_of_work() as uow:
+        repo = Repo(uow.session)
+        for body in texts:
+            repo.enqueue(channel=channel, address=address, payload={"text": body}, now=clock.now())
+        await uow.commit()
+
+
+async def rows(db) -> list[OutboxMessage]:
+    async with db.unit_of_work() as uow:
+        return list((await uow.session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all())
+
+
+async def test_sends_in_order_per_address(db, clock):
+    sender = RecordingSender()
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "a", ["1", "2", "3"])
+    await enqueue(db, clock, "b", ["x"])
+    await outbox.start()
+    try:
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["1", "2", "3"] and sender.texts("b") == ["x"]
+    assert {r.status for r in await rows(db)} == {"sent"}
+
+
+async def test_rate_limited_lane_waits_retry_after_and_keeps_order(db, clock):
+    sender = RecordingSender()
+    sender.script["a"] = [SendError("429", retryable=True, retry_after=30)]
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await enqueue(db, clock, "b", ["x"])
+    await outbox.start()
+    try:
+        await outbox.drain()
+        assert sender.texts("a") == [] and sender.texts("b") == ["x"]
+        state = {r.payload["text"]: r for r in await rows(db)}
+        assert state["1"].status == state["2"].status == "pending"
+        assert state["1"].next_attempt_at == clock.now() + timedelta(seconds=30)
+        assert state["1"].attempts == 0  # a 429 is not the message's fault
+        clock.advance(timedelta(seconds=31))
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["1", "2"]
+
+
+async def test_permanent_failure_recorded_not_retried(db, clock):
+    sender = RecordingSender()
+    sender.script["blocked"] = [SendError("Telegram 403: bot was blocked by the user", retryable=False)]
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "blocked", ["hi"])
+    await outbox.start()
+    try:
+        await outbox.drain()
+        clock.advance(timedelta(hours=1))
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    (row,) = await rows(db)
+    assert row.status == "failed" and "blocked" in row.last_error and sender.sent == []
+
+
+async def test_retryable_error_backs_off_then_succeeds(db, clock):
+    sender = RecordingSender()
+    sender.script["a"] = [SendError("network", retryable=True), SendError("network", retryable=True)]
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "a", ["1"])
+    await outbox.start()
+    try:
+        for _ in range(3):
+            await outbox.drain()
+            clock.advance(timedelta(seconds=10))
+    finally:
+        await outbox.stop()
+    (row,) = await rows(db)
+    assert row.status == "sent" and row.attempts == 3 and sender.texts("a") == ["1"]
+
+
+def test_backoff_grows_and_is_capped():
+    assert 0.8 <= backoff_seconds(1) <= 1.2
+    assert 6.4 <= backoff_seconds(4) <= 9.6
+    assert backoff_seconds(50) <= 600 * 1.2
+
+
+def test_token_bucket():
+    now = [0.0]
+    bucket = TokenBucket(rate=1.0, burst=3, now=lambda: now[0])
+    for _ in range(3):
+        assert bucket.delay() == 0
+        bucket.take()
+    assert bucket.delay() == 1.0
+    now[0] = 0.5
+    assert abs(bucket.delay() - 0.5) < 1e-9
+
+
+async def test_per_address_rate_is_honoured(db, clock):
+    sender = RecordingSender()
+    stamps: list[float] = []
+    real_send = sender.send
+
+    async def timed(address, payload, *, ref=None):
+        stamps.append(time.monotonic())
+        return await real_send(address, payload, ref=ref)
+
+    sender.send = timed
+    limit = RateLimit(global_per_second=1000, global_burst=1000, per_address_per_second=20, per_address_burst=2)
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit})
+    await enqueue(db, clock, "a", [str(i) for i in range(6)])
+    await outbox.start()
+    try:
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    # 2 at once (burst), then 4 more at 20/s: at least 4 × 50 ms
+    assert stamps[-1] - stamps[0] >= 0.19
+    assert sender.texts("a") == [str(i) for i in range(6)]
+
+
+async def test_wake_sends_at_once(db, clock):
+    sender = RecordingSender()
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, poll_interval=30)
+    await outbox.start()
+    try:
+        await asyncio.sleep(0.05)
+        await enqueue(db, clock, "a", ["now"])
+        outbox.wake()
+        for _ in range(100):
+            if sender.sent:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["now"]
