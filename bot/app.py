@@ -16,6 +16,7 @@ from storage import migrate
 from .clock import Clock, SystemClock
 from .delivery import TELEGRAM_LIMIT, OutboxSender
 from .dispatch import Dispatcher
+from .i18n import Translator
 from .region import load_region_file, store_region
 from .settings import Settings
 
@@ -108,7 +109,17 @@ class KanalApp:
             sockets = site._server.sockets if site._server else []  # port 0 → the real port
             self.port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
         if self.telegram is not None:
-            await self.telegram.start()
+            await self.telegram.start(self._command_menu())
+
+    def _command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """Telegram's command menu for citizens, per offered language (first name of each command)."""
+        menus: dict[str, list[tuple[str, str]]] = {}
+        for lang in self.settings.languages:
+            t = Translator(lang)
+            menus["" if lang == self.settings.default_language else lang] = [
+                (c.names[0] if lang == "id" else c.names[-1], t(c.description)) for c in self.router.commands_for("citizen")
+            ]
+        return menus
 
     async def stop(self) -> None:
         if self.telegram is not None:

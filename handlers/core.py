@@ -80,7 +80,7 @@ def register(router: Router) -> None:
 
     router.forbidden = forbidden
 
-    @router.command("start", "mulai", description=N_("mulai dan tampilkan menu"), needs_consent=False, usage="")
+    @router.command("start", description=N_("mulai dan tampilkan menu"), needs_consent=False, usage="")
     async def start(turn: Turn, args: str) -> None:
         turn.clear_state()
         if turn.user.consent_at is None:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from telegram import Bot, InputFile, Update
+from telegram import Bot, BotCommand, InputFile, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
@@ -162,7 +162,9 @@ class TelegramChannel:
     def bot(self) -> Bot:
         return self.application.bot
 
-    async def start(self) -> None:
+    async def start(self, commands: dict[str, list[tuple[str, str]]] | None = None) -> None:
+        """Connect; ``commands`` maps a language code ("" for the default) to (command, description)
+        pairs shown in Telegram's command menu."""
         try:
             await self.application.initialize()
         except InvalidToken:
@@ -170,6 +172,11 @@ class TelegramChannel:
         except (NetworkError, TelegramError) as exc:
             raise RuntimeError(f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network") from None
         await self.application.start()
+        for lang, pairs in (commands or {}).items():
+            try:
+                await self.bot.set_my_commands([BotCommand(n, d[:256]) for n, d in pairs[:100]], language_code=lang or None)
+            except TelegramError as exc:  # cosmetic: never stops the start
+                log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
         if self.webhook_url:
             await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=["message", "edited_message", "callback_query"])
             log.info("telegram: webhook mode")

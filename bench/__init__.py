@@ -1,0 +1,1 @@
+"""Benchmarks. See bench/README.md."""

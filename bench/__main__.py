@@ -1,0 +1,5 @@
+"""``./dev bench`` → the turn benchmark (more benchmarks join here as they are written)."""
+
+from bench.turn import main
+
+main()

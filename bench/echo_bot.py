@@ -1,0 +1,25 @@
+"""The baseline: a stock python-telegram-bot echo bot (default HTTPXRequest, long polling).
+
+Run by bench/turn.py as a subprocess: ``python -m bench.echo_bot BASE_URL TOKEN``."""
+
+from __future__ import annotations
+
+import sys
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(update.effective_message.text)
+
+
+def main() -> None:
+    base_url, token = sys.argv[1], sys.argv[2]
+    app = ApplicationBuilder().token(token).base_url(base_url).concurrent_updates(256).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.run_polling(poll_interval=0.0, timeout=30, allowed_updates=["message"])
+
+
+if __name__ == "__main__":
+    main()

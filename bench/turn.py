@@ -1,0 +1,165 @@
+"""Benchmark: one full turn through our stack vs a stock PTB echo bot, same fake Bot API server.
+
+Both bots run as separate processes, long-polling the same in-process fake server (rate limits
+off). For each bot:
+
+* throughput: N updates from C chats pushed at once; updates/s from the first push to the last
+  reply received;
+* latency: S sequential turns (push one, wait for its reply), p50/p99 from push to the reply's
+  arrival at the server.
+
+"Our turn" is the real thing: dedupe row, user + state row-locked, router, flow (/menu), audit
+and outbox row committed in one transaction, the outbox sender woken and sending through PTB
+over aiohttp. Run with ``./dev bench`` or ``python -m bench.turn --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
+
+TOKEN = "111111:BENCH-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_sent(tg: FakeTelegramServer, total: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(tg.sent()) < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(tg.sent())}/{total} replies arrived")
+        await asyncio.sleep(0.002)
+
+
+async def measure(tg: FakeTelegramServer, *, chats: list[int], text: str, n: int, sequential: int) -> dict:
+    # latency: one at a time
+    latencies = []
+    for i in range(sequential):
+        chat = chats[i % len(chats)]
+        before = len(tg.sent())
+        t0 = time.monotonic()
+        tg.push_message(chat, text)
+        await wait_sent(tg, before + 1, 30)
+        latencies.append(time.monotonic() - t0)
+    # throughput: all at once
+    before = len(tg.sent())
+    t0 = time.monotonic()
+    for i in range(n):
+        tg.push_message(chats[i % len(chats)], text)
+    await wait_sent(tg, before + n, 300)
+    elapsed = time.monotonic() - t0
+    latencies.sort()
+    return {
+        "updates_per_s": n / elapsed,
+        "latency_p50_ms": 1000 * statistics.median(latencies),
+        "latency_p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+async def run_process(argv: list[str], env: dict[str, str], cwd: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+
+
+async def bench_echo(n: int, chats: int, sequential: int) -> dict:
+    async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
+        proc = await run_process([sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN], dict(os.environ), str(ROOT))
+        try:
+            tg.push_message(1, "warm-up")
+            await wait_sent(tg, 1, 60)
+            return await measure(tg, chats=list(range(1, chats + 1)), text="halo", n=n, sequential=sequential)
+        finally:
+            await stop_process(proc)
+
+
+async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
+            env.update({
+                "KANAL_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+                "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_LOG_LEVEL": "WARNING",
+            })
+            proc = await run_process([sys.executable, "-m", "bot", "run"], env, tmp)
+            try:
+                ids = list(range(1, chats + 1))
+                for chat in ids:  # every citizen has consented before the measured turns
+                    tg.push_message(chat, "/start")
+                await wait_sent(tg, chats, 120)
+                for chat in ids:
+                    tg.push_callback(chat, "consent:yes")
+                await wait_sent(tg, 3 * chats, 120)
+                return await measure(tg, chats=ids, text="/menu", n=n, sequential=sequential)
+            finally:
+                await stop_process(proc)
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    results: dict = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
+        "runs": [],
+    }
+    for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
+        echo = await bench_echo(args.updates, args.chats, args.sequential)
+        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url)
+        results["runs"].append({"echo": echo, "kanal": ours})
+        print(f"round {r + 1}: echo {echo['updates_per_s']:.0f} upd/s, kanal {ours['updates_per_s']:.0f} upd/s", file=sys.stderr)
+    def med(who: str, key: str) -> float:
+        return statistics.median(run[who][key] for run in results["runs"])
+    results["median"] = {who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")} for who in ("echo", "kanal")}
+    results["ratio_updates_per_s"] = results["median"]["kanal"]["updates_per_s"] / results["median"]["echo"]["updates_per_s"]
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.turn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--updates", type=int, default=2000, help="updates in the throughput run (default 2000)")
+    p.add_argument("--chats", type=int, default=200, help="distinct citizens (default 200)")
+    p.add_argument("--sequential", type=int, default=200, help="turns in the latency run (default 200)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported (default 3)")
+    p.add_argument("--database-url", help="run our bot on this database (e.g. PostgreSQL) instead of a fresh SQLite file")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = p.parse_args()
+    results = asyncio.run(main_async(args))
+    m = results["median"]
+    print(f"{results['machine']}, {results['date']}; {args.updates} updates from {args.chats} chats, {args.rounds} rounds (medians)")
+    print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
+    for who, label in (("echo", "stock PTB echo (httpx)"), ("kanal", "kanal full turn")):
+        print(f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}")
+    print(f"ratio kanal/echo updates/s: {results['ratio_updates_per_s']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

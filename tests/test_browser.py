@@ -1,0 +1,71 @@
+"""The web chat page in a real headless Chromium (Debian's chromium + chromium-driver)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from bot.app import KanalApp
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="no browser here: install Debian's chromium and chromium-driver to run this test"),
+]
+
+
+@pytest.fixture
+async def app(settings):
+    application = KanalApp(settings)
+    await application.start()
+    yield application
+    await application.stop()
+
+
+def drive(url: str) -> dict:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=390,800"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 20)
+        wait.until(lambda d: d.execute_script("return document.body.dataset.connected") == "1")
+        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "button.choice[data-value='consent:yes']")))
+        consent = driver.find_elements(By.CSS_SELECTOR, ".msg.bot")[-1].text
+        driver.find_element(By.CSS_SELECTOR, "button.choice[data-value='consent:yes']").click()
+        wait.until(lambda d: any("Menu utama" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot")))
+        driver.find_element(By.CSS_SELECTOR, "button.choice[data-value='/bantuan']").click()
+        wait.until(lambda d: any("/hapusdata" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot")))
+        box = driver.find_element(By.ID, "input")
+        box.send_keys("<b>halo</b> & apa kabar")
+        driver.find_element(By.ID, "send").click()
+        wait.until(lambda d: any("<b>halo</b>" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.user")))
+        wait.until(lambda d: any("belum mengerti" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot")))
+        driver.save_screenshot("/tmp/kanal-webchat.png")
+        return {
+            "consent": consent,
+            "user": [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg.user")],
+            "bold_injected": len(driver.find_elements(By.CSS_SELECTOR, "#messages b")),
+        }
+    finally:
+        driver.quit()
+
+
+async def test_click_through_the_page(app):
+    result = await asyncio.to_thread(drive, f"http://127.0.0.1:{app.port}/")
+    assert "UU No. 27/2022" in result["consent"]
+    assert "<b>halo</b> & apa kabar" in result["user"]
+    assert result["bold_injected"] == 0  # text shown as text, never as HTML

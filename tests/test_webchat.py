@@ -1,0 +1,143 @@
+"""The web chat over its real HTTP + websocket protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from bot.app import KanalApp
+
+
+@pytest.fixture
+async def app(settings):
+    application = KanalApp(settings)
+    await application.start()
+    yield application
+    await application.stop()
+
+
+class Page:
+    """What a browser tab does: load the page (cookie), open the socket, read frames."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.seen: list[dict] = []
+
+    async def open(self, *, start: str | None = None, last_seen: int = 0) -> None:
+        async with self.session.get(self.base + "/") as resp:
+            assert resp.status == 200 and "text/html" in resp.headers["Content-Type"]
+        self.ws = await self.session.ws_connect(self.base + "/ws")
+        await self.ws.send_json({"type": "hello", "start": start, "last_seen": last_seen})
+
+    async def frames(self, n: int, kind: str = "message", timeout: float = 5.0) -> list[dict]:
+        got = [f for f in self.seen if f["type"] == kind]
+        while len(got) < n:
+            msg = await asyncio.wait_for(self.ws.receive(), timeout)
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+            frame = json.loads(msg.data)
+            self.seen.append(frame)
+            if frame["type"] == kind:
+                got.append(frame)
+        return got
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        await self.session.close()
+
+
+@pytest.fixture
+async def page(app):
+    p = Page(f"http://127.0.0.1:{app.port}")
+    yield p
+    await p.close()
+
+
+async def test_conversation_over_websocket(page):
+    await page.open()
+    (consent,) = await page.frames(1)
+    assert "UU No. 27/2022" in consent["text"] and consent["title"] == "Selamat datang di Kanal Partisipasi"
+    assert "consent:yes" in [c["value"] for c in consent["choices"]]
+    await page.ws.send_json({"type": "choice", "id": "c-1", "value": "consent:yes", "label": "Saya setuju"})
+    messages = await page.frames(3)
+    assert messages[1]["text"].startswith("Terima kasih") and messages[2]["title"] == "Menu utama"
+    assert (await page.frames(1, "ack"))[0]["id"] == "c-1"
+    await page.ws.send_json({"type": "text", "id": "t-1", "text": "<script>alert(1)</script>"})
+    messages = await page.frames(4)
+    assert "belum mengerti" in messages[3]["text"]
+
+
+async def test_same_client_message_id_has_one_effect(page):
+    await page.open()
+    await page.frames(1)
+    for _ in range(2):
+        await page.ws.send_json({"type": "choice", "id": "dup", "value": "consent:yes", "label": "ok"})
+    await page.frames(2, "ack")
+    await asyncio.sleep(0.2)
+    assert len([f for f in page.seen if f["type"] == "message"]) == 3
+
+
+async def test_reconnect_replays_only_what_was_missed(app, page):
+    await page.open()
+    (consent,) = await page.frames(1)
+    await page.ws.send_json({"type": "choice", "id": "c-1", "value": "consent:yes", "label": "ok"})
+    messages = await page.frames(3)
+    await page.ws.close()
+    again = Page(page.base)
+    again.session = page.session  # same browser, same cookie
+    await again.open(last_seen=consent["id"])
+    replay = await again.frames(2)
+    assert [f["id"] for f in replay] == [m["id"] for m in messages[1:]]
+    await asyncio.sleep(0.2)
+    assert len([f for f in again.seen if f["type"] == "message"]) == 2  # no new /start on reconnect
+
+
+async def test_bad_frames_get_clear_errors(page):
+    await page.open()
+    await page.frames(1)
+    await page.ws.send_str("{not json")
+    await page.ws.send_json({"type": "text", "id": "x", "text": "a" * 4001})
+    await page.ws.send_json({"type": "teleport"})
+    errors = await page.frames(3, "error")
+    assert "tidak dapat dibaca" in errors[0]["text"]
+    assert "terlalu panjang" in errors[1]["text"]
+    assert "tidak didukung" in errors[2]["text"]
+
+
+async def test_socket_needs_cookie_and_same_origin(app):
+    base = f"http://127.0.0.1:{app.port}"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(base + "/ws") as resp:
+            assert resp.status == 401
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        async with s.get(base + "/") as resp:
+            cookie = resp.cookies["kanal_web"]
+            assert cookie["httponly"]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await s.ws_connect(base + "/ws", headers={"Origin": "https://evil.example"})
+        assert err.value.status == 403
+
+
+async def test_deep_link_start_parameter_is_passed(app, page):
+    await page.open(start="skm_PUPR-BM")
+    (consent,) = await page.frames(1)
+    assert "UU No. 27/2022" in consent["text"]
+    async with app.db.unit_of_work() as uow:
+        from sqlalchemy import select
+
+        from storage.models import ConversationState
+
+        state = (await uow.session.execute(select(ConversationState))).scalar_one()
+    assert state.data == {"start": "skm_PUPR-BM"}
+
+
+async def test_healthz(app):
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
+            body = await resp.json()
+    assert resp.status == 200 and body["ok"] and body["database"] == "ok"
