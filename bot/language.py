@@ -14,7 +14,8 @@ from langdetect.lang_detect_exception import LangDetectException
 
 import langdetect.detector_factory as _df
 
-MIN_DETECT_CHARS = 25  # shorter texts ("ok", "ya", "terima kasih") are guessed wrong too often
+MIN_DETECT_LETTERS = 25  # shorter texts ("ok", "ya", "terima kasih") are guessed wrong too often
+MIN_DETECT_WORDS = 4
 MIN_PROBABILITY = 0.90
 
 _lock = threading.Lock()
@@ -29,7 +30,12 @@ def _factory() -> DetectorFactory:
 def detect(text: str, allowed: tuple[str, ...]) -> str | None:
     """The language of ``text`` among ``allowed``, or None when too short or unsure."""
     stripped = " ".join(text.split())
-    if len(stripped) < MIN_DETECT_CHARS or stripped.startswith("/") or len(allowed) < 2:
+    if stripped.startswith("/") or len(allowed) < 2:
+        return None
+    # words of letters only: markup, numbers, codes and emoji say nothing about the language
+    words = ["".join(c for c in w if c.isalpha()) for w in stripped.split()]
+    words = [w for w in words if len(w) >= 2]
+    if len(words) < MIN_DETECT_WORDS or sum(map(len, words)) < MIN_DETECT_LETTERS:
         return None
     detector = _factory().create()
     detector.set_prior_map({lang: (1.0 if lang in allowed else 0.0) for lang in _factory().langlist})

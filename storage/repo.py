@@ -181,7 +181,8 @@ class Repo:
     async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "sent", OutboxMessage.id > after_id)
+            # 'sending' too: a push racing a reconnect may have gone to the old socket (pages dedupe by id)
+            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]), OutboxMessage.id > after_id)
             .order_by(OutboxMessage.id).limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
