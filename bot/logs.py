@@ -44,5 +44,5 @@ def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     # httpx/PTB debug lines carry URLs with the token; keep them quiet unless asked for
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

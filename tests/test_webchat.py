@@ -143,3 +143,26 @@ async def test_healthz(app):
         async with s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
             body = await resp.json()
     assert resp.status == 200 and body["ok"] and body["database"] == "ok"
+
+
+async def test_reload_shows_history_without_a_new_greeting(app, page):
+    await page.open()
+    await page.frames(1)
+    await page.ws.send_json({"type": "choice", "id": "c-1", "value": "consent:yes", "label": "ok"})
+    await page.frames(3)
+    await page.ws.close()
+    reloaded = Page(page.base)
+    await reloaded.session.close()
+    reloaded.session = page.session
+    await reloaded.open(last_seen=0)  # a reload forgets what it showed
+    assert len(await reloaded.frames(3)) == 3
+    with pytest.raises(TimeoutError):
+        await reloaded.frames(4, timeout=0.5)
+
+
+async def test_error_frames_name_the_message(page):
+    await page.open()
+    await page.frames(1)
+    await page.ws.send_json({"type": "text", "id": "empty-1", "text": "   "})
+    (err,) = await page.frames(1, "error")
+    assert err["id"] == "empty-1" and "kosong" in err["text"]

@@ -111,53 +111,60 @@ class WebChatChannel:
             if not isinstance(frame, dict):
                 raise ValueError
         except ValueError:
-            await _send_json(ws, {"type": "error", "text": "Pesan tidak dapat dibaca. / Message could not be read."})
+            await _send_json(ws, {"type": "error", "id": None, "text": "Pesan tidak dapat dibaca. / Message could not be read."})
             return
         kind = frame.get("type")
         if kind == "hello":
             await self._on_hello(ws, key, frame)
             return
         client_id = str(frame.get("id") or uuid.uuid4())[:64]
+
+        async def error(text: str) -> None:
+            await _send_json(ws, {"type": "error", "id": client_id, "text": text})
+
         if kind == "text":
             text = frame.get("text")
             if not isinstance(text, str) or not text.strip():
-                await _send_json(ws, {"type": "error", "text": "Pesan kosong. / Empty message."})
+                await error("Pesan kosong. / Empty message.")
                 return
             if len(text) > MAX_TEXT:
-                await _send_json(ws, {"type": "error", "text": f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters)."})
+                await error(f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters).")
                 return
             inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.TEXT, text=text.strip())
         elif kind == "choice":
             value = frame.get("value")
-            if not isinstance(value, str) or not value or len(value) > 64:
-                await _send_json(ws, {"type": "error", "text": "Pilihan tidak dikenal. / Unknown choice."})
+            if not isinstance(value, str) or not value or len(value.encode()) > 64:
+                await error("Pilihan tidak dikenal. / Unknown choice.")
                 return
             inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.CHOICE, choice=value)
         else:
-            await _send_json(ws, {"type": "error", "text": "Jenis pesan tidak didukung. / Unsupported message type."})
+            await error("Jenis pesan tidak didukung. / Unsupported message type.")
             return
         try:
             await self._handle(inbound)
         except Exception as exc:  # database down: tell the page; it may send again (same id → once)
             log.error("web chat message not stored: %s", type(exc).__name__)
-            await _send_json(ws, {"type": "error", "text": "Sistem sedang sibuk, pesan belum terkirim. Coba lagi. / System busy, please retry."})
+            await error("Sistem sedang sibuk, pesan belum terkirim. Coba lagi. / System busy, please retry.")
             return
         await _send_json(ws, {"type": "ack", "id": client_id})
 
     async def _on_hello(self, ws: web.WebSocketResponse, key: str, frame: dict[str, Any]) -> None:
         last_seen = frame.get("last_seen")
         last_seen = last_seen if isinstance(last_seen, int) and last_seen >= 0 else 0
+        replayed = 0
         try:
             for ref, payload in await self._history(key, last_seen):
                 await _send_json(ws, {**payload, "id": ref})
+                replayed += 1
         except Exception as exc:
             log.warning("web chat history not loaded: %s", type(exc).__name__)
         start = frame.get("start")
-        if last_seen == 0 and isinstance(start, str) and start and len(start) <= 64 and start.replace("_", "").replace("-", "").isalnum():
+        deep_link = isinstance(start, str) and 0 < len(start) <= 64 and start.replace("_", "").replace("-", "").isalnum()
+        if deep_link:  # a QR code scanned: start there, whatever came before
             text = f"/start {start}"
-        elif last_seen == 0:
+        elif last_seen == 0 and replayed == 0:  # a first visit: greet
             text = "/start"
-        else:
+        else:  # a reload or a reconnect: the history is on screen, nothing new to say
             return
         # the first hello of a page load starts (or resumes) the conversation; id per page load
         inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:hello:{uuid.uuid4()}", kind=Kind.TEXT, text=text)
