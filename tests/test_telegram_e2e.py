@@ -63,7 +63,7 @@ async def test_start_consent_menu_language_english(tg, app):
     assert set(buttons(sent[3])) == {"lang:id", "lang:en"}
     tg.push_callback(chat, "lang:en")
     sent = await tg.wait_for_sent(5, chat_id=chat)
-    assert sent[4]["visible_text"].startswith("Language changed to English")
+    assert sent[4]["visible_text"] == "Main menu\nLanguage changed to English."
     assert "Main menu" in sent[4]["visible_text"]
 
     tg.push_message(chat, "/help")
@@ -89,11 +89,12 @@ async def test_same_update_delivered_twice_has_one_effect(tg, app):
 
 async def test_user_content_is_escaped_for_html(tg, app):
     chat = 3003
-    tg.push_message(chat, "/start", first_name="<b>Budi & Co</b>")
+    name = "<b>Budi & Co</b>"
+    tg.push_message(chat, "/start", first_name=name)
     await tg.wait_for_sent(1, chat_id=chat)
-    tg.push_callback(chat, "consent:yes")
+    tg.push_callback(chat, "consent:yes", first_name=name)
     await tg.wait_for_sent(3, chat_id=chat)
-    tg.push_message(chat, "/start")
+    tg.push_message(chat, "/start", first_name=name)
     sent = await tg.wait_for_sent(4, chat_id=chat)
     # the fake rejects broken HTML with 400, so arriving at all proves the escaping
     assert "Halo <b>Budi & Co</b>!" in sent[3]["visible_text"]
@@ -122,9 +123,30 @@ async def test_burst_to_one_chat_is_paced_not_lost(tg, app):
         tg.push_message(chat, "/bahasa id")
     sent = await tg.wait_for_sent(7, chat_id=chat, timeout=15)
     assert len(sent) == 7
+    assert tg.rejected_429 == 0  # our own buckets kept under Telegram's limits
+    await app.outbox.drain()
     async with app.db.unit_of_work() as uow:
         statuses = (await uow.session.execute(select(OutboxMessage.status))).scalars().all()
-    assert set(statuses) == {"sent"}
+    assert statuses == ["sent"] * 7
+
+
+async def test_429_retry_after_is_honoured(settings):
+    """A platform stricter than our buckets: the 429's retry_after is waited out, nothing lost."""
+    async with FakeTelegramServer(token=TOKEN, rate_limits=True, per_chat_per_second=0.5, per_chat_burst=1) as strict:
+        s = Settings(**{**settings.__dict__, "telegram_token": TOKEN, "telegram_base_url": strict.base_url})
+        application = KanalApp(s)
+        await application.start()
+        try:
+            strict.push_message(9009, "/start")
+            strict.push_message(9009, "/bahasa id")
+            strict.push_message(9009, "/bantuan")
+            sent = await strict.wait_for_sent(3, chat_id=9009, timeout=20)
+            assert strict.rejected_429 >= 1
+            assert "UU No. 27/2022" in sent[0]["visible_text"]  # order kept through the retries
+            gaps = [b["time"] - a["time"] for a, b in zip(sent, sent[1:])]
+            assert min(gaps) >= 0.9  # retry_after (≥ 1 s) was waited out, not hammered
+        finally:
+            await application.stop()
 
 
 async def test_blocked_user_is_recorded_not_retried(tg, app):

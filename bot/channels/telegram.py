@@ -13,11 +13,16 @@ import hmac
 import html
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+
+# opt in to PTB's future behaviour (durations as timedelta); send() handles both forms
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 from telegram import Bot, BotCommand, InputFile, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
