@@ -14,7 +14,7 @@ from storage import Database, Repo, StorageError
 from storage import migrate
 
 from .clock import Clock, SystemClock
-from .delivery import TELEGRAM_LIMIT, OutboxSender
+from .delivery import OutboxSender, telegram_limit
 from .dispatch import Dispatcher
 from .i18n import Translator
 from .region import load_region_file, store_region
@@ -49,7 +49,7 @@ class KanalApp:
             senders["telegram"] = self.telegram
         for name, channel in senders.items():
             self.dispatcher.renderers[name] = channel.render
-        self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={"telegram": TELEGRAM_LIMIT})
+        self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={"telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate)})
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None

@@ -43,9 +43,14 @@ class RateLimit:
     per_address_burst: int
 
 
-# Telegram: ~30 messages/s per bot, ~1/s per chat sustained (short bursts tolerated).
-TELEGRAM_LIMIT = RateLimit(global_per_second=29.0, global_burst=29, per_address_per_second=1.0, per_address_burst=3)
 UNLIMITED = RateLimit(global_per_second=1e9, global_burst=10**9, per_address_per_second=1e9, per_address_burst=10**9)
+
+
+def telegram_limit(global_rate: float = 29.0, chat_rate: float = 1.0) -> RateLimit:
+    """Telegram: ~30 messages/s per bot, ~1/s per chat sustained (short bursts tolerated). 0 = none."""
+    g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
+    c = chat_rate if chat_rate > 0 else UNLIMITED.per_address_per_second
+    return RateLimit(global_per_second=g, global_burst=max(1, int(min(g, 10**9))), per_address_per_second=c, per_address_burst=3 if chat_rate > 0 else 10**9)
 
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = 600.0
@@ -123,6 +128,9 @@ class OutboxSender:
         self._results: list[tuple[str, int, Any]] = []
         self._results_ready = asyncio.Event()
         self._running = False
+        self._flushing = False
+        self._claiming = False
+        self._starved = False  # the last claim was cut by max_in_flight: claim again when room frees
         self._tasks: set[asyncio.Task] = set()
         self.stats = {"sent": 0, "retried": 0, "failed": 0, "rate_limited": 0}
 
@@ -139,10 +147,12 @@ class OutboxSender:
             task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
+        """Stop claiming, let the loops finish their transaction, give unsent rows back."""
         self._running = False
         self._wake.set()
+        self._results_ready.set()
         lanes = [lane.task for lane in self._lanes.values() if lane.task]
-        for t in lanes:
+        for t in lanes:  # lanes hold no transaction: safe to cancel mid-send
             t.cancel()
         await asyncio.gather(*lanes, return_exceptions=True)
         # rows still queued in lanes stay 'sending' and are reclaimed after the lease; give the
@@ -151,11 +161,14 @@ class OutboxSender:
         self._lanes.clear()
         for row in leftover:
             self._results.append(("release", row.id, None))
-        self._results_ready.set()
-        for t in list(self._tasks):
+        done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
+        for t in pending:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._flush()
+        await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._flush()
+        except Exception as exc:
+            log.warning("outbox results not recorded at shutdown (%s); rows are reclaimed after their lease", type(exc).__name__)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is in flight and no row is due now (tests, ``kanal jobs run``)."""
@@ -163,7 +176,8 @@ class OutboxSender:
         while time.monotonic() < deadline:
             self.wake()
             await asyncio.sleep(0.02)
-            if self._in_flight == 0 and not self._results and await self._nothing_due():
+            busy = self._in_flight or self._results or self._flushing or self._claiming
+            if not busy and await self._nothing_due():
                 return
         raise TimeoutError("outbox not drained in time")
 
@@ -175,22 +189,27 @@ class OutboxSender:
 
     async def _claim_loop(self) -> None:
         while self._running:
+            # clear before claiming: a commit that lands during the claim wakes the next round
+            self._wake.clear()
             try:
                 room = self.max_in_flight - self._in_flight
+                self._starved = False
                 if room > 0:
-                    rows = await self._claim(room)
-                    for row in rows:
-                        self._enqueue_lane(row)
-                    if len(rows) == room:
-                        await asyncio.sleep(0)  # more may be due: claim again when there is room
-                        if self._in_flight < self.max_in_flight:
-                            continue
+                    self._claiming = True
+                    try:
+                        rows = await self._claim(room)
+                        for row in rows:
+                            self._enqueue_lane(row)
+                    finally:
+                        self._claiming = False
+                    # a full batch: more may be due; lanes wake us as they free room
+                    self._starved = len(rows) == room
+                else:
+                    self._starved = True
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database gone: keep trying, the rows are safe in the outbox
                 log.warning("outbox claim failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(self.poll_interval)
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
             except TimeoutError:
@@ -261,7 +280,8 @@ class OutboxSender:
                     self._idle_buckets[lane.key] = lane.bucket
                     if len(self._idle_buckets) > 50_000:
                         self._idle_buckets.clear()
-            self._wake.set()
+            if self._starved:
+                self._wake.set()
 
     def _done(self, lane: _Lane, result: tuple[str, int, Any]) -> None:
         lane.rows.popleft()
@@ -300,8 +320,10 @@ class OutboxSender:
 
     # ---- recording ------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
-        while True:
+        while self._running:
             await self._results_ready.wait()
+            if not self._running:
+                return  # stop() flushes what is left
             await asyncio.sleep(self.flush_interval)  # group commit: gather what arrives meanwhile
             self._results_ready.clear()
             try:
@@ -317,6 +339,7 @@ class OutboxSender:
         if not self._results:
             return
         batch, self._results = self._results, []
+        self._flushing = True
         try:
             async with self.db.unit_of_work() as uow:
                 repo = Repo(uow.session)
@@ -335,6 +358,8 @@ class OutboxSender:
         except BaseException:
             self._results[:0] = batch  # keep them for the next try
             raise
+        finally:
+            self._flushing = False
         if any(kind in ("retry", "release") for kind, _, _ in batch):
             self._wake.set()
 

@@ -96,12 +96,11 @@ class Dispatcher:
         async with self.db.unit_of_work() as uow:
             repo = Repo(uow.session)
             now = self.clock.now()
-            inbound_id = await repo.record_inbound(inbound.channel, inbound.external_id, now)
-            if inbound_id is None:
+            user = await repo.get_or_create_user(inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username)
+            # dedupe inside the same transaction: a duplicate rolls back everything, user row included
+            if await repo.record_inbound(inbound.channel, inbound.external_id, now, user.id) is None:
                 log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
                 return Outcome(handled=False)
-            user = await repo.get_or_create_user(inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username)
-            await repo.set_inbound_user(inbound_id, user.id)
             if inbound.display_name and user.display_name != inbound.display_name:
                 user.display_name = inbound.display_name
             if inbound.username and user.username != inbound.username:

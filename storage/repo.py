@@ -57,18 +57,15 @@ class Repo:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
 
     # ---- inbound dedupe -------------------------------------------------------------------
-    async def record_inbound(self, channel: str, external_id: str, now: datetime) -> int | None:
+    async def record_inbound(self, channel: str, external_id: str, now: datetime, user_id: int | None = None) -> int | None:
         """Insert the dedupe row; the new row id, or None when this message was seen before."""
         stmt = (
             self._insert(InboundMessage)
-            .values(channel=channel, external_id=external_id, received_at=now)
+            .values(channel=channel, external_id=external_id, received_at=now, user_id=user_id)
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
             .returning(InboundMessage.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def set_inbound_user(self, inbound_id: int, user_id: int) -> None:
-        await self.session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(user_id=user_id))
 
     async def prune_inbound(self, before: datetime) -> int:
         res = await self.session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
@@ -76,14 +73,17 @@ class Repo:
 
     # ---- users ----------------------------------------------------------------------------
     async def get_or_create_user(self, channel: str, external_id: str, now: datetime, *, display_name: str | None = None, username: str | None = None) -> User:
+        lookup = select(User).where(User.channel == channel, User.external_id == external_id)
+        user = (await self.session.execute(lookup)).scalar_one_or_none()
+        if user is not None:  # the common case: one query
+            return user
         stmt = (
             self._insert(User)
             .values(channel=channel, external_id=external_id, display_name=display_name, username=username, role="citizen", created_at=now, language_explicit=False)
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         )
-        await self.session.execute(stmt)
-        user = (await self.session.execute(select(User).where(User.channel == channel, User.external_id == external_id))).scalar_one()
-        return user
+        await self.session.execute(stmt)  # a concurrent first message may have won: no error, same row
+        return (await self.session.execute(lookup)).scalar_one()
 
     async def get_user(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)

@@ -80,7 +80,7 @@ async def test_permanent_failure_recorded_not_retried(db, clock):
     finally:
         await outbox.stop()
     (row,) = await rows(db)
-    assert row.status == "failed" and "blocked" in row.last_error and sender.sent == []
+    assert row.status == "failed" and "blocked" in row.last_error and sender.sent == [], (outbox.stats, sender.sent, row.attempts, row.last_error)
 
 
 async def test_retryable_error_backs_off_then_succeeds(db, clock):

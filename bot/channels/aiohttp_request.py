@@ -43,6 +43,8 @@ from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
 
+# aiohttp ≥ 3.10 tells connect timeouts apart; older versions raise a plain ServerTimeoutError.
+_CONNECT_TIMEOUT: Final = getattr(aiohttp, "ConnectionTimeoutError", ())
 _FORM_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}
 # "/bot<token>/" in API URLs and "/file/bot<token>/" in file URLs; tokens look like "123:AbC-_x".
 _TOKEN_IN_URL: Final = re.compile(r"(/bot)([^/?#\s'\"]+)")
@@ -110,6 +112,7 @@ class AiohttpRequest(BaseRequest):
         self._default_timeout = self._client_timeout(read_timeout, None, connect_timeout)
         # The pool: a request holds a slot from before it asks aiohttp for a connection until its
         # response is read, so aiohttp's own limit never makes it wait and pool_timeout is exact.
+        # (Re)created in initialize(), so it belongs to the event loop that uses the session.
         self._pool = asyncio.Semaphore(connection_pool_size)
 
     @property
@@ -134,13 +137,12 @@ class AiohttpRequest(BaseRequest):
         """Create the shared session (again, after :meth:`shutdown`)."""
         if self._session is not None and not self._session.closed:
             return
-        self._pool = asyncio.Semaphore(self._connection_pool_size)  # bound to this event loop
+        self._pool = asyncio.Semaphore(self._connection_pool_size)
         connector = aiohttp.TCPConnector(limit=self._connection_pool_size)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=self._default_timeout,
             headers={"User-Agent": self.USER_AGENT},
-            proxy=self._proxy,
             trust_env=False,
         )
 
@@ -204,13 +206,15 @@ class AiohttpRequest(BaseRequest):
         else:
             await pool.acquire()  # returns at once
         try:
-            async with session.request(method, url, data=data, headers=headers, timeout=timeout) as response:
+            async with session.request(method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy) as response:
                 return response.status, await response.read()
         except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError/ConnectionTimeoutError too
-            if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            if isinstance(exc, _CONNECT_TIMEOUT):
                 raise TimedOut("Connect timeout: no connection to the Bot API. Request was *not* sent to Telegram.") from None
             raise TimedOut() from None
         except (aiohttp.ClientError, OSError) as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {redact(str(exc), url)}") from None
+        except Exception as exc:  # PTB would wrap it with its repr, which may carry the URL
+            raise NetworkError(f"Unknown error in HTTP implementation: {type(exc).__name__}: {redact(str(exc), url)}") from None
         finally:
             pool.release()

@@ -1090,9 +1090,7 @@ class FakeTelegramServer:
         except (TypeError, ValueError):
             raise ApiError(400, "Bad Request: invalid timeout specified") from None
         self._confirm(offset)
-        for other in self._pollers:
-            other.conflict = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-            other.event.set()
+        self._conflict_pollers("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
         poll = _Poll()
         self._pollers.add(poll)
         loop = asyncio.get_running_loop()
