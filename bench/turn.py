@@ -88,9 +88,10 @@ async def stop_process(proc: asyncio.subprocess.Process) -> None:
             proc.kill()
 
 
-async def bench_echo(n: int, chats: int, sequential: int) -> dict:
+async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = False) -> dict:
     async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
-        proc = await run_process([sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN], dict(os.environ), str(ROOT))
+        argv = [sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN] + (["--aiohttp"] if aiohttp else [])
+        proc = await run_process(argv, dict(os.environ), str(ROOT))
         try:
             tg.push_message(1, "warm-up")
             await wait_sent(tg, 1, 60)
@@ -133,13 +134,17 @@ async def main_async(args: argparse.Namespace) -> dict:
     }
     for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
         echo = await bench_echo(args.updates, args.chats, args.sequential)
+        echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True)
         ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url)
-        results["runs"].append({"echo": echo, "kanal": ours})
-        print(f"round {r + 1}: echo {echo['updates_per_s']:.0f} upd/s, kanal {ours['updates_per_s']:.0f} upd/s", file=sys.stderr)
+        results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
+        print(f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
+              f"kanal {ours['updates_per_s']:.0f} updates/s", file=sys.stderr)
     def med(who: str, key: str) -> float:
         return statistics.median(run[who][key] for run in results["runs"])
-    results["median"] = {who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")} for who in ("echo", "kanal")}
-    results["ratio_updates_per_s"] = results["median"]["kanal"]["updates_per_s"] / results["median"]["echo"]["updates_per_s"]
+    results["median"] = {who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")} for who in ("echo", "echo_aiohttp", "kanal")}
+    base = results["median"]["echo"]["updates_per_s"]
+    results["ratio_updates_per_s"] = results["median"]["kanal"]["updates_per_s"] / base
+    results["ratio_transport_updates_per_s"] = results["median"]["echo_aiohttp"]["updates_per_s"] / base
     return results
 
 
@@ -157,9 +162,10 @@ def main() -> None:
     m = results["median"]
     print(f"{results['machine']}, {results['date']}; {args.updates} updates from {args.chats} chats, {args.rounds} rounds (medians)")
     print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
-    for who, label in (("echo", "stock PTB echo (httpx)"), ("kanal", "kanal full turn")):
+    for who, label in (("echo", "stock PTB echo (httpx)"), ("echo_aiohttp", "PTB echo over aiohttp"), ("kanal", "kanal full turn")):
         print(f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}")
-    print(f"ratio kanal/echo updates/s: {results['ratio_updates_per_s']:.2f}")
+    print(f"ratio kanal full turn / stock echo, updates/s: {results['ratio_updates_per_s']:.2f}")
+    print(f"ratio echo over aiohttp / stock echo (transport alone): {results['ratio_transport_updates_per_s']:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

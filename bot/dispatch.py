@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import Database, Repo
 
@@ -30,6 +31,7 @@ from .types import Inbound, Kind, Reply
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[Reply], list[dict[str, Any]]]
+TURN_ATTEMPTS = 3
 
 
 class DatabaseUnavailable(Exception):
@@ -79,18 +81,29 @@ class Dispatcher:
 
     async def handle(self, inbound: Inbound) -> Outcome:
         async with self._locks.hold((inbound.channel, inbound.user_key)):
-            try:
-                return await self._turn(inbound)
-            except (OperationalError, DBAPIError, OSError) as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            for attempt in range(TURN_ATTEMPTS):
+                try:
+                    return await self._turn(inbound)
+                except (OperationalError, StaleDataError, OSError) as exc:
+                    # transient (busy database, lost connection, a concurrent writer): the turn
+                    # rolled back as a whole, so running it again is safe
+                    if attempt + 1 < TURN_ATTEMPTS:
+                        await asyncio.sleep(0.05 * 4**attempt)
+                        continue
+                    log.error("database unavailable for %s message %s: %s", inbound.channel, inbound.external_id, type(exc).__name__)
+                    raise DatabaseUnavailable(type(exc).__name__) from exc
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        if attempt + 1 < TURN_ATTEMPTS:
+                            continue
+                        raise DatabaseUnavailable(type(exc).__name__) from exc
                     log.exception("database error on %s message %s", inbound.channel, inbound.external_id)
                     return await self._apologise(inbound)
-                log.error("database unavailable for %s message %s: %s", inbound.channel, inbound.external_id, type(exc).__name__)
-                raise DatabaseUnavailable(str(type(exc).__name__)) from exc
-            except Exception:
-                # the one place flows' unexpected errors end: logged with traceback, user told
-                log.exception("flow failed on %s message %s", inbound.channel, inbound.external_id)
-                return await self._apologise(inbound)
+                except Exception:
+                    # the one place flows' unexpected errors end: logged with traceback, person told
+                    log.exception("flow failed on %s message %s", inbound.channel, inbound.external_id)
+                    return await self._apologise(inbound)
+            raise AssertionError("unreachable")
 
     async def _turn(self, inbound: Inbound) -> Outcome:
         async with self.db.unit_of_work() as uow:

@@ -35,7 +35,6 @@ class Turn:
     settings: Settings
     lang: str
     replies: list[Reply] = field(default_factory=list)
-    erased: bool = False  # set by /hapusdata: the user's identifiers are gone after this turn
 
     @property
     def t(self) -> Translator:

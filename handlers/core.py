@@ -209,7 +209,6 @@ def register(router: Router) -> None:
             for hook in router.on_erase:
                 await hook(turn)
             await turn.repo.erase_user(turn.user, turn.now)
-            turn.erased = True
         elif turn.inbound.choice == "erase:no":
             turn.clear_state()
             show_menu(turn, t("Baik, data Anda tidak dihapus."))

@@ -170,3 +170,43 @@ async def test_help_lists_commands_for_the_role(dispatcher, db):
     await dispatcher.handle(text("u1", "/bantuan"))
     body = (await outbox_texts(db, "u1"))[-1]
     assert "/hapusdata" in body and "/batal" in body and "/gabung" in body
+
+
+async def test_transient_database_error_retries_the_whole_turn(dispatcher, db):
+    from sqlalchemy.exc import OperationalError
+
+    await consented(dispatcher, "u1")
+    calls = {"n": 0}
+
+    @dispatcher.router.command("flaky", description="test")
+    async def flaky(turn, args):
+        calls["n"] += 1
+        turn.reply(f"try {calls['n']}")
+        turn.audit("flaky_ran")
+        if calls["n"] == 1:
+            raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+    out = await dispatcher.handle(text("u1", "/flaky"))
+    assert out.handled and calls["n"] == 2
+    assert (await outbox_texts(db, "u1"))[-1] == "try 2"
+    async with db.unit_of_work() as uow:
+        actions = [e.action for e in await Repo(uow.session).audit_events()]
+    assert actions.count("flaky_ran") == 1  # the first attempt left nothing behind
+
+
+async def test_persistent_database_failure_is_not_acknowledged(dispatcher):
+    from sqlalchemy.exc import OperationalError
+
+    from bot.dispatch import DatabaseUnavailable
+
+    await consented(dispatcher, "u1")
+
+    @dispatcher.router.command("down", description="test")
+    async def down(turn, args):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with pytest.raises(DatabaseUnavailable):
+        await dispatcher.handle(text("u1", "/down", ext="d1"))
+    # nothing was recorded, so the platform's re-delivery is processed when the database is back
+    dispatcher.router.commands.pop("down")
+    assert (await dispatcher.handle(text("u1", "/menu", ext="d1"))).handled
