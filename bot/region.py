@@ -111,6 +111,17 @@ def _s(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _check_code(where: str, value: Any, seen: set[str], problems: list[str], pattern: re.Pattern = CODE_RE, rule: str = "1-20 of A-Z 0-9 -") -> str:
+    """Validate one code field; records the problem and returns the code (possibly empty)."""
+    code = _s(value) or ""
+    if not pattern.match(code):
+        problems.append(f"{where}: expected {rule}, got {value!r}")
+    elif code in seen:
+        problems.append(f"{where}: {code} appears twice")
+    seen.add(code)
+    return code
+
+
 def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
     problems: list[str] = []
     reg = raw.get("region")
@@ -163,12 +174,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
     seen_opds: set[str] = set()
     for i, o in enumerate(raw.get("opd") or []):
         where = f"opd[{i}]"
-        ocode = _s(o.get("code")) or ""
-        if not CODE_RE.match(ocode):
-            problems.append(f"{where}.code: expected 1-20 of A-Z 0-9 -, got {o.get('code')!r}")
-        elif ocode in seen_opds:
-            problems.append(f"{where}.code: {ocode} appears twice")
-        seen_opds.add(ocode)
+        ocode = _check_code(f"{where}.code", o.get("code"), seen_opds, problems)
         oname = _s(o.get("name"))
         if not oname:
             problems.append(f"{where}.name: required")
@@ -179,12 +185,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
         units: list[UnitDef] = []
         for j, u in enumerate(o.get("unit") or []):
             uwhere = f"{where}.unit[{j}]"
-            ucode = _s(u.get("code")) or ""
-            if not CODE_RE.match(ucode):
-                problems.append(f"{uwhere}.code: expected 1-20 of A-Z 0-9 -, got {u.get('code')!r}")
-            elif ucode in seen_units:
-                problems.append(f"{uwhere}.code: {ucode} appears twice")
-            seen_units.add(ucode)
+            ucode = _check_code(f"{uwhere}.code", u.get("code"), seen_units, problems)
             uname = _s(u.get("name"))
             if not uname:
                 problems.append(f"{uwhere}.name: required")
@@ -194,14 +195,11 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
                 pop = None
             services: list[ServiceDef] = []
             for k, s in enumerate(u.get("services") or []):
-                scode = _s(s.get("code")) if isinstance(s, dict) else None
-                sname = _s(s.get("name")) if isinstance(s, dict) else None
-                if not scode or not SERVICE_CODE_RE.match(scode):
-                    problems.append(f"{uwhere}.services[{k}].code: expected 1-32 of A-Z 0-9 -")
+                s = s if isinstance(s, dict) else {}
+                scode = _check_code(f"{uwhere}.services[{k}].code", s.get("code"), seen_services, problems, SERVICE_CODE_RE, "1-32 of A-Z 0-9 -")
+                sname = _s(s.get("name"))
+                if not scode:
                     continue
-                if scode in seen_services:
-                    problems.append(f"{uwhere}.services[{k}].code: {scode} appears twice")
-                seen_services.add(scode)
                 if not sname:
                     problems.append(f"{uwhere}.services[{k}].name: required")
                 services.append(ServiceDef(scode, sname or scode))

@@ -29,34 +29,22 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'kanal.sqlite3'}"
 
 
-def _parse_port(var: str, raw: str) -> int:
+def _parse_number(var: str, raw: str, low: float, high: float, *, kind: type = int, what: str = "a whole number") -> Any:
     try:
-        port = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{var}: expected a port number 1-65535, got {raw!r}") from None
-    if not 1 <= port <= 65535:
-        raise SettingsError(f"{var}: expected a port number 1-65535, got {raw!r}")
-    return port
-
-
-def _parse_int(var: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{var}: expected a whole number {low}-{high}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{var}: expected a whole number {low}-{high}, got {raw!r}")
+        value = None
+    if value is None or not low <= value <= high:
+        raise SettingsError(f"{var}: expected {what} {low:g}-{high:g}, got {raw!r}")
     return value
+
+
+def _parse_port(var: str, raw: str) -> int:
+    return _parse_number(var, raw, 1, 65535, what="a port number")
 
 
 def _parse_rate(var: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{var}: expected messages per second (a number ≥ 0; 0 = no limit), got {raw!r}") from None
-    if not 0 <= value <= 10_000:
-        raise SettingsError(f"{var}: expected messages per second between 0 and 10000, got {raw!r}")
-    return value
+    return _parse_number(var, raw, 0, 10_000, kind=float, what="messages per second (0 = no limit)")
 
 
 def _parse_timezone(var: str, raw: str) -> str:
@@ -151,10 +139,10 @@ class Settings:
     telegram_base_url: str = _opt("TELEGRAM_BASE_URL", _parse_http_url, DEFAULT_TELEGRAM_BASE_URL, doc="PTB base_url (token appended)")
     telegram_webhook_url: str | None = _opt("TELEGRAM_WEBHOOK_URL", _parse_https_url, None, doc="public https URL of /webhooks/telegram; polling when unset")
     telegram_webhook_secret: str | None = _opt("TELEGRAM_WEBHOOK_SECRET", _parse_secret, None, secret=True, doc="secret_token checked on every webhook call")
-    telegram_global_rate: float = _opt("TELEGRAM_GLOBAL_RATE", lambda v, r: _parse_rate(v, r), 29.0, doc="messages/s per bot (Telegram allows ~30); 0 = no limit, e.g. a local Bot API server")
-    telegram_chat_rate: float = _opt("TELEGRAM_CHAT_RATE", lambda v, r: _parse_rate(v, r), 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit")
+    telegram_global_rate: float = _opt("TELEGRAM_GLOBAL_RATE", _parse_rate, 29.0, doc="messages/s per bot (Telegram allows ~30); 0 = no limit, e.g. a local Bot API server")
+    telegram_chat_rate: float = _opt("TELEGRAM_CHAT_RATE", _parse_rate, 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit")
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
-    retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_int(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
+    retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_number(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
     log_level: str = _opt("LOG_LEVEL", _identity, "INFO", doc="DEBUG, INFO, WARNING, ERROR")
 
     def __post_init__(self) -> None:

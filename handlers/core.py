@@ -177,12 +177,11 @@ def register(router: Router) -> None:
         turn.lang = code
         turn.audit("language_set", subject_type="user", subject_id=str(turn.user.id), language=code)
         t = turn.t
-        if previous and previous.get("flow"):
+        if turn.user.consent_at is None:  # the notice again, now in the chosen language
+            await ask_consent(turn, ((previous or {}).get("data") or {}).get("start", ""))
+        elif previous and previous.get("flow"):
             turn.set_state(previous["flow"], previous["step"], previous.get("data") or {})
             turn.reply(t("Bahasa diganti ke Bahasa Indonesia. Silakan lanjutkan.") if code == "id" else t("Bahasa diganti ke English. Silakan lanjutkan."))
-        elif turn.user.consent_at is None:
-            turn.clear_state()
-            await ask_consent(turn)
         else:
             turn.clear_state()
             show_menu(turn, t("Bahasa diganti ke Bahasa Indonesia.") if code == "id" else t("Bahasa diganti ke English."))

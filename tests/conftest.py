@@ -93,3 +93,14 @@ def clock() -> ManualClock:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, http_port=0, languages=("id", "en"))
+
+
+@pytest.fixture
+async def web_app(settings):
+    """The whole application on a free port, with the web chat (no Telegram)."""
+    from bot.app import KanalApp
+
+    application = KanalApp(settings)
+    await application.start()
+    yield application
+    await application.stop()

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 
-from bot.app import KanalApp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -19,11 +18,8 @@ pytestmark = [
 
 
 @pytest.fixture
-async def app(settings):
-    application = KanalApp(settings)
-    await application.start()
-    yield application
-    await application.stop()
+def app(web_app):
+    return web_app
 
 
 def drive(url: str) -> dict:

@@ -210,3 +210,13 @@ async def test_persistent_database_failure_is_not_acknowledged(dispatcher):
     # nothing was recorded, so the platform's re-delivery is processed when the database is back
     dispatcher.router.commands.pop("down")
     assert (await dispatcher.handle(text("u1", "/menu", ext="d1"))).handled
+
+
+async def test_language_chosen_on_the_consent_screen_reshows_the_notice(dispatcher, db):
+    await dispatcher.handle(text("u9", "/start skm_PUPR-BM"))
+    await dispatcher.handle(choice("u9", "/bahasa"))
+    await dispatcher.handle(choice("u9", "lang:en"))
+    assert (await outbox_texts(db, "u9"))[-1].startswith("Before we start, we need your consent")
+    async with db.unit_of_work() as uow:
+        state = (await uow.session.execute(select(ConversationState))).scalar_one()
+    assert (state.flow, state.data) == ("consent", {"start": "skm_PUPR-BM"})  # the deep link survives

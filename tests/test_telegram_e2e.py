@@ -29,6 +29,14 @@ def buttons(message: dict) -> list[str]:
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
+async def consented(tg, chat: int, **profile) -> list[dict]:
+    """/start and "Saya setuju" for ``chat``; returns the three messages it got."""
+    tg.push_message(chat, "/start", **profile)
+    await tg.wait_for_sent(1, chat_id=chat)
+    tg.push_callback(chat, "consent:yes", **profile)
+    return await tg.wait_for_sent(3, chat_id=chat)
+
+
 @pytest.fixture
 async def tg():
     async with FakeTelegramServer(token=TOKEN, rate_limits=True) as server:
@@ -90,10 +98,7 @@ async def test_same_update_delivered_twice_has_one_effect(tg, app):
 async def test_user_content_is_escaped_for_html(tg, app):
     chat = 3003
     name = "<b>Budi & Co</b>"
-    tg.push_message(chat, "/start", first_name=name)
-    await tg.wait_for_sent(1, chat_id=chat)
-    tg.push_callback(chat, "consent:yes", first_name=name)
-    await tg.wait_for_sent(3, chat_id=chat)
+    await consented(tg, chat, first_name=name)
     tg.push_message(chat, "/start", first_name=name)
     sent = await tg.wait_for_sent(4, chat_id=chat)
     # the fake rejects broken HTML with 400, so arriving at all proves the escaping
@@ -102,10 +107,7 @@ async def test_user_content_is_escaped_for_html(tg, app):
 
 async def test_unsupported_messages_get_a_hint(tg, app):
     chat = 4004
-    tg.push_message(chat, "/start")
-    await tg.wait_for_sent(1, chat_id=chat)
-    tg.push_callback(chat, "consent:yes")
-    await tg.wait_for_sent(3, chat_id=chat)
+    await consented(tg, chat)
     tg.push_sticker(chat)
     sent = await tg.wait_for_sent(4, chat_id=chat)
     assert "sticker" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]

@@ -8,15 +8,11 @@ import json
 import aiohttp
 import pytest
 
-from bot.app import KanalApp
 
 
 @pytest.fixture
-async def app(settings):
-    application = KanalApp(settings)
-    await application.start()
-    yield application
-    await application.stop()
+def app(web_app):
+    return web_app
 
 
 class Page:
