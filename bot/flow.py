@@ -109,6 +109,7 @@ class Router:
         self.flows: dict[str, StepHandler] = {}
         self.fallback: StepHandler | None = None
         self.consent_gate: StepHandler | None = None
+        self.consent_free_flows: set[str] = set()
         self.forbidden: Callable[[Turn, Command], Awaitable[None]] | None = None
         #: ``/start <prefix>_<arg>`` deep links (e.g. ``skm_UNIT``) by prefix
         self.deep_links: dict[str, CommandHandler] = {}
@@ -133,9 +134,11 @@ class Router:
 
         return deco
 
-    def flow(self, name: str):
+    def flow(self, name: str, *, needs_consent: bool = True):
         def deco(fn: StepHandler) -> StepHandler:
             self.flows[name] = fn
+            if not needs_consent:
+                self.consent_free_flows.add(name)
             return fn
 
         return deco
@@ -158,7 +161,7 @@ class Router:
                     return
                 await command.handler(turn, args)
                 return
-        if turn.user.consent_at is None and turn.flow != "consent":
+        if turn.user.consent_at is None and turn.flow not in self.consent_free_flows:
             await self._gate(turn)
             return
         if turn.flow and turn.flow in self.flows:

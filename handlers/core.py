@@ -92,7 +92,7 @@ def register(router: Router) -> None:
             return
         show_menu(turn, turn.t("Halo {name}! Ada yang bisa kami bantu?", name=turn.user.display_name or turn.t("Bapak/Ibu")))
 
-    @router.flow("consent")
+    @router.flow("consent", needs_consent=False)
     async def consent_step(turn: Turn) -> None:
         t = turn.t
         choice = turn.inbound.choice if turn.inbound.kind is Kind.CHOICE else (turn.inbound.text or "").strip().lower()
@@ -161,7 +161,7 @@ def register(router: Router) -> None:
             text = t("Bahasa \"{code}\" belum tersedia.", code=args.strip()[:10]) + "\n" + text
         turn.reply(text, [Choice(LANGUAGE_NAMES[code], f"lang:{code}") for code in offered])
 
-    @router.flow("language")
+    @router.flow("language", needs_consent=False)
     async def language_step(turn: Turn) -> None:
         value = turn.inbound.choice or (turn.inbound.text or "").strip().lower()
         code = value.removeprefix("lang:")[:2]
@@ -198,7 +198,7 @@ def register(router: Router) -> None:
             title=t("Hapus data pribadi"),
         )
 
-    @router.flow("erase")
+    @router.flow("erase", needs_consent=False)
     async def erase_step(turn: Turn) -> None:
         t = turn.t
         if turn.inbound.choice == "erase:yes":
