@@ -216,3 +216,22 @@ class TestWebhook:
         await tg.wait_for_sent(1, chat_id=8008)
         await asyncio.sleep(0.2)
         assert len(tg.sent(chat_id=8008)) == 1
+
+
+async def test_polled_update_is_retried_until_the_database_takes_it(tg, app):
+    """Polling cannot give an update back to Telegram: while storing fails, the adapter retries."""
+    from bot.dispatch import DatabaseUnavailable
+
+    real = app.dispatcher.handle
+    failures = {"left": 2}
+
+    async def flaky(inbound):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise DatabaseUnavailable("OperationalError")
+        return await real(inbound)
+
+    app.telegram._handle = flaky
+    tg.push_message(9100, "/start")
+    (sent,) = await tg.wait_for_sent(1, chat_id=9100, timeout=10)
+    assert failures["left"] == 0 and "UU No. 27/2022" in sent["visible_text"]

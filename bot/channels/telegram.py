@@ -8,6 +8,7 @@ HTTP goes through :class:`~bot.channels.aiohttp_request.AiohttpRequest` instead 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import html
@@ -147,6 +148,7 @@ class TelegramChannel:
 
     def __init__(self, *, token: str, base_url: str, handle: Handle, webhook_url: str | None = None, webhook_secret: str | None = None, request: Any = None, get_updates_request: Any = None) -> None:
         self._handle = handle
+        self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         builder: ApplicationBuilder = (
@@ -202,7 +204,26 @@ class TelegramChannel:
         if update.callback_query is not None:
             await self._answer_callback(update.callback_query.id)
         if inbound is not None:
-            await self._handle(inbound)
+            await self._handle_until_stored(inbound)
+
+    async def _handle_until_stored(self, inbound: Inbound) -> None:
+        """Polling confirms offsets whatever happens, so a turn that could not be stored (database
+        down) is retried here with backoff. While the database is down for everyone, PTB's update
+        slots fill up, polling pauses and Telegram keeps the updates: backpressure, not loss."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.store_retry_window
+        delay = 0.5
+        while True:
+            try:
+                await self._handle(inbound)
+                return
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    log.error("telegram message %s dropped: not stored within %.0fs (%s)", inbound.external_id, self.store_retry_window, type(exc).__name__)
+                    return
+                log.warning("telegram message %s not stored (%s); retrying in %.1fs", inbound.external_id, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def _answer_callback(self, query_id: str) -> None:
         try:  # stops the button's spinner; not a message, so not through the outbox
