@@ -14,10 +14,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -179,3 +181,65 @@ class Invite(Base):
     created_by: Mapped[int | None] = mapped_column(BigId)
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(BigId)
+
+
+class RespondentProfile(Base):
+    """SKM respondent profile, asked once per person and reused (every field optional)."""
+
+    __tablename__ = "respondent_profiles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    umur: Mapped[str | None] = mapped_column(String(20))
+    jenis_kelamin: Mapped[str | None] = mapped_column(String(20))
+    pendidikan: Mapped[str | None] = mapped_column(String(20))
+    pekerjaan: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime]
+
+
+class SurveyResponse(Base):
+    """One SKM questionnaire. Answers are stored per element code (u1..u9), never by position.
+
+    status: in_progress | complete | abandoned. Only complete ones count in the IKM; a person has
+    at most one complete response per unit and period (partial unique index).
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        Index("ix_survey_unit_finished", "unit_code", "finished_at"),
+        Index("ix_survey_opd_finished", "opd_code", "finished_at"),
+        Index(
+            "uq_survey_once_per_period", "user_id", "unit_code", "period_key", unique=True,
+            sqlite_where=text("status = 'complete'"), postgresql_where=text("status = 'complete'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    opd_code: Mapped[str] = mapped_column(ForeignKey("opds.code"))
+    service_code: Mapped[str | None] = mapped_column(ForeignKey("services.code"))
+    channel: Mapped[str] = mapped_column(String(16))
+    period_key: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(12), default="in_progress")
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    u1: Mapped[int | None] = mapped_column(SmallInteger)
+    u2: Mapped[int | None] = mapped_column(SmallInteger)
+    u3: Mapped[int | None] = mapped_column(SmallInteger)
+    u4: Mapped[int | None] = mapped_column(SmallInteger)
+    u5: Mapped[int | None] = mapped_column(SmallInteger)
+    u6: Mapped[int | None] = mapped_column(SmallInteger)
+    u7: Mapped[int | None] = mapped_column(SmallInteger)
+    u8: Mapped[int | None] = mapped_column(SmallInteger)
+    u9: Mapped[int | None] = mapped_column(SmallInteger)
+    saran: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)  # snapshot at answering time
+
+
+class UnitPopulation(Base):
+    """Service users of a unit in a period, set by a coordinator (overrides the region file)."""
+
+    __tablename__ = "unit_populations"
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    population: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[int | None] = mapped_column(BigId)
+    set_at: Mapped[datetime]
