@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -25,12 +25,11 @@ from .clock import Clock, SystemClock
 from .flow import Router, Turn
 from .i18n import Translator
 from .language import choose_language
+from .notify import Notifier, Renderer
 from .settings import Settings
 from .types import Inbound, Kind, Reply
 
 log = logging.getLogger(__name__)
-
-Renderer = Callable[[Reply], list[dict[str, Any]]]
 TURN_ATTEMPTS = 3
 
 
@@ -74,6 +73,7 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.renderers: dict[str, Renderer] = dict(renderers or {})
+        self.notifier = Notifier(self.renderers, languages=settings.languages)  # shares the dict
         self.on_commit: list[Callable[[], None]] = []
         self._locks = _KeyedLocks()
         # test hook for the crash test: die right after the commit, before any delivery
@@ -146,21 +146,21 @@ class Dispatcher:
         for reply in turn.replies:
             if reply.to_user_id is None:  # the sender, addressed as they wrote (survives /hapusdata)
                 channel, address, user_id = turn.inbound.channel, turn.inbound.user_key, turn.user.id
+                lang = turn.lang
             else:
                 target = await repo.get_user(reply.to_user_id)
                 if target is None or target.erased_at is not None:
                     continue
                 channel, address, user_id = target.channel, target.external_id, target.id
+                lang = self.notifier.language_for(target)
+            if "lang" not in reply.extra:  # a renderer's own words (e.g. WhatsApp's "Pilih") follow the reader
+                reply = replace(reply, extra={**reply.extra, "lang": lang})
             count += self.enqueue_reply(repo, channel=channel, address=address, user_id=user_id, reply=reply, now=turn.now)
         return count
 
     def enqueue_reply(self, repo: Repo, *, channel: str, address: str, user_id: int | None, reply: Reply, now) -> int:
-        """Render ``reply`` for its channel and add the outbox rows (used by flows' turns and jobs)."""
-        render = self.renderers.get(channel)
-        payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
-        for payload in payloads:
-            repo.enqueue(channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose=reply.purpose)
-        return len(payloads)
+        """Render ``reply`` for its channel and add the outbox rows (see :class:`bot.notify.Notifier`)."""
+        return self.notifier.enqueue(repo, channel=channel, address=address, user_id=user_id, reply=reply, now=now)
 
     def _after_commit(self, uow) -> None:
         for cb in self.on_commit:

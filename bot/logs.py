@@ -34,6 +34,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def secret_values(settings) -> list[str]:
+    """Every configured secret of ``settings`` (fields declared with ``secret=True``)."""
+    from dataclasses import fields
+
+    return [v for f in fields(settings) if f.metadata.get("secret") and isinstance(v := getattr(settings, f.name), str) and v]
+
+
+def add_secrets(secrets: Iterable[str | None]) -> None:
+    """Also redact ``secrets`` in the handlers :func:`setup_logging` installed (channels enabled
+    after logging was set up, e.g. WhatsApp's token, app secret and verify token)."""
+    extra = [s for s in secrets if s and len(s) >= 6]
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, RedactSecrets):
+                flt.secrets = sorted(set(flt.secrets) | set(extra), key=len, reverse=True)
+
+
 def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -155,7 +155,10 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    platform_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    #: what the platform reported afterwards (WhatsApp statuses: sent, delivered, read, failed)
+    delivery_status: Mapped[str | None] = mapped_column(String(12))
+    delivery_status_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
@@ -243,3 +246,180 @@ class UnitPopulation(Base):
     population: Mapped[int] = mapped_column(Integer)
     set_by: Mapped[int | None] = mapped_column(BigId)
     set_at: Mapped[datetime]
+
+
+class Complaint(Base):
+    """A pengaduan. ``number`` (ADU-<year>-<seq>) is what people see; states in ``bot.complaints``.
+
+    The reporter is ``citizen_user_id``; with privacy "anonim" no output for officers or
+    coordinators ever carries it. Deadlines are computed at filing/routing time with the region's
+    working-day calendar, so the SLA sweep is a plain indexed range scan.
+    """
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_queue", "opd_code", "state", "completion_due_at"),
+        Index("ix_complaints_state_due", "state", "completion_due_at"),
+        Index("ix_complaints_citizen", "citizen_user_id", "filed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str | None] = mapped_column(String(24), unique=True)
+    citizen_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    address: Mapped[str | None] = mapped_column(String(500))
+    privacy: Mapped[str] = mapped_column(String(8), default="biasa")  # biasa | rahasia | anonim
+    state: Mapped[str] = mapped_column(String(16))
+    opd_code: Mapped[str | None] = mapped_column(ForeignKey("opds.code"))
+    suggested_opd: Mapped[str | None] = mapped_column(String(20))
+    route_confidence: Mapped[float | None]
+    topic: Mapped[str | None] = mapped_column(String(64))
+    klass: Mapped[str] = mapped_column("class", String(12), default="keluhan")  # keluhan | sengketa | lapangan
+    filed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    routed_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    triage_due_at: Mapped[datetime | None]
+    response_due_at: Mapped[datetime | None]
+    completion_due_at: Mapped[datetime | None]
+    rating: Mapped[str | None] = mapped_column(String(12))  # puas | tidak_puas
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    anonymised_at: Mapped[datetime | None]
+
+
+class ComplaintPhoto(Base):
+    """A photo as the platform's file reference plus metadata (the bytes stay on the platform)."""
+
+    __tablename__ = "complaint_photos"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    file_ref: Mapped[str] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    caption: Mapped[str | None] = mapped_column(String(1024))
+    added_at: Mapped[datetime]
+
+
+class ComplaintEvent(Base):
+    """The complaint's history: every transition and message (who, when, what). Shown by /lihat."""
+
+    __tablename__ = "complaint_events"
+    __table_args__ = (Index("ix_complaint_events_complaint", "complaint_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor_user_id: Mapped[int | None] = mapped_column(BigId)
+    actor_role: Mapped[str] = mapped_column(String(16))  # citizen | officer | coordinator | system
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    opd_code: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    visible_to_citizen: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ReminderSent(Base):
+    """One row per reminder/escalation actually enqueued: the SLA sweep's idempotency key."""
+
+    __tablename__ = "reminders_sent"
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)  # triage | response | completion
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # before | due | overdue | escalation
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # working-day ordinal for repeats
+    sent_at: Mapped[datetime]
+
+
+# ---- FKP: Forum Konsultasi Publik (issue 7, migration 0006) ---------------------------------
+
+
+class Forum(Base):
+    """A public consultation forum of one OPD. Upcoming/past follows from ``starts_at``; the
+    berita acara (``result_*``) is published once. ``data_from``/``data_to`` is the period whose
+    SKM and complaint data proposed the agenda (it also bounds who receives the berita acara)."""
+
+    __tablename__ = "forums"
+    __table_args__ = (
+        Index("ix_forums_status_starts", "status", "starts_at"),
+        Index("ix_forums_opd_starts", "opd_code", "starts_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    opd_code: Mapped[str] = mapped_column(ForeignKey("opds.code"))
+    title: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    place: Mapped[str | None] = mapped_column(String(500))
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    agenda: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="published")  # published | cancelled
+    data_period_key: Mapped[str | None] = mapped_column(String(32))
+    data_from: Mapped[datetime | None]
+    data_to: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(BigId)
+    created_via: Mapped[str] = mapped_column(String(8), default="chat")  # chat | cli
+    created_at: Mapped[datetime]
+    announced: Mapped[int] = mapped_column(Integer, default=0)  # subscribers told at publication
+    result_text: Mapped[str | None] = mapped_column(Text)
+    result_photo_ref: Mapped[str | None] = mapped_column(String(256))
+    result_photo_channel: Mapped[str | None] = mapped_column(String(16))
+    result_photo_mime: Mapped[str | None] = mapped_column(String(64))
+    result_by: Mapped[int | None] = mapped_column(BigId)
+    result_published_at: Mapped[datetime | None]
+    result_recipients: Mapped[int | None] = mapped_column(Integer)
+
+
+class ForumRsvp(Base):
+    """A registration ("Daftar"). Cancelling keeps the row (status cancelled); registering again
+    reuses it. Reminders sent are recorded in ``forum_reminders``."""
+
+    __tablename__ = "forum_rsvps"
+    __table_args__ = (Index("ix_forum_rsvps_user", "user_id"),)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default="registered")  # registered | cancelled
+    registered_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class ForumReminder(Base):
+    """One row per forum reminder enqueued (``kind`` "day_before"): the primary key is the
+    reminder job's idempotency key, so a person is reminded of a forum once, whatever runs."""
+
+    __tablename__ = "forum_reminders"
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sent_at: Mapped[datetime]
+
+
+class ForumInput(Base):
+    """Written input before a forum. With ``anonymous`` no output for staff or exports ever
+    carries ``user_id`` (kept only to limit inputs per person and for /hapusdata)."""
+
+    __tablename__ = "forum_inputs"
+    __table_args__ = (Index("ix_forum_inputs_forum", "forum_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forums.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime]
+
+
+class ForumSubscription(Base):
+    """Opt-in to forum news: ``scope`` is "region" (every forum) or an OPD code. A subscription
+    is the citizen's agreement to be contacted: announcements, and the berita acara of forums
+    on an OPD they filed a complaint or survey about."""
+
+    __tablename__ = "forum_subscriptions"
+    __table_args__ = (Index("ix_forum_subscriptions_scope", "scope"),)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    created_at: Mapped[datetime]

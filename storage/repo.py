@@ -187,6 +187,43 @@ class Repo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    # ---- platform delivery reports (WhatsApp statuses) -------------------------------------
+    #: how far a message got; a report never moves a row backwards (reports arrive out of order)
+    DELIVERY_RANK = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}
+
+    async def record_delivery_status(self, platform_message_id: str, status: str, at: datetime, error: str | None = None, *, channel: str | None = None) -> bool:
+        """Record what the platform reported about a sent message; False when no row has that id
+        (not recorded yet: the send's bookkeeping may still be in flight). A later report of a
+        lower rank (``sent`` after ``read``, ``failed`` after ``delivered``) is ignored; a failure
+        is kept in ``last_error``."""
+        stmt = select(OutboxMessage).where(OutboxMessage.platform_message_id == platform_message_id)
+        if channel is not None:
+            stmt = stmt.where(OutboxMessage.channel == channel)
+        row = (await self.session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        if row is None:
+            return False
+        rank = self.DELIVERY_RANK.get(status, 0)
+        if rank >= self.DELIVERY_RANK.get(row.delivery_status or "", 0):
+            row.delivery_status = status[:12]
+            row.delivery_status_at = at
+            if error:
+                row.last_error = error[:1000]
+        return True
+
+    async def last_inbound_at(self, channel: str, external_id: str) -> datetime | None:
+        """When the person last wrote to us on ``channel`` (WhatsApp's 24-hour window), or None."""
+        stmt = select(User.last_inbound_at).where(User.channel == channel, User.external_id == external_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def last_delivered_payload(self, channel: str, address: str) -> dict[str, Any] | None:
+        """The payload of the newest message that went (or is going) out to ``address``."""
+        stmt = (
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]))
+            .order_by(OutboxMessage.id.desc()).limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     # ---- audit ----------------------------------------------------------------------------
     def audit(self, *, at: datetime, action: str, actor_user_id: int | None, subject_type: str | None = None, subject_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         self.session.add(AuditEvent(at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {}))
@@ -237,6 +274,9 @@ class Repo:
         if opd_code is not None:
             stmt = stmt.where(Unit.opd_code == opd_code)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def get_unit(self, code: str) -> Unit | None:
+        return await self.session.get(Unit, code) if code else None
 
     async def services(self, unit_code: str) -> Sequence[Service]:
         stmt = select(Service).where(Service.unit_code == unit_code, Service.active.is_(True)).order_by(Service.code)

@@ -1,0 +1,76 @@
+"""Render a :class:`~bot.types.Reply` for its channel and add the outbox rows: one place for the
+dispatcher's turns and the scheduled jobs.
+
+The caller owns the transaction: rows are added to the given :class:`storage.Repo`'s session and
+go out only when that unit of work commits (then wake the outbox sender). Nothing here sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from .i18n import Translator
+from .types import Reply
+
+Renderer = Callable[[Reply], list[dict[str, Any]]]
+
+
+def renderers_for(settings: Any = None) -> dict[str, Renderer]:
+    """The pure ``render(reply)`` of the channels, without starting any: what a process that only
+    writes to the outbox needs (``kanal jobs run``). With ``settings``: only the channels they
+    enable; without: every channel, so a row is rendered whatever this process's configuration
+    says and waits in the outbox until an instance with that channel sends it."""
+    out: dict[str, Renderer] = {}
+    if settings is None or getattr(settings, "webchat_enabled", False):
+        from .channels.webchat import render as web_render
+
+        out["web"] = web_render
+    if settings is None or getattr(settings, "telegram_token", None):
+        from .channels.telegram import render as telegram_render
+
+        out["telegram"] = telegram_render
+    if settings is None or getattr(settings, "whatsapp_token", None):
+        from .channels.whatsapp import render as whatsapp_render
+
+        out["whatsapp"] = whatsapp_render
+    return out
+
+
+class Notifier:
+    """Outbox rows for replies. ``renderers`` maps a channel name to its pure ``render(reply)``;
+    the dict is shared, not copied, so channels enabled after construction are seen."""
+
+    def __init__(self, renderers: dict[str, Renderer] | None = None, *, languages: Iterable[str] = ("id",)) -> None:
+        self.renderers: dict[str, Renderer] = renderers if renderers is not None else {}
+        self.languages = tuple(languages) or ("id",)
+
+    def enqueue(self, repo, *, channel: str, address: str, user_id: int | None, reply: Reply, now: datetime,
+                not_before: datetime | None = None) -> int:
+        """Render ``reply`` for ``channel`` and add its outbox rows; the number of rows. A channel
+        that is not enabled gets one row marked undeliverable (the sender records it as failed)."""
+        render = self.renderers.get(channel)
+        payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
+        for payload in payloads:
+            repo.enqueue(channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose=reply.purpose, not_before=not_before)
+        return len(payloads)
+
+    def to_user(self, repo, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
+        """A notification to a stored user (``storage.models.User``); nothing for an erased one."""
+        if user is None or getattr(user, "erased_at", None) is not None:
+            return 0
+        if reply.purpose == "reply":
+            reply = replace(reply, purpose="notification")
+        if "lang" not in reply.extra:
+            reply = replace(reply, extra={**reply.extra, "lang": self.language_for(user)})
+        return self.enqueue(repo, channel=user.channel, address=user.external_id, user_id=user.id, reply=reply, now=now, not_before=not_before)
+
+    def language_for(self, user: Any) -> str:
+        lang = getattr(user, "language", None)
+        return lang if lang in self.languages else self.languages[0]
+
+    def translator_for(self, user: Any) -> Translator:
+        return Translator(self.language_for(user))
+
