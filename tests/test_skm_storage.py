@@ -72,12 +72,22 @@ async def test_abandon_open_and_profile_and_population(seeded, clock):
         repo = SkmRepo(uow.session)
         assert await repo.abandon_open(user.id, clock.now()) == 1
         await repo.save_profile(user.id, {"umur": "25-34", "pendidikan": "S1"}, clock.now())
-        assert await repo.population("PUPR-BM", "2026-S2") == load_region_file().opds[0].units[0].population
+        yearly = load_region_file().opds[0].units[0].population
+        assert await repo.population("PUPR-BM", "2026-S2") == (None, yearly)
         await repo.set_population("PUPR-BM", "2026-S2", 321, set_by=user.id, now=clock.now())
+        await repo.set_population("PUPR-SDA", "2026-S2", 5, set_by=user.id, now=clock.now())
         await uow.commit()
     async with db.unit_of_work() as uow:
         repo = SkmRepo(uow.session)
         rows = await repo.responses(unit_code="PUPR-BM", start=clock.now() - timedelta(days=1), end=clock.now() + timedelta(days=1))
         assert [r.status for r in rows] == ["abandoned"]
         assert (await repo.profile(user.id)).pendidikan == "S1"
-        assert await repo.population("PUPR-BM", "2026-S2") == 321
+        assert await repo.population("PUPR-BM", "2026-S2") == (321, yearly)
+        assert await repo.population("PUPR-BM", "2026-S1") == (None, yearly)
+        pops = await repo.populations("2026-S2", "PUPR")
+        assert pops["PUPR-BM"] == (321, yearly) and pops["PUPR-SDA"][0] == 5 and "DLH-KEB" not in pops
+        assert await repo.clear_population("PUPR-SDA", "2026-S2") is True
+        assert await repo.clear_population("PUPR-SDA", "2026-S2") is False
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        assert (await SkmRepo(uow.session).populations("2026-S2"))["PUPR-SDA"][0] is None
