@@ -1,0 +1,62 @@
+"""FKP jobs: the day-before reminder for people registered to a forum.
+
+Due from local midnight of the day before the forum until it starts (``bot.forum.reminder_due``),
+checked every 15 minutes. A person is reminded of a forum once: the row in ``forum_reminders``
+(primary key forum, user, kind) is inserted in the same transaction as the outbox row, and only
+the run whose insert took effect enqueues the message — a re-run, a restart, ``kanal jobs run``
+during the schedule or a second instance sends nothing twice. Through the outbox as a
+notification (the platform's rate limits; on WhatsApp a template outside the 24 h window).
+"""
+
+from __future__ import annotations
+
+from bot import forum as rules
+from bot.i18n import N_
+from bot.types import Choice, Reply
+from storage.forum import ForumRepo
+from storage.repo import Repo
+
+from .jobs import JobContext, JobResult
+
+REMINDER_INTERVAL = 15 * 60  # seconds
+BATCH = 500
+KIND = "day_before"
+CANCEL_LABEL = N_("❎ Batal daftar")
+
+
+async def forum_reminder(ctx: JobContext) -> JobResult:
+    now = ctx.now()
+    result = JobResult("forum_reminder", now)
+    region = await ctx.region()
+    horizon = rules.reminder_horizon(now, region.tz)
+    after = (0, 0)
+    while True:
+        async with ctx.db.unit_of_work() as uow:
+            repo = ForumRepo(uow.session)
+            rows = await repo.reminder_candidates(now, horizon, kind=KIND, after=after, limit=BATCH)
+            base = Repo(uow.session)
+            for r, f, person in rows:
+                if not rules.reminder_due(starts_at=f.starts_at, registered_at=r.registered_at, now=now, tz=region.tz):
+                    continue
+                if not await repo.record_reminder(f.id, person.id, now, kind=KIND):
+                    result.add("already")
+                    continue  # another run got there first
+                t = ctx.notifier.translator_for(person)
+                reply = Reply(text=rules.reminder_text(f, tz=region.tz, t=t, lang=t.lang),
+                              choices=(Choice(t(CANCEL_LABEL), f"/forum {f.id} batal"),), purpose="notification")
+                result.add("reminded")
+                result.add("messages", ctx.notifier.to_user(base, person, reply, now, not_before=ctx.not_before(now)))
+            await uow.commit()
+        ctx.woke()
+        if len(rows) < BATCH:
+            break
+        after = (rows[-1][0].forum_id, rows[-1][0].user_id)
+    return result
+
+
+JOBS = {"forum_reminder": forum_reminder}
+DESCRIPTIONS = {"forum_reminder": "day-before reminder to people registered to a forum (once per person and forum)"}
+
+
+def schedule(runner, settings) -> None:
+    runner.add_interval("forum_reminder", forum_reminder, REMINDER_INTERVAL)
