@@ -14,13 +14,23 @@ from storage import Database, Repo, StorageError
 from storage import migrate
 
 from .clock import Clock, SystemClock
-from .delivery import OutboxSender, telegram_limit
+from .delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
 from .dispatch import Dispatcher
 from .i18n import Translator
+from .logs import add_secrets, secret_values
 from .region import load_region_file, store_region
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def whatsapp_limit(global_rate: float = 80.0, user_rate: float = 1 / 6, user_burst: int = 30) -> RateLimit:
+    """Cloud API: 80 messages/s per business number by default; Meta's pair limit allows about
+    one message every 6 s to one person, with bursts (up to 45) borrowed from later. 0 = none."""
+    g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
+    u = user_rate if user_rate > 0 else UNLIMITED.per_address_per_second
+    return RateLimit(global_per_second=g, global_burst=max(1, int(min(g, 10**9))), per_address_per_second=u,
+                     per_address_burst=user_burst if user_rate > 0 else 10**9)
 
 
 class KanalApp:
@@ -32,6 +42,8 @@ class KanalApp:
         self.dispatcher = Dispatcher(self.db, self.router, settings, clock=self.clock)
         self.webchat = None
         self.telegram = None
+        self.whatsapp = None
+        add_secrets(secret_values(settings))  # also when logging was set up before this channel existed
         senders: dict[str, Any] = {}
         if settings.webchat_enabled:
             from .channels.webchat import WebChatChannel
@@ -47,12 +59,28 @@ class KanalApp:
                 request=telegram_request,
             )
             senders["telegram"] = self.telegram
+        if settings.whatsapp_token:
+            from .channels.whatsapp import WhatsAppChannel
+
+            self.whatsapp = WhatsAppChannel(
+                token=settings.whatsapp_token, phone_number_id=settings.whatsapp_phone_number_id or "",
+                app_secret=settings.whatsapp_app_secret or "", verify_token=settings.whatsapp_verify_token or "",
+                api_base_url=settings.whatsapp_api_base_url, handle=self.dispatcher.handle, clock=self.clock,
+                template_name=settings.whatsapp_template_notice, template_language=settings.whatsapp_template_language,
+                last_inbound=self._wa_last_inbound, record_status=self._wa_record_status, last_payload=self._wa_last_payload,
+            )
+            senders["whatsapp"] = self.whatsapp
         for name, channel in senders.items():
             self.dispatcher.renderers[name] = channel.render
-        self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={"telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate)})
+        self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={
+            "telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate),
+            "whatsapp": whatsapp_limit(settings.whatsapp_global_rate, settings.whatsapp_user_rate, settings.whatsapp_user_burst),
+        })
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
+        self.leadership = None  # scheduler.leader.Leadership, when KANAL_SCHEDULER is on
+        self.jobs = None  # scheduler.runner.JobRunner
         self.port: int | None = None
 
     def _http_app(self) -> web.Application:
@@ -61,6 +89,8 @@ class KanalApp:
             app.add_routes(self.webchat.routes())
         if self.telegram is not None and self.settings.telegram_webhook_url:
             app.add_routes([web.post("/webhooks/telegram", self.telegram.webhook)])
+        if self.whatsapp is not None:
+            app.add_routes(self.whatsapp.routes())
         app.add_routes([web.get("/healthz", self.healthz)])
         return app
 
@@ -70,12 +100,29 @@ class KanalApp:
                 backlog = await Repo(uow.session).outbox_backlog(self.clock.now())
         except Exception as exc:
             return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True, "database": "ok", "outbox": backlog})
+        scheduler = "off" if self.leadership is None else ("leader" if self.leadership.is_leader else "standby")
+        return web.json_response({"ok": True, "database": "ok", "outbox": backlog, "scheduler": scheduler})
 
     async def _web_history(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
         async with self.db.unit_of_work() as uow:
             rows = await Repo(uow.session).sent_since("web", address, after_id)
             return [(r.id, r.payload) for r in rows]
+
+    # ---- what the WhatsApp channel asks the database -------------------------------------
+    async def _wa_last_inbound(self, address: str):
+        async with self.db.unit_of_work() as uow:
+            return await Repo(uow.session).last_inbound_at("whatsapp", address)
+
+    async def _wa_record_status(self, platform_message_id: str, status: str, at, error: str | None) -> bool:
+        async with self.db.unit_of_work() as uow:
+            found = await Repo(uow.session).record_delivery_status(platform_message_id, status, at, error, channel="whatsapp")
+            if found:
+                await uow.commit()
+            return found
+
+    async def _wa_last_payload(self, address: str) -> dict[str, Any] | None:
+        async with self.db.unit_of_work() as uow:
+            return await Repo(uow.session).last_delivered_payload("whatsapp", address)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def prepare_database(self, *, auto_migrate: bool = True) -> None:
@@ -97,7 +144,11 @@ class KanalApp:
 
     async def start(self, *, auto_migrate: bool = True, serve_http: bool = True) -> None:
         await self.prepare_database(auto_migrate=auto_migrate)
+        if self.whatsapp is not None:
+            await self.whatsapp.start()
         await self.outbox.start()
+        if self.settings.scheduler_enabled:
+            await self._start_scheduler()
         if serve_http:
             self._runner = web.AppRunner(self.http, access_log=None)
             await self._runner.setup()
@@ -111,6 +162,22 @@ class KanalApp:
         if self.telegram is not None:
             await self.telegram.start(self._command_menu())
 
+    async def _start_scheduler(self) -> None:
+        """Every instance schedules the jobs; only the leader runs them (scheduler/leader.py)."""
+        from scheduler.jobs import JobContext, schedule
+        from scheduler.leader import Leadership
+        from scheduler.runner import JobRunner
+
+        async with self.db.unit_of_work() as uow:
+            region = await Repo(uow.session).region()
+        timezone = region.timezone if region is not None else self.settings.timezone
+        context = JobContext(self.db, self.settings, self.dispatcher.notifier, clock=self.clock, wake=self.outbox.wake)
+        self.leadership = Leadership(self.db)
+        self.jobs = JobRunner(self.leadership, context, timezone=timezone)
+        schedule(self.jobs, self.settings)
+        await self.jobs.start()
+        await self.leadership.start()
+
     def _command_menu(self) -> dict[str, list[tuple[str, str]]]:
         """Telegram's command menu for citizens, per offered language (first name of each command)."""
         menus: dict[str, list[tuple[str, str]]] = {}
@@ -122,6 +189,10 @@ class KanalApp:
         return menus
 
     async def stop(self) -> None:
+        if self.leadership is not None:  # deposed first: running jobs finish, then the lock goes
+            await self.leadership.stop()
+        if self.jobs is not None:
+            await self.jobs.stop()
         if self.telegram is not None:
             await self.telegram.stop()
         if self.webchat is not None:
@@ -129,6 +200,8 @@ class KanalApp:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.outbox.stop()
+        if self.whatsapp is not None:  # after the outbox: its lanes send through the channel
+            await self.whatsapp.stop()
         await self.db.dispose()
 
     async def run_forever(self, *, auto_migrate: bool = True) -> None:
@@ -145,6 +218,8 @@ class KanalApp:
             where.append(f"web chat http://{self.settings.http_host}:{self.port}/")
         if self.telegram is not None:
             where.append("Telegram (" + ("webhook" if self.settings.telegram_webhook_url else "long polling") + ")")
+        if self.whatsapp is not None:
+            where.append("WhatsApp (webhook /webhooks/whatsapp)")
         log.info("Kanal Partisipasi berjalan / running: %s", ", ".join(where) or "no channel enabled")
         try:
             await stop.wait()

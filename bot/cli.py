@@ -12,12 +12,20 @@ from . import __version__
 EPILOG = "Konfigurasi lewat variabel lingkungan KANAL_* (lihat `kanal config`). / Configured through KANAL_* environment variables."
 
 
+def _extensions():
+    """Sub-command modules: each has add_parsers(sub), COMMANDS (its top-level names) and
+    async run(args, db, settings, now) -> exit code, called on a migrated database."""
+    from . import cli_forum, cli_jobs, cli_reports
+
+    return (cli_reports, cli_jobs, cli_forum)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kanal", description="Kanal Partisipasi: SKM, pengaduan dan forum konsultasi publik lewat chat.", epilog=EPILOG)
     p.add_argument("--version", action="version", version=f"kanal {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="start the bot (web chat, Telegram, outbox sender)", description="Start the bot. Migrates the database and loads the region on first start unless --no-migrate.")
+    run = sub.add_parser("run", help="start the bot (web chat, Telegram, WhatsApp, outbox sender, scheduler)", description="Start the bot. Migrates the database and loads the region on first start unless --no-migrate.")
     run.add_argument("--no-migrate", action="store_true", help="refuse to start on an un-migrated database instead of migrating it")
 
     db = sub.add_parser("db", help="database schema", description="Database schema management (Alembic).")
@@ -36,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--opd", metavar="CODE", help="OPD code (required for --role officer)")
     inv.add_argument("--valid-days", type=int, default=7, metavar="N", help="days the code stays valid (default 7)")
 
+    for ext in _extensions():
+        ext.add_parsers(sub)
     sub.add_parser("config", help="show the effective configuration (secrets masked)", description="Print every KANAL_* setting and its effective value; secrets are masked.")
     return p
 
@@ -98,6 +108,9 @@ async def _dispatch(args: argparse.Namespace, settings) -> int:
         if not await migrate.is_up_to_date(db):
             raise StorageError("the database is not migrated: run `kanal db upgrade` first")
         now = SystemClock().now()
+        for ext in _extensions():
+            if args.command in ext.COMMANDS:
+                return await ext.run(args, db, settings, now)
         if args.command == "region":
             from .region import load_region_file, store_region
 

@@ -7,6 +7,7 @@ A bad value stops the start with one line naming the variable (:class:`SettingsE
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+#: Graph API version pinned for WhatsApp Cloud API calls (v25.0: released 2026-02-18, available until 2028-07-29)
+DEFAULT_WHATSAPP_API_BASE_URL = "https://graph.facebook.com/v25.0"
 SUPPORTED_LANGUAGES = ("id", "en")
 
 
@@ -104,6 +107,40 @@ def _parse_secret(var: str, raw: str) -> str:
     return raw
 
 
+def _parse_opaque_secret(var: str, raw: str) -> str:
+    if not 8 <= len(raw) <= 2048 or any(c.isspace() for c in raw):
+        # never echo the value: it is a secret
+        raise SettingsError(f"{var}: expected 8-2048 characters without spaces")
+    return raw
+
+
+def _parse_digits(var: str, raw: str) -> str:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 32):
+        raise SettingsError(f"{var}: expected the numeric id from the WhatsApp Manager / App Dashboard, got {raw!r}")
+    return raw
+
+
+def _parse_template_name(var: str, raw: str) -> str:
+    if not (1 <= len(raw) <= 512 and all(c.islower() or c.isdigit() or c == "_" for c in raw) and raw.isascii()):
+        raise SettingsError(f"{var}: a WhatsApp template name has only a-z, 0-9 and _, got {raw!r}")
+    return raw
+
+
+def _parse_template_language(var: str, raw: str) -> str:
+    head, sep, tail = raw.partition("_")
+    ok = raw.isascii() and 2 <= len(head) <= 3 and head.isalpha() and head.islower() and (not sep or (len(tail) == 2 and tail.isupper()))
+    if not ok:
+        raise SettingsError(f"{var}: expected a template language code such as id, en or en_US, got {raw!r}")
+    return raw
+
+
+def _parse_bot_username(var: str, raw: str) -> str:
+    name = raw.strip().lstrip("@")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", name):
+        raise SettingsError(f"{var}: expected a Telegram bot username like kanal_sukamaju_bot, got {raw!r}")
+    return name
+
+
 def _parse_path(var: str, raw: str) -> str:
     if not Path(raw).is_file():
         raise SettingsError(f"{var}: file not found: {raw}")
@@ -123,6 +160,14 @@ def _identity(var: str, raw: str) -> str:
     return raw
 
 
+def _parse_clock_time(var: str, raw: str) -> str:
+    hh, sep, mm = raw.strip().partition(":")
+    ok = sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and 0 <= int(hh) <= 23 and 0 <= int(mm) <= 59
+    if not ok:
+        raise SettingsError(f"{var}: expected a local time HH:MM (00:00-23:59), got {raw!r}")
+    return f"{int(hh):02d}:{mm}"
+
+
 def _opt(name: str, parse: Callable[[str, str], Any], default: Any = None, *, secret: bool = False, doc: str = ""):
     return field(default=default, repr=not secret, metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc})
 
@@ -139,10 +184,23 @@ class Settings:
     telegram_base_url: str = _opt("TELEGRAM_BASE_URL", _parse_http_url, DEFAULT_TELEGRAM_BASE_URL, doc="PTB base_url (token appended)")
     telegram_webhook_url: str | None = _opt("TELEGRAM_WEBHOOK_URL", _parse_https_url, None, doc="public https URL of /webhooks/telegram; polling when unset")
     telegram_webhook_secret: str | None = _opt("TELEGRAM_WEBHOOK_SECRET", _parse_secret, None, secret=True, doc="secret_token checked on every webhook call")
+    telegram_bot_username: str | None = _opt("TELEGRAM_BOT_USERNAME", _parse_bot_username, None, doc="the bot's @username, for printed QR links (kanal qr)")
     telegram_global_rate: float = _opt("TELEGRAM_GLOBAL_RATE", _parse_rate, 29.0, doc="messages/s per bot (Telegram allows ~30); 0 = no limit, e.g. a local Bot API server")
     telegram_chat_rate: float = _opt("TELEGRAM_CHAT_RATE", _parse_rate, 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit")
+    whatsapp_token: str | None = _opt("WHATSAPP_TOKEN", _parse_opaque_secret, None, secret=True, doc="Cloud API access token (system user); WhatsApp is off without it")
+    whatsapp_phone_number_id: str | None = _opt("WHATSAPP_PHONE_NUMBER_ID", _parse_digits, None, doc="the business phone number id messages are sent from")
+    whatsapp_app_secret: str | None = _opt("WHATSAPP_APP_SECRET", _parse_opaque_secret, None, secret=True, doc="Meta app secret; webhook bodies are verified with it (X-Hub-Signature-256)")
+    whatsapp_verify_token: str | None = _opt("WHATSAPP_VERIFY_TOKEN", _parse_opaque_secret, None, secret=True, doc="verify token you typed in the App Dashboard for /webhooks/whatsapp")
+    whatsapp_api_base_url: str = _opt("WHATSAPP_API_BASE_URL", _parse_http_url, DEFAULT_WHATSAPP_API_BASE_URL, doc="Graph API base URL with its pinned version")
+    whatsapp_template_notice: str | None = _opt("WHATSAPP_TEMPLATE_NOTICE", _parse_template_name, None, doc="approved template (one body parameter) for notifications outside the 24-hour window")
+    whatsapp_template_language: str = _opt("WHATSAPP_TEMPLATE_LANGUAGE", _parse_template_language, "id", doc="language code the notice template was approved in")
+    whatsapp_global_rate: float = _opt("WHATSAPP_GLOBAL_RATE", _parse_rate, 80.0, doc="messages/s per business number (Cloud API default throughput 80); 0 = no limit")
+    whatsapp_user_rate: float = _opt("WHATSAPP_USER_RATE", _parse_rate, 0.1667, doc="messages/s per person, sustained (Meta's pair limit: 1 per 6 s); 0 = no limit")
+    whatsapp_user_burst: int = _opt("WHATSAPP_USER_BURST", lambda v, r: _parse_number(v, r, 1, 45), 30, doc="messages to one person in a burst before the sustained rate applies (Meta tolerates 45)")
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
     retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_number(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
+    scheduler_enabled: bool = _opt("SCHEDULER", _parse_bool, True, doc="run scheduled jobs (SLA reminders, auto-close, digest, retention); one instance leads")
+    digest_time: str = _opt("DIGEST_TIME", _parse_clock_time, "07:00", doc="local time (region time zone) of the daily digest, HH:MM")
     log_level: str = _opt("LOG_LEVEL", _identity, "INFO", doc="DEBUG, INFO, WARNING, ERROR")
 
     def __post_init__(self) -> None:
@@ -152,6 +210,10 @@ class Settings:
             raise SettingsError("KANAL_TELEGRAM_WEBHOOK_SECRET: required when KANAL_TELEGRAM_WEBHOOK_URL is set")
         if self.telegram_webhook_url and not self.telegram_token:
             raise SettingsError("KANAL_TELEGRAM_TOKEN: required when KANAL_TELEGRAM_WEBHOOK_URL is set")
+        if self.whatsapp_token:
+            for name in ("whatsapp_phone_number_id", "whatsapp_app_secret", "whatsapp_verify_token"):
+                if not getattr(self, name):
+                    raise SettingsError(f"KANAL_{name.upper()}: required when KANAL_WHATSAPP_TOKEN is set")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"KANAL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
 

@@ -251,12 +251,3 @@ def register(router: Router) -> None:
         else:
             text = t("Maaf, saya belum mengerti pesan itu. Silakan pilih layanan dari menu:")
         show_menu(turn, text)
-
-
-def placeholder(router: Router, name: str, *aliases: str, description: str) -> None:
-    """A menu entry whose flow arrives with a later issue: answers "segera hadir" with the menu."""
-
-    @router.command(name, *aliases, description=description)
-    async def coming_soon(turn: Turn, args: str) -> None:
-        turn.clear_state()
-        show_menu(turn, turn.t("Layanan ini sedang disiapkan dan segera hadir. Silakan pilih layanan lain:"))
