@@ -11,7 +11,7 @@ profiles. Then, for ``--rounds`` rounds (medians reported), it times:
 * ``element_totals`` — sums and counts per element, all units, one GROUP BY (what ``/ikm`` lists);
 * ``quality_moments`` — the quality moments of all units (element totals per OPD and service,
   alpha moments, straight-lining, completion-time histogram, profile distribution, incomplete and
-  repeat questionnaires: three aggregate statements);
+  repeat questionnaires: four or five aggregate statements);
 * the Python rules — ``compute_ikm`` and ``quality_from_moments`` for every unit;
 * ``collect_skm_report`` — the whole report as ``/ikm`` and the export get it: IKM per unit,
   service, OPD and region, sample adequacy, quality report per unit;

@@ -268,7 +268,7 @@ class SkmRepo:
     async def quality_moments(self, start: datetime, end: datetime, unit_code: str | None = None, opd_code: str | None = None, *,
                               split: str | None = None, speeder_limits: dict[str, int] | None = None) -> list[UnitMoments]:
         """The moments of the quality report, per unit (``split=None``) or per unit and segment
-        (``split`` = "channel" or a profile field), in two or three aggregate statements: no
+        (``split`` = "channel" or a profile field), in three to five aggregate statements: no
         questionnaire leaves the database. Units (segments) without any questionnaire in the window
         are absent.
 
@@ -325,6 +325,7 @@ class SkmRepo:
         stmt = select(*keys, *aggs).where(complete).group_by(*keys)
         width = len(keys)
         periods: dict[str, set[str]] = {}
+        acc: dict[tuple[str, str, str | None], list] = {}  # (unit, OPD, service) → [n, sums, counts]
         for row in (await self.session.execute(stmt)).all():
             code, *group, t = row[:width]
             n, first_key, last_key, n_straight, *rest = row[width:]
@@ -336,9 +337,11 @@ class SkmRepo:
             m.straightline += int(n_straight or 0)
             if split is None:
                 opd, service, channel = group
-                key = (opd, service)
-                part = ElementTotals(key=service or "", responses=n, totals={f"U{i + 1}": (int(sums[i] or 0), int(counts[i])) for i in range(k)})
-                m.groups[key] = sum_totals(part.key, [m.groups[key], part]) if key in m.groups else part
+                a = acc.setdefault((code, opd, service), [0, [0] * k, [0] * k])
+                a[0] += n
+                for i in range(k):
+                    a[1][i] += int(sums[i] or 0)
+                    a[2][i] += int(counts[i])
                 m.by_channel[channel] = m.by_channel.get(channel, 0) + n
             else:
                 m.timed += n
@@ -350,6 +353,9 @@ class SkmRepo:
                 m.cross = tuple(a + t * int(b or 0) for a, b in zip(m.cross, sums))
                 m.t_sum += t * n
                 m.t_squares += t * t * n
+        for (code, opd, service), (n, sums, counts) in acc.items():
+            out[(code, None)].groups[(opd, service)] = ElementTotals(
+                key=service or "", responses=n, totals={f"U{i + 1}": (sums[i], counts[i]) for i in range(k)})
         # a person completes at most once per unit and period key (partial unique index
         # uq_survey_once_per_period): duplicates are possible only where the window spans keys
         multi_period = sorted(code for code, keys_seen in periods.items() if len(keys_seen) > 1)
@@ -374,15 +380,19 @@ class SkmRepo:
         return [out[key] for key in sorted(out, key=lambda kv: (kv[0], kv[1] is None, kv[1] or ""))]
 
     async def _distributions(self, get, unit_key, complete) -> None:
-        """Per unit: the completion-time histogram and the count per value of each profile field."""
+        """Per unit: the completion-time histogram and the count per value of each profile field
+        (two statements, so that each gets its own parallel plan on PostgreSQL)."""
         r = SurveyResponse
         seconds = self._seconds()
         # the profile distribution: group by the profile's JSON text as stored (no JSON parsing per
         # row; a few hundred distinct texts per unit), then read each field from those groups
         texts = (select(unit_key, cast(r.profile, String).label("p"), func.count().label("n"))
                  .where(complete).group_by(unit_key, cast(r.profile, String)).cte("profiles").prefix_with("MATERIALIZED"))
-        parts = [select(unit_key, literal(-1).label("f"), cast(seconds, String).label("v"), func.count().label("n"))
-                 .where(complete).group_by(unit_key, seconds)]
+        hist = select(unit_key, seconds.label("s"), func.count()).where(complete).group_by(unit_key, seconds)
+        for code, sec, n in (await self.session.execute(hist)).all():
+            if sec is not None:
+                get(code).durations[int(sec)] = int(n)
+        parts = []
         for i, key in enumerate(PROFILE_KEYS):
             if self._dialect == "postgresql":
                 value = cast(texts.c.p, JSON).op("->>")(literal(key, String))
@@ -392,10 +402,6 @@ class SkmRepo:
                          .group_by(texts.c.unit_code, value))
         for code, f, v, n in (await self.session.execute(union_all(*parts))).all():
             m = get(code)
-            if f < 0:
-                if v is not None:
-                    m.durations[int(v)] = int(n)
-                continue
             key = PROFILE_KEYS[f]
             value = v if v not in (None, "") else None
             m.by_profile[key][value] = m.by_profile[key].get(value, 0) + int(n)
