@@ -103,6 +103,16 @@ async def deliver_result(repo: ForumRepo, ctx: RegionContext, f: Forum, now: dat
                           frozenset(p.id for p in people if p.id not in audience.participants))
 
 
+def page_choices(t: Translator, got, page: int, command: str) -> list[Choice]:
+    """A button per forum on the page, then Sebelumnya / Berikutnya as ``<command> <page>``."""
+    choices = [Choice(t("#{id} {title}", id=f.id, title=f.title[:40]), f"/forum {f.id}") for f in got.rows]
+    if page > 0:
+        choices.append(Choice(t("◀️ Sebelumnya"), f"{command} {page - 1}"))
+    if (page + 1) * PAGE < got.total:
+        choices.append(Choice(t("Berikutnya ▶️"), f"{command} {page + 1}"))
+    return choices
+
+
 def not_found(turn: Turn, forum_id: int | str | None) -> None:
     turn.reply(turn.t("Forum {id} tidak ditemukan. Ketik /forum untuk daftar forum.", id=f"#{forum_id}" if forum_id else ""))
 
@@ -188,11 +198,7 @@ def register(router: Router) -> None:
                 lines.append(forum_card(ctx, f, t, registered=counts.get(f.id, 0), full=False))
                 lines.append("")
             text = "\n".join(lines).rstrip()
-        choices = [Choice(t("#{id} {title}", id=f.id, title=f.title[:40]), f"/forum {f.id}") for f in got.rows]
-        if page > 0:
-            choices.append(Choice(t("◀️ Sebelumnya"), f"/forum halaman {page - 1}"))
-        if (page + 1) * PAGE < got.total:
-            choices.append(Choice(t("Berikutnya ▶️"), f"/forum halaman {page + 1}"))
+        choices = page_choices(t, got, page, "/forum halaman")
         choices.append(Choice(t("📜 Forum lalu & hasil"), "/forum lalu 0"))
         if is_staff(turn):
             choices.append(Choice(t("➕ Forum baru"), "/forumbaru"))
@@ -213,11 +219,7 @@ def register(router: Router) -> None:
         for f in got.rows:
             mark = t("✅ hasil terbit") if f.result_published_at else t("⏳ hasil belum terbit")
             lines.append(t("#{id} {title} — {when} ({mark})", id=f.id, title=f.title, when=when_text(turn, ctx, f), mark=mark))
-        choices = [Choice(t("#{id} {title}", id=f.id, title=f.title[:40]), f"/forum {f.id}") for f in got.rows]
-        if page > 0:
-            choices.append(Choice(t("◀️ Sebelumnya"), f"/forum lalu {page - 1}"))
-        if (page + 1) * PAGE < got.total:
-            choices.append(Choice(t("Berikutnya ▶️"), f"/forum lalu {page + 1}"))
+        choices = page_choices(t, got, page, "/forum lalu")
         choices.append(Choice(t("⬅️ Forum mendatang"), "/forum halaman 0"))
         turn.reply("\n".join(lines), choices)
 
@@ -261,10 +263,11 @@ def register(router: Router) -> None:
             not_found(turn, forum_id)
             return
         mine = await repo.rsvp(f.id, turn.user.id)
+        registered = await repo.registered_count(f.id)
         problem = rules.rsvp_problem(status=f.status, starts_at=f.starts_at, now=turn.now, capacity=f.capacity,
-                                     registered=await repo.registered_count(f.id), already=mine is not None and mine.status == "registered")
+                                     registered=registered, already=mine is not None and mine.status == "registered")
         if problem:
-            turn.reply(t(problem, n=await repo.registered_count(f.id), capacity=f.capacity), [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")])
+            turn.reply(t(problem, n=registered, capacity=f.capacity), [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")])
             return
         await repo.register(f.id, turn.user.id, turn.now)
         turn.audit("forum_rsvp", subject_type="forum", subject_id=str(f.id))
