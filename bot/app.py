@@ -199,6 +199,7 @@ class KanalApp:
             await self.webchat.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.dispatcher.close()
         await self.outbox.stop()
         if self.whatsapp is not None:  # after the outbox: its lanes send through the channel
             await self.whatsapp.stop()

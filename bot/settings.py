@@ -197,6 +197,7 @@ class Settings:
     whatsapp_global_rate: float = _opt("WHATSAPP_GLOBAL_RATE", _parse_rate, 80.0, doc="messages/s per business number (Cloud API default throughput 80); 0 = no limit")
     whatsapp_user_rate: float = _opt("WHATSAPP_USER_RATE", _parse_rate, 0.1667, doc="messages/s per person, sustained (Meta's pair limit: 1 per 6 s); 0 = no limit")
     whatsapp_user_burst: int = _opt("WHATSAPP_USER_BURST", lambda v, r: _parse_number(v, r, 1, 45), 30, doc="messages to one person in a burst before the sustained rate applies (Meta tolerates 45)")
+    turn_batch: int = _opt("TURN_BATCH", lambda v, r: _parse_number(v, r, 1, 500), 64, doc="group commit: at most this many people's waiting turns share one transaction; 1 = one transaction per turn")
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
     retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_number(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
     scheduler_enabled: bool = _opt("SCHEDULER", _parse_bool, True, doc="run scheduled jobs (SLA reminders, auto-close, digest, retention); one instance leads")

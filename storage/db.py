@@ -8,13 +8,19 @@ read-to-write upgrade.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+log = logging.getLogger(__name__)
+WRITER_WAIT = 30.0  # seconds, like the busy timeout
 
 
 class StorageError(Exception):
@@ -53,6 +59,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # other processes on the same SQLite file still queue on the busy timeout
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -60,6 +68,28 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
+        if self._writer is None:
+            async with self._unit_of_work() as uow:
+                yield uow
+            return
+        # SQLite has one writer at a time and every transaction here is a writer (BEGIN
+        # IMMEDIATE). Queue for it on an asyncio lock: the next unit of work starts the moment the
+        # last one ends, instead of sleeping in SQLite's busy handler and polling for the lock.
+        try:
+            await asyncio.wait_for(self._writer.acquire(), WRITER_WAIT)
+        except TimeoutError:  # never a deadlock: fall back to SQLite's own busy timeout
+            log.warning("SQLite writer queue: no turn for %.0f s; going ahead without it", WRITER_WAIT)
+            async with self._unit_of_work() as uow:
+                yield uow
+            return
+        try:
+            async with self._unit_of_work() as uow:
+                yield uow
+        finally:
+            self._writer.release()
+
+    @contextlib.asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
         async with self.sessions() as session:
             uow = UnitOfWork(session)
             try:

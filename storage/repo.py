@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .models import (
     AuditEvent,
@@ -42,6 +43,38 @@ class ClaimedMessage:
     user_id: int | None
 
 
+#: ``session.info`` key of the outbox and audit rows added but not yet written (see :meth:`Repo.enqueue`)
+_DEFERRED = "kanal_deferred_rows"
+
+
+def _deferred_inserts(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Take the deferred rows off the session: one (table, rows) per table, in the order added."""
+    rows = session.info.pop(_DEFERRED, None) or []
+    by_table: dict[Any, list[dict[str, Any]]] = {}
+    for model, values in rows:
+        by_table.setdefault(model, []).append(values)
+    return [(model.__table__.insert(), values) for model, values in by_table.items()]
+
+
+@event.listens_for(Session, "before_commit")
+def _write_deferred(session: Session) -> None:
+    """Outbox and audit rows are written at commit: all the rows of a transaction (all the turns of
+    a group commit) in one executemany per table, instead of one INSERT … RETURNING each."""
+    for stmt, values in _deferred_inserts(session):
+        session.execute(stmt, values)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_deferred(session: Session) -> None:
+    session.info.pop(_DEFERRED, None)
+
+
+async def write_deferred(session: AsyncSession) -> None:
+    """Before a statement that reads or changes outbox or audit rows: write the deferred ones."""
+    for stmt, values in _deferred_inserts(session):
+        await session.execute(stmt, values)
+
+
 def hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
@@ -52,6 +85,12 @@ class Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.dialect = session.bind.dialect.name
+
+    def _defer(self, model: Any, **values: Any) -> None:
+        self.session.info.setdefault(_DEFERRED, []).append((model, values))
+
+    async def _add_deferred(self) -> None:
+        await write_deferred(self.session)
 
     def _insert(self, model):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
@@ -66,6 +105,19 @@ class Repo:
             .returning(InboundMessage.id)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def record_inbound_many(self, rows: Sequence[tuple[str, str, int | None]], now: datetime) -> set[tuple[str, str]]:
+        """:meth:`record_inbound` for ``(channel, external id, user id)`` rows in one statement; the
+        ``(channel, external id)`` pairs that were new."""
+        if not rows:
+            return set()
+        stmt = (
+            self._insert(InboundMessage)
+            .values([dict(channel=c, external_id=e, received_at=now, user_id=u) for c, e, u in rows])
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(InboundMessage.channel, InboundMessage.external_id)
+        )
+        return {(c, e) for c, e in (await self.session.execute(stmt)).all()}
 
     async def prune_inbound(self, before: datetime) -> int:
         res = await self.session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
@@ -96,6 +148,7 @@ class Repo:
 
     async def erase_user(self, user: User, now: datetime) -> None:
         """Remove personal identifiers; the row (and the statistics pointing at it) stays."""
+        await self._add_deferred()
         await self.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"))
         await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
         user.external_id = f"erased:{user.id}"
@@ -106,6 +159,26 @@ class Repo:
         user.role = "citizen"
         user.opd_code = None
         user.erased_at = now
+
+    async def people(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[User, ConversationState | None]]:
+        """The users with these ``(channel, external id)`` keys that exist, each with their state row
+        (locked, FOR UPDATE on PostgreSQL, in user id order) or None when they have none yet: the
+        reads that start a turn, for many people in two statements."""
+        by_channel: dict[str, list[str]] = {}
+        for channel, external_id in keys:
+            by_channel.setdefault(channel, []).append(external_id)
+        users: list[User] = []
+        for channel, ids in by_channel.items():
+            stmt = select(User).where(User.channel == channel, User.external_id.in_(ids))
+            users += (await self.session.execute(stmt)).scalars().all()
+        if not users:
+            return {}
+        stmt = (
+            select(ConversationState).where(ConversationState.user_id.in_([u.id for u in users]))
+            .order_by(ConversationState.user_id).with_for_update()
+        )
+        states = {st.user_id: st for st in (await self.session.execute(stmt)).scalars().all()}
+        return {(u.channel, u.external_id): (u, states.get(u.id)) for u in users}
 
     # ---- conversation state ---------------------------------------------------------------
     async def load_state(self, user_id: int, now: datetime) -> ConversationState:
@@ -119,19 +192,22 @@ class Repo:
         return state
 
     # ---- outbox ---------------------------------------------------------------------------
-    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply", not_before: datetime | None = None) -> OutboxMessage:
-        row = OutboxMessage(
-            channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
+    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply", not_before: datetime | None = None) -> None:
+        """Add an outbox row. It is written when the transaction commits (or before this repository
+        next reads the outbox), in one statement with the transaction's other new rows."""
+        self._defer(
+            OutboxMessage, channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
             status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
         )
-        self.session.add(row)
-        return row
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None) -> list[ClaimedMessage]:
-        """Claim due rows (pending, or 'sending' whose lease ran out after a crash), oldest first.
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None, replies: bool | None = None) -> list[ClaimedMessage]:
+        """Claim due rows (pending, or 'sending' whose lease ran out after a crash), oldest first;
+        ``replies`` True: only answers to a person's own message (purpose ``reply``), False: only
+        the others (notifications, reminders, broadcasts), None: both.
 
         On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
         """
+        await self._add_deferred()
         due = or_(
             (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
             (OutboxMessage.status == "sending") & (OutboxMessage.locked_until < now),
@@ -139,6 +215,8 @@ class Repo:
         stmt = select(OutboxMessage).where(due)
         if channels is not None:
             stmt = stmt.where(OutboxMessage.channel.in_(list(channels)))
+        if replies is not None:
+            stmt = stmt.where((OutboxMessage.purpose == "reply") if replies else (OutboxMessage.purpose != "reply"))
         stmt = stmt.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
         rows = (await self.session.execute(stmt)).scalars().all()
         claimed = []
@@ -150,10 +228,15 @@ class Repo:
         return claimed
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
-        await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == outbox_id)
-            .values(status="sent", sent_at=now, locked_until=None, platform_message_id=platform_message_id, last_error=None)
-        )
+        await self.mark_sent_many([(outbox_id, platform_message_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """:meth:`mark_sent` for many rows in one statement (``(outbox id, platform message id)``)."""
+        if sent:
+            await self.session.execute(
+                update(OutboxMessage),
+                [dict(id=i, status="sent", sent_at=now, locked_until=None, platform_message_id=pm, last_error=None) for i, pm in sent],
+            )
 
     async def mark_retry(self, outbox_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
         values: dict[str, Any] = dict(status="pending", next_attempt_at=at, locked_until=None, last_error=error[:1000])
@@ -167,6 +250,7 @@ class Repo:
         )
 
     async def reschedule_address(self, channel: str, address: str, now: datetime) -> int:
+        await self._add_deferred()
         res = await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "pending")
@@ -175,10 +259,12 @@ class Repo:
         return res.rowcount or 0
 
     async def outbox_backlog(self, now: datetime) -> dict[str, int]:
+        await self._add_deferred()
         stmt = select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(["pending", "sending", "failed"])).group_by(OutboxMessage.status)
         return {status: n for status, n in (await self.session.execute(stmt)).all()}
 
     async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
+        await self._add_deferred()
         stmt = (
             select(OutboxMessage)
             # 'sending' too: a push racing a reconnect may have gone to the old socket (pages dedupe by id)
@@ -196,6 +282,7 @@ class Repo:
         (not recorded yet: the send's bookkeeping may still be in flight). A later report of a
         lower rank (``sent`` after ``read``, ``failed`` after ``delivered``) is ignored; a failure
         is kept in ``last_error``."""
+        await self._add_deferred()
         stmt = select(OutboxMessage).where(OutboxMessage.platform_message_id == platform_message_id)
         if channel is not None:
             stmt = stmt.where(OutboxMessage.channel == channel)
@@ -217,6 +304,7 @@ class Repo:
 
     async def last_delivered_payload(self, channel: str, address: str) -> dict[str, Any] | None:
         """The payload of the newest message that went (or is going) out to ``address``."""
+        await self._add_deferred()
         stmt = (
             select(OutboxMessage.payload)
             .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]))
@@ -226,9 +314,10 @@ class Repo:
 
     # ---- audit ----------------------------------------------------------------------------
     def audit(self, *, at: datetime, action: str, actor_user_id: int | None, subject_type: str | None = None, subject_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        self.session.add(AuditEvent(at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {}))
+        self._defer(AuditEvent, at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {})
 
     async def audit_events(self, *, subject_type: str | None = None, subject_id: str | None = None, actor_user_id: int | None = None) -> Sequence[AuditEvent]:
+        await self._add_deferred()
         stmt = select(AuditEvent)
         if subject_type is not None:
             stmt = stmt.where(AuditEvent.subject_type == subject_type)

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .repo import write_deferred
 from .models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
 
 HANDLING = ("disposisi", "tindak_lanjut")
@@ -259,6 +260,7 @@ class SlaRepo:
             .values(text=None, actor_user_id=case((ComplaintEvent.actor_role == "citizen", None), else_=ComplaintEvent.actor_user_id))
             .execution_options(synchronize_session=False)
         )
+        await write_deferred(self.session)  # this transaction's own audit rows are anonymised too
         await self.session.execute(
             update(AuditEvent)
             .where(AuditEvent.subject_type == "complaint", AuditEvent.subject_id.in_(numbers), AuditEvent.action.in_(CITIZEN_AUDIT_ACTIONS))

@@ -180,9 +180,9 @@ async def test_recorded_statuses_are_recorded_on_the_outbox_row(wa, app, files, 
     wamid = load("status_sent.json")["entry"][0]["changes"][0]["value"]["statuses"][0]["id"]
     async with app.db.unit_of_work() as uow:
         repo = Repo(uow.session)
-        row = repo.enqueue(channel="whatsapp", address=WA, payload={"type": "text", "text": {"body": "x"}}, now=app.clock.now())
-        await uow.session.flush()
-        await repo.mark_sent(row.id, app.clock.now(), wamid)
+        repo.enqueue(channel="whatsapp", address=WA, payload={"type": "text", "text": {"body": "x"}}, now=app.clock.now())
+        (claimed,) = await repo.claim_due(app.clock.now(), limit=1, lease=timedelta(minutes=5))
+        await repo.mark_sent(claimed.id, app.clock.now(), wamid)
         await uow.commit()
     for name in files:
         assert await wa.deliver(load(name)) == 200

@@ -1,0 +1,94 @@
+"""Group commit: turns that arrive together share one transaction, with the same results as
+turns run one by one (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.webchat import render as web_render
+from bot.dispatch import Dispatcher
+from bot.region import load_region_file, store_region
+from handlers import build_router
+from storage import Repo
+from storage.models import AuditEvent, InboundMessage, OutboxMessage, User
+
+from .helpers import choice, text
+
+
+@pytest.fixture
+async def dispatcher(db, settings, clock):
+    await store_region(db, load_region_file(), clock.now())
+    return Dispatcher(db, build_router(), settings, clock=clock, renderers={"web": web_render})
+
+
+async def texts_by_address(db) -> dict[str, list[str]]:
+    async with db.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.address, []).append(r.payload["text"])
+    return out
+
+
+async def count(db, model) -> int:
+    async with db.unit_of_work() as uow:
+        return (await uow.session.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_turns_arriving_together_share_transactions_and_each_gets_its_answer(dispatcher, db):
+    people = [f"g{i}" for i in range(40)]
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
+    outcomes = await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
+    assert all(o.handled for o in outcomes)
+    assert dispatcher.stats["batches"] >= 1, dispatcher.stats  # some turns really were grouped
+    assert dispatcher.stats["turns"] == 80 and dispatcher.stats["batch_fallbacks"] == 0
+    texts = await texts_by_address(db)
+    for p in people:
+        assert "UU No. 27/2022" in texts[p][0]
+        assert texts[p][-2].startswith("Terima kasih") and "pilih layanan" in texts[p][-1]
+    async with db.unit_of_work() as uow:
+        consented = (await uow.session.execute(select(func.count()).select_from(User).where(User.consent_at.is_not(None)))).scalar_one()
+        ids = [u.id for u in (await uow.session.execute(select(User))).scalars().all()]
+    assert consented == 40 and len(set(ids)) == 40
+    assert await count(db, InboundMessage) == 80
+
+
+async def test_one_persons_messages_stay_in_order_and_redeliveries_have_no_effect(dispatcher, db):
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in ("a", "b", "c")))
+    msgs = [choice("a", "consent:yes", ext="a1"), choice("b", "consent:yes", ext="b1"), text("a", "/bantuan", ext="a2"),
+            choice("a", "consent:yes", ext="a1"), text("c", "/start", ext="c1"), text("c", "/start", ext="c1")]
+    outcomes = await asyncio.gather(*(dispatcher.handle(m) for m in msgs))
+    assert [o.handled for o in outcomes] == [True, True, True, False, True, False]
+    texts = await texts_by_address(db)
+    assert texts["a"][-3].startswith("Terima kasih") and "pilih layanan" in texts["a"][-2]
+    assert "/lapor" in texts["a"][-1]  # the help came after the consent, as sent
+    assert len(texts["c"]) == 2  # /start once before, once now; the redelivery added nothing
+
+
+async def test_a_failing_turn_costs_nobody_else_their_turn(dispatcher, db):
+    people = [f"f{i}" for i in range(12)]
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
+    await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
+
+    @dispatcher.router.command("boom", description="test")
+    async def boom(turn, args):
+        turn.reply("half done")
+        turn.audit("should_not_exist")
+        raise RuntimeError("bug")
+
+    before = dispatcher.stats["batch_fallbacks"]
+    msgs = [text(p, "/boom" if p == "f5" else "/bantuan") for p in people]
+    outcomes = await asyncio.gather(*(dispatcher.handle(m) for m in msgs))
+    assert all(o.handled for o in outcomes)
+    assert dispatcher.stats["batch_fallbacks"] > before  # the batch with f5 was rolled back and rerun
+    texts = await texts_by_address(db)
+    assert texts["f5"][-1].startswith("Maaf, terjadi gangguan") and "half done" not in texts["f5"]
+    for p in people:
+        if p != "f5":
+            assert "/lapor" in texts[p][-1] and texts[p].count(texts[p][-1]) == 1
+    async with db.unit_of_work() as uow:
+        actions = [e.action for e in await Repo(uow.session).audit_events()]
+    assert "should_not_exist" not in actions and actions.count("turn_failed") == 1
