@@ -1,6 +1,7 @@
 """Telegram through python-telegram-bot 22, used as a transport.
 
-One catch-all ``TypeHandler`` hands every update to :func:`parse_update`, which turns it into an
+Our own long-polling loop (:meth:`TelegramChannel._poll`, confirming a batch only after it is
+stored) or the webhook hands every update to :func:`parse_update`, which turns it into an
 :class:`~bot.types.Inbound`; nothing of PTB passes this module. Replies are rendered to Bot API
 payloads (:func:`render`) when they are written to the outbox and sent by :class:`TelegramChannel`.
 HTTP goes through :class:`~bot.channels.aiohttp_request.AiohttpRequest` instead of httpx.
@@ -26,7 +27,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import Bot, BotCommand, InputFile, Update
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from ..types import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
 from .aiohttp_request import AiohttpRequest
@@ -101,6 +102,11 @@ def render(reply: Reply) -> list[dict[str, Any]]:
 
 
 # ---- parsing: PTB Update -> Inbound ---------------------------------------------------------
+def _str(value: Any) -> str | None:
+    """A field Telegram documents as a string, else None: PTB does not check the types it reads."""
+    return value if isinstance(value, str) else None
+
+
 def parse_update(update: Update) -> Inbound | None:
     """The normal form of an update, or None for updates that are not a person talking to us."""
     uid = f"u{update.update_id}"
@@ -108,8 +114,8 @@ def parse_update(update: Update) -> Inbound | None:
         q = update.callback_query
         chat_id = q.message.chat.id if q.message is not None else q.from_user.id
         return Inbound(
-            channel=CHANNEL, user_key=str(chat_id), external_id=uid, kind=Kind.CHOICE, choice=q.data or "",
-            language_hint=q.from_user.language_code, display_name=q.from_user.full_name, username=q.from_user.username,
+            channel=CHANNEL, user_key=str(chat_id), external_id=uid, kind=Kind.CHOICE, choice=_str(q.data) or "",
+            language_hint=_str(q.from_user.language_code), display_name=q.from_user.full_name, username=_str(q.from_user.username),
         )
     msg = update.message or update.edited_message
     if msg is None or msg.chat.type != "private":
@@ -117,13 +123,13 @@ def parse_update(update: Update) -> Inbound | None:
     user = msg.from_user
     base = dict(
         channel=CHANNEL, user_key=str(msg.chat.id), external_id=uid,
-        language_hint=user.language_code if user else None,
-        display_name=user.full_name if user else None, username=user.username if user else None,
+        language_hint=_str(user.language_code) if user else None,
+        display_name=user.full_name if user else None, username=_str(user.username) if user else None,
         received_at=msg.date,
     )
     if update.edited_message is not None:
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="edited_message", **base)
-    if msg.text is not None:
+    if _str(msg.text) is not None:
         return Inbound(kind=Kind.TEXT, text=msg.text, **base)
     if msg.photo:
         best = msg.photo[-1]
@@ -157,13 +163,15 @@ class TelegramChannel:
             .base_url(base_url)
             .request(request or AiohttpRequest(connection_pool_size=256))
             .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
-            .concurrent_updates(256)  # different people in parallel; one person is serialised by the dispatcher
+            # no Updater: PTB's confirms a batch's offset with its next getUpdates, before the
+            # turns are stored, so a crash in between lost those updates for good. _poll confirms
+            # a batch only after every update of it is stored (see there).
+            .updater(None)
         )
-        if webhook_url:
-            builder = builder.updater(None)
         self.application: Application = builder.build()
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
+        self._poll_task: asyncio.Task | None = None
+        self._side_tasks: set[asyncio.Task] = set()
+        self.allowed_updates = ["message", "edited_message", "callback_query"]
 
     @property
     def bot(self) -> Bot:
@@ -185,26 +193,73 @@ class TelegramChannel:
             except TelegramError as exc:  # cosmetic: never stops the start
                 log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
         if self.webhook_url:
-            await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=["message", "edited_message", "callback_query"])
+            await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=self.allowed_updates)
             log.info("telegram: webhook mode")
         else:
             await self.bot.delete_webhook()
-            await self.application.updater.start_polling(allowed_updates=["message", "edited_message", "callback_query"], poll_interval=0.0, timeout=30)
+            self._poll_task = asyncio.create_task(self._poll())
             log.info("telegram: long polling")
 
     async def stop(self) -> None:
-        if self.application.updater is not None and self.application.updater.running:
-            await self.application.updater.stop()
+        if self._poll_task is not None:
+            # whatever was fetched but not stored is not confirmed either: Telegram sends it again
+            # to the next start, and the dedupe rows make a second delivery of a stored one a no-op
+            self._poll_task.cancel()
+            await asyncio.gather(self._poll_task, return_exceptions=True)
+            self._poll_task = None
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def _on_update(self, update: Update, _context: Any) -> None:
-        inbound = parse_update(update)
-        if update.callback_query is not None:
-            await self._answer_callback(update.callback_query.id)
-        if inbound is not None:
-            await self._handle_until_stored(inbound)
+    async def _poll(self) -> None:
+        """Long polling with at-least-once delivery: fetch a batch, store every update of it (the
+        dispatcher commits them together), and only then confirm it, by asking for the updates
+        after it. A crash at any moment loses nothing: Telegram re-sends what was not confirmed.
+        While the database is down the batch waits (see :meth:`_handle_until_stored`) and Telegram
+        keeps the rest: backpressure, not loss."""
+        offset: int | None = None
+        delay = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=30, allowed_updates=self.allowed_updates)
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as exc:
+                ra = exc.retry_after
+                await asyncio.sleep(ra.total_seconds() if isinstance(ra, timedelta) else float(ra))
+                continue
+            except InvalidToken:
+                log.error("telegram: the token was rejected while polling; retrying in %.0fs", 60)
+                await asyncio.sleep(60)
+                continue
+            except TelegramError as exc:  # network trouble, 5xx, a conflicting poller: back off
+                log.warning("telegram getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if not updates:
+                continue
+            await self._store_batch(updates)
+            offset = updates[-1].update_id + 1
+
+    async def _store_batch(self, updates: list[Update]) -> None:
+        """Hand a batch to the dispatcher in order (one person's messages stay in order, different
+        people's turns share a group commit) and wait until every update of it is stored."""
+        parsed = [(u, parse_update(u)) for u in updates]
+        for update, _ in parsed:  # stop the buttons' spinners while the turns run
+            if update.callback_query is not None:
+                task = asyncio.ensure_future(self._answer_callback(update.callback_query.id))
+                self._side_tasks.add(task)
+                task.add_done_callback(self._side_tasks.discard)
+        # tasks start in creation order and queue at the dispatcher before their first wait
+        tasks = [asyncio.ensure_future(self._handle_until_stored(inbound)) for _, inbound in parsed if inbound is not None]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            raise
 
     async def _handle_until_stored(self, inbound: Inbound) -> None:
         """Polling confirms offsets whatever happens, so a turn that could not be stored (database
@@ -231,9 +286,6 @@ class TelegramChannel:
         except TelegramError as exc:
             log.debug("answerCallbackQuery failed: %s", type(exc).__name__)
 
-    async def _on_error(self, update: object, context: Any) -> None:
-        log.error("telegram update failed: %s", type(context.error).__name__, exc_info=context.error)
-
     # ---- webhook ------------------------------------------------------------------------
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /webhooks/telegram: verify the secret in constant time, process, then acknowledge.
@@ -248,11 +300,13 @@ class TelegramChannel:
         try:
             data = json.loads(await request.read())
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError):
+            # a shape Telegram never sends (e.g. "message": [] or "chat": null) fails in PTB or in
+            # parse_update with AttributeError; JSON nested too deep with RecursionError: 400, not 500
+            inbound = parse_update(update) if update is not None else None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return web.Response(status=400, text="bad update")
         if update is None:
             return web.Response(status=400, text="bad update")
-        inbound = parse_update(update)
         if update.callback_query is not None:
             await self._answer_callback(update.callback_query.id)
         if inbound is not None:
@@ -269,7 +323,17 @@ class TelegramChannel:
         markup = payload.get("reply_markup")
         try:
             if method == "sendMessage":
-                msg = await self.bot.send_message(address, payload["text"], parse_mode=payload.get("parse_mode"), reply_markup=_markup(markup))
+                # the payload is already Bot API JSON: post it as it is and read only the message id
+                # back, instead of building PTB objects for the keyboard and the returned Message.
+                # "All methods in the Bot API are case-insensitive": the lower-case name is the
+                # same method, and do_api_request does not warn about it as a known Bot method.
+                params: dict[str, Any] = {"chat_id": address, "text": payload["text"]}
+                if payload.get("parse_mode"):
+                    params["parse_mode"] = payload["parse_mode"]
+                if markup:
+                    params["reply_markup"] = markup
+                result = await self.bot.do_api_request("sendmessage", api_kwargs=params)
+                return SendResult(platform_message_id=str(result["message_id"]))
             elif method in ("sendPhoto", "sendDocument"):
                 media: Any = payload.get("file_id")
                 if media is None:
