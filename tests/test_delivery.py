@@ -154,3 +154,30 @@ async def test_wake_sends_at_once(db, clock):
     finally:
         await outbox.stop()
     assert sender.texts("a") == ["now"]
+
+
+async def test_an_answer_overtakes_a_broadcast_in_progress(db, clock):
+    """A person who writes during a big broadcast gets the answer within about a second's worth of
+    the broadcast, not after all of it (replies are claimed first, the broadcast a little at a time)."""
+    sender = RecordingSender()
+    limit = RateLimit(global_per_second=100, global_burst=5, per_address_per_second=1000, per_address_burst=1000)
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit}, max_bulk_in_flight=20)
+    async with db.unit_of_work() as uow:
+        repo = Repo(uow.session)
+        for i in range(300):
+            repo.enqueue(channel="telegram", address=f"n{i}", payload={"text": f"news {i}"}, now=clock.now(), purpose="forum_announce")
+        await uow.commit()
+    await outbox.start()
+    try:
+        while len(sender.sent) < 30:  # the broadcast is under way
+            await asyncio.sleep(0.01)
+        await enqueue(db, clock, "asker", ["your answer"])  # purpose "reply"
+        outbox.wake()
+        while not sender.texts("asker"):
+            await asyncio.sleep(0.01)
+        position = [a for a, _ in sender.sent].index("asker")
+        await outbox.drain(timeout=20)
+    finally:
+        await outbox.stop()
+    assert position < 30 + 20 + 15, position  # behind at most the claimed part of the broadcast
+    assert len(sender.sent) == 301 and len({a for a, _ in sender.sent}) == 301  # all sent, once each
