@@ -7,11 +7,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from .models import Complaint, ComplaintEvent, ComplaintPhoto
 
 OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
+QUEUE_STATES = ("disposisi", "tindak_lanjut")  # an OPD's queue (/antrian): routed and not yet resolved
+
+
+def queue_open():
+    """``state IN ('disposisi', 'tindak_lanjut')`` with the states rendered as literals, not bound
+    parameters: the partial index ``ix_complaints_open_queue`` (migration 0007) has this predicate,
+    and a planner only uses a partial index when it can prove the predicate from the query's text
+    (SQLite always, PostgreSQL for generic plans of prepared statements)."""
+    return Complaint.state.in_(bindparam("queue_states", QUEUE_STATES, expanding=True, literal_execute=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +80,13 @@ class ComplaintRepo:
 
     async def queue(self, opd_code: str, *, limit: int = 10, offset: int = 0) -> Page:
         """The OPD's open complaints, nearest (or most overdue) completion deadline first."""
-        where = (Complaint.opd_code == opd_code, Complaint.state.in_(("disposisi", "tindak_lanjut")))
+        where = (Complaint.opd_code == opd_code, queue_open())
+        order = (Complaint.completion_due_at, Complaint.id)
         total = (await self.session.execute(select(func.count()).select_from(Complaint).where(*where))).scalar_one()
-        stmt = select(Complaint).where(*where).order_by(Complaint.completion_due_at, Complaint.id).limit(limit).offset(offset)
+        # the page's ids first, from ix_complaints_open_queue alone (a deep page's OFFSET skips index
+        # entries, not rows), then just those rows
+        ids = select(Complaint.id).where(*where).order_by(*order).limit(limit).offset(offset)
+        stmt = select(Complaint).where(Complaint.id.in_(ids)).order_by(*order)
         return Page((await self.session.execute(stmt)).scalars().all(), int(total), offset)
 
     async def triage(self, *, limit: int = 10, offset: int = 0) -> Page:
