@@ -110,7 +110,7 @@ class WebChatChannel:
             frame = json.loads(raw)
             if not isinstance(frame, dict):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
             await _send_json(ws, {"type": "error", "id": None, "text": "Pesan tidak dapat dibaca. / Message could not be read."})
             return
         kind = frame.get("type")
