@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
+from tests.scripts import complaint_turns  # noqa: E402
 
 TOKEN = "111111:BENCH-token"
 
@@ -75,6 +76,115 @@ async def measure(tg: FakeTelegramServer, *, chats: list[int], text: str, n: int
     }
 
 
+UNIT = "DISDUKCAPIL-PST"  # a unit of the bundled demo region
+
+
+def flow_script(i: int) -> list[tuple[str, str, tuple[str, str]]]:
+    """One citizen's turns after consent: a complaint filed through to its tracking number, then the
+    SKM questionnaire of one unit answered through. (kind, what is sent or pressed, the answer's
+    marker: ("text", substring) or ("button", callback data it offers))."""
+    complaint = complaint_turns(i)
+    survey = [
+        ("send", f"/survei {UNIT}", ("button", f"skm:svc:{UNIT}-01")),
+        ("press", f"skm:svc:{UNIT}-01", ("button", "skm:p:all")),
+        ("press", "skm:p:all", ("text", "Pertanyaan 1 dari 9")),
+    ]
+    for q in range(9):
+        marker = ("text", f"Pertanyaan {q + 2} dari 9") if q < 8 else ("button", "skm:nosaran")
+        survey.append(("press", f"skm:a:{q}:{1 + (i + q) % 4}", marker))
+    survey.append(("press", "skm:nosaran", ("text", "Terima kasih")))
+    return complaint + survey
+
+
+class ChatWatch:
+    """Wakes the waiter of one chat when the fake server accepts a message for it (instead of
+    waking every waiter on every message)."""
+
+    def __init__(self, tg: FakeTelegramServer) -> None:
+        self.tg = tg
+        self.events: dict[int, asyncio.Event] = {}
+        record = tg._record_sent
+
+        def recorded(method, chat_id, *args, **kwargs):
+            record(method, chat_id, *args, **kwargs)
+            ev = self.events.get(chat_id)
+            if ev is not None:
+                ev.set()
+
+        tg._record_sent = recorded
+
+    async def until(self, chat: int, seen: int, marker: tuple[str, str] | None, timeout: float = 120) -> int:
+        """Wait for a message after the first ``seen`` ones of ``chat`` that carries ``marker`` (any
+        message when None); the chat's message count then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.tg.sent(chat)
+            for m in got[seen:]:
+                if marker is None:
+                    return len(got)
+                kind, want = marker
+                if kind == "text" and want in (m.get("visible_text") or ""):
+                    return len(got)
+                if kind == "button" and want in json.dumps(m.get("reply_markup") or {}):
+                    return len(got)
+            ev = self.events.setdefault(chat, asyncio.Event())
+            ev.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"chat {chat}: no answer {marker} after {seen} messages: {[m.get('visible_text', '')[:60] for m in got[-3:]]}")
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except TimeoutError:
+                pass
+
+
+async def measure_flows(tg: FakeTelegramServer, *, chats: list[int], echo: bool) -> dict:
+    """Every citizen runs :func:`flow_script` (the echo bot: as many plain messages), one turn after
+    the other, all citizens at once; turns/s over the whole run and the latency of every turn
+    from the push to its answer at the server."""
+    watch = ChatWatch(tg)
+    latencies: list[float] = []
+
+    async def citizen(chat: int) -> None:
+        seen = len(tg.sent(chat))
+        for kind, what, marker in flow_script(chat):
+            t0 = time.monotonic()
+            if echo:
+                tg.push_message(chat, what)
+                marker = None
+            elif kind == "send":
+                tg.push_message(chat, what)
+            else:
+                tg.push_callback(chat, what)
+            seen = await watch.until(chat, seen, marker)
+            latencies.append(time.monotonic() - t0)
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(citizen(c) for c in chats))
+    elapsed = time.monotonic() - t0
+    latencies.sort()
+    return {
+        "updates_per_s": len(latencies) / elapsed,
+        "latency_p50_ms": 1000 * statistics.median(latencies),
+        "latency_p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "turns": len(latencies),
+    }
+
+
+async def empty_postgres(url: str) -> None:
+    """Drop and recreate schema ``public`` (the bot migrates it at start): use a database of its own."""
+    from sqlalchemy import text
+    from storage import Database
+
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await db.dispose()
+
+
 async def run_process(argv: list[str], env: dict[str, str], cwd: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
@@ -88,19 +198,21 @@ async def stop_process(proc: asyncio.subprocess.Process) -> None:
             proc.kill()
 
 
-async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = False) -> dict:
+async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = False, workload: str = "menu") -> dict:
     async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
         argv = [sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN] + (["--aiohttp"] if aiohttp else [])
         proc = await run_process(argv, dict(os.environ), str(ROOT))
         try:
             tg.push_message(1, "warm-up")
             await wait_sent(tg, 1, 60)
+            if workload == "flows":
+                return await measure_flows(tg, chats=list(range(1, chats + 1)), echo=True)
             return await measure(tg, chats=list(range(1, chats + 1)), text="halo", n=n, sequential=sequential)
         finally:
             await stop_process(proc)
 
 
-async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None) -> dict:
+async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
             env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
@@ -111,6 +223,8 @@ async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | N
                 # the fake server has no limits here, like a local Bot API server: neither do we
                 "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0",
             })
+            if database_url:  # every round starts from an empty database, as on SQLite
+                await empty_postgres(database_url)
             proc = await run_process([sys.executable, "-m", "bot", "run"], env, tmp)
             try:
                 ids = list(range(1, chats + 1))
@@ -120,6 +234,8 @@ async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | N
                 for chat in ids:
                     tg.push_callback(chat, "consent:yes")
                 await wait_sent(tg, 3 * chats, 120)
+                if workload == "flows":
+                    return await measure_flows(tg, chats=ids, echo=False)
                 return await measure(tg, chats=ids, text="/menu", n=n, sequential=sequential)
             finally:
                 await stop_process(proc)
@@ -129,13 +245,13 @@ async def main_async(args: argparse.Namespace) -> dict:
     results: dict = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
+        "workload": args.workload, "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
         "runs": [],
     }
     for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
-        echo = await bench_echo(args.updates, args.chats, args.sequential)
-        echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True)
-        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url)
+        echo = await bench_echo(args.updates, args.chats, args.sequential, workload=args.workload)
+        echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True, workload=args.workload)
+        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url, workload=args.workload)
         results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
         print(f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
               f"kanal {ours['updates_per_s']:.0f} updates/s", file=sys.stderr)
@@ -154,13 +270,22 @@ def main() -> None:
     p.add_argument("--chats", type=int, default=None, help="distinct citizens (default: one per update, so Telegram's 1 msg/s per chat does not pace the run)")
     p.add_argument("--sequential", type=int, default=200, help="turns in the latency run (default 200)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported (default 3)")
-    p.add_argument("--database-url", help="run our bot on this database (e.g. PostgreSQL) instead of a fresh SQLite file")
+    p.add_argument("--workload", choices=["flows", "menu"], default="flows",
+                   help="flows (default): every citizen files a complaint and answers an SKM questionnaire, one turn after the other "
+                        f"({len(flow_script(0))} turns each, all citizens at once; the echo bots get as many plain messages); "
+                        "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency")
+    p.add_argument("--citizens", type=int, default=300, help="citizens in the flows workload (default 300)")
+    p.add_argument("--database-url", help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
     args.chats = args.chats or args.updates
+    if args.workload == "flows":
+        args.chats = args.citizens
     results = asyncio.run(main_async(args))
     m = results["median"]
-    print(f"{results['machine']}, {results['date']}; {args.updates} updates from {args.chats} chats, {args.rounds} rounds (medians)")
+    what = (f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)" if args.workload == "flows"
+            else f"{args.updates} updates from {args.chats} chats")
+    print(f"{results['machine']}, {results['date']}; {what}, {args.rounds} rounds (medians)")
     print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
     for who, label in (("echo", "stock PTB echo (httpx)"), ("echo_aiohttp", "PTB echo over aiohttp"), ("kanal", "kanal full turn")):
         print(f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}")
