@@ -237,3 +237,11 @@ async def test_polled_update_is_retried_until_the_database_takes_it(tg, app):
     tg.push_message(9100, "/start")
     (sent,) = await tg.wait_for_sent(1, chat_id=9100, timeout=10)
     assert failures["left"] == 0 and "UU No. 27/2022" in sent["visible_text"]
+
+
+async def test_polling_survives_an_update_it_cannot_read(tg, app):
+    """An update of a shape Telegram never sends is skipped with a warning; the next one is answered."""
+    tg.push_update({"update_id": 9_000_001, "message": {"message_id": 5, "date": 0, "chat": {"id": 1, "type": "private"}, "from": []}})
+    tg.push_message(4242, "/start")
+    out = await tg.wait_for_sent(1, 4242, timeout=10)
+    assert "UU No. 27/2022" in out[-1]["visible_text"]

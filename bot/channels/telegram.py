@@ -147,6 +147,16 @@ def parse_update(update: Update) -> Inbound | None:
     return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=kind, **base)
 
 
+def _parse_or_skip(update: Update) -> Inbound | None:
+    """:func:`parse_update`, or None (logged) for a shape Telegram never sends: one odd update
+    must not stop the polling loop, nor be fetched again forever."""
+    try:
+        return parse_update(update)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        log.warning("telegram update %s skipped: not a shape this bot understands", update.update_id)
+        return None
+
+
 # ---- the channel ----------------------------------------------------------------------------
 class TelegramChannel:
     name = CHANNEL
@@ -221,7 +231,12 @@ class TelegramChannel:
         delay = 1.0
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=30, allowed_updates=self.allowed_updates)
+                # raw JSON, parsed update by update below: one update PTB cannot read must not
+                # make the whole batch unreadable (PTB's get_updates would fail it forever)
+                params: dict[str, Any] = {"timeout": 30, "allowed_updates": self.allowed_updates}
+                if offset is not None:
+                    params["offset"] = offset
+                raw = await self.bot.do_api_request("getupdates", api_kwargs=params, read_timeout=40)
                 delay = 1.0
             except asyncio.CancelledError:
                 raise
@@ -238,22 +253,56 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            if not updates:
+            except Exception as exc:  # never let polling die silently
+                log.error("telegram getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            updates, last = self._read_updates(raw)
+            if last is None:
                 continue
             await self._store_batch(updates)
-            offset = updates[-1].update_id + 1
+            offset = last + 1
+
+    def _read_updates(self, raw: Any) -> tuple[list[Update], int | None]:
+        """The updates of a getUpdates answer that PTB can read, and the last update id in it."""
+        updates: list[Update] = []
+        last: int | None = None
+        for item in raw if isinstance(raw, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("update_id"), int):
+                continue
+            last = item["update_id"]
+            try:
+                update = Update.de_json(item, self.bot)
+            except Exception:
+                update = None
+            if update is None:
+                log.warning("telegram update %s skipped: not a shape this bot understands", last)
+                continue
+            updates.append(update)
+        return updates, last
 
     async def _store_batch(self, updates: list[Update]) -> None:
-        """Hand a batch to the dispatcher in order (one person's messages stay in order, different
-        people's turns share a group commit) and wait until every update of it is stored."""
-        parsed = [(u, parse_update(u)) for u in updates]
+        """Hand a batch to the dispatcher (one person's messages in order, different people's turns
+        in one group commit) and wait until every update of it is stored."""
+        parsed = [(u, _parse_or_skip(u)) for u in updates]
         for update, _ in parsed:  # stop the buttons' spinners while the turns run
             if update.callback_query is not None:
                 task = asyncio.ensure_future(self._answer_callback(update.callback_query.id))
                 self._side_tasks.add(task)
                 task.add_done_callback(self._side_tasks.discard)
-        # tasks start in creation order and queue at the dispatcher before their first wait
-        tasks = [asyncio.ensure_future(self._handle_until_stored(inbound)) for _, inbound in parsed if inbound is not None]
+        # one task per person, taking their messages in order (also when a message has to wait for
+        # the database); different people's tasks queue at the dispatcher together
+        people: dict[str, list[Inbound]] = {}
+        for _, inbound in parsed:
+            if inbound is not None:
+                people.setdefault(inbound.user_key, []).append(inbound)
+
+        async def in_order(inbounds: list[Inbound]) -> None:
+            for inbound in inbounds:
+                await self._handle_until_stored(inbound)
+
+        tasks = [asyncio.ensure_future(in_order(inbounds)) for inbounds in people.values()]
         try:
             await asyncio.gather(*tasks)
         except BaseException:
