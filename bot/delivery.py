@@ -143,6 +143,7 @@ class OutboxSender:
         self._flushing = False
         self._claiming = False
         self._starved = False  # the last claim was cut by max_in_flight: claim again when room frees
+        self._starved_bulk = False  # ... or by max_bulk_in_flight
         self._tasks: set[asyncio.Task] = set()
         self.stats = {"sent": 0, "retried": 0, "failed": 0, "rate_limited": 0}
 
@@ -205,7 +206,7 @@ class OutboxSender:
             self._wake.clear()
             try:
                 room = self.max_in_flight - self._in_flight
-                self._starved = False
+                self._starved = self._starved_bulk = False
                 if room > 0:
                     self._claiming = True
                     try:
@@ -244,10 +245,10 @@ class OutboxSender:
             if bulk_room > 0:
                 bulk = await repo.claim_due(now, limit=bulk_room, lease=self.lease, channels=self.senders, replies=False)
                 if len(bulk) == bulk_room:
-                    self._starved = True  # more may be due: claim again when a lane frees room
+                    self._starved_bulk = True  # more may be due: claim again when lanes free room
             else:
                 bulk = []
-                self._starved = self._starved or self.max_bulk_in_flight <= len(self._bulk)
+                self._starved_bulk = self.max_bulk_in_flight <= len(self._bulk)
             if rows or bulk:
                 await uow.commit()
             self._bulk.update(r.id for r in bulk)
@@ -318,7 +319,10 @@ class OutboxSender:
                     self._idle_buckets[lane.key] = lane.bucket
                     if len(self._idle_buckets) > self._idle_prune_at:
                         self._prune_idle_buckets()
-            if self._starved:
+            # refill when half the room is free, not at every finished lane: during a broadcast a
+            # claim per message cost as much CPU as the sends (bench.fanout)
+            if (self._starved and self._in_flight <= self.max_in_flight // 2) or (
+                    self._starved_bulk and len(self._bulk) <= self.max_bulk_in_flight // 2):
                 self._wake.set()
 
     def _prune_idle_buckets(self) -> None:
