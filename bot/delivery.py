@@ -216,7 +216,7 @@ class OutboxSender:
                     finally:
                         self._claiming = False
                     # a full batch: more may be due; lanes wake us as they free room
-                    self._starved = self._starved or len(rows) == room
+                    self._starved = len(rows) == room
                 else:
                     self._starved = True
             except asyncio.CancelledError:

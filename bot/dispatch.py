@@ -253,11 +253,7 @@ class Dispatcher:
                 for obj in list(session):
                     if id(obj) not in later:
                         session.expunge(obj)
-            self._after_commit(uow)
-            await uow.commit()
-            self.stats["turns"] += len(inbounds)
-            if self._crash_after_commit:
-                os._exit(137)
+            await self._commit(uow, len(inbounds))
             return outcomes
 
     async def _handle_alone(self, inbound: Inbound) -> Outcome:
@@ -291,12 +287,15 @@ class Dispatcher:
             outcome = await self._turn_body(Repo(uow.session), inbound)
             if not outcome.handled:
                 return outcome  # a duplicate: roll back everything, user row included
-            self._after_commit(uow)
-            await uow.commit()
-            self.stats["turns"] += 1
-            if self._crash_after_commit:
-                os._exit(137)
+            await self._commit(uow, 1)
             return outcome
+
+    async def _commit(self, uow, turns: int) -> None:
+        self._after_commit(uow)
+        await uow.commit()
+        self.stats["turns"] += turns
+        if self._crash_after_commit:
+            os._exit(137)
 
     async def _turn_body(self, repo: Repo, inbound: Inbound, *, user: User | None = None, state: ConversationState | None = None) -> Outcome:
         """One turn's reads and writes in the caller's transaction (not committed here). A group

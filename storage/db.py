@@ -68,37 +68,28 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
-        if self._writer is None:
-            async with self._unit_of_work() as uow:
-                yield uow
-            return
         # SQLite has one writer at a time and every transaction here is a writer (BEGIN
         # IMMEDIATE). Queue for it on an asyncio lock: the next unit of work starts the moment the
         # last one ends, instead of sleeping in SQLite's busy handler and polling for the lock.
-        try:
-            await asyncio.wait_for(self._writer.acquire(), WRITER_WAIT)
-        except TimeoutError:  # never a deadlock: fall back to SQLite's own busy timeout
-            log.warning("SQLite writer queue: no turn for %.0f s; going ahead without it", WRITER_WAIT)
-            async with self._unit_of_work() as uow:
-                yield uow
-            return
-        try:
-            async with self._unit_of_work() as uow:
-                yield uow
-        finally:
-            self._writer.release()
-
-    @contextlib.asynccontextmanager
-    async def _unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
-        async with self.sessions() as session:
-            uow = UnitOfWork(session)
+        queued = False
+        if self._writer is not None:
             try:
-                yield uow
-            finally:
-                if not uow.committed:
-                    # detach first: objects read in a read-only unit of work stay usable
-                    session.expunge_all()
-                    await session.rollback()
+                queued = await asyncio.wait_for(self._writer.acquire(), WRITER_WAIT)
+            except TimeoutError:  # never a deadlock: fall back to SQLite's own busy timeout
+                log.warning("SQLite writer queue: no turn for %.0f s; going ahead without it", WRITER_WAIT)
+        try:
+            async with self.sessions() as session:
+                uow = UnitOfWork(session)
+                try:
+                    yield uow
+                finally:
+                    if not uow.committed:
+                        # detach first: objects read in a read-only unit of work stay usable
+                        session.expunge_all()
+                        await session.rollback()
+        finally:
+            if queued:
+                self._writer.release()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

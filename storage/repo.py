@@ -89,9 +89,6 @@ class Repo:
     def _defer(self, model: Any, **values: Any) -> None:
         self.session.info.setdefault(_DEFERRED, []).append((model, values))
 
-    async def _add_deferred(self) -> None:
-        await write_deferred(self.session)
-
     def _insert(self, model):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
 
@@ -148,7 +145,7 @@ class Repo:
 
     async def erase_user(self, user: User, now: datetime) -> None:
         """Remove personal identifiers; the row (and the statistics pointing at it) stays."""
-        await self._add_deferred()
+        await write_deferred(self.session)
         await self.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"))
         await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
         user.external_id = f"erased:{user.id}"
@@ -207,7 +204,7 @@ class Repo:
 
         On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
         """
-        await self._add_deferred()
+        await write_deferred(self.session)
         due = or_(
             (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
             (OutboxMessage.status == "sending") & (OutboxMessage.locked_until < now),
@@ -250,7 +247,7 @@ class Repo:
         )
 
     async def reschedule_address(self, channel: str, address: str, now: datetime) -> int:
-        await self._add_deferred()
+        await write_deferred(self.session)
         res = await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "pending")
@@ -259,12 +256,12 @@ class Repo:
         return res.rowcount or 0
 
     async def outbox_backlog(self, now: datetime) -> dict[str, int]:
-        await self._add_deferred()
+        await write_deferred(self.session)
         stmt = select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(["pending", "sending", "failed"])).group_by(OutboxMessage.status)
         return {status: n for status, n in (await self.session.execute(stmt)).all()}
 
     async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
-        await self._add_deferred()
+        await write_deferred(self.session)
         stmt = (
             select(OutboxMessage)
             # 'sending' too: a push racing a reconnect may have gone to the old socket (pages dedupe by id)
@@ -282,7 +279,7 @@ class Repo:
         (not recorded yet: the send's bookkeeping may still be in flight). A later report of a
         lower rank (``sent`` after ``read``, ``failed`` after ``delivered``) is ignored; a failure
         is kept in ``last_error``."""
-        await self._add_deferred()
+        await write_deferred(self.session)
         stmt = select(OutboxMessage).where(OutboxMessage.platform_message_id == platform_message_id)
         if channel is not None:
             stmt = stmt.where(OutboxMessage.channel == channel)
@@ -304,7 +301,7 @@ class Repo:
 
     async def last_delivered_payload(self, channel: str, address: str) -> dict[str, Any] | None:
         """The payload of the newest message that went (or is going) out to ``address``."""
-        await self._add_deferred()
+        await write_deferred(self.session)
         stmt = (
             select(OutboxMessage.payload)
             .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]))
@@ -317,7 +314,7 @@ class Repo:
         self._defer(AuditEvent, at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {})
 
     async def audit_events(self, *, subject_type: str | None = None, subject_id: str | None = None, actor_user_id: int | None = None) -> Sequence[AuditEvent]:
-        await self._add_deferred()
+        await write_deferred(self.session)
         stmt = select(AuditEvent)
         if subject_type is not None:
             stmt = stmt.where(AuditEvent.subject_type == subject_type)
