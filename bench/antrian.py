@@ -36,16 +36,16 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, select, text, update  # noqa: E402
+from sqlalchemy import event, func, select, update  # noqa: E402
 
 from bench.skm import _sql_dialect, _ts  # noqa: E402
+from bench.common import bench_url, migrated, row_count  # noqa: E402
 from bench.sla import DAY, NOW, OPDS, bench_region  # noqa: E402
 from bot.channels.webchat import render as web_render  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
@@ -55,7 +55,7 @@ from bot.settings import Settings  # noqa: E402
 from bot.types import Inbound, Kind  # noqa: E402
 from handlers import build_router  # noqa: E402
 from handlers.complaints import PAGE  # noqa: E402
-from storage import Database, migrate  # noqa: E402
+from storage import Database  # noqa: E402
 from storage.complaints import QUEUE_STATES, ComplaintRepo, queue_open  # noqa: E402
 from storage.models import Complaint, OutboxMessage, User  # noqa: E402
 
@@ -204,21 +204,11 @@ async def explain(db: Database, deep: int) -> list[tuple[str, str]]:
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    tmp = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="kanal-bench-antrian-")
-        url = f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
+    url, tmp = bench_url(args.database_url, "antrian")
     db = Database(url)
     try:
-        if args.reset and db.dialect == "postgresql":
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(db)
-        async with db.unit_of_work() as uow:
-            existing = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
+        await migrated(db, reset=args.reset)
+        existing = await row_count(db, Complaint)
         seed_s = None
         if args.no_seed:
             print(f"reusing {existing:,} complaints", file=sys.stderr)

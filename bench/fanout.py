@@ -53,12 +53,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, literal, select, text  # noqa: E402
+from sqlalchemy import func, insert, literal, select  # noqa: E402
 
 from bot.forum import SCOPE_REGION  # noqa: E402
 from bot.region import load_region_file, store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from storage import Database, migrate  # noqa: E402
+from bench.common import migrated, row_count  # noqa: E402
+from storage import Database  # noqa: E402
 from storage.models import ForumSubscription, OutboxMessage, User  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
 
@@ -86,13 +87,8 @@ def chat_ids(n: int, first: int = FIRST_CHAT) -> list[int]:
 async def prepare_database(db: Database, *, reset: bool) -> None:
     """An empty, migrated database with the bundled demo region (PostgreSQL: ``reset`` drops
     schema public first; without it the database must hold no users)."""
-    if db.dialect == "postgresql" and reset:
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await migrate.upgrade(db)
-    async with db.unit_of_work() as uow:
-        users = (await uow.session.execute(select(func.count()).select_from(User))).scalar_one()
+    await migrated(db, reset=reset)
+    users = await row_count(db, User)
     if users:
         raise SystemExit(f"{db.url.split('@')[-1]} already holds {users:,} users: use --reset (drops schema public) or another database")
     await store_region(db, load_region_file(None), datetime.now(timezone.utc))

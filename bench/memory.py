@@ -37,7 +37,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -153,22 +152,16 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
 
 # ---- the parent: set-up, the child, the report --------------------------------------------
 async def prepare(url: str, reset: bool) -> None:
-    from sqlalchemy import func, select, text
-
+    from bench.common import migrated, row_count
     from bench.sla import NOW
     from bot.region import load_region_file, store_region
-    from storage import Database, migrate
+    from storage import Database
     from storage.models import User
 
     db = Database(url)
     try:
-        if reset and db.dialect == "postgresql":
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(db)
-        async with db.unit_of_work() as uow:
-            existing = (await uow.session.execute(select(func.count()).select_from(User))).scalar_one()
+        await migrated(db, reset=reset)
+        existing = await row_count(db, User)
         if existing:
             raise SystemExit(f"{url.split('@')[-1]} already holds {existing:,} users: use --reset (drops schema public) or another database")
         await store_region(db, load_region_file(), NOW)
@@ -177,12 +170,9 @@ async def prepare(url: str, reset: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    tmp = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="kanal-bench-memory-")
-        url = f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
+    from bench.common import bench_url
+
+    url, tmp = bench_url(args.database_url, "memory")
     try:
         asyncio.run(prepare(url, args.reset))
         checkpoints = sorted({int(c) for c in args.checkpoints.split(",") if c.strip()} | {args.users})

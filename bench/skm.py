@@ -40,7 +40,6 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,12 +48,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+
+from bench.common import bench_url, migrated, row_count  # noqa: E402
 
 from bot import skm  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
 from bot.skm_export import SPLITS, build_skm_workbook, collect_skm_report  # noqa: E402
-from storage import Database, migrate  # noqa: E402
+from storage import Database  # noqa: E402
 from storage.models import SurveyResponse  # noqa: E402
 from storage.skm import SkmRepo  # noqa: E402
 
@@ -287,21 +288,11 @@ async def explain(db: Database) -> list[tuple[str, str]]:
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    tmp = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="kanal-bench-skm-")
-        url = f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
+    url, tmp = bench_url(args.database_url, "skm")
     db = Database(url)
     try:
-        if args.reset and db.dialect == "postgresql":
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(db)
-        async with db.unit_of_work() as uow:
-            existing = (await uow.session.execute(select(func.count()).select_from(SurveyResponse))).scalar_one()
+        await migrated(db, reset=args.reset)
+        existing = await row_count(db, SurveyResponse)
         seed_s = None
         if args.no_seed:
             print(f"reusing {existing:,} questionnaires", file=sys.stderr)

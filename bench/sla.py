@@ -40,7 +40,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, time as dtime, timedelta, timezone
 from pathlib import Path
@@ -49,16 +48,17 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, event, func, select, text  # noqa: E402
+from sqlalchemy import delete, event, func, select  # noqa: E402
 
 from bench.skm import _sql_dialect, _ts  # noqa: E402
+from bench.common import bench_url, migrated, row_count  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.notify import Notifier, renderers_for  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.workdays import WorkCalendar  # noqa: E402
 from scheduler import jobs  # noqa: E402
-from storage import Database, migrate  # noqa: E402
+from storage import Database  # noqa: E402
 from storage.models import Complaint, OutboxMessage, ReminderSent  # noqa: E402
 from storage.sla import SlaRepo  # noqa: E402
 
@@ -217,21 +217,11 @@ async def explain(db: Database) -> list[tuple[str, str]]:
 
 
 async def main_async(args: argparse.Namespace) -> dict:
-    tmp = None
-    if args.database_url:
-        url = args.database_url
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="kanal-bench-sla-")
-        url = f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
+    url, tmp = bench_url(args.database_url, "sla")
     db = Database(url)
     try:
-        if args.reset and db.dialect == "postgresql":
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(db)
-        async with db.unit_of_work() as uow:
-            existing = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
+        await migrated(db, reset=args.reset)
+        existing = await row_count(db, Complaint)
         seed_s = None
         if args.no_seed:
             print(f"reusing {existing:,} complaints", file=sys.stderr)

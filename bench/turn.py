@@ -173,14 +173,13 @@ async def measure_flows(tg: FakeTelegramServer, *, chats: list[int], echo: bool)
 
 async def empty_postgres(url: str) -> None:
     """Drop and recreate schema ``public`` (the bot migrates it at start): use a database of its own."""
-    from sqlalchemy import text
     from storage import Database
+
+    from .common import empty_schema
 
     db = Database(url)
     try:
-        async with db.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+        await empty_schema(db)
     finally:
         await db.dispose()
 
