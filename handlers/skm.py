@@ -145,10 +145,13 @@ def register(router: Router) -> None:
     async def load_row(turn: Turn) -> SurveyResponse | None:
         row = await SkmRepo(turn.repo.session).get(int(turn.data.get("rid", 0)))
         if row is None or row.user_id != turn.user.id or row.status != "in_progress":
-            turn.clear_state()
-            show_menu(turn, turn.t("Survei ini sudah tidak aktif. Mulai lagi dengan /survei."))
+            inactive(turn)
             return None
         return row
+
+    def inactive(turn: Turn) -> None:
+        turn.clear_state()
+        show_menu(turn, turn.t("Survei ini sudah tidak aktif. Mulai lagi dengan /survei."))
 
     async def finish(turn: Turn, row: SurveyResponse) -> None:
         t = turn.t
@@ -307,10 +310,9 @@ def register(router: Router) -> None:
             turn.reply(t("Mohon pilih salah satu dari empat jawaban (atau ketik angka 1–4)."))
             await ask_question(turn, data, i)
             return
-        row = await load_row(turn)
-        if row is None:
+        if not await SkmRepo(turn.repo.session).set_answer(int(data.get("rid", 0)), turn.user.id, rules.ELEMENTS[i].column, answer):
+            inactive(turn)
             return
-        setattr(row, rules.ELEMENTS[i].column, answer)
         if i + 1 < len(rules.ELEMENTS):
             await ask_question(turn, data, i + 1)
         else:

@@ -101,6 +101,9 @@ def _int_or_none(v: Any) -> int | None:
     return int(v) if v is not None else None
 
 
+_ANSWER_COLUMNS = frozenset(f"u{i}" for i in range(1, 10))
+
+
 class SkmRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -129,6 +132,19 @@ class SkmRepo:
 
     async def get(self, response_id: int) -> SurveyResponse | None:
         return await self.session.get(SurveyResponse, response_id)
+
+    async def set_answer(self, response_id: int, user_id: int, column: str, value: int) -> bool:
+        """Store one answer (``column`` u1..u9) of ``user_id``'s questionnaire still in progress, in
+        one statement (no read of the row first); False when there is no such questionnaire."""
+        if column not in _ANSWER_COLUMNS:
+            raise ValueError(f"not an answer column: {column!r}")
+        res = await self.session.execute(
+            update(SurveyResponse)
+            .where(SurveyResponse.id == response_id, SurveyResponse.user_id == user_id, SurveyResponse.status == "in_progress")
+            .values({column: value})
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount == 1
 
     async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> SurveyResponse | None:
         stmt = select(SurveyResponse).where(
