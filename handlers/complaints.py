@@ -419,6 +419,11 @@ def register(router: Router) -> None:
         return None
 
     def not_found(turn: Turn, raw: str) -> None:
+        typed = turn.inbound.command
+        command = router.commands.get(typed[0]) if typed else None
+        if not raw and command is not None:  # "/balas" alone: say how, not "report ? not found"
+            turn.reply(turn.t("Tulis nomor laporannya. Cara pakai: /{command} {usage}", command=typed[0], usage=turn.t(command.usage)))
+            return
         turn.reply(turn.t("Laporan {number} tidak ditemukan.", number=short(raw or "?", 30)))
 
     @router.command("antrian", "queue", description=N_("antrean pengaduan OPD saya"), roles=HANDLERS, usage=N_("[halaman] [KODE-OPD]"))
@@ -427,6 +432,10 @@ def register(router: Router) -> None:
         ctx = await region_context(turn)
         words = args.split()
         page = int(words[0]) if words and words[0].isdigit() and 0 < int(words[0]) < 100000 else 1
+        if words and not words[0].isdigit() and turn.user.role != "coordinator" or words and words[0].isdigit() and page != int(words[0]):
+            # "/antrian abc", "/antrian 0": not a page number (silently showing page 1 misleads)
+            turn.reply(t("\"{word}\" bukan nomor halaman. Cara pakai: /antrian {usage}", word=short(words[0], 30), usage=t("[halaman]")))
+            return
         opd = turn.user.opd_code
         if turn.user.role == "coordinator":
             named = [w.upper() for w in words if not w.isdigit()]

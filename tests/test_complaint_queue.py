@@ -69,3 +69,21 @@ async def test_pages_cover_the_opd_queue_in_deadline_order(db, settings, clock):
         assert [int(n) for n, _ in numbers] == list(range((page - 1) * PAGE + 1, (page - 1) * PAGE + 1 + len(numbers)))
         shown += [number for _, number in numbers]
     assert shown == expected
+
+
+async def test_officer_commands_without_a_usable_argument_say_how_to_use_them(db, settings, clock):
+    """``/antrian abc`` used to show page 1 silently, ``/balas`` alone "Laporan ? tidak ditemukan."."""
+    await store_region(db, load_region_file(), clock.now())
+    await _seed(db, clock)
+    dispatcher = Dispatcher(db, build_router(), settings, clock=clock, renderers={"web": web_render})
+    for typed, expected in [
+        ("/antrian abc", '"abc" bukan nomor halaman. Cara pakai: /antrian [halaman]'),
+        ("/antrian 0", '"0" bukan nomor halaman.'),
+        ("/balas", "Tulis nomor laporannya. Cara pakai: /balas <nomor> <teks>"),
+        ("/reply", "Cara pakai: /reply <nomor> <teks>"),
+        ("/lihat", "Cara pakai: /lihat <nomor>"),
+        ("/balas ADU-2099-99999 halo", "Laporan ADU-2099-99999 tidak ditemukan."),
+    ]:
+        await dispatcher.handle(text("petugas", typed))
+        body = await _last_text(db)
+        assert expected in body, (typed, body)
