@@ -71,11 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line instead of a traceback
+        from sqlalchemy.exc import DBAPIError
+
         from .region import RegionError
         from storage import StorageError
 
         if isinstance(exc, (RegionError, StorageError, RuntimeError, SettingsError)):
             print(f"kanal: {exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, (OSError, DBAPIError)):  # server down, wrong host or port, refused login
+            from sqlalchemy.engine import make_url
+
+            where = make_url(settings.database_url).render_as_string(hide_password=True)
+            cause = getattr(exc, "orig", None) or exc  # the driver's words, never the statement
+            said = (str(cause).strip().splitlines() or [""])[0][:200]
+            print(f"kanal: cannot reach the database {where} ({type(cause).__name__}: {said}); "
+                  "check KANAL_DATABASE_URL and that the server runs", file=sys.stderr)
             return 1
         raise
 

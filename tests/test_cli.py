@@ -47,6 +47,21 @@ def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path):
     assert f"current: {head_revision()}" in out.stdout
 
 
+def test_unreachable_database_is_one_clear_line_without_the_password(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"KANAL_DATABASE_URL": f"postgresql+asyncpg://kanal:rahasia-sekali@127.0.0.1:{port}/kanal"}
+    for args in (["db", "current"], ["db", "upgrade"], ["region", "show"]):
+        out = kanal(*args, env=env, cwd=tmp_path)
+        assert out.returncode == 1, (args, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("kanal: cannot reach the database postgresql+asyncpg://kanal:***@127.0.0.1"), (args, out.stderr)
+        assert "rahasia-sekali" not in out.stderr + out.stdout
+
+
 def test_region_load_reports_every_problem(tmp_path):
     env = {"KANAL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.sqlite3"}
     kanal("db", "upgrade", env=env, cwd=tmp_path)
