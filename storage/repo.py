@@ -50,6 +50,19 @@ _DEFERRED = "kanal_deferred_rows"
 _REGION = "kanal_region"
 
 
+def _write_state_statement():
+    t = ConversationState.__table__
+    return t.update().where(t.c.user_id == bindparam("b_uid"), t.c.version == bindparam("b_old")).values(
+        flow=bindparam("b_flow", type_=t.c.flow.type), step=bindparam("b_step", type_=t.c.step.type),
+        data=bindparam("b_data", type_=t.c.data.type), version=bindparam("b_new", type_=t.c.version.type),
+        updated_at=bindparam("b_at", type_=t.c.updated_at.type),
+    )
+
+
+#: see :meth:`Repo.write_states`
+_WRITE_STATE = _write_state_statement()
+
+
 def _deferred_inserts(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
     """Take the deferred rows off the session: one (table, rows) per table, in the order added."""
     rows = session.info.pop(_DEFERRED, None) or []
@@ -216,13 +229,7 @@ class Repo:
         SQLite, where the driver counts the rows of an executemany, a mismatch is raised)."""
         if not rows:
             return
-        t = ConversationState.__table__
-        stmt = t.update().where(t.c.user_id == bindparam("b_uid"), t.c.version == bindparam("b_old")).values(
-            flow=bindparam("b_flow", type_=t.c.flow.type), step=bindparam("b_step", type_=t.c.step.type),
-            data=bindparam("b_data", type_=t.c.data.type), version=bindparam("b_new", type_=t.c.version.type),
-            updated_at=bindparam("b_at", type_=t.c.updated_at.type),
-        )
-        res = await self.session.execute(stmt, list(rows))
+        res = await self.session.execute(_WRITE_STATE, list(rows))
         if self.session.bind.dialect.supports_sane_multi_rowcount and res.rowcount != len(rows):
             raise StaleDataError(f"conversation_states: {res.rowcount} of {len(rows)} rows updated (changed concurrently)")
 

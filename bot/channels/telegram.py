@@ -169,7 +169,7 @@ def _chat_message(raw: Any) -> bool:
 def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
     """:func:`parse_update` for the two updates that make up most of the traffic, a private text
     message and a button press, read straight from the JSON (building PTB's objects for them was
-    a sixth of a flow turn). False for anything else or anything not exactly the documented
+    about 6 % of a flow turn's CPU). False for anything else or anything not exactly the documented
     shape: that goes through PTB and :func:`parse_update`, which give the same result here
     (a test compares them)."""
     uid = f"u{item['update_id']}"
