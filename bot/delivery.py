@@ -137,6 +137,10 @@ class OutboxSender:
         self._idle_prune_at = IDLE_PRUNE_MIN
         self._in_flight = 0
         self._bulk: set[int] = set()  # claimed rows that are not replies (see _claim)
+        #: chats whose lane is paused for a retry, until when: rows to them claimed meanwhile wait
+        #: too (in the database the claim skips them once the retry is recorded; this covers the
+        #: moment before that)
+        self._paused: dict[tuple[str, str], Any] = {}
         self._results: list[tuple[str, int, Any]] = []
         self._results_ready = asyncio.Event()
         self._running = False
@@ -256,6 +260,14 @@ class OutboxSender:
 
     def _enqueue_lane(self, row: ClaimedMessage) -> None:
         key = (row.channel, row.address)
+        until = self._paused.get(key)
+        if until is not None:
+            if self.clock.now() < until:  # an earlier message to this chat waits for its retry
+                self._bulk.discard(row.id)
+                self._results.append(("retry", row.id, (until, "waiting behind an earlier message", False)))
+                self._results_ready.set()
+                return
+            del self._paused[key]
         lane = self._lanes.get(key)
         if lane is None:
             limit = self.limits.get(row.channel, UNLIMITED)
@@ -369,6 +381,11 @@ class OutboxSender:
             else:  # not tried: does not count as an attempt
                 self._results.append(("retry", r.id, (at, "waiting behind an earlier message", False)))
             first = False
+        if at > self.clock.now():
+            if len(self._paused) > 10_000:  # forget the pauses that are over (each chat's is short)
+                now = self.clock.now()
+                self._paused = {k: u for k, u in self._paused.items() if u > now}
+            self._paused[lane.key] = at
         log.info("outbox lane %s:%s paused %.1fs (%s)", lane.key[0], _mask(lane.key[1]), delay, exc)
         self._results_ready.set()
 

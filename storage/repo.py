@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, event, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from .models import (
@@ -254,7 +254,16 @@ class Repo:
             (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
             (OutboxMessage.status == "sending") & (OutboxMessage.locked_until < now),
         )
-        stmt = select(OutboxMessage).where(due)
+        # a message never overtakes an earlier one to the same chat that waits for a retry (a 429
+        # or a network error paused it): it waits too, and they go out in order when it is due
+        earlier = aliased(OutboxMessage)
+        waiting_before = (
+            select(earlier.id)
+            .where(earlier.channel == OutboxMessage.channel, earlier.address == OutboxMessage.address, earlier.id < OutboxMessage.id,
+                   earlier.status == "pending", earlier.next_attempt_at > now)
+            .exists()
+        )
+        stmt = select(OutboxMessage).where(due, ~waiting_before)
         if channels is not None:
             stmt = stmt.where(OutboxMessage.channel.in_(list(channels)))
         if replies is not None:

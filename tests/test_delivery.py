@@ -67,6 +67,36 @@ async def test_rate_limited_lane_waits_retry_after_and_keeps_order(db, clock):
     assert sender.texts("a") == ["1", "2"]
 
 
+async def test_a_message_committed_while_its_chat_waits_for_a_retry_does_not_overtake(db, clock):
+    """"1" meets a network error and its lane pauses; "3", written to the same chat meanwhile,
+    waits behind "1" and "2" instead of going out first (it did before: the storm suite saw
+    chats receive their messages out of order)."""
+    sender = RecordingSender()
+    sender.script["a"] = [SendError("Telegram network: TimedOut", retryable=True)]
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await outbox.start()
+    try:
+        await outbox.drain()
+        assert sender.texts("a") == []
+        await enqueue(db, clock, "a", ["3"])  # claimed while the pause may not be recorded yet
+        outbox.wake()
+        await outbox.drain()
+        assert sender.texts("a") == []
+        await enqueue(db, clock, "a", ["4"])  # and after it is: the claim itself skips it
+        outbox.wake()
+        await outbox.drain()
+        assert sender.texts("a") == []
+        state = {r.payload["text"]: r for r in await rows(db)}
+        assert {state[t].status for t in "1234"} == {"pending"} and state["3"].attempts == state["4"].attempts == 0
+        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
+        outbox.wake()
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["1", "2", "3", "4"]
+
+
 async def test_permanent_failure_recorded_not_retried(db, clock):
     sender = RecordingSender()
     sender.script["blocked"] = [SendError("Telegram 403: bot was blocked by the user", retryable=False)]
