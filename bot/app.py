@@ -75,7 +75,7 @@ class KanalApp:
         self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={
             "telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate),
             "whatsapp": whatsapp_limit(settings.whatsapp_global_rate, settings.whatsapp_user_rate, settings.whatsapp_user_burst),
-        })
+        }, on_failed=self.dispatcher.notifier.delivery_failed)
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
@@ -115,9 +115,14 @@ class KanalApp:
 
     async def _wa_record_status(self, platform_message_id: str, status: str, at, error: str | None) -> bool:
         async with self.db.unit_of_work() as uow:
-            found = await Repo(uow.session).record_delivery_status(platform_message_id, status, at, error, channel="whatsapp")
+            repo = Repo(uow.session)
+            found, tell = await repo.record_delivery_status(platform_message_id, status, at, error, channel="whatsapp")
+            if tell:  # WhatsApp accepted a staff member's message, then could not deliver it
+                await self.dispatcher.notifier.delivery_failed(repo, tell, self.clock.now())
             if found:
                 await uow.commit()
+            if tell:
+                self.outbox.wake()
             return found
 
     async def _wa_last_payload(self, address: str) -> dict[str, Any] | None:

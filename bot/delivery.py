@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -119,6 +119,7 @@ class OutboxSender:
         lease: timedelta = timedelta(minutes=5),
         poll_interval: float = 1.0,
         flush_interval: float = 0.01,
+        on_failed: Callable[[Repo, dict[str, Any], Any], Awaitable[Any]] | None = None,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -129,6 +130,10 @@ class OutboxSender:
         self.lease = lease
         self.poll_interval = poll_interval
         self.flush_interval = flush_interval
+        #: called in the transaction that records a message as failed for good, with the row's
+        #: ``on_failure`` (whom to tell), when it has one: tells that staff member
+        self.on_failed = on_failed
+        self._failure_reports: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._globals: dict[str, TokenBucket] = {}
@@ -349,6 +354,8 @@ class OutboxSender:
 
     def _done(self, lane: _Lane, result: tuple[str, int, Any]) -> None:
         row = lane.rows.popleft()
+        if result[0] == "failed" and row.on_failure:
+            self._failure_reports.append(row.on_failure)
         self._in_flight -= 1
         self._bulk.discard(row.id)
         self._results.append(result)
@@ -374,6 +381,8 @@ class OutboxSender:
             self._bulk.discard(r.id)
             if first and give_up:
                 self._results.append(("failed", r.id, f"gave up after {r.attempts} attempts: {exc}"))
+                if r.on_failure:
+                    self._failure_reports.append(r.on_failure)
                 self.stats["failed"] += 1
                 at = self.clock.now()
             elif first:
@@ -410,12 +419,18 @@ class OutboxSender:
         if not self._results:
             return
         batch, self._results = self._results, []
+        reports, self._failure_reports = self._failure_reports, []
         self._flushing = True
         try:
             async with self.db.unit_of_work() as uow:
                 repo = Repo(uow.session)
                 now = self.clock.now()
                 await repo.mark_sent_many([(row_id, info) for kind, row_id, info in batch if kind == "sent"], now)
+                if self.on_failed is not None:
+                    # once per staff member and complaint: a long answer's parts all fail together
+                    once = {(str(r.get("user_id")), str(r.get("about"))): r for r in reports if isinstance(r, dict)}
+                    for report in once.values():
+                        await self.on_failed(repo, report, now)
                 for kind, row_id, info in batch:
                     if kind == "failed":
                         await repo.mark_failed(row_id, info)
@@ -427,10 +442,11 @@ class OutboxSender:
                 await uow.commit()
         except BaseException:
             self._results[:0] = batch  # keep them for the next try
+            self._failure_reports[:0] = reports
             raise
         finally:
             self._flushing = False
-        if any(kind in ("retry", "release") for kind, _, _ in batch):
+        if reports or any(kind in ("retry", "release") for kind, _, _ in batch):
             self._wake.set()
 
 

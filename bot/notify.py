@@ -54,7 +54,8 @@ class Notifier:
         render = self.renderers.get(channel)
         payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
         for payload in payloads:
-            repo.enqueue(channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose=reply.purpose, not_before=not_before)
+            repo.enqueue(channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose=reply.purpose, not_before=not_before,
+                         on_failure=reply.on_failure)
         return len(payloads)
 
     def to_user(self, repo, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
@@ -66,6 +67,21 @@ class Notifier:
         if "lang" not in reply.extra:
             reply = replace(reply, extra={**reply.extra, "lang": self.language_for(user)})
         return self.enqueue(repo, channel=user.channel, address=user.external_id, user_id=user.id, reply=reply, now=now, not_before=not_before)
+
+    async def delivery_failed(self, repo, report: dict[str, Any], now: datetime) -> int:
+        """Tell the staff member named in an outbox row's ``on_failure`` that the message their
+        action sent to a citizen could not be delivered (blocked bot, closed account, rejected
+        template): otherwise they believe the citizen has their answer. Names no one: the citizen
+        may be anonymous."""
+        user_id = report.get("user_id") if isinstance(report, dict) else None
+        user = await repo.get_user(user_id) if isinstance(user_id, int) else None
+        if user is None:
+            return 0
+        t = self.translator_for(user)
+        about = str(report.get("about") or "?")[:40]
+        text = t("⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya (misalnya pelapor memblokir bot "
+                 "atau nomornya tidak aktif). Laporan tetap tercatat, dan pelapor tetap bisa melihatnya lewat /status {number}.", number=about)
+        return self.to_user(repo, user, Reply(text=text, purpose="notification"), now)
 
     def language_for(self, user: Any) -> str:
         lang = getattr(user, "language", None)

@@ -113,6 +113,8 @@ class Reply:
     #: WhatsApp needs a template outside the 24 h window; flows say what kind of message this is
     purpose: str = "reply"  # "reply" | "notification"
     extra: dict = field(default_factory=dict)
+    #: ``{"user_id": …, "about": …}``: the staff member to tell if this cannot be delivered
+    on_failure: dict | None = None
 
 
 class SendError(Exception):

@@ -114,7 +114,9 @@ async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Ch
     if citizen is None or citizen.erased_at is not None:
         return
     t = turn.translator_for(citizen)
-    turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices))
+    # a staff member's answer that cannot be delivered is reported back to them (Notifier.delivery_failed)
+    report = {"user_id": turn.user.id, "about": c.number} if turn.user.role in ("officer", "coordinator") else None
+    turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices, on_failure=report))
 
 
 # ---- registration ---------------------------------------------------------------------------

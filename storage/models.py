@@ -161,6 +161,8 @@ class OutboxMessage(Base):
     delivery_status_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: ``{"user_id": …, "about": …}``: whom to tell if this message cannot be delivered (migration 0008)
+    on_failure: Mapped[dict[str, Any] | None]
 
 
 class AuditEvent(Base):

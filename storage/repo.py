@@ -42,6 +42,7 @@ class ClaimedMessage:
     attempts: int
     purpose: str
     user_id: int | None
+    on_failure: dict[str, Any] | None = None
 
 
 #: ``session.info`` key of the outbox and audit rows added but not yet written (see :meth:`Repo.enqueue`)
@@ -234,12 +235,14 @@ class Repo:
             raise StaleDataError(f"conversation_states: {res.rowcount} of {len(rows)} rows updated (changed concurrently)")
 
     # ---- outbox ---------------------------------------------------------------------------
-    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply", not_before: datetime | None = None) -> None:
+    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply",
+                not_before: datetime | None = None, on_failure: dict[str, Any] | None = None) -> None:
         """Add an outbox row. It is written when the transaction commits (or before this repository
-        next reads the outbox), in one statement with the transaction's other new rows."""
+        next reads the outbox), in one statement with the transaction's other new rows.
+        ``on_failure``: whom to tell if it cannot be delivered (see :meth:`failure_reports`)."""
         self._defer(
             OutboxMessage, channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
-            status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
+            status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now, on_failure=on_failure,
         )
 
     async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None, replies: bool | None = None) -> list[ClaimedMessage]:
@@ -275,7 +278,7 @@ class Repo:
             row.status = "sending"
             row.locked_until = now + lease
             row.attempts += 1
-            claimed.append(ClaimedMessage(row.id, row.channel, row.address, row.payload, row.attempts, row.purpose, row.user_id))
+            claimed.append(ClaimedMessage(row.id, row.channel, row.address, row.payload, row.attempts, row.purpose, row.user_id, row.on_failure))
         return claimed
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
@@ -328,25 +331,30 @@ class Repo:
     #: how far a message got; a report never moves a row backwards (reports arrive out of order)
     DELIVERY_RANK = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}
 
-    async def record_delivery_status(self, platform_message_id: str, status: str, at: datetime, error: str | None = None, *, channel: str | None = None) -> bool:
-        """Record what the platform reported about a sent message; False when no row has that id
-        (not recorded yet: the send's bookkeeping may still be in flight). A later report of a
-        lower rank (``sent`` after ``read``, ``failed`` after ``delivered``) is ignored; a failure
-        is kept in ``last_error``."""
+    async def record_delivery_status(self, platform_message_id: str, status: str, at: datetime, error: str | None = None, *,
+                                     channel: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+        """Record what the platform reported about a sent message: (found, whom to tell). Found is
+        False when no row has that id (not recorded yet: the send's bookkeeping may still be in
+        flight). A later report of a lower rank (``sent`` after ``read``, ``failed`` after
+        ``delivered``) is ignored; a failure is kept in ``last_error``. Whom to tell: the row's
+        ``on_failure`` when this report is the one that says it failed, else None."""
         await write_deferred(self.session)
         stmt = select(OutboxMessage).where(OutboxMessage.platform_message_id == platform_message_id)
         if channel is not None:
             stmt = stmt.where(OutboxMessage.channel == channel)
         row = (await self.session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
         if row is None:
-            return False
+            return False, None
         rank = self.DELIVERY_RANK.get(status, 0)
+        tell = None
         if rank >= self.DELIVERY_RANK.get(row.delivery_status or "", 0):
+            if status == "failed" and row.delivery_status != "failed":
+                tell = row.on_failure
             row.delivery_status = status[:12]
             row.delivery_status_at = at
             if error:
                 row.last_error = error[:1000]
-        return True
+        return True, tell
 
     async def last_inbound_at(self, channel: str, external_id: str) -> datetime | None:
         """When the person last wrote to us on ``channel`` (WhatsApp's 24-hour window), or None."""
