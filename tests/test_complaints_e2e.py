@@ -186,3 +186,32 @@ async def test_other_opd_officer_is_refused(world):
     # and a citizen cannot use officer commands
     out = await nosy.send(f"/balas {number} halo")
     assert "hanya untuk" in text_of(out)
+
+
+async def test_an_answer_that_cannot_reach_the_citizen_is_reported_to_the_officer(world, db):
+    """The citizen blocked the bot after filing: Telegram answers 403 to the officer's answer. The
+    officer is told (naming the report, not the person), the answer stays recorded as failed, and
+    a message to nobody in particular (the citizen's own /status) is not reported to anyone."""
+    from storage.models import OutboxMessage
+
+    tg, app = world
+    officer = await person(tg, app, 502, "Bu Wati", role="officer", opd="PUPR")
+    citizen = await person(tg, app, 102, "Dedi Kurniawan")
+    number = await file_complaint(citizen, ROAD, privacy="anonim")
+    await officer.settle()
+    tg.block_chat(102)
+    out = await officer.send(f"/balas {number} Tim kami sudah menjadwalkan perbaikan minggu depan.")
+    assert "Jawaban terkirim" in text_of(out)
+    if "tidak sampai" not in text_of(out):  # the report follows the 403, maybe after the turn settled
+        out += await officer.settle()
+    body = text_of(out)
+    assert f"tentang laporan {number} tidak sampai ke pelapor" in body and f"/status {number}" in body
+    assert "Dedi" not in body and "102" not in body  # an anonymous complainant stays anonymous
+    async with db.unit_of_work() as uow:
+        rows = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == "102").order_by(OutboxMessage.id))).scalars().all()
+    failed = [r for r in rows if r.status == "failed"]
+    assert len(failed) == 1 and "403" in (failed[0].last_error or "") and failed[0].on_failure["about"] == number
+    # the officer's own messages carry no report; nothing else was reported
+    out = await officer.send("/antrian")
+    assert number in text_of(out) and "tidak sampai" not in text_of(await officer.settle(expect_new=False))
+    assert sum("tidak sampai" in (m.get("visible_text") or "") for m in tg.sent(502)) == 1

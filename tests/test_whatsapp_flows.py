@@ -252,13 +252,19 @@ async def test_whatsapp_citizen_survey_complaint_answered_on_telegram_free_form_
     assert c.state == "selesai"
 
 
-async def test_anonim_complaint_from_whatsapp_shows_the_officer_no_name_and_no_number(world, db):
+async def anonymous_leak_report(world, officer_chat: int):
+    """A PDAM officer on Telegram; Joko on WhatsApp consents and files the leak anonymously."""
     tg, wa, app = world
-    officer = await person(tg, app, 611, "Bu Ratna", role="officer", opd="PDAM")
+    officer = await person(tg, app, officer_chat, "Bu Ratna", role="officer", opd="PDAM")
     joko = WaPerson(wa, app, ANON, ANON_NAME)
     await joko.send("/start")
     await joko.tap(value="consent:yes")
     number, _ = await file_complaint(joko, LEAK, "Anonim")
+    return officer, joko, number
+
+
+async def test_anonim_complaint_from_whatsapp_shows_the_officer_no_name_and_no_number(world, db):
+    officer, joko, number = await anonymous_leak_report(world, 611)
 
     seen = await officer.settle()
     seen += await officer.send(f"/lihat {number}")
@@ -275,3 +281,28 @@ async def test_anonim_complaint_from_whatsapp_shows_the_officer_no_name_and_no_n
     async with db.unit_of_work() as uow:
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
     assert (c.privacy, c.opd_code, c.channel) == ("anonim", "PDAM", "whatsapp")
+
+
+async def test_an_answer_whatsapp_reports_failed_later_is_reported_to_the_officer(world, db):
+    """WhatsApp accepts the officer's answer, then reports it failed through a status webhook (here:
+    the person's 24-hour window had closed on Meta's side, 131047). The officer hears of it once,
+    without the anonymous citizen's name or number; the row keeps the failure."""
+    tg, wa, app = world
+    officer, _, number = await anonymous_leak_report(world, 621)
+    await officer.settle()
+
+    wa.window = "status"
+    wa.expire_window(ANON)  # Meta's clock says closed; ours (a margin inside 24 h) still says open
+    out = await officer.send(f"/balas {number} Tim kami menuju gang Melati untuk menutup kebocoran.")
+    assert "Jawaban terkirim" in text_of(out)
+    if "tidak sampai" not in text_of(out):  # the report follows the status webhook
+        out += await officer.settle()
+    body = text_of(out)
+    assert f"tentang laporan {number} tidak sampai ke pelapor" in body
+    for secret in (ANON, ANON[2:], ANON_NAME, ANON_NAME.split()[0]):
+        assert secret not in body, secret
+    await quiet(wa, app)
+    assert sum("tidak sampai" in (m.get("visible_text") or "") for m in tg.sent(621)) == 1
+    rows = await notifications(app, ANON)
+    answer = [r for r in rows if "menutup kebocoran" in str(r.payload)]
+    assert len(answer) == 1 and answer[0].delivery_status == "failed" and "131047" in (answer[0].last_error or "")
