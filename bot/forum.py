@@ -128,7 +128,7 @@ def parse_place(text: str) -> tuple[str | None, str | None]:
 
 def parse_capacity(text: str) -> int:
     value = clean(text).replace(".", "").replace(" orang", "").strip()
-    if not value.isdigit():
+    if not value.isdecimal():
         raise ForumInputError(N_("Kuota harus berupa angka, misalnya 50."))
     n = int(value)
     if not CAPACITY[0] <= n <= CAPACITY[1]:

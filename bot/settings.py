@@ -162,7 +162,7 @@ def _identity(var: str, raw: str) -> str:
 
 def _parse_clock_time(var: str, raw: str) -> str:
     hh, sep, mm = raw.strip().partition(":")
-    ok = sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and 0 <= int(hh) <= 23 and 0 <= int(mm) <= 59
+    ok = sep and hh.isdecimal() and mm.isdecimal() and len(mm) == 2 and 0 <= int(hh) <= 23 and 0 <= int(mm) <= 59
     if not ok:
         raise SettingsError(f"{var}: expected a local time HH:MM (00:00-23:59), got {raw!r}")
     return f"{int(hh):02d}:{mm}"

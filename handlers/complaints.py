@@ -433,14 +433,14 @@ def register(router: Router) -> None:
         t = turn.t
         ctx = await region_context(turn)
         words = args.split()
-        page = int(words[0]) if words and words[0].isdigit() and 0 < int(words[0]) < 100000 else 1
-        if words and not words[0].isdigit() and turn.user.role != "coordinator" or words and words[0].isdigit() and page != int(words[0]):
+        page = int(words[0]) if words and words[0].isdecimal() and 0 < int(words[0]) < 100000 else 1
+        if words and not words[0].isdecimal() and turn.user.role != "coordinator" or words and words[0].isdecimal() and page != int(words[0]):
             # "/antrian abc", "/antrian 0": not a page number (silently showing page 1 misleads)
             turn.reply(t("\"{word}\" bukan nomor halaman. Cara pakai: /antrian {usage}", word=short(words[0], 30), usage=t("[halaman]")))
             return
         opd = turn.user.opd_code
         if turn.user.role == "coordinator":
-            named = [w.upper() for w in words if not w.isdigit()]
+            named = [w.upper() for w in words if not w.isdecimal()]
             opd = named[0] if named else None
             if opd is None or opd not in ctx.opd_names:
                 turn.reply(t("Koordinator: ketik /antrian <KODE-OPD>, misalnya /antrian {code}. Untuk laporan yang belum diarahkan: /triase.",
@@ -606,7 +606,7 @@ def register(router: Router) -> None:
         t = turn.t
         ctx = await region_context(turn)
         words = args.split()
-        page = int(words[0]) if words and words[0].isdigit() and 0 < int(words[0]) < 100000 else 1
+        page = int(words[0]) if words and words[0].isdecimal() and 0 < int(words[0]) < 100000 else 1
         result = await ComplaintRepo(turn.repo.session).triage(limit=PAGE, offset=(page - 1) * PAGE)
         await send_list(turn, ctx, result, t("Triase"), page, "/triase {page}", empty=t("Tidak ada laporan yang menunggu triase. 👍"))
 

@@ -49,7 +49,7 @@ def is_staff(turn: Turn) -> bool:
 def parse_id(text: str) -> int | None:
     word = (text or "").strip().split()[0] if (text or "").strip() else ""
     word = word.lstrip("#")
-    return int(word) if word.isdigit() and len(word) <= 12 else None
+    return int(word) if word.isdecimal() and len(word) <= 12 else None
 
 
 def when_text(turn: Turn, ctx: RegionContext, f: Forum) -> str:
@@ -161,7 +161,7 @@ def register(router: Router) -> None:
         words = args.split()
         head = words[0].lower() if words else ""
         arg = words[1] if len(words) > 1 else ""
-        page = int(arg) if arg.isdigit() and len(arg) <= 4 else 0
+        page = int(arg) if arg.isdecimal() and len(arg) <= 4 else 0
         if not head:
             await list_upcoming(turn, 0)
         elif head in ("halaman", "page"):

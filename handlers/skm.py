@@ -285,7 +285,7 @@ def register(router: Router) -> None:
         picked = value.removeprefix(prefix)
         options = rules.PROFILE_FIELDS[fields[index]].options
         answers = dict(data.get("profile", {}))
-        if picked.isdigit() and int(picked) < len(options):
+        if picked.isdecimal() and int(picked) < len(options):
             answers[fields[index]] = options[int(picked)].code
         data["profile"] = answers
         await ask_profile(turn, data, index + 1)
@@ -444,7 +444,7 @@ def register(router: Router) -> None:
         for word in words[1:]:
             if word.lower() in ("hapus", "reset", "clear"):
                 clear = True
-            elif word.isdigit() and amount is None:
+            elif word.isdecimal() and amount is None:
                 amount = int(word)
                 if not 1 <= amount <= MAX_POPULATION:
                     turn.reply(t("Populasi harus bilangan bulat 1–{max}.", max=f"{MAX_POPULATION:,}".replace(",", ".")))

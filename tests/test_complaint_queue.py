@@ -79,6 +79,7 @@ async def test_officer_commands_without_a_usable_argument_say_how_to_use_them(db
     for typed, expected in [
         ("/antrian abc", '"abc" bukan nomor halaman. Cara pakai: /antrian [halaman]'),
         ("/antrian 0", '"0" bukan nomor halaman.'),
+        ("/antrian ²", '"²" bukan nomor halaman.'),  # isdigit() but not int(): was an apology and a traceback
         ("/balas", "Tulis nomor laporannya. Cara pakai: /balas <nomor> <teks>"),
         ("/reply", "Cara pakai: /reply <nomor> <teks>"),
         ("/lihat", "Cara pakai: /lihat <nomor>"),

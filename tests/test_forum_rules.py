@@ -59,7 +59,7 @@ def test_bad_places(typed, msgid_part):
 
 def test_capacity():
     assert rules.parse_capacity("50") == 50 and rules.parse_capacity("1.000") == 1000 and rules.parse_capacity("30 orang") == 30
-    for bad in ("lima puluh", "0", "10001", "-3", ""):
+    for bad in ("lima puluh", "0", "10001", "-3", "", "²", "5²"):
         with pytest.raises(rules.ForumInputError):
             rules.parse_capacity(bad)
 

@@ -169,9 +169,10 @@ def _chat_message(raw: Any) -> bool:
 def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
     """:func:`parse_update` for the two updates that make up most of the traffic, a private text
     message and a button press, read straight from the JSON (building PTB's objects for them was
-    about 6 % of a flow turn's CPU). False for anything else or anything not exactly the documented
-    shape: that goes through PTB and :func:`parse_update`, which give the same result here
-    (a test compares them)."""
+    about 6 % of a flow turn's CPU). False for anything else or anything whose fields the turn
+    reads are not of the documented types: that goes through PTB and :func:`parse_update`. Where
+    PTB reads the update too, both give the same :class:`Inbound`; where PTB would give up on a
+    broken field the turn does not read, this still reads the rest (``tests/test_telegram_parse.py``)."""
     uid = f"u{item['update_id']}"
     q = item.get("callback_query")
     if q is not None:
