@@ -133,7 +133,6 @@ class OutboxSender:
         #: called in the transaction that records a message as failed for good, with the row's
         #: ``on_failure`` (whom to tell), when it has one: tells that staff member
         self.on_failed = on_failed
-        self._failure_reports: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._globals: dict[str, TokenBucket] = {}
@@ -146,6 +145,8 @@ class OutboxSender:
         #: too (in the database the claim skips them once the retry is recorded; this covers the
         #: moment before that)
         self._paused: dict[tuple[str, str], Any] = {}
+        #: outcomes waiting to be written: (kind, outbox id, info); a "failed" row's info is
+        #: (error, whom to tell or None)
         self._results: list[tuple[str, int, Any]] = []
         self._results_ready = asyncio.Event()
         self._running = False
@@ -317,7 +318,7 @@ class OutboxSender:
                     if exc.retryable:
                         self._retry_lane(lane, exc)
                         return
-                    self._done(lane, ("failed", row.id, str(exc)))
+                    self._done(lane, ("failed", row.id, (str(exc), row.on_failure)))
                     log.warning("outbox %s to %s:%s failed for good: %s", row.id, channel, _mask(row.address), exc)
                     continue
                 except asyncio.CancelledError:
@@ -354,8 +355,6 @@ class OutboxSender:
 
     def _done(self, lane: _Lane, result: tuple[str, int, Any]) -> None:
         row = lane.rows.popleft()
-        if result[0] == "failed" and row.on_failure:
-            self._failure_reports.append(row.on_failure)
         self._in_flight -= 1
         self._bulk.discard(row.id)
         self._results.append(result)
@@ -380,9 +379,7 @@ class OutboxSender:
             self._in_flight -= 1
             self._bulk.discard(r.id)
             if first and give_up:
-                self._results.append(("failed", r.id, f"gave up after {r.attempts} attempts: {exc}"))
-                if r.on_failure:
-                    self._failure_reports.append(r.on_failure)
+                self._results.append(("failed", r.id, (f"gave up after {r.attempts} attempts: {exc}", r.on_failure)))
                 self.stats["failed"] += 1
                 at = self.clock.now()
             elif first:
@@ -419,7 +416,7 @@ class OutboxSender:
         if not self._results:
             return
         batch, self._results = self._results, []
-        reports, self._failure_reports = self._failure_reports, []
+        reports = [info[1] for kind, _, info in batch if kind == "failed" and info[1]]
         self._flushing = True
         try:
             async with self.db.unit_of_work() as uow:
@@ -433,7 +430,7 @@ class OutboxSender:
                         await self.on_failed(repo, report, now)
                 for kind, row_id, info in batch:
                     if kind == "failed":
-                        await repo.mark_failed(row_id, info)
+                        await repo.mark_failed(row_id, info[0])
                     elif kind == "retry":
                         at, err, counts = info
                         await repo.mark_retry(row_id, at, err, count_attempt=counts)
@@ -442,7 +439,6 @@ class OutboxSender:
                 await uow.commit()
         except BaseException:
             self._results[:0] = batch  # keep them for the next try
-            self._failure_reports[:0] = reports
             raise
         finally:
             self._flushing = False

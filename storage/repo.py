@@ -81,14 +81,12 @@ def _write_deferred(session: Session) -> None:
         session.execute(stmt, values)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_deferred(session: Session) -> None:
-    session.info.pop(_DEFERRED, None)
-    session.info.pop(_REGION, None)
-
-
 @event.listens_for(Session, "after_commit")
-def _forget_region(session: Session) -> None:
+@event.listens_for(Session, "after_rollback")
+def _forget_transaction(session: Session) -> None:
+    """What belonged to the transaction that ended: rows not written (after a rollback; a commit
+    wrote them already) and the region row read in it."""
+    session.info.pop(_DEFERRED, None)
     session.info.pop(_REGION, None)
 
 
@@ -239,7 +237,7 @@ class Repo:
                 not_before: datetime | None = None, on_failure: dict[str, Any] | None = None) -> None:
         """Add an outbox row. It is written when the transaction commits (or before this repository
         next reads the outbox), in one statement with the transaction's other new rows.
-        ``on_failure``: whom to tell if it cannot be delivered (see :meth:`failure_reports`)."""
+        ``on_failure``: whom to tell if it cannot be delivered (``bot.notify.Notifier.delivery_failed``)."""
         self._defer(
             OutboxMessage, channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
             status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now, on_failure=on_failure,
