@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, select, update  # noqa: E402
 
 from bench.skm import _sql_dialect, _ts  # noqa: E402
-from bench.common import bench_url, migrated, row_count  # noqa: E402
+from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
 from bench.sla import DAY, NOW, OPDS, bench_region  # noqa: E402
 from bot.channels.webchat import render as web_render  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
@@ -208,16 +208,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        existing = await row_count(db, Complaint)
-        seed_s = None
-        if args.no_seed:
-            print(f"reusing {existing:,} complaints", file=sys.stderr)
-        else:
-            if existing:
-                raise SystemExit(f"{url.split('@')[-1]} already holds {existing:,} complaints: use --reset (drops schema public) or --no-seed")
-            print(f"seeding {args.complaints:,} complaints, {args.open:,} open for {OPD} …", file=sys.stderr)
-            seed_s = await seed(db, args.complaints, args.open)
-            print(f"seeded in {seed_s:.1f} s", file=sys.stderr)
+        seed_s = await seed_or_reuse(db, Complaint, "complaints", no_seed=args.no_seed, announce=f"seeding {args.complaints:,} complaints, {args.open:,} open for {OPD} …",
+                                     seed=lambda: seed(db, args.complaints, args.open))
         async with db.unit_of_work() as uow:
             all_n = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
             await uow.session.execute(update(User).where(User.external_id == OFFICER).values(role="officer", opd_code=OPD))
@@ -253,10 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--open", type=int, default=50_000, help=f"open complaints in {OPD}'s queue (default 50000)")
     p.add_argument("--page", type=int, default=1000, help="the deep page to time (default 1000; capped at the last page)")
     p.add_argument("--rounds", type=int, default=5, help="timed rounds; medians are reported (default 5)")
-    p.add_argument("--database-url", default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
-                   help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)")
-    p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
-    p.add_argument("--no-seed", action="store_true", help="reuse the complaints already in --database-url")
+    add_database_options(p, "complaints")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
     result = asyncio.run(main_async(args))

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
 
-from bench.common import bench_url, migrated, row_count  # noqa: E402
+from bench.common import bench_url, migrated, seed_or_reuse  # noqa: E402
 
 from bot import skm  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
@@ -292,16 +292,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        existing = await row_count(db, SurveyResponse)
-        seed_s = None
-        if args.no_seed:
-            print(f"reusing {existing:,} questionnaires", file=sys.stderr)
-        else:
-            if existing:
-                raise SystemExit(f"{url.split('@')[-1]} already holds {existing:,} questionnaires: use --reset (drops schema public) or --no-seed")
-            print(f"seeding {args.responses:,} questionnaires over {args.units} units …", file=sys.stderr)
-            seed_s = await seed(db, args.responses, args.units, args.seed, args.incomplete)
-            print(f"seeded in {seed_s:.1f} s", file=sys.stderr)
+        seed_s = await seed_or_reuse(db, SurveyResponse, "questionnaires", no_seed=args.no_seed, announce=f"seeding {args.responses:,} questionnaires over {args.units} units …",
+                                     seed=lambda: seed(db, args.responses, args.units, args.seed, args.incomplete))
         rounds = []
         for i in range(args.rounds):
             r = await one_round(db, not args.no_splits)

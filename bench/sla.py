@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
 import statistics
 import sys
@@ -51,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import delete, event, func, select  # noqa: E402
 
 from bench.skm import _sql_dialect, _ts  # noqa: E402
-from bench.common import bench_url, migrated, row_count  # noqa: E402
+from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.notify import Notifier, renderers_for  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
@@ -221,16 +220,8 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        existing = await row_count(db, Complaint)
-        seed_s = None
-        if args.no_seed:
-            print(f"reusing {existing:,} complaints", file=sys.stderr)
-        else:
-            if existing:
-                raise SystemExit(f"{url.split('@')[-1]} already holds {existing:,} complaints: use --reset (drops schema public) or --no-seed")
-            print(f"seeding {args.complaints:,} complaints …", file=sys.stderr)
-            seed_s = await seed(db, args.complaints, args.open_share, args.history_days)
-            print(f"seeded in {seed_s:.1f} s", file=sys.stderr)
+        seed_s = await seed_or_reuse(db, Complaint, "complaints", no_seed=args.no_seed, announce=f"seeding {args.complaints:,} complaints …",
+                                     seed=lambda: seed(db, args.complaints, args.open_share, args.history_days))
         async with db.unit_of_work() as uow:
             s = uow.session
             total = (await s.execute(select(func.count()).select_from(Complaint))).scalar_one()
@@ -261,10 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--open-share", type=float, default=0.04, help="share of them still open (default 0.04)")
     p.add_argument("--history-days", type=int, default=3, help="working days of daily sweeps run before NOW while seeding (default 3)")
     p.add_argument("--rounds", type=int, default=5, help="timed rounds; medians are reported (default 5)")
-    p.add_argument("--database-url", default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
-                   help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)")
-    p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
-    p.add_argument("--no-seed", action="store_true", help="reuse the complaints already in --database-url")
+    add_database_options(p, "complaints")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
     result = asyncio.run(main_async(args))
