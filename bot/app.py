@@ -13,6 +13,7 @@ from handlers import build_router
 from storage import Database, Repo, StorageError
 from storage import migrate
 
+from . import language
 from .clock import Clock, SystemClock
 from .delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
 from .dispatch import Dispatcher
@@ -149,6 +150,7 @@ class KanalApp:
 
     async def start(self, *, auto_migrate: bool = True, serve_http: bool = True) -> None:
         await self.prepare_database(auto_migrate=auto_migrate)
+        language.warm(self.settings.languages)  # the detector's profiles, before the first turn
         if self.whatsapp is not None:
             await self.whatsapp.start()
         await self.outbox.start()

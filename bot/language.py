@@ -1,18 +1,23 @@
 """Which language to answer in.
 
 Order: the user's explicit choice (``/bahasa``) always wins; then ``langdetect`` on free text of
-some length, restricted to the offered languages through its prior map; then what we detected
-before; then the platform's hint (Telegram ``language_code``); then the deployment's default.
+some length, choosing among the offered languages only; then what we detected before; then the
+platform's hint (Telegram ``language_code``); then the deployment's default.
+
+The detector loads the profiles of the offered languages only (2 of langdetect's 55 for id + en),
+not all of them restricted by a prior map: the answer is among the same languages, and loading
+and every detection cost a fraction. :func:`warm` loads them at start-up, so no citizen's turn
+waits for it.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
+from pathlib import Path
 
-from langdetect.detector_factory import DetectorFactory, init_factory
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
-
-import langdetect.detector_factory as _df
 
 MIN_DETECT_LETTERS = 25  # shorter texts ("ok", "ya", "terima kasih") are guessed wrong too often
 MIN_DETECT_WORDS = 4
@@ -21,10 +26,27 @@ MIN_PROBABILITY = 0.90
 _lock = threading.Lock()
 
 
-def _factory() -> DetectorFactory:
-    with _lock:
-        init_factory()  # loads the profiles once per process
-        return _df._factory
+@functools.cache
+def _factory_for(languages: tuple[str, ...]) -> DetectorFactory | None:
+    """A detector factory knowing only ``languages`` (sorted; those langdetect has a profile for),
+    or None when fewer than two of them have one: there is nothing to choose between."""
+    profiles = [Path(PROFILES_DIRECTORY, lang) for lang in languages]
+    known = [p.read_text(encoding="utf-8") for p in profiles if p.is_file()]
+    if len(known) < 2:
+        return None
+    factory = DetectorFactory()
+    factory.load_json_profile(known)
+    return factory
+
+
+def _factory(allowed: tuple[str, ...]) -> DetectorFactory | None:
+    with _lock:  # loads each set of profiles once per process
+        return _factory_for(tuple(sorted(set(allowed))))
+
+
+def warm(allowed: tuple[str, ...]) -> None:
+    """Load the profiles for ``allowed`` now (at start-up) instead of at the first long message."""
+    _factory(allowed)
 
 
 def detect(text: str, allowed: tuple[str, ...]) -> str | None:
@@ -37,8 +59,10 @@ def detect(text: str, allowed: tuple[str, ...]) -> str | None:
     words = [w for w in words if len(w) >= 2]
     if len(words) < MIN_DETECT_WORDS or sum(map(len, words)) < MIN_DETECT_LETTERS:
         return None
-    detector = _factory().create()
-    detector.set_prior_map({lang: (1.0 if lang in allowed else 0.0) for lang in _factory().langlist})
+    factory = _factory(allowed)
+    if factory is None:
+        return None
+    detector = factory.create()
     detector.seed = 0
     detector.append(stripped)
     try:
