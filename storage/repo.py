@@ -5,6 +5,7 @@ All methods take aware UTC datetimes (``now``) from the caller: time is injected
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, event, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .models import (
@@ -62,6 +63,41 @@ def _write_state_statement():
 
 #: see :meth:`Repo.write_states`
 _WRITE_STATE = _write_state_statement()
+
+
+@functools.cache
+def _claim_statement(by_channel: bool, replies: bool | None):
+    """:meth:`Repo.claim_due`'s SELECT, built once per shape (parameters ``now``, ``limit`` and,
+    when ``by_channel``, the expanding ``channels``)."""
+    t = OutboxMessage.__table__
+    now = bindparam("now", type_=t.c.next_attempt_at.type)
+    due = or_((t.c.status == "pending") & (t.c.next_attempt_at <= now), (t.c.status == "sending") & (t.c.locked_until < now))
+    # a message never overtakes an earlier one to the same chat that waits for a retry (a 429
+    # or a network error paused it): it waits too, and they go out in order when it is due
+    earlier = t.alias("earlier")
+    waiting_before = (
+        select(earlier.c.id)
+        .where(earlier.c.channel == t.c.channel, earlier.c.address == t.c.address, earlier.c.id < t.c.id,
+               earlier.c.status == "pending", earlier.c.next_attempt_at > now)
+        .exists()
+    )
+    stmt = select(t.c.id, t.c.channel, t.c.address, t.c.payload, t.c.attempts, t.c.purpose, t.c.user_id, t.c.on_failure).where(due, ~waiting_before)
+    if by_channel:
+        stmt = stmt.where(t.c.channel.in_(bindparam("channels", expanding=True)))
+    if replies is not None:
+        stmt = stmt.where((t.c.purpose == "reply") if replies else (t.c.purpose != "reply"))
+    return stmt.order_by(t.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True)
+
+
+def _mark_sending_statement():
+    t = OutboxMessage.__table__
+    return t.update().where(t.c.id.in_(bindparam("ids", expanding=True))).values(
+        status="sending", locked_until=bindparam("until", type_=t.c.locked_until.type), attempts=t.c.attempts + 1,
+    )
+
+
+#: see :meth:`Repo.claim_due`
+_MARK_SENDING = _mark_sending_statement()
 
 
 def _deferred_inserts(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -251,33 +287,17 @@ class Repo:
         On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
         """
         await write_deferred(self.session)
-        due = or_(
-            (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-            (OutboxMessage.status == "sending") & (OutboxMessage.locked_until < now),
-        )
-        # a message never overtakes an earlier one to the same chat that waits for a retry (a 429
-        # or a network error paused it): it waits too, and they go out in order when it is due
-        earlier = aliased(OutboxMessage)
-        waiting_before = (
-            select(earlier.id)
-            .where(earlier.channel == OutboxMessage.channel, earlier.address == OutboxMessage.address, earlier.id < OutboxMessage.id,
-                   earlier.status == "pending", earlier.next_attempt_at > now)
-            .exists()
-        )
-        stmt = select(OutboxMessage).where(due, ~waiting_before)
+        channels = list(channels) if channels is not None else None
+        params: dict[str, Any] = {"now": now, "limit": limit}
         if channels is not None:
-            stmt = stmt.where(OutboxMessage.channel.in_(list(channels)))
-        if replies is not None:
-            stmt = stmt.where((OutboxMessage.purpose == "reply") if replies else (OutboxMessage.purpose != "reply"))
-        stmt = stmt.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
-        rows = (await self.session.execute(stmt)).scalars().all()
-        claimed = []
-        for row in rows:
-            row.status = "sending"
-            row.locked_until = now + lease
-            row.attempts += 1
-            claimed.append(ClaimedMessage(row.id, row.channel, row.address, row.payload, row.attempts, row.purpose, row.user_id, row.on_failure))
-        return claimed
+            params["channels"] = channels
+        rows = (await self.session.execute(_claim_statement(channels is not None, replies), params)).all()
+        if not rows:
+            return []
+        # plain rows, no ORM objects: one UPDATE marks the batch (the SELECT above locked the rows
+        # on PostgreSQL; SQLite's writer lock is held), and the attempts counted are those read + 1
+        await self.session.execute(_MARK_SENDING, {"ids": [r.id for r in rows], "until": now + lease})
+        return [ClaimedMessage(r.id, r.channel, r.address, r.payload, r.attempts + 1, r.purpose, r.user_id, r.on_failure) for r in rows]
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
         await self.mark_sent_many([(outbox_id, platform_message_id)], now)
