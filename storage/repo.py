@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, func, inspect, or_, select, update
+from sqlalchemy import Row, bindparam, delete, event, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -50,6 +50,9 @@ class ClaimedMessage:
 _DEFERRED = "kanal_deferred_rows"
 #: ``session.info`` key of the region row read in this transaction (see :meth:`Repo.region`)
 _REGION = "kanal_region"
+#: ``session.info`` keys of the units and the services per unit read in this transaction
+_UNITS = "kanal_units"
+_SERVICES = "kanal_services"
 
 
 def _write_state_statement():
@@ -98,6 +101,13 @@ def _mark_sending_statement():
 
 #: see :meth:`Repo.claim_due`
 _MARK_SENDING = _mark_sending_statement()
+#: see :meth:`Repo.get_unit` and :meth:`Repo.services`
+_GET_UNIT = select(Unit.__table__).where(Unit.__table__.c.code == bindparam("code"))
+_UNIT_SERVICES = (
+    select(Service.__table__)
+    .where(Service.__table__.c.unit_code == bindparam("unit"), Service.__table__.c.active.is_(True))
+    .order_by(Service.__table__.c.code)
+)
 
 
 def _deferred_inserts(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
@@ -121,9 +131,15 @@ def _write_deferred(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_transaction(session: Session) -> None:
     """What belonged to the transaction that ended: rows not written (after a rollback; a commit
-    wrote them already) and the region row read in it."""
+    wrote them already) and the region, unit and service rows read in it."""
     session.info.pop(_DEFERRED, None)
-    session.info.pop(_REGION, None)
+    _forget_region(session)
+
+
+def _forget_region(session: AsyncSession | Session) -> None:
+    """The region, unit and service rows read in this transaction, dropped (a region load changes them)."""
+    for key in (_REGION, _UNITS, _SERVICES):
+        session.info.pop(key, None)
 
 
 async def write_deferred(session: AsyncSession) -> None:
@@ -445,17 +461,29 @@ class Repo:
             stmt = stmt.where(Unit.opd_code == opd_code)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def get_unit(self, code: str) -> Unit | None:
-        return await self.session.get(Unit, code) if code else None
+    async def get_unit(self, code: str) -> Row | None:
+        """The unit ``code`` (a read-only row: code, opd_code, name, population, active), or None.
+        Read once per transaction, like :meth:`region`: the turns of a group commit that survey
+        one unit share it."""
+        if not code:
+            return None
+        cache = self.session.info.setdefault(_UNITS, {})
+        if code not in cache:
+            cache[code] = (await self.session.execute(_GET_UNIT, {"code": code})).first()
+        return cache[code]
 
-    async def services(self, unit_code: str) -> Sequence[Service]:
-        stmt = select(Service).where(Service.unit_code == unit_code, Service.active.is_(True)).order_by(Service.code)
-        return (await self.session.execute(stmt)).scalars().all()
+    async def services(self, unit_code: str) -> Sequence[Row]:
+        """The active services of a unit (read-only rows: code, unit_code, name, active), ordered by
+        code; read once per transaction."""
+        cache = self.session.info.setdefault(_SERVICES, {})
+        if unit_code not in cache:
+            cache[unit_code] = tuple((await self.session.execute(_UNIT_SERVICES, {"unit": unit_code})).all())
+        return cache[unit_code]
 
     async def replace_region(self, *, code: str, name: str, timezone: str, config: dict[str, Any], opds: list[dict[str, Any]], now: datetime) -> dict[str, int]:
         """Load a region: upsert OPDs, units and services; what the file no longer names is deactivated
         (kept, because complaints and survey answers refer to it)."""
-        self.session.info.pop(_REGION, None)
+        _forget_region(self.session)
         await self.session.execute(delete(RegionRow))
         self.session.add(RegionRow(code=code, name=name, timezone=timezone, config=config, loaded_at=now))
         for model in (Service, Unit, Opd):

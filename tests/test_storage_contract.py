@@ -141,6 +141,30 @@ async def test_region_load_and_reload_deactivates(db, clock):
         assert len(await repo.opds(active_only=False)) == counts["opds"]
 
 
+async def test_units_and_services_are_read_once_per_transaction(db, clock):
+    region = load_region_file()
+    await store_region(db, region, clock.now())
+    unit = "DISDUKCAPIL-PST"  # a unit of the demo region, with services
+    async with db.unit_of_work() as uow:
+        repo = Repo(uow.session)
+        first, services = await repo.get_unit(unit), await repo.services(unit)
+        assert first.code == unit and first.active
+        assert await repo.get_unit(unit) is first and await repo.services(unit) is services
+        assert await repo.get_unit("NO-SUCH-UNIT") is None and await repo.services("NO-SUCH-UNIT") == ()
+        # a region load in the same transaction forgets what was read
+        await repo.replace_region(code=region.code, name=region.name, timezone=region.timezone, config=region.config(),
+                                  opds=[], now=clock.now())
+        assert not (await repo.get_unit(unit)).active and await repo.services(unit) == ()
+        await uow.commit()
+    # the next transaction reads afresh, and sees another session's change
+    async with db.unit_of_work() as uow:
+        assert not (await Repo(uow.session).get_unit(unit)).active
+    await store_region(db, region, clock.now())
+    async with db.unit_of_work() as uow:
+        repo = Repo(uow.session)
+        assert (await repo.get_unit(unit)).active and len(await repo.services(unit)) >= 1
+
+
 async def test_erase_user_removes_identifiers(db, clock):
     async with db.unit_of_work() as uow:
         repo = Repo(uow.session)
