@@ -101,6 +101,14 @@ def _mark_sending_statement():
 
 #: see :meth:`Repo.claim_due`
 _MARK_SENDING = _mark_sending_statement()
+@functools.cache
+def _record_inbound_statement(dialect: str):
+    """:meth:`Repo.record_inbound_many`'s INSERT for ``dialect``, built once."""
+    t = InboundMessage.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(t).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(t.c.channel, t.c.external_id)
+
+
 #: see :meth:`Repo.get_unit` and :meth:`Repo.services`
 _GET_UNIT = select(Unit.__table__).where(Unit.__table__.c.code == bindparam("code"))
 _UNIT_SERVICES = (
@@ -181,13 +189,11 @@ class Repo:
         ``(channel, external id)`` pairs that were new."""
         if not rows:
             return set()
-        stmt = (
-            self._insert(InboundMessage)
-            .values([dict(channel=c, external_id=e, received_at=now, user_id=u) for c, e, u in rows])
-            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(InboundMessage.channel, InboundMessage.external_id)
-        )
-        return {(c, e) for c, e in (await self.session.execute(stmt)).all()}
+        # one prebuilt statement executed for many rows (SQLAlchemy sends them as a multi-row
+        # INSERT, "insertmanyvalues"): compiled once, not once per batch size
+        params = [{"channel": c, "external_id": e, "received_at": now, "user_id": u} for c, e, u in rows]
+        result = await self.session.execute(_record_inbound_statement(self.dialect), params)
+        return {(c, e) for c, e in result.all()}
 
     async def prune_inbound(self, before: datetime) -> int:
         res = await self.session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
