@@ -24,7 +24,7 @@ from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.aiohttp_request import AiohttpRequest, redact
+from bot.channels.aiohttp_request import AiohttpRequest, JsonRequestData, redact
 
 from .fakes.telegram_api import FakeTelegramServer, parse_html
 
@@ -429,6 +429,29 @@ async def test_unknown_method_and_wrong_token_through_ptb(tg, bot):
     with pytest.raises(InvalidToken):
         async with Bot("123456:not-the-token", base_url=tg.base_url, request=AiohttpRequest()):
             pass
+
+
+@pytest.mark.parametrize("request_class", [AiohttpRequest, HTTPXRequest])
+async def test_json_request_data_through_any_request_class(tg, request_class):
+    """JsonRequestData: one JSON body through our request class, form fields through PTB's own;
+    the server sees the same call, and error answers still become PTB's exceptions."""
+    request = request_class()
+    await request.initialize()
+    try:
+        markup = {"inline_keyboard": [[{"text": "Ya ✅", "callback_data": "consent:yes"}]]}
+        url = f"{tg.base_url}{TOKEN}/sendMessage"
+        result = await request.post(url, request_data=JsonRequestData({"chat_id": "41", "text": "<b>halo</b> &amp; ü", "parse_mode": "HTML",
+                                                                       "reply_markup": markup, "unused": None}))
+        assert isinstance(result["message_id"], int)
+        tg.block_chat(42)
+        with pytest.raises(Forbidden):
+            await request.post(url, request_data=JsonRequestData({"chat_id": 42, "text": "x"}))
+        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            await request.post(url, request_data=JsonRequestData({"chat_id": 41, "text": "<b>", "parse_mode": "HTML"}))
+    finally:
+        await request.shutdown()
+    (sent,) = tg.sent(chat_id=41)
+    assert sent["visible_text"] == "halo & ü" and sent["reply_markup"] == markup
 
 
 # ---- faults and the token -------------------------------------------------------------------------

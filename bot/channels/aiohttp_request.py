@@ -11,6 +11,8 @@
 * plain calls send their parameters as ``application/x-www-form-urlencoded`` fields (the values of
   :attr:`RequestData.json_parameters <telegram.request.RequestData.json_parameters>`), uploads as
   ``multipart/form-data`` with the other parameters as extra fields;
+* a :class:`JsonRequestData` (parameters already encoded as one JSON body) is posted as it is,
+  ``application/json``, which the Bot API accepts like form fields;
 * timeouts raise :class:`telegram.error.TimedOut`, every other transport failure
   :class:`telegram.error.NetworkError`.
 
@@ -30,8 +32,9 @@ re-reads the environment on every request, which this class avoids.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
@@ -41,11 +44,12 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["AiohttpRequest"]
+__all__ = ["AiohttpRequest", "JsonRequestData"]
 
 # aiohttp ≥ 3.10 tells connect timeouts apart; older versions raise a plain ServerTimeoutError.
 _CONNECT_TIMEOUT: Final = getattr(aiohttp, "ConnectionTimeoutError", ())
 _FORM_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
 # "/bot<token>/" in API URLs and "/file/bot<token>/" in file URLs; tokens look like "123:AbC-_x".
 _TOKEN_IN_URL: Final = re.compile(r"(/bot)([^/?#\s'\"]+)")
 
@@ -57,6 +61,27 @@ def redact(text: str, url: str) -> str:
     if match:
         text = text.replace(match.group(2), "<token>")
     return _TOKEN_IN_URL.sub(r"\1<token>", text)
+
+
+class JsonRequestData(RequestData):
+    """The parameters of one Bot API call (plain JSON values: strings, numbers, dicts of the Bot
+    API's own shapes), for :meth:`telegram.request.BaseRequest.post` without building PTB objects.
+
+    :class:`AiohttpRequest` posts :attr:`body` as it is; any other
+    :class:`~telegram.request.BaseRequest` reads the same parameters as form fields from
+    :attr:`json_parameters`, as for PTB's own calls.
+    """
+
+    __slots__ = ("_params", "body")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__()
+        self._params = {k: v for k, v in params.items() if v is not None}
+        self.body = json.dumps(self._params, ensure_ascii=False).encode()
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in self._params.items()}
 
 
 class AiohttpRequest(BaseRequest):
@@ -170,7 +195,9 @@ class AiohttpRequest(BaseRequest):
         uploads = request_data is not None and request_data.contains_files
         data: aiohttp.FormData | bytes | None = None
         headers: dict[str, str] | None = None
-        if request_data is not None:
+        if isinstance(request_data, JsonRequestData):
+            data, headers = request_data.body, _JSON_HEADERS
+        elif request_data is not None:
             if uploads:
                 data = aiohttp.FormData()
                 for name, value in request_data.json_parameters.items():

@@ -30,7 +30,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from telegram.ext import Application, ApplicationBuilder
 
 from ..types import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
-from .aiohttp_request import AiohttpRequest
+from .aiohttp_request import AiohttpRequest, JsonRequestData
 
 log = logging.getLogger(__name__)
 
@@ -387,10 +387,16 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        """One Bot API call with plain JSON parameters; its ``result``. Through the bot's request
+        object, so PTB still turns error answers into its exceptions (RetryAfter, Forbidden, …), but
+        without PTB's per-call work: no Bot method, parameter objects or form encoding (the body is
+        one JSON document), no objects built from the answer."""
+        return await self.bot.request.post(f"{self.bot.base_url}/{method}", request_data=JsonRequestData(params))
+
     async def _answer_callback(self, query_id: str) -> None:
         try:  # stops the button's spinner; not a message, so not through the outbox
-            # lower-case name and plain JSON, like sendMessage below: no PTB objects built
-            await self.bot.do_api_request("answercallbackquery", api_kwargs={"callback_query_id": query_id})
+            await self._call("answerCallbackQuery", {"callback_query_id": query_id})
         except TelegramError as exc:
             log.debug("answerCallbackQuery failed: %s", type(exc).__name__)
 
@@ -432,15 +438,13 @@ class TelegramChannel:
         try:
             if method == "sendMessage":
                 # the payload is already Bot API JSON: post it as it is and read only the message id
-                # back, instead of building PTB objects for the keyboard and the returned Message.
-                # "All methods in the Bot API are case-insensitive": the lower-case name is the
-                # same method, and do_api_request does not warn about it as a known Bot method.
+                # back, instead of building PTB objects for the keyboard and the returned Message
                 params: dict[str, Any] = {"chat_id": address, "text": payload["text"]}
                 if payload.get("parse_mode"):
                     params["parse_mode"] = payload["parse_mode"]
                 if markup:
                     params["reply_markup"] = markup
-                result = await self.bot.do_api_request("sendmessage", api_kwargs=params)
+                result = await self._call("sendMessage", params)
                 return SendResult(platform_message_id=str(result["message_id"]))
             elif method in ("sendPhoto", "sendDocument"):
                 media: Any = payload.get("file_id")
