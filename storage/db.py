@@ -18,6 +18,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from . import sqlite_driver
+
 
 log = logging.getLogger(__name__)
 WRITER_WAIT = 30.0  # seconds, like the busy timeout
@@ -30,7 +32,8 @@ class StorageError(Exception):
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # one trip to aiosqlite's thread per statement instead of four (storage/sqlite_driver.py)
+        engine = create_async_engine(url, connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook
