@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, and_, bindparam, case, cast, func, literal, literal_column, select, text, union_all, update
+from sqlalchemy import JSON, Integer, Row, String, and_, bindparam, case, cast, func, literal, literal_column, select, text, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from .models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
+from .repo import Repo
 
 ELEMENT_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
@@ -111,25 +114,46 @@ def _set_answer_statement(column: str):
 #: per answer, which were half the cost of this one-row UPDATE)
 _SET_ANSWER = {f"u{i}": _set_answer_statement(f"u{i}") for i in range(1, 10)}
 
+# The other statements of a questionnaire's turns, built once as well (see _SET_ANSWER)
+_S = SurveyResponse.__table__
+_P = RespondentProfile.__table__
+_PROFILE_FIELDS = ("umur", "jenis_kelamin", "pendidikan", "pekerjaan")
+_GET_PROFILE = select(_P).where(_P.c.user_id == bindparam("uid"))
+_COMPLETED_IN_PERIOD = select(_S.c.id).where(
+    _S.c.user_id == bindparam("uid"), _S.c.unit_code == bindparam("unit"), _S.c.period_key == bindparam("period"), _S.c.status == "complete",
+).limit(1)
+_ABANDON_OPEN = (_S.update().where(_S.c.user_id == bindparam("uid"), _S.c.status == "in_progress")
+                 .values(status="abandoned", finished_at=bindparam("now", type_=_S.c.finished_at.type)))
+_OPEN_FOR_USER = (select(SurveyResponse).where(SurveyResponse.user_id == bindparam("uid"), SurveyResponse.status == "in_progress")
+                  .order_by(SurveyResponse.started_at.desc()).limit(1))
+_POPULATION_OVERRIDE = select(UnitPopulation.__table__.c.population).where(
+    UnitPopulation.__table__.c.unit_code == bindparam("unit"), UnitPopulation.__table__.c.period_key == bindparam("period"))
+
+
+@functools.cache
+def _save_profile_statement(dialect: str, fields: tuple[str, ...]):
+    """INSERT of a respondent profile that updates ``fields`` (and the time) of an existing one."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_P)
+    return stmt.on_conflict_do_update(index_elements=["user_id"], set_={k: stmt.excluded[k] for k in (*fields, "updated_at")})
+
 
 class SkmRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     # ---- profiles -------------------------------------------------------------------------
-    async def profile(self, user_id: int) -> RespondentProfile | None:
-        return await self.session.get(RespondentProfile, user_id)
+    async def profile(self, user_id: int) -> Row | None:
+        """The person's respondent profile (a read-only row: umur, jenis_kelamin, pendidikan,
+        pekerjaan, updated_at), or None."""
+        return (await self.session.execute(_GET_PROFILE, {"uid": user_id})).first()
 
-    async def save_profile(self, user_id: int, values: dict[str, str | None], now: datetime) -> RespondentProfile:
-        prof = await self.profile(user_id)
-        if prof is None:
-            prof = RespondentProfile(user_id=user_id, updated_at=now)
-            self.session.add(prof)
-        for key in ("umur", "jenis_kelamin", "pendidikan", "pekerjaan"):
-            if key in values:
-                setattr(prof, key, values[key])
-        prof.updated_at = now
-        return prof
+    async def save_profile(self, user_id: int, values: dict[str, str | None], now: datetime) -> None:
+        """Create the profile, or change the fields named in ``values`` of the existing one, in
+        one statement."""
+        fields = tuple(k for k in _PROFILE_FIELDS if k in values)
+        row = {"user_id": user_id, "updated_at": now, **{k: values[k] for k in fields}}
+        await self.session.execute(_save_profile_statement(self.session.bind.dialect.name, fields), row)
 
     # ---- questionnaires -------------------------------------------------------------------
     def start(self, *, user_id: int, unit_code: str, opd_code: str, service_code: str | None, channel: str, period_key: str, now: datetime, profile: dict[str, Any]) -> SurveyResponse:
@@ -150,19 +174,13 @@ class SkmRepo:
         res = await self.session.execute(stmt, {"rid": response_id, "uid": user_id, "value": value})
         return res.rowcount == 1
 
-    async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> SurveyResponse | None:
-        stmt = select(SurveyResponse).where(
-            SurveyResponse.user_id == user_id, SurveyResponse.unit_code == unit_code,
-            SurveyResponse.period_key == period_key, SurveyResponse.status == "complete",
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> int | None:
+        """The id of the person's complete questionnaire for the unit in the period, or None."""
+        return (await self.session.execute(_COMPLETED_IN_PERIOD, {"uid": user_id, "unit": unit_code, "period": period_key})).scalar()
 
     async def abandon_open(self, user_id: int, now: datetime) -> int:
         """Questionnaires left half-way are kept as 'abandoned' (never counted in the IKM)."""
-        res = await self.session.execute(
-            update(SurveyResponse).where(SurveyResponse.user_id == user_id, SurveyResponse.status == "in_progress")
-            .values(status="abandoned", finished_at=now)
-        )
+        res = await self.session.execute(_ABANDON_OPEN, {"uid": user_id, "now": now})
         return res.rowcount or 0
 
     # ---- aggregation ----------------------------------------------------------------------
@@ -212,9 +230,9 @@ class SkmRepo:
     async def population(self, unit_code: str, period_key: str) -> tuple[int | None, int | None]:
         """(the coordinator's figure for exactly this period or None, the region file's yearly
         figure or None). ``bot.skm.population_for_period`` turns them into the period's population."""
-        override = await self.session.get(UnitPopulation, (unit_code, period_key))
-        unit = await self.session.get(Unit, unit_code)
-        return (override.population if override is not None else None, unit.population if unit is not None else None)
+        override = (await self.session.execute(_POPULATION_OVERRIDE, {"unit": unit_code, "period": period_key})).scalar()
+        unit = await Repo(self.session).get_unit(unit_code)  # read once per transaction
+        return (_int_or_none(override), unit.population if unit is not None else None)
 
     async def set_population(self, unit_code: str, period_key: str, population: int, *, set_by: int | None, now: datetime) -> None:
         row = await self.session.get(UnitPopulation, (unit_code, period_key))
@@ -234,9 +252,7 @@ class SkmRepo:
 
     async def open_for_user(self, user_id: int) -> SurveyResponse | None:
         """The person's questionnaire left half-way (interrupted by another command), if any."""
-        stmt = (select(SurveyResponse).where(SurveyResponse.user_id == user_id, SurveyResponse.status == "in_progress")
-                .order_by(SurveyResponse.started_at.desc()).limit(1))
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(_OPEN_FOR_USER, {"uid": user_id})).scalar_one_or_none()
 
     async def populations(self, period_key: str, opd_code: str | None = None) -> dict[str, tuple[int | None, int | None]]:
         """Every active unit's (coordinator's figure for the period, region file's yearly figure)."""

@@ -82,6 +82,11 @@ async def test_abandon_open_and_profile_and_population(seeded, clock):
         rows = await repo.responses(unit_code="PUPR-BM", start=clock.now() - timedelta(days=1), end=clock.now() + timedelta(days=1))
         assert [r.status for r in rows] == ["abandoned"]
         assert (await repo.profile(user.id)).pendidikan == "S1"
+        # saving again changes only the fields given
+        await repo.save_profile(user.id, {"pekerjaan": "PNS", "umur": None}, clock.now())
+        profile = await repo.profile(user.id)
+        assert (profile.umur, profile.pendidikan, profile.pekerjaan) == (None, "S1", "PNS")
+        assert await repo.profile(user.id + 1000) is None
         assert await repo.population("PUPR-BM", "2026-S2") == (321, yearly)
         assert await repo.population("PUPR-BM", "2026-S1") == (None, yearly)
         pops = await repo.populations("2026-S2", "PUPR")
