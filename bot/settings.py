@@ -168,6 +168,13 @@ def _parse_clock_time(var: str, raw: str) -> str:
     return f"{int(hh):02d}:{mm}"
 
 
+def _parse_event_loop(var: str, raw: str) -> str:
+    low = raw.strip().lower()
+    if low not in ("uvloop", "asyncio"):
+        raise SettingsError(f"{var}: expected uvloop or asyncio, got {raw!r}")
+    return low
+
+
 def _opt(name: str, parse: Callable[[str, str], Any], default: Any = None, *, secret: bool = False, doc: str = ""):
     return field(default=default, repr=not secret, metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc})
 
@@ -203,6 +210,7 @@ class Settings:
     scheduler_enabled: bool = _opt("SCHEDULER", _parse_bool, True, doc="run scheduled jobs (SLA reminders, auto-close, digest, retention); one instance leads")
     digest_time: str = _opt("DIGEST_TIME", _parse_clock_time, "07:00", doc="local time (region time zone) of the daily digest, HH:MM")
     log_level: str = _opt("LOG_LEVEL", _identity, "INFO", doc="DEBUG, INFO, WARNING, ERROR")
+    event_loop: str = _opt("EVENT_LOOP", _parse_event_loop, "uvloop", doc="uvloop (less CPU per turn; asyncio where uvloop is not installed) or asyncio")
 
     def __post_init__(self) -> None:
         if self.database_url is None:

@@ -19,6 +19,7 @@ SQLAlchemy's aiosqlite dialect as ``async_creator_fn`` (see :func:`storage.db.cr
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -124,5 +125,7 @@ class OneTripConnection(aiosqlite.Connection):
 def connect(database: str, **kwargs: Any) -> OneTripConnection:
     """Like :func:`aiosqlite.connect` (``kwargs`` go to :func:`sqlite3.connect`)."""
     conn = OneTripConnection(lambda: sqlite3.connect(str(database), **kwargs), 64)
-    conn._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    # a daemon thread, as SQLAlchemy makes aiosqlite's own (before aiosqlite 0.21 the connection
+    # was the thread itself)
+    (conn if isinstance(conn, threading.Thread) else conn._thread).daemon = True
     return conn

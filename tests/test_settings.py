@@ -10,6 +10,19 @@ def test_defaults():
     assert (s.http_host, s.http_port, s.timezone, s.languages) == ("127.0.0.1", 8080, "Asia/Jakarta", ("id", "en"))
     assert s.database_url.startswith("sqlite+aiosqlite:///") and s.database_url.endswith("kanal.sqlite3")
     assert s.telegram_token is None and s.telegram_base_url == "https://api.telegram.org/bot"
+    assert s.event_loop == "uvloop" and Settings.from_env({"KANAL_EVENT_LOOP": " AsyncIO "}).event_loop == "asyncio"
+
+
+def test_the_chosen_event_loop_runs_the_bot():
+    import asyncio
+
+    from bot.cli import run_loop
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_loop(loop_module(), "uvloop").startswith("uvloop")
+    assert run_loop(loop_module(), "asyncio").startswith("asyncio")
 
 
 @pytest.mark.parametrize(
@@ -28,6 +41,7 @@ def test_defaults():
         ({"KANAL_TELEGRAM_TOKEN": "1:A", "KANAL_TELEGRAM_WEBHOOK_URL": "https://x.go.id/webhooks/telegram"}, "KANAL_TELEGRAM_WEBHOOK_SECRET"),
         ({"KANAL_TELEGRAM_WEBHOOK_SECRET": "has space"}, "KANAL_TELEGRAM_WEBHOOK_SECRET"),
         ({"KANAL_WEBCHAT": "maybe"}, "KANAL_WEBCHAT"),
+        ({"KANAL_EVENT_LOOP": "trio"}, "KANAL_EVENT_LOOP"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_variable(env, variable):
