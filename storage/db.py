@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -29,7 +30,15 @@ class StorageError(Exception):
     """The database is not usable (unreachable, not migrated, ...). ``str()`` says what to do."""
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # JSON columns (conversation state, outbox payloads, audit details) through orjson: several
+    # times faster than the json module both ways, same documents
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # one trip to aiosqlite's thread per statement instead of four (storage/sqlite_driver.py)
