@@ -131,6 +131,32 @@ _POPULATION_OVERRIDE = select(UnitPopulation.__table__.c.population).where(
 
 
 @functools.cache
+def _element_totals_statement(dialect: str, group_by: str, by_opd: bool, by_unit: bool):
+    """:meth:`SkmRepo.element_totals`' SELECT, built once per shape (parameters ``start``, ``end``
+    and, when asked for, ``opd`` and ``unit``): a questionnaire's last turn shows the unit's IKM."""
+    column = {"unit": SurveyResponse.unit_code, "opd": SurveyResponse.opd_code, "service": SurveyResponse.service_code}.get(group_by)
+    status = SurveyResponse.status
+    if dialect == "sqlite":
+        # one table scan beats walking an index with a row lookup per entry (see quality_moments)
+        status = literal_column("+survey_responses.status", String)
+        if column is not None and not by_unit and not by_opd:
+            column = literal_column(f"+survey_responses.{column.key}", String).label(column.key)
+    cols: list[Any] = [func.count()]
+    for c in ELEMENT_COLUMNS:
+        col = getattr(SurveyResponse, c)
+        cols += [func.coalesce(func.sum(col), 0), func.count(col)]
+    at = _S.c.finished_at.type
+    where = and_(status == "complete", SurveyResponse.finished_at >= bindparam("start", type_=at), SurveyResponse.finished_at < bindparam("end", type_=at))
+    if by_opd:
+        where = and_(where, SurveyResponse.opd_code == bindparam("opd"))
+    if by_unit:
+        where = and_(where, SurveyResponse.unit_code == bindparam("unit"))
+    if column is None:
+        return select(*cols).where(where)
+    return select(column, *cols).where(where).group_by(column).order_by(column)
+
+
+@functools.cache
 def _save_profile_statement(dialect: str, fields: tuple[str, ...]):
     """INSERT of a respondent profile that updates ``fields`` (and the time) of an existing one."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -190,28 +216,10 @@ class SkmRepo:
         ``group_by``: "unit", "opd", "service" or "region". NRR = sum / count is computed by the
         rules (``bot.skm``); the database only adds up, so a million rows stay one index scan.
         """
-        column = {"unit": SurveyResponse.unit_code, "opd": SurveyResponse.opd_code, "service": SurveyResponse.service_code}.get(group_by)
-        status = SurveyResponse.status
-        if self._dialect == "sqlite":
-            # one table scan beats walking an index with a row lookup per entry (see quality_moments)
-            status = literal_column("+survey_responses.status", String)
-            if column is not None and unit_code is None and opd_code is None:
-                column = literal_column(f"+survey_responses.{column.key}", String).label(column.key)
-        cols: list[Any] = [func.count()]
-        for c in ELEMENT_COLUMNS:
-            col = getattr(SurveyResponse, c)
-            cols += [func.coalesce(func.sum(col), 0), func.count(col)]
-        where = and_(status == "complete", SurveyResponse.finished_at >= start, SurveyResponse.finished_at < end)
-        if opd_code is not None:
-            where = and_(where, SurveyResponse.opd_code == opd_code)
-        if unit_code is not None:
-            where = and_(where, SurveyResponse.unit_code == unit_code)
-        if column is None:
-            stmt = select(*cols).where(where)
-            rows = [("region", *r) for r in (await self.session.execute(stmt)).all()]
-        else:
-            stmt = select(column, *cols).where(where).group_by(column).order_by(column)
-            rows = (await self.session.execute(stmt)).all()
+        stmt = _element_totals_statement(self._dialect, group_by, opd_code is not None, unit_code is not None)
+        rows = (await self.session.execute(stmt, {"start": start, "end": end, "opd": opd_code, "unit": unit_code})).all()
+        if group_by not in ("unit", "opd", "service"):
+            rows = [("region", *r) for r in rows]
         out = []
         for key, n, *pairs in rows:
             if not n:
