@@ -235,6 +235,7 @@ class Dispatcher:
         async with self.db.unit_of_work() as uow:
             session = uow.session
             repo = Repo(session)
+            repo.begin_group_commit()
             # the reads that start every turn, for the whole batch at once: the people who wrote
             # (users and locked state rows) and the dedupe rows of their messages
             people = await repo.people([(i.channel, i.user_key) for i in inbounds])

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, event, func, inspect, or_, select, update
+from sqlalchemy import Row, Update, bindparam, delete, event, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -48,6 +48,8 @@ class ClaimedMessage:
 
 #: ``session.info`` key of the outbox and audit rows added but not yet written (see :meth:`Repo.enqueue`)
 _DEFERRED = "kanal_deferred_rows"
+#: ``session.info`` key: this transaction is a group commit (see :func:`in_group_commit`)
+_GROUP_COMMIT = "kanal_group_commit"
 #: ``session.info`` key of the region row read in this transaction (see :meth:`Repo.region`)
 _REGION = "kanal_region"
 #: ``session.info`` keys of the units and the services per unit read in this transaction
@@ -118,21 +120,30 @@ _UNIT_SERVICES = (
 )
 
 
-def _deferred_inserts(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
-    """Take the deferred rows off the session: one (table, rows) per table, in the order added."""
+def _deferred_writes(session: AsyncSession | Session) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Take the deferred writes off the session: one (statement, rows) per statement, in the order
+    first added. A model stands for the INSERT into its table (:meth:`Repo._defer`)."""
     rows = session.info.pop(_DEFERRED, None) or []
-    by_table: dict[Any, list[dict[str, Any]]] = {}
-    for model, values in rows:
-        by_table.setdefault(model, []).append(values)
-    return [(model.__table__.insert(), values) for model, values in by_table.items()]
+    by_target: dict[Any, list[dict[str, Any]]] = {}
+    for target, values in rows:
+        by_target.setdefault(target, []).append(values)
+    return [(target.__table__.insert() if isinstance(target, type) else target, values) for target, values in by_target.items()]
+
+
+def _check_updated(session: AsyncSession | Session, stmt: Any, result: Any, rows: int) -> None:
+    """A deferred UPDATE must have found every row it was given. SQLite counts the rows of an
+    executemany: a shortfall fails the commit (a group commit then runs its turns one by one)."""
+    if isinstance(stmt, Update) and session.bind.dialect.supports_sane_multi_rowcount and result.rowcount != rows:
+        raise StaleDataError(f"{stmt.table.name}: {result.rowcount} of {rows} deferred rows updated")
 
 
 @event.listens_for(Session, "before_commit")
 def _write_deferred(session: Session) -> None:
-    """Outbox and audit rows are written at commit: all the rows of a transaction (all the turns of
-    a group commit) in one executemany per table, instead of one INSERT … RETURNING each."""
-    for stmt, values in _deferred_inserts(session):
-        session.execute(stmt, values)
+    """Outbox and audit rows (and a group commit's SKM answers) are written at commit: all the rows
+    of a transaction (all the turns of a group commit) in one executemany per statement, instead of
+    one statement each."""
+    for stmt, values in _deferred_writes(session):
+        _check_updated(session, stmt, session.execute(stmt, values), len(values))
 
 
 @event.listens_for(Session, "after_commit")
@@ -141,6 +152,7 @@ def _forget_transaction(session: Session) -> None:
     """What belonged to the transaction that ended: rows not written (after a rollback; a commit
     wrote them already) and the region, unit and service rows read in it."""
     session.info.pop(_DEFERRED, None)
+    session.info.pop(_GROUP_COMMIT, None)
     _forget_region(session)
 
 
@@ -152,8 +164,19 @@ def _forget_region(session: AsyncSession | Session) -> None:
 
 async def write_deferred(session: AsyncSession) -> None:
     """Before a statement that reads or changes outbox or audit rows: write the deferred ones."""
-    for stmt, values in _deferred_inserts(session):
-        await session.execute(stmt, values)
+    for stmt, values in _deferred_writes(session):
+        _check_updated(session, stmt, await session.execute(stmt, values), len(values))
+
+
+def defer_write(session: AsyncSession, stmt: Any, values: dict[str, Any]) -> None:
+    """Run the prebuilt ``stmt`` with ``values`` at commit, in one executemany with the other rows
+    given for it in this transaction (see :func:`_write_deferred`)."""
+    session.info.setdefault(_DEFERRED, []).append((stmt, values))
+
+
+def in_group_commit(session: AsyncSession) -> bool:
+    """Whether this transaction carries several people's turns (:meth:`Repo.begin_group_commit`)."""
+    return bool(session.info.get(_GROUP_COMMIT))
 
 
 def hash_code(code: str) -> str:
@@ -169,6 +192,11 @@ class Repo:
 
     def _defer(self, model: Any, **values: Any) -> None:
         self.session.info.setdefault(_DEFERRED, []).append((model, values))
+
+    def begin_group_commit(self) -> None:
+        """Mark this transaction as a group commit: some single-row writes (an SKM answer) then
+        wait for the commit's executemany (see :func:`in_group_commit`); its end clears the mark."""
+        self.session.info[_GROUP_COMMIT] = True
 
     def _insert(self, model):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from .models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
-from .repo import Repo
+from .repo import Repo, defer_write, in_group_commit
 
 ELEMENT_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
@@ -193,11 +193,22 @@ class SkmRepo:
 
     async def set_answer(self, response_id: int, user_id: int, column: str, value: int) -> bool:
         """Store one answer (``column`` u1..u9) of ``user_id``'s questionnaire still in progress, in
-        one statement (no read of the row first); False when there is no such questionnaire."""
+        one statement (no read of the row first); False when there is no such questionnaire.
+
+        In a group commit the UPDATE waits for the commit, in one executemany with the batch's
+        other answers to that question, and True is returned: the person's conversation state
+        (locked, versioned) names this questionnaire, and only their own turns change its status.
+        Should it not match after all, SQLite's row count fails the commit and every turn of the
+        batch runs alone, where this checks at once (PostgreSQL's driver does not count an
+        executemany's rows; the questionnaire's last turn checks its status again)."""
         stmt = _SET_ANSWER.get(column)
         if stmt is None:
             raise ValueError(f"not an answer column: {column!r}")
-        res = await self.session.execute(stmt, {"rid": response_id, "uid": user_id, "value": value})
+        params = {"rid": response_id, "uid": user_id, "value": value}
+        if in_group_commit(self.session):
+            defer_write(self.session, stmt, params)
+            return True
+        res = await self.session.execute(stmt, params)
         return res.rowcount == 1
 
     async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> int | None:
