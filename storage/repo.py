@@ -46,7 +46,8 @@ class ClaimedMessage:
     on_failure: dict[str, Any] | None = None
 
 
-#: ``session.info`` key of the outbox and audit rows added but not yet written (see :meth:`Repo.enqueue`)
+#: ``session.info`` key of the writes waiting for the commit: outbox and audit rows (see
+#: :meth:`Repo.enqueue`) and a group commit's SKM answers (see :func:`defer_write`)
 _DEFERRED = "kanal_deferred_rows"
 #: ``session.info`` key: this transaction is a group commit (see :func:`in_group_commit`)
 _GROUP_COMMIT = "kanal_group_commit"
@@ -103,6 +104,8 @@ def _mark_sending_statement():
 
 #: see :meth:`Repo.claim_due`
 _MARK_SENDING = _mark_sending_statement()
+
+
 @functools.cache
 def _record_inbound_statement(dialect: str):
     """:meth:`Repo.record_inbound_many`'s INSERT for ``dialect``, built once."""
