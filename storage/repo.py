@@ -134,10 +134,11 @@ def _deferred_writes(session: AsyncSession | Session) -> list[tuple[Any, list[di
 
 
 def _check_updated(session: AsyncSession | Session, stmt: Any, result: Any, rows: int) -> None:
-    """A deferred UPDATE must have found every row it was given. SQLite counts the rows of an
-    executemany: a shortfall fails the commit (a group commit then runs its turns one by one)."""
+    """An UPDATE run for many rows (deferred writes, a batch's states) must have found every row it
+    was given. SQLite counts the rows of an executemany: a shortfall raises, which fails the group
+    commit, whose turns then run one by one. PostgreSQL's driver does not count them."""
     if isinstance(stmt, Update) and session.bind.dialect.supports_sane_multi_rowcount and result.rowcount != rows:
-        raise StaleDataError(f"{stmt.table.name}: {result.rowcount} of {rows} deferred rows updated")
+        raise StaleDataError(f"{stmt.table.name}: {result.rowcount} of {rows} rows updated (changed concurrently)")
 
 
 @event.listens_for(Session, "before_commit")
@@ -315,11 +316,8 @@ class Repo:
         """Write the state rows taken by :meth:`take_state_change`, in one executemany; each only
         if its version is still the one read (the row lock already holds off other writers; on
         SQLite, where the driver counts the rows of an executemany, a mismatch is raised)."""
-        if not rows:
-            return
-        res = await self.session.execute(_WRITE_STATE, list(rows))
-        if self.session.bind.dialect.supports_sane_multi_rowcount and res.rowcount != len(rows):
-            raise StaleDataError(f"conversation_states: {res.rowcount} of {len(rows)} rows updated (changed concurrently)")
+        if rows:
+            _check_updated(self.session, _WRITE_STATE, await self.session.execute(_WRITE_STATE, list(rows)), len(rows))
 
     # ---- outbox ---------------------------------------------------------------------------
     def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply",
