@@ -211,7 +211,7 @@ async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = Fal
             await stop_process(proc)
 
 
-async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu") -> dict:
+async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu", *, http_process: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
             env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
@@ -221,6 +221,8 @@ async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | N
                 "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_LOG_LEVEL": "WARNING",
                 # the fake server has no limits here, like a local Bot API server: neither do we
                 "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0",
+                # ... and, like a deployment serving one, sends from a second process (second core)
+                "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
             })
             if database_url:  # every round starts from an empty database, as on SQLite
                 await empty_postgres(database_url)
@@ -244,13 +246,14 @@ async def main_async(args: argparse.Namespace) -> dict:
     results: dict = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "workload": args.workload, "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
+        "workload": args.workload, "http_process": not args.single_process, "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
         "runs": [],
     }
     for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
         echo = await bench_echo(args.updates, args.chats, args.sequential, workload=args.workload)
         echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True, workload=args.workload)
-        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url, workload=args.workload)
+        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url, workload=args.workload,
+                                 http_process=not args.single_process)
         results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
         print(f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
               f"kanal {ours['updates_per_s']:.0f} updates/s", file=sys.stderr)
@@ -275,6 +278,8 @@ def main() -> None:
                         "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency")
     p.add_argument("--citizens", type=int, default=300, help="citizens in the flows workload (default 300)")
     p.add_argument("--database-url", help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file")
+    p.add_argument("--single-process", action="store_true",
+                   help="run our bot without its HTTP process (KANAL_TELEGRAM_HTTP_PROCESS=false): every Bot API call from the one process")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
     args.chats = args.chats or args.updates

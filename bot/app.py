@@ -54,6 +54,10 @@ class KanalApp:
         if settings.telegram_token:
             from .channels.telegram import TelegramChannel
 
+            if telegram_request is None and settings.telegram_http_process:
+                from .channels.http_process import ProcessRequest
+
+                telegram_request = ProcessRequest()
             self.telegram = TelegramChannel(
                 token=settings.telegram_token, base_url=settings.telegram_base_url, handle=self.dispatcher.handle,
                 webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret,

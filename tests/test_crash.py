@@ -211,7 +211,8 @@ async def _expire_leases(db_url: str, run: _Run) -> None:
         await db.dispose()
 
 
-async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int | None, gap: tuple[float, float], seed: int, budget: float, look: float) -> _Run:
+async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int | None, gap: tuple[float, float], seed: int, budget: float, look: float,
+                            http_process: bool = False) -> _Run:
     """Run ``citizens`` scripts against a real bot process killed ``kills`` times (None: every
     ``gap`` seconds until all scripts are done), ``gap`` seconds after it is polling again."""
     rng = random.Random(seed)
@@ -222,6 +223,7 @@ async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int 
             "KANAL_DATABASE_URL": db_url, "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
             "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_SCHEDULER": "false",
             "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0", "KANAL_LOG_LEVEL": "WARNING",
+            "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
         }
 
         async def start(n: int) -> tuple[asyncio.subprocess.Process, int]:
@@ -358,6 +360,15 @@ async def test_scripted_turns_under_random_kills(db_url, tmp_path):
     run = await _scripted_crashes(db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261201, budget=60, look=0.2)
     assert len(run.kills) == 3
     _verdict(run, f"80 turns, 3 kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s")
+
+
+async def test_scripted_turns_under_random_kills_with_http_process(db_url, tmp_path):
+    """The same with KANAL_TELEGRAM_HTTP_PROCESS: the killed bot's HTTP process is orphaned with
+    calls in flight (it finishes them and exits), and each restart starts a new one."""
+    started = time.monotonic()
+    run = await _scripted_crashes(db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261202, budget=60, look=0.2, http_process=True)
+    assert len(run.kills) == 3
+    _verdict(run, f"80 turns, 3 kills, HTTP process, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s")
 
 
 @pytest.mark.slow
