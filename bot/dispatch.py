@@ -11,7 +11,9 @@ after another in ONE transaction (one commit, one writer on SQLite instead of ma
 for the lock). Nothing is acknowledged to the platform before its turn is committed. If any turn
 of a batch fails, or the commit does, the whole batch is rolled back and every turn runs again
 alone, with its own retries and apology: one person's bad turn never costs another person theirs.
-A lone turn runs at once, so an idle bot answers with no added latency.
+A lone turn runs at once, so an idle bot answers with no added latency. On PostgreSQL two such
+transactions run at once (``KANAL_TURN_WORKERS``), never with turns of the same person: one
+batch's Python work goes on while the other waits for the server.
 """
 
 from __future__ import annotations
@@ -140,7 +142,11 @@ class Dispatcher:
         self._locks = _KeyedLocks()
         self.batch_size = max(1, settings.turn_batch)
         self._waiting: deque[_Waiting] = deque()
-        self._worker: asyncio.Task | None = None
+        # SQLite has one writer: a second transaction would only queue for it. PostgreSQL runs a
+        # second batch's Python work while the first waits for the server.
+        self.workers = settings.turn_workers or (1 if db.dialect == "sqlite" else 2)
+        self._workers: set[asyncio.Task] = set()
+        self._in_batch: set[tuple[str, str]] = set()  # people whose turn a running transaction holds
         self.stats = {"turns": 0, "batches": 0, "batch_fallbacks": 0}
         # test hook for the crash test: die right after the commit, before any delivery
         self._crash_after_commit = os.environ.get("KANAL_FAILPOINT") == "after-commit"
@@ -153,16 +159,29 @@ class Dispatcher:
             return await self._handle_alone(inbound)
         future = asyncio.get_running_loop().create_future()
         self._waiting.append(_Waiting(inbound, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work())
+        if len(self._workers) < self.workers:
+            worker = asyncio.create_task(self._work())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return await future
 
     async def _work(self) -> None:
-        """Take batches off the queue until it is empty (one worker per process at a time)."""
+        """Take batches off the queue until it is empty (up to :attr:`workers` of these at a time,
+        never two with turns of the same person)."""
+        try:
+            await self._take_batches()
+        finally:
+            # at once, not in a done callback: a turn handed in right after this worker saw the
+            # queue empty must find it gone and start another
+            self._workers.discard(asyncio.current_task())
+
+    async def _take_batches(self) -> None:
         while self._waiting:
             batch = self._next_batch()
             if not batch:
-                continue
+                return  # what waits belongs to people another worker is serving: it goes on
+            people = [(w.inbound.channel, w.inbound.user_key) for w in batch]
+            self._in_batch.update(people)
             try:
                 if len(batch) == 1:
                     await self._settle_alone(batch[0])
@@ -173,19 +192,18 @@ class Dispatcher:
                     if not w.future.done():
                         w.future.set_exception(DatabaseUnavailable(type(exc).__name__))
                 raise
+            finally:
+                self._in_batch.difference_update(people)
 
     async def close(self, timeout: float = 10.0) -> None:
         """Let the turns already taken in finish (they are committed or rolled back, never half)."""
-        worker = self._worker
-        if worker is None or worker.done():
+        workers = [w for w in self._workers if not w.done()]
+        if not workers:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(worker), timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        _, late = await asyncio.wait(workers, timeout=timeout)
+        for worker in late:
             worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
-        except Exception:  # the worker's own failure was already passed to its callers
-            pass
+        await asyncio.gather(*workers, return_exceptions=True)  # their failures went to their callers
 
     def _next_batch(self) -> list[_Waiting]:
         """Up to ``batch_size`` waiting turns of different people, in arrival order; a person's
@@ -198,7 +216,7 @@ class Dispatcher:
             if w.future.done():  # the caller gave up (shutdown)
                 continue
             key = (w.inbound.channel, w.inbound.user_key)
-            if key in people:
+            if key in people or key in self._in_batch:
                 later.append(w)
             else:
                 people.add(key)

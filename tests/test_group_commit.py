@@ -217,3 +217,41 @@ async def test_an_answer_to_a_questionnaire_no_longer_in_progress_is_refused(dis
     assert any("tidak aktif" in t for t in texts["x3"][-2:])
     assert (await _answers(db))["x3"] == ("abandoned", None, None)
     assert all(texts[p].count(texts[p][-1]) == 1 and texts[p][-1].startswith("Pertanyaan 2 dari 9") for p in people if p != "x3")
+
+
+async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, clock):
+    """KANAL_TURN_WORKERS=2 (the default on PostgreSQL): two transactions of turns run at once,
+    and a person's messages still go in order, each person in one of them at a time."""
+    from dataclasses import replace
+
+    await store_region(db, load_region_file(), clock.now())
+    dispatcher = Dispatcher(db, build_router(), replace(settings, turn_workers=2, turn_batch=8), clock=clock, renderers={"web": web_render})
+    assert dispatcher.workers == 2
+    people = [f"w{i}" for i in range(30)]
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
+    held: set[str] = set()
+    overlaps: list[str] = []
+    most = 0
+    run_batch = dispatcher._run_batch
+
+    async def watched(batch):
+        nonlocal most
+        keys = [w.inbound.user_key for w in batch]
+        overlaps.extend(k for k in keys if k in held)
+        held.update(keys)
+        most = max(most, len(dispatcher._workers))
+        try:
+            await run_batch(batch)
+        finally:
+            held.difference_update(keys)
+
+    dispatcher._run_batch = watched
+    # each person: consent, then help, pushed together with everybody else's
+    msgs = [m for p in people for m in (choice(p, "consent:yes", ext=f"{p}-1"), text(p, "/bantuan", ext=f"{p}-2"))]
+    outcomes = await asyncio.gather(*(dispatcher.handle(m) for m in msgs))
+    assert all(o.handled for o in outcomes)
+    assert not overlaps, f"one person's turns in two transactions at once: {overlaps}"
+    assert most == 2, "the second worker never ran"
+    texts = await texts_by_address(db)
+    for p in people:
+        assert texts[p][-3].startswith("Terima kasih") and "/lapor" in texts[p][-1], texts[p][-3:]
