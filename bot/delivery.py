@@ -118,7 +118,10 @@ class OutboxSender:
         max_bulk_in_flight: int = 60,
         lease: timedelta = timedelta(minutes=5),
         poll_interval: float = 1.0,
-        flush_interval: float = 0.01,
+        # delivery outcomes are gathered this long and written in one transaction: on SQLite each
+        # such transaction takes the one writer's turn from the group commit (bench.turn: 0.05 s
+        # instead of 0.01 s, 6 % more turns/s); it delays only the bookkeeping, never a message
+        flush_interval: float = 0.05,
         on_failed: Callable[[Repo, dict[str, Any], Any], Awaitable[Any]] | None = None,
     ) -> None:
         self.db = db
