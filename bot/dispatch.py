@@ -162,6 +162,7 @@ class Dispatcher:
         if len(self._workers) < self.workers:
             worker = asyncio.create_task(self._work())
             self._workers.add(worker)
+            # _work removes itself; this covers a worker cancelled before it ever ran
             worker.add_done_callback(self._workers.discard)
         return await future
 

@@ -173,8 +173,9 @@ async def write_deferred(session: AsyncSession) -> None:
 
 
 def defer_write(session: AsyncSession, stmt: Any, values: dict[str, Any]) -> None:
-    """Run the prebuilt ``stmt`` with ``values`` at commit, in one executemany with the other rows
-    given for it in this transaction (see :func:`_write_deferred`)."""
+    """Run the prebuilt ``stmt`` (or an INSERT into the model ``stmt``) with ``values`` at commit,
+    in one executemany with the other rows given for it in this transaction (see
+    :func:`_write_deferred`)."""
     session.info.setdefault(_DEFERRED, []).append((stmt, values))
 
 
@@ -195,7 +196,7 @@ class Repo:
         self.dialect = session.bind.dialect.name
 
     def _defer(self, model: Any, **values: Any) -> None:
-        self.session.info.setdefault(_DEFERRED, []).append((model, values))
+        defer_write(self.session, model, values)  # a model: an INSERT into its table
 
     def begin_group_commit(self) -> None:
         """Mark this transaction as a group commit: some single-row writes (an SKM answer) then

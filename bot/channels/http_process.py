@@ -101,15 +101,23 @@ class ProcessRequest(BaseRequest):
         self._fail_pending("the HTTP process stopped")
         await self._inner.shutdown()
 
-    async def _ensure_child(self) -> asyncio.subprocess.Process:
+    def _live_child(self) -> asyncio.subprocess.Process | None:
+        """The child, while it runs and its answers are read."""
         child = self._child
         if child is not None and child.returncode is None and self._reader_task is not None and not self._reader_task.done():
             return child
+        return None
+
+    async def _ensure_child(self) -> asyncio.subprocess.Process:
+        child = self._live_child()
+        if child is not None:
+            return child
         assert self._starting is not None
-        async with self._starting:
-            child = self._child
-            if child is not None and child.returncode is None and self._reader_task is not None and not self._reader_task.done():
+        async with self._starting:  # one start, however many calls find the child gone
+            child = self._live_child()
+            if child is not None:
                 return child
+            child = self._child
             if child is not None:
                 log.warning("telegram HTTP process ended (exit code %s); starting a new one", child.returncode)
             child = await asyncio.create_subprocess_exec(
