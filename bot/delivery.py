@@ -148,6 +148,10 @@ class OutboxSender:
         #: too (in the database the claim skips them once the retry is recorded; this covers the
         #: moment before that)
         self._paused: dict[tuple[str, str], Any] = {}
+        #: chats with retries not yet written (counted per row): until they are, the database
+        #: still has the earlier rows as 'sending', so its claim would not hold later rows back,
+        #: and a pause that ran out before the write must not let a later row overtake them
+        self._unrecorded: dict[tuple[str, str], int] = {}
         #: outcomes waiting to be written: (kind, outbox id, info); a "failed" row's info is
         #: (error, whom to tell or None)
         self._results: list[tuple[str, int, Any]] = []
@@ -270,13 +274,15 @@ class OutboxSender:
     def _enqueue_lane(self, row: ClaimedMessage) -> None:
         key = (row.channel, row.address)
         until = self._paused.get(key)
-        if until is not None:
-            if self.clock.now() < until:  # an earlier message to this chat waits for its retry
-                self._bulk.discard(row.id)
-                self._results.append(("retry", row.id, (until, "waiting behind an earlier message", False)))
-                self._results_ready.set()
-                return
+        now = self.clock.now()
+        if until is not None and now >= until:
             del self._paused[key]
+            until = None
+        if until is not None or self._unrecorded.get(key):  # an earlier message to this chat waits for its retry
+            self._bulk.discard(row.id)
+            self._hold(key, row.id, until or now, "waiting behind an earlier message", False)
+            self._results_ready.set()
+            return
         lane = self._lanes.get(key)
         if lane is None:
             limit = self.limits.get(row.channel, UNLIMITED)
@@ -386,9 +392,9 @@ class OutboxSender:
                 self.stats["failed"] += 1
                 at = self.clock.now()
             elif first:
-                self._results.append(("retry", r.id, (at, str(exc), not rate_limited)))
+                self._hold(lane.key, r.id, at, str(exc), not rate_limited)
             else:  # not tried: does not count as an attempt
-                self._results.append(("retry", r.id, (at, "waiting behind an earlier message", False)))
+                self._hold(lane.key, r.id, at, "waiting behind an earlier message", False)
             first = False
         if at > self.clock.now():
             if len(self._paused) > 10_000:  # forget the pauses that are over (each chat's is short)
@@ -397,6 +403,11 @@ class OutboxSender:
             self._paused[lane.key] = at
         log.info("outbox lane %s:%s paused %.1fs (%s)", lane.key[0], _mask(lane.key[1]), delay, exc)
         self._results_ready.set()
+
+    def _hold(self, key: tuple[str, str], row_id: int, at: Any, error: str, counts: bool) -> None:
+        """Give a row back for a retry at ``at``; its chat holds later rows until that is written."""
+        self._results.append(("retry", row_id, (at, error, counts, key)))
+        self._unrecorded[key] = self._unrecorded.get(key, 0) + 1
 
     # ---- recording ------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
@@ -435,7 +446,7 @@ class OutboxSender:
                     if kind == "failed":
                         await repo.mark_failed(row_id, info[0])
                     elif kind == "retry":
-                        at, err, counts = info
+                        at, err, counts, _ = info
                         await repo.mark_retry(row_id, at, err, count_attempt=counts)
                     elif kind == "release":
                         await repo.mark_retry(row_id, now, "released at shutdown", count_attempt=False)
@@ -445,6 +456,14 @@ class OutboxSender:
             raise
         finally:
             self._flushing = False
+        for kind, _, info in batch:  # written: the database now holds these chats' later rows back
+            if kind == "retry":
+                key = info[3]
+                left = self._unrecorded[key] - 1
+                if left:
+                    self._unrecorded[key] = left
+                else:
+                    del self._unrecorded[key]
         if reports or any(kind in ("retry", "release") for kind, _, _ in batch):
             self._wake.set()
 

@@ -97,6 +97,36 @@ async def test_a_message_committed_while_its_chat_waits_for_a_retry_does_not_ove
     assert sender.texts("a") == ["1", "2", "3", "4"]
 
 
+async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_later_messages(db, clock):
+    """"1" meets a network error; its lane's pause is shorter than the time its outcome takes to
+    be written. "3", claimed after the pause ran out but while the database still had "1" and
+    "2" as being sent, went out first (the storm suite saw it once the outcomes were gathered
+    0.05 s, longer than its 0.05 s backoff)."""
+    sender = RecordingSender()
+    tried = asyncio.Event()
+
+    class FailsOnce:
+        async def send(self, address, payload, *, ref=None):
+            if payload["text"] == "1" and not tried.is_set():
+                tried.set()
+                raise SendError("Telegram network: TimedOut", retryable=True)
+            return await sender.send(address, payload, ref=ref)
+
+    outbox = OutboxSender(db, {"telegram": FailsOnce()}, clock=clock, flush_interval=0.5)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await outbox.start()
+    try:
+        await asyncio.wait_for(tried.wait(), 5)
+        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))  # the pause is over, nothing written yet
+        await enqueue(db, clock, "a", ["3"])
+        outbox.wake()
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["1", "2", "3"]
+    assert {r.status for r in await rows(db)} == {"sent"}
+
+
 async def test_permanent_failure_recorded_not_retried(db, clock):
     sender = RecordingSender()
     sender.script["blocked"] = [SendError("Telegram 403: bot was blocked by the user", retryable=False)]
