@@ -412,7 +412,11 @@ class Repo:
         stmt = select(OutboxMessage).where(OutboxMessage.platform_message_id == platform_message_id)
         if channel is not None:
             stmt = stmt.where(OutboxMessage.channel == channel)
-        row = (await self.session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one_or_none()
+        # locked: Meta's reports of one message come as separate webhooks handled at once, and a
+        # lower one read before a higher one committed would otherwise overwrite it (PostgreSQL;
+        # SQLite's transactions here take turns)
+        stmt = stmt.order_by(OutboxMessage.id.desc()).limit(1).with_for_update()
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
         if row is None:
             return False, None
         rank = self.DELIVERY_RANK.get(status, 0)

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.region import load_region_file, store_region
 from storage import Repo
@@ -109,6 +110,38 @@ async def test_concurrent_claims_never_share_a_row(db, clock):
 
     await asyncio.gather(*(claimer() for _ in range(4)))
     assert len(claimed) == len(set(claimed)) == 40
+
+
+async def test_concurrent_delivery_reports_never_move_a_row_backwards(db, clock):
+    """WhatsApp sends ``sent`` and ``delivered`` as two webhooks handled at once: ``sent``, read
+    while ``delivered`` was being written and committed after it, left the row at ``sent`` (seen
+    on PostgreSQL in CI). The report now waits for the row."""
+    await _enqueue(db, clock, 1)
+    async with db.unit_of_work() as uow:
+        (row,) = await Repo(uow.session).claim_due(clock.now(), limit=1, lease=timedelta(minutes=5))
+        await Repo(uow.session).mark_sent(row.id, clock.now(), "wamid.1")
+        await uow.commit()
+
+    first_written = asyncio.Event()
+
+    async def delivered() -> None:
+        async with db.unit_of_work() as uow:
+            assert (await Repo(uow.session).record_delivery_status("wamid.1", "delivered", clock.now()))[0]
+            await uow.session.flush()
+            first_written.set()
+            await asyncio.sleep(0.3)  # the other report reads meanwhile
+            await uow.commit()
+
+    async def sent() -> None:
+        await first_written.wait()
+        async with db.unit_of_work() as uow:
+            assert (await Repo(uow.session).record_delivery_status("wamid.1", "sent", clock.now()))[0]
+            await uow.commit()
+
+    await asyncio.wait_for(asyncio.gather(delivered(), sent()), 10)
+    async with db.unit_of_work() as uow:
+        (status,) = (await uow.session.execute(select(OutboxMessage.delivery_status))).scalars().all()
+    assert status == "delivered"
 
 
 async def test_invite_redeemed_once_and_expires(db, clock):
