@@ -152,6 +152,10 @@ class OutboxSender:
         #: still has the earlier rows as 'sending', so its claim would not hold later rows back,
         #: and a pause that ran out before the write must not let a later row overtake them
         self._unrecorded: dict[tuple[str, str], int] = {}
+        #: chats whose retries were written while the running claim read: on PostgreSQL its
+        #: snapshot may predate that write (the earlier rows still 'sending' there), so a row it
+        #: claimed for such a chat is given back too, and the next claim takes them all in order
+        self._written_during_claim: set[tuple[str, str]] = set()
         #: outcomes waiting to be written: (kind, outbox id, info); a "failed" row's info is
         #: (error, whom to tell or None)
         self._results: list[tuple[str, int, Any]] = []
@@ -226,6 +230,7 @@ class OutboxSender:
                 self._starved = self._starved_bulk = False
                 if room > 0:
                     self._claiming = True
+                    self._written_during_claim.clear()
                     try:
                         rows = await self._claim(room)
                         for row in rows:
@@ -278,7 +283,8 @@ class OutboxSender:
         if until is not None and now >= until:
             del self._paused[key]
             until = None
-        if until is not None or self._unrecorded.get(key):  # an earlier message to this chat waits for its retry
+        if until is not None or self._unrecorded.get(key) or key in self._written_during_claim:
+            # an earlier message to this chat waits for its retry
             self._bulk.discard(row.id)
             self._hold(key, row.id, until or now, "waiting behind an earlier message", False)
             self._results_ready.set()
@@ -459,6 +465,8 @@ class OutboxSender:
         for kind, _, info in batch:  # written: the database now holds these chats' later rows back
             if kind == "retry":
                 key = info[3]
+                if self._claiming:
+                    self._written_during_claim.add(key)
                 left = self._unrecorded[key] - 1
                 if left:
                     self._unrecorded[key] = left

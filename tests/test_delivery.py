@@ -127,6 +127,44 @@ async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_lat
     assert {r.status for r in await rows(db)} == {"sent"}
 
 
+async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claimed(db, clock):
+    """The same moment on PostgreSQL: the claim's snapshot is taken while "1" and "2" are still
+    'sending'; their retry is written (and forgotten here) before the claim hands "3" to its
+    lane. The claim is made to interleave so on both databases."""
+    sender = RecordingSender()
+    tried = asyncio.Event()
+    forced: list[int] = []
+
+    class FailsOnce:
+        async def send(self, address, payload, *, ref=None):
+            if payload["text"] == "1" and not tried.is_set():
+                tried.set()
+                raise SendError("Telegram network: TimedOut", retryable=True)
+            return await sender.send(address, payload, ref=ref)
+
+    class FlushDuringClaim(OutboxSender):
+        async def _claim(self, limit):
+            rows = await super()._claim(limit)
+            if self._results and not forced:  # the retry commits after this claim's snapshot
+                forced.append(len(rows))
+                await self._flush()
+            return rows
+
+    outbox = FlushDuringClaim(db, {"telegram": FailsOnce()}, clock=clock, flush_interval=0.5)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await outbox.start()
+    try:
+        await asyncio.wait_for(tried.wait(), 5)
+        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
+        await enqueue(db, clock, "a", ["3"])
+        outbox.wake()
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert forced == [1]  # the claim took "3" alone, then the retry of "1" and "2" was written
+    assert sender.texts("a") == ["1", "2", "3"]
+
+
 async def test_permanent_failure_recorded_not_retried(db, clock):
     sender = RecordingSender()
     sender.script["blocked"] = [SendError("Telegram 403: bot was blocked by the user", retryable=False)]
