@@ -152,10 +152,12 @@ class OutboxSender:
         #: still has the earlier rows as 'sending', so its claim would not hold later rows back,
         #: and a pause that ran out before the write must not let a later row overtake them
         self._unrecorded: dict[tuple[str, str], int] = {}
-        #: chats whose retries were written while the running claim read: on PostgreSQL its
-        #: snapshot may predate that write (the earlier rows still 'sending' there), so a row it
-        #: claimed for such a chat is given back too, and the next claim takes them all in order
-        self._written_during_claim: set[tuple[str, str]] = set()
+        #: rows whose retries were written while the running claim read, by chat: its snapshot
+        #: (PostgreSQL) or the moment its rows reach their lanes (both databases) may predate that
+        #: write, so a later row it claimed for such a chat, without those earlier ones, is given
+        #: back too, and the next claim takes them all in order. A claim that took the written
+        #: rows themselves saw the write: its rows go out as claimed.
+        self._written_during_claim: dict[tuple[str, str], set[int]] = {}
         #: outcomes waiting to be written: (kind, outbox id, info); a "failed" row's info is
         #: (error, whom to tell or None)
         self._results: list[tuple[str, int, Any]] = []
@@ -208,7 +210,10 @@ class OutboxSender:
         """Wait until nothing is in flight and no row is due now (tests, ``kanal jobs run``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.wake()
+            # never wake a claim that is running: the loop would claim again at once, and on a slow
+            # machine (a claim over 20 ms) this check found it claiming every time until the timeout
+            if not self._claiming:
+                self.wake()
             await asyncio.sleep(0.02)
             busy = self._in_flight or self._results or self._flushing or self._claiming
             if not busy and await self._nothing_due():
@@ -233,8 +238,9 @@ class OutboxSender:
                     self._written_during_claim.clear()
                     try:
                         rows = await self._claim(room)
+                        claimed = {row.id for row in rows} if self._written_during_claim else None
                         for row in rows:
-                            self._enqueue_lane(row)
+                            self._enqueue_lane(row, claimed)
                     finally:
                         self._claiming = False
                     # a full batch: more may be due; lanes wake us as they free room
@@ -276,14 +282,18 @@ class OutboxSender:
             self._bulk.update(r.id for r in bulk)
             return rows + list(bulk)
 
-    def _enqueue_lane(self, row: ClaimedMessage) -> None:
+    def _enqueue_lane(self, row: ClaimedMessage, claimed: set[int] | None = None) -> None:
+        """Hand a claimed row to its chat's lane, or give it back when an earlier message to that
+        chat waits for a retry (``claimed``: the ids of the claim it came with)."""
         key = (row.channel, row.address)
         until = self._paused.get(key)
         now = self.clock.now()
         if until is not None and now >= until:
             del self._paused[key]
             until = None
-        if until is not None or self._unrecorded.get(key) or key in self._written_during_claim:
+        written = self._written_during_claim.get(key)
+        if until is not None or self._unrecorded.get(key) or (
+                written and any(i < row.id and i not in (claimed or ()) for i in written)):
             # an earlier message to this chat waits for its retry
             self._bulk.discard(row.id)
             self._hold(key, row.id, until or now, "waiting behind an earlier message", False)
@@ -462,11 +472,11 @@ class OutboxSender:
             raise
         finally:
             self._flushing = False
-        for kind, _, info in batch:  # written: the database now holds these chats' later rows back
+        for kind, row_id, info in batch:  # written: the database now holds these chats' later rows back
             if kind == "retry":
                 key = info[3]
                 if self._claiming:
-                    self._written_during_claim.add(key)
+                    self._written_during_claim.setdefault(key, set()).add(row_id)
                 left = self._unrecorded[key] - 1
                 if left:
                     self._unrecorded[key] = left

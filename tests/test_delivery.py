@@ -97,26 +97,33 @@ async def test_a_message_committed_while_its_chat_waits_for_a_retry_does_not_ove
     assert sender.texts("a") == ["1", "2", "3", "4"]
 
 
+class _FailsFirstOnce:
+    """Raises a network error for the message "1" once, then sends through ``sender``."""
+
+    def __init__(self, sender: RecordingSender) -> None:
+        self.sender = sender
+        self.tried = asyncio.Event()
+
+    async def send(self, address, payload, *, ref=None):
+        if payload["text"] == "1" and not self.tried.is_set():
+            self.tried.set()
+            raise SendError("Telegram network: TimedOut", retryable=True)
+        return await self.sender.send(address, payload, ref=ref)
+
+
 async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_later_messages(db, clock):
     """"1" meets a network error; its lane's pause is shorter than the time its outcome takes to
     be written. "3", claimed after the pause ran out but while the database still had "1" and
     "2" as being sent, went out first (the storm suite saw it once the outcomes were gathered
     0.05 s, longer than its 0.05 s backoff)."""
     sender = RecordingSender()
-    tried = asyncio.Event()
+    failing = _FailsFirstOnce(sender)
 
-    class FailsOnce:
-        async def send(self, address, payload, *, ref=None):
-            if payload["text"] == "1" and not tried.is_set():
-                tried.set()
-                raise SendError("Telegram network: TimedOut", retryable=True)
-            return await sender.send(address, payload, ref=ref)
-
-    outbox = OutboxSender(db, {"telegram": FailsOnce()}, clock=clock, flush_interval=0.5)
+    outbox = OutboxSender(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
     await enqueue(db, clock, "a", ["1", "2"])
     await outbox.start()
     try:
-        await asyncio.wait_for(tried.wait(), 5)
+        await asyncio.wait_for(failing.tried.wait(), 5)
         clock.advance(timedelta(seconds=backoff_seconds(1) + 1))  # the pause is over, nothing written yet
         await enqueue(db, clock, "a", ["3"])
         outbox.wake()
@@ -132,15 +139,8 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
     'sending'; their retry is written (and forgotten here) before the claim hands "3" to its
     lane. The claim is made to interleave so on both databases."""
     sender = RecordingSender()
-    tried = asyncio.Event()
+    failing = _FailsFirstOnce(sender)
     forced: list[int] = []
-
-    class FailsOnce:
-        async def send(self, address, payload, *, ref=None):
-            if payload["text"] == "1" and not tried.is_set():
-                tried.set()
-                raise SendError("Telegram network: TimedOut", retryable=True)
-            return await sender.send(address, payload, ref=ref)
 
     class FlushDuringClaim(OutboxSender):
         async def _claim(self, limit):
@@ -150,11 +150,11 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
                 await self._flush()
             return rows
 
-    outbox = FlushDuringClaim(db, {"telegram": FailsOnce()}, clock=clock, flush_interval=0.5)
+    outbox = FlushDuringClaim(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
     await enqueue(db, clock, "a", ["1", "2"])
     await outbox.start()
     try:
-        await asyncio.wait_for(tried.wait(), 5)
+        await asyncio.wait_for(failing.tried.wait(), 5)
         clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
         await enqueue(db, clock, "a", ["3"])
         outbox.wake()
@@ -163,6 +163,65 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
         await outbox.stop()
     assert forced == [1]  # the claim took "3" alone, then the retry of "1" and "2" was written
     assert sender.texts("a") == ["1", "2", "3"]
+
+
+async def test_a_claim_that_took_the_rows_whose_retry_it_saw_written_sends_them(db, clock):
+    """The retry of "1" and "2" is written just before a claim reads, while the claim is already
+    under way: the claim takes them and "3", in order, and they go out. All three were given back
+    once more (the chat was marked whatever the claim took): another round through the database,
+    and another each time a flush met a claim again."""
+    sender = RecordingSender()
+    failing = _FailsFirstOnce(sender)
+    holds: list[tuple[int, str]] = []
+    flushed_in_claim: list[int] = []
+
+    class FlushAtClaimStart(OutboxSender):
+        async def _claim(self, limit):
+            if any(kind == "retry" for kind, _, _ in self._results) and not flushed_in_claim:
+                flushed_in_claim.append(len(self._results))
+                await self._flush()  # written while this claim is running, before it reads
+            return await super()._claim(limit)
+
+        def _hold(self, key, row_id, at, error, counts):
+            holds.append((row_id, error))
+            super()._hold(key, row_id, at, error, counts)
+
+    outbox = FlushAtClaimStart(db, {"telegram": failing}, clock=clock, flush_interval=5)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await outbox.start()
+    try:
+        await asyncio.wait_for(failing.tried.wait(), 5)
+        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
+        await enqueue(db, clock, "a", ["3"])
+        outbox.wake()
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert flushed_in_claim == [2]  # the retry of "1" and "2" was written inside the claim
+    assert sender.texts("a") == ["1", "2", "3"]
+    assert [row_id for row_id, _ in holds] == [1, 2]  # and never again
+
+
+async def test_drain_returns_while_every_claim_takes_longer_than_its_polling(db, clock):
+    """``drain`` woke the claim loop every 20 ms and then checked whether it was claiming: with
+    claims over 20 ms (a loaded machine) it found it claiming every time and timed out."""
+    sender = RecordingSender()
+
+    class SlowClaims(OutboxSender):
+        async def _claim(self, limit):
+            rows = await super()._claim(limit)
+            await asyncio.sleep(0.3)
+            return rows
+
+    outbox = SlowClaims(db, {"telegram": sender}, clock=clock)
+    await enqueue(db, clock, "a", ["1", "2"])
+    await outbox.start()
+    try:
+        await outbox.drain(timeout=6)
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == ["1", "2"]
+    assert {r.status for r in await rows(db)} == {"sent"}
 
 
 async def test_permanent_failure_recorded_not_retried(db, clock):
