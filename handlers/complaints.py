@@ -56,6 +56,18 @@ def short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def page_number(turn: Turn, command: str, word: str | None) -> int | None:
+    """The page typed after a list command (1 when none); None, with the command's usage told,
+    when ``word`` is not one ("/antrian abc", "/triase 0": silently showing page 1 misleads)."""
+    if word is None:
+        return 1
+    if word.isdecimal() and 0 < int(word) < 100000:  # isdecimal, not isdigit: "²" is no int()
+        return int(word)
+    turn.reply(turn.t("\"{word}\" bukan nomor halaman. Cara pakai: /{command} {usage}", word=short(word, 30), command=command,
+                      usage=turn.t("[halaman]")))
+    return None
+
+
 def state_label(t: Translator, state: str) -> str:
     return t(rules.STATE_LABELS.get(state, state))
 
@@ -433,10 +445,9 @@ def register(router: Router) -> None:
         t = turn.t
         ctx = await region_context(turn)
         words = args.split()
-        page = int(words[0]) if words and words[0].isdecimal() and 0 < int(words[0]) < 100000 else 1
-        if words and not words[0].isdecimal() and turn.user.role != "coordinator" or words and words[0].isdecimal() and page != int(words[0]):
-            # "/antrian abc", "/antrian 0": not a page number (silently showing page 1 misleads)
-            turn.reply(t("\"{word}\" bukan nomor halaman. Cara pakai: /antrian {usage}", word=short(words[0], 30), usage=t("[halaman]")))
+        # a coordinator may name the OPD instead: "/antrian PUPR"
+        page = page_number(turn, "antrian", words[0] if words and (words[0].isdecimal() or turn.user.role != "coordinator") else None)
+        if page is None:
             return
         opd = turn.user.opd_code
         if turn.user.role == "coordinator":
@@ -606,7 +617,9 @@ def register(router: Router) -> None:
         t = turn.t
         ctx = await region_context(turn)
         words = args.split()
-        page = int(words[0]) if words and words[0].isdecimal() and 0 < int(words[0]) < 100000 else 1
+        page = page_number(turn, "triase", words[0] if words else None)
+        if page is None:
+            return
         result = await ComplaintRepo(turn.repo.session).triage(limit=PAGE, offset=(page - 1) * PAGE)
         await send_list(turn, ctx, result, t("Triase"), page, "/triase {page}", empty=t("Tidak ada laporan yang menunggu triase. 👍"))
 

@@ -45,9 +45,9 @@ async def _seed(db, clock) -> list[str]:
         return [c.number for c in queue]
 
 
-async def _last_text(db) -> str:
+async def _last_text(db, address: str = "petugas") -> str:
     async with db.unit_of_work() as uow:
-        row = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == "petugas").order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
+        row = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
         return row.payload["text"]
 
 
@@ -87,4 +87,29 @@ async def test_officer_commands_without_a_usable_argument_say_how_to_use_them(db
     ]:
         await dispatcher.handle(text("petugas", typed))
         body = await _last_text(db)
+        assert expected in body, (typed, body)
+
+
+async def test_coordinator_list_commands_check_their_page_like_antrian(db, settings, clock):
+    """``/triase abc`` used to show page 1 silently; ``/antrian`` said why. Both now do, and a
+    coordinator's ``/antrian <KODE-OPD>`` is still no page number."""
+    await store_region(db, load_region_file(), clock.now())
+    await _seed(db, clock)
+    async with db.unit_of_work() as uow:
+        coordinator = await Repo(uow.session).get_or_create_user("web", "koordinator", clock.now(), display_name="Bag. Organisasi")
+        coordinator.role, coordinator.consent_at = "coordinator", clock.now()
+        await uow.commit()
+    dispatcher = Dispatcher(db, build_router(), settings, clock=clock, renderers={"web": web_render})
+    for typed, expected in [
+        ("/triase abc", '"abc" bukan nomor halaman. Cara pakai: /triase [halaman]'),
+        ("/triase 0", '"0" bukan nomor halaman. Cara pakai: /triase [halaman]'),
+        ("/triase ²", '"²" bukan nomor halaman.'),
+        ("/triase", "Triase — 20 laporan, halaman 1/3"),
+        ("/triase 3", "Triase — 20 laporan, halaman 3/3"),
+        ("/antrian 0 PUPR", '"0" bukan nomor halaman. Cara pakai: /antrian [halaman]'),
+        ("/antrian PUPR", "halaman 1/"),
+        ("/antrian 2 PUPR", "halaman 2/"),
+    ]:
+        await dispatcher.handle(text("koordinator", typed))
+        body = await _last_text(db, "koordinator")
         assert expected in body, (typed, body)
