@@ -111,15 +111,9 @@ class _FailsFirstOnce:
         return await self.sender.send(address, payload, ref=ref)
 
 
-async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_later_messages(db, clock):
-    """"1" meets a network error; its lane's pause is shorter than the time its outcome takes to
-    be written. "3", claimed after the pause ran out but while the database still had "1" and
-    "2" as being sent, went out first (the storm suite saw it once the outcomes were gathered
-    0.05 s, longer than its 0.05 s backoff)."""
-    sender = RecordingSender()
-    failing = _FailsFirstOnce(sender)
-
-    outbox = OutboxSender(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
+async def _third_after_a_paused_retry(db, clock, outbox: OutboxSender, failing: _FailsFirstOnce) -> None:
+    """"1" and "2" are claimed and "1" fails once; its pause runs out, then "3" is written to the
+    same chat, and the outbox is drained and stopped."""
     await enqueue(db, clock, "a", ["1", "2"])
     await outbox.start()
     try:
@@ -130,6 +124,17 @@ async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_lat
         await outbox.drain()
     finally:
         await outbox.stop()
+
+
+async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_later_messages(db, clock):
+    """"1" meets a network error; its lane's pause is shorter than the time its outcome takes to
+    be written. "3", claimed after the pause ran out but while the database still had "1" and
+    "2" as being sent, went out first (the storm suite saw it once the outcomes were gathered
+    0.05 s, longer than its 0.05 s backoff)."""
+    sender = RecordingSender()
+    failing = _FailsFirstOnce(sender)
+    outbox = OutboxSender(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
+    await _third_after_a_paused_retry(db, clock, outbox, failing)
     assert sender.texts("a") == ["1", "2", "3"]
     assert {r.status for r in await rows(db)} == {"sent"}
 
@@ -151,16 +156,7 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
             return rows
 
     outbox = FlushDuringClaim(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
-    await enqueue(db, clock, "a", ["1", "2"])
-    await outbox.start()
-    try:
-        await asyncio.wait_for(failing.tried.wait(), 5)
-        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
-        await enqueue(db, clock, "a", ["3"])
-        outbox.wake()
-        await outbox.drain()
-    finally:
-        await outbox.stop()
+    await _third_after_a_paused_retry(db, clock, outbox, failing)
     assert forced == [1]  # the claim took "3" alone, then the retry of "1" and "2" was written
     assert sender.texts("a") == ["1", "2", "3"]
 
@@ -187,16 +183,7 @@ async def test_a_claim_that_took_the_rows_whose_retry_it_saw_written_sends_them(
             super()._hold(key, row_id, at, error, counts)
 
     outbox = FlushAtClaimStart(db, {"telegram": failing}, clock=clock, flush_interval=5)
-    await enqueue(db, clock, "a", ["1", "2"])
-    await outbox.start()
-    try:
-        await asyncio.wait_for(failing.tried.wait(), 5)
-        clock.advance(timedelta(seconds=backoff_seconds(1) + 1))
-        await enqueue(db, clock, "a", ["3"])
-        outbox.wake()
-        await outbox.drain()
-    finally:
-        await outbox.stop()
+    await _third_after_a_paused_retry(db, clock, outbox, failing)
     assert flushed_in_claim == [2]  # the retry of "1" and "2" was written inside the claim
     assert sender.texts("a") == ["1", "2", "3"]
     assert [row_id for row_id, _ in holds] == [1, 2]  # and never again
