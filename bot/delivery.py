@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -238,7 +238,8 @@ class OutboxSender:
                     self._written_during_claim.clear()
                     try:
                         rows = await self._claim(room)
-                        claimed = {row.id for row in rows} if self._written_during_claim else None
+                        # only needed when a retry was written meanwhile (see _enqueue_lane)
+                        claimed = {row.id for row in rows} if self._written_during_claim else frozenset()
                         for row in rows:
                             self._enqueue_lane(row, claimed)
                     finally:
@@ -282,7 +283,7 @@ class OutboxSender:
             self._bulk.update(r.id for r in bulk)
             return rows + list(bulk)
 
-    def _enqueue_lane(self, row: ClaimedMessage, claimed: set[int] | None = None) -> None:
+    def _enqueue_lane(self, row: ClaimedMessage, claimed: AbstractSet[int]) -> None:
         """Hand a claimed row to its chat's lane, or give it back when an earlier message to that
         chat waits for a retry (``claimed``: the ids of the claim it came with)."""
         key = (row.channel, row.address)
@@ -293,7 +294,7 @@ class OutboxSender:
             until = None
         written = self._written_during_claim.get(key)
         if until is not None or self._unrecorded.get(key) or (
-                written and any(i < row.id and i not in (claimed or ()) for i in written)):
+                written and any(i < row.id and i not in claimed for i in written)):
             # an earlier message to this chat waits for its retry
             self._bulk.discard(row.id)
             self._hold(key, row.id, until or now, "waiting behind an earlier message", False)
