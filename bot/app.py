@@ -153,6 +153,19 @@ class KanalApp:
             log.info("region %s loaded: %s", loaded.code, counts)
 
     async def start(self, *, auto_migrate: bool = True, serve_http: bool = True) -> None:
+        """Start every part; if one cannot start (a refused token, a port in use), stop the parts
+        already running before the error goes up: left to the end of the event loop, they were
+        cancelled mid-transaction, with tracebacks and unclosed sessions in the log."""
+        try:
+            await self._start(auto_migrate=auto_migrate, serve_http=serve_http)
+        except BaseException:
+            try:
+                await self.stop()
+            except Exception as exc:  # the start's own error is the one to report
+                log.warning("stopping after a failed start: %s", type(exc).__name__)
+            raise
+
+    async def _start(self, *, auto_migrate: bool, serve_http: bool) -> None:
         await self.prepare_database(auto_migrate=auto_migrate)
         language.warm(self.settings.languages)  # the detector's profiles, before the first turn
         if self.whatsapp is not None:

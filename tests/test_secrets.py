@@ -175,6 +175,8 @@ async def test_start_with_refused_token_or_unreachable_api_says_so_without_the_t
         assert proc.returncode == 1 and says in out, out[-2000:]
         assert not leaks(out), (log, leaks(out), out[-3000:])
         assert "Traceback" not in out
+        # what had started was stopped in order, not cancelled at the end of the event loop
+        assert "Unclosed" not in out and "Exception during reset" not in out, out[-3000:]
 
 
 # ---- a running bot meeting every kind of network fault -------------------------------------

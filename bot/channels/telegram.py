@@ -218,12 +218,16 @@ class TelegramChannel:
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
+        #: PTB's bot shuts its requests down only once it is initialized: a start that fails on
+        #: getMe (a refused token, no network) closes them itself (see :meth:`start`)
+        self._requests = (request or AiohttpRequest(connection_pool_size=256),
+                          get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
         builder: ApplicationBuilder = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
-            .request(request or AiohttpRequest(connection_pool_size=256))
-            .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             # no Updater: PTB's confirms a batch's offset with its next getUpdates, before the
             # turns are stored, so a crash in between lost those updates for good. _poll confirms
             # a batch only after every update of it is stored (see there).
@@ -243,9 +247,10 @@ class TelegramChannel:
         pairs shown in Telegram's command menu."""
         try:
             await self.application.initialize()
-        except InvalidToken:
-            raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
-        except (NetworkError, TelegramError) as exc:
+        except TelegramError as exc:  # InvalidToken, NetworkError, …
+            await asyncio.gather(*(r.shutdown() for r in self._requests), return_exceptions=True)
+            if isinstance(exc, InvalidToken):
+                raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
             raise RuntimeError(f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network") from None
         await self.application.start()
         for lang, pairs in (commands or {}).items():
