@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, func, select, update  # noqa: E402
 
-from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
+from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bench.sla import DAY, NOW, OPDS, bench_region  # noqa: E402
 from bot.channels.webchat import render as web_render  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
@@ -74,7 +74,9 @@ async def seed(db: Database, n: int, open_n: int) -> float:
     t0 = time.perf_counter()
     k = max(1, n // open_n)  # every k-th id (below k * open_n) is one of B01's open complaints
     opd_case = "CASE (i % 12) " + " ".join(f"WHEN {j} THEN '{code}'" for j, code in enumerate(OPDS)) + " END"
-    other_open = "CASE WHEN (i / 10) % 8 = 0 THEN 'triase' WHEN (i / 10) % 8 < 4 THEN 'disposisi' ELSE 'tindak_lanjut' END"
+    other_open = (
+        "CASE WHEN (i / 10) % 8 = 0 THEN 'triase' WHEN (i / 10) % 8 < 4 THEN 'disposisi' ELSE 'tindak_lanjut' END"
+    )
     async with db.engine.begin() as conn:
         await conn.exec_driver_sql(
             "INSERT INTO users (channel, external_id, role, opd_code, created_at, consent_at, language_explicit, language) VALUES "
@@ -136,11 +138,23 @@ _seq = iter(range(10**9))
 async def handler_turn(dispatcher: Dispatcher, db: Database, args: str) -> str:
     """One ``/antrian`` turn by the officer through the real dispatcher; returns the reply text."""
     body = f"/antrian {args}".strip()
-    out = await dispatcher.handle(Inbound(channel="web", user_key=OFFICER, external_id=f"bench-antrian-{os.getpid()}-{next(_seq)}-{time.time_ns()}",
-                                          kind=Kind.TEXT, text=body, display_name="Petugas Bench"))
+    out = await dispatcher.handle(
+        Inbound(
+            channel="web",
+            user_key=OFFICER,
+            external_id=f"bench-antrian-{os.getpid()}-{next(_seq)}-{time.time_ns()}",
+            kind=Kind.TEXT,
+            text=body,
+            display_name="Petugas Bench",
+        )
+    )
     assert out.handled and out.replies, out
     async with db.unit_of_work() as uow:
-        row = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == OFFICER).order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
+        row = (
+            await uow.session.execute(
+                select(OutboxMessage).where(OutboxMessage.address == OFFICER).order_by(OutboxMessage.id.desc()).limit(1)
+            )
+        ).scalar_one()
         return row.payload["text"]
 
 
@@ -208,11 +222,19 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        seed_s = await seed_or_reuse(db, Complaint, "complaints", no_seed=args.no_seed, announce=f"seeding {args.complaints:,} complaints, {args.open:,} open for {OPD} …",
-                                     seed=lambda: seed(db, args.complaints, args.open))
+        seed_s = await seed_or_reuse(
+            db,
+            Complaint,
+            "complaints",
+            no_seed=args.no_seed,
+            announce=f"seeding {args.complaints:,} complaints, {args.open:,} open for {OPD} …",
+            seed=lambda: seed(db, args.complaints, args.open),
+        )
         async with db.unit_of_work() as uow:
             all_n = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
-            await uow.session.execute(update(User).where(User.external_id == OFFICER).values(role="officer", opd_code=OPD))
+            await uow.session.execute(
+                update(User).where(User.external_id == OFFICER).values(role="officer", opd_code=OPD)
+            )
             await uow.commit()
         total = await count_only(db)
         last = (total + PAGE - 1) // PAGE
@@ -229,8 +251,17 @@ async def main_async(args: argparse.Namespace) -> dict:
         medians = {k: statistics.median(r[k] for r in rounds) for k in keys}
         plans = await explain(db, deep) + await explain(db, last)
         return {
-            "backend": db.dialect, "complaints": all_n, "queue": total, "opd": OPD, "page_size": PAGE, "pages": last, "rounds": args.rounds,
-            "seed_seconds": seed_s, "median_seconds": medians, "all_rounds": rounds, "plans": plans,
+            "backend": db.dialect,
+            "complaints": all_n,
+            "queue": total,
+            "opd": OPD,
+            "page_size": PAGE,
+            "pages": last,
+            "rounds": args.rounds,
+            "seed_seconds": seed_s,
+            "median_seconds": medians,
+            "all_rounds": rounds,
+            "plans": plans,
             "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}",
         }
     finally:
@@ -240,10 +271,14 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.antrian", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.antrian", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--complaints", type=int, default=200_000, help="complaints to seed in all (default 200000)")
     p.add_argument("--open", type=int, default=50_000, help=f"open complaints in {OPD}'s queue (default 50000)")
-    p.add_argument("--page", type=int, default=1000, help="the deep page to time (default 1000; capped at the last page)")
+    p.add_argument(
+        "--page", type=int, default=1000, help="the deep page to time (default 1000; capped at the last page)"
+    )
     p.add_argument("--rounds", type=int, default=5, help="timed rounds; medians are reported (default 5)")
     add_database_options(p, "complaints")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -252,8 +287,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return
-    print(f"\n/antrian benchmark — {result['backend']}, {result['complaints']:,} complaints, {result['queue']:,} open for {result['opd']} "
-          f"({result['pages']:,} pages of {result['page_size']}), {result['rounds']} rounds (median), {result['machine']}")
+    print(
+        f"\n/antrian benchmark — {result['backend']}, {result['complaints']:,} complaints, {result['queue']:,} open for {result['opd']} "
+        f"({result['pages']:,} pages of {result['page_size']}), {result['rounds']} rounds (median), {result['machine']}"
+    )
     if result["seed_seconds"] is not None:
         print(f"  seeding (bulk INSERT … SELECT + ANALYZE)  {result['seed_seconds']:8.1f} s")
     for k, v in result["median_seconds"].items():

@@ -43,13 +43,18 @@ async def row_count(db: Database, model) -> int:
 def add_database_options(p: argparse.ArgumentParser, what: str) -> None:
     """``--database-url`` (default ``$KANAL_BENCH_DATABASE_URL``), ``--reset`` and ``--no-seed``
     (reuse the ``what`` already in the database) of the benchmarks that seed a large table."""
-    p.add_argument("--database-url", default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
-                   help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
+        help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)",
+    )
     p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
     p.add_argument("--no-seed", action="store_true", help=f"reuse the {what} already in --database-url")
 
 
-async def seed_or_reuse(db: Database, model, what: str, *, no_seed: bool, announce: str, seed: Callable[[], Awaitable[float]]) -> float | None:
+async def seed_or_reuse(
+    db: Database, model, what: str, *, no_seed: bool, announce: str, seed: Callable[[], Awaitable[float]]
+) -> float | None:
     """Seed an empty ``model`` table with ``seed()`` (its seconds, returned) or, with ``no_seed``,
     reuse the rows there; refuses to seed on top of existing rows."""
     existing = await row_count(db, model)
@@ -57,7 +62,9 @@ async def seed_or_reuse(db: Database, model, what: str, *, no_seed: bool, announ
         print(f"reusing {existing:,} {what}", file=sys.stderr)
         return None
     if existing:
-        raise SystemExit(f"{db.url.split('@')[-1]} already holds {existing:,} {what}: use --reset (drops schema public) or --no-seed")
+        raise SystemExit(
+            f"{db.url.split('@')[-1]} already holds {existing:,} {what}: use --reset (drops schema public) or --no-seed"
+        )
     print(announce, file=sys.stderr)
     seconds = await seed()
     print(f"seeded in {seconds:.1f} s", file=sys.stderr)

@@ -21,7 +21,9 @@ def main() -> None:
     if "--aiohttp" in sys.argv[3:]:
         from bot.channels.aiohttp_request import AiohttpRequest
 
-        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connection_pool_size=2, read_timeout=35.0)
+        )
     app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.run_polling(poll_interval=0.0, timeout=30, allowed_updates=["message"])

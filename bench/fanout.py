@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, literal, select  # noqa: E402
 
+from bench.common import migrated, row_count  # noqa: E402
 from bot.forum import SCOPE_REGION  # noqa: E402
 from bot.region import load_region_file, store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bench.common import migrated, row_count  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import ForumSubscription, OutboxMessage, User  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
@@ -90,37 +90,59 @@ async def prepare_database(db: Database, *, reset: bool) -> None:
     await migrated(db, reset=reset)
     users = await row_count(db, User)
     if users:
-        raise SystemExit(f"{db.url.split('@')[-1]} already holds {users:,} users: use --reset (drops schema public) or another database")
-    await store_region(db, load_region_file(None), datetime.now(timezone.utc))
+        raise SystemExit(
+            f"{db.url.split('@')[-1]} already holds {users:,} users: use --reset (drops schema public) or another database"
+        )
+    await store_region(db, load_region_file(None), datetime.now(UTC))
 
 
 async def seed_subscribers(db: Database, chats: list[int], now: datetime) -> None:
     """One consented Telegram citizen per chat (half Indonesian, half English), each subscribed
     to forum news of the whole region: two bulk INSERTs (what /langganan leaves behind)."""
-    rows = [{"channel": "telegram", "external_id": str(c), "display_name": f"Warga {c}", "role": "citizen",
-             "language": "id" if i % 2 == 0 else "en", "language_explicit": i % 2 == 1, "consent_at": now, "created_at": now}
-            for i, c in enumerate(chats)]
+    rows = [
+        {
+            "channel": "telegram",
+            "external_id": str(c),
+            "display_name": f"Warga {c}",
+            "role": "citizen",
+            "language": "id" if i % 2 == 0 else "en",
+            "language_explicit": i % 2 == 1,
+            "consent_at": now,
+            "created_at": now,
+        }
+        for i, c in enumerate(chats)
+    ]
     async with db.engine.begin() as conn:
         for k in range(0, len(rows), 5000):
-            await conn.execute(insert(User), rows[k:k + 5000])
+            await conn.execute(insert(User), rows[k : k + 5000])
         ours = select(User.id, literal(SCOPE_REGION), literal(now, type_=ForumSubscription.created_at.type)).where(
-            User.channel == "telegram", User.external_id.in_([str(c) for c in chats]))
+            User.channel == "telegram", User.external_id.in_([str(c) for c in chats])
+        )
         await conn.execute(insert(ForumSubscription).from_select(["user_id", "scope", "created_at"], ours))
 
 
 async def announce(db: Database, settings: Settings, opd: str = "PUPR") -> tuple[float, str]:
     """``kanal forum create`` (the real command's code, in this process): creates a forum and
     enqueues its announcement to every subscriber in one transaction. (seconds, its output)"""
+    import handlers.forum  # noqa: F401  (imported before the clock starts, as in a warm process)
     from bot import cli_forum
     from bot.notify import renderers_for
-    import handlers.forum  # noqa: F401  (imported before the clock starts, as in a warm process)
 
     renderers_for(None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     at = (now + timedelta(days=7)).astimezone(timezone(timedelta(hours=7)))
-    args = argparse.Namespace(forum_command="create", opd=opd, title="Forum Konsultasi Publik Jalan Desa", topic=None,
-                              at=at.strftime("%Y-%m-%d 10:00"), place="Aula Kantor Bupati", url=None, capacity=200,
-                              description=None, agenda="1. Pembukaan\n2. Paparan\n3. Tanya jawab")
+    args = argparse.Namespace(
+        forum_command="create",
+        opd=opd,
+        title="Forum Konsultasi Publik Jalan Desa",
+        topic=None,
+        at=at.strftime("%Y-%m-%d 10:00"),
+        place="Aula Kantor Bupati",
+        url=None,
+        capacity=200,
+        description=None,
+        agenda="1. Pembukaan\n2. Paparan\n3. Tanya jawab",
+    )
     out = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(out):
@@ -133,13 +155,21 @@ async def announce(db: Database, settings: Settings, opd: str = "PUPR") -> tuple
 
 async def outbox_by_status(db: Database) -> dict[str, int]:
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
-    return {status: count for status, count in rows}
+        rows = (
+            await uow.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        ).all()
+    return dict(rows)
 
 
 # ---- what the server saw -----------------------------------------------------------------------
-def tally(tg: FakeTelegramServer, expected: set[int], *, limit: float = SERVER_GLOBAL, burst: int = SERVER_GLOBAL_BURST,
-          ignore: frozenset[int] = frozenset()) -> dict[str, Any]:
+def tally(
+    tg: FakeTelegramServer,
+    expected: set[int],
+    *,
+    limit: float = SERVER_GLOBAL,
+    burst: int = SERVER_GLOBAL_BURST,
+    ignore: frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     """The fan-out's figures from the messages the fake server accepted (not from what we sent);
     chats in ``ignore`` (the interactive probes) are left out."""
     sent = [s for s in tg.sent(method="sendMessage") if s["chat_id"] not in ignore]
@@ -152,14 +182,21 @@ def tally(tg: FakeTelegramServer, expected: set[int], *, limit: float = SERVER_G
     steady_span = times[-1] - times[burst - 1] if len(times) > burst else 0.0
     steady = (len(times) - burst) / steady_span if steady_span > 0 else 0.0
     return {
-        "accepted": len(sent), "expected": len(expected), "span_s": span,
-        "rate_per_s": rate, "rate_share": rate / limit, "steady_rate_per_s": steady, "steady_share": steady / limit,
+        "accepted": len(sent),
+        "expected": len(expected),
+        "span_s": span,
+        "rate_per_s": rate,
+        "rate_share": rate / limit,
+        "steady_rate_per_s": steady,
+        "steady_share": steady / limit,
         "http_429": tg.rejected_429,
         "http_429_first_5s": sum(1 for e in tg.errors if e.status == 429 and times and e.time - times[0] < 5),
-        "lost": len(expected - got), "lost_sample": sorted(expected - got)[:10],
+        "lost": len(expected - got),
+        "lost_sample": sorted(expected - got)[:10],
         "duplicates": sum(c - 1 for c in per_chat.values() if c > 1),
         "unexpected": len(got - expected),
-        "first_at": times[0] if times else None, "last_at": times[-1] if times else None,
+        "first_at": times[0] if times else None,
+        "last_at": times[-1] if times else None,
         "other_errors": Counter(f"{e.status}" for e in tg.errors if e.status != 429),
     }
 
@@ -191,17 +228,27 @@ async def wait_delivered(tg: FakeTelegramServer, expected: set[int], *, timeout:
 
 
 # ---- the bot process ---------------------------------------------------------------------------
-async def start_bot(tg: FakeTelegramServer, database_url: str, workdir: str, extra_env: dict[str, str]) -> tuple[asyncio.subprocess.Process, Path]:
+async def start_bot(
+    tg: FakeTelegramServer, database_url: str, workdir: str, extra_env: dict[str, str]
+) -> tuple[asyncio.subprocess.Process, Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
-    env.update({
-        "KANAL_DATABASE_URL": database_url, "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
-        "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_SCHEDULER": "false", "KANAL_LOG_LEVEL": "WARNING",
-        **extra_env,
-    })
+    env.update(
+        {
+            "KANAL_DATABASE_URL": database_url,
+            "KANAL_TELEGRAM_TOKEN": TOKEN,
+            "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+            "KANAL_HTTP_PORT": str(free_port()),
+            "KANAL_WEBCHAT": "false",
+            "KANAL_SCHEDULER": "false",
+            "KANAL_LOG_LEVEL": "WARNING",
+            **extra_env,
+        }
+    )
     log_path = Path(workdir) / "bot.log"
     log = log_path.open("wb")
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=workdir,
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=log)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=workdir, stdout=asyncio.subprocess.DEVNULL, stderr=log
+    )
     log.close()
     deadline = time.monotonic() + 60
     while not any(r.method.lower() == "getupdates" for r in tg.requests):  # long polling: fully started
@@ -231,7 +278,9 @@ async def stop_bot(proc: asyncio.subprocess.Process) -> None:
 
 
 # ---- one round ---------------------------------------------------------------------------------
-async def one_round(n: int, database_url: str | None, *, reset: bool, extra_env: dict[str, str], settle: float) -> dict[str, Any]:
+async def one_round(
+    n: int, database_url: str | None, *, reset: bool, extra_env: dict[str, str], settle: float
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{tmp}/fanout.sqlite3"
         db = Database(url)
@@ -239,10 +288,16 @@ async def one_round(n: int, database_url: str | None, *, reset: bool, extra_env:
             await prepare_database(db, reset=reset)
             chats = chat_ids(n)
             t0 = time.perf_counter()
-            await seed_subscribers(db, chats, datetime.now(timezone.utc))
+            await seed_subscribers(db, chats, datetime.now(UTC))
             seed_s = time.perf_counter() - t0
-            async with FakeTelegramServer(token=TOKEN, rate_limits=True, global_per_second=SERVER_GLOBAL, global_burst=SERVER_GLOBAL_BURST,
-                                          per_chat_per_second=SERVER_CHAT, per_chat_burst=SERVER_CHAT_BURST) as tg:
+            async with FakeTelegramServer(
+                token=TOKEN,
+                rate_limits=True,
+                global_per_second=SERVER_GLOBAL,
+                global_burst=SERVER_GLOBAL_BURST,
+                per_chat_per_second=SERVER_CHAT,
+                per_chat_burst=SERVER_CHAT_BURST,
+            ) as tg:
                 proc, log_path = await start_bot(tg, url, tmp, extra_env)
                 try:
                     idle_reply_s = await probe_reply(tg, PROBE_CHAT, timeout=30)
@@ -269,7 +324,11 @@ async def one_round(n: int, database_url: str | None, *, reset: bool, extra_env:
             result["seed_s"] = seed_s
             result["first_send_after_commit_s"] = (result["first_at"] - committed) if result["first_at"] else None
             result["outbox"] = await outbox_by_status(db)
-            warnings = [line for line in log_path.read_text(errors="replace").splitlines() if " WARNING " in line or " ERROR " in line]
+            warnings = [
+                line
+                for line in log_path.read_text(errors="replace").splitlines()
+                if " WARNING " in line or " ERROR " in line
+            ]
             result["bot_warnings"] = len(warnings)
             result["bot_warning_sample"] = warnings[:5]
             return result
@@ -285,7 +344,7 @@ async def enqueue_only(n: int, database_url: str | None, *, reset: bool, rounds:
         db = Database(url)
         try:
             await prepare_database(db, reset=reset)
-            await seed_subscribers(db, chat_ids(n), datetime.now(timezone.utc))
+            await seed_subscribers(db, chat_ids(n), datetime.now(UTC))
             settings = Settings(database_url=url, languages=("id", "en"))
             times = []
             for r in range(rounds):
@@ -294,7 +353,12 @@ async def enqueue_only(n: int, database_url: str | None, *, reset: bool, rounds:
                 seconds, said = await announce(db, settings)
                 times.append(seconds)
                 print(f"round {r + 1}: {said} ({seconds:.2f} s)", file=sys.stderr, flush=True)
-            return {"database": db.dialect, "messages": n, "enqueue_s": times, "median_enqueue_s": statistics.median(times)}
+            return {
+                "database": db.dialect,
+                "messages": n,
+                "enqueue_s": times,
+                "median_enqueue_s": statistics.median(times),
+            }
         finally:
             await db.dispose()
 
@@ -307,57 +371,112 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "database": "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite",
-        "messages": args.messages, "rounds": args.rounds, "runs": [],
+        "messages": args.messages,
+        "rounds": args.rounds,
+        "runs": [],
     }
     for r in range(args.rounds):
         reset = args.reset or r > 0  # a later round starts from what this benchmark left behind
         run = await one_round(args.messages, args.database_url, reset=reset, extra_env=extra_env, settle=args.settle)
         results["runs"].append(run)
-        print(f"round {r + 1}: {run['accepted']}/{run['expected']} accepted in {run['span_s']:.1f} s, rate {100 * run['rate_share']:.1f} % "
-              f"(steady {100 * run['steady_share']:.1f} %) of {SERVER_GLOBAL:.0f}/s, 429s {run['http_429']}, lost {run['lost']}, "
-              f"duplicates {run['duplicates']}, enqueue {run['enqueue_s']:.2f} s, "
-              f"/start reply {run['idle_reply_s']:.2f} s idle, {run['busy_reply_s']:.2f} s during", file=sys.stderr, flush=True)
-    keys = ("rate_share", "steady_share", "rate_per_s", "span_s", "http_429", "lost", "duplicates", "unexpected", "enqueue_s", "first_send_after_commit_s",
-            "idle_reply_s", "busy_reply_s", "http_429_first_5s")
+        print(
+            f"round {r + 1}: {run['accepted']}/{run['expected']} accepted in {run['span_s']:.1f} s, rate {100 * run['rate_share']:.1f} % "
+            f"(steady {100 * run['steady_share']:.1f} %) of {SERVER_GLOBAL:.0f}/s, 429s {run['http_429']}, lost {run['lost']}, "
+            f"duplicates {run['duplicates']}, enqueue {run['enqueue_s']:.2f} s, "
+            f"/start reply {run['idle_reply_s']:.2f} s idle, {run['busy_reply_s']:.2f} s during",
+            file=sys.stderr,
+            flush=True,
+        )
+    keys = (
+        "rate_share",
+        "steady_share",
+        "rate_per_s",
+        "span_s",
+        "http_429",
+        "lost",
+        "duplicates",
+        "unexpected",
+        "enqueue_s",
+        "first_send_after_commit_s",
+        "idle_reply_s",
+        "busy_reply_s",
+        "http_429_first_5s",
+    )
     results["median"] = {k: statistics.median(run[k] for run in results["runs"]) for k in keys}
-    results["worst"] = {k: max(run[k] for run in results["runs"]) for k in ("http_429", "lost", "duplicates", "unexpected")}
+    results["worst"] = {
+        k: max(run[k] for run in results["runs"]) for k in ("http_429", "lost", "duplicates", "unexpected")
+    }
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--messages", type=int, default=10_000, help="subscribers = messages = distinct chats (default 10000, ≈ 6 min a round)")
+    p = argparse.ArgumentParser(
+        prog="python -m bench.fanout", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--messages",
+        type=int,
+        default=10_000,
+        help="subscribers = messages = distinct chats (default 10000, ≈ 6 min a round)",
+    )
     p.add_argument("--rounds", type=int, default=1, help="rounds; medians are reported (default 1)")
-    p.add_argument("--database-url", default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
-                   help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
+        help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)",
+    )
     p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
-    p.add_argument("--global-rate", type=float, help="KANAL_TELEGRAM_GLOBAL_RATE for the bot (default: the bot's own default)")
-    p.add_argument("--settle", type=float, default=3.0, help="seconds to keep listening after the last message, for duplicates (default 3)")
-    p.add_argument("--enqueue-only", action="store_true",
-                   help="time only the announcement's transaction (--rounds times, default 1), no bot and no sending")
+    p.add_argument(
+        "--global-rate", type=float, help="KANAL_TELEGRAM_GLOBAL_RATE for the bot (default: the bot's own default)"
+    )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="seconds to keep listening after the last message, for duplicates (default 3)",
+    )
+    p.add_argument(
+        "--enqueue-only",
+        action="store_true",
+        help="time only the announcement's transaction (--rounds times, default 1), no bot and no sending",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
     if args.enqueue_only:
         r = asyncio.run(enqueue_only(args.messages, args.database_url, reset=args.reset, rounds=args.rounds))
-        print(f"{platform.machine()} {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {r['database']}; "
-              f"announcement to {r['messages']:,} subscribers in one transaction: median {r['median_enqueue_s']:.2f} s "
-              f"({', '.join(f'{x:.2f}' for x in r['enqueue_s'])})")
+        print(
+            f"{platform.machine()} {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {r['database']}; "
+            f"announcement to {r['messages']:,} subscribers in one transaction: median {r['median_enqueue_s']:.2f} s "
+            f"({', '.join(f'{x:.2f}' for x in r['enqueue_s'])})"
+        )
         return 0
     if args.messages < SERVER_GLOBAL_BURST + 2:
         p.error(f"--messages must be at least {SERVER_GLOBAL_BURST + 2}")
     results = asyncio.run(main_async(args))
     m, w = results["median"], results["worst"]
-    print(f"{results['machine']}, {results['date']}; {results['database']}; {args.messages:,} messages to {args.messages:,} chats, "
-          f"{args.rounds} round(s) (medians)")
-    print(f"  rate: {m['rate_per_s']:.2f} msg/s = {100 * m['rate_share']:.1f} % of {SERVER_GLOBAL:.0f}/s "
-          f"(steady, without the initial burst: {100 * m['steady_share']:.1f} %); {m['span_s']:.1f} s first to last")
-    print(f"  429s: {m['http_429']:.0f} (worst {w['http_429']}); lost {m['lost']:.0f} (worst {w['lost']}); "
-          f"duplicates {m['duplicates']:.0f} (worst {w['duplicates']}); unexpected {w['unexpected']}")
-    print(f"  enqueue (forum create, one transaction): {m['enqueue_s']:.2f} s; first message {m['first_send_after_commit_s']:.2f} s after commit")
-    print(f"  a citizen's /start answered in {m['idle_reply_s']:.2f} s before the broadcast, {m['busy_reply_s']:.2f} s during it")
+    print(
+        f"{results['machine']}, {results['date']}; {results['database']}; {args.messages:,} messages to {args.messages:,} chats, "
+        f"{args.rounds} round(s) (medians)"
+    )
+    print(
+        f"  rate: {m['rate_per_s']:.2f} msg/s = {100 * m['rate_share']:.1f} % of {SERVER_GLOBAL:.0f}/s "
+        f"(steady, without the initial burst: {100 * m['steady_share']:.1f} %); {m['span_s']:.1f} s first to last"
+    )
+    print(
+        f"  429s: {m['http_429']:.0f} (worst {w['http_429']}); lost {m['lost']:.0f} (worst {w['lost']}); "
+        f"duplicates {m['duplicates']:.0f} (worst {w['duplicates']}); unexpected {w['unexpected']}"
+    )
+    print(
+        f"  enqueue (forum create, one transaction): {m['enqueue_s']:.2f} s; first message {m['first_send_after_commit_s']:.2f} s after commit"
+    )
+    print(
+        f"  a citizen's /start answered in {m['idle_reply_s']:.2f} s before the broadcast, {m['busy_reply_s']:.2f} s during it"
+    )
     last = results["runs"][-1]
-    print(f"  outbox after the run: {last['outbox']}; bot warnings: {last['bot_warnings']}; "
-          f"bot CPU during the broadcast: {'?' if last['bot_cpu_s'] is None else format(last['bot_cpu_s'], '.1f')} s; 429s in the first 5 s: {last['http_429_first_5s']}")
+    print(
+        f"  outbox after the run: {last['outbox']}; bot warnings: {last['bot_warnings']}; "
+        f"bot CPU during the broadcast: {'?' if last['bot_cpu_s'] is None else format(last['bot_cpu_s'], '.1f')} s; 429s in the first 5 s: {last['http_429_first_5s']}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     ok = w["lost"] == 0 and w["duplicates"] == 0 and w["unexpected"] == 0

@@ -94,7 +94,11 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
     clock = SystemClock()
     dispatcher = Dispatcher(db, build_router(), Settings(database_url=url), clock=clock, renderers={"web": web_render})
     sender = NullSender()
-    outbox = OutboxSender(db, {"web": sender}, clock=clock, limits={"web": telegram_limit(global_rate=0, chat_rate=1.0)}) if deliver else None
+    outbox = (
+        OutboxSender(db, {"web": sender}, clock=clock, limits={"web": telegram_limit(global_rate=0, chat_rate=1.0)})
+        if deliver
+        else None
+    )
     if outbox is not None:
         dispatcher.on_commit.append(outbox.wake)
         await outbox.start()
@@ -104,7 +108,11 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
     def structures() -> dict[str, int]:
         out = {"dispatcher_locks": len(dispatcher._locks)}
         if outbox is not None:
-            out |= {"outbox_lanes": len(outbox._lanes), "outbox_idle_buckets": len(outbox._idle_buckets), "sent": sender.sent}
+            out |= {
+                "outbox_lanes": len(outbox._lanes),
+                "outbox_idle_buckets": len(outbox._idle_buckets),
+                "sent": sender.sent,
+            }
         return out
 
     async def checkpoint(done: int, elapsed: float) -> Counter:
@@ -117,7 +125,7 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
 
     first = await checkpoint(0, 0.0)
     base_counts: Counter | None = None
-    marks = sorted(set(c for c in checkpoints if 0 < c <= users))
+    marks = sorted({c for c in checkpoints if 0 < c <= users})
     sem = asyncio.Semaphore(concurrency)
     failures = 0
     pid = os.getpid()
@@ -125,8 +133,16 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
     async def one(i: int) -> None:
         nonlocal failures
         async with sem:
-            out = await dispatcher.handle(Inbound(channel="web", user_key=f"mem-{pid}-{i}", external_id=f"mem-{pid}-{i}", kind=Kind.TEXT,
-                                                  text="/start", display_name=f"Warga {i}"))
+            out = await dispatcher.handle(
+                Inbound(
+                    channel="web",
+                    user_key=f"mem-{pid}-{i}",
+                    external_id=f"mem-{pid}-{i}",
+                    kind=Kind.TEXT,
+                    text="/start",
+                    display_name=f"Warga {i}",
+                )
+            )
             if not (out.handled and out.replies):
                 failures += 1
 
@@ -163,7 +179,9 @@ async def prepare(url: str, reset: bool) -> None:
         await migrated(db, reset=reset)
         existing = await row_count(db, User)
         if existing:
-            raise SystemExit(f"{url.split('@')[-1]} already holds {existing:,} users: use --reset (drops schema public) or another database")
+            raise SystemExit(
+                f"{url.split('@')[-1]} already holds {existing:,} users: use --reset (drops schema public) or another database"
+            )
         await store_region(db, load_region_file(), NOW)
     finally:
         await db.dispose()
@@ -176,8 +194,20 @@ def run(args: argparse.Namespace) -> dict:
     try:
         asyncio.run(prepare(url, args.reset))
         checkpoints = sorted({int(c) for c in args.checkpoints.split(",") if c.strip()} | {args.users})
-        cmd = [sys.executable, "-m", "bench.memory", "--child", "--database-url", url, "--users", str(args.users),
-               "--checkpoints", ",".join(map(str, checkpoints)), "--concurrency", str(args.concurrency)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.memory",
+            "--child",
+            "--database-url",
+            url,
+            "--users",
+            str(args.users),
+            "--checkpoints",
+            ",".join(map(str, checkpoints)),
+            "--concurrency",
+            str(args.concurrency),
+        ]
         if not args.deliver:
             cmd.append("--no-deliver")
         records: list[dict] = []
@@ -188,20 +218,36 @@ def run(args: argparse.Namespace) -> dict:
                 rec = json.loads(line)
                 if "users" in rec:
                     records.append(rec)
-                    print(f"  {rec['users']:>7,} users: VmRSS {rec['VmRSS'] / 1024:7.1f} MiB  (after {rec['elapsed']:.0f} s) "
-                          + " ".join(f"{k}={v}" for k, v in rec.items() if k not in ("users", "elapsed", "VmRSS")), file=sys.stderr, flush=True)
+                    print(
+                        f"  {rec['users']:>7,} users: VmRSS {rec['VmRSS'] / 1024:7.1f} MiB  (after {rec['elapsed']:.0f} s) "
+                        + " ".join(f"{k}={v}" for k, v in rec.items() if k not in ("users", "elapsed", "VmRSS")),
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 else:
                     extra |= rec
         if proc.returncode:
             raise SystemExit(f"the child failed ({proc.returncode})")
         steps = []
-        for a, b in zip(records, records[1:]):
-            steps.append({"from": a["users"], "to": b["users"], "kib_per_1000_users": (b["VmRSS"] - a["VmRSS"]) / ((b["users"] - a["users"]) / 1000)})
+        for a, b in zip(records, records[1:], strict=False):
+            steps.append(
+                {
+                    "from": a["users"],
+                    "to": b["users"],
+                    "kib_per_1000_users": (b["VmRSS"] - a["VmRSS"]) / ((b["users"] - a["users"]) / 1000),
+                }
+            )
         turns = records[-1]["users"]
         return {
-            "backend": "postgresql" if url.startswith("postgresql") else "sqlite", "users": turns, "concurrency": args.concurrency,
-            "deliver": args.deliver, "checkpoints": records, "growth": steps, "turns_per_second": turns / records[-1]["elapsed"] if turns else None,
-            **extra, "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}",
+            "backend": "postgresql" if url.startswith("postgresql") else "sqlite",
+            "users": turns,
+            "concurrency": args.concurrency,
+            "deliver": args.deliver,
+            "checkpoints": records,
+            "growth": steps,
+            "turns_per_second": turns / records[-1]["elapsed"] if turns else None,
+            **extra,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}",
         }
     finally:
         if tmp is not None:
@@ -209,13 +255,24 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.memory", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--users", type=int, default=100_000, help="distinct users, one turn each (default 100000)")
-    p.add_argument("--checkpoints", default="1000,10000,100000", help="user counts at which RSS is read, comma-separated (default 1000,10000,100000)")
+    p.add_argument(
+        "--checkpoints",
+        default="1000,10000,100000",
+        help="user counts at which RSS is read, comma-separated (default 1000,10000,100000)",
+    )
     p.add_argument("--concurrency", type=int, default=8, help="turns in flight at once (default 8)")
-    p.add_argument("--no-deliver", dest="deliver", action="store_false", help="do not run the outbox sender beside the dispatcher")
-    p.add_argument("--database-url", default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
-                   help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)")
+    p.add_argument(
+        "--no-deliver", dest="deliver", action="store_false", help="do not run the outbox sender beside the dispatcher"
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("KANAL_BENCH_DATABASE_URL"),
+        help="PostgreSQL (or SQLite) URL instead of a temporary SQLite file (default: $KANAL_BENCH_DATABASE_URL)",
+    )
     p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -228,15 +285,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"\nmemory benchmark — {result['backend']}, {result['users']:,} distinct users × one /start turn, concurrency {result['concurrency']}, "
-          f"outbox sender {'on' if result['deliver'] else 'off'}, {result['turns_per_second']:.0f} turns/s, {result['machine']}")
+    print(
+        f"\nmemory benchmark — {result['backend']}, {result['users']:,} distinct users × one /start turn, concurrency {result['concurrency']}, "
+        f"outbox sender {'on' if result['deliver'] else 'off'}, {result['turns_per_second']:.0f} turns/s, {result['machine']}"
+    )
     for rec in result["checkpoints"]:
-        print(f"  {rec['users']:>7,} users   VmRSS {rec['VmRSS'] / 1024:7.1f} MiB   VmHWM {rec['VmHWM'] / 1024:7.1f} MiB   objects {rec['objects']:>9,}   "
-              + " ".join(f"{k}={rec[k]}" for k in ("dispatcher_locks", "outbox_lanes", "outbox_idle_buckets") if k in rec))
+        print(
+            f"  {rec['users']:>7,} users   VmRSS {rec['VmRSS'] / 1024:7.1f} MiB   VmHWM {rec['VmHWM'] / 1024:7.1f} MiB   objects {rec['objects']:>9,}   "
+            + " ".join(f"{k}={rec[k]}" for k in ("dispatcher_locks", "outbox_lanes", "outbox_idle_buckets") if k in rec)
+        )
     for s in result["growth"]:
         print(f"  {s['from']:>7,} → {s['to']:>7,} users: {s['kib_per_1000_users']:8.1f} KiB per 1,000 users")
     if result.get("object_growth"):
-        print(f"  object types grown most from {result['from_users']:,} to {result['to_users']:,} users: {result['object_growth']}")
+        print(
+            f"  object types grown most from {result['from_users']:,} to {result['to_users']:,} users: {result['object_growth']}"
+        )
     if result.get("failures"):
         print(f"  turns without a reply: {result['failures']}")
 

@@ -41,9 +41,8 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,7 +50,6 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event  # noqa: E402
 
 from bench.common import bench_url, migrated, seed_or_reuse  # noqa: E402
-
 from bot import skm  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
 from bot.skm_export import SPLITS, build_skm_workbook, collect_skm_report  # noqa: E402
@@ -61,7 +59,7 @@ from storage.skm import SkmRepo  # noqa: E402
 
 PERIOD = skm.make_period("semester", 2026, 2)
 TZ = "Asia/Jakarta"
-NOW = datetime(2027, 1, 5, tzinfo=timezone.utc)
+NOW = datetime(2027, 1, 5, tzinfo=UTC)
 CHANNELS = ("telegram", "web", "whatsapp")
 
 
@@ -73,25 +71,48 @@ def bench_region(units: int, rng: random.Random) -> dict:
         opds.append({"code": f"B{o + 1:02d}", "name": f"OPD Bench {o + 1}", "keywords": [f"bench{o + 1}"], "unit": []})
     for u in range(units):
         code = f"B{u % 12 + 1:02d}-U{u + 1:03d}"
-        opds[u % 12]["unit"].append({"code": code, "name": f"Unit Bench {u + 1}", "population": rng.randint(100, 30000),
-                                     "services": [{"code": f"{code}-{k + 1:02d}", "name": f"Layanan {k + 1}"} for k in range(1 + u % 3)]})
-    return {"region": {"code": "BENCH", "name": "Kabupaten Bench", "timezone": TZ}, "opd": [o for o in opds if o["unit"]]}
+        opds[u % 12]["unit"].append(
+            {
+                "code": code,
+                "name": f"Unit Bench {u + 1}",
+                "population": rng.randint(100, 30000),
+                "services": [{"code": f"{code}-{k + 1:02d}", "name": f"Layanan {k + 1}"} for k in range(1 + u % 3)],
+            }
+        )
+    return {
+        "region": {"code": "BENCH", "name": "Kabupaten Bench", "timezone": TZ},
+        "opd": [o for o in opds if o["unit"]],
+    }
 
 
 def _sql_dialect(dialect: str) -> dict[str, str]:
     """The few expressions that differ between SQLite and PostgreSQL in the seeding SQL."""
     if dialect == "postgresql":
-        return {"U": "random()", "LEAST": "least", "GREATEST": "greatest", "TRUE": "true", "FALSE": "false",
-                "NUMBERS": "SELECT g AS i FROM generate_series(0, {last}) AS g", "RECURSIVE": ""}
-    return {"U": "((random() & 4294967295) / 4294967296.0)", "LEAST": "min", "GREATEST": "max", "TRUE": "1", "FALSE": "0",
-            "NUMBERS": "SELECT i FROM n", "RECURSIVE": "RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}), "}
+        return {
+            "U": "random()",
+            "LEAST": "least",
+            "GREATEST": "greatest",
+            "TRUE": "true",
+            "FALSE": "false",
+            "NUMBERS": "SELECT g AS i FROM generate_series(0, {last}) AS g",
+            "RECURSIVE": "",
+        }
+    return {
+        "U": "((random() & 4294967295) / 4294967296.0)",
+        "LEAST": "min",
+        "GREATEST": "max",
+        "TRUE": "1",
+        "FALSE": "0",
+        "NUMBERS": "SELECT i FROM n",
+        "RECURSIVE": "RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}), ",
+    }
 
 
 def _ts(dialect: str, start: datetime, seconds_expr: str) -> str:
     """``start`` + ``seconds_expr`` seconds, in the column's storage format (SQLite: SQLAlchemy's text)."""
     if dialect == "postgresql":
         return f"(TIMESTAMPTZ '{start.isoformat()}' + make_interval(secs => {seconds_expr}))"
-    base = start.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    base = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return f"(datetime('{base}', CAST({seconds_expr} AS INTEGER) || ' seconds') || '.000000')"
 
 
@@ -153,14 +174,25 @@ async def seed(db: Database, n: int, n_units: int, seed_value: int, incomplete: 
 
     start_s, end_s = PERIOD.utc_range(TZ)
     span = (end_s - start_s).total_seconds()
-    unit_rows = ", ".join(f"({i}, '{code}', '{opd}', {bias[i]:.6f}, {len(svc)})" for i, (code, opd, svc) in enumerate(units))
-    service_case = " ".join(f"WHEN s.idx = {i} THEN " + _case("s.svc", svc) for i, (_c, _o, svc) in enumerate(units) if svc)
+    unit_rows = ", ".join(
+        f"({i}, '{code}', '{opd}', {bias[i]:.6f}, {len(svc)})" for i, (code, opd, svc) in enumerate(units)
+    )
+    service_case = " ".join(
+        f"WHEN s.idx = {i} THEN " + _case("s.svc", svc) for i, (_c, _o, svc) in enumerate(units) if svc
+    )
     profile_options = {k: list(f.codes) + [None] for k, f in skm.PROFILE_FIELDS.items()}
     if d == "postgresql":
-        profile = "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(
-            f"'{k}', {_case(f's.p_{k}', v)}" for k, v in profile_options.items()) + "))::json"
+        profile = (
+            "jsonb_strip_nulls(jsonb_build_object("
+            + ", ".join(f"'{k}', {_case(f's.p_{k}', v)}" for k, v in profile_options.items())
+            + "))::json"
+        )
     else:  # json_patch drops the null members (RFC 7396)
-        profile = "json_patch('{}', json_object(" + ", ".join(f"'{k}', {_case(f's.p_{k}', v)}" for k, v in profile_options.items()) + "))"
+        profile = (
+            "json_patch('{}', json_object("
+            + ", ".join(f"'{k}', {_case(f's.p_{k}', v)}" for k, v in profile_options.items())
+            + "))"
+        )
     t0 = time.perf_counter()
     async with bulk_connection(db) as conn:
         await conn.exec_driver_sql(
@@ -168,7 +200,9 @@ async def seed(db: Database, n: int, n_units: int, seed_value: int, incomplete: 
             "INSERT INTO users (channel, external_id, role, created_at, language_explicit) "
             f"SELECT 'web', 'bench-' || i, 'citizen', {_ts(d, NOW, '0')}, {x['FALSE']} FROM nums"
         )
-        lo, hi, count = (await conn.exec_driver_sql("SELECT min(id), max(id), count(*) FROM users WHERE external_id LIKE 'bench-%'")).one()
+        lo, hi, count = (
+            await conn.exec_driver_sql("SELECT min(id), max(id), count(*) FROM users WHERE external_id LIKE 'bench-%'")
+        ).one()
         assert hi - lo + 1 == count == n_users, "bench users should have consecutive ids (use an empty database)"
         print(f"  {n_users:,} users ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
 
@@ -188,11 +222,17 @@ async def seed(db: Database, n: int, n_units: int, seed_value: int, incomplete: 
                 f"WITH {x['RECURSIVE'].format(last=last)}nums AS ({x['NUMBERS'].format(last=last)}), "
                 f"units_b (idx, code, opd, bias, services) AS (VALUES {unit_rows}), "
                 "s AS MATERIALIZED (SELECT nums.i, "
-                + (f"{person} AS person, ((i / {n_users} + i % {n_users}) % {n_units}) AS uidx, " if complete else
-                   f"{person} AS person, CAST(floor({U} * {n_units}) AS INTEGER) AS uidx, ")
+                + (
+                    f"{person} AS person, ((i / {n_users} + i % {n_users}) % {n_units}) AS uidx, "
+                    if complete
+                    else f"{person} AS person, CAST(floor({U} * {n_units}) AS INTEGER) AS uidx, "
+                )
                 + f"{normal()} AS noise, CASE WHEN {U} < 0.02 THEN 1 ELSE 0 END AS straight, "
-                + (f"CASE WHEN {U} < 0.01 THEN 1 + CAST(floor({U} * 9) AS INTEGER) ELSE 0 END AS miss, " if complete else
-                   f"1 + CAST(floor({U} * 9) AS INTEGER) AS miss, ")
+                + (
+                    f"CASE WHEN {U} < 0.01 THEN 1 + CAST(floor({U} * 9) AS INTEGER) ELSE 0 END AS miss, "
+                    if complete
+                    else f"1 + CAST(floor({U} * 9) AS INTEGER) AS miss, "
+                )
                 + f"CASE WHEN {U} < 0.03 THEN 12 + 28 * {U} ELSE exp(ln(240) + 0.45 * {normal()}) END AS dur, "
                 f"60 + {span - 120:.0f} * {U} AS off, CAST(floor({U} * 3) AS INTEGER) AS ch, CASE WHEN {U} < 0.02 THEN 1 ELSE 0 END AS saran, "
                 f"{U} AS svc_u, "
@@ -215,7 +255,9 @@ async def seed(db: Database, n: int, n_units: int, seed_value: int, incomplete: 
         extra = int(n * incomplete)
         if extra:
             await conn.exec_driver_sql(insert(extra, False))
-            print(f"  {extra:,} abandoned questionnaires ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+            print(
+                f"  {extra:,} abandoned questionnaires ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True
+            )
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql("VACUUM ANALYZE survey_responses" if db.dialect == "postgresql" else "ANALYZE")
@@ -238,13 +280,19 @@ async def one_round(db: Database, splits: bool) -> dict[str, float]:
         pops = await repo.populations(PERIOD.key)
     t0 = time.perf_counter()
     results = [skm.compute_ikm(m.totals().totals, m.n_complete, "exact") for m in moments]
-    reports = [skm.quality_from_moments(m, population=skm.population_for_period(*pops[m.unit_code], PERIOD)) for m in moments]
+    reports = [
+        skm.quality_from_moments(m, population=skm.population_for_period(*pops[m.unit_code], PERIOD)) for m in moments
+    ]
     out["python_rules"] = time.perf_counter() - t0
     out["collect_skm_report"], report = await timed(lambda: collect_skm_report(db, period=PERIOD))
     assert len(results) == len(reports) == len(report.ranked()) == len(totals), "every unit should have answers"
-    assert all(r.ikm == u.ikm.ikm for r, u in zip(results, sorted(report.ranked(), key=lambda u: u.unit_code))), "same IKM both ways"
+    assert all(
+        r.ikm == u.ikm.ikm for r, u in zip(results, sorted(report.ranked(), key=lambda u: u.unit_code), strict=False)
+    ), "same IKM both ways"
     if splits:
-        out["report_with_splits"], split_report = await timed(lambda: collect_skm_report(db, period=PERIOD, splits=SPLITS))
+        out["report_with_splits"], split_report = await timed(
+            lambda: collect_skm_report(db, period=PERIOD, splits=SPLITS)
+        )
         assert all(u.segments for u in split_report.units)
     out["_units"] = len(results)
     out["_responses"] = sum(g.responses for g in totals)
@@ -292,13 +340,22 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        seed_s = await seed_or_reuse(db, SurveyResponse, "questionnaires", no_seed=args.no_seed, announce=f"seeding {args.responses:,} questionnaires over {args.units} units …",
-                                     seed=lambda: seed(db, args.responses, args.units, args.seed, args.incomplete))
+        seed_s = await seed_or_reuse(
+            db,
+            SurveyResponse,
+            "questionnaires",
+            no_seed=args.no_seed,
+            announce=f"seeding {args.responses:,} questionnaires over {args.units} units …",
+            seed=lambda: seed(db, args.responses, args.units, args.seed, args.incomplete),
+        )
         rounds = []
         for i in range(args.rounds):
             r = await one_round(db, not args.no_splits)
             rounds.append(r)
-            print(f"round {i + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in r.items() if not k.startswith("_")), file=sys.stderr)
+            print(
+                f"round {i + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in r.items() if not k.startswith("_")),
+                file=sys.stderr,
+            )
         keys = [k for k in rounds[0] if not k.startswith("_")]
         medians = {k: statistics.median(r[k] for r in rounds) for k in keys}
         workbook_s = None
@@ -309,9 +366,15 @@ async def main_async(args: argparse.Namespace) -> dict:
             print(f"workbook: {len(data) / 1e6:.1f} MB in {workbook_s:.1f} s", file=sys.stderr)
         plans = await explain(db)
         return {
-            "backend": db.dialect, "responses": rounds[0]["_responses"], "units": rounds[0]["_units"], "rounds": args.rounds,
-            "seed_seconds": seed_s, "median_seconds": medians, "all_rounds": [{k: r[k] for k in keys} for r in rounds],
-            "workbook_seconds": workbook_s, "plans": plans,
+            "backend": db.dialect,
+            "responses": rounds[0]["_responses"],
+            "units": rounds[0]["_units"],
+            "rounds": args.rounds,
+            "seed_seconds": seed_s,
+            "median_seconds": medians,
+            "all_rounds": [{k: r[k] for k in keys} for r in rounds],
+            "workbook_seconds": workbook_s,
+            "plans": plans,
             "machine": f"{platform.machine()}, {platform.python_version()}",
         }
     finally:
@@ -321,7 +384,9 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.skm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.skm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--responses", type=int, default=1_000_000, help="complete questionnaires to seed (default 1000000)")
     p.add_argument("--units", type=int, default=97, help="service units (default 97)")
     p.add_argument("--rounds", type=int, default=3, help="timed rounds; medians are reported (default 3)")
@@ -329,8 +394,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reset", action="store_true", help="PostgreSQL: drop and recreate schema public first")
     p.add_argument("--no-seed", action="store_true", help="reuse the questionnaires already in --database-url")
     p.add_argument("--no-splits", action="store_true", help="skip the quality report split by channel and profile")
-    p.add_argument("--workbook", action="store_true", help="also time one full XLSX export (every questionnaire on a tabulation sheet)")
-    p.add_argument("--incomplete", type=float, default=0.05, help="abandoned questionnaires on top, as a share of --responses (default 0.05)")
+    p.add_argument(
+        "--workbook",
+        action="store_true",
+        help="also time one full XLSX export (every questionnaire on a tabulation sheet)",
+    )
+    p.add_argument(
+        "--incomplete",
+        type=float,
+        default=0.05,
+        help="abandoned questionnaires on top, as a share of --responses (default 0.05)",
+    )
     p.add_argument("--seed", type=int, default=14, help="random seed (default 14)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
@@ -338,8 +412,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return
-    print(f"\nSKM report benchmark — {result['backend']}, {result['responses']:,} complete questionnaires, {result['units']} units, "
-          f"{result['rounds']} rounds (median), {result['machine']}")
+    print(
+        f"\nSKM report benchmark — {result['backend']}, {result['responses']:,} complete questionnaires, {result['units']} units, "
+        f"{result['rounds']} rounds (median), {result['machine']}"
+    )
     if result["seed_seconds"] is not None:
         print(f"  seeding (bulk INSERT … SELECT)  {result['seed_seconds']:8.1f} s")
     for k, v in result["median_seconds"].items():

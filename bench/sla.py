@@ -40,7 +40,8 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, time as dtime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,8 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete, event, func, select  # noqa: E402
 
-from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
+from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.notify import Notifier, renderers_for  # noqa: E402
 from bot.region import parse_region, store_region  # noqa: E402
@@ -62,7 +63,7 @@ from storage.models import Complaint, OutboxMessage, ReminderSent  # noqa: E402
 from storage.sla import SlaRepo  # noqa: E402
 
 TZ = "Asia/Jakarta"
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(TZ)).astimezone(timezone.utc)  # Wednesday 10:00 WIB
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(TZ)).astimezone(UTC)  # Wednesday 10:00 WIB
 OPDS = [f"B{i + 1:02d}" for i in range(12)]
 DAY = 86400
 
@@ -70,9 +71,22 @@ DAY = 86400
 def bench_region() -> dict:
     return {
         "region": {"code": "BENCH", "name": "Kabupaten Bench", "timezone": TZ},
-        "opd": [{"code": code, "name": f"OPD Bench {i + 1}", "keywords": [f"bench{i + 1}"],
-                 "unit": [{"code": f"{code}-U1", "name": f"Unit {code}", "population": 1000, "services": [{"code": f"{code}-U1-01", "name": "Layanan"}]}]}
-                for i, code in enumerate(OPDS)],
+        "opd": [
+            {
+                "code": code,
+                "name": f"OPD Bench {i + 1}",
+                "keywords": [f"bench{i + 1}"],
+                "unit": [
+                    {
+                        "code": f"{code}-U1",
+                        "name": f"Unit {code}",
+                        "population": 1000,
+                        "services": [{"code": f"{code}-U1-01", "name": "Layanan"}],
+                    }
+                ],
+            }
+            for i, code in enumerate(OPDS)
+        ],
     }
 
 
@@ -85,9 +99,16 @@ async def seed(db: Database, n: int, open_share: float, history_days: int) -> fl
     t0 = time.perf_counter()
     opd_case = "CASE (i % 12) " + " ".join(f"WHEN {k} THEN '{code}'" for k, code in enumerate(OPDS)) + " END"
     async with db.engine.begin() as conn:
-        staff = [(f"bench-o{k}", "officer", OPDS[k % 12]) for k in range(36)] + [(f"bench-k{k}", "coordinator", None) for k in range(5)]
-        values = ", ".join(f"('telegram', '{e}', '{r}', {'NULL' if o is None else repr(o)}, {_ts(d, NOW, '0')}, {x['FALSE']}, 'id')" for e, r, o in staff)
-        await conn.exec_driver_sql(f"INSERT INTO users (channel, external_id, role, opd_code, created_at, language_explicit, language) VALUES {values}")
+        staff = [(f"bench-o{k}", "officer", OPDS[k % 12]) for k in range(36)] + [
+            (f"bench-k{k}", "coordinator", None) for k in range(5)
+        ]
+        values = ", ".join(
+            f"('telegram', '{e}', '{r}', {'NULL' if o is None else repr(o)}, {_ts(d, NOW, '0')}, {x['FALSE']}, 'id')"
+            for e, r, o in staff
+        )
+        await conn.exec_driver_sql(
+            f"INSERT INTO users (channel, external_id, role, opd_code, created_at, language_explicit, language) VALUES {values}"
+        )
         # kind of complaint from u = i's fraction: [0, open) open, then 1 % selesai, the rest closed
         last = n - 1
         open_n = int(n * open_share)
@@ -220,25 +241,50 @@ async def main_async(args: argparse.Namespace) -> dict:
     db = Database(url)
     try:
         await migrated(db, reset=args.reset)
-        seed_s = await seed_or_reuse(db, Complaint, "complaints", no_seed=args.no_seed, announce=f"seeding {args.complaints:,} complaints …",
-                                     seed=lambda: seed(db, args.complaints, args.open_share, args.history_days))
+        seed_s = await seed_or_reuse(
+            db,
+            Complaint,
+            "complaints",
+            no_seed=args.no_seed,
+            announce=f"seeding {args.complaints:,} complaints …",
+            seed=lambda: seed(db, args.complaints, args.open_share, args.history_days),
+        )
         async with db.unit_of_work() as uow:
             s = uow.session
             total = (await s.execute(select(func.count()).select_from(Complaint))).scalar_one()
-            open_n = (await s.execute(select(func.count()).select_from(Complaint).where(Complaint.state.in_(("triase", "disposisi", "tindak_lanjut"))))).scalar_one()
+            open_n = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(Complaint)
+                    .where(Complaint.state.in_(("triase", "disposisi", "tindak_lanjut")))
+                )
+            ).scalar_one()
             history = (await s.execute(select(func.count()).select_from(ReminderSent))).scalar_one()
         rounds = []
         for i in range(args.rounds):
             r = await one_round(db)
             rounds.append(r)
-            print(f"round {i + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in r.items() if not k.startswith("_")) + f"  {r['_first']}", file=sys.stderr)
+            print(
+                f"round {i + 1}: "
+                + ", ".join(f"{k} {v:.3f} s" for k, v in r.items() if not k.startswith("_"))
+                + f"  {r['_first']}",
+                file=sys.stderr,
+            )
         keys = [k for k in rounds[0] if not k.startswith("_")]
         medians = {k: statistics.median(r[k] for r in rounds) for k in keys}
         plans = await explain(db)
         return {
-            "backend": db.dialect, "complaints": total, "open": open_n, "reminders_before": history, "rounds": args.rounds,
-            "seed_seconds": seed_s, "median_seconds": medians, "all_rounds": [{k: r[k] for k in keys} for r in rounds],
-            "first_sweep_counts": rounds[0]["_first"], "plans": plans, "machine": f"{platform.machine()}, {platform.python_version()}",
+            "backend": db.dialect,
+            "complaints": total,
+            "open": open_n,
+            "reminders_before": history,
+            "rounds": args.rounds,
+            "seed_seconds": seed_s,
+            "median_seconds": medians,
+            "all_rounds": [{k: r[k] for k in keys} for r in rounds],
+            "first_sweep_counts": rounds[0]["_first"],
+            "plans": plans,
+            "machine": f"{platform.machine()}, {platform.python_version()}",
         }
     finally:
         await db.dispose()
@@ -247,10 +293,17 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.sla", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.sla", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--complaints", type=int, default=1_000_000, help="complaints to seed (default 1000000)")
     p.add_argument("--open-share", type=float, default=0.04, help="share of them still open (default 0.04)")
-    p.add_argument("--history-days", type=int, default=3, help="working days of daily sweeps run before NOW while seeding (default 3)")
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=3,
+        help="working days of daily sweeps run before NOW while seeding (default 3)",
+    )
     p.add_argument("--rounds", type=int, default=5, help="timed rounds; medians are reported (default 5)")
     add_database_options(p, "complaints")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -259,8 +312,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return
-    print(f"\nSLA sweep benchmark — {result['backend']}, {result['complaints']:,} complaints ({result['open']:,} open), "
-          f"{result['reminders_before']:,} reminders recorded before, {result['rounds']} rounds (median), {result['machine']}")
+    print(
+        f"\nSLA sweep benchmark — {result['backend']}, {result['complaints']:,} complaints ({result['open']:,} open), "
+        f"{result['reminders_before']:,} reminders recorded before, {result['rounds']} rounds (median), {result['machine']}"
+    )
     if result["seed_seconds"] is not None:
         print(f"  seeding (bulk INSERT … SELECT + daily sweeps before)  {result['seed_seconds']:8.1f} s")
     for k, v in result["median_seconds"].items():

@@ -131,7 +131,9 @@ class ChatWatch:
             ev.clear()
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"chat {chat}: no answer {marker} after {seen} messages: {[m.get('visible_text', '')[:60] for m in got[-3:]]}")
+                raise TimeoutError(
+                    f"chat {chat}: no answer {marker} after {seen} messages: {[m.get('visible_text', '')[:60] for m in got[-3:]]}"
+                )
             try:
                 await asyncio.wait_for(ev.wait(), left)
             except TimeoutError:
@@ -173,9 +175,8 @@ async def measure_flows(tg: FakeTelegramServer, *, chats: list[int], echo: bool)
 
 async def empty_postgres(url: str) -> None:
     """Drop and recreate schema ``public`` (the bot migrates it at start): use a database of its own."""
+    from bench.common import empty_schema
     from storage import Database
-
-    from .common import empty_schema
 
     db = Database(url)
     try:
@@ -185,7 +186,9 @@ async def empty_postgres(url: str) -> None:
 
 
 async def run_process(argv: list[str], env: dict[str, str], cwd: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(*argv, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    return await asyncio.create_subprocess_exec(
+        *argv, env=env, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
 
 
 async def stop_process(proc: asyncio.subprocess.Process) -> None:
@@ -211,19 +214,27 @@ async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = Fal
             await stop_process(proc)
 
 
-async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu", *, http_process: bool = True) -> dict:
+async def bench_kanal(
+    n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu", *, http_process: bool = True
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
             env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
-            env.update({
-                "KANAL_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
-                "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
-                "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_LOG_LEVEL": "WARNING",
-                # the fake server has no limits here, like a local Bot API server: neither do we
-                "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0",
-                # ... and, like a deployment serving one, sends from a second process (second core)
-                "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
-            })
+            env.update(
+                {
+                    "KANAL_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                    "KANAL_TELEGRAM_TOKEN": TOKEN,
+                    "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+                    "KANAL_HTTP_PORT": str(free_port()),
+                    "KANAL_WEBCHAT": "false",
+                    "KANAL_LOG_LEVEL": "WARNING",
+                    # the fake server has no limits here, like a local Bot API server: neither do we
+                    "KANAL_TELEGRAM_GLOBAL_RATE": "0",
+                    "KANAL_TELEGRAM_CHAT_RATE": "0",
+                    # ... and, like a deployment serving one, sends from a second process (second core)
+                    "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
+                }
+            )
             if database_url:  # every round starts from an empty database, as on SQLite
                 await empty_postgres(database_url)
             proc = await run_process([sys.executable, "-m", "bot", "run"], env, tmp)
@@ -246,20 +257,39 @@ async def main_async(args: argparse.Namespace) -> dict:
     results: dict = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "workload": args.workload, "http_process": not args.single_process, "updates": args.updates, "chats": args.chats, "sequential": args.sequential, "rounds": args.rounds,
+        "workload": args.workload,
+        "http_process": not args.single_process,
+        "updates": args.updates,
+        "chats": args.chats,
+        "sequential": args.sequential,
+        "rounds": args.rounds,
         "runs": [],
     }
     for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
         echo = await bench_echo(args.updates, args.chats, args.sequential, workload=args.workload)
         echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True, workload=args.workload)
-        ours = await bench_kanal(args.updates, args.chats, args.sequential, args.database_url, workload=args.workload,
-                                 http_process=not args.single_process)
+        ours = await bench_kanal(
+            args.updates,
+            args.chats,
+            args.sequential,
+            args.database_url,
+            workload=args.workload,
+            http_process=not args.single_process,
+        )
         results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
-        print(f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
-              f"kanal {ours['updates_per_s']:.0f} updates/s", file=sys.stderr)
+        print(
+            f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
+            f"kanal {ours['updates_per_s']:.0f} updates/s",
+            file=sys.stderr,
+        )
+
     def med(who: str, key: str) -> float:
         return statistics.median(run[who][key] for run in results["runs"])
-    results["median"] = {who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")} for who in ("echo", "echo_aiohttp", "kanal")}
+
+    results["median"] = {
+        who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")}
+        for who in ("echo", "echo_aiohttp", "kanal")
+    }
     base = results["median"]["echo"]["updates_per_s"]
     results["ratio_updates_per_s"] = results["median"]["kanal"]["updates_per_s"] / base
     results["ratio_transport_updates_per_s"] = results["median"]["echo_aiohttp"]["updates_per_s"] / base
@@ -267,19 +297,36 @@ async def main_async(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.turn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.turn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--updates", type=int, default=1000, help="updates in the throughput run (default 1000)")
-    p.add_argument("--chats", type=int, default=None, help="distinct citizens (default: one per update, so Telegram's 1 msg/s per chat does not pace the run)")
+    p.add_argument(
+        "--chats",
+        type=int,
+        default=None,
+        help="distinct citizens (default: one per update, so Telegram's 1 msg/s per chat does not pace the run)",
+    )
     p.add_argument("--sequential", type=int, default=200, help="turns in the latency run (default 200)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported (default 3)")
-    p.add_argument("--workload", choices=["flows", "menu"], default="flows",
-                   help="flows (default): every citizen files a complaint and answers an SKM questionnaire, one turn after the other "
-                        f"({len(flow_script(0))} turns each, all citizens at once; the echo bots get as many plain messages); "
-                        "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency")
+    p.add_argument(
+        "--workload",
+        choices=["flows", "menu"],
+        default="flows",
+        help="flows (default): every citizen files a complaint and answers an SKM questionnaire, one turn after the other "
+        f"({len(flow_script(0))} turns each, all citizens at once; the echo bots get as many plain messages); "
+        "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency",
+    )
     p.add_argument("--citizens", type=int, default=300, help="citizens in the flows workload (default 300)")
-    p.add_argument("--database-url", help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file")
-    p.add_argument("--single-process", action="store_true",
-                   help="run our bot without its HTTP process (KANAL_TELEGRAM_HTTP_PROCESS=false): every Bot API call from the one process")
+    p.add_argument(
+        "--database-url",
+        help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file",
+    )
+    p.add_argument(
+        "--single-process",
+        action="store_true",
+        help="run our bot without its HTTP process (KANAL_TELEGRAM_HTTP_PROCESS=false): every Bot API call from the one process",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
     args.chats = args.chats or args.updates
@@ -287,12 +334,21 @@ def main() -> None:
         args.chats = args.citizens
     results = asyncio.run(main_async(args))
     m = results["median"]
-    what = (f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)" if args.workload == "flows"
-            else f"{args.updates} updates from {args.chats} chats")
+    what = (
+        f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)"
+        if args.workload == "flows"
+        else f"{args.updates} updates from {args.chats} chats"
+    )
     print(f"{results['machine']}, {results['date']}; {what}, {args.rounds} rounds (medians)")
     print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
-    for who, label in (("echo", "stock PTB echo (httpx)"), ("echo_aiohttp", "PTB echo over aiohttp"), ("kanal", "kanal full turn")):
-        print(f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}")
+    for who, label in (
+        ("echo", "stock PTB echo (httpx)"),
+        ("echo_aiohttp", "PTB echo over aiohttp"),
+        ("kanal", "kanal full turn"),
+    ):
+        print(
+            f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}"
+        )
     print(f"ratio kanal full turn / stock echo, updates/s: {results['ratio_updates_per_s']:.2f}")
     print(f"ratio echo over aiohttp / stock echo (transport alone): {results['ratio_transport_updates_per_s']:.2f}")
     if args.json:

@@ -9,18 +9,16 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import language
+from bot.clock import Clock, SystemClock
+from bot.delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
+from bot.dispatch import Dispatcher
+from bot.i18n import Translator
+from bot.logs import add_secrets, secret_values
+from bot.region import load_region_file, store_region
+from bot.settings import Settings
 from handlers import build_router
-from storage import Database, Repo, StorageError
-from storage import migrate
-
-from . import language
-from .clock import Clock, SystemClock
-from .delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
-from .dispatch import Dispatcher
-from .i18n import Translator
-from .logs import add_secrets, secret_values
-from .region import load_region_file, store_region
-from .settings import Settings
+from storage import Database, Repo, StorageError, migrate
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +28,12 @@ def whatsapp_limit(global_rate: float = 80.0, user_rate: float = 1 / 6, user_bur
     one message every 6 s to one person, with bursts (up to 45) borrowed from later. 0 = none."""
     g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
     u = user_rate if user_rate > 0 else UNLIMITED.per_address_per_second
-    return RateLimit(global_per_second=g, global_burst=max(1, int(min(g, 10**9))), per_address_per_second=u,
-                     per_address_burst=user_burst if user_rate > 0 else 10**9)
+    return RateLimit(
+        global_per_second=g,
+        global_burst=max(1, int(min(g, 10**9))),
+        per_address_per_second=u,
+        per_address_burst=user_burst if user_rate > 0 else 10**9,
+    )
 
 
 class KanalApp:
@@ -47,40 +49,58 @@ class KanalApp:
         add_secrets(secret_values(settings))  # also when logging was set up before this channel existed
         senders: dict[str, Any] = {}
         if settings.webchat_enabled:
-            from .channels.webchat import WebChatChannel
+            from bot.channels.webchat import WebChatChannel
 
             self.webchat = WebChatChannel(handle=self.dispatcher.handle, history=self._web_history)
             senders["web"] = self.webchat
         if settings.telegram_token:
-            from .channels.telegram import TelegramChannel
+            from bot.channels.telegram import TelegramChannel
 
             if telegram_request is None and settings.telegram_http_process:
-                from .channels.http_process import ProcessRequest
+                from bot.channels.http_process import ProcessRequest
 
                 telegram_request = ProcessRequest()
             self.telegram = TelegramChannel(
-                token=settings.telegram_token, base_url=settings.telegram_base_url, handle=self.dispatcher.handle,
-                webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret,
+                token=settings.telegram_token,
+                base_url=settings.telegram_base_url,
+                handle=self.dispatcher.handle,
+                webhook_url=settings.telegram_webhook_url,
+                webhook_secret=settings.telegram_webhook_secret,
                 request=telegram_request,
             )
             senders["telegram"] = self.telegram
         if settings.whatsapp_token:
-            from .channels.whatsapp import WhatsAppChannel
+            from bot.channels.whatsapp import WhatsAppChannel
 
             self.whatsapp = WhatsAppChannel(
-                token=settings.whatsapp_token, phone_number_id=settings.whatsapp_phone_number_id or "",
-                app_secret=settings.whatsapp_app_secret or "", verify_token=settings.whatsapp_verify_token or "",
-                api_base_url=settings.whatsapp_api_base_url, handle=self.dispatcher.handle, clock=self.clock,
-                template_name=settings.whatsapp_template_notice, template_language=settings.whatsapp_template_language,
-                last_inbound=self._wa_last_inbound, record_status=self._wa_record_status, last_payload=self._wa_last_payload,
+                token=settings.whatsapp_token,
+                phone_number_id=settings.whatsapp_phone_number_id or "",
+                app_secret=settings.whatsapp_app_secret or "",
+                verify_token=settings.whatsapp_verify_token or "",
+                api_base_url=settings.whatsapp_api_base_url,
+                handle=self.dispatcher.handle,
+                clock=self.clock,
+                template_name=settings.whatsapp_template_notice,
+                template_language=settings.whatsapp_template_language,
+                last_inbound=self._wa_last_inbound,
+                record_status=self._wa_record_status,
+                last_payload=self._wa_last_payload,
             )
             senders["whatsapp"] = self.whatsapp
         for name, channel in senders.items():
             self.dispatcher.renderers[name] = channel.render
-        self.outbox = OutboxSender(self.db, senders, clock=self.clock, limits={
-            "telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate),
-            "whatsapp": whatsapp_limit(settings.whatsapp_global_rate, settings.whatsapp_user_rate, settings.whatsapp_user_burst),
-        }, on_failed=self.dispatcher.notifier.delivery_failed)
+        self.outbox = OutboxSender(
+            self.db,
+            senders,
+            clock=self.clock,
+            limits={
+                "telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate),
+                "whatsapp": whatsapp_limit(
+                    settings.whatsapp_global_rate, settings.whatsapp_user_rate, settings.whatsapp_user_burst
+                ),
+            },
+            on_failed=self.dispatcher.notifier.delivery_failed,
+        )
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
@@ -142,7 +162,9 @@ class KanalApp:
             raise StorageError(f"KANAL_DATABASE_URL: cannot open the database ({type(exc).__name__}: {exc})") from None
         if not up_to_date:
             if not auto_migrate:
-                raise StorageError("the database is not migrated: run `kanal db upgrade` first (or start without --no-migrate)")
+                raise StorageError(
+                    "the database is not migrated: run `kanal db upgrade` first (or start without --no-migrate)"
+                )
             log.info("migrating the database to the newest schema")
             await migrate.upgrade(self.db)
         async with self.db.unit_of_work() as uow:
@@ -180,7 +202,9 @@ class KanalApp:
             try:
                 await site.start()
             except OSError as exc:
-                raise RuntimeError(f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} ({exc.strerror})") from None
+                raise RuntimeError(
+                    f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} ({exc.strerror})"
+                ) from None
             sockets = site._server.sockets if site._server else []  # port 0 → the real port
             self.port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
         if self.telegram is not None:
@@ -208,7 +232,8 @@ class KanalApp:
         for lang in self.settings.languages:
             t = Translator(lang)
             menus["" if lang == self.settings.default_language else lang] = [
-                (c.names[0] if lang == "id" else c.names[-1], t(c.description)) for c in self.router.commands_for("citizen")
+                (c.names[0] if lang == "id" else c.names[-1], t(c.description))
+                for c in self.router.commands_for("citizen")
             ]
         return menus
 

@@ -38,20 +38,36 @@ def add_parsers(sub) -> None:
     from scheduler.jobs import all_jobs
 
     names = list(all_jobs())
-    jobs = sub.add_parser("jobs", help="run a scheduled job by hand, or list the schedule",
-                          description=f"The scheduled jobs ({', '.join(names)}). The running bot (kanal run) schedules them itself and "
-                                      "one instance leads (KANAL_SCHEDULER); these commands are for operations and tests.")
+    jobs = sub.add_parser(
+        "jobs",
+        help="run a scheduled job by hand, or list the schedule",
+        description=f"The scheduled jobs ({', '.join(names)}). The running bot (kanal run) schedules them itself and "
+        "one instance leads (KANAL_SCHEDULER); these commands are for operations and tests.",
+    )
     jsub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
-    run = jsub.add_parser("run", help="run one job once, as of an instant",
-                          description="Run one job once as of --at (default: now) and print what it did. " + _job_help() + ".",
-                          epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = jsub.add_parser(
+        "run",
+        help="run one job once, as of an instant",
+        description="Run one job once as of --at (default: now) and print what it did. " + _job_help() + ".",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("job", choices=names, metavar="JOB", help="one of: " + ", ".join(names))
-    run.add_argument("--at", metavar="ISO-TIME", default="now",
-                     help="the instant the job runs as of: 2026-11-25T10:00 (region time zone), 2026-11-25T03:00Z or "
-                          "2026-11-25T10:00+07:00 (an explicit offset), or 'now' (default)")
-    lst = jsub.add_parser("list", help="show the schedule and the next runs",
-                          description="Print every scheduled job with its schedule (region time zone), its next run and what it does.")
-    lst.add_argument("--at", metavar="ISO-TIME", default="now", help="compute the next runs from this instant instead of now")
+    run.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        default="now",
+        help="the instant the job runs as of: 2026-11-25T10:00 (region time zone), 2026-11-25T03:00Z or "
+        "2026-11-25T10:00+07:00 (an explicit offset), or 'now' (default)",
+    )
+    lst = jsub.add_parser(
+        "list",
+        help="show the schedule and the next runs",
+        description="Print every scheduled job with its schedule (region time zone), its next run and what it does.",
+    )
+    lst.add_argument(
+        "--at", metavar="ISO-TIME", default="now", help="compute the next runs from this instant instead of now"
+    )
 
 
 class AtError(ValueError):
@@ -67,7 +83,9 @@ def parse_at(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
     try:
         at = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     except ValueError:
-        raise AtError(f"expected an ISO date-time like 2026-11-25T10:00 or 2026-11-25T10:00+07:00, got {raw!r}") from None
+        raise AtError(
+            f"expected an ISO date-time like 2026-11-25T10:00 or 2026-11-25T10:00+07:00, got {raw!r}"
+        ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
     return at.astimezone(ZoneInfo("UTC"))
@@ -116,18 +134,25 @@ def _list(settings, tz: ZoneInfo, at: datetime) -> int:
 
 
 async def _run(name: str, db, settings, at: datetime) -> int:
+    from bot.clock import ManualClock, SystemClock
+    from bot.notify import Notifier, renderers_for
     from scheduler.jobs import JobContext, run_job
     from storage import Repo
 
-    from .clock import ManualClock, SystemClock
-    from .notify import Notifier, renderers_for
-
     async with db.unit_of_work() as uow:
         if await Repo(uow.session).region() is None:
-            print("kanal: no region loaded: run `kanal region load FILE` (or start `kanal run` once) first", file=sys.stderr)
+            print(
+                "kanal: no region loaded: run `kanal region load FILE` (or start `kanal run` once) first",
+                file=sys.stderr,
+            )
             return 1
-    ctx = JobContext(db, settings, Notifier(renderers_for(None), languages=settings.languages),
-                     clock=ManualClock(at), release_clock=SystemClock())
+    ctx = JobContext(
+        db,
+        settings,
+        Notifier(renderers_for(None), languages=settings.languages),
+        clock=ManualClock(at),
+        release_clock=SystemClock(),
+    )
     result = await run_job(name, ctx)
     print(result)
     queued = getattr(result, "counts", {}).get("messages", 0) if result is not None else 0

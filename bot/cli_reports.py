@@ -13,39 +13,58 @@ COMMANDS = ("export", "qr")
 
 
 def add_parsers(sub) -> None:
-    exp = sub.add_parser("export", help="export SKM results or a forum's attendance and input (XLSX or CSV)",
-                         description="Write the SKM results of a period: XLSX (summary, tabulation per unit, respondent profile, suggestions, "
-                                     "quality flags) or CSV (the summary).")
+    exp = sub.add_parser(
+        "export",
+        help="export SKM results or a forum's attendance and input (XLSX or CSV)",
+        description="Write the SKM results of a period: XLSX (summary, tabulation per unit, respondent profile, suggestions, "
+        "quality flags) or CSV (the summary).",
+    )
     esub = exp.add_subparsers(dest="export_what", metavar="WHAT", required=True)
     skm = esub.add_parser("skm", help="SKM / IKM results", description="SKM results for a period.")
-    skm.add_argument("--period", default="semester-ini", metavar="PERIOD",
-                     help="2026-11, 2026-Q4, 2026-S2, 2026, 2026-01-01..2026-03-31, bulan-ini, kuartal-ini, semester-ini (default), tahun-ini")
+    skm.add_argument(
+        "--period",
+        default="semester-ini",
+        metavar="PERIOD",
+        help="2026-11, 2026-Q4, 2026-S2, 2026, 2026-01-01..2026-03-31, bulan-ini, kuartal-ini, semester-ini (default), tahun-ini",
+    )
     skm.add_argument("--format", choices=("xlsx", "csv"), default=None, help="default: from the file name, else xlsx")
     skm.add_argument("--opd", metavar="CODE", help="only this OPD's units")
     skm.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-' = standard output)")
-    forum = esub.add_parser("forum", help="one forum's attendance and written input",
-                            description="Attendance (registrations) and written input of one forum: XLSX (two sheets) or CSV (the input). "
-                                        "Anonymous input carries no name.")
+    forum = esub.add_parser(
+        "forum",
+        help="one forum's attendance and written input",
+        description="Attendance (registrations) and written input of one forum: XLSX (two sheets) or CSV (the input). "
+        "Anonymous input carries no name.",
+    )
     forum.add_argument("forum_id", type=int, metavar="ID", help="the forum number (kanal forum list)")
     forum.add_argument("--format", choices=("xlsx", "csv"), default=None, help="default: from the file name, else xlsx")
     forum.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write ('-' = standard output)")
 
-    qr = sub.add_parser("qr", help="printable QR code of a unit's survey link",
-                        description="PNG with the QR code of the unit's SKM deep link and the unit's name under it, for the service counter. "
-                                    "The link opens the questionnaire for that unit directly.")
+    qr = sub.add_parser(
+        "qr",
+        help="printable QR code of a unit's survey link",
+        description="PNG with the QR code of the unit's SKM deep link and the unit's name under it, for the service counter. "
+        "The link opens the questionnaire for that unit directly.",
+    )
     qr.add_argument("unit", nargs="?", metavar="UNITCODE", help="the unit (or --all)")
     qr.add_argument("--all", action="store_true", help="one PNG per active unit into the directory given with -o")
     qr.add_argument("-o", "--output", required=True, metavar="FILE|DIR")
     target = qr.add_mutually_exclusive_group()
-    target.add_argument("--telegram-bot", metavar="USERNAME", help="link to t.me/USERNAME?start=skm_UNIT (default when no other target is given: "
-                                                                  "KANAL_TELEGRAM_BOT_USERNAME)")
-    target.add_argument("--whatsapp", metavar="NUMBER", help="link to wa.me/NUMBER with the text '/start skm_UNIT' ready to send")
+    target.add_argument(
+        "--telegram-bot",
+        metavar="USERNAME",
+        help="link to t.me/USERNAME?start=skm_UNIT (default when no other target is given: "
+        "KANAL_TELEGRAM_BOT_USERNAME)",
+    )
+    target.add_argument(
+        "--whatsapp", metavar="NUMBER", help="link to wa.me/NUMBER with the text '/start skm_UNIT' ready to send"
+    )
     target.add_argument("--web-url", metavar="URL", help="link to the web chat: URL?start=skm_UNIT")
 
 
 async def run(args: argparse.Namespace, db, settings, now) -> int:
     if args.command == "export" and args.export_what == "forum":
-        from .forum_export import export_forum
+        from bot.forum_export import export_forum
 
         return await export_forum(args, db)
     if args.command == "export":
@@ -54,10 +73,9 @@ async def run(args: argparse.Namespace, db, settings, now) -> int:
 
 
 async def _export(args, db, settings, now) -> int:
+    from bot.skm import PeriodError, parse_period
+    from bot.skm_export import build_skm_csv, build_skm_workbook
     from storage import Repo
-
-    from .skm import PeriodError, parse_period
-    from .skm_export import build_skm_csv, build_skm_workbook
 
     async with db.unit_of_work() as uow:
         region = await Repo(uow.session).region()
@@ -121,13 +139,15 @@ def qr_png(link: str, title: str, subtitle: str) -> bytes:
 
     big, small = font(34), font(24)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    lines = [(line, big) for line in _wrap(probe, title, big, width - 40)] + [(line, small) for line in _wrap(probe, subtitle, small, width - 40)]
+    lines = [(line, big) for line in _wrap(probe, title, big, width - 40)] + [
+        (line, small) for line in _wrap(probe, subtitle, small, width - 40)
+    ]
     heights = [probe.textbbox((0, 0), text, font=f)[3] + 12 for text, f in lines]
     canvas = Image.new("RGB", (width, qr_img.height + sum(heights) + 30), "white")
     canvas.paste(qr_img, ((width - qr_img.width) // 2, 0))
     draw = ImageDraw.Draw(canvas)
     y = qr_img.height
-    for (text, f), h in zip(lines, heights):
+    for (text, f), h in zip(lines, heights, strict=False):
         w = draw.textlength(text, font=f)
         draw.text(((width - w) / 2, y), text, fill="black", font=f)
         y += h
@@ -155,8 +175,11 @@ async def _qr(args, db, settings) -> int:
 
     bot_name = args.telegram_bot or getattr(settings, "telegram_bot_username", None)
     if not (bot_name or args.whatsapp or args.web_url):
-        print("kanal: say where the QR code should lead: --telegram-bot USERNAME, --whatsapp NUMBER or --web-url URL "
-              "(or set KANAL_TELEGRAM_BOT_USERNAME)", file=sys.stderr)
+        print(
+            "kanal: say where the QR code should lead: --telegram-bot USERNAME, --whatsapp NUMBER or --web-url URL "
+            "(or set KANAL_TELEGRAM_BOT_USERNAME)",
+            file=sys.stderr,
+        )
         return 2
     if bool(args.unit) == bool(args.all):
         print("kanal: give one UNITCODE, or --all with -o DIRECTORY", file=sys.stderr)

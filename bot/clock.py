@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -13,7 +13,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -22,7 +22,7 @@ class ManualClock:
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
-        self._now = at.astimezone(timezone.utc)
+        self._now = at.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -31,4 +31,4 @@ class ManualClock:
         self._now += delta
 
     def set(self, at: datetime) -> None:
-        self._now = at.astimezone(timezone.utc)
+        self._now = at.astimezone(UTC)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .i18n import N_
+from bot.i18n import N_
 
 STATES = ("triase", "disposisi", "tindak_lanjut", "selesai", "ditutup")
 OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
@@ -125,5 +125,7 @@ def validate_text(text: str | None) -> str | None:
     if len(body) < MIN_TEXT:
         return N_("Ceritakan sedikit lebih lengkap (minimal {min} karakter): apa masalahnya, di mana, sejak kapan.")
     if len(body) > MAX_TEXT:
-        return N_("Laporan terlalu panjang ({n} karakter). Maksimal {max} karakter; ringkas atau bagi menjadi beberapa laporan.")
+        return N_(
+            "Laporan terlalu panjang ({n} karakter). Maksimal {max} karakter; ringkas atau bagi menjadi beberapa laporan."
+        )
     return None

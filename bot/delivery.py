@@ -17,16 +17,16 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Set as AbstractSet
+from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from bot.clock import Clock, SystemClock
+from bot.types import SendError, SendResult
 from storage import Database, Repo
 from storage.repo import ClaimedMessage
-
-from .clock import Clock, SystemClock
-from .types import SendError, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,13 @@ def telegram_limit(global_rate: float = 29.0, chat_rate: float = 1.0) -> RateLim
     g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
     c = chat_rate if chat_rate > 0 else UNLIMITED.per_address_per_second
     burst = max(1, int(min(g, 10**9) / 3)) if global_rate > 0 else 10**9
-    return RateLimit(global_per_second=g, global_burst=burst, per_address_per_second=c, per_address_burst=3 if chat_rate > 0 else 10**9)
+    return RateLimit(
+        global_per_second=g,
+        global_burst=burst,
+        per_address_per_second=c,
+        per_address_burst=3 if chat_rate > 0 else 10**9,
+    )
+
 
 MAX_ATTEMPTS = 12
 IDLE_PRUNE_MIN = 1024  # idle chats' rate buckets kept before the full (refilled) ones are dropped
@@ -204,7 +210,9 @@ class OutboxSender:
         try:
             await self._flush()
         except Exception as exc:
-            log.warning("outbox results not recorded at shutdown (%s); rows are reclaimed after their lease", type(exc).__name__)
+            log.warning(
+                "outbox results not recorded at shutdown (%s); rows are reclaimed after their lease", type(exc).__name__
+            )
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is in flight and no row is due now (tests, ``kanal jobs run``)."""
@@ -272,7 +280,9 @@ class OutboxSender:
             rows = list(await repo.claim_due(now, limit=limit, lease=self.lease, channels=self.senders, replies=True))
             bulk_room = min(limit - len(rows), self.max_bulk_in_flight - len(self._bulk))
             if bulk_room > 0:
-                bulk = await repo.claim_due(now, limit=bulk_room, lease=self.lease, channels=self.senders, replies=False)
+                bulk = await repo.claim_due(
+                    now, limit=bulk_room, lease=self.lease, channels=self.senders, replies=False
+                )
                 if len(bulk) == bulk_room:
                     self._starved_bulk = True  # more may be due: claim again when lanes free room
             else:
@@ -293,8 +303,11 @@ class OutboxSender:
             del self._paused[key]
             until = None
         written = self._written_during_claim.get(key)
-        if until is not None or self._unrecorded.get(key) or (
-                written and any(i < row.id and i not in claimed for i in written)):
+        if (
+            until is not None
+            or self._unrecorded.get(key)
+            or (written and any(i < row.id and i not in claimed for i in written))
+        ):
             # an earlier message to this chat waits for its retry
             self._bulk.discard(row.id)
             self._hold(key, row.id, until or now, "waiting behind an earlier message", False)
@@ -303,7 +316,9 @@ class OutboxSender:
         lane = self._lanes.get(key)
         if lane is None:
             limit = self.limits.get(row.channel, UNLIMITED)
-            bucket = self._idle_buckets.pop(key, None) or TokenBucket(limit.per_address_per_second, limit.per_address_burst)
+            bucket = self._idle_buckets.pop(key, None) or TokenBucket(
+                limit.per_address_per_second, limit.per_address_burst
+            )
             lane = self._lanes[key] = _Lane(key, bucket)
         lane.rows.append(row)
         self._in_flight += 1
@@ -366,7 +381,8 @@ class OutboxSender:
             # refill when half the room is free, not at every finished lane: during a broadcast a
             # claim per message cost as much CPU as the sends (bench.fanout)
             if (self._starved and self._in_flight <= self.max_in_flight // 2) or (
-                    self._starved_bulk and len(self._bulk) <= self.max_bulk_in_flight // 2):
+                self._starved_bulk and len(self._bulk) <= self.max_bulk_in_flight // 2
+            ):
                 self._wake.set()
 
     def _prune_idle_buckets(self) -> None:
@@ -490,4 +506,3 @@ class OutboxSender:
 def _mask(address: str) -> str:
     """Addresses are personal data: logs show only their end."""
     return "…" + address[-4:] if len(address) > 4 else address
-

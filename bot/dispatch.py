@@ -32,16 +32,15 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.clock import Clock, SystemClock
+from bot.flow import Router, Turn
+from bot.i18n import Translator
+from bot.language import choose_language
+from bot.notify import Notifier, Renderer
+from bot.settings import Settings
+from bot.types import Inbound, Kind, Reply
 from storage import Database, Repo
 from storage.models import ConversationState, User
-
-from .clock import Clock, SystemClock
-from .flow import Router, Turn
-from .i18n import Translator
-from .language import choose_language
-from .notify import Notifier, Renderer
-from .settings import Settings
-from .types import Inbound, Kind, Reply
 
 log = logging.getLogger(__name__)
 TURN_ATTEMPTS = 3
@@ -100,11 +99,20 @@ def storable(inbound: Inbound) -> Inbound:
     chat frame, a profile name) would fail every turn of that person on PostgreSQL only.
     """
     fields: dict[str, Any] = {}
-    for name in ("text", "choice", "unsupported_type", "external_id", "user_key"):  # ids too: a web chat client picks its own
+    for name in (
+        "text",
+        "choice",
+        "unsupported_type",
+        "external_id",
+        "user_key",
+    ):  # ids too: a web chat client picks its own
         value = getattr(inbound, name)
         if value is not None and "\x00" in value:
             fields[name] = _clean(value)
-    for name in ("external_id", "user_key"):  # longer than their columns (128): a stable stand-in, so dedupe still works
+    for name in (
+        "external_id",
+        "user_key",
+    ):  # longer than their columns (128): a stable stand-in, so dedupe still works
         value = fields.get(name, getattr(inbound, name))
         if len(value) > 128:
             fields[name] = "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
@@ -117,9 +125,10 @@ def storable(inbound: Inbound) -> Inbound:
     if inbound.location is not None and inbound.location.address and "\x00" in inbound.location.address:
         fields["location"] = replace(inbound.location, address=_clean(inbound.location.address))
     if inbound.contact is not None and "\x00" in f"{inbound.contact.phone}{inbound.contact.name or ''}":
-        fields["contact"] = replace(inbound.contact, phone=_clean(inbound.contact.phone) or "", name=_clean(inbound.contact.name))
+        fields["contact"] = replace(
+            inbound.contact, phone=_clean(inbound.contact.phone) or "", name=_clean(inbound.contact.name)
+        )
     return replace(inbound, **fields) if fields else inbound
-
 
 
 class _Waiting:
@@ -131,7 +140,15 @@ class _Waiting:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, router: Router, settings: Settings, *, clock: Clock | None = None, renderers: dict[str, Renderer] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        router: Router,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        renderers: dict[str, Renderer] | None = None,
+    ) -> None:
         self.db = db
         self.router = router
         self.settings = settings
@@ -240,13 +257,15 @@ class Dispatcher:
             outcomes = await self._turns_in_one_transaction([w.inbound for w in batch])
         except Exception as exc:
             # one turn failed or the commit did: nothing of the batch is stored; each runs alone
-            log.info("group commit of %d turns rolled back (%s); running them one by one", len(batch), type(exc).__name__)
+            log.info(
+                "group commit of %d turns rolled back (%s); running them one by one", len(batch), type(exc).__name__
+            )
             self.stats["batch_fallbacks"] += 1
             for w in batch:
                 await self._settle_alone(w)
             return
         self.stats["batches"] += 1
-        for w, outcome in zip(batch, outcomes):
+        for w, outcome in zip(batch, outcomes, strict=False):
             if not w.future.done():
                 w.future.set_result(outcome)
 
@@ -260,10 +279,12 @@ class Dispatcher:
             people = await repo.people([(i.channel, i.user_key) for i in inbounds])
             known = [people.get((i.channel, i.user_key)) for i in inbounds]
             fresh = await repo.record_inbound_many(
-                [(i.channel, i.external_id, k[0].id) for i, k in zip(inbounds, known) if k is not None], self.clock.now())
+                [(i.channel, i.external_id, k[0].id) for i, k in zip(inbounds, known, strict=False) if k is not None],
+                self.clock.now(),
+            )
             outcomes = []
             states: list[dict] = []  # the changed state rows, written together before the commit
-            for n, (inbound, k) in enumerate(zip(inbounds, known)):
+            for n, (inbound, k) in enumerate(zip(inbounds, known, strict=False)):
                 if k is None:  # first message of a new person: the turn creates the rows itself
                     outcomes.append(await self._turn_body(repo, inbound, states=states))
                 elif (inbound.channel, inbound.external_id) not in fresh:
@@ -276,7 +297,7 @@ class Dispatcher:
                 # see); only the rows read up front for the turns still to come stay loaded
                 if session.new or session.dirty or session.deleted:
                     await session.flush()
-                later = {id(obj) for k2 in known[n + 1:] if k2 is not None for obj in k2 if obj is not None}
+                later = {id(obj) for k2 in known[n + 1 :] if k2 is not None for obj in k2 if obj is not None}
                 for obj in list(session):
                     if id(obj) not in later:
                         session.expunge(obj)
@@ -295,7 +316,12 @@ class Dispatcher:
                     if attempt + 1 < TURN_ATTEMPTS:
                         await asyncio.sleep(0.05 * 4**attempt)
                         continue
-                    log.error("database unavailable for %s message %s: %s", inbound.channel, inbound.external_id, type(exc).__name__)
+                    log.error(
+                        "database unavailable for %s message %s: %s",
+                        inbound.channel,
+                        inbound.external_id,
+                        type(exc).__name__,
+                    )
                     raise DatabaseUnavailable(type(exc).__name__) from exc
                 except DBAPIError as exc:
                     if exc.connection_invalidated:
@@ -325,14 +351,23 @@ class Dispatcher:
         if self._crash_after_commit:
             os._exit(137)
 
-    async def _turn_body(self, repo: Repo, inbound: Inbound, *, user: User | None = None, state: ConversationState | None = None,
-                         states: list[dict] | None = None) -> Outcome:
+    async def _turn_body(
+        self,
+        repo: Repo,
+        inbound: Inbound,
+        *,
+        user: User | None = None,
+        state: ConversationState | None = None,
+        states: list[dict] | None = None,
+    ) -> Outcome:
         """One turn's reads and writes in the caller's transaction (not committed here). A group
         commit passes the ``user`` it read (and recorded the message of) and their locked ``state``,
         and ``states``, where the turn's changed state row goes instead of into the next flush."""
         now = self.clock.now()
         if user is None:
-            user = await repo.get_or_create_user(inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username)
+            user = await repo.get_or_create_user(
+                inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username
+            )
             # dedupe inside the same transaction
             if await repo.record_inbound(inbound.channel, inbound.external_id, now, user.id) is None:
                 log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
@@ -351,7 +386,9 @@ class Dispatcher:
         lang, detected = choose_language(
             allowed=self.settings.languages,
             explicit=user.language if user.language_explicit else None,
-            text=free_text, stored=user.language, hint=inbound.language_hint,
+            text=free_text,
+            stored=user.language,
+            hint=inbound.language_hint,
         )
         if detected or user.language is None:
             user.language = lang
@@ -378,7 +415,9 @@ class Dispatcher:
                 lang = self.notifier.language_for(target)
             if "lang" not in reply.extra:  # a renderer's own words (e.g. WhatsApp's "Pilih") follow the reader
                 reply = replace(reply, extra={**reply.extra, "lang": lang})
-            count += self.enqueue_reply(repo, channel=channel, address=address, user_id=user_id, reply=reply, now=turn.now)
+            count += self.enqueue_reply(
+                repo, channel=channel, address=address, user_id=user_id, reply=reply, now=turn.now
+            )
         return count
 
     def enqueue_reply(self, repo: Repo, *, channel: str, address: str, user_id: int | None, reply: Reply, now) -> int:
@@ -399,10 +438,24 @@ class Dispatcher:
                 if inbound_id is None:
                     return Outcome(handled=False)
                 user = await repo.get_or_create_user(inbound.channel, inbound.user_key, now)
-                t = Translator(user.language if user.language in self.settings.languages else self.settings.default_language)
-                reply = Reply(t("Maaf, terjadi gangguan di sistem kami dan pesan Anda belum bisa diproses. Silakan coba lagi sebentar lagi, atau ketik /menu."))
-                count = self.enqueue_reply(repo, channel=inbound.channel, address=inbound.user_key, user_id=user.id, reply=reply, now=now)
-                repo.audit(at=now, action="turn_failed", actor_user_id=user.id, subject_type="inbound", subject_id=inbound.external_id)
+                t = Translator(
+                    user.language if user.language in self.settings.languages else self.settings.default_language
+                )
+                reply = Reply(
+                    t(
+                        "Maaf, terjadi gangguan di sistem kami dan pesan Anda belum bisa diproses. Silakan coba lagi sebentar lagi, atau ketik /menu."
+                    )
+                )
+                count = self.enqueue_reply(
+                    repo, channel=inbound.channel, address=inbound.user_key, user_id=user.id, reply=reply, now=now
+                )
+                repo.audit(
+                    at=now,
+                    action="turn_failed",
+                    actor_user_id=user.id,
+                    subject_type="inbound",
+                    subject_id=inbound.external_id,
+                )
                 self._after_commit(uow)
                 await uow.commit()
                 return Outcome(handled=True, user_id=user.id, replies=count)

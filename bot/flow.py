@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import Translator
+from bot.settings import Settings
+from bot.types import Choice, Inbound, Kind, Reply
 from storage.models import ConversationState, User
 from storage.repo import Repo
-
-from .i18n import Translator
-from .settings import Settings
-from .types import Choice, Inbound, Kind, Reply
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +77,17 @@ class Turn:
             self.state.data = {}
             self.state.updated_at = self.now
 
-    def audit(self, action: str, *, subject_type: str | None = None, subject_id: str | None = None, **detail: Any) -> None:
-        self.repo.audit(at=self.now, action=action, actor_user_id=self.user.id, subject_type=subject_type, subject_id=subject_id, detail=detail)
+    def audit(
+        self, action: str, *, subject_type: str | None = None, subject_id: str | None = None, **detail: Any
+    ) -> None:
+        self.repo.audit(
+            at=self.now,
+            action=action,
+            actor_user_id=self.user.id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+        )
 
 
 def _reply_fields(reply: Reply) -> dict[str, Any]:
@@ -122,7 +130,9 @@ class Router:
         self.fallback = fn
         return fn
 
-    def command(self, *names: str, description: str, roles: tuple[str, ...] = ROLES, needs_consent: bool = True, usage: str = ""):
+    def command(
+        self, *names: str, description: str, roles: tuple[str, ...] = ROLES, needs_consent: bool = True, usage: str = ""
+    ):
         def deco(fn: CommandHandler) -> CommandHandler:
             cmd = Command(tuple(names), fn, description, roles, needs_consent, usage)
             for n in names:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -94,9 +94,13 @@ def check_length(text: str, bounds: tuple[int, int], what: str) -> str:
     value = clean(text)
     lo, hi = bounds
     if len(value) < lo:
-        raise ForumInputError(N_("{what} terlalu pendek ({n} karakter); minimal {min} karakter."), what=what, n=len(value), min=lo)
+        raise ForumInputError(
+            N_("{what} terlalu pendek ({n} karakter); minimal {min} karakter."), what=what, n=len(value), min=lo
+        )
     if len(value) > hi:
-        raise ForumInputError(N_("{what} terlalu panjang ({n} karakter); maksimal {max} karakter."), what=what, n=len(value), max=hi)
+        raise ForumInputError(
+            N_("{what} terlalu panjang ({n} karakter); maksimal {max} karakter."), what=what, n=len(value), max=hi
+        )
     return value
 
 
@@ -142,19 +146,30 @@ def where_text(place: str | None, online_url: str | None, t: Callable[..., str])
 
 
 def fmt_when(at: datetime, tz: ZoneInfo, lang: str) -> str:
-    """"Sen, 30 Nov 2026 09:00 WIB": the forum's start in the region's time, the reader's language."""
+    """ "Sen, 30 Nov 2026 09:00 WIB": the forum's start in the region's time, the reader's language."""
     from babel.dates import format_datetime
 
     return f"{format_datetime(at.astimezone(tz), 'EEE, d MMM yyyy HH:mm', locale=lang, tzinfo=tz)} {tz_abbrev(tz)}"
 
 
-def render_card(f, *, opd_name: str, tz: ZoneInfo, t: Callable[..., str], lang: str, registered: int | None = None, full: bool = True) -> str:
+def render_card(
+    f,
+    *,
+    opd_name: str,
+    tz: ZoneInfo,
+    t: Callable[..., str],
+    lang: str,
+    registered: int | None = None,
+    full: bool = True,
+) -> str:
     """A forum (anything with the ``storage.models.Forum`` attributes) as the reader sees it."""
-    lines = [t("🤝 Forum #{id}: {title}", id=f.id, title=f.title),
-             t("🏢 {opd}", opd=opd_name),
-             t("📌 Topik: {topic}", topic=f.topic),
-             t("🗓 {when}", when=fmt_when(f.starts_at, tz, lang)),
-             t("📍 {where}", where=where_text(f.place, f.online_url, t))]
+    lines = [
+        t("🤝 Forum #{id}: {title}", id=f.id, title=f.title),
+        t("🏢 {opd}", opd=opd_name),
+        t("📌 Topik: {topic}", topic=f.topic),
+        t("🗓 {when}", when=fmt_when(f.starts_at, tz, lang)),
+        t("📍 {where}", where=where_text(f.place, f.online_url, t)),
+    ]
     if registered is not None:
         lines.append(t("👥 Terdaftar {n} dari {capacity} tempat", n=registered, capacity=f.capacity))
     if full:
@@ -163,18 +178,32 @@ def render_card(f, *, opd_name: str, tz: ZoneInfo, t: Callable[..., str], lang: 
 
 
 ANNOUNCEMENT = N_("📢 Forum konsultasi publik baru")
-REMINDER = N_("⏰ Pengingat: besok Anda terdaftar di forum konsultasi publik #{id} \"{title}\", {when}, di {where}. "
-              "Sampai jumpa! Jika berhalangan, batalkan pendaftaran agar kursinya bisa dipakai warga lain.")
-RESULT_HEADING = N_("📄 Berita acara forum konsultasi publik #{id} \"{title}\" ({opd}, {when}):")
+REMINDER = N_(
+    '⏰ Pengingat: besok Anda terdaftar di forum konsultasi publik #{id} "{title}", {when}, di {where}. '
+    "Sampai jumpa! Jika berhalangan, batalkan pendaftaran agar kursinya bisa dipakai warga lain."
+)
+RESULT_HEADING = N_('📄 Berita acara forum konsultasi publik #{id} "{title}" ({opd}, {when}):')
 
 
 def announcement_text(f, *, opd_name: str, tz: ZoneInfo, t: Callable[..., str], lang: str) -> str:
     """What a subscriber gets when a forum is published (chat or CLI)."""
-    return t(ANNOUNCEMENT) + "\n\n" + render_card(f, opd_name=opd_name, tz=tz, t=t, lang=lang, full=False) + "\n\n" + f.description
+    return (
+        t(ANNOUNCEMENT)
+        + "\n\n"
+        + render_card(f, opd_name=opd_name, tz=tz, t=t, lang=lang, full=False)
+        + "\n\n"
+        + f.description
+    )
 
 
 def reminder_text(f, *, tz: ZoneInfo, t: Callable[..., str], lang: str) -> str:
-    return t(REMINDER, id=f.id, title=f.title, when=fmt_when(f.starts_at, tz, lang), where=where_text(f.place, f.online_url, t))
+    return t(
+        REMINDER,
+        id=f.id,
+        title=f.title,
+        when=fmt_when(f.starts_at, tz, lang),
+        where=where_text(f.place, f.online_url, t),
+    )
 
 
 def result_text(f, *, opd_name: str, tz: ZoneInfo, t: Callable[..., str], lang: str) -> str:
@@ -201,17 +230,23 @@ def parse_when(text: str, tz: ZoneInfo | str, now: datetime) -> datetime:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     m = _DATE_TIME_RE.match(clean(text))
     if not m:
-        raise ForumInputError(N_("Format tanggal tidak dikenali. Tulis tanggal dan jam seperti ini: {example}"), example=DATE_EXAMPLE)
+        raise ForumInputError(
+            N_("Format tanggal tidak dikenali. Tulis tanggal dan jam seperti ini: {example}"), example=DATE_EXAMPLE
+        )
     y, mo, d = (m["y"], m["m"], m["d"]) if m["y"] else (m["y2"], m["m2"], m["d2"])
     try:
         day = date(int(y), int(mo), int(d))
     except ValueError:
-        raise ForumInputError(N_("Tanggal {text} tidak ada di kalender."), text=f"{int(y):04d}-{int(mo):02d}-{int(d):02d}") from None
+        raise ForumInputError(
+            N_("Tanggal {text} tidak ada di kalender."), text=f"{int(y):04d}-{int(mo):02d}-{int(d):02d}"
+        ) from None
     hour, minute = int(m["H"]), int(m["M"])
     if hour > 23 or minute > 59:
-        raise ForumInputError(N_("Jam {text} tidak valid; pakai format 24 jam, misalnya 09:00 atau 14:30."), text=f"{m['H']}:{m['M']}")
+        raise ForumInputError(
+            N_("Jam {text} tidak valid; pakai format 24 jam, misalnya 09:00 atau 14:30."), text=f"{m['H']}:{m['M']}"
+        )
     local = datetime.combine(day, time(hour, minute), tzinfo=zone)
-    at = local.astimezone(timezone.utc)
+    at = local.astimezone(UTC)
     if at <= now:
         raise ForumInputError(N_("Waktu forum sudah lewat. Pilih tanggal dan jam setelah sekarang."))
     if at - now > MAX_AHEAD:
@@ -225,13 +260,15 @@ def parse_when(text: str, tz: ZoneInfo | str, now: datetime) -> datetime:
 
 
 def phase(status: str, starts_at: datetime, now: datetime) -> str:
-    """"cancelled", "upcoming" (before its start) or "past"."""
+    """ "cancelled", "upcoming" (before its start) or "past"."""
     if status == "cancelled":
         return "cancelled"
     return "upcoming" if now < starts_at else "past"
 
 
-def rsvp_problem(*, status: str, starts_at: datetime, now: datetime, capacity: int, registered: int, already: bool) -> str | None:
+def rsvp_problem(
+    *, status: str, starts_at: datetime, now: datetime, capacity: int, registered: int, already: bool
+) -> str | None:
     """None when the person may register now, else the msgid explaining why not (placeholders
     ``n``/``capacity``)."""
     p = phase(status, starts_at, now)
@@ -242,7 +279,9 @@ def rsvp_problem(*, status: str, starts_at: datetime, now: datetime, capacity: i
     if already:
         return N_("Anda sudah terdaftar di forum ini.")
     if registered >= capacity:
-        return N_("Maaf, kuota forum ini sudah penuh ({n} dari {capacity} tempat terisi). Anda tetap bisa mengirim masukan tertulis, atau memilih forum lain.")
+        return N_(
+            "Maaf, kuota forum ini sudah penuh ({n} dari {capacity} tempat terisi). Anda tetap bisa mengirim masukan tertulis, atau memilih forum lain."
+        )
     return None
 
 
@@ -277,7 +316,7 @@ def result_problem(*, status: str, starts_at: datetime, now: datetime, published
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def reminder_horizon(now: datetime, tz: ZoneInfo) -> datetime:
@@ -289,7 +328,7 @@ def reminder_horizon(now: datetime, tz: ZoneInfo) -> datetime:
 def reminder_opens(starts_at: datetime, tz: ZoneInfo) -> datetime:
     """REMINDER_TIME (local) on the day before the forum: nobody is woken at midnight."""
     forum_day = starts_at.astimezone(tz).date()
-    return datetime.combine(forum_day - timedelta(days=1), REMINDER_TIME, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(forum_day - timedelta(days=1), REMINDER_TIME, tzinfo=tz).astimezone(UTC)
 
 
 def reminder_due(*, starts_at: datetime, registered_at: datetime, now: datetime, tz: ZoneInfo) -> bool:
@@ -331,9 +370,19 @@ class AgendaProposal:
         return bool(self.weakest or self.topics)
 
 
-def propose_agenda(*, opd_name: str, period_key: str, period_label: str, skm_totals: Mapping[str, tuple[int, int]] | None,
-                   skm_responses: int, topic_counts: Iterable[tuple[str | None, int]], complaints: int | None = None,
-                   weight: str = "exact", elements: int = AGENDA_ELEMENTS, topics: int = AGENDA_TOPICS) -> AgendaProposal:
+def propose_agenda(
+    *,
+    opd_name: str,
+    period_key: str,
+    period_label: str,
+    skm_totals: Mapping[str, tuple[int, int]] | None,
+    skm_responses: int,
+    topic_counts: Iterable[tuple[str | None, int]],
+    complaints: int | None = None,
+    weight: str = "exact",
+    elements: int = AGENDA_ELEMENTS,
+    topics: int = AGENDA_TOPICS,
+) -> AgendaProposal:
     """The OPD's lowest SKM elements (NRR, two decimals) and most frequent complaint topics.
 
     ``skm_totals``: per element code ``(sum, count)`` as ``SkmRepo.element_totals`` gives them;
@@ -353,9 +402,15 @@ def propose_agenda(*, opd_name: str, period_key: str, period_label: str, skm_tot
     ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:topics]
     total = complaints if complaints is not None else sum(n for _, n in counted)
     return AgendaProposal(
-        opd_name=opd_name, period_key=period_key, period_label=period_label,
-        responses=result.responses if result else 0, ikm=result.ikm if result else None, mutu=result.mutu if result else None,
-        weakest=tuple(weak), complaints=int(total), topics=tuple(ranked),
+        opd_name=opd_name,
+        period_key=period_key,
+        period_label=period_label,
+        responses=result.responses if result else 0,
+        ikm=result.ikm if result else None,
+        mutu=result.mutu if result else None,
+        weakest=tuple(weak),
+        complaints=int(total),
+        topics=tuple(ranked),
     )
 
 
@@ -369,14 +424,31 @@ def render_agenda(p: AgendaProposal, t: Callable[..., str], lang: str) -> str:
     """The proposal as numbered agenda items, in the reader's language."""
     items = [t("Pembukaan; penjelasan standar pelayanan {opd}", opd=p.opd_name)]
     if p.weakest:
-        elements = "; ".join(t("{code} {name} (NRR {nrr})", code=e.code, name=t(e.name), nrr=fmt_decimal(e.nrr, lang)) for e in p.weakest)
+        elements = "; ".join(
+            t("{code} {name} (NRR {nrr})", code=e.code, name=t(e.name), nrr=fmt_decimal(e.nrr, lang)) for e in p.weakest
+        )
         ikm = t(", IKM {ikm} mutu {mutu}", ikm=fmt_decimal(p.ikm, lang), mutu=p.mutu) if p.ikm is not None else ""
-        items.append(t("Unsur SKM terendah {period} ({n} responden{ikm}): {elements}", period=p.period_label, n=p.responses, ikm=ikm, elements=elements))
+        items.append(
+            t(
+                "Unsur SKM terendah {period} ({n} responden{ikm}): {elements}",
+                period=p.period_label,
+                n=p.responses,
+                ikm=ikm,
+                elements=elements,
+            )
+        )
     else:
         items.append(t("Hasil SKM {period}: belum ada survei selesai", period=p.period_label))
     if p.topics:
         topics = "; ".join(t("{topic} ({n} pengaduan)", topic=name, n=n) for name, n in p.topics)
-        items.append(t("Pengaduan terbanyak {period} (dari {total} pengaduan): {topics}", period=p.period_label, total=p.complaints, topics=topics))
+        items.append(
+            t(
+                "Pengaduan terbanyak {period} (dari {total} pengaduan): {topics}",
+                period=p.period_label,
+                total=p.complaints,
+                topics=topics,
+            )
+        )
     else:
         items.append(t("Pengaduan {period}: belum ada pengaduan bertopik", period=p.period_label))
     items.append(t("Masukan tertulis dan tanggapan peserta"))
@@ -406,7 +478,9 @@ class Audience:
         return Audience(self.participants - {user_id}, self.contributors - {user_id})
 
 
-def outcome_window(data_from: datetime | None, created_at: datetime, published_at: datetime) -> tuple[datetime, datetime]:
+def outcome_window(
+    data_from: datetime | None, created_at: datetime, published_at: datetime
+) -> tuple[datetime, datetime]:
     """[from, until) in which a complaint or survey on the OPD makes a subscribed citizen a
     recipient of the berita acara: from the start of the agenda's data period (the creation
     time when the forum has none) up to the publication."""

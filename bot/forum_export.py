@@ -22,26 +22,54 @@ def _local(value, tz: ZoneInfo) -> str:
 
 
 def input_rows(inputs, tz: ZoneInfo) -> list[list]:
-    return [[i, _local(r.submitted_at, tz), "anonim" if r.anonymous else ("(data dihapus)" if r.erased else r.name), r.channel, r.text]
-            for i, r in enumerate(inputs, start=1)]
+    return [
+        [
+            i,
+            _local(r.submitted_at, tz),
+            "anonim" if r.anonymous else ("(data dihapus)" if r.erased else r.name),
+            r.channel,
+            r.text,
+        ]
+        for i, r in enumerate(inputs, start=1)
+    ]
 
 
 def attendance_rows(people, tz: ZoneInfo) -> list[list]:
-    return [[i, p.name if p.name is not None else "(data dihapus)", p.channel or "", p.status, _local(p.registered_at, tz), _local(p.cancelled_at, tz)]
-            for i, p in enumerate(people, start=1)]
+    return [
+        [
+            i,
+            p.name if p.name is not None else "(data dihapus)",
+            p.channel or "",
+            p.status,
+            _local(p.registered_at, tz),
+            _local(p.cancelled_at, tz),
+        ]
+        for i, p in enumerate(people, start=1)
+    ]
 
 
 def build_workbook(forum, opd_name: str, people, inputs, tz: ZoneInfo) -> bytes:
     wb = Workbook()
     info = wb.active
     info.title = "Forum"
-    for key, value in (("Forum", f"#{forum.id} {forum.title}"), ("OPD", opd_name), ("Topik", forum.topic),
-                       ("Waktu", _local(forum.starts_at, tz)), ("Tempat", forum.place or ""), ("Tautan daring", forum.online_url or ""),
-                       ("Kuota", forum.capacity), ("Terdaftar", sum(1 for p in people if p.status == "registered")),
-                       ("Masukan", len(inputs)), ("Berita acara", forum.result_text or "")):
+    for key, value in (
+        ("Forum", f"#{forum.id} {forum.title}"),
+        ("OPD", opd_name),
+        ("Topik", forum.topic),
+        ("Waktu", _local(forum.starts_at, tz)),
+        ("Tempat", forum.place or ""),
+        ("Tautan daring", forum.online_url or ""),
+        ("Kuota", forum.capacity),
+        ("Terdaftar", sum(1 for p in people if p.status == "registered")),
+        ("Masukan", len(inputs)),
+        ("Berita acara", forum.result_text or ""),
+    ):
         info.append([key, value])
         info.cell(row=info.max_row, column=1).font = Font(bold=True)
-    for title, header, rows in (("Kehadiran", ATTENDANCE_HEADER, attendance_rows(people, tz)), ("Masukan", INPUT_HEADER, input_rows(inputs, tz))):
+    for title, header, rows in (
+        ("Kehadiran", ATTENDANCE_HEADER, attendance_rows(people, tz)),
+        ("Masukan", INPUT_HEADER, input_rows(inputs, tz)),
+    ):
         ws = wb.create_sheet(title)
         ws.append(header)
         for cell in ws[1]:
@@ -77,7 +105,11 @@ async def export_forum(args, db) -> int:
         people = await repo.attendees(forum.id, include_cancelled=True)
         inputs = await repo.inputs(forum.id)
     fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "xlsx")
-    data = build_csv(inputs, tz) if fmt == "csv" else build_workbook(forum, opd.name if opd else forum.opd_code, people, inputs, tz)
+    data = (
+        build_csv(inputs, tz)
+        if fmt == "csv"
+        else build_workbook(forum, opd.name if opd else forum.opd_code, people, inputs, tz)
+    )
     if args.output == "-":
         sys.stdout.buffer.write(data)
     else:

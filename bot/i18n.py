@@ -9,7 +9,7 @@ for module-level constants; ``pybabel extract -k t -k N_ -o kanal.pot bot handle
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +29,7 @@ def locale_dir() -> Path:
     return Path(str(resources.files("bot") / "locale"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     if lang == SOURCE_LANGUAGE:
         return {}

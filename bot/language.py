@@ -74,7 +74,9 @@ def detect(text: str, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
-def choose_language(*, allowed: tuple[str, ...], explicit: str | None, text: str | None, stored: str | None, hint: str | None) -> tuple[str, bool]:
+def choose_language(
+    *, allowed: tuple[str, ...], explicit: str | None, text: str | None, stored: str | None, hint: str | None
+) -> tuple[str, bool]:
     """(language, detected_now). ``explicit`` is the stored choice made with /bahasa."""
     if explicit in allowed:
         return explicit, False

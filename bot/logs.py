@@ -38,7 +38,11 @@ def secret_values(settings) -> list[str]:
     """Every configured secret of ``settings`` (fields declared with ``secret=True``)."""
     from dataclasses import fields
 
-    return [v for f in fields(settings) if f.metadata.get("secret") and isinstance(v := getattr(settings, f.name), str) and v]
+    return [
+        v
+        for f in fields(settings)
+        if f.metadata.get("secret") and isinstance(v := getattr(settings, f.name), str) and v
+    ]
 
 
 def add_secrets(secrets: Iterable[str | None]) -> None:

@@ -12,8 +12,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from .i18n import Translator
-from .types import Reply
+from bot.i18n import Translator
+from bot.types import Reply
 
 Renderer = Callable[[Reply], list[dict[str, Any]]]
 
@@ -25,15 +25,15 @@ def renderers_for(settings: Any = None) -> dict[str, Renderer]:
     says and waits in the outbox until an instance with that channel sends it."""
     out: dict[str, Renderer] = {}
     if settings is None or getattr(settings, "webchat_enabled", False):
-        from .channels.webchat import render as web_render
+        from bot.channels.webchat import render as web_render
 
         out["web"] = web_render
     if settings is None or getattr(settings, "telegram_token", None):
-        from .channels.telegram import render as telegram_render
+        from bot.channels.telegram import render as telegram_render
 
         out["telegram"] = telegram_render
     if settings is None or getattr(settings, "whatsapp_token", None):
-        from .channels.whatsapp import render as whatsapp_render
+        from bot.channels.whatsapp import render as whatsapp_render
 
         out["whatsapp"] = whatsapp_render
     return out
@@ -47,15 +47,32 @@ class Notifier:
         self.renderers: dict[str, Renderer] = renderers if renderers is not None else {}
         self.languages = tuple(languages) or ("id",)
 
-    def enqueue(self, repo, *, channel: str, address: str, user_id: int | None, reply: Reply, now: datetime,
-                not_before: datetime | None = None) -> int:
+    def enqueue(
+        self,
+        repo,
+        *,
+        channel: str,
+        address: str,
+        user_id: int | None,
+        reply: Reply,
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> int:
         """Render ``reply`` for ``channel`` and add its outbox rows; the number of rows. A channel
         that is not enabled gets one row marked undeliverable (the sender records it as failed)."""
         render = self.renderers.get(channel)
         payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
         for payload in payloads:
-            repo.enqueue(channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose=reply.purpose, not_before=not_before,
-                         on_failure=reply.on_failure)
+            repo.enqueue(
+                channel=channel,
+                address=address,
+                payload=payload,
+                now=now,
+                user_id=user_id,
+                purpose=reply.purpose,
+                not_before=not_before,
+                on_failure=reply.on_failure,
+            )
         return len(payloads)
 
     def to_user(self, repo, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
@@ -66,7 +83,15 @@ class Notifier:
             reply = replace(reply, purpose="notification")
         if "lang" not in reply.extra:
             reply = replace(reply, extra={**reply.extra, "lang": self.language_for(user)})
-        return self.enqueue(repo, channel=user.channel, address=user.external_id, user_id=user.id, reply=reply, now=now, not_before=not_before)
+        return self.enqueue(
+            repo,
+            channel=user.channel,
+            address=user.external_id,
+            user_id=user.id,
+            reply=reply,
+            now=now,
+            not_before=not_before,
+        )
 
     async def delivery_failed(self, repo, report: dict[str, Any], now: datetime) -> int:
         """Tell the staff member named in an outbox row's ``on_failure`` that the message their
@@ -79,8 +104,11 @@ class Notifier:
             return 0
         t = self.translator_for(user)
         about = str(report.get("about") or "?")[:40]
-        text = t("⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya (misalnya pelapor memblokir bot "
-                 "atau nomornya tidak aktif). Laporan tetap tercatat, dan pelapor tetap bisa melihatnya lewat /status {number}.", number=about)
+        text = t(
+            "⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya (misalnya pelapor memblokir bot "
+            "atau nomornya tidak aktif). Laporan tetap tercatat, dan pelapor tetap bisa melihatnya lewat /status {number}.",
+            number=about,
+        )
         return self.to_user(repo, user, Reply(text=text, purpose="notification"), now)
 
     def language_for(self, user: Any) -> str:
@@ -89,4 +117,3 @@ class Notifier:
 
     def translator_for(self, user: Any) -> Translator:
         return Translator(self.language_for(user))
-

@@ -81,10 +81,16 @@ class Region:
     def opd_rows(self) -> list[dict[str, Any]]:
         return [
             {
-                "code": o.code, "name": o.name, "keywords": list(o.keywords),
+                "code": o.code,
+                "name": o.name,
+                "keywords": list(o.keywords),
                 "units": [
-                    {"code": u.code, "name": u.name, "population": u.population,
-                     "services": [{"code": s.code, "name": s.name} for s in u.services]}
+                    {
+                        "code": u.code,
+                        "name": u.name,
+                        "population": u.population,
+                        "services": [{"code": s.code, "name": s.name} for s in u.services],
+                    }
                     for u in o.units
                 ],
             }
@@ -111,7 +117,14 @@ def _s(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _check_code(where: str, value: Any, seen: set[str], problems: list[str], pattern: re.Pattern = CODE_RE, rule: str = "1-20 of A-Z 0-9 -") -> str:
+def _check_code(
+    where: str,
+    value: Any,
+    seen: set[str],
+    problems: list[str],
+    pattern: re.Pattern = CODE_RE,
+    rule: str = "1-20 of A-Z 0-9 -",
+) -> str:
     """Validate one code field; records the problem and returns the code (possibly empty)."""
     code = _s(value) or ""
     if not pattern.match(code):
@@ -141,7 +154,13 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
 
     sla = {**DEFAULT_SLA, **(raw.get("sla") or {})}
     sla["completion_days"] = {**DEFAULT_SLA["completion_days"], **((raw.get("sla") or {}).get("completion_days") or {})}
-    for key in ("triage_days", "first_response_days", "confirmation_days", "reminder_before_days", "escalation_margin_days"):
+    for key in (
+        "triage_days",
+        "first_response_days",
+        "confirmation_days",
+        "reminder_before_days",
+        "escalation_margin_days",
+    ):
         if not isinstance(sla[key], int) or sla[key] < 0:
             problems.append(f"sla.{key}: expected a whole number ≥ 0, got {sla[key]!r}")
     for cls, days in sla["completion_days"].items():
@@ -196,7 +215,14 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
             services: list[ServiceDef] = []
             for k, s in enumerate(u.get("services") or []):
                 s = s if isinstance(s, dict) else {}
-                scode = _check_code(f"{uwhere}.services[{k}].code", s.get("code"), seen_services, problems, SERVICE_CODE_RE, "1-32 of A-Z 0-9 -")
+                scode = _check_code(
+                    f"{uwhere}.services[{k}].code",
+                    s.get("code"),
+                    seen_services,
+                    problems,
+                    SERVICE_CODE_RE,
+                    "1-32 of A-Z 0-9 -",
+                )
                 sname = _s(s.get("name"))
                 if not scode:
                     continue
@@ -209,7 +235,9 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
         problems.append("opd: at least one [[opd]] is required")
     if problems:
         raise RegionError(source, problems)
-    return Region(code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds))
+    return Region(
+        code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds)
+    )
 
 
 async def store_region(db, region: Region, now) -> dict[str, int]:
@@ -218,7 +246,12 @@ async def store_region(db, region: Region, now) -> dict[str, int]:
 
     async with db.unit_of_work() as uow:
         counts = await Repo(uow.session).replace_region(
-            code=region.code, name=region.name, timezone=region.timezone, config=region.config(), opds=region.opd_rows(), now=now
+            code=region.code,
+            name=region.name,
+            timezone=region.timezone,
+            config=region.config(),
+            opds=region.opd_rows(),
+            now=now,
         )
         await uow.commit()
     return counts

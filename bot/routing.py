@@ -41,47 +41,271 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     k: tuple(v.split())
     for k, v in {
         # places and services
-        "jln": "jalan", "jl": "jalan", "jaln": "jalan", "jlan": "jalan", "dalan": "jalan", "dalane": "jalan", "ijin": "izin",
-        "sklh": "sekolah", "sekolh": "sekolah", "skolah": "sekolah", "sakola": "sekolah", "sekolahan": "sekolah",
-        "rs": "rumah sakit", "rsu": "rumah sakit umum", "pkm": "puskesmas", "puskes": "puskesmas",
-        "akte": "akta", "apotik": "apotek", "ektp": "e ktp", "lalin": "lalu lintas", "ortu": "orang tua",
-        "db": "dbd", "omah": "rumah", "imah": "rumah", "banyu": "air", "cai": "air",
-        "runtah": "sampah", "uwuh": "sampah", "kades": "kepala desa", "pemkab": "pemerintah kabupaten",
-        "kec": "kecamatan", "kel": "kelurahan", "kab": "kabupaten", "ambulan": "ambulans",
+        "jln": "jalan",
+        "jl": "jalan",
+        "jaln": "jalan",
+        "jlan": "jalan",
+        "dalan": "jalan",
+        "dalane": "jalan",
+        "ijin": "izin",
+        "sklh": "sekolah",
+        "sekolh": "sekolah",
+        "skolah": "sekolah",
+        "sakola": "sekolah",
+        "sekolahan": "sekolah",
+        "rs": "rumah sakit",
+        "rsu": "rumah sakit umum",
+        "pkm": "puskesmas",
+        "puskes": "puskesmas",
+        "akte": "akta",
+        "apotik": "apotek",
+        "ektp": "e ktp",
+        "lalin": "lalu lintas",
+        "ortu": "orang tua",
+        "db": "dbd",
+        "omah": "rumah",
+        "imah": "rumah",
+        "banyu": "air",
+        "cai": "air",
+        "runtah": "sampah",
+        "uwuh": "sampah",
+        "kades": "kepala desa",
+        "pemkab": "pemerintah kabupaten",
+        "kec": "kecamatan",
+        "kel": "kelurahan",
+        "kab": "kabupaten",
+        "ambulan": "ambulans",
         # negation (needed by phrases such as "air tidak mengalir")
-        "gak": "tidak", "ga": "tidak", "gk": "tidak", "nggak": "tidak", "ngga": "tidak", "enggak": "tidak",
-        "engga": "tidak", "tdk": "tidak", "tak": "tidak", "ndak": "tidak", "nda": "tidak", "kagak": "tidak",
-        "kaga": "tidak", "ora": "tidak", "teu": "tidak", "henteu": "tidak",
+        "gak": "tidak",
+        "ga": "tidak",
+        "gk": "tidak",
+        "nggak": "tidak",
+        "ngga": "tidak",
+        "enggak": "tidak",
+        "engga": "tidak",
+        "tdk": "tidak",
+        "tak": "tidak",
+        "ndak": "tidak",
+        "nda": "tidak",
+        "kagak": "tidak",
+        "kaga": "tidak",
+        "ora": "tidak",
+        "teu": "tidak",
+        "henteu": "tidak",
         # everyday chat
-        "yg": "yang", "dgn": "dengan", "krn": "karena", "karna": "karena", "tp": "tapi", "tpi": "tapi",
-        "sy": "saya", "sdh": "sudah", "udh": "sudah", "udah": "sudah", "dah": "sudah", "blm": "belum",
-        "belom": "belum", "bgt": "banget", "bngt": "banget", "skrg": "sekarang", "skrng": "sekarang",
-        "bbrp": "beberapa", "org": "orang", "tlg": "tolong", "mhn": "mohon", "kmrn": "kemarin",
-        "trs": "terus", "jg": "juga", "utk": "untuk", "dpt": "dapat", "dapet": "dapat", "gmn": "bagaimana",
-        "gimana": "bagaimana", "knp": "kenapa", "dll": "dan lain lain", "dsb": "dan sebagainya",
+        "yg": "yang",
+        "dgn": "dengan",
+        "krn": "karena",
+        "karna": "karena",
+        "tp": "tapi",
+        "tpi": "tapi",
+        "sy": "saya",
+        "sdh": "sudah",
+        "udh": "sudah",
+        "udah": "sudah",
+        "dah": "sudah",
+        "blm": "belum",
+        "belom": "belum",
+        "bgt": "banget",
+        "bngt": "banget",
+        "skrg": "sekarang",
+        "skrng": "sekarang",
+        "bbrp": "beberapa",
+        "org": "orang",
+        "tlg": "tolong",
+        "mhn": "mohon",
+        "kmrn": "kemarin",
+        "trs": "terus",
+        "jg": "juga",
+        "utk": "untuk",
+        "dpt": "dapat",
+        "dapet": "dapat",
+        "gmn": "bagaimana",
+        "gimana": "bagaimana",
+        "knp": "kenapa",
+        "dll": "dan lain lain",
+        "dsb": "dan sebagainya",
     }.items()
 }
 
 # Roots that look affixed but are not; never cut ("jalan" is not jal-an, "bersih" is not ber-sih).
 _ROOTS = frozenset(
-    "jalan taman badan depan bulan makan teman tahan hujan tangan pangan kawan lawan korban saran pesan "
-    "dinas dingin diare berita bersih beras berat perlu pernah tertib tengah terang teras ikan bukan "
-    "akan lapan sedan kanan ladang pasien kemarin sekolah masalah sebelah jumlah langkah".split()
+    [
+        "jalan",
+        "taman",
+        "badan",
+        "depan",
+        "bulan",
+        "makan",
+        "teman",
+        "tahan",
+        "hujan",
+        "tangan",
+        "pangan",
+        "kawan",
+        "lawan",
+        "korban",
+        "saran",
+        "pesan",
+        "dinas",
+        "dingin",
+        "diare",
+        "berita",
+        "bersih",
+        "beras",
+        "berat",
+        "perlu",
+        "pernah",
+        "tertib",
+        "tengah",
+        "terang",
+        "teras",
+        "ikan",
+        "bukan",
+        "akan",
+        "lapan",
+        "sedan",
+        "kanan",
+        "ladang",
+        "pasien",
+        "kemarin",
+        "sekolah",
+        "masalah",
+        "sebelah",
+        "jumlah",
+        "langkah",
+    ]
 )
 # Everyday words that must never fuzzy-match a keyword ("sampai" is one letter from "sampah").
 _NO_FUZZY = frozenset(
-    "sampai sampe tidak sudah belum banget karena dengan tolong mohon kemarin sekarang beberapa orang "
-    "warga harga angkat lampau banjar sangat semua sekali selalu setiap masih hanya bagaimana kenapa "
-    "terima kasih bapak pagi siang malam minggu tahun bulan rumah murah tanah lantai kantor petugas "
-    "pelayanan layanan kepada untuk dapat bisa tapi juga lagi saja sama ketika kapan padahal katanya "
-    "kemana dimana seperti mereka kami kita anak ibu saya desa dusun kabupaten kecamatan kelurahan "
-    "bayar bayaran harus hampir datang pulang masuk keluar lewat lebih kurang besar kecil "
-    "malah kabar kasar badan balai warna marah masak rawan sawah daerah tepat situ pake beda dina rapat "
-    "macam meriah muter gotong lapak terdaftar penanganan sumbangan kamari "
-    "januari februari maret april mei juni juli agustus september oktober november desember".split()
+    [
+        "sampai",
+        "sampe",
+        "tidak",
+        "sudah",
+        "belum",
+        "banget",
+        "karena",
+        "dengan",
+        "tolong",
+        "mohon",
+        "kemarin",
+        "sekarang",
+        "beberapa",
+        "orang",
+        "warga",
+        "harga",
+        "angkat",
+        "lampau",
+        "banjar",
+        "sangat",
+        "semua",
+        "sekali",
+        "selalu",
+        "setiap",
+        "masih",
+        "hanya",
+        "bagaimana",
+        "kenapa",
+        "terima",
+        "kasih",
+        "bapak",
+        "pagi",
+        "siang",
+        "malam",
+        "minggu",
+        "tahun",
+        "bulan",
+        "rumah",
+        "murah",
+        "tanah",
+        "lantai",
+        "kantor",
+        "petugas",
+        "pelayanan",
+        "layanan",
+        "kepada",
+        "untuk",
+        "dapat",
+        "bisa",
+        "tapi",
+        "juga",
+        "lagi",
+        "saja",
+        "sama",
+        "ketika",
+        "kapan",
+        "padahal",
+        "katanya",
+        "kemana",
+        "dimana",
+        "seperti",
+        "mereka",
+        "kami",
+        "kita",
+        "anak",
+        "ibu",
+        "saya",
+        "desa",
+        "dusun",
+        "kabupaten",
+        "kecamatan",
+        "kelurahan",
+        "bayar",
+        "bayaran",
+        "harus",
+        "hampir",
+        "datang",
+        "pulang",
+        "masuk",
+        "keluar",
+        "lewat",
+        "lebih",
+        "kurang",
+        "besar",
+        "kecil",
+        "malah",
+        "kabar",
+        "kasar",
+        "badan",
+        "balai",
+        "warna",
+        "marah",
+        "masak",
+        "rawan",
+        "sawah",
+        "daerah",
+        "tepat",
+        "situ",
+        "pake",
+        "beda",
+        "dina",
+        "rapat",
+        "macam",
+        "meriah",
+        "muter",
+        "gotong",
+        "lapak",
+        "terdaftar",
+        "penanganan",
+        "sumbangan",
+        "kamari",
+        "januari",
+        "februari",
+        "maret",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ]
 )
 # Place words: a keyword right after one is a landmark ("sampah di samping jembatan"), not the topic.
-_LANDMARK = frozenset("depan belakang samping sebelah seberang dekat sekitar pinggir".split())
+_LANDMARK = frozenset(["depan", "belakang", "samping", "sebelah", "seberang", "dekat", "sekitar", "pinggir"])
 _VOWELS = frozenset("aeiou")
 _MIN_STEM = 3
 
@@ -212,24 +436,24 @@ def _deletions(word: str, depth: int) -> set[str]:
     out = {word}
     frontier = {word}
     for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         out |= frontier
     return out
 
 
 @dataclass(frozen=True)
 class RouteResult:
-    opd_code: str | None          # None: send to the coordinators' triage queue
-    confidence: float             # 0..1: (best − second) / best × min(1, best / FULL_SCORE)
-    scores: dict[str, float]      # OPD code → score, only OPDs with a match
+    opd_code: str | None  # None: send to the coordinators' triage queue
+    confidence: float  # 0..1: (best − second) / best × min(1, best / FULL_SCORE)
+    scores: dict[str, float]  # OPD code → score, only OPDs with a match
     matched: dict[str, list[str]]  # OPD code → its matched keywords as written in the region file
-    topic: str | None             # best matched keyword (of the chosen OPD, else of the top scorer)
+    topic: str | None  # best matched keyword (of the chosen OPD, else of the top scorer)
 
 
 @dataclass
 class _Keyword:
     opd: str
-    text: str        # as written in the region file
+    text: str  # as written in the region file
     words: tuple[int, ...]
     weight: float
 
@@ -247,8 +471,15 @@ class KeywordRouter:
     REPEAT_BONUS = 0.25  # per further occurrence of the same keyword (at most two count)
     LANDMARK_FACTOR = 0.5  # "di depan sekolah": a keyword right after a place word is where, not what
 
-    def __init__(self, opds: Iterable[tuple[str, Sequence[str]]], *, min_score: float = 0.8,
-                 min_margin: float = 0.3, fuzzy_quality: float = 0.8, max_gap: int = 1) -> None:
+    def __init__(
+        self,
+        opds: Iterable[tuple[str, Sequence[str]]],
+        *,
+        min_score: float = 0.8,
+        min_margin: float = 0.3,
+        fuzzy_quality: float = 0.8,
+        max_gap: int = 1,
+    ) -> None:
         self.min_score = min_score
         self.min_margin = min_margin
         self.fuzzy_quality = fuzzy_quality
@@ -260,15 +491,15 @@ class KeywordRouter:
                 surfaces[kw] = _surface(kw)
         self._keep = frozenset(w for ws in surfaces.values() for w in ws)
         self._word_ids: dict[str, int] = {}
-        self._by_key: dict[str, set[int]] = {}       # surface or stem → keyword-word ids
-        self._del_index: dict[str, set[int]] = {}    # deletion variant → keyword-word ids (fuzzy)
+        self._by_key: dict[str, set[int]] = {}  # surface or stem → keyword-word ids
+        self._del_index: dict[str, set[int]] = {}  # deletion variant → keyword-word ids (fuzzy)
         self._fuzzy_forms: list[tuple[str, ...]] = []  # word id → forms a typo is measured against
         self.keywords: list[_Keyword] = []
         self._root = _Node()
         self._cache: dict[str, dict[int, float]] = {}
 
         seen: set[tuple[str, tuple[int, ...]]] = set()
-        phrase_words: dict[int, set[str]] = {}       # word id → OPDs that use it inside a phrase
+        phrase_words: dict[int, set[str]] = {}  # word id → OPDs that use it inside a phrase
         for code, kws in opds:
             for kw in kws:
                 ws = surfaces[kw]
@@ -325,8 +556,11 @@ class KeywordRouter:
                         if wid in out:
                             continue
                         for kf in self._fuzzy_forms[wid]:
-                            if kf[0] == f[0] and abs(len(kf) - len(f)) <= _max_typos(len(kf)) \
-                                    and damerau(f, kf) <= _max_typos(len(kf)):
+                            if (
+                                kf[0] == f[0]
+                                and abs(len(kf) - len(f)) <= _max_typos(len(kf))
+                                and damerau(f, kf) <= _max_typos(len(kf))
+                            ):
                                 out[wid] = self.fuzzy_quality
                                 break
         if len(self._cache) > 50_000:
@@ -341,7 +575,9 @@ class KeywordRouter:
         for start in range(n):
             if not cands[start]:
                 continue
-            stack = [(self._root.children[w], (start,), q, 0) for w, q in cands[start].items() if w in self._root.children]
+            stack = [
+                (self._root.children[w], (start,), q, 0) for w, q in cands[start].items() if w in self._root.children
+            ]
             while stack:
                 node, pos, q, gaps = stack.pop()
                 for kid in node.keywords:

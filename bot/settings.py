@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +33,9 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'kanal.sqlite3'}"
 
 
-def _parse_number(var: str, raw: str, low: float, high: float, *, kind: type = int, what: str = "a whole number") -> Any:
+def _parse_number(
+    var: str, raw: str, low: float, high: float, *, kind: type = int, what: str = "a whole number"
+) -> Any:
     try:
         value = kind(raw)
     except ValueError:
@@ -54,7 +57,9 @@ def _parse_timezone(var: str, raw: str) -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"{var}: unknown time zone {raw!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)") from None
+        raise SettingsError(
+            f"{var}: unknown time zone {raw!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)"
+        ) from None
     return raw
 
 
@@ -62,9 +67,13 @@ def _parse_database_url(var: str, raw: str) -> str:
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise SettingsError(f"{var}: not a database URL: expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB") from None
+        raise SettingsError(
+            f"{var}: not a database URL: expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"
+        ) from None
     if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-        raise SettingsError(f"{var}: driver {url.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+asyncpg")
+        raise SettingsError(
+            f"{var}: driver {url.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+asyncpg"
+        )
     return raw
 
 
@@ -128,7 +137,13 @@ def _parse_template_name(var: str, raw: str) -> str:
 
 def _parse_template_language(var: str, raw: str) -> str:
     head, sep, tail = raw.partition("_")
-    ok = raw.isascii() and 2 <= len(head) <= 3 and head.isalpha() and head.islower() and (not sep or (len(tail) == 2 and tail.isupper()))
+    ok = (
+        raw.isascii()
+        and 2 <= len(head) <= 3
+        and head.isalpha()
+        and head.islower()
+        and (not sep or (len(tail) == 2 and tail.isupper()))
+    )
     if not ok:
         raise SettingsError(f"{var}: expected a template language code such as id, en or en_US, got {raw!r}")
     return raw
@@ -176,43 +191,150 @@ def _parse_event_loop(var: str, raw: str) -> str:
 
 
 def _opt(name: str, parse: Callable[[str, str], Any], default: Any = None, *, secret: bool = False, doc: str = ""):
-    return field(default=default, repr=not secret, metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc})
+    return field(
+        default=default,
+        repr=not secret,
+        metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc},
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = _opt("DATABASE_URL", _parse_database_url, None, doc="SQLAlchemy async URL; default ./kanal.sqlite3")
+    database_url: str = _opt(
+        "DATABASE_URL", _parse_database_url, None, doc="SQLAlchemy async URL; default ./kanal.sqlite3"
+    )
     http_host: str = _opt("HTTP_HOST", _identity, "127.0.0.1", doc="address the HTTP server binds")
     http_port: int = _opt("HTTP_PORT", _parse_port, 8080, doc="port of web chat, webhooks and /healthz")
     timezone: str = _opt("TIMEZONE", _parse_timezone, "Asia/Jakarta", doc="the region's time zone (WIB/WITA/WIT)")
     region_file: str | None = _opt("REGION_FILE", _parse_path, None, doc="region TOML; default the bundled demo region")
-    languages: tuple[str, ...] = _opt("LANGUAGES", _parse_languages, ("id", "en"), doc="languages offered, first is default")
-    telegram_token: str | None = _opt("TELEGRAM_TOKEN", _parse_token, None, secret=True, doc="bot token; Telegram is off without it")
-    telegram_base_url: str = _opt("TELEGRAM_BASE_URL", _parse_http_url, DEFAULT_TELEGRAM_BASE_URL, doc="PTB base_url (token appended)")
-    telegram_webhook_url: str | None = _opt("TELEGRAM_WEBHOOK_URL", _parse_https_url, None, doc="public https URL of /webhooks/telegram; polling when unset")
-    telegram_webhook_secret: str | None = _opt("TELEGRAM_WEBHOOK_SECRET", _parse_secret, None, secret=True, doc="secret_token checked on every webhook call")
-    telegram_bot_username: str | None = _opt("TELEGRAM_BOT_USERNAME", _parse_bot_username, None, doc="the bot's @username, for printed QR links (kanal qr)")
-    telegram_global_rate: float = _opt("TELEGRAM_GLOBAL_RATE", _parse_rate, 29.0, doc="messages/s per bot (Telegram allows ~30); 0 = no limit, e.g. a local Bot API server")
-    telegram_chat_rate: float = _opt("TELEGRAM_CHAT_RATE", _parse_rate, 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit")
-    telegram_http_process: bool = _opt("TELEGRAM_HTTP_PROCESS", _parse_bool, False, doc="send messages and button answers from a second process, on a second CPU core: for a local Bot API server without rate limits")
-    whatsapp_token: str | None = _opt("WHATSAPP_TOKEN", _parse_opaque_secret, None, secret=True, doc="Cloud API access token (system user); WhatsApp is off without it")
-    whatsapp_phone_number_id: str | None = _opt("WHATSAPP_PHONE_NUMBER_ID", _parse_digits, None, doc="the business phone number id messages are sent from")
-    whatsapp_app_secret: str | None = _opt("WHATSAPP_APP_SECRET", _parse_opaque_secret, None, secret=True, doc="Meta app secret; webhook bodies are verified with it (X-Hub-Signature-256)")
-    whatsapp_verify_token: str | None = _opt("WHATSAPP_VERIFY_TOKEN", _parse_opaque_secret, None, secret=True, doc="verify token you typed in the App Dashboard for /webhooks/whatsapp")
-    whatsapp_api_base_url: str = _opt("WHATSAPP_API_BASE_URL", _parse_http_url, DEFAULT_WHATSAPP_API_BASE_URL, doc="Graph API base URL with its pinned version")
-    whatsapp_template_notice: str | None = _opt("WHATSAPP_TEMPLATE_NOTICE", _parse_template_name, None, doc="approved template (one body parameter) for notifications outside the 24-hour window")
-    whatsapp_template_language: str = _opt("WHATSAPP_TEMPLATE_LANGUAGE", _parse_template_language, "id", doc="language code the notice template was approved in")
-    whatsapp_global_rate: float = _opt("WHATSAPP_GLOBAL_RATE", _parse_rate, 80.0, doc="messages/s per business number (Cloud API default throughput 80); 0 = no limit")
-    whatsapp_user_rate: float = _opt("WHATSAPP_USER_RATE", _parse_rate, 0.1667, doc="messages/s per person, sustained (Meta's pair limit: 1 per 6 s); 0 = no limit")
-    whatsapp_user_burst: int = _opt("WHATSAPP_USER_BURST", lambda v, r: _parse_number(v, r, 1, 45), 30, doc="messages to one person in a burst before the sustained rate applies (Meta tolerates 45)")
-    turn_batch: int = _opt("TURN_BATCH", lambda v, r: _parse_number(v, r, 1, 500), 64, doc="group commit: at most this many people's waiting turns share one transaction; 1 = one transaction per turn")
-    turn_workers: int = _opt("TURN_WORKERS", lambda v, r: _parse_number(v, r, 0, 16), 0, doc="group commit: transactions of turns running at once; 0 = 2 on PostgreSQL (one batch's work while another waits for the server), 1 on SQLite (one writer)")
+    languages: tuple[str, ...] = _opt(
+        "LANGUAGES", _parse_languages, ("id", "en"), doc="languages offered, first is default"
+    )
+    telegram_token: str | None = _opt(
+        "TELEGRAM_TOKEN", _parse_token, None, secret=True, doc="bot token; Telegram is off without it"
+    )
+    telegram_base_url: str = _opt(
+        "TELEGRAM_BASE_URL", _parse_http_url, DEFAULT_TELEGRAM_BASE_URL, doc="PTB base_url (token appended)"
+    )
+    telegram_webhook_url: str | None = _opt(
+        "TELEGRAM_WEBHOOK_URL", _parse_https_url, None, doc="public https URL of /webhooks/telegram; polling when unset"
+    )
+    telegram_webhook_secret: str | None = _opt(
+        "TELEGRAM_WEBHOOK_SECRET", _parse_secret, None, secret=True, doc="secret_token checked on every webhook call"
+    )
+    telegram_bot_username: str | None = _opt(
+        "TELEGRAM_BOT_USERNAME", _parse_bot_username, None, doc="the bot's @username, for printed QR links (kanal qr)"
+    )
+    telegram_global_rate: float = _opt(
+        "TELEGRAM_GLOBAL_RATE",
+        _parse_rate,
+        29.0,
+        doc="messages/s per bot (Telegram allows ~30); 0 = no limit, e.g. a local Bot API server",
+    )
+    telegram_chat_rate: float = _opt(
+        "TELEGRAM_CHAT_RATE", _parse_rate, 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit"
+    )
+    telegram_http_process: bool = _opt(
+        "TELEGRAM_HTTP_PROCESS",
+        _parse_bool,
+        False,
+        doc="send messages and button answers from a second process, on a second CPU core: for a local Bot API server without rate limits",
+    )
+    whatsapp_token: str | None = _opt(
+        "WHATSAPP_TOKEN",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="Cloud API access token (system user); WhatsApp is off without it",
+    )
+    whatsapp_phone_number_id: str | None = _opt(
+        "WHATSAPP_PHONE_NUMBER_ID", _parse_digits, None, doc="the business phone number id messages are sent from"
+    )
+    whatsapp_app_secret: str | None = _opt(
+        "WHATSAPP_APP_SECRET",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="Meta app secret; webhook bodies are verified with it (X-Hub-Signature-256)",
+    )
+    whatsapp_verify_token: str | None = _opt(
+        "WHATSAPP_VERIFY_TOKEN",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="verify token you typed in the App Dashboard for /webhooks/whatsapp",
+    )
+    whatsapp_api_base_url: str = _opt(
+        "WHATSAPP_API_BASE_URL",
+        _parse_http_url,
+        DEFAULT_WHATSAPP_API_BASE_URL,
+        doc="Graph API base URL with its pinned version",
+    )
+    whatsapp_template_notice: str | None = _opt(
+        "WHATSAPP_TEMPLATE_NOTICE",
+        _parse_template_name,
+        None,
+        doc="approved template (one body parameter) for notifications outside the 24-hour window",
+    )
+    whatsapp_template_language: str = _opt(
+        "WHATSAPP_TEMPLATE_LANGUAGE",
+        _parse_template_language,
+        "id",
+        doc="language code the notice template was approved in",
+    )
+    whatsapp_global_rate: float = _opt(
+        "WHATSAPP_GLOBAL_RATE",
+        _parse_rate,
+        80.0,
+        doc="messages/s per business number (Cloud API default throughput 80); 0 = no limit",
+    )
+    whatsapp_user_rate: float = _opt(
+        "WHATSAPP_USER_RATE",
+        _parse_rate,
+        0.1667,
+        doc="messages/s per person, sustained (Meta's pair limit: 1 per 6 s); 0 = no limit",
+    )
+    whatsapp_user_burst: int = _opt(
+        "WHATSAPP_USER_BURST",
+        lambda v, r: _parse_number(v, r, 1, 45),
+        30,
+        doc="messages to one person in a burst before the sustained rate applies (Meta tolerates 45)",
+    )
+    turn_batch: int = _opt(
+        "TURN_BATCH",
+        lambda v, r: _parse_number(v, r, 1, 500),
+        64,
+        doc="group commit: at most this many people's waiting turns share one transaction; 1 = one transaction per turn",
+    )
+    turn_workers: int = _opt(
+        "TURN_WORKERS",
+        lambda v, r: _parse_number(v, r, 0, 16),
+        0,
+        doc="group commit: transactions of turns running at once; 0 = 2 on PostgreSQL (one batch's work while another waits for the server), 1 on SQLite (one writer)",
+    )
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
-    retention_days: int = _opt("RETENTION_DAYS", lambda v, r: _parse_number(v, r, 30, 3650), 730, doc="days after closing before a complaint is anonymised")
-    scheduler_enabled: bool = _opt("SCHEDULER", _parse_bool, True, doc="run scheduled jobs (SLA reminders, auto-close, digest, retention); one instance leads")
-    digest_time: str = _opt("DIGEST_TIME", _parse_clock_time, "07:00", doc="local time (region time zone) of the daily digest, HH:MM")
+    retention_days: int = _opt(
+        "RETENTION_DAYS",
+        lambda v, r: _parse_number(v, r, 30, 3650),
+        730,
+        doc="days after closing before a complaint is anonymised",
+    )
+    scheduler_enabled: bool = _opt(
+        "SCHEDULER",
+        _parse_bool,
+        True,
+        doc="run scheduled jobs (SLA reminders, auto-close, digest, retention); one instance leads",
+    )
+    digest_time: str = _opt(
+        "DIGEST_TIME", _parse_clock_time, "07:00", doc="local time (region time zone) of the daily digest, HH:MM"
+    )
     log_level: str = _opt("LOG_LEVEL", _identity, "INFO", doc="DEBUG, INFO, WARNING, ERROR")
-    event_loop: str = _opt("EVENT_LOOP", _parse_event_loop, "uvloop", doc="uvloop (less CPU per turn; asyncio where uvloop is not installed) or asyncio")
+    event_loop: str = _opt(
+        "EVENT_LOOP",
+        _parse_event_loop,
+        "uvloop",
+        doc="uvloop (less CPU per turn; asyncio where uvloop is not installed) or asyncio",
+    )
 
     def __post_init__(self) -> None:
         if self.database_url is None:
@@ -237,9 +359,11 @@ class Settings:
         return self.database_url.startswith("postgresql")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, config_file: str | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, config_file: str | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        file_values = _read_config_file(config_file or env.get("KANAL_CONFIG_FILE"), explicit=bool(config_file or env.get("KANAL_CONFIG_FILE")))
+        file_values = _read_config_file(
+            config_file or env.get("KANAL_CONFIG_FILE"), explicit=bool(config_file or env.get("KANAL_CONFIG_FILE"))
+        )
         values: dict[str, Any] = {}
         for f in fields(cls):
             var = f.metadata["env"]
@@ -247,7 +371,13 @@ class Settings:
             if raw is None:
                 raw = file_values.get(var.removeprefix("KANAL_").lower())
                 if raw is not None and not isinstance(raw, str):
-                    raw = ",".join(raw) if isinstance(raw, list) else str(raw).lower() if isinstance(raw, bool) else str(raw)
+                    raw = (
+                        ",".join(raw)
+                        if isinstance(raw, list)
+                        else str(raw).lower()
+                        if isinstance(raw, bool)
+                        else str(raw)
+                    )
             if raw is None or raw == "":
                 continue
             values[f.name] = f.metadata["parse"](var, raw)

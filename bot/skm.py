@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol
@@ -56,33 +56,70 @@ class Element:
 
 
 ELEMENTS: tuple[Element, ...] = (
-    Element("U1", N_("Persyaratan"),
-            N_("Bagaimana pendapat Anda tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"),
-            (N_("Tidak sesuai"), N_("Kurang sesuai"), N_("Sesuai"), N_("Sangat sesuai"))),
-    Element("U2", N_("Sistem, Mekanisme, dan Prosedur"),
-            N_("Bagaimana pendapat Anda tentang kemudahan prosedur pelayanan?"),
-            (N_("Tidak mudah"), N_("Kurang mudah"), N_("Mudah"), N_("Sangat mudah"))),
-    Element("U3", N_("Waktu Penyelesaian"),
-            N_("Bagaimana pendapat Anda tentang kecepatan waktu pelayanan?"),
-            (N_("Tidak cepat"), N_("Kurang cepat"), N_("Cepat"), N_("Sangat cepat"))),
-    Element("U4", N_("Biaya/Tarif"),
-            N_("Bagaimana pendapat Anda tentang kewajaran biaya/tarif dalam pelayanan?"),
-            (N_("Sangat mahal"), N_("Cukup mahal"), N_("Murah"), N_("Gratis"))),
-    Element("U5", N_("Produk Spesifikasi Jenis Pelayanan"),
-            N_("Bagaimana pendapat Anda tentang kesesuaian produk pelayanan dengan standar pelayanan?"),
-            (N_("Tidak sesuai"), N_("Kurang sesuai"), N_("Sesuai"), N_("Sangat sesuai"))),
-    Element("U6", N_("Kompetensi Pelaksana"),
-            N_("Bagaimana pendapat Anda tentang kompetensi/kemampuan petugas dalam pelayanan?"),
-            (N_("Tidak kompeten"), N_("Kurang kompeten"), N_("Kompeten"), N_("Sangat kompeten"))),
-    Element("U7", N_("Perilaku Pelaksana"),
-            N_("Bagaimana pendapat Anda tentang kesopanan dan keramahan petugas dalam memberikan pelayanan?"),
-            (N_("Tidak sopan dan ramah"), N_("Kurang sopan dan ramah"), N_("Sopan dan ramah"), N_("Sangat sopan dan ramah"))),
-    Element("U8", N_("Sarana dan Prasarana"),
-            N_("Bagaimana pendapat Anda tentang kualitas sarana dan prasarana?"),
-            (N_("Buruk"), N_("Cukup"), N_("Baik"), N_("Sangat baik"))),
-    Element("U9", N_("Penanganan Pengaduan, Saran dan Masukan"),
-            N_("Bagaimana pendapat Anda tentang penanganan pengaduan pengguna layanan?"),
-            (N_("Tidak ada"), N_("Ada tetapi tidak berfungsi"), N_("Berfungsi kurang maksimal"), N_("Dikelola dengan baik"))),
+    Element(
+        "U1",
+        N_("Persyaratan"),
+        N_("Bagaimana pendapat Anda tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"),
+        (N_("Tidak sesuai"), N_("Kurang sesuai"), N_("Sesuai"), N_("Sangat sesuai")),
+    ),
+    Element(
+        "U2",
+        N_("Sistem, Mekanisme, dan Prosedur"),
+        N_("Bagaimana pendapat Anda tentang kemudahan prosedur pelayanan?"),
+        (N_("Tidak mudah"), N_("Kurang mudah"), N_("Mudah"), N_("Sangat mudah")),
+    ),
+    Element(
+        "U3",
+        N_("Waktu Penyelesaian"),
+        N_("Bagaimana pendapat Anda tentang kecepatan waktu pelayanan?"),
+        (N_("Tidak cepat"), N_("Kurang cepat"), N_("Cepat"), N_("Sangat cepat")),
+    ),
+    Element(
+        "U4",
+        N_("Biaya/Tarif"),
+        N_("Bagaimana pendapat Anda tentang kewajaran biaya/tarif dalam pelayanan?"),
+        (N_("Sangat mahal"), N_("Cukup mahal"), N_("Murah"), N_("Gratis")),
+    ),
+    Element(
+        "U5",
+        N_("Produk Spesifikasi Jenis Pelayanan"),
+        N_("Bagaimana pendapat Anda tentang kesesuaian produk pelayanan dengan standar pelayanan?"),
+        (N_("Tidak sesuai"), N_("Kurang sesuai"), N_("Sesuai"), N_("Sangat sesuai")),
+    ),
+    Element(
+        "U6",
+        N_("Kompetensi Pelaksana"),
+        N_("Bagaimana pendapat Anda tentang kompetensi/kemampuan petugas dalam pelayanan?"),
+        (N_("Tidak kompeten"), N_("Kurang kompeten"), N_("Kompeten"), N_("Sangat kompeten")),
+    ),
+    Element(
+        "U7",
+        N_("Perilaku Pelaksana"),
+        N_("Bagaimana pendapat Anda tentang kesopanan dan keramahan petugas dalam memberikan pelayanan?"),
+        (
+            N_("Tidak sopan dan ramah"),
+            N_("Kurang sopan dan ramah"),
+            N_("Sopan dan ramah"),
+            N_("Sangat sopan dan ramah"),
+        ),
+    ),
+    Element(
+        "U8",
+        N_("Sarana dan Prasarana"),
+        N_("Bagaimana pendapat Anda tentang kualitas sarana dan prasarana?"),
+        (N_("Buruk"), N_("Cukup"), N_("Baik"), N_("Sangat baik")),
+    ),
+    Element(
+        "U9",
+        N_("Penanganan Pengaduan, Saran dan Masukan"),
+        N_("Bagaimana pendapat Anda tentang penanganan pengaduan pengguna layanan?"),
+        (
+            N_("Tidak ada"),
+            N_("Ada tetapi tidak berfungsi"),
+            N_("Berfungsi kurang maksimal"),
+            N_("Dikelola dengan baik"),
+        ),
+    ),
 )
 ELEMENT_BY_CODE: dict[str, Element] = {e.code: e for e in ELEMENTS}
 ELEMENT_CODES: tuple[str, ...] = tuple(e.code for e in ELEMENTS)
@@ -119,24 +156,56 @@ class ProfileField:
 PROFILE_FIELDS: dict[str, ProfileField] = {
     f.key: f
     for f in (
-        ProfileField("umur", N_("Umur"), N_("Berapa umur Anda?"), (
-            ProfileOption("<20", N_("< 20 tahun")), ProfileOption("20-29", N_("20–29 tahun")),
-            ProfileOption("30-39", N_("30–39 tahun")), ProfileOption("40-49", N_("40–49 tahun")),
-            ProfileOption("50-59", N_("50–59 tahun")), ProfileOption("60+", N_("≥ 60 tahun")),
-        )),
-        ProfileField("jenis_kelamin", N_("Jenis kelamin"), N_("Apa jenis kelamin Anda?"), (
-            ProfileOption("L", N_("Laki-laki")), ProfileOption("P", N_("Perempuan")),
-        )),
-        ProfileField("pendidikan", N_("Pendidikan"), N_("Apa pendidikan terakhir Anda?"), (
-            ProfileOption("SD", N_("SD")), ProfileOption("SMP", N_("SMP")), ProfileOption("SMA", N_("SMA")),
-            ProfileOption("D1-D3", N_("D1–D3")), ProfileOption("D4/S1", N_("D4/S1")),
-            ProfileOption("S2", N_("S2")), ProfileOption("S3", N_("S3")),
-        )),
-        ProfileField("pekerjaan", N_("Pekerjaan"), N_("Apa pekerjaan Anda?"), (
-            ProfileOption("PNS", N_("PNS")), ProfileOption("TNI", N_("TNI")), ProfileOption("POLRI", N_("POLRI")),
-            ProfileOption("SWASTA", N_("Swasta")), ProfileOption("WIRAUSAHA", N_("Wirausaha")),
-            ProfileOption("PELAJAR", N_("Pelajar/Mahasiswa")), ProfileOption("LAINNYA", N_("Lainnya")),
-        )),
+        ProfileField(
+            "umur",
+            N_("Umur"),
+            N_("Berapa umur Anda?"),
+            (
+                ProfileOption("<20", N_("< 20 tahun")),
+                ProfileOption("20-29", N_("20–29 tahun")),
+                ProfileOption("30-39", N_("30–39 tahun")),
+                ProfileOption("40-49", N_("40–49 tahun")),
+                ProfileOption("50-59", N_("50–59 tahun")),
+                ProfileOption("60+", N_("≥ 60 tahun")),
+            ),
+        ),
+        ProfileField(
+            "jenis_kelamin",
+            N_("Jenis kelamin"),
+            N_("Apa jenis kelamin Anda?"),
+            (
+                ProfileOption("L", N_("Laki-laki")),
+                ProfileOption("P", N_("Perempuan")),
+            ),
+        ),
+        ProfileField(
+            "pendidikan",
+            N_("Pendidikan"),
+            N_("Apa pendidikan terakhir Anda?"),
+            (
+                ProfileOption("SD", N_("SD")),
+                ProfileOption("SMP", N_("SMP")),
+                ProfileOption("SMA", N_("SMA")),
+                ProfileOption("D1-D3", N_("D1–D3")),
+                ProfileOption("D4/S1", N_("D4/S1")),
+                ProfileOption("S2", N_("S2")),
+                ProfileOption("S3", N_("S3")),
+            ),
+        ),
+        ProfileField(
+            "pekerjaan",
+            N_("Pekerjaan"),
+            N_("Apa pekerjaan Anda?"),
+            (
+                ProfileOption("PNS", N_("PNS")),
+                ProfileOption("TNI", N_("TNI")),
+                ProfileOption("POLRI", N_("POLRI")),
+                ProfileOption("SWASTA", N_("Swasta")),
+                ProfileOption("WIRAUSAHA", N_("Wirausaha")),
+                ProfileOption("PELAJAR", N_("Pelajar/Mahasiswa")),
+                ProfileOption("LAINNYA", N_("Lainnya")),
+            ),
+        ),
     )
 }
 
@@ -147,7 +216,12 @@ PROFILE_FIELDS: dict[str, ProfileField] = {
 WEIGHTS = ("exact", "annex")
 KINERJA = {"A": N_("Sangat baik"), "B": N_("Baik"), "C": N_("Kurang baik"), "D": N_("Tidak baik")}
 # lower bounds of the nilai interval konversi (two decimals), best first
-GRADE_TABLE: tuple[tuple[Decimal, str], ...] = ((Decimal("88.31"), "A"), (Decimal("76.61"), "B"), (Decimal("65.00"), "C"), (Decimal("25.00"), "D"))
+GRADE_TABLE: tuple[tuple[Decimal, str], ...] = (
+    (Decimal("88.31"), "A"),
+    (Decimal("76.61"), "B"),
+    (Decimal("65.00"), "C"),
+    (Decimal("25.00"), "D"),
+)
 TWO = Decimal("0.01")
 
 
@@ -201,7 +275,9 @@ class IkmResult:
         return sorted(self.nrr.items(), key=lambda kv: (kv[1], order.get(kv[0], 99)))
 
 
-def compute_ikm(totals: Mapping[str, tuple[int, int]], responses: int, weight: str = "exact", *, missing: str = "drop") -> IkmResult | None:
+def compute_ikm(
+    totals: Mapping[str, tuple[int, int]], responses: int, weight: str = "exact", *, missing: str = "drop"
+) -> IkmResult | None:
     """IKM of one group from per-element ``(sum, count)`` (as ``SkmRepo.element_totals`` returns).
 
     None when there is no complete questionnaire or no answered element, and with
@@ -225,10 +301,18 @@ def compute_ikm(totals: Mapping[str, tuple[int, int]], responses: int, weight: s
     ikm = round_half_up(ikm_unit * 25, 2)
     mutu, kinerja = grade_for(ikm)
     return IkmResult(
-        responses=responses, weight=weight, totals=clean,
-        nrr={c: float(v) for c, v in nrr.items()}, weights={c: float(w) for c in answered},
+        responses=responses,
+        weight=weight,
+        totals=clean,
+        nrr={c: float(v) for c, v in nrr.items()},
+        weights={c: float(w) for c in answered},
         nrr_weighted={c: float(v) for c, v in weighted.items()},
-        ikm_unit_exact=ikm_unit, ikm_unit=round_half_up(ikm_unit, 4), ikm=ikm, mutu=mutu, kinerja=kinerja, dropped=dropped,
+        ikm_unit_exact=ikm_unit,
+        ikm_unit=round_half_up(ikm_unit, 4),
+        ikm=ikm,
+        mutu=mutu,
+        kinerja=kinerja,
+        dropped=dropped,
     )
 
 
@@ -313,11 +397,39 @@ def population_for_period(override: int | None, yearly: int | None, period: Peri
 # ---------------------------------------------------------------------------------------------
 
 PERIOD_KINDS = ("month", "quarter", "semester", "year")
-MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+MONTHS_ID = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 ROMAN = ("I", "II", "III", "IV")
 MIN_YEAR, MAX_YEAR = 1970, 9998
-PERIOD_EXAMPLES = "2026-11, 2026-Q4, 2026-S2, 2026, 2026-01-01..2026-03-31, bulan-ini, kuartal-ini, semester-ini, tahun-ini"
+PERIOD_EXAMPLES = (
+    "2026-11, 2026-Q4, 2026-S2, 2026, 2026-01-01..2026-03-31, bulan-ini, kuartal-ini, semester-ini, tahun-ini"
+)
 
 
 class PeriodError(ValueError):
@@ -325,7 +437,9 @@ class PeriodError(ValueError):
 
     def __init__(self, given: str, reason_id: str = "", reason_en: str = "") -> None:
         self.given = given
-        self.text_id = f"Periode tidak dikenali: {given!r}.{' ' + reason_id if reason_id else ''} Contoh: {PERIOD_EXAMPLES}."
+        self.text_id = (
+            f"Periode tidak dikenali: {given!r}.{' ' + reason_id if reason_id else ''} Contoh: {PERIOD_EXAMPLES}."
+        )
         self.text_en = f"Unknown period {given!r}.{' ' + reason_en if reason_en else ''} Examples: {PERIOD_EXAMPLES.replace('bulan-ini', 'this-month').replace('kuartal-ini', 'this-quarter').replace('semester-ini', 'this-semester').replace('tahun-ini', 'this-year')}."
         super().__init__(f"{self.text_id} / {self.text_en}")
 
@@ -340,7 +454,9 @@ class Period:
     key: str  # "2026-11", "2026-Q4", "2026-S2", "2026", "2026-01-01..2026-03-31"
     start: date  # first day
     end: date  # first day after (exclusive)
-    label_id: str  # "November 2026", "Triwulan IV 2026", "Semester II 2026", "Tahun 2026", "1 Januari 2026 – 31 Maret 2026"
+    label_id: (
+        str  # "November 2026", "Triwulan IV 2026", "Semester II 2026", "Tahun 2026", "1 Januari 2026 – 31 Maret 2026"
+    )
 
     @property
     def label_en(self) -> str:
@@ -368,8 +484,8 @@ class Period:
     def utc_range(self, tz: str) -> tuple[datetime, datetime]:
         """[start, end) as aware UTC datetimes: local midnights in the region's time zone."""
         zone = ZoneInfo(tz)
-        lo = datetime.combine(self.start, time(0), tzinfo=zone).astimezone(timezone.utc)
-        hi = datetime.combine(self.end, time(0), tzinfo=zone).astimezone(timezone.utc)
+        lo = datetime.combine(self.start, time(0), tzinfo=zone).astimezone(UTC)
+        hi = datetime.combine(self.end, time(0), tzinfo=zone).astimezone(UTC)
         return lo, hi
 
     def previous(self) -> Period:
@@ -381,7 +497,11 @@ class Period:
 
 def _check_year(year: int, given: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise PeriodError(given, f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}.", f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
+        raise PeriodError(
+            given,
+            f"Tahun harus antara {MIN_YEAR} dan {MAX_YEAR}.",
+            f"The year must be between {MIN_YEAR} and {MAX_YEAR}.",
+        )
 
 
 def _month_start(year: int, month: int) -> date:
@@ -392,13 +512,19 @@ def make_period(kind: str, year: int, index: int = 1) -> Period:
     """``index``: month 1–12, quarter 1–4, semester 1–2; ignored for a year."""
     if kind == "month":
         start = date(year, index, 1)
-        return Period(kind, f"{year}-{index:02d}", start, _month_start(year, index + 1), f"{MONTHS_ID[index - 1]} {year}")
+        return Period(
+            kind, f"{year}-{index:02d}", start, _month_start(year, index + 1), f"{MONTHS_ID[index - 1]} {year}"
+        )
     if kind == "quarter":
         start = date(year, 3 * index - 2, 1)
-        return Period(kind, f"{year}-Q{index}", start, _month_start(year, 3 * index + 1), f"Triwulan {ROMAN[index - 1]} {year}")
+        return Period(
+            kind, f"{year}-Q{index}", start, _month_start(year, 3 * index + 1), f"Triwulan {ROMAN[index - 1]} {year}"
+        )
     if kind == "semester":
         start = date(year, 6 * index - 5, 1)
-        return Period(kind, f"{year}-S{index}", start, _month_start(year, 6 * index + 1), f"Semester {ROMAN[index - 1]} {year}")
+        return Period(
+            kind, f"{year}-S{index}", start, _month_start(year, 6 * index + 1), f"Semester {ROMAN[index - 1]} {year}"
+        )
     if kind == "year":
         return Period(kind, f"{year}", date(year, 1, 1), date(year + 1, 1, 1), f"Tahun {year}")
     raise ValueError(f"period kind must be one of {PERIOD_KINDS}, got {kind!r}")
@@ -406,8 +532,13 @@ def make_period(kind: str, year: int, index: int = 1) -> Period:
 
 def custom_period(first: date, last: date) -> Period:
     """Custom dates, both inclusive."""
-    return Period("custom", f"{first.isoformat()}..{last.isoformat()}", first, last + timedelta(days=1),
-                  f"{_fmt_day(first, MONTHS_ID)} – {_fmt_day(last, MONTHS_ID)}")
+    return Period(
+        "custom",
+        f"{first.isoformat()}..{last.isoformat()}",
+        first,
+        last + timedelta(days=1),
+        f"{_fmt_day(first, MONTHS_ID)} – {_fmt_day(last, MONTHS_ID)}",
+    )
 
 
 def period_containing(d: date, kind: str) -> Period:
@@ -430,11 +561,24 @@ def local_date(at: datetime, tz: str) -> date:
 
 
 WORDS = {
-    "bulan-ini": ("month", 0), "this-month": ("month", 0), "bulan-lalu": ("month", 1), "last-month": ("month", 1),
-    "kuartal-ini": ("quarter", 0), "triwulan-ini": ("quarter", 0), "this-quarter": ("quarter", 0),
-    "kuartal-lalu": ("quarter", 1), "triwulan-lalu": ("quarter", 1), "last-quarter": ("quarter", 1),
-    "semester-ini": ("semester", 0), "this-semester": ("semester", 0), "semester-lalu": ("semester", 1), "last-semester": ("semester", 1),
-    "tahun-ini": ("year", 0), "this-year": ("year", 0), "tahun-lalu": ("year", 1), "last-year": ("year", 1),
+    "bulan-ini": ("month", 0),
+    "this-month": ("month", 0),
+    "bulan-lalu": ("month", 1),
+    "last-month": ("month", 1),
+    "kuartal-ini": ("quarter", 0),
+    "triwulan-ini": ("quarter", 0),
+    "this-quarter": ("quarter", 0),
+    "kuartal-lalu": ("quarter", 1),
+    "triwulan-lalu": ("quarter", 1),
+    "last-quarter": ("quarter", 1),
+    "semester-ini": ("semester", 0),
+    "this-semester": ("semester", 0),
+    "semester-lalu": ("semester", 1),
+    "last-semester": ("semester", 1),
+    "tahun-ini": ("year", 0),
+    "this-year": ("year", 0),
+    "tahun-lalu": ("year", 1),
+    "last-year": ("year", 1),
 }
 _RE_YEAR = re.compile(r"^(\d{4})$")
 _RE_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -588,8 +732,22 @@ def moments_from_rows(rows: Iterable[Mapping[str, Any]]) -> Moments:
             by_profile[k][v] = by_profile[k].get(v, 0) + 1
     dup = sum(1 for s, c in per_user.values() if c > 1)
     rep = sum(1 for s, c in per_user.values() if s > 1 and c <= 1)
-    return Moments(n_complete, n_incomplete, n_full, straight, tuple(sums), tuple(squares), tuple(cross), t_sum, t_squares,
-                   durations, dup, rep, by_channel, by_profile)
+    return Moments(
+        n_complete,
+        n_incomplete,
+        n_full,
+        straight,
+        tuple(sums),
+        tuple(squares),
+        tuple(cross),
+        t_sum,
+        t_squares,
+        durations,
+        dup,
+        rep,
+        by_channel,
+        by_profile,
+    )
 
 
 def histogram_median(hist: Mapping[int, int]) -> float | None:
@@ -613,8 +771,9 @@ def histogram_median(hist: Mapping[int, int]) -> float | None:
     return (lo + hi) / 2
 
 
-def cronbach_from_moments(n: int, sums: tuple[int, ...], squares: tuple[int, ...], cross: tuple[int, ...], t_sum: int,
-                          t_squares: int) -> tuple[float | None, dict[str, float | None]]:
+def cronbach_from_moments(
+    n: int, sums: tuple[int, ...], squares: tuple[int, ...], cross: tuple[int, ...], t_sum: int, t_squares: int
+) -> tuple[float | None, dict[str, float | None]]:
     """Cronbach's alpha and corrected item–total correlations from n, Σx_i, Σx_i², Σx_i·T, ΣT, ΣT²
     (T = Σx_i, the total score).
 
@@ -628,7 +787,7 @@ def cronbach_from_moments(n: int, sums: tuple[int, ...], squares: tuple[int, ...
     k = len(sums)
     codes = ELEMENT_CODES[:k]
     if n < 2 or k < 2:
-        return None, {c: None for c in codes}
+        return None, dict.fromkeys(codes)
     var = [n * squares[i] - sums[i] * sums[i] for i in range(k)]
     cov = [n * cross[i] - sums[i] * t_sum for i in range(k)]
     total = n * t_squares - t_sum * t_sum
@@ -748,7 +907,9 @@ def quality_from_moments(
     if duplicates:
         flags.append((N_("duplikat {count} orang"), {"count": duplicates}))
 
-    alpha, item_total = cronbach_from_moments(m.n_full, tuple(m.sums), tuple(m.squares), tuple(m.cross), m.t_sum, m.t_squares)
+    alpha, item_total = cronbach_from_moments(
+        m.n_full, tuple(m.sums), tuple(m.squares), tuple(m.cross), m.t_sum, m.t_squares
+    )
     if m.n_full >= min_n:
         if alpha is not None and alpha < alpha_min:
             flags.append((N_("alpha rendah {alpha}"), {"alpha": _dec(alpha)}))
@@ -763,15 +924,32 @@ def quality_from_moments(
         if answered >= min_n:
             top, top_n = max(counts.items(), key=lambda kv: kv[1])
             if top_n / answered > profile_dominance_max:
-                flags.append((N_("profil timpang: {field} {value} {pct}%"), {"field": key, "value": top, "pct": _pct(top_n / answered)}))
+                flags.append(
+                    (
+                        N_("profil timpang: {field} {value} {pct}%"),
+                        {"field": key, "value": top, "pct": _pct(top_n / answered)},
+                    )
+                )
 
     return QualityReport(
-        n=n, incomplete_share=incomplete_share, straightline_share=straight_share, speeders=speeders,
-        speeder_share=speeder_share, median_seconds=median, duplicates=duplicates, cronbach_alpha=alpha,
-        item_total=item_total, by_channel=dict(m.by_channel), by_profile=by_profile, sample=sample,
-        flags=[msgid.format(**values) for msgid, values in flags], flag_items=flags,
-        duplicate_users=m.duplicate_users, repeat_start_users=m.repeat_start_users,
-        n_incomplete=m.n_incomplete, straightline=m.straightline,
+        n=n,
+        incomplete_share=incomplete_share,
+        straightline_share=straight_share,
+        speeders=speeders,
+        speeder_share=speeder_share,
+        median_seconds=median,
+        duplicates=duplicates,
+        cronbach_alpha=alpha,
+        item_total=item_total,
+        by_channel=dict(m.by_channel),
+        by_profile=by_profile,
+        sample=sample,
+        flags=[msgid.format(**values) for msgid, values in flags],
+        flag_items=flags,
+        duplicate_users=m.duplicate_users,
+        repeat_start_users=m.repeat_start_users,
+        n_incomplete=m.n_incomplete,
+        straightline=m.straightline,
     )
 
 

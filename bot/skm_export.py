@@ -75,7 +75,9 @@ class UnitReport:
     responses: int  # complete questionnaires in the period
     ikm: IkmResult | None  # None without any complete questionnaire
     quality: QualityReport
-    services: list[GroupIkm] = field(default_factory=list)  # IKM per service of the unit (service None = "Layanan lain")
+    services: list[GroupIkm] = field(
+        default_factory=list
+    )  # IKM per service of the unit (service None = "Layanan lain")
     segments: list[SegmentQuality] = field(default_factory=list)  # quality split by channel and profile (when asked)
 
     @property
@@ -119,7 +121,9 @@ async def _repos(source: Any, repo: Any = None) -> AsyncIterator[tuple[Any, Any]
     yield skm_repo, (repo if repo is not None else Repo(skm_repo.session))
 
 
-async def _region_defaults(repo: Any, timezone: str | None, weight: str | None, missing: str | None) -> tuple[str, str, str, str, str]:
+async def _region_defaults(
+    repo: Any, timezone: str | None, weight: str | None, missing: str | None
+) -> tuple[str, str, str, str, str]:
     region = await repo.region()
     config = (region.config or {}) if region is not None else {}
     skm_conf = config.get("skm") or {}
@@ -136,9 +140,19 @@ async def _region_defaults(repo: Any, timezone: str | None, weight: str | None, 
 SPLITS = ("channel", *PROFILE_FIELDS)
 
 
-async def _collect(skm_repo: Any, repo: Any, period: Period, *, timezone: str | None, weight: str | None, opd_code: str | None,
-                   unit_code: str | None, missing: str | None, quality_options: dict[str, Any] | None,
-                   splits: tuple[str, ...] = ()) -> SkmReport:
+async def _collect(
+    skm_repo: Any,
+    repo: Any,
+    period: Period,
+    *,
+    timezone: str | None,
+    weight: str | None,
+    opd_code: str | None,
+    unit_code: str | None,
+    missing: str | None,
+    quality_options: dict[str, Any] | None,
+    splits: tuple[str, ...] = (),
+) -> SkmReport:
     from storage.skm import sum_totals
 
     tz, weight, missing, region_name, basis = await _region_defaults(repo, timezone, weight, missing)
@@ -149,7 +163,9 @@ async def _collect(skm_repo: Any, repo: Any, period: Period, *, timezone: str | 
         units = {k: v for k, v in units.items() if k == unit_code}
     opd_names = {o.code: o.name for o in await repo.opds(active_only=False)}
     # one pass gives the element totals per (unit, OPD, service) and the quality moments per unit
-    moments = {m.unit_code: m for m in await skm_repo.quality_moments(start, end, unit_code=unit_code, opd_code=opd_code)}
+    moments = {
+        m.unit_code: m for m in await skm_repo.quality_moments(start, end, unit_code=unit_code, opd_code=opd_code)
+    }
     pops = await skm_repo.populations(period.key, opd_code)
     codes = set(units) | set(moments)
     extra = {}
@@ -173,9 +189,28 @@ async def _collect(skm_repo: Any, repo: Any, period: Period, *, timezone: str | 
                 by_service.setdefault(svc, []).append(part)
             for svc in sorted(by_service, key=lambda c: (c is None, c or "")):
                 t = sum_totals(svc or "", by_service[svc])
-                services.append(GroupIkm("service", svc or "", service_names.get(svc, svc) if svc else "Layanan lain", t.responses,
-                                         skm.compute_ikm(t.totals, t.responses, weight, missing=missing), unit_code=code))
-        rows.append(UnitReport(code, u.name if u else code, u.opd_code if u else "", population, g.responses if g else 0, result, quality, services))
+                services.append(
+                    GroupIkm(
+                        "service",
+                        svc or "",
+                        service_names.get(svc, svc) if svc else "Layanan lain",
+                        t.responses,
+                        skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
+                        unit_code=code,
+                    )
+                )
+        rows.append(
+            UnitReport(
+                code,
+                u.name if u else code,
+                u.opd_code if u else "",
+                population,
+                g.responses if g else 0,
+                result,
+                quality,
+                services,
+            )
+        )
     rows.sort(key=lambda r: (r.opd_code, r.unit_code))
     if splits:
         fraction = options.get("speeder_fraction", Fraction(1, 3))
@@ -183,7 +218,9 @@ async def _collect(skm_repo: Any, repo: Any, period: Period, *, timezone: str | 
         medians = {r.unit_code: r.quality.median_seconds for r in rows}
         found: dict[str, list[SegmentQuality]] = {}
         for split in splits:
-            for m in await skm_repo.quality_moments(start, end, unit_code=unit_code, opd_code=opd_code, split=split, speeder_limits=limits):
+            for m in await skm_repo.quality_moments(
+                start, end, unit_code=unit_code, opd_code=opd_code, split=split, speeder_limits=limits
+            ):
                 q = skm.quality_from_moments(m, check_sample=False, unit_median=medians.get(m.unit_code), **options)
                 found.setdefault(m.unit_code, []).append(SegmentQuality(split, m.value, q))
         rows = [dataclasses.replace(r, segments=found.get(r.unit_code, [])) for r in rows]
@@ -197,17 +234,41 @@ async def _collect(skm_repo: Any, repo: Any, period: Period, *, timezone: str | 
         for opd in sorted(by_opd):
             t = sum_totals(opd, by_opd[opd])
             if t.responses:
-                groups.append(GroupIkm("opd", opd, opd_names.get(opd, opd), t.responses, skm.compute_ikm(t.totals, t.responses, weight, missing=missing)))
+                groups.append(
+                    GroupIkm(
+                        "opd",
+                        opd,
+                        opd_names.get(opd, opd),
+                        t.responses,
+                        skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
+                    )
+                )
         whole = sum_totals("region", [part for parts in by_opd.values() for part in parts])
         if whole.responses:
             name = opd_names.get(opd_code, opd_code) if opd_code else (region_name or "Wilayah")
-            region = GroupIkm("region", opd_code or "", name, whole.responses, skm.compute_ikm(whole.totals, whole.responses, weight, missing=missing))
+            region = GroupIkm(
+                "region",
+                opd_code or "",
+                name,
+                whole.responses,
+                skm.compute_ikm(whole.totals, whole.responses, weight, missing=missing),
+            )
     return SkmReport(period, region_name, tz, weight, rows, groups, region)
 
 
-async def collect_skm_report(source: Any, repo: Any = None, *, period: Period, timezone: str | None = None, weight: str | None = None,
-                             opd_code: str | None = None, unit_code: str | None = None, missing: str | None = None,
-                             quality_options: dict[str, Any] | None = None, splits: tuple[str, ...] = ()) -> SkmReport:
+async def collect_skm_report(
+    source: Any,
+    repo: Any = None,
+    *,
+    period: Period,
+    timezone: str | None = None,
+    weight: str | None = None,
+    opd_code: str | None = None,
+    unit_code: str | None = None,
+    missing: str | None = None,
+    quality_options: dict[str, Any] | None = None,
+    splits: tuple[str, ...] = (),
+) -> SkmReport:
     """IKM, sample status and quality report per unit (plus per OPD and the whole scope) for a period.
 
     ``source``: a ``storage.Database`` (a read-only unit of work is opened), an ``SkmRepo`` or an
@@ -218,8 +279,18 @@ async def collect_skm_report(source: Any, repo: Any = None, *, period: Period, t
     value (one more pass over the questionnaires per split).
     """
     async with _repos(source, repo) as (skm_repo, base):
-        return await _collect(skm_repo, base, period, timezone=timezone, weight=weight, opd_code=opd_code, unit_code=unit_code,
-                              missing=missing, quality_options=quality_options, splits=tuple(splits))
+        return await _collect(
+            skm_repo,
+            base,
+            period,
+            timezone=timezone,
+            weight=weight,
+            opd_code=opd_code,
+            unit_code=unit_code,
+            missing=missing,
+            quality_options=quality_options,
+            splits=tuple(splits),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +319,15 @@ def sheet_title(base: str, used: set[str]) -> str:
     return candidate
 
 
-def _cell(ws, value: Any, *, font: Font | None = None, fmt: str | None = None, fill: PatternFill | None = None, wrap: bool = False) -> WriteOnlyCell:
+def _cell(
+    ws,
+    value: Any,
+    *,
+    font: Font | None = None,
+    fmt: str | None = None,
+    fill: PatternFill | None = None,
+    wrap: bool = False,
+) -> WriteOnlyCell:
     if isinstance(value, Decimal):
         value = float(value)
     c = WriteOnlyCell(ws, value=value)
@@ -298,14 +377,29 @@ def _period_text(report: SkmReport) -> str:
     return f"Periode: {p.label_id} ({p.start.isoformat()} s.d. {p.last_day.isoformat()}, zona waktu {report.timezone})"
 
 
-SUMMARY_HEADER = ["No", "Kode OPD", "Kode unit", "Unit layanan", "Responden (n)", "Populasi", "Sampel minimum (Krejcie-Morgan)",
-                  "Status sampel", "IKM unit (1-4)", "IKM (25-100)", "Mutu", "Kinerja", "Unsur terendah"]
+SUMMARY_HEADER = [
+    "No",
+    "Kode OPD",
+    "Kode unit",
+    "Unit layanan",
+    "Responden (n)",
+    "Populasi",
+    "Sampel minimum (Krejcie-Morgan)",
+    "Status sampel",
+    "IKM unit (1-4)",
+    "IKM (25-100)",
+    "Mutu",
+    "Kinerja",
+    "Unsur terendah",
+]
 
 
 def _weakest_text(result: IkmResult | None) -> str:
     if result is None:
         return ""
-    return ", ".join(f"{code} {ELEMENT_BY_CODE[code].name} ({nrr:.2f})".replace(".", ",") for code, nrr in result.weakest()[:3])
+    return ", ".join(
+        f"{code} {ELEMENT_BY_CODE[code].name} ({nrr:.2f})".replace(".", ",") for code, nrr in result.weakest()[:3]
+    )
 
 
 def _write_summary(ws, report: SkmReport) -> None:
@@ -313,47 +407,144 @@ def _write_summary(ws, report: SkmReport) -> None:
     scope = report.region_name or "Wilayah"
     ws.append([_cell(ws, f"Indeks Kepuasan Masyarakat (IKM) — {scope}", font=TITLE)])
     ws.append([_period_text(report)])
-    ws.append([f"Dihitung menurut PermenPANRB No. 14 Tahun 2017, {WEIGHT_TEXT.get(report.weight, report.weight)}; "
-               "IKM dibulatkan dua desimal (setengah ke atas), mutu dibaca dari nilai dua desimal itu."])
+    ws.append(
+        [
+            f"Dihitung menurut PermenPANRB No. 14 Tahun 2017, {WEIGHT_TEXT.get(report.weight, report.weight)}; "
+            "IKM dibulatkan dua desimal (setengah ke atas), mutu dibaca dari nilai dua desimal itu."
+        ]
+    )
     ws.append([])
     ws.append(_header(ws, SUMMARY_HEADER))
     for i, u in enumerate(report.units, start=1):
         r = u.ikm
-        ws.append([
-            i, u.opd_code, u.unit_code, u.unit_name, u.responses, u.population, u.sample.required, _sample_text(u.sample),
-            _cell(ws, r.ikm_unit if r else None, fmt=NUM4), _cell(ws, r.ikm if r else None, fmt=NUM2),
-            r.mutu if r else None, r.kinerja if r else None, _weakest_text(r),
-        ])
+        ws.append(
+            [
+                i,
+                u.opd_code,
+                u.unit_code,
+                u.unit_name,
+                u.responses,
+                u.population,
+                u.sample.required,
+                _sample_text(u.sample),
+                _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
+                _cell(ws, r.ikm if r else None, fmt=NUM2),
+                r.mutu if r else None,
+                r.kinerja if r else None,
+                _weakest_text(r),
+            ]
+        )
     services = [g for u in report.units for g in u.services]
     if services:
         ws.append([])
-        ws.append(_header(ws, ["", "Kode OPD", "Kode unit", "Layanan (kode)", "Responden (n)", "", "", "", "IKM unit (1-4)", "IKM (25-100)", "Mutu", "Kinerja", ""]))
+        ws.append(
+            _header(
+                ws,
+                [
+                    "",
+                    "Kode OPD",
+                    "Kode unit",
+                    "Layanan (kode)",
+                    "Responden (n)",
+                    "",
+                    "",
+                    "",
+                    "IKM unit (1-4)",
+                    "IKM (25-100)",
+                    "Mutu",
+                    "Kinerja",
+                    "",
+                ],
+            )
+        )
         opd_of = {u.unit_code: u.opd_code for u in report.units}
         for g in services:
             r = g.ikm
-            ws.append(["", opd_of.get(g.unit_code, ""), g.unit_code, f"{g.name} ({g.code})" if g.code else g.name, g.responses, None, None, None,
-                       _cell(ws, r.ikm_unit if r else None, fmt=NUM4), _cell(ws, r.ikm if r else None, fmt=NUM2),
-                       r.mutu if r else None, r.kinerja if r else None, ""])
+            ws.append(
+                [
+                    "",
+                    opd_of.get(g.unit_code, ""),
+                    g.unit_code,
+                    f"{g.name} ({g.code})" if g.code else g.name,
+                    g.responses,
+                    None,
+                    None,
+                    None,
+                    _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
+                    _cell(ws, r.ikm if r else None, fmt=NUM2),
+                    r.mutu if r else None,
+                    r.kinerja if r else None,
+                    "",
+                ]
+            )
     if report.opds or report.region:
         ws.append([])
-        ws.append(_header(ws, ["", "Kode OPD", "", "OPD / wilayah", "Responden (n)", "", "", "", "IKM unit (1-4)", "IKM (25-100)", "Mutu", "Kinerja", ""]))
+        ws.append(
+            _header(
+                ws,
+                [
+                    "",
+                    "Kode OPD",
+                    "",
+                    "OPD / wilayah",
+                    "Responden (n)",
+                    "",
+                    "",
+                    "",
+                    "IKM unit (1-4)",
+                    "IKM (25-100)",
+                    "Mutu",
+                    "Kinerja",
+                    "",
+                ],
+            )
+        )
         for g in report.opds + ([report.region] if report.region else []):
             r = g.ikm
             label = g.name if g.level == "opd" else f"Seluruh unit: {g.name}"
-            ws.append(["", g.code if g.level == "opd" else "", "", label, g.responses, None, None, None,
-                       _cell(ws, r.ikm_unit if r else None, fmt=NUM4), _cell(ws, r.ikm if r else None, fmt=NUM2),
-                       r.mutu if r else None, r.kinerja if r else None, ""])
+            ws.append(
+                [
+                    "",
+                    g.code if g.level == "opd" else "",
+                    "",
+                    label,
+                    g.responses,
+                    None,
+                    None,
+                    None,
+                    _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
+                    _cell(ws, r.ikm if r else None, fmt=NUM2),
+                    r.mutu if r else None,
+                    r.kinerja if r else None,
+                    "",
+                ]
+            )
     ws.append([])
     ws.append([_cell(ws, "Unsur pelayanan", font=BOLD)])
     for e in skm.ELEMENTS:
         ws.append(["", e.code, "", e.name])
     ws.append([])
     ws.append([_cell(ws, "Mutu pelayanan (nilai interval konversi)", font=BOLD)])
-    for lo, hi, mutu in (("25,00", "64,99", "D"), ("65,00", "76,60", "C"), ("76,61", "88,30", "B"), ("88,31", "100,00", "A")):
+    for lo, hi, mutu in (
+        ("25,00", "64,99", "D"),
+        ("65,00", "76,60", "C"),
+        ("76,61", "88,30", "B"),
+        ("88,31", "100,00", "A"),
+    ):
         ws.append(["", mutu, "", f"{lo} – {hi}: {skm.KINERJA[mutu]}"])
 
 
-TAB_HEADER = ["No", "ID", "Selesai (waktu lokal)", "Kanal", *ELEMENT_CODES, "Umur", "Jenis kelamin", "Pendidikan", "Pekerjaan"]
+TAB_HEADER = [
+    "No",
+    "ID",
+    "Selesai (waktu lokal)",
+    "Kanal",
+    *ELEMENT_CODES,
+    "Umur",
+    "Jenis kelamin",
+    "Pendidikan",
+    "Pekerjaan",
+]
 FIRST_U = 4  # 0-based column of U1 in TAB_HEADER
 
 
@@ -363,7 +554,9 @@ def _profile_text(key: str, code: Any) -> Any:
     return PROFILE_FIELDS[key].label(code) or code
 
 
-async def _write_tabulation(ws, skm_repo: Any, report: SkmReport, unit: UnitReport, zone: ZoneInfo, start: datetime, end: datetime) -> IkmResult | None:
+async def _write_tabulation(
+    ws, skm_repo: Any, report: SkmReport, unit: UnitReport, zone: ZoneInfo, start: datetime, end: datetime
+) -> IkmResult | None:
     _widths(ws, [6, 10, 19, 10] + [6] * 9 + [12, 13, 12, 18])
     ws.freeze_panes = "E5"
     ws.append([_cell(ws, f"Tabulasi SKM — {unit.unit_name} ({unit.unit_code})", font=TITLE)])
@@ -380,14 +573,30 @@ async def _write_tabulation(ws, skm_repo: Any, report: SkmReport, unit: UnitRepo
                 sums[i] += v
                 counts[i] += 1
         profile = row.profile or {}
-        ws.append([n, row.id, _cell(ws, _local(row.finished_at, zone), fmt="yyyy-mm-dd hh:mm"), row.channel, *values,
-                   *(_profile_text(k, profile.get(k)) for k in PROFILE_FIELDS)])
+        ws.append(
+            [
+                n,
+                row.id,
+                _cell(ws, _local(row.finished_at, zone), fmt="yyyy-mm-dd hh:mm"),
+                row.channel,
+                *values,
+                *(_profile_text(k, profile.get(k)) for k in PROFILE_FIELDS),
+            ]
+        )
     # the footer is computed from the rows above, so the sheet always adds up by itself
-    result = skm.compute_ikm({c: (sums[i], counts[i]) for i, c in enumerate(ELEMENT_CODES)}, n, report.weight) if n else None
+    result = (
+        skm.compute_ikm({c: (sums[i], counts[i]) for i, c in enumerate(ELEMENT_CODES)}, n, report.weight) if n else None
+    )
     pad = [""] * (FIRST_U - 1)
 
     def foot(label: str, values: list[Any], fmt: str | None = None) -> None:
-        ws.append([*pad, _cell(ws, label, font=BOLD, fill=FOOT_FILL), *(_cell(ws, v, fmt=fmt, fill=FOOT_FILL) for v in values)])
+        ws.append(
+            [
+                *pad,
+                _cell(ws, label, font=BOLD, fill=FOOT_FILL),
+                *(_cell(ws, v, fmt=fmt, fill=FOOT_FILL) for v in values),
+            ]
+        )
 
     ws.append([])
     foot("Jumlah nilai", sums)
@@ -432,25 +641,72 @@ def _write_profile(ws, report: SkmReport) -> None:
         ws.append(line)
 
 
-async def _write_suggestions(ws, skm_repo: Any, report: SkmReport, zone: ZoneInfo, start: datetime, end: datetime, opd_code: str | None, unit_code: str | None) -> None:
+async def _write_suggestions(
+    ws,
+    skm_repo: Any,
+    report: SkmReport,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    opd_code: str | None,
+    unit_code: str | None,
+) -> None:
     names = {u.unit_code: u.unit_name for u in report.units}
     _widths(ws, [6, 14, 36, 19, 100])
     ws.append([_cell(ws, "Saran responden", font=TITLE)])
     ws.append([_period_text(report)])
     ws.append(_header(ws, ["No", "Kode unit", "Unit layanan", "Tanggal (waktu lokal)", "Saran"]))
-    for i, (code, finished, text) in enumerate(await skm_repo.suggestions(start, end, unit_code=unit_code, opd_code=opd_code), start=1):
-        ws.append([i, code, names.get(code, code), _cell(ws, _local(finished, zone), fmt="yyyy-mm-dd hh:mm"), _cell(ws, text, wrap=True)])
+    for i, (code, finished, text) in enumerate(
+        await skm_repo.suggestions(start, end, unit_code=unit_code, opd_code=opd_code), start=1
+    ):
+        ws.append(
+            [
+                i,
+                code,
+                names.get(code, code),
+                _cell(ws, _local(finished, zone), fmt="yyyy-mm-dd hh:mm"),
+                _cell(ws, text, wrap=True),
+            ]
+        )
 
 
-QUALITY_HEADER = ["Kode unit", "Unit layanan", "Selesai (n)", "Tidak selesai", "% tidak selesai", "Straight-lining", "% straight-lining",
-                  "Median waktu (detik)", "Terlalu cepat", "% terlalu cepat", "Duplikat (orang)", "Cronbach alpha",
-                  *(f"r item-total {c}" for c in ELEMENT_CODES), "Status sampel", "Catatan"]
+QUALITY_HEADER = [
+    "Kode unit",
+    "Unit layanan",
+    "Selesai (n)",
+    "Tidak selesai",
+    "% tidak selesai",
+    "Straight-lining",
+    "% straight-lining",
+    "Median waktu (detik)",
+    "Terlalu cepat",
+    "% terlalu cepat",
+    "Duplikat (orang)",
+    "Cronbach alpha",
+    *(f"r item-total {c}" for c in ELEMENT_CODES),
+    "Status sampel",
+    "Catatan",
+]
 
 
 SPLIT_NAMES = {"channel": "Kanal", **{k: f.name for k, f in PROFILE_FIELDS.items()}}
-SEGMENT_HEADER = ["Kode unit", "Unit layanan", "Menurut", "Nilai", "Selesai (n)", "Tidak selesai", "% tidak selesai", "Straight-lining",
-                  "% straight-lining", "Terlalu cepat", "% terlalu cepat", "Duplikat (orang)", "Cronbach alpha",
-                  *(f"r item-total {c}" for c in ELEMENT_CODES), "Catatan"]
+SEGMENT_HEADER = [
+    "Kode unit",
+    "Unit layanan",
+    "Menurut",
+    "Nilai",
+    "Selesai (n)",
+    "Tidak selesai",
+    "% tidak selesai",
+    "Straight-lining",
+    "% straight-lining",
+    "Terlalu cepat",
+    "% terlalu cepat",
+    "Duplikat (orang)",
+    "Cronbach alpha",
+    *(f"r item-total {c}" for c in ELEMENT_CODES),
+    "Catatan",
+]
 
 
 def _segment_value(split: str, value: str | None) -> str:
@@ -465,43 +721,96 @@ def _write_quality(ws, report: SkmReport) -> None:
     _widths(ws, [14, 36] + [11] * (len(QUALITY_HEADER) - 4) + [22, 70])
     ws.append([_cell(ws, "Kualitas data survei per unit", font=TITLE)])
     ws.append([_period_text(report)])
-    ws.append(["Terlalu cepat: waktu pengisian di bawah 1/3 median unit. Straight-lining: sembilan jawaban sama. "
-               "Duplikat: orang yang mengisi lebih dari sekali untuk unit yang sama dalam periode ini, atau memulai berulang kali. "
-               "Alpha dan korelasi item-total dari kuesioner yang kesembilan unsurnya terisi."])
+    ws.append(
+        [
+            "Terlalu cepat: waktu pengisian di bawah 1/3 median unit. Straight-lining: sembilan jawaban sama. "
+            "Duplikat: orang yang mengisi lebih dari sekali untuk unit yang sama dalam periode ini, atau memulai berulang kali. "
+            "Alpha dan korelasi item-total dari kuesioner yang kesembilan unsurnya terisi."
+        ]
+    )
     ws.append(_header(ws, QUALITY_HEADER))
     for u in report.units:
         q = u.quality
-        ws.append([
-            u.unit_code, u.unit_name, q.n, q.n_incomplete, _cell(ws, _share(q.incomplete_share), fmt="0%"), q.straightline,
-            _cell(ws, _share(q.straightline_share), fmt="0%"), q.median_seconds, q.speeders, _cell(ws, _share(q.speeder_share), fmt="0%"),
-            q.duplicates, _cell(ws, _num(q.cronbach_alpha), fmt=NUM2), *(_cell(ws, _num(q.item_total.get(c)), fmt=NUM2) for c in ELEMENT_CODES),
-            _sample_text(q.sample) + (f" ({q.n} dari {q.sample.required})" if q.sample.required is not None else ""),
-            _cell(ws, "; ".join(q.flags), wrap=True),
-        ])
+        ws.append(
+            [
+                u.unit_code,
+                u.unit_name,
+                q.n,
+                q.n_incomplete,
+                _cell(ws, _share(q.incomplete_share), fmt="0%"),
+                q.straightline,
+                _cell(ws, _share(q.straightline_share), fmt="0%"),
+                q.median_seconds,
+                q.speeders,
+                _cell(ws, _share(q.speeder_share), fmt="0%"),
+                q.duplicates,
+                _cell(ws, _num(q.cronbach_alpha), fmt=NUM2),
+                *(_cell(ws, _num(q.item_total.get(c)), fmt=NUM2) for c in ELEMENT_CODES),
+                _sample_text(q.sample)
+                + (f" ({q.n} dari {q.sample.required})" if q.sample.required is not None else ""),
+                _cell(ws, "; ".join(q.flags), wrap=True),
+            ]
+        )
     if any(u.segments for u in report.units):
         ws.append([])
         ws.append([_cell(ws, "Kualitas data per kanal dan profil responden", font=TITLE)])
-        ws.append(["Terlalu cepat dibandingkan dengan median unit. Duplikat: orang yang mengisi lebih dari sekali dalam segmen yang sama."])
+        ws.append(
+            [
+                "Terlalu cepat dibandingkan dengan median unit. Duplikat: orang yang mengisi lebih dari sekali dalam segmen yang sama."
+            ]
+        )
         ws.append(_header(ws, SEGMENT_HEADER))
         for u in report.units:
             for seg in u.segments:
                 q = seg.quality
-                ws.append([
-                    u.unit_code, u.unit_name, SPLIT_NAMES.get(seg.split, seg.split), _segment_value(seg.split, seg.value), q.n, q.n_incomplete,
-                    _cell(ws, _share(q.incomplete_share), fmt="0%"), q.straightline, _cell(ws, _share(q.straightline_share), fmt="0%"),
-                    q.speeders, _cell(ws, _share(q.speeder_share), fmt="0%"), q.duplicates, _cell(ws, _num(q.cronbach_alpha), fmt=NUM2),
-                    *(_cell(ws, _num(q.item_total.get(c)), fmt=NUM2) for c in ELEMENT_CODES), _cell(ws, "; ".join(q.flags), wrap=True),
-                ])
+                ws.append(
+                    [
+                        u.unit_code,
+                        u.unit_name,
+                        SPLIT_NAMES.get(seg.split, seg.split),
+                        _segment_value(seg.split, seg.value),
+                        q.n,
+                        q.n_incomplete,
+                        _cell(ws, _share(q.incomplete_share), fmt="0%"),
+                        q.straightline,
+                        _cell(ws, _share(q.straightline_share), fmt="0%"),
+                        q.speeders,
+                        _cell(ws, _share(q.speeder_share), fmt="0%"),
+                        q.duplicates,
+                        _cell(ws, _num(q.cronbach_alpha), fmt=NUM2),
+                        *(_cell(ws, _num(q.item_total.get(c)), fmt=NUM2) for c in ELEMENT_CODES),
+                        _cell(ws, "; ".join(q.flags), wrap=True),
+                    ]
+                )
 
 
-async def build_skm_workbook(source: Any, repo: Any = None, *, period: Period, timezone: str | None = None, weight: str | None = None,
-                             opd_code: str | None = None, unit_code: str | None = None, missing: str | None = None,
-                             quality_options: dict[str, Any] | None = None) -> bytes:
+async def build_skm_workbook(
+    source: Any,
+    repo: Any = None,
+    *,
+    period: Period,
+    timezone: str | None = None,
+    weight: str | None = None,
+    opd_code: str | None = None,
+    unit_code: str | None = None,
+    missing: str | None = None,
+    quality_options: dict[str, Any] | None = None,
+) -> bytes:
     """The XLSX file (bytes) for ``period``: Ringkasan, one tabulation sheet per unit with answers,
     Profil, Saran, Kualitas. Arguments as :func:`collect_skm_report`."""
     async with _repos(source, repo) as (skm_repo, base):
-        report = await _collect(skm_repo, base, period, timezone=timezone, weight=weight, opd_code=opd_code, unit_code=unit_code,
-                                missing=missing, quality_options=quality_options, splits=SPLITS)
+        report = await _collect(
+            skm_repo,
+            base,
+            period,
+            timezone=timezone,
+            weight=weight,
+            opd_code=opd_code,
+            unit_code=unit_code,
+            missing=missing,
+            quality_options=quality_options,
+            splits=SPLITS,
+        )
         zone = ZoneInfo(report.timezone)
         start, end = period.utc_range(report.timezone)
         wb = Workbook(write_only=True)
@@ -520,8 +829,23 @@ async def build_skm_workbook(source: Any, repo: Any = None, *, period: Period, t
     return out.getvalue()
 
 
-CSV_HEADER = ["periode", "tingkat", "kode_opd", "kode_unit", "nama", "responden", "populasi", "sampel_minimum", "status_sampel",
-              "ikm_unit", "ikm", "mutu", "kinerja", *(f"nrr_{c.lower()}" for c in ELEMENT_CODES), "catatan_kualitas"]
+CSV_HEADER = [
+    "periode",
+    "tingkat",
+    "kode_opd",
+    "kode_unit",
+    "nama",
+    "responden",
+    "populasi",
+    "sampel_minimum",
+    "status_sampel",
+    "ikm_unit",
+    "ikm",
+    "mutu",
+    "kinerja",
+    *(f"nrr_{c.lower()}" for c in ELEMENT_CODES),
+    "catatan_kualitas",
+]
 
 
 def _csv_num(x: Any, places: int) -> str:
@@ -530,13 +854,32 @@ def _csv_num(x: Any, places: int) -> str:
     return f"{Decimal(str(x)).quantize(Decimal(1).scaleb(-places))}" if not isinstance(x, Decimal) else str(x)
 
 
-async def build_skm_csv(source: Any, repo: Any = None, *, period: Period, timezone: str | None = None, weight: str | None = None,
-                        opd_code: str | None = None, unit_code: str | None = None, missing: str | None = None,
-                        quality_options: dict[str, Any] | None = None, delimiter: str = ",") -> bytes:
+async def build_skm_csv(
+    source: Any,
+    repo: Any = None,
+    *,
+    period: Period,
+    timezone: str | None = None,
+    weight: str | None = None,
+    opd_code: str | None = None,
+    unit_code: str | None = None,
+    missing: str | None = None,
+    quality_options: dict[str, Any] | None = None,
+    delimiter: str = ",",
+) -> bytes:
     """The summary as CSV (bytes, UTF-8 with BOM): one row per unit, then per OPD and the whole
     scope (``tingkat`` = unit | layanan | opd | wilayah). Decimal point ".", IKM with two decimals, NRR with four."""
-    report = await collect_skm_report(source, repo, period=period, timezone=timezone, weight=weight, opd_code=opd_code,
-                                      unit_code=unit_code, missing=missing, quality_options=quality_options)
+    report = await collect_skm_report(
+        source,
+        repo,
+        period=period,
+        timezone=timezone,
+        weight=weight,
+        opd_code=opd_code,
+        unit_code=unit_code,
+        missing=missing,
+        quality_options=quality_options,
+    )
     text = io.StringIO()
     w = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
@@ -548,13 +891,52 @@ async def build_skm_csv(source: Any, repo: Any = None, *, period: Period, timezo
 
     for u in report.units:
         s = u.sample
-        w.writerow([period.key, "unit", u.opd_code, u.unit_code, u.unit_name, u.responses, "" if u.population is None else u.population,
-                    "" if s.required is None else s.required, _sample_text(s), *ikm_cols(u.ikm), "; ".join(u.quality.flags)])
+        w.writerow(
+            [
+                period.key,
+                "unit",
+                u.opd_code,
+                u.unit_code,
+                u.unit_name,
+                u.responses,
+                "" if u.population is None else u.population,
+                "" if s.required is None else s.required,
+                _sample_text(s),
+                *ikm_cols(u.ikm),
+                "; ".join(u.quality.flags),
+            ]
+        )
     for u in report.units:
         for g in u.services:
-            w.writerow([period.key, "layanan", u.opd_code, u.unit_code, f"{g.name} ({g.code})" if g.code else g.name, g.responses, "", "", "",
-                        *ikm_cols(g.ikm), ""])
+            w.writerow(
+                [
+                    period.key,
+                    "layanan",
+                    u.opd_code,
+                    u.unit_code,
+                    f"{g.name} ({g.code})" if g.code else g.name,
+                    g.responses,
+                    "",
+                    "",
+                    "",
+                    *ikm_cols(g.ikm),
+                    "",
+                ]
+            )
     for g in report.opds + ([report.region] if report.region else []):
-        w.writerow([period.key, "opd" if g.level == "opd" else "wilayah", g.code if g.level == "opd" else (opd_code or ""), "", g.name,
-                    g.responses, "", "", "", *ikm_cols(g.ikm), ""])
+        w.writerow(
+            [
+                period.key,
+                "opd" if g.level == "opd" else "wilayah",
+                g.code if g.level == "opd" else (opd_code or ""),
+                "",
+                g.name,
+                g.responses,
+                "",
+                "",
+                "",
+                *ikm_cols(g.ikm),
+                "",
+            ]
+        )
     return "\ufeff".encode() + text.getvalue().encode("utf-8")

@@ -37,7 +37,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,15 +101,17 @@ class WorkCalendar:
         self._years: dict[int, _Year] = {}
 
     @classmethod
-    def from_region(cls, region: Any, *, timezone: str | None = None, **kwargs: Any) -> "WorkCalendar":
+    def from_region(cls, region: Any, *, timezone: str | None = None, **kwargs: Any) -> WorkCalendar:
         """From a :class:`bot.region.Region`, or from its stored form (``Region.config()``, the
         ``region.config`` column) plus ``timezone=`` (or a ``"timezone"`` key). Raw TOML with a
         ``[[holiday]]`` list and ``[region] timezone`` works as well."""
         if not isinstance(region, Mapping):
             sla = getattr(region, "sla", None) or {}
             return cls(
-                timezone or region.timezone, dict(region.holidays),
-                working_days=bool(sla.get("working_days", True)), **kwargs,
+                timezone or region.timezone,
+                dict(region.holidays),
+                working_days=bool(sla.get("working_days", True)),
+                **kwargs,
             )
         tz = timezone or region.get("timezone") or (region.get("region") or {}).get("timezone") or "Asia/Jakarta"
         extra: dict[date, str] = {}
@@ -212,7 +214,7 @@ class WorkCalendar:
 
     def start_of_day(self, d: date, at: time = time(0)) -> datetime:
         """Local ``at`` (default 00:00) on ``d``, as an aware UTC datetime."""
-        return datetime.combine(d, at, tzinfo=self.tz).astimezone(dt_timezone.utc)
+        return datetime.combine(d, at, tzinfo=self.tz).astimezone(UTC)
 
     def end_of_day(self, d: date) -> datetime:
         """The last microsecond of local day ``d`` (local 23:59:59.999999), in UTC."""

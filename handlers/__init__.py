@@ -1,8 +1,7 @@
 """Conversation flows, channel-agnostic. ``build_router()`` wires them all."""
 
 from bot.flow import Router
-
-from . import complaints, core, digest, forum, skm
+from handlers import complaints, core, digest, forum, skm
 
 
 def build_router() -> Router:

@@ -4,8 +4,8 @@ router. Built once per loaded region (keyed by its load time) and shared by all 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,10 @@ async def region_context(turn: Turn) -> RegionContext:
         config = region.config or {}
         sla = {**DEFAULT_SLA, **(config.get("sla") or {})}
         ctx = RegionContext(
-            code=region.code, name=region.name, tz=ZoneInfo(region.timezone), sla=sla,
+            code=region.code,
+            name=region.name,
+            tz=ZoneInfo(region.timezone),
+            sla=sla,
             skm={**DEFAULT_SKM, **(config.get("skm") or {})},
             calendar=WorkCalendar.from_region({"timezone": region.timezone, **config}),
             opd_names={o.code: o.name for o in opds},

@@ -67,7 +67,11 @@ def register(router: Router) -> None:
         turn.set_state("consent", "ask", data)
         turn.reply(
             consent_text(turn),
-            [Choice(t("✅ Saya setuju"), "consent:yes"), Choice(t("❌ Tidak setuju"), "consent:no"), Choice(t("🌐 Bahasa / Language"), "/bahasa")],
+            [
+                Choice(t("✅ Saya setuju"), "consent:yes"),
+                Choice(t("❌ Tidak setuju"), "consent:no"),
+                Choice(t("🌐 Bahasa / Language"), "/bahasa"),
+            ],
             title=t("Selamat datang di Kanal Partisipasi"),
         )
 
@@ -75,8 +79,13 @@ def register(router: Router) -> None:
 
     async def forbidden(turn: Turn, command) -> None:
         t = turn.t
-        turn.reply(t("Perintah /{name} hanya untuk {roles}. Ketik /bantuan untuk melihat perintah yang bisa Anda pakai.",
-                     name=command.names[0], roles=", ".join(t(ROLE_NAMES[r]) for r in command.roles)))
+        turn.reply(
+            t(
+                "Perintah /{name} hanya untuk {roles}. Ketik /bantuan untuk melihat perintah yang bisa Anda pakai.",
+                name=command.names[0],
+                roles=", ".join(t(ROLE_NAMES[r]) for r in command.roles),
+            )
+        )
 
     router.forbidden = forbidden
 
@@ -90,7 +99,9 @@ def register(router: Router) -> None:
         if deep is not None:
             await deep(turn, args)
             return
-        show_menu(turn, turn.t("Halo {name}! Ada yang bisa kami bantu?", name=turn.user.display_name or turn.t("Bapak/Ibu")))
+        show_menu(
+            turn, turn.t("Halo {name}! Ada yang bisa kami bantu?", name=turn.user.display_name or turn.t("Bapak/Ibu"))
+        )
 
     @router.flow("consent", needs_consent=False)
     async def consent_step(turn: Turn) -> None:
@@ -111,8 +122,10 @@ def register(router: Router) -> None:
             turn.clear_state()
             turn.reply(t("Baik, tidak ada data yang kami proses. Jika berubah pikiran, ketik /start kapan saja."))
         else:
-            turn.reply(t("Mohon pilih \"Saya setuju\" atau \"Tidak setuju\" pada tombol di atas."),
-                       [Choice(t("✅ Saya setuju"), "consent:yes"), Choice(t("❌ Tidak setuju"), "consent:no")])
+            turn.reply(
+                t('Mohon pilih "Saya setuju" atau "Tidak setuju" pada tombol di atas.'),
+                [Choice(t("✅ Saya setuju"), "consent:yes"), Choice(t("❌ Tidak setuju"), "consent:no")],
+            )
 
     @router.command("menu", description=N_("tampilkan menu utama"))
     async def menu(turn: Turn, args: str) -> None:
@@ -146,19 +159,25 @@ def register(router: Router) -> None:
         else:
             show_menu(turn, t("Tidak ada proses yang sedang berjalan."))
 
-    @router.command("bahasa", "language", description=N_("ganti bahasa / change language"), needs_consent=False, usage="[id|en]")
+    @router.command(
+        "bahasa", "language", description=N_("ganti bahasa / change language"), needs_consent=False, usage="[id|en]"
+    )
     async def language(turn: Turn, args: str) -> None:
         wanted = args.strip().lower()[:2]
         offered = turn.settings.languages
         if wanted in offered:
             await _set_language(turn, wanted)
             return
-        previous = {"flow": turn.flow, "step": turn.step, "data": turn.data} if turn.flow not in (None, "language") else turn.data.get("previous")
+        previous = (
+            {"flow": turn.flow, "step": turn.step, "data": turn.data}
+            if turn.flow not in (None, "language")
+            else turn.data.get("previous")
+        )
         turn.set_state("language", "choose", {"previous": previous})
         t = turn.t
         text = t("Pilih bahasa / Choose language:")
         if wanted:
-            text = t("Bahasa \"{code}\" belum tersedia.", code=args.strip()[:10]) + "\n" + text
+            text = t('Bahasa "{code}" belum tersedia.', code=args.strip()[:10]) + "\n" + text
         turn.reply(text, [Choice(LANGUAGE_NAMES[code], f"lang:{code}") for code in offered])
 
     @router.flow("language", needs_consent=False)
@@ -168,7 +187,10 @@ def register(router: Router) -> None:
         if code in turn.settings.languages:
             await _set_language(turn, code)
         else:
-            turn.reply(turn.t("Pilih bahasa / Choose language:"), [Choice(LANGUAGE_NAMES[c], f"lang:{c}") for c in turn.settings.languages])
+            turn.reply(
+                turn.t("Pilih bahasa / Choose language:"),
+                [Choice(LANGUAGE_NAMES[c], f"lang:{c}") for c in turn.settings.languages],
+            )
 
     async def _set_language(turn: Turn, code: str) -> None:
         previous = turn.data.get("previous") if turn.flow == "language" else None
@@ -181,19 +203,27 @@ def register(router: Router) -> None:
             await ask_consent(turn, ((previous or {}).get("data") or {}).get("start", ""))
         elif previous and previous.get("flow"):
             turn.set_state(previous["flow"], previous["step"], previous.get("data") or {})
-            turn.reply(t("Bahasa diganti ke Bahasa Indonesia. Silakan lanjutkan.") if code == "id" else t("Bahasa diganti ke English. Silakan lanjutkan."))
+            turn.reply(
+                t("Bahasa diganti ke Bahasa Indonesia. Silakan lanjutkan.")
+                if code == "id"
+                else t("Bahasa diganti ke English. Silakan lanjutkan.")
+            )
         else:
             turn.clear_state()
-            show_menu(turn, t("Bahasa diganti ke Bahasa Indonesia.") if code == "id" else t("Bahasa diganti ke English."))
+            show_menu(
+                turn, t("Bahasa diganti ke Bahasa Indonesia.") if code == "id" else t("Bahasa diganti ke English.")
+            )
 
     @router.command("hapusdata", "deletedata", description=N_("hapus data pribadi saya"), needs_consent=False)
     async def delete_data(turn: Turn, args: str) -> None:
         t = turn.t
         turn.set_state("erase", "confirm", {})
         turn.reply(
-            t("Anda akan menghapus data pribadi Anda: nama, akun chat, nomor telepon, dan riwayat percakapan dengan bot ini. "
-              "Laporan dan jawaban survei tetap tersimpan tanpa identitas Anda untuk keperluan statistik, dan Anda tidak akan menerima kabar lanjutan atas laporan Anda. "
-              "Tindakan ini tidak bisa dibatalkan. Lanjutkan?"),
+            t(
+                "Anda akan menghapus data pribadi Anda: nama, akun chat, nomor telepon, dan riwayat percakapan dengan bot ini. "
+                "Laporan dan jawaban survei tetap tersimpan tanpa identitas Anda untuk keperluan statistik, dan Anda tidak akan menerima kabar lanjutan atas laporan Anda. "
+                "Tindakan ini tidak bisa dibatalkan. Lanjutkan?"
+            ),
             [Choice(t("🗑️ Ya, hapus data saya"), "erase:yes"), Choice(t("Tidak, kembali"), "erase:no")],
             title=t("Hapus data pribadi"),
         )
@@ -204,7 +234,11 @@ def register(router: Router) -> None:
         if turn.inbound.choice == "erase:yes":
             turn.audit("user_erased", subject_type="user", subject_id=str(turn.user.id))
             # the goodbye goes out to the address before the identifiers are removed
-            turn.reply(t("Data pribadi Anda sudah dihapus. Terima kasih telah berpartisipasi. Ketik /start jika ingin memakai layanan ini lagi."))
+            turn.reply(
+                t(
+                    "Data pribadi Anda sudah dihapus. Terima kasih telah berpartisipasi. Ketik /start jika ingin memakai layanan ini lagi."
+                )
+            )
             for hook in router.on_erase:
                 await hook(turn)
             await turn.repo.erase_user(turn.user, turn.now)
@@ -212,10 +246,14 @@ def register(router: Router) -> None:
             turn.clear_state()
             show_menu(turn, t("Baik, data Anda tidak dihapus."))
         else:
-            turn.reply(t("Mohon pilih salah satu tombol: hapus atau kembali."),
-                       [Choice(t("🗑️ Ya, hapus data saya"), "erase:yes"), Choice(t("Tidak, kembali"), "erase:no")])
+            turn.reply(
+                t("Mohon pilih salah satu tombol: hapus atau kembali."),
+                [Choice(t("🗑️ Ya, hapus data saya"), "erase:yes"), Choice(t("Tidak, kembali"), "erase:no")],
+            )
 
-    @router.command("gabung", "join", description=N_("ambil peran petugas/koordinator dengan kode undangan"), usage=N_("KODE"))
+    @router.command(
+        "gabung", "join", description=N_("ambil peran petugas/koordinator dengan kode undangan"), usage=N_("KODE")
+    )
     async def join(turn: Turn, args: str) -> None:
         t = turn.t
         code = args.strip().upper()
@@ -225,29 +263,49 @@ def register(router: Router) -> None:
         invite = await turn.repo.redeem_invite(code, turn.user.id, turn.now) if len(code) <= 40 else None
         if invite is None:
             turn.audit("invite_rejected")
-            turn.reply(t("Kode undangan tidak dikenal, sudah dipakai, atau sudah kedaluwarsa. Mintalah kode baru kepada koordinator."))
+            turn.reply(
+                t(
+                    "Kode undangan tidak dikenal, sudah dipakai, atau sudah kedaluwarsa. Mintalah kode baru kepada koordinator."
+                )
+            )
             return
         turn.user.role = invite.role
         turn.user.opd_code = invite.opd_code
-        turn.audit("role_granted", subject_type="user", subject_id=str(turn.user.id), role=invite.role, opd=invite.opd_code)
+        turn.audit(
+            "role_granted", subject_type="user", subject_id=str(turn.user.id), role=invite.role, opd=invite.opd_code
+        )
         if invite.role == "officer":
             opd = await turn.repo.get_opd(invite.opd_code or "")
-            turn.reply(t("Selamat, Anda terdaftar sebagai petugas {opd}. Ketik /bantuan untuk melihat perintah petugas.", opd=opd.name if opd else invite.opd_code))
+            turn.reply(
+                t(
+                    "Selamat, Anda terdaftar sebagai petugas {opd}. Ketik /bantuan untuk melihat perintah petugas.",
+                    opd=opd.name if opd else invite.opd_code,
+                )
+            )
         else:
-            turn.reply(t("Selamat, Anda terdaftar sebagai koordinator. Ketik /bantuan untuk melihat perintah koordinator."))
+            turn.reply(
+                t("Selamat, Anda terdaftar sebagai koordinator. Ketik /bantuan untuk melihat perintah koordinator.")
+            )
 
     @router.fallback_handler
     async def fallback(turn: Turn) -> None:
         t = turn.t
         inbound = turn.inbound
         if inbound.kind is Kind.UNSUPPORTED:
-            text = t("Maaf, pesan jenis ini ({kind}) belum bisa kami baca. Silakan kirim teks atau pilih tombol.", kind=inbound.unsupported_type or t("lainnya"))
+            text = t(
+                "Maaf, pesan jenis ini ({kind}) belum bisa kami baca. Silakan kirim teks atau pilih tombol.",
+                kind=inbound.unsupported_type or t("lainnya"),
+            )
         elif inbound.kind is Kind.CHOICE:
             text = t("Tombol itu sudah tidak berlaku. Silakan pilih dari menu terbaru:")
         elif inbound.command is not None:
-            text = t("Perintah /{name} tidak dikenal. Ketik /bantuan untuk daftar perintah.", name=inbound.command[0][:32])
+            text = t(
+                "Perintah /{name} tidak dikenal. Ketik /bantuan untuk daftar perintah.", name=inbound.command[0][:32]
+            )
         elif inbound.kind in (Kind.PHOTO, Kind.LOCATION, Kind.CONTACT):
-            text = t("Terima kasih. Untuk mengirim foto atau lokasi sebagai bagian dari laporan, mulai dulu dengan /lapor.")
+            text = t(
+                "Terima kasih. Untuk mengirim foto atau lokasi sebagai bagian dari laporan, mulai dulu dengan /lapor."
+            )
         else:
             text = t("Maaf, saya belum mengerti pesan itu. Silakan pilih layanan dari menu:")
         show_menu(turn, text)

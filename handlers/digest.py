@@ -32,12 +32,11 @@ from bot import skm as skm_rules
 from bot.flow import Router, Turn
 from bot.i18n import N_, Translator
 from bot.types import Attachment, Choice, Reply
+from handlers.context import RegionContext, region_context
 from storage import Repo
 from storage.models import Complaint
 from storage.skm import SkmRepo
 from storage.sla import SlaRepo
-
-from .context import RegionContext, region_context
 
 RESPONSE_WINDOW = timedelta(days=30)
 MAX_OPD_LINES = 12
@@ -100,7 +99,9 @@ class DigestData:
         return sum(self.response_days) / len(self.response_days) if self.response_days else None
 
 
-async def collect_digest(session, ctx: RegionContext, now: datetime, start: datetime, *, opd: str | None = None) -> DigestData:
+async def collect_digest(
+    session, ctx: RegionContext, now: datetime, start: datetime, *, opd: str | None = None
+) -> DigestData:
     """Everything a digest says, from the database (aggregated in SQL), as of ``now``."""
     sla = SlaRepo(session)
     skm = SkmRepo(session)
@@ -124,14 +125,20 @@ async def collect_digest(session, ctx: RegionContext, now: datetime, start: date
         result = skm_rules.compute_ikm(g.totals, g.responses, weight=weight) if g is not None else None
         return result.ikm if result is not None else None
 
-    ikm = [OpdIkm(code, current[code].responses if code in current else 0, ikm_of(current.get(code)), ikm_of(before.get(code)))
-           for code in sorted(set(current) | set(before))]
+    ikm = [
+        OpdIkm(
+            code, current[code].responses if code in current else 0, ikm_of(current.get(code)), ikm_of(before.get(code))
+        )
+        for code in sorted(set(current) | set(before))
+    ]
     ikm.sort(key=lambda o: (o.ikm is None, o.ikm if o.ikm is not None else Decimal(0), o.opd))
     skm_total = sum(g.responses for g in current.values())
     fresh = await skm.element_totals(start=start, end=now, group_by="region", opd_code=opd)
     skm_new = fresh[0].responses if fresh else 0
 
-    unit_totals = {g.key: g.responses for g in await skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)}
+    unit_totals = {
+        g.key: g.responses for g in await skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)
+    }
     populations = await skm.populations(period.key, opd)
     basis = ctx.skm.get("population_basis", "year")
     names = {u.code: u.name for u in await Repo(session).units(opd)}
@@ -145,8 +152,18 @@ async def collect_digest(session, ctx: RegionContext, now: datetime, start: date
     small.sort(key=lambda s: (s.responses / s.required if s.required else 1.0, s.unit_code))
 
     data = DigestData(
-        now=now, start=start, opd=opd, new_by_opd=new, open_by_opd=open_rows, response_days=response_days,
-        period=period, previous_period=previous, skm_responses=skm_total, skm_new=skm_new, ikm=ikm, small_samples=small,
+        now=now,
+        start=start,
+        opd=opd,
+        new_by_opd=new,
+        open_by_opd=open_rows,
+        response_days=response_days,
+        period=period,
+        previous_period=previous,
+        skm_responses=skm_total,
+        skm_new=skm_new,
+        ikm=ikm,
+        small_samples=small,
         forums=await sla.upcoming_forums(now, FORUM_DAYS, opd),
     )
     if opd is not None:
@@ -194,8 +211,14 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
     if data.new_total:
         parts = sorted(data.new_by_opd.items(), key=lambda kv: (-kv[1], kv[0] or ""))
         lines.append("   " + " · ".join(f"{opd_label(t, opd)} {n}" for opd, n in parts))
-    lines += ["", t("📂 Terbuka / lewat batas per OPD, terburuk dulu ({open} terbuka, {late} lewat batas):",
-                   open=data.open_total, late=data.overdue_total)]
+    lines += [
+        "",
+        t(
+            "📂 Terbuka / lewat batas per OPD, terburuk dulu ({open} terbuka, {late} lewat batas):",
+            open=data.open_total,
+            late=data.overdue_total,
+        ),
+    ]
     if not data.open_by_opd:
         lines.append(t("• Tidak ada pengaduan terbuka. 👍"))
     for opd, n, late in data.open_by_opd[:MAX_OPD_LINES]:
@@ -207,34 +230,77 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
     if avg is None:
         lines.append(t("⏱ Belum ada tanggapan pertama dalam 30 hari terakhir."))
     else:
-        lines.append(t("⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
-                       avg=_num(lang, avg, "0.0"), n=len(data.response_days)))
-    lines += ["", t("📊 SKM {period}: {n} responden, {new} baru sejak {start}.", period=data.period.label(lang), n=data.skm_responses,
-                    new=data.skm_new, start=_when(lang, ctx, data.start))]
+        lines.append(
+            t(
+                "⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
+                avg=_num(lang, avg, "0.0"),
+                n=len(data.response_days),
+            )
+        )
+    lines += [
+        "",
+        t(
+            "📊 SKM {period}: {n} responden, {new} baru sejak {start}.",
+            period=data.period.label(lang),
+            n=data.skm_responses,
+            new=data.skm_new,
+            start=_when(lang, ctx, data.start),
+        ),
+    ]
     for o in data.ikm[:MAX_OPD_LINES]:
         if o.ikm is None:
-            lines.append(t("• {opd}: belum ada survei periode ini (periode lalu {previous})", opd=o.opd, previous=_num(lang, o.previous)))
+            lines.append(
+                t(
+                    "• {opd}: belum ada survei periode ini (periode lalu {previous})",
+                    opd=o.opd,
+                    previous=_num(lang, o.previous),
+                )
+            )
         else:
-            lines.append(t("• {opd}: IKM {ikm} {movement} · {n} responden", opd=o.opd, ikm=_num(lang, o.ikm), movement=_movement(t, lang, o), n=o.responses))
+            lines.append(
+                t(
+                    "• {opd}: IKM {ikm} {movement} · {n} responden",
+                    opd=o.opd,
+                    ikm=_num(lang, o.ikm),
+                    movement=_movement(t, lang, o),
+                    n=o.responses,
+                )
+            )
     if data.small_samples:
         lines += ["", t("⚠️ Sampel SKM belum memadai ({n} unit):", n=len(data.small_samples))]
         for s in data.small_samples[:MAX_SMALL_SAMPLES]:
-            lines.append(t("• {unit}: {n} dari {required} responden", unit=s.unit_name, n=s.responses, required=s.required))
+            lines.append(
+                t("• {unit}: {n} dari {required} responden", unit=s.unit_name, n=s.responses, required=s.required)
+            )
         if len(data.small_samples) > MAX_SMALL_SAMPLES:
             lines.append(t("… dan {n} unit lainnya.", n=len(data.small_samples) - MAX_SMALL_SAMPLES))
     if data.forums:
         lines += ["", t("🗓 Forum konsultasi publik mendatang:")]
         for f in data.forums:
-            lines.append(t("• {when} · {opd} · {title} ({registered}/{capacity} terdaftar)", when=_when(lang, ctx, f.starts_at),
-                           opd=getattr(f, "opd_code", "") or "", title=f.title, registered=getattr(f, "registered", 0),
-                           capacity=getattr(f, "capacity", 0) or "-"))
+            lines.append(
+                t(
+                    "• {when} · {opd} · {title} ({registered}/{capacity} terdaftar)",
+                    when=_when(lang, ctx, f.starts_at),
+                    opd=getattr(f, "opd_code", "") or "",
+                    title=f.title,
+                    registered=getattr(f, "registered", 0),
+                    capacity=getattr(f, "capacity", 0) or "-",
+                )
+            )
     return "\n".join(lines)
 
 
 def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
     lang = t.lang
     name = ctx.opd_names.get(data.opd or "", data.opd or "")
-    lines = [t("📂 {opd}: {open} pengaduan terbuka, {late} lewat batas.", opd=name, open=data.open_total, late=data.overdue_total)]
+    lines = [
+        t(
+            "📂 {opd}: {open} pengaduan terbuka, {late} lewat batas.",
+            opd=name,
+            open=data.open_total,
+            late=data.overdue_total,
+        )
+    ]
     if data.overdue:
         lines += ["", t("Lewat batas, terlama dulu:")]
         for c in data.overdue:
@@ -242,18 +308,44 @@ def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
             if c.first_response_at is None and c.response_due_at is not None and c.response_due_at < data.now:
                 due = min(due, c.response_due_at) if due is not None else c.response_due_at
             days = max(1, ctx.calendar.working_days_between(due, data.now)) if due is not None else 0
-            lines.append(t("• {number} · batas {date} · lewat {n} hari kerja", number=c.number, date=_day(lang, ctx, due), n=days)
-                         + f"\n  {_short(c.text, 70)}")
+            lines.append(
+                t(
+                    "• {number} · batas {date} · lewat {n} hari kerja",
+                    number=c.number,
+                    date=_day(lang, ctx, due),
+                    n=days,
+                )
+                + f"\n  {_short(c.text, 70)}"
+            )
     avg = data.response_average
     if avg is not None:
-        lines += ["", t("⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
-                        avg=_num(lang, avg, "0.0"), n=len(data.response_days))]
+        lines += [
+            "",
+            t(
+                "⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
+                avg=_num(lang, avg, "0.0"),
+                n=len(data.response_days),
+            ),
+        ]
     mine = next((o for o in data.ikm if o.opd == data.opd and o.ikm is not None), None)
     if mine is not None:
-        lines += ["", t("📊 IKM {period}: {ikm} {movement} · {n} responden", period=data.period.label(lang), ikm=_num(lang, mine.ikm),
-                        movement=_movement(t, lang, mine), n=mine.responses)]
+        lines += [
+            "",
+            t(
+                "📊 IKM {period}: {ikm} {movement} · {n} responden",
+                period=data.period.label(lang),
+                ikm=_num(lang, mine.ikm),
+                movement=_movement(t, lang, mine),
+                n=mine.responses,
+            ),
+        ]
     if data.small_samples:
-        lines.append(t("⚠️ Sampel SKM belum memadai: {units}", units=", ".join(s.unit_name for s in data.small_samples[:MAX_SMALL_SAMPLES])))
+        lines.append(
+            t(
+                "⚠️ Sampel SKM belum memadai: {units}",
+                units=", ".join(s.unit_name for s in data.small_samples[:MAX_SMALL_SAMPLES]),
+            )
+        )
     lines += ["", t("Buka /antrian untuk menindaklanjuti.")]
     return "\n".join(lines)
 
@@ -263,9 +355,14 @@ def chart_labels(t: Translator, ctx: RegionContext, data: DigestData):
 
     return ChartLabels(
         title=t("Ringkasan {region} · {date}", region=ctx.name, date=_day(t.lang, ctx, data.now)),
-        complaints_title=t("Pengaduan terbuka per OPD"), open_label=t("terbuka"), overdue_label=t("lewat batas"),
-        ikm_title=t("IKM per OPD · {period}", period=data.period.label(t.lang)), ikm_label=t("periode ini"),
-        previous_label=t("periode lalu"), no_complaints=t("Tidak ada pengaduan terbuka"), no_ikm=t("Belum ada survei selesai"),
+        complaints_title=t("Pengaduan terbuka per OPD"),
+        open_label=t("terbuka"),
+        overdue_label=t("lewat batas"),
+        ikm_title=t("IKM per OPD · {period}", period=data.period.label(t.lang)),
+        ikm_label=t("periode ini"),
+        previous_label=t("periode lalu"),
+        no_complaints=t("Tidak ada pengaduan terbuka"),
+        no_ikm=t("Belum ada survei selesai"),
         decimal=_num(t.lang, 0.5, "0.0")[1],
     )
 
@@ -274,25 +371,45 @@ async def chart_png(t: Translator, ctx: RegionContext, data: DigestData) -> byte
     from scheduler.digest_chart import render_chart_async
 
     complaints = [(opd_label(t, opd), n, late) for opd, n, late in data.open_by_opd]
-    ikm = [(o.opd, float(o.ikm) if o.ikm is not None else None, float(o.previous) if o.previous is not None else None)
-           for o in sorted(data.ikm, key=lambda o: (o.ikm is None, -(o.ikm or 0), o.opd))]
+    ikm = [
+        (o.opd, float(o.ikm) if o.ikm is not None else None, float(o.previous) if o.previous is not None else None)
+        for o in sorted(data.ikm, key=lambda o: (o.ikm is None, -(o.ikm or 0), o.opd))
+    ]
     return await render_chart_async(complaints, ikm, chart_labels(t, ctx, data))
 
 
 def coordinator_reply(t: Translator, ctx: RegionContext, data: DigestData, png: bytes | None) -> Reply:
-    image = Attachment(filename=f"ringkasan-{data.now.astimezone(ctx.tz).date().isoformat()}.png", mime_type="image/png", data=png) if png else None
-    return Reply(text=coordinator_text(t, ctx, data), title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)), image=image,
-                 choices=(Choice(t("📥 Triase"), "/triase"),))
+    image = (
+        Attachment(
+            filename=f"ringkasan-{data.now.astimezone(ctx.tz).date().isoformat()}.png", mime_type="image/png", data=png
+        )
+        if png
+        else None
+    )
+    return Reply(
+        text=coordinator_text(t, ctx, data),
+        title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)),
+        image=image,
+        choices=(Choice(t("📥 Triase"), "/triase"),),
+    )
 
 
 def officer_reply(t: Translator, ctx: RegionContext, data: DigestData) -> Reply:
-    choices = tuple(Choice(c.number, f"/lihat {c.number}") for c in data.overdue[:5]) + (Choice(t("📂 Antrean"), "/antrian"),)
-    return Reply(text=officer_text(t, ctx, data), title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)), choices=choices)
+    choices = tuple(Choice(c.number, f"/lihat {c.number}") for c in data.overdue[:5]) + (
+        Choice(t("📂 Antrean"), "/antrian"),
+    )
+    return Reply(
+        text=officer_text(t, ctx, data),
+        title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)),
+        choices=choices,
+    )
 
 
 # ---- the command -----------------------------------------------------------------------------
 def register(router: Router) -> None:
-    @router.command("ringkasan", "digest", description=N_("ringkasan harian pengaduan dan SKM"), roles=("officer", "coordinator"))
+    @router.command(
+        "ringkasan", "digest", description=N_("ringkasan harian pengaduan dan SKM"), roles=("officer", "coordinator")
+    )
     async def ringkasan(turn: Turn, args: str) -> None:
         t = turn.t
         ctx = await region_context(turn)

@@ -28,11 +28,10 @@ from bot import skm as skm_rules
 from bot.flow import Router, Turn
 from bot.i18n import N_, Translator
 from bot.types import Attachment, Choice, Kind, Reply
+from handlers.context import RegionContext, region_context
 from storage.forum import ForumRepo
 from storage.models import Forum, User
 from storage.skm import SkmRepo
-
-from .context import RegionContext, region_context
 
 FLOW_NEW = "forumbaru"
 FLOW_INPUT = "forummasukan"
@@ -58,12 +57,26 @@ def when_text(turn: Turn, ctx: RegionContext, f: Forum) -> str:
 
 def forum_card(ctx: RegionContext, f: Forum, t: Translator, *, registered: int | None = None, full: bool = True) -> str:
     """The forum in ``t``'s language (the reader's, also for notifications to others)."""
-    return rules.render_card(f, opd_name=ctx.opd_names.get(f.opd_code, f.opd_code), tz=ctx.tz, t=t, lang=t.lang,
-                             registered=registered, full=full)
+    return rules.render_card(
+        f,
+        opd_name=ctx.opd_names.get(f.opd_code, f.opd_code),
+        tz=ctx.tz,
+        t=t,
+        lang=t.lang,
+        registered=registered,
+        full=full,
+    )
 
 
-async def announce_forum(repo: ForumRepo, ctx: RegionContext, f: Forum, *, exclude: int | None,
-                         translator_for: Callable[[User], Translator], send: Callable[[User, Reply], object]) -> int:
+async def announce_forum(
+    repo: ForumRepo,
+    ctx: RegionContext,
+    f: Forum,
+    *,
+    exclude: int | None,
+    translator_for: Callable[[User], Translator],
+    send: Callable[[User, Reply], object],
+) -> int:
     """Tell the subscribers of the forum's OPD and of the whole region (each once) that it is
     published; ``send`` adds the outbox rows (a turn's ``notify`` or the CLI's notifier). The
     number of people told, also stored on the forum."""
@@ -72,16 +85,28 @@ async def announce_forum(repo: ForumRepo, ctx: RegionContext, f: Forum, *, exclu
         if person.id == exclude:
             continue
         pt = translator_for(person)
-        text = rules.announcement_text(f, opd_name=ctx.opd_names.get(f.opd_code, f.opd_code), tz=ctx.tz, t=pt, lang=pt.lang)
-        send(person, Reply(text=text, choices=(Choice(pt("Lihat & daftar"), f"/forum {f.id}"),), purpose="notification"))
+        text = rules.announcement_text(
+            f, opd_name=ctx.opd_names.get(f.opd_code, f.opd_code), tz=ctx.tz, t=pt, lang=pt.lang
+        )
+        send(
+            person, Reply(text=text, choices=(Choice(pt("Lihat & daftar"), f"/forum {f.id}"),), purpose="notification")
+        )
         sent += 1
     f.announced = sent
     return sent
 
 
-async def deliver_result(repo: ForumRepo, ctx: RegionContext, f: Forum, now: datetime, *, exclude: int | None,
-                         translator_for: Callable[[User], Translator], send: Callable[[User, Reply], object],
-                         document: Attachment | None = None) -> rules.Audience:
+async def deliver_result(
+    repo: ForumRepo,
+    ctx: RegionContext,
+    f: Forum,
+    now: datetime,
+    *,
+    exclude: int | None,
+    translator_for: Callable[[User], Translator],
+    send: Callable[[User, Reply], object],
+    document: Attachment | None = None,
+) -> rules.Audience:
     """Send the published berita acara (``f.result_*`` already set) to the registered participants
     and to the subscribers who filed a complaint or survey on the OPD in the forum's data
     period up to now; nobody else. A photo received in chat goes to people on the same platform
@@ -95,12 +120,24 @@ async def deliver_result(repo: ForumRepo, ctx: RegionContext, f: Forum, now: dat
         pt = translator_for(person)
         image = None
         if f.result_photo_ref and person.channel == f.result_photo_channel:
-            image = Attachment(filename="berita-acara.jpg", mime_type=f.result_photo_mime or "image/jpeg", file_ref=f.result_photo_ref)
-        send(person, Reply(text=rules.result_text(f, opd_name=opd_name, tz=ctx.tz, t=pt, lang=pt.lang), image=image, document=document,
-                           choices=(Choice(pt("🤝 Forum lainnya"), "/forum"),), purpose="notification"))
+            image = Attachment(
+                filename="berita-acara.jpg", mime_type=f.result_photo_mime or "image/jpeg", file_ref=f.result_photo_ref
+            )
+        send(
+            person,
+            Reply(
+                text=rules.result_text(f, opd_name=opd_name, tz=ctx.tz, t=pt, lang=pt.lang),
+                image=image,
+                document=document,
+                choices=(Choice(pt("🤝 Forum lainnya"), "/forum"),),
+                purpose="notification",
+            ),
+        )
     f.result_recipients = len(people)
-    return rules.Audience(frozenset(p.id for p in people if p.id in audience.participants),
-                          frozenset(p.id for p in people if p.id not in audience.participants))
+    return rules.Audience(
+        frozenset(p.id for p in people if p.id in audience.participants),
+        frozenset(p.id for p in people if p.id not in audience.participants),
+    )
 
 
 def page_choices(t: Translator, got, page: int, command: str) -> list[Choice]:
@@ -114,7 +151,9 @@ def page_choices(t: Translator, got, page: int, command: str) -> list[Choice]:
 
 
 def not_found(turn: Turn, forum_id: int | str | None) -> None:
-    turn.reply(turn.t("Forum {id} tidak ditemukan. Ketik /forum untuk daftar forum.", id=f"#{forum_id}" if forum_id else ""))
+    turn.reply(
+        turn.t("Forum {id} tidak ditemukan. Ketik /forum untuk daftar forum.", id=f"#{forum_id}" if forum_id else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +167,9 @@ class AgendaDraft:
     has_data: bool
 
 
-async def agenda_proposal(session, *, tz: ZoneInfo, skm: dict, opd_code: str, opd_name: str, now: datetime, t, lang: str) -> AgendaDraft:
+async def agenda_proposal(
+    session, *, tz: ZoneInfo, skm: dict, opd_code: str, opd_name: str, now: datetime, t, lang: str
+) -> AgendaDraft:
     """The agenda proposed from the data: the OPD's weakest SKM elements and most frequent
     complaint topics of the last SKM period (the one before the current), rendered with ``t``."""
     period = skm_rules.period_containing(now.astimezone(tz).date(), skm.get("period", "semester")).previous()
@@ -136,11 +177,18 @@ async def agenda_proposal(session, *, tz: ZoneInfo, skm: dict, opd_code: str, op
     totals = await SkmRepo(session).element_totals(start=start, end=end, group_by="opd", opd_code=opd_code)
     frepo = ForumRepo(session)
     proposal = rules.propose_agenda(
-        opd_name=opd_name, period_key=period.key, period_label=period.label(lang),
-        skm_totals=totals[0].totals if totals else None, skm_responses=totals[0].responses if totals else 0,
+        opd_name=opd_name,
+        period_key=period.key,
+        period_label=period.label(lang),
+        skm_totals=totals[0].totals if totals else None,
+        skm_responses=totals[0].responses if totals else 0,
         topic_counts=await frepo.complaint_topics(opd_code, start, end),
-        complaints=await frepo.complaint_count(opd_code, start, end), weight=skm.get("weight", "exact"))
-    return AgendaDraft(rules.render_agenda(proposal, t, lang), opd_name, period.key, period.label(lang), start, end, proposal.has_data)
+        complaints=await frepo.complaint_count(opd_code, start, end),
+        weight=skm.get("weight", "exact"),
+    )
+    return AgendaDraft(
+        rules.render_agenda(proposal, t, lang), opd_name, period.key, period.label(lang), start, end, proposal.has_data
+    )
 
 
 def register(router: Router) -> None:
@@ -151,8 +199,11 @@ def register(router: Router) -> None:
     router.on_erase.append(erase)
 
     # ===== citizens (and everyone): lists and details ==========================================
-    @router.command("forum", description=N_("forum konsultasi publik"),
-                    usage=N_("[nomor [daftar|batal|masukan]] | lalu | langganan [KODE-OPD]"))
+    @router.command(
+        "forum",
+        description=N_("forum konsultasi publik"),
+        usage=N_("[nomor [daftar|batal|masukan]] | lalu | langganan [KODE-OPD]"),
+    )
     async def forum(turn: Turn, args: str) -> None:
         """``/forum`` lists; ``/forum 3`` details (staff: registrations and input); ``/forum 3
         daftar|batal|masukan``; ``/forum halaman 2``; ``/forum lalu``; ``/forum langganan [scope]``.
@@ -169,9 +220,15 @@ def register(router: Router) -> None:
         elif head in ("lalu", "past"):
             await list_past(turn, page)
         elif head in ("langganan", "subscribe"):
-            await (toggle_subscription(turn, arg if arg.lower() == rules.SCOPE_REGION else arg.upper()) if arg else subscriptions(turn))
+            await (
+                toggle_subscription(turn, arg if arg.lower() == rules.SCOPE_REGION else arg.upper())
+                if arg
+                else subscriptions(turn)
+            )
         elif (forum_id := parse_id(head)) is None:
-            turn.reply(turn.t("Tulis nomor forum, misalnya /forum 3."), [Choice(turn.t("⬅️ Daftar forum"), "/forum halaman 0")])
+            turn.reply(
+                turn.t("Tulis nomor forum, misalnya /forum 3."), [Choice(turn.t("⬅️ Daftar forum"), "/forum halaman 0")]
+            )
         elif arg.lower() in ("daftar", "rsvp"):
             await rsvp(turn, forum_id)
         elif arg.lower() in ("batal", "cancel"):
@@ -213,12 +270,16 @@ def register(router: Router) -> None:
         scope = turn.user.opd_code if turn.user.role == "officer" else None
         got = await repo.past(turn.now, limit=PAGE, offset=page * PAGE, opd_code=scope)
         if not got.rows:
-            turn.reply(t("Belum ada forum yang sudah berlangsung."), [Choice(t("⬅️ Forum mendatang"), "/forum halaman 0")])
+            turn.reply(
+                t("Belum ada forum yang sudah berlangsung."), [Choice(t("⬅️ Forum mendatang"), "/forum halaman 0")]
+            )
             return
         lines = [t("Forum yang sudah berlangsung:"), ""]
         for f in got.rows:
             mark = t("✅ hasil terbit") if f.result_published_at else t("⏳ hasil belum terbit")
-            lines.append(t("#{id} {title} — {when} ({mark})", id=f.id, title=f.title, when=when_text(turn, ctx, f), mark=mark))
+            lines.append(
+                t("#{id} {title} — {when} ({mark})", id=f.id, title=f.title, when=when_text(turn, ctx, f), mark=mark)
+            )
         choices = page_choices(t, got, page, "/forum lalu")
         choices.append(Choice(t("⬅️ Forum mendatang"), "/forum halaman 0"))
         turn.reply("\n".join(lines), choices)
@@ -252,8 +313,14 @@ def register(router: Router) -> None:
         choices.append(Choice(t("⬅️ Daftar forum"), "/forum halaman 0"))
         turn.reply(text, choices)
         if phase == "past" and f.result_photo_ref and f.result_photo_channel == turn.inbound.channel:
-            turn.reply(t("Lampiran berita acara forum #{id}", id=f.id),
-                       image=Attachment(filename="berita-acara.jpg", mime_type=f.result_photo_mime or "image/jpeg", file_ref=f.result_photo_ref))
+            turn.reply(
+                t("Lampiran berita acara forum #{id}", id=f.id),
+                image=Attachment(
+                    filename="berita-acara.jpg",
+                    mime_type=f.result_photo_mime or "image/jpeg",
+                    file_ref=f.result_photo_ref,
+                ),
+            )
 
     async def rsvp(turn: Turn, forum_id: int) -> None:
         t = turn.t
@@ -264,17 +331,32 @@ def register(router: Router) -> None:
             return
         mine = await repo.rsvp(f.id, turn.user.id)
         registered = await repo.registered_count(f.id)
-        problem = rules.rsvp_problem(status=f.status, starts_at=f.starts_at, now=turn.now, capacity=f.capacity,
-                                     registered=registered, already=mine is not None and mine.status == "registered")
+        problem = rules.rsvp_problem(
+            status=f.status,
+            starts_at=f.starts_at,
+            now=turn.now,
+            capacity=f.capacity,
+            registered=registered,
+            already=mine is not None and mine.status == "registered",
+        )
         if problem:
             turn.reply(t(problem, n=registered, capacity=f.capacity), [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")])
             return
         await repo.register(f.id, turn.user.id, turn.now)
         turn.audit("forum_rsvp", subject_type="forum", subject_id=str(f.id))
         ctx = await region_context(turn)
-        turn.reply(t("✅ Anda terdaftar di forum #{id} \"{title}\", {when}. Kami kirim pengingat sehari sebelumnya.",
-                     id=f.id, title=f.title, when=when_text(turn, ctx, f)),
-                   [Choice(t("💬 Kirim masukan"), f"/forum {f.id} masukan"), Choice(t("❎ Batal daftar"), f"/forum {f.id} batal")])
+        turn.reply(
+            t(
+                '✅ Anda terdaftar di forum #{id} "{title}", {when}. Kami kirim pengingat sehari sebelumnya.',
+                id=f.id,
+                title=f.title,
+                when=when_text(turn, ctx, f),
+            ),
+            [
+                Choice(t("💬 Kirim masukan"), f"/forum {f.id} masukan"),
+                Choice(t("❎ Batal daftar"), f"/forum {f.id} batal"),
+            ],
+        )
 
     async def unrsvp(turn: Turn, forum_id: int) -> None:
         t = turn.t
@@ -283,24 +365,40 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, forum_id)
             return
-        if rules.phase(f.status, f.starts_at, turn.now) != "upcoming" or not await repo.cancel(f.id, turn.user.id, turn.now):
-            turn.reply(t("Anda tidak terdaftar di forum #{id}.", id=f.id), [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")])
+        if rules.phase(f.status, f.starts_at, turn.now) != "upcoming" or not await repo.cancel(
+            f.id, turn.user.id, turn.now
+        ):
+            turn.reply(
+                t("Anda tidak terdaftar di forum #{id}.", id=f.id), [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")]
+            )
             return
         turn.audit("forum_rsvp_cancelled", subject_type="forum", subject_id=str(f.id))
-        turn.reply(t("Pendaftaran Anda di forum #{id} dibatalkan.", id=f.id), [Choice(t("📝 Daftar lagi"), f"/forum {f.id} daftar")])
+        turn.reply(
+            t("Pendaftaran Anda di forum #{id} dibatalkan.", id=f.id),
+            [Choice(t("📝 Daftar lagi"), f"/forum {f.id} daftar")],
+        )
 
     async def subscriptions(turn: Turn) -> None:
         t = turn.t
         ctx = await region_context(turn)
         repo = ForumRepo(turn.repo.session)
         mine = set(await repo.subscriptions(turn.user.id))
-        lines = [t("Pilih kabar forum yang ingin Anda terima. Dengan berlangganan, Anda setuju dihubungi untuk pengumuman forum, "
-                   "pengingat, dan berita acara forum tentang OPD yang pernah Anda laporkan atau survei. Tekan lagi untuk berhenti.")]
+        lines = [
+            t(
+                "Pilih kabar forum yang ingin Anda terima. Dengan berlangganan, Anda setuju dihubungi untuk pengumuman forum, "
+                "pengingat, dan berita acara forum tentang OPD yang pernah Anda laporkan atau survei. Tekan lagi untuk berhenti."
+            )
+        ]
         if mine:
             names = [ctx.name if s == rules.SCOPE_REGION else ctx.opd_names.get(s, s) for s in sorted(mine)]
             lines += ["", t("Langganan Anda: {names}", names=", ".join(names))]
         mark = lambda scope: "✅ " if scope in mine else ""  # noqa: E731
-        choices = [Choice(mark(rules.SCOPE_REGION) + t("Semua forum ({region})", region=ctx.name)[:60], f"/forum langganan {rules.SCOPE_REGION}")]
+        choices = [
+            Choice(
+                mark(rules.SCOPE_REGION) + t("Semua forum ({region})", region=ctx.name)[:60],
+                f"/forum langganan {rules.SCOPE_REGION}",
+            )
+        ]
         choices += [Choice(mark(code) + name[:56], f"/forum langganan {code}") for code, name in ctx.opd_names.items()]
         choices.append(Choice(t("⬅️ Daftar forum"), "/forum halaman 0"))
         turn.reply("\n".join(lines), choices, title=t("Langganan kabar forum"))
@@ -330,15 +428,28 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, forum_id)
             return
-        problem = rules.input_problem(status=f.status, starts_at=f.starts_at, now=turn.now,
-                                      sent_by_person=await repo.input_count(f.id, turn.user.id))
+        problem = rules.input_problem(
+            status=f.status,
+            starts_at=f.starts_at,
+            now=turn.now,
+            sent_by_person=await repo.input_count(f.id, turn.user.id),
+        )
         if problem:
             turn.reply(t(problem, max=rules.MAX_INPUTS_PER_PERSON))
             return
         turn.set_state(FLOW_INPUT, "mode", {"forum_id": f.id})
-        turn.reply(t("Masukan untuk forum #{id} \"{title}\". Kirim dengan nama Anda, atau anonim (panitia tidak melihat siapa pengirimnya)?",
-                     id=f.id, title=f.title),
-                   [Choice(t("👤 Dengan nama"), "forum:mode:named"), Choice(t("🙈 Anonim"), "forum:mode:anon"), Choice(t("❌ Batal"), "/batal")])
+        turn.reply(
+            t(
+                'Masukan untuk forum #{id} "{title}". Kirim dengan nama Anda, atau anonim (panitia tidak melihat siapa pengirimnya)?',
+                id=f.id,
+                title=f.title,
+            ),
+            [
+                Choice(t("👤 Dengan nama"), "forum:mode:named"),
+                Choice(t("🙈 Anonim"), "forum:mode:anon"),
+                Choice(t("❌ Batal"), "/batal"),
+            ],
+        )
 
     @router.flow(FLOW_INPUT)
     async def input_flow(turn: Turn) -> None:
@@ -348,13 +459,25 @@ def register(router: Router) -> None:
         if turn.step == "mode":
             mode = (inbound.choice or "") if inbound.kind is Kind.CHOICE else ""
             if mode not in ("forum:mode:named", "forum:mode:anon"):
-                turn.reply(t("Pilih salah satu tombol: Dengan nama atau Anonim."),
-                           [Choice(t("👤 Dengan nama"), "forum:mode:named"), Choice(t("🙈 Anonim"), "forum:mode:anon"), Choice(t("❌ Batal"), "/batal")])
+                turn.reply(
+                    t("Pilih salah satu tombol: Dengan nama atau Anonim."),
+                    [
+                        Choice(t("👤 Dengan nama"), "forum:mode:named"),
+                        Choice(t("🙈 Anonim"), "forum:mode:anon"),
+                        Choice(t("❌ Batal"), "/batal"),
+                    ],
+                )
                 return
             data["anonymous"] = mode.endswith("anon")
             turn.set_state(FLOW_INPUT, "text", data)
-            turn.reply(t("Tulis masukan Anda dalam satu pesan ({min}–{max} karakter).", min=rules.INPUT[0], max=rules.INPUT[1]),
-                       [Choice(t("❌ Batal"), "/batal")])
+            turn.reply(
+                t(
+                    "Tulis masukan Anda dalam satu pesan ({min}–{max} karakter).",
+                    min=rules.INPUT[0],
+                    max=rules.INPUT[1],
+                ),
+                [Choice(t("❌ Batal"), "/batal")],
+            )
             return
         if inbound.kind is not Kind.TEXT:
             turn.reply(t("Tulis masukan Anda sebagai teks, atau /batal."))
@@ -366,16 +489,33 @@ def register(router: Router) -> None:
             return
         repo = ForumRepo(turn.repo.session)
         f = await repo.get(int(data["forum_id"]))
-        problem = None if f is None else rules.input_problem(status=f.status, starts_at=f.starts_at, now=turn.now,
-                                                               sent_by_person=await repo.input_count(f.id, turn.user.id))
+        problem = (
+            None
+            if f is None
+            else rules.input_problem(
+                status=f.status,
+                starts_at=f.starts_at,
+                now=turn.now,
+                sent_by_person=await repo.input_count(f.id, turn.user.id),
+            )
+        )
         turn.clear_state()
         if f is None or problem:
             turn.reply(t(problem or N_("Forum ini dibatalkan."), max=rules.MAX_INPUTS_PER_PERSON))
             return
-        repo.add_input(forum_id=f.id, user_id=turn.user.id, anonymous=bool(data.get("anonymous")), channel=turn.inbound.channel, text=text, now=turn.now)
+        repo.add_input(
+            forum_id=f.id,
+            user_id=turn.user.id,
+            anonymous=bool(data.get("anonymous")),
+            channel=turn.inbound.channel,
+            text=text,
+            now=turn.now,
+        )
         turn.audit("forum_input", subject_type="forum", subject_id=str(f.id), anonymous=bool(data.get("anonymous")))
-        turn.reply(t("🙏 Terima kasih, masukan Anda untuk forum #{id} tersimpan dan akan dibahas di forum.", id=f.id),
-                   [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")])
+        turn.reply(
+            t("🙏 Terima kasih, masukan Anda untuk forum #{id} tersimpan dan akan dibahas di forum.", id=f.id),
+            [Choice(t("⬅️ Daftar forum"), "/forum halaman 0")],
+        )
 
     # ===== staff: creation =====================================================================
     @router.command("forumbaru", "newforum", description=N_("buat forum konsultasi publik"), roles=STAFF)
@@ -387,8 +527,12 @@ def register(router: Router) -> None:
             return
         ctx = await region_context(turn)
         turn.set_state(FLOW_NEW, "opd", {})
-        turn.reply(t("Forum baru: untuk OPD mana?"), [Choice(name[:60], f"forumbaru:opd:{code}") for code, name in ctx.opd_names.items()]
-                   + [Choice(t("❌ Batal"), "/batal")], title=t("Forum konsultasi publik baru"))
+        turn.reply(
+            t("Forum baru: untuk OPD mana?"),
+            [Choice(name[:60], f"forumbaru:opd:{code}") for code, name in ctx.opd_names.items()]
+            + [Choice(t("❌ Batal"), "/batal")],
+            title=t("Forum konsultasi publik baru"),
+        )
 
     async def ask_step(turn: Turn, data: dict, step: str) -> None:
         t = turn.t
@@ -401,10 +545,14 @@ def register(router: Router) -> None:
             return
         turn.set_state(FLOW_NEW, step, data)
         prompts = {
-            "title": t("Judul forum? (mis. \"Forum Konsultasi Publik Pelayanan Air Bersih\")"),
+            "title": t('Judul forum? (mis. "Forum Konsultasi Publik Pelayanan Air Bersih")'),
             "topic": t("Topik utama yang dibahas? (satu kalimat pendek)"),
-            "when": t("Tanggal dan jam mulai ({tz})? Tulis seperti ini: {example}", tz=rules.tz_abbrev((await region_context(turn)).tz), example=rules.DATE_EXAMPLE),
-            "place": t("Tempatnya? Tulis alamat, atau tautan rapat daring (https://…), atau keduanya dipisah \" | \"."),
+            "when": t(
+                "Tanggal dan jam mulai ({tz})? Tulis seperti ini: {example}",
+                tz=rules.tz_abbrev((await region_context(turn)).tz),
+                example=rules.DATE_EXAMPLE,
+            ),
+            "place": t('Tempatnya? Tulis alamat, atau tautan rapat daring (https://…), atau keduanya dipisah " | ".'),
             "capacity": t("Kuota peserta (jumlah orang)?"),
             "description": t("Deskripsi singkat untuk warga: apa tujuan forum dan siapa yang diundang?"),
         }
@@ -413,31 +561,60 @@ def register(router: Router) -> None:
     async def propose(turn: Turn, data: dict) -> None:
         t = turn.t
         ctx = await region_context(turn)
-        draft = await agenda_proposal(turn.repo.session, tz=ctx.tz, skm=ctx.skm, opd_code=data["opd"],
-                                      opd_name=ctx.opd_names.get(data["opd"], data["opd"]), now=turn.now, t=t, lang=turn.lang)
-        data = {**data, "agenda": draft.text, "period": draft.period_key, "data_from": draft.start.isoformat(), "data_to": draft.end.isoformat()}
+        draft = await agenda_proposal(
+            turn.repo.session,
+            tz=ctx.tz,
+            skm=ctx.skm,
+            opd_code=data["opd"],
+            opd_name=ctx.opd_names.get(data["opd"], data["opd"]),
+            now=turn.now,
+            t=t,
+            lang=turn.lang,
+        )
+        data = {
+            **data,
+            "agenda": draft.text,
+            "period": draft.period_key,
+            "data_from": draft.start.isoformat(),
+            "data_to": draft.end.isoformat(),
+        }
         turn.set_state(FLOW_NEW, "agenda", data)
-        intro = t("Usulan agenda dari data {period} (SKM dan pengaduan {opd}):", period=draft.period_label, opd=draft.opd_name)
+        intro = t(
+            "Usulan agenda dari data {period} (SKM dan pengaduan {opd}):", period=draft.period_label, opd=draft.opd_name
+        )
         if not draft.has_data:
             intro += "\n" + t("(Belum ada data SKM atau pengaduan untuk periode itu.)")
-        turn.reply(f"{intro}\n\n{draft.text}\n\n" + t("Pakai agenda ini, atau ketik agenda Anda sendiri untuk menggantinya."),
-                   [Choice(t("✅ Pakai agenda ini"), "forumbaru:agenda:ok"), Choice(t("❌ Batal"), "/batal")])
+        turn.reply(
+            f"{intro}\n\n{draft.text}\n\n" + t("Pakai agenda ini, atau ketik agenda Anda sendiri untuk menggantinya."),
+            [Choice(t("✅ Pakai agenda ini"), "forumbaru:agenda:ok"), Choice(t("❌ Batal"), "/batal")],
+        )
 
     async def confirm(turn: Turn, data: dict) -> None:
         t = turn.t
         ctx = await region_context(turn)
         turn.set_state(FLOW_NEW, "confirm", data)
         starts = datetime.fromisoformat(data["starts_at"])
-        text = "\n".join([
-            t("🏢 {opd}", opd=ctx.opd_names.get(data["opd"], data["opd"])),
-            t("📌 {title} — {topic}", title=data["title"], topic=data["topic"]),
-            t("🗓 {when}", when=rules.fmt_when(starts, ctx.tz, turn.lang)),
-            t("📍 {where}", where=rules.where_text(data.get("place"), data.get("url"), t)),
-            t("👥 Kuota {n} orang", n=data["capacity"]),
-            "", data["description"], "", t("Agenda:"), data["agenda"], "",
-            t("Terbitkan forum ini? Pelanggan kabar forum OPD ini dan seluruh daerah akan diberi tahu."),
-        ])
-        turn.reply(text, [Choice(t("📢 Terbitkan"), "forumbaru:publish"), Choice(t("❌ Batal"), "/batal")], title=t("Ringkasan forum"))
+        text = "\n".join(
+            [
+                t("🏢 {opd}", opd=ctx.opd_names.get(data["opd"], data["opd"])),
+                t("📌 {title} — {topic}", title=data["title"], topic=data["topic"]),
+                t("🗓 {when}", when=rules.fmt_when(starts, ctx.tz, turn.lang)),
+                t("📍 {where}", where=rules.where_text(data.get("place"), data.get("url"), t)),
+                t("👥 Kuota {n} orang", n=data["capacity"]),
+                "",
+                data["description"],
+                "",
+                t("Agenda:"),
+                data["agenda"],
+                "",
+                t("Terbitkan forum ini? Pelanggan kabar forum OPD ini dan seluruh daerah akan diberi tahu."),
+            ]
+        )
+        turn.reply(
+            text,
+            [Choice(t("📢 Terbitkan"), "forumbaru:publish"), Choice(t("❌ Batal"), "/batal")],
+            title=t("Ringkasan forum"),
+        )
 
     @router.flow(FLOW_NEW)
     async def creation(turn: Turn) -> None:
@@ -451,8 +628,14 @@ def register(router: Router) -> None:
         if step == "opd":
             code = (choice or "").removeprefix("forumbaru:opd:") if choice else text.strip().upper()
             if code not in ctx.opd_names:
-                turn.reply(t("Pilih OPD dengan tombol, atau ketik kodenya (mis. {code}).", code=next(iter(ctx.opd_names), "PDAM")),
-                           [Choice(name[:60], f"forumbaru:opd:{c}") for c, name in ctx.opd_names.items()] + [Choice(t("❌ Batal"), "/batal")])
+                turn.reply(
+                    t(
+                        "Pilih OPD dengan tombol, atau ketik kodenya (mis. {code}).",
+                        code=next(iter(ctx.opd_names), "PDAM"),
+                    ),
+                    [Choice(name[:60], f"forumbaru:opd:{c}") for c, name in ctx.opd_names.items()]
+                    + [Choice(t("❌ Batal"), "/batal")],
+                )
                 return
             data["opd"] = code
             await ask_step(turn, data, "title")
@@ -503,17 +686,36 @@ def register(router: Router) -> None:
             return
         repo = ForumRepo(turn.repo.session)
         f = await repo.create(
-            opd_code=data["opd"], title=data["title"], topic=data["topic"], starts_at=datetime.fromisoformat(data["starts_at"]),
-            place=data.get("place"), online_url=data.get("url"), capacity=int(data["capacity"]), description=data["description"],
-            agenda=data["agenda"], status="published", data_period_key=data.get("period"),
+            opd_code=data["opd"],
+            title=data["title"],
+            topic=data["topic"],
+            starts_at=datetime.fromisoformat(data["starts_at"]),
+            place=data.get("place"),
+            online_url=data.get("url"),
+            capacity=int(data["capacity"]),
+            description=data["description"],
+            agenda=data["agenda"],
+            status="published",
+            data_period_key=data.get("period"),
             data_from=datetime.fromisoformat(data["data_from"]) if data.get("data_from") else None,
             data_to=datetime.fromisoformat(data["data_to"]) if data.get("data_to") else None,
-            created_by=turn.user.id, created_via="chat", created_at=turn.now)
-        sent = await announce_forum(repo, ctx, f, exclude=turn.user.id, translator_for=turn.translator_for, send=turn.notify)
+            created_by=turn.user.id,
+            created_via="chat",
+            created_at=turn.now,
+        )
+        sent = await announce_forum(
+            repo, ctx, f, exclude=turn.user.id, translator_for=turn.translator_for, send=turn.notify
+        )
         turn.clear_state()
         turn.audit("forum_created", subject_type="forum", subject_id=str(f.id), opd=f.opd_code, announced=sent)
-        turn.reply(t("📢 Forum #{id} diterbitkan dan diumumkan ke {n} pelanggan. Lihat pendaftar dan masukan dengan /forum {id}; "
-                     "terbitkan hasilnya dengan /forumhasil {id} setelah forum berlangsung.", id=f.id, n=sent))
+        turn.reply(
+            t(
+                "📢 Forum #{id} diterbitkan dan diumumkan ke {n} pelanggan. Lihat pendaftar dan masukan dengan /forum {id}; "
+                "terbitkan hasilnya dengan /forumhasil {id} setelah forum berlangsung.",
+                id=f.id,
+                n=sent,
+            )
+        )
 
     # ===== staff: one forum ====================================================================
     async def staff_forum(turn: Turn, forum_id: int, *, lock: bool = False) -> Forum | None:
@@ -546,7 +748,13 @@ def register(router: Router) -> None:
         turn.reply("\n".join(lines), choices)
         turn.audit("forum_viewed", subject_type="forum", subject_id=str(f.id))
 
-    @router.command("forumhasil", "forumresult", description=N_("terbitkan berita acara forum"), roles=STAFF, usage=N_("<nomor> [teks]"))
+    @router.command(
+        "forumhasil",
+        "forumresult",
+        description=N_("terbitkan berita acara forum"),
+        roles=STAFF,
+        usage=N_("<nomor> [teks]"),
+    )
     async def forum_result(turn: Turn, args: str) -> None:
         turn.clear_state()
         t = turn.t
@@ -558,7 +766,9 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, forum_id)
             return
-        problem = rules.result_problem(status=f.status, starts_at=f.starts_at, now=turn.now, published_at=f.result_published_at)
+        problem = rules.result_problem(
+            status=f.status, starts_at=f.starts_at, now=turn.now, published_at=f.result_published_at
+        )
         if problem:
             turn.reply(t(problem))
             return
@@ -567,8 +777,15 @@ def register(router: Router) -> None:
         if len(rest) > 1:
             await result_text(turn, rest[1])
             return
-        turn.reply(t("Tulis berita acara forum #{id}: kesepakatan perbaikan dan tindak lanjutnya ({min}–{max} karakter).",
-                     id=f.id, min=rules.RESULT[0], max=rules.RESULT[1]), [Choice(t("❌ Batal"), "/batal")])
+        turn.reply(
+            t(
+                "Tulis berita acara forum #{id}: kesepakatan perbaikan dan tindak lanjutnya ({min}–{max} karakter).",
+                id=f.id,
+                min=rules.RESULT[0],
+                max=rules.RESULT[1],
+            ),
+            [Choice(t("❌ Batal"), "/batal")],
+        )
 
     async def result_text(turn: Turn, text: str) -> None:
         t = turn.t
@@ -578,8 +795,10 @@ def register(router: Router) -> None:
             turn.reply(exc.text(t), [Choice(t("❌ Batal"), "/batal")])
             return
         turn.set_state(FLOW_RESULT, "photo", {**turn.data, "text": value})
-        turn.reply(t("Lampirkan foto berita acara yang ditandatangani? Kirim fotonya, atau tekan Lewati."),
-                   [Choice(t("⏭ Lewati"), "forumhasil:skip"), Choice(t("❌ Batal"), "/batal")])
+        turn.reply(
+            t("Lampirkan foto berita acara yang ditandatangani? Kirim fotonya, atau tekan Lewati."),
+            [Choice(t("⏭ Lewati"), "forumhasil:skip"), Choice(t("❌ Batal"), "/batal")],
+        )
 
     @router.flow(FLOW_RESULT)
     async def result_flow(turn: Turn) -> None:
@@ -594,27 +813,43 @@ def register(router: Router) -> None:
             return
         if turn.step == "photo":
             if inbound.kind is Kind.PHOTO and inbound.photo is not None:
-                data["photo"] = {"ref": inbound.photo.file_ref, "mime": inbound.photo.mime_type, "channel": inbound.channel}
+                data["photo"] = {
+                    "ref": inbound.photo.file_ref,
+                    "mime": inbound.photo.mime_type,
+                    "channel": inbound.channel,
+                }
             elif not (inbound.kind is Kind.CHOICE and inbound.choice == "forumhasil:skip"):
                 if inbound.kind is Kind.UNSUPPORTED and inbound.unsupported_type == "document":
-                    msg = t("Dokumen PDF belum bisa diterima lewat chat. Kirim foto berita acara, atau tekan Lewati; "
-                            "admin dapat menerbitkan berita acara dengan lampiran PDF lewat perintah: kanal forum result {id} --pdf FILE",
-                            id=data["forum_id"])
+                    msg = t(
+                        "Dokumen PDF belum bisa diterima lewat chat. Kirim foto berita acara, atau tekan Lewati; "
+                        "admin dapat menerbitkan berita acara dengan lampiran PDF lewat perintah: kanal forum result {id} --pdf FILE",
+                        id=data["forum_id"],
+                    )
                 else:
                     msg = t("Kirim foto, atau tekan Lewati.")
                 turn.reply(msg, [Choice(t("⏭ Lewati"), "forumhasil:skip"), Choice(t("❌ Batal"), "/batal")])
                 return
             turn.set_state(FLOW_RESULT, "confirm", data)
             note = t("dengan 1 foto") if data.get("photo") else t("tanpa foto")
-            turn.reply(t("Berita acara ({note}):", note=note) + "\n\n" + data["text"] + "\n\n"
-                       + t("Terbitkan? Dikirim ke peserta terdaftar dan ke warga pelanggan kabar forum yang melapor atau mengisi survei tentang OPD ini."),
-                       [Choice(t("📢 Terbitkan"), "forumhasil:publish"), Choice(t("❌ Batal"), "/batal")])
+            turn.reply(
+                t("Berita acara ({note}):", note=note)
+                + "\n\n"
+                + data["text"]
+                + "\n\n"
+                + t(
+                    "Terbitkan? Dikirim ke peserta terdaftar dan ke warga pelanggan kabar forum yang melapor atau mengisi survei tentang OPD ini."
+                ),
+                [Choice(t("📢 Terbitkan"), "forumhasil:publish"), Choice(t("❌ Batal"), "/batal")],
+            )
             return
         if turn.step == "confirm":
             if inbound.kind is Kind.CHOICE and inbound.choice == "forumhasil:publish":
                 await publish_result(turn, data)
             else:
-                turn.reply(t("Tekan Terbitkan, atau /batal."), [Choice(t("📢 Terbitkan"), "forumhasil:publish"), Choice(t("❌ Batal"), "/batal")])
+                turn.reply(
+                    t("Tekan Terbitkan, atau /batal."),
+                    [Choice(t("📢 Terbitkan"), "forumhasil:publish"), Choice(t("❌ Batal"), "/batal")],
+                )
 
     async def publish_result(turn: Turn, data: dict) -> None:
         t = turn.t
@@ -623,7 +858,9 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, data.get("forum_id"))
             return
-        problem = rules.result_problem(status=f.status, starts_at=f.starts_at, now=turn.now, published_at=f.result_published_at)
+        problem = rules.result_problem(
+            status=f.status, starts_at=f.starts_at, now=turn.now, published_at=f.result_published_at
+        )
         if problem:
             turn.reply(t(problem))
             return
@@ -631,9 +868,21 @@ def register(router: Router) -> None:
         repo = ForumRepo(turn.repo.session)
         photo = data.get("photo") or {}
         f.result_text, f.result_by, f.result_published_at = data["text"], turn.user.id, turn.now
-        f.result_photo_ref, f.result_photo_mime, f.result_photo_channel = photo.get("ref"), photo.get("mime"), photo.get("channel")
-        sent = await deliver_result(repo, ctx, f, turn.now, exclude=turn.user.id, translator_for=turn.translator_for, send=turn.notify)
+        f.result_photo_ref, f.result_photo_mime, f.result_photo_channel = (
+            photo.get("ref"),
+            photo.get("mime"),
+            photo.get("channel"),
+        )
+        sent = await deliver_result(
+            repo, ctx, f, turn.now, exclude=turn.user.id, translator_for=turn.translator_for, send=turn.notify
+        )
         n = len(sent.all)
-        turn.audit("forum_result_published", subject_type="forum", subject_id=str(f.id), recipients=n,
-                   participants=len(sent.participants), contributors=len(sent.contributors))
+        turn.audit(
+            "forum_result_published",
+            subject_type="forum",
+            subject_id=str(f.id),
+            recipients=n,
+            participants=len(sent.participants),
+            contributors=len(sent.contributors),
+        )
         turn.reply(t("📄 Berita acara forum #{id} diterbitkan dan dikirim ke {n} orang.", id=f.id, n=n))

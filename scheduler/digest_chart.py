@@ -62,7 +62,7 @@ def render_chart(
         left.barh(y, opens, color=OPEN_COLOR, label=labels.open_label)
         left.barh(y, lates, color=OVERDUE_COLOR, label=labels.overdue_label, height=0.5)
         left.set_yticks(list(y), names, fontsize=9)
-        for i, (o, late) in enumerate(zip(opens, lates)):
+        for i, (o, late) in enumerate(zip(opens, lates, strict=False)):
             left.text(o, i, f" {late}/{o}", va="center", fontsize=8)
         left.set_xlim(0, max(opens) * 1.25 + 1)
         left.legend(loc="lower right", fontsize=8)
@@ -82,14 +82,31 @@ def render_chart(
         right.barh(y, now, color=IKM_COLOR, label=labels.ikm_label)
         px = [(p, i) for i, p in enumerate(prev) if p is not None]
         if px:
-            right.scatter([p for p, _ in px], [i for _, i in px], marker="|", s=220, color=PREVIOUS_COLOR, label=labels.previous_label, zorder=3)
+            right.scatter(
+                [p for p, _ in px],
+                [i for _, i in px],
+                marker="|",
+                s=220,
+                color=PREVIOUS_COLOR,
+                label=labels.previous_label,
+                zorder=3,
+            )
         for i, v in enumerate(now):
             if v:
                 right.text(v, i, f" {v:.2f}".replace(".", labels.decimal), va="center", fontsize=8)
         for x, grade in GRADE_LINES:
             right.axvline(x, color="#999999", linewidth=0.8, linestyle=":")
             # the grade a bar past this line earns, at the foot of the line (inside the axes)
-            right.text(x + 0.6, 0.01, grade, ha="left", va="bottom", fontsize=8, color="#666666", transform=right.get_xaxis_transform())
+            right.text(
+                x + 0.6,
+                0.01,
+                grade,
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color="#666666",
+                transform=right.get_xaxis_transform(),
+            )
         right.set_yticks(y, names, fontsize=9)
         right.set_xlim(25, 108)
         right.legend(loc="lower right", fontsize=8)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from bot import forum as rules
 from bot.i18n import N_
 from bot.types import Choice, Reply
+from scheduler.jobs import JobContext, JobResult
 from storage.forum import ForumRepo
 from storage.repo import Repo
-
-from .jobs import JobContext, JobResult
 
 REMINDER_INTERVAL = 15 * 60  # seconds
 BATCH = 500
@@ -42,8 +41,11 @@ async def forum_reminder(ctx: JobContext) -> JobResult:
                     result.add("already")
                     continue  # another run got there first
                 t = ctx.notifier.translator_for(person)
-                reply = Reply(text=rules.reminder_text(f, tz=region.tz, t=t, lang=t.lang),
-                              choices=(Choice(t(CANCEL_LABEL), f"/forum {f.id} batal"),), purpose="notification")
+                reply = Reply(
+                    text=rules.reminder_text(f, tz=region.tz, t=t, lang=t.lang),
+                    choices=(Choice(t(CANCEL_LABEL), f"/forum {f.id} batal"),),
+                    purpose="notification",
+                )
                 result.add("reminded")
                 result.add("messages", ctx.notifier.to_user(base, person, reply, now, not_before=ctx.not_before(now)))
             await uow.commit()

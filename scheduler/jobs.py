@@ -50,8 +50,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -97,8 +97,12 @@ class SlaPolicy:
     office_end: time = OFFICE_END
 
     @classmethod
-    def from_sla(cls, sla: dict[str, Any], *, office_start: time = OFFICE_START, office_end: time = OFFICE_END) -> "SlaPolicy":
-        return cls(int(sla.get("reminder_before_days", 1)), int(sla.get("escalation_margin_days", 2)), office_start, office_end)
+    def from_sla(
+        cls, sla: dict[str, Any], *, office_start: time = OFFICE_START, office_end: time = OFFICE_END
+    ) -> SlaPolicy:
+        return cls(
+            int(sla.get("reminder_before_days", 1)), int(sla.get("escalation_margin_days", 2)), office_start, office_end
+        )
 
     @property
     def margin(self) -> int:
@@ -133,7 +137,9 @@ def stage_active(stage: str, state: str, first_response_at: datetime | None) -> 
     raise ValueError(f"unknown stage {stage!r}")
 
 
-def reminders_due(stage: str, deadline: datetime | None, now: datetime, cal: WorkCalendar, policy: SlaPolicy) -> list[Due]:
+def reminders_due(
+    stage: str, deadline: datetime | None, now: datetime, cal: WorkCalendar, policy: SlaPolicy
+) -> list[Due]:
     """The reminders of one stage deadline that should exist at ``now`` (module docstring)."""
     if deadline is None or not in_office_hours(now, cal, policy):
         return []
@@ -141,7 +147,9 @@ def reminders_due(stage: str, deadline: datetime | None, now: datetime, cal: Wor
     d = cal.local_date(deadline)
     base = day_number(d) * 1000
     if today < d:
-        if policy.before_days > 0 and now >= cal.subtract_working_days(deadline, policy.before_days, at=policy.office_start):
+        if policy.before_days > 0 and now >= cal.subtract_working_days(
+            deadline, policy.before_days, at=policy.office_start
+        ):
             return [Due("before", base)]
         return []
     if today == d:
@@ -172,8 +180,24 @@ def sweep_windows(now: datetime, cal: WorkCalendar, policy: SlaPolicy) -> list[S
     out: list[ScanWindow] = []
     for stage in STAGES:
         for d in before_dates:
-            out.append(ScanWindow(stage, "before", due_from=cal.start_of_day(d), due_before=cal.start_of_day(d + one), seq=day_number(d) * 1000))
-        out.append(ScanWindow(stage, "due", due_from=today_start, due_before=cal.start_of_day(today + one), seq=day_number(today) * 1000))
+            out.append(
+                ScanWindow(
+                    stage,
+                    "before",
+                    due_from=cal.start_of_day(d),
+                    due_before=cal.start_of_day(d + one),
+                    seq=day_number(d) * 1000,
+                )
+            )
+        out.append(
+            ScanWindow(
+                stage,
+                "due",
+                due_from=today_start,
+                due_before=cal.start_of_day(today + one),
+                seq=day_number(today) * 1000,
+            )
+        )
         out.append(ScanWindow(stage, "overdue", due_before=today_start, sent_since=today_start))
         if stage != "triage":
             out.append(ScanWindow(stage, "escalation", due_before=cal.start_of_day(esc_day), after_deadline=True))
@@ -216,7 +240,7 @@ def digest_day(now: datetime, cal: WorkCalendar) -> date | None:
 
 
 def digest_window_start(now: datetime, cal: WorkCalendar, at: time) -> datetime:
-    """"New since": the digest time of the previous working day (Monday's covers the weekend)."""
+    """ "New since": the digest time of the previous working day (Monday's covers the weekend)."""
     return cal.start_of_day(cal.previous_working_day(cal.local_date(now)), at)
 
 
@@ -295,7 +319,7 @@ class JobResult:
 
 def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
     for i in range(0, len(items), max(1, size)):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _date(lang: str, cal: WorkCalendar, at: datetime) -> str:
@@ -342,10 +366,20 @@ _HEADINGS = {
 }
 
 
-def reminder_reply(t: Translator, items: Sequence[ReminderItem], cal: WorkCalendar, policy: SlaPolicy, opd_names: dict[str, str], *, role: str) -> Reply:
+def reminder_reply(
+    t: Translator,
+    items: Sequence[ReminderItem],
+    cal: WorkCalendar,
+    policy: SlaPolicy,
+    opd_names: dict[str, str],
+    *,
+    role: str,
+) -> Reply:
     """One message listing a recipient's reminders, escalations first, most overdue first."""
     lang = t.lang
-    ordered = sorted(items, key=lambda i: (_KIND_ORDER[i.due.kind], STAGES.index(i.stage), -i.due.overdue_days, i.complaint.id))
+    ordered = sorted(
+        items, key=lambda i: (_KIND_ORDER[i.due.kind], STAGES.index(i.stage), -i.due.overdue_days, i.complaint.id)
+    )
     lines: list[str] = []
     shown = 0
     group = None
@@ -369,11 +403,18 @@ def reminder_reply(t: Translator, items: Sequence[ReminderItem], cal: WorkCalend
         shown += 1
     if len(ordered) > shown:
         lines.append(t("… dan {n} lainnya.", n=len(ordered) - shown))
-    lines += ["", t("Buka /triase atau /lihat <nomor>.") if role == "coordinator" else t("Buka /antrian untuk menindaklanjuti.")]
+    lines += [
+        "",
+        t("Buka /triase atau /lihat <nomor>.") if role == "coordinator" else t("Buka /antrian untuk menindaklanjuti."),
+    ]
     numbers = list(dict.fromkeys(i.complaint.number for i in ordered))[:5]
     escalation = any(i.due.kind == "escalation" for i in items)
-    return Reply(text="\n".join(lines), title=t("Eskalasi pengaduan") if escalation else t("Pengingat batas waktu pengaduan"),
-                 choices=tuple(Choice(n, f"/lihat {n}") for n in numbers), purpose="notification")
+    return Reply(
+        text="\n".join(lines),
+        title=t("Eskalasi pengaduan") if escalation else t("Pengingat batas waktu pengaduan"),
+        choices=tuple(Choice(n, f"/lihat {n}") for n in numbers),
+        purpose="notification",
+    )
 
 
 async def sla_sweep(ctx: JobContext) -> JobResult:
@@ -425,7 +466,11 @@ async def sla_sweep(ctx: JobContext) -> JobResult:
                 for stage, kinds in group[c.id].items():
                     if not stage_active(stage, c.state, c.first_response_at):
                         continue
-                    planned += [ReminderItem(c, stage, due) for due in reminders_due(stage, stage_deadline(stage, c), now, cal, policy) if due.kind in kinds]
+                    planned += [
+                        ReminderItem(c, stage, due)
+                        for due in reminders_due(stage, stage_deadline(stage, c), now, cal, policy)
+                        if due.kind in kinds
+                    ]
             if not planned:
                 continue
             won = await repo.record_reminders([p.key for p in planned], now)
@@ -449,7 +494,9 @@ async def sla_sweep(ctx: JobContext) -> JobResult:
             base = Repo(uow.session)
             for uid, mine in inbox.items():
                 person = people[uid]
-                reply = reminder_reply(ctx.notifier.translator_for(person), mine, cal, policy, region.opd_names, role=person.role)
+                reply = reminder_reply(
+                    ctx.notifier.translator_for(person), mine, cal, policy, region.opd_names, role=person.role
+                )
                 result.add("messages", ctx.notifier.to_user(base, person, reply, now, not_before=ctx.not_before(now)))
             await uow.commit()
         ctx.woke()
@@ -461,8 +508,10 @@ async def sla_sweep(ctx: JobContext) -> JobResult:
 # =============================================================================================
 # Auto-close
 # =============================================================================================
-AUTOCLOSE_TEXT = N_("🔒 Laporan {number} ditutup otomatis karena tidak ada konfirmasi dalam {days} hari sejak dinyatakan selesai. "
-                    "Terima kasih telah melapor. Jika masalahnya muncul lagi, buat laporan baru dengan /lapor.")
+AUTOCLOSE_TEXT = N_(
+    "🔒 Laporan {number} ditutup otomatis karena tidak ada konfirmasi dalam {days} hari sejak dinyatakan selesai. "
+    "Terima kasih telah melapor. Jika masalahnya muncul lagi, buat laporan baru dengan /lapor."
+)
 
 
 async def autoclose(ctx: JobContext) -> JobResult:
@@ -548,7 +597,10 @@ async def digest(ctx: JobContext) -> JobResult:
         data = await collect_digest(session, region, now, start)
         late_opds = {opd for opd, _n, late in data.open_by_opd if opd and late}
         officers = [u for u in staff if u.role == "officer" and u.opd_code in late_opds]
-        per_opd = {opd: await collect_digest(session, region, now, start, opd=opd) for opd in sorted({u.opd_code for u in officers})}
+        per_opd = {
+            opd: await collect_digest(session, region, now, start, opd=opd)
+            for opd in sorted({u.opd_code for u in officers})
+        }
     charts: dict[str, bytes] = {}
     for lang in sorted({ctx.notifier.language_for(u) for u in coordinators}):
         charts[lang] = await chart_png(Translator(lang), region, data)

@@ -134,7 +134,7 @@ class Leadership:
             return True
         try:
             await asyncio.wait_for(self._elected.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
@@ -144,7 +144,7 @@ class Leadership:
             return True
         try:
             await asyncio.wait_for(self._deposed.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .leader import Leadership
+from scheduler.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -109,22 +109,40 @@ class JobRunner:
         if seconds <= 0:
             raise ValueError("seconds must be > 0")
         grace = misfire_grace_time if misfire_grace_time is not None else max(1, int(seconds))
-        self._add(_Job(name, func, IntervalTrigger(seconds=seconds, timezone=self.tz), f"every {seconds:g} s", grace, "interval"))
+        self._add(
+            _Job(
+                name,
+                func,
+                IntervalTrigger(seconds=seconds, timezone=self.tz),
+                f"every {seconds:g} s",
+                grace,
+                "interval",
+            )
+        )
 
-    def add_daily(self, name: str, func: JobFunc, hour: int, minute: int = 0, *, misfire_grace_time: int = DAILY_MISFIRE_GRACE) -> None:
+    def add_daily(
+        self, name: str, func: JobFunc, hour: int, minute: int = 0, *, misfire_grace_time: int = DAILY_MISFIRE_GRACE
+    ) -> None:
         """Run ``func(context)`` every day at ``hour:minute`` in the region's time zone."""
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError("hour must be 0-23 and minute 0-59")
         trigger = CronTrigger(hour=hour, minute=minute, timezone=self.tz)
-        self._add(_Job(name, func, trigger, f"daily at {hour:02d}:{minute:02d} {self.timezone}", misfire_grace_time, "daily"))
+        self._add(
+            _Job(name, func, trigger, f"daily at {hour:02d}:{minute:02d} {self.timezone}", misfire_grace_time, "daily")
+        )
 
     def _add(self, job: _Job) -> None:
         if not inspect.iscoroutinefunction(job.func):
             raise TypeError(f"job {job.name!r}: expected an async function taking the context")
         self.jobs[job.name] = job
         self.scheduler.add_job(
-            self._execute, job.trigger, args=(job.name,), id=job.name, name=job.name,
-            misfire_grace_time=job.misfire_grace_time, replace_existing=True,
+            self._execute,
+            job.trigger,
+            args=(job.name,),
+            id=job.name,
+            name=job.name,
+            misfire_grace_time=job.misfire_grace_time,
+            replace_existing=True,
         )
 
     def list_jobs(self, now: datetime | None = None) -> list[tuple[str, str, datetime | None]]:
@@ -202,7 +220,11 @@ class JobRunner:
         if task is not None:
             self._running.add(task)
         try:
-            if not self.leadership.is_leader or (self.confirm_before_run and not await self.leadership.confirm()) or not self.leadership.is_leader:
+            if (
+                not self.leadership.is_leader
+                or (self.confirm_before_run and not await self.leadership.confirm())
+                or not self.leadership.is_leader
+            ):
                 job.stats.skipped += 1
                 return
             job.stats.last_started = datetime.now(self.tz)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select
 
-from .models import Complaint, ComplaintEvent, ComplaintPhoto
+from storage.models import Complaint, ComplaintEvent, ComplaintPhoto
 
 OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
 QUEUE_STATES = ("disposisi", "tindak_lanjut")  # an OPD's queue (/antrian): routed and not yet resolved
@@ -48,19 +48,60 @@ class ComplaintRepo:
         row.number = f"ADU-{number_year:04d}-{row.id:05d}"
         return row
 
-    def add_photo(self, *, complaint_id: int, channel: str, file_ref: str, mime_type: str | None, size: int | None, caption: str | None, now: datetime) -> None:
-        self.session.add(ComplaintPhoto(complaint_id=complaint_id, channel=channel, file_ref=file_ref, mime_type=mime_type, size=size, caption=caption, added_at=now))
+    def add_photo(
+        self,
+        *,
+        complaint_id: int,
+        channel: str,
+        file_ref: str,
+        mime_type: str | None,
+        size: int | None,
+        caption: str | None,
+        now: datetime,
+    ) -> None:
+        self.session.add(
+            ComplaintPhoto(
+                complaint_id=complaint_id,
+                channel=channel,
+                file_ref=file_ref,
+                mime_type=mime_type,
+                size=size,
+                caption=caption,
+                added_at=now,
+            )
+        )
 
-    def add_event(self, *, complaint: Complaint, at: datetime, actor_user_id: int | None, actor_role: str, action: str,
-                  from_state: str | None = None, text: str | None = None, visible_to_citizen: bool = True) -> ComplaintEvent:
-        ev = ComplaintEvent(complaint_id=complaint.id, at=at, actor_user_id=actor_user_id, actor_role=actor_role, action=action,
-                            from_state=from_state, to_state=complaint.state, opd_code=complaint.opd_code, text=text,
-                            visible_to_citizen=visible_to_citizen)
+    def add_event(
+        self,
+        *,
+        complaint: Complaint,
+        at: datetime,
+        actor_user_id: int | None,
+        actor_role: str,
+        action: str,
+        from_state: str | None = None,
+        text: str | None = None,
+        visible_to_citizen: bool = True,
+    ) -> ComplaintEvent:
+        ev = ComplaintEvent(
+            complaint_id=complaint.id,
+            at=at,
+            actor_user_id=actor_user_id,
+            actor_role=actor_role,
+            action=action,
+            from_state=from_state,
+            to_state=complaint.state,
+            opd_code=complaint.opd_code,
+            text=text,
+            visible_to_citizen=visible_to_citizen,
+        )
         self.session.add(ev)
         return ev
 
     # ---- reading, scoped ------------------------------------------------------------------
-    async def get(self, number: str, *, lock: bool = False, citizen_user_id: int | None = None, opd_code: str | None = None) -> Complaint | None:
+    async def get(
+        self, number: str, *, lock: bool = False, citizen_user_id: int | None = None, opd_code: str | None = None
+    ) -> Complaint | None:
         """One complaint by number, optionally restricted to its reporter or to its current OPD."""
         stmt = select(Complaint).where(Complaint.number == number)
         if citizen_user_id is not None:
@@ -75,7 +116,12 @@ class ComplaintRepo:
         return await self.session.get(Complaint, complaint_id)
 
     async def for_citizen(self, user_id: int, limit: int = 10) -> Sequence[Complaint]:
-        stmt = select(Complaint).where(Complaint.citizen_user_id == user_id).order_by(Complaint.filed_at.desc(), Complaint.id.desc()).limit(limit)
+        stmt = (
+            select(Complaint)
+            .where(Complaint.citizen_user_id == user_id)
+            .order_by(Complaint.filed_at.desc(), Complaint.id.desc())
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def queue(self, opd_code: str, *, limit: int = 10, offset: int = 0) -> Page:
@@ -92,13 +138,24 @@ class ComplaintRepo:
     async def triage(self, *, limit: int = 10, offset: int = 0) -> Page:
         where = (Complaint.state == "triase",)
         total = (await self.session.execute(select(func.count()).select_from(Complaint).where(*where))).scalar_one()
-        stmt = select(Complaint).where(*where).order_by(Complaint.triage_due_at, Complaint.id).limit(limit).offset(offset)
+        stmt = (
+            select(Complaint).where(*where).order_by(Complaint.triage_due_at, Complaint.id).limit(limit).offset(offset)
+        )
         return Page((await self.session.execute(stmt)).scalars().all(), int(total), offset)
 
     async def search(self, term: str, *, limit: int = 10) -> Sequence[Complaint]:
         pattern = _like_pattern(term)
-        stmt = (select(Complaint).where(or_(func.lower(Complaint.text).like(pattern, escape="\\"), func.lower(Complaint.number).like(pattern, escape="\\")))
-                .order_by(Complaint.filed_at.desc()).limit(limit))
+        stmt = (
+            select(Complaint)
+            .where(
+                or_(
+                    func.lower(Complaint.text).like(pattern, escape="\\"),
+                    func.lower(Complaint.number).like(pattern, escape="\\"),
+                )
+            )
+            .order_by(Complaint.filed_at.desc())
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def events(self, complaint_id: int, *, citizen_view: bool = False) -> Sequence[ComplaintEvent]:
@@ -113,7 +170,9 @@ class ComplaintRepo:
 
     async def anonymise_citizen(self, user_id: int) -> int:
         """On /hapusdata: detach the reporter from their complaints (statistics stay)."""
-        rows = (await self.session.execute(select(Complaint).where(Complaint.citizen_user_id == user_id))).scalars().all()
+        rows = (
+            (await self.session.execute(select(Complaint).where(Complaint.citizen_user_id == user_id))).scalars().all()
+        )
         for c in rows:
             c.citizen_user_id = None
         return len(rows)

@@ -19,8 +19,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from . import sqlite_driver
-
+from storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 WRITER_WAIT = 30.0  # seconds, like the busy timeout
@@ -42,7 +41,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # one trip to aiosqlite's thread per statement instead of four (storage/sqlite_driver.py)
-        engine = create_async_engine(url, connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "async_creator_fn": sqlite_driver.connect}, **kwargs
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_conn, _record) -> None:  # pragma: no cover - driver hook
@@ -79,7 +80,7 @@ class Database:
         return self.engine.dialect.name
 
     @contextlib.asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator["UnitOfWork"]:
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         # SQLite has one writer at a time and every transaction here is a writer (BEGIN
         # IMMEDIATE). Queue for it on an asyncio lock: the next unit of work starts the moment the
         # last one ends, instead of sleeping in SQLite's busy handler and polling for the lock.

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from .db import Database
+from storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Taken while migrating on PostgreSQL so two instances starting together do not race.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,8 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -46,17 +46,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use an aware UTC datetime")
-        from datetime import timezone
 
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        from datetime import timezone
 
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -212,8 +210,13 @@ class SurveyResponse(Base):
         Index("ix_survey_unit_finished", "unit_code", "finished_at"),
         Index("ix_survey_opd_finished", "opd_code", "finished_at"),
         Index(
-            "uq_survey_once_per_period", "user_id", "unit_code", "period_key", unique=True,
-            sqlite_where=text("status = 'complete'"), postgresql_where=text("status = 'complete'"),
+            "uq_survey_once_per_period",
+            "user_id",
+            "unit_code",
+            "period_key",
+            unique=True,
+            sqlite_where=text("status = 'complete'"),
+            postgresql_where=text("status = 'complete'"),
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .models import (
+from storage.models import (
     AuditEvent,
     ConversationState,
     InboundMessage,
@@ -60,10 +60,16 @@ _SERVICES = "kanal_services"
 
 def _write_state_statement():
     t = ConversationState.__table__
-    return t.update().where(t.c.user_id == bindparam("b_uid"), t.c.version == bindparam("b_old")).values(
-        flow=bindparam("b_flow", type_=t.c.flow.type), step=bindparam("b_step", type_=t.c.step.type),
-        data=bindparam("b_data", type_=t.c.data.type), version=bindparam("b_new", type_=t.c.version.type),
-        updated_at=bindparam("b_at", type_=t.c.updated_at.type),
+    return (
+        t.update()
+        .where(t.c.user_id == bindparam("b_uid"), t.c.version == bindparam("b_old"))
+        .values(
+            flow=bindparam("b_flow", type_=t.c.flow.type),
+            step=bindparam("b_step", type_=t.c.step.type),
+            data=bindparam("b_data", type_=t.c.data.type),
+            version=bindparam("b_new", type_=t.c.version.type),
+            updated_at=bindparam("b_at", type_=t.c.updated_at.type),
+        )
     )
 
 
@@ -77,17 +83,26 @@ def _claim_statement(by_channel: bool, replies: bool | None):
     when ``by_channel``, the expanding ``channels``)."""
     t = OutboxMessage.__table__
     now = bindparam("now", type_=t.c.next_attempt_at.type)
-    due = or_((t.c.status == "pending") & (t.c.next_attempt_at <= now), (t.c.status == "sending") & (t.c.locked_until < now))
+    due = or_(
+        (t.c.status == "pending") & (t.c.next_attempt_at <= now), (t.c.status == "sending") & (t.c.locked_until < now)
+    )
     # a message never overtakes an earlier one to the same chat that waits for a retry (a 429
     # or a network error paused it): it waits too, and they go out in order when it is due
     earlier = t.alias("earlier")
     waiting_before = (
         select(earlier.c.id)
-        .where(earlier.c.channel == t.c.channel, earlier.c.address == t.c.address, earlier.c.id < t.c.id,
-               earlier.c.status == "pending", earlier.c.next_attempt_at > now)
+        .where(
+            earlier.c.channel == t.c.channel,
+            earlier.c.address == t.c.address,
+            earlier.c.id < t.c.id,
+            earlier.c.status == "pending",
+            earlier.c.next_attempt_at > now,
+        )
         .exists()
     )
-    stmt = select(t.c.id, t.c.channel, t.c.address, t.c.payload, t.c.attempts, t.c.purpose, t.c.user_id, t.c.on_failure).where(due, ~waiting_before)
+    stmt = select(
+        t.c.id, t.c.channel, t.c.address, t.c.payload, t.c.attempts, t.c.purpose, t.c.user_id, t.c.on_failure
+    ).where(due, ~waiting_before)
     if by_channel:
         stmt = stmt.where(t.c.channel.in_(bindparam("channels", expanding=True)))
     if replies is not None:
@@ -97,8 +112,14 @@ def _claim_statement(by_channel: bool, replies: bool | None):
 
 def _mark_sending_statement():
     t = OutboxMessage.__table__
-    return t.update().where(t.c.id.in_(bindparam("ids", expanding=True))).values(
-        status="sending", locked_until=bindparam("until", type_=t.c.locked_until.type), attempts=t.c.attempts + 1,
+    return (
+        t.update()
+        .where(t.c.id.in_(bindparam("ids", expanding=True)))
+        .values(
+            status="sending",
+            locked_until=bindparam("until", type_=t.c.locked_until.type),
+            attempts=t.c.attempts + 1,
+        )
     )
 
 
@@ -111,7 +132,11 @@ def _record_inbound_statement(dialect: str):
     """:meth:`Repo.record_inbound_many`'s INSERT for ``dialect``, built once."""
     t = InboundMessage.__table__
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(t).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(t.c.channel, t.c.external_id)
+    return (
+        insert(t)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(t.c.channel, t.c.external_id)
+    )
 
 
 #: see :meth:`Repo.get_unit` and :meth:`Repo.services`
@@ -130,7 +155,10 @@ def _deferred_writes(session: AsyncSession | Session) -> list[tuple[Any, list[di
     by_target: dict[Any, list[dict[str, Any]]] = {}
     for target, values in rows:
         by_target.setdefault(target, []).append(values)
-    return [(target.__table__.insert() if isinstance(target, type) else target, values) for target, values in by_target.items()]
+    return [
+        (target.__table__.insert() if isinstance(target, type) else target, values)
+        for target, values in by_target.items()
+    ]
 
 
 def _check_updated(session: AsyncSession | Session, stmt: Any, result: Any, rows: int) -> None:
@@ -207,7 +235,9 @@ class Repo:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(model)
 
     # ---- inbound dedupe -------------------------------------------------------------------
-    async def record_inbound(self, channel: str, external_id: str, now: datetime, user_id: int | None = None) -> int | None:
+    async def record_inbound(
+        self, channel: str, external_id: str, now: datetime, user_id: int | None = None
+    ) -> int | None:
         """Insert the dedupe row; the new row id, or None when this message was seen before."""
         stmt = (
             self._insert(InboundMessage)
@@ -217,7 +247,9 @@ class Repo:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def record_inbound_many(self, rows: Sequence[tuple[str, str, int | None]], now: datetime) -> set[tuple[str, str]]:
+    async def record_inbound_many(
+        self, rows: Sequence[tuple[str, str, int | None]], now: datetime
+    ) -> set[tuple[str, str]]:
         """:meth:`record_inbound` for ``(channel, external id, user id)`` rows in one statement; the
         ``(channel, external id)`` pairs that were new."""
         if not rows:
@@ -233,14 +265,30 @@ class Repo:
         return res.rowcount or 0
 
     # ---- users ----------------------------------------------------------------------------
-    async def get_or_create_user(self, channel: str, external_id: str, now: datetime, *, display_name: str | None = None, username: str | None = None) -> User:
+    async def get_or_create_user(
+        self,
+        channel: str,
+        external_id: str,
+        now: datetime,
+        *,
+        display_name: str | None = None,
+        username: str | None = None,
+    ) -> User:
         lookup = select(User).where(User.channel == channel, User.external_id == external_id)
         user = (await self.session.execute(lookup)).scalar_one_or_none()
         if user is not None:  # the common case: one query
             return user
         stmt = (
             self._insert(User)
-            .values(channel=channel, external_id=external_id, display_name=display_name, username=username, role="citizen", created_at=now, language_explicit=False)
+            .values(
+                channel=channel,
+                external_id=external_id,
+                display_name=display_name,
+                username=username,
+                role="citizen",
+                created_at=now,
+                language_explicit=False,
+            )
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
         )
         await self.session.execute(stmt)  # a concurrent first message may have won: no error, same row
@@ -258,7 +306,9 @@ class Repo:
     async def erase_user(self, user: User, now: datetime) -> None:
         """Remove personal identifiers; the row (and the statistics pointing at it) stays."""
         await write_deferred(self.session)
-        await self.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending"))
+        await self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending")
+        )
         await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
         user.external_id = f"erased:{user.id}"
         user.display_name = None
@@ -269,7 +319,9 @@ class Repo:
         user.opd_code = None
         user.erased_at = now
 
-    async def people(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[User, ConversationState | None]]:
+    async def people(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[User, ConversationState | None]]:
         """The users with these ``(channel, external id)`` keys that exist, each with their state row
         (locked, FOR UPDATE on PostgreSQL, in user id order) or None when they have none yet: the
         reads that start a turn, for many people in two statements."""
@@ -283,8 +335,10 @@ class Repo:
         if not users:
             return {}
         stmt = (
-            select(ConversationState).where(ConversationState.user_id.in_([u.id for u in users]))
-            .order_by(ConversationState.user_id).with_for_update()
+            select(ConversationState)
+            .where(ConversationState.user_id.in_([u.id for u in users]))
+            .order_by(ConversationState.user_id)
+            .with_for_update()
         )
         states = {st.user_id: st for st in (await self.session.execute(stmt)).scalars().all()}
         return {(u.channel, u.external_id): (u, states.get(u.id)) for u in users}
@@ -308,8 +362,15 @@ class Repo:
         info = inspect(state)
         if not info.persistent or not info.modified:
             return None
-        row = dict(b_uid=state.user_id, b_old=state.version, b_new=state.version + 1, b_flow=state.flow, b_step=state.step,
-                   b_data=state.data, b_at=state.updated_at)
+        row = {
+            "b_uid": state.user_id,
+            "b_old": state.version,
+            "b_new": state.version + 1,
+            "b_flow": state.flow,
+            "b_step": state.step,
+            "b_data": state.data,
+            "b_at": state.updated_at,
+        }
         self.session.expunge(state)
         return row
 
@@ -321,17 +382,44 @@ class Repo:
             _check_updated(self.session, _WRITE_STATE, await self.session.execute(_WRITE_STATE, list(rows)), len(rows))
 
     # ---- outbox ---------------------------------------------------------------------------
-    def enqueue(self, *, channel: str, address: str, payload: dict[str, Any], now: datetime, user_id: int | None = None, purpose: str = "reply",
-                not_before: datetime | None = None, on_failure: dict[str, Any] | None = None) -> None:
+    def enqueue(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        now: datetime,
+        user_id: int | None = None,
+        purpose: str = "reply",
+        not_before: datetime | None = None,
+        on_failure: dict[str, Any] | None = None,
+    ) -> None:
         """Add an outbox row. It is written when the transaction commits (or before this repository
         next reads the outbox), in one statement with the transaction's other new rows.
         ``on_failure``: whom to tell if it cannot be delivered (``bot.notify.Notifier.delivery_failed``)."""
         self._defer(
-            OutboxMessage, channel=channel, address=address, user_id=user_id, payload=payload, purpose=purpose,
-            status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now, on_failure=on_failure,
+            OutboxMessage,
+            channel=channel,
+            address=address,
+            user_id=user_id,
+            payload=payload,
+            purpose=purpose,
+            status="pending",
+            attempts=0,
+            next_attempt_at=not_before or now,
+            created_at=now,
+            on_failure=on_failure,
         )
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta, channels: Iterable[str] | None = None, replies: bool | None = None) -> list[ClaimedMessage]:
+    async def claim_due(
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        lease: timedelta,
+        channels: Iterable[str] | None = None,
+        replies: bool | None = None,
+    ) -> list[ClaimedMessage]:
         """Claim due rows (pending, or 'sending' whose lease ran out after a crash), oldest first;
         ``replies`` True: only answers to a person's own message (purpose ``reply``), False: only
         the others (notifications, reminders, broadcasts), None: both.
@@ -349,7 +437,10 @@ class Repo:
         # plain rows, no ORM objects: one UPDATE marks the batch (the SELECT above locked the rows
         # on PostgreSQL; SQLite's writer lock is held), and the attempts counted are those read + 1
         await self.session.execute(_MARK_SENDING, {"ids": [r.id for r in rows], "until": now + lease})
-        return [ClaimedMessage(r.id, r.channel, r.address, r.payload, r.attempts + 1, r.purpose, r.user_id, r.on_failure) for r in rows]
+        return [
+            ClaimedMessage(r.id, r.channel, r.address, r.payload, r.attempts + 1, r.purpose, r.user_id, r.on_failure)
+            for r in rows
+        ]
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
         await self.mark_sent_many([(outbox_id, platform_message_id)], now)
@@ -359,41 +450,70 @@ class Repo:
         if sent:
             await self.session.execute(
                 update(OutboxMessage),
-                [dict(id=i, status="sent", sent_at=now, locked_until=None, platform_message_id=pm, last_error=None) for i, pm in sent],
+                [
+                    {
+                        "id": i,
+                        "status": "sent",
+                        "sent_at": now,
+                        "locked_until": None,
+                        "platform_message_id": pm,
+                        "last_error": None,
+                    }
+                    for i, pm in sent
+                ],
             )
 
     async def mark_retry(self, outbox_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
-        values: dict[str, Any] = dict(status="pending", next_attempt_at=at, locked_until=None, last_error=error[:1000])
+        values: dict[str, Any] = {
+            "status": "pending",
+            "next_attempt_at": at,
+            "locked_until": None,
+            "last_error": error[:1000],
+        }
         if not count_attempt:  # rate limited: not the message's fault
             values["attempts"] = OutboxMessage.attempts - 1
         await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values))
 
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(status="failed", locked_until=None, last_error=error[:1000])
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(status="failed", locked_until=None, last_error=error[:1000])
         )
 
     async def reschedule_address(self, channel: str, address: str, now: datetime) -> int:
         await write_deferred(self.session)
         res = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "pending")
+            .where(
+                OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status == "pending"
+            )
             .values(next_attempt_at=now)
         )
         return res.rowcount or 0
 
     async def outbox_backlog(self, now: datetime) -> dict[str, int]:
         await write_deferred(self.session)
-        stmt = select(OutboxMessage.status, func.count()).where(OutboxMessage.status.in_(["pending", "sending", "failed"])).group_by(OutboxMessage.status)
-        return {status: n for status, n in (await self.session.execute(stmt)).all()}
+        stmt = (
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status.in_(["pending", "sending", "failed"]))
+            .group_by(OutboxMessage.status)
+        )
+        return dict((await self.session.execute(stmt)).all())
 
     async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
         await write_deferred(self.session)
         stmt = (
             select(OutboxMessage)
             # 'sending' too: a push racing a reconnect may have gone to the old socket (pages dedupe by id)
-            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]), OutboxMessage.id > after_id)
-            .order_by(OutboxMessage.id).limit(limit)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.address == address,
+                OutboxMessage.status.in_(["sent", "sending"]),
+                OutboxMessage.id > after_id,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
 
@@ -401,8 +521,15 @@ class Repo:
     #: how far a message got; a report never moves a row backwards (reports arrive out of order)
     DELIVERY_RANK = {"sent": 1, "failed": 2, "delivered": 3, "read": 4}
 
-    async def record_delivery_status(self, platform_message_id: str, status: str, at: datetime, error: str | None = None, *,
-                                     channel: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+    async def record_delivery_status(
+        self,
+        platform_message_id: str,
+        status: str,
+        at: datetime,
+        error: str | None = None,
+        *,
+        channel: str | None = None,
+    ) -> tuple[bool, dict[str, Any] | None]:
         """Record what the platform reported about a sent message: (found, whom to tell). Found is
         False when no row has that id (not recorded yet: the send's bookkeeping may still be in
         flight). A later report of a lower rank (``sent`` after ``read``, ``failed`` after
@@ -440,16 +567,40 @@ class Repo:
         await write_deferred(self.session)
         stmt = (
             select(OutboxMessage.payload)
-            .where(OutboxMessage.channel == channel, OutboxMessage.address == address, OutboxMessage.status.in_(["sent", "sending"]))
-            .order_by(OutboxMessage.id.desc()).limit(1)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.address == address,
+                OutboxMessage.status.in_(["sent", "sending"]),
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     # ---- audit ----------------------------------------------------------------------------
-    def audit(self, *, at: datetime, action: str, actor_user_id: int | None, subject_type: str | None = None, subject_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
-        self._defer(AuditEvent, at=at, action=action, actor_user_id=actor_user_id, subject_type=subject_type, subject_id=subject_id, detail=detail or {})
+    def audit(
+        self,
+        *,
+        at: datetime,
+        action: str,
+        actor_user_id: int | None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._defer(
+            AuditEvent,
+            at=at,
+            action=action,
+            actor_user_id=actor_user_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail or {},
+        )
 
-    async def audit_events(self, *, subject_type: str | None = None, subject_id: str | None = None, actor_user_id: int | None = None) -> Sequence[AuditEvent]:
+    async def audit_events(
+        self, *, subject_type: str | None = None, subject_id: str | None = None, actor_user_id: int | None = None
+    ) -> Sequence[AuditEvent]:
         await write_deferred(self.session)
         stmt = select(AuditEvent)
         if subject_type is not None:
@@ -461,8 +612,24 @@ class Repo:
         return (await self.session.execute(stmt.order_by(AuditEvent.id))).scalars().all()
 
     # ---- invites --------------------------------------------------------------------------
-    def create_invite(self, *, code: str, role: str, opd_code: str | None, now: datetime, valid_for: timedelta, created_by: int | None = None) -> Invite:
-        invite = Invite(code_hash=hash_code(code), role=role, opd_code=opd_code, created_at=now, expires_at=now + valid_for, created_by=created_by)
+    def create_invite(
+        self,
+        *,
+        code: str,
+        role: str,
+        opd_code: str | None,
+        now: datetime,
+        valid_for: timedelta,
+        created_by: int | None = None,
+    ) -> Invite:
+        invite = Invite(
+            code_hash=hash_code(code),
+            role=role,
+            opd_code=opd_code,
+            created_at=now,
+            expires_at=now + valid_for,
+            created_by=created_by,
+        )
         self.session.add(invite)
         return invite
 
@@ -520,7 +687,9 @@ class Repo:
             cache[unit_code] = tuple((await self.session.execute(_UNIT_SERVICES, {"unit": unit_code})).all())
         return cache[unit_code]
 
-    async def replace_region(self, *, code: str, name: str, timezone: str, config: dict[str, Any], opds: list[dict[str, Any]], now: datetime) -> dict[str, int]:
+    async def replace_region(
+        self, *, code: str, name: str, timezone: str, config: dict[str, Any], opds: list[dict[str, Any]], now: datetime
+    ) -> dict[str, int]:
         """Load a region: upsert OPDs, units and services; what the file no longer names is deactivated
         (kept, because complaints and survey answers refer to it)."""
         _forget_region(self.session)
@@ -530,13 +699,27 @@ class Repo:
             await self.session.execute(update(model).values(active=False))
         counts = {"opds": 0, "units": 0, "services": 0}
         for o in opds:
-            await self._upsert(Opd, "code", dict(code=o["code"], name=o["name"], keywords=o["keywords"], active=True))
+            await self._upsert(
+                Opd, "code", {"code": o["code"], "name": o["name"], "keywords": o["keywords"], "active": True}
+            )
             counts["opds"] += 1
             for u in o["units"]:
-                await self._upsert(Unit, "code", dict(code=u["code"], opd_code=o["code"], name=u["name"], population=u.get("population"), active=True))
+                await self._upsert(
+                    Unit,
+                    "code",
+                    {
+                        "code": u["code"],
+                        "opd_code": o["code"],
+                        "name": u["name"],
+                        "population": u.get("population"),
+                        "active": True,
+                    },
+                )
                 counts["units"] += 1
                 for s in u["services"]:
-                    await self._upsert(Service, "code", dict(code=s["code"], unit_code=u["code"], name=s["name"], active=True))
+                    await self._upsert(
+                        Service, "code", {"code": s["code"], "unit_code": u["code"], "name": s["name"], "active": True}
+                    )
                     counts["services"] += 1
         return counts
 

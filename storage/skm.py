@@ -8,13 +8,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Row, String, and_, bindparam, case, cast, func, literal, literal_column, select, text, union_all
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from .models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
-from .repo import Repo, defer_write, in_group_commit
+from storage.models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
+from storage.repo import Repo, defer_write, in_group_commit
 
 ELEMENT_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
@@ -70,7 +85,9 @@ class UnitMoments:
     duplicate_users: int = 0  # people with more than one complete questionnaire (unit or segment) in the window
     repeat_start_users: int = 0  # people who started more than once but completed at most once
     by_channel: dict[str, int] = field(default_factory=dict)  # complete questionnaires per channel
-    by_profile: dict[str, dict[str | None, int]] = field(default_factory=dict)  # field → value (None = not given) → count
+    by_profile: dict[str, dict[str | None, int]] = field(
+        default_factory=dict
+    )  # field → value (None = not given) → count
     #: whole units: element totals of the complete questionnaires per (OPD code, service code)
     groups: dict[tuple[str, str | None], ElementTotals] = field(default_factory=dict)
 
@@ -106,8 +123,11 @@ def _int_or_none(v: Any) -> int | None:
 
 def _set_answer_statement(column: str):
     t = SurveyResponse.__table__
-    return (t.update().where(t.c.id == bindparam("rid"), t.c.user_id == bindparam("uid"), t.c.status == "in_progress")
-            .values({column: bindparam("value", type_=Integer)}))
+    return (
+        t.update()
+        .where(t.c.id == bindparam("rid"), t.c.user_id == bindparam("uid"), t.c.status == "in_progress")
+        .values({column: bindparam("value", type_=Integer)})
+    )
 
 
 #: built once (a Core statement on the table: no ORM bulk-update machinery, no statement building
@@ -119,22 +139,42 @@ _S = SurveyResponse.__table__
 _P = RespondentProfile.__table__
 _PROFILE_FIELDS = ("umur", "jenis_kelamin", "pendidikan", "pekerjaan")
 _GET_PROFILE = select(_P).where(_P.c.user_id == bindparam("uid"))
-_COMPLETED_IN_PERIOD = select(_S.c.id).where(
-    _S.c.user_id == bindparam("uid"), _S.c.unit_code == bindparam("unit"), _S.c.period_key == bindparam("period"), _S.c.status == "complete",
-).limit(1)
-_ABANDON_OPEN = (_S.update().where(_S.c.user_id == bindparam("uid"), _S.c.status == "in_progress")
-                 .values(status="abandoned", finished_at=bindparam("now", type_=_S.c.finished_at.type)))
-_OPEN_FOR_USER = (select(SurveyResponse).where(SurveyResponse.user_id == bindparam("uid"), SurveyResponse.status == "in_progress")
-                  .order_by(SurveyResponse.started_at.desc()).limit(1))
+_COMPLETED_IN_PERIOD = (
+    select(_S.c.id)
+    .where(
+        _S.c.user_id == bindparam("uid"),
+        _S.c.unit_code == bindparam("unit"),
+        _S.c.period_key == bindparam("period"),
+        _S.c.status == "complete",
+    )
+    .limit(1)
+)
+_ABANDON_OPEN = (
+    _S.update()
+    .where(_S.c.user_id == bindparam("uid"), _S.c.status == "in_progress")
+    .values(status="abandoned", finished_at=bindparam("now", type_=_S.c.finished_at.type))
+)
+_OPEN_FOR_USER = (
+    select(SurveyResponse)
+    .where(SurveyResponse.user_id == bindparam("uid"), SurveyResponse.status == "in_progress")
+    .order_by(SurveyResponse.started_at.desc())
+    .limit(1)
+)
 _POPULATION_OVERRIDE = select(UnitPopulation.__table__.c.population).where(
-    UnitPopulation.__table__.c.unit_code == bindparam("unit"), UnitPopulation.__table__.c.period_key == bindparam("period"))
+    UnitPopulation.__table__.c.unit_code == bindparam("unit"),
+    UnitPopulation.__table__.c.period_key == bindparam("period"),
+)
 
 
 @functools.cache
 def _element_totals_statement(dialect: str, group_by: str, by_opd: bool, by_unit: bool):
     """:meth:`SkmRepo.element_totals`' SELECT, built once per shape (parameters ``start``, ``end``
     and, when asked for, ``opd`` and ``unit``): a questionnaire's last turn shows the unit's IKM."""
-    column = {"unit": SurveyResponse.unit_code, "opd": SurveyResponse.opd_code, "service": SurveyResponse.service_code}.get(group_by)
+    column = {
+        "unit": SurveyResponse.unit_code,
+        "opd": SurveyResponse.opd_code,
+        "service": SurveyResponse.service_code,
+    }.get(group_by)
     status = SurveyResponse.status
     if dialect == "sqlite":
         # one table scan beats walking an index with a row lookup per entry (see quality_moments)
@@ -146,7 +186,11 @@ def _element_totals_statement(dialect: str, group_by: str, by_opd: bool, by_unit
         col = getattr(SurveyResponse, c)
         cols += [func.coalesce(func.sum(col), 0), func.count(col)]
     at = _S.c.finished_at.type
-    where = and_(status == "complete", SurveyResponse.finished_at >= bindparam("start", type_=at), SurveyResponse.finished_at < bindparam("end", type_=at))
+    where = and_(
+        status == "complete",
+        SurveyResponse.finished_at >= bindparam("start", type_=at),
+        SurveyResponse.finished_at < bindparam("end", type_=at),
+    )
     if by_opd:
         where = and_(where, SurveyResponse.opd_code == bindparam("opd"))
     if by_unit:
@@ -161,7 +205,9 @@ def _save_profile_statement(dialect: str, fields: tuple[str, ...]):
     """INSERT of a respondent profile that updates ``fields`` (and the time) of an existing one."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(_P)
-    return stmt.on_conflict_do_update(index_elements=["user_id"], set_={k: stmt.excluded[k] for k in (*fields, "updated_at")})
+    return stmt.on_conflict_do_update(
+        index_elements=["user_id"], set_={k: stmt.excluded[k] for k in (*fields, "updated_at")}
+    )
 
 
 class SkmRepo:
@@ -182,9 +228,29 @@ class SkmRepo:
         await self.session.execute(_save_profile_statement(self.session.bind.dialect.name, fields), row)
 
     # ---- questionnaires -------------------------------------------------------------------
-    def start(self, *, user_id: int, unit_code: str, opd_code: str, service_code: str | None, channel: str, period_key: str, now: datetime, profile: dict[str, Any]) -> SurveyResponse:
-        row = SurveyResponse(user_id=user_id, unit_code=unit_code, opd_code=opd_code, service_code=service_code, channel=channel,
-                             period_key=period_key, status="in_progress", started_at=now, profile=profile)
+    def start(
+        self,
+        *,
+        user_id: int,
+        unit_code: str,
+        opd_code: str,
+        service_code: str | None,
+        channel: str,
+        period_key: str,
+        now: datetime,
+        profile: dict[str, Any],
+    ) -> SurveyResponse:
+        row = SurveyResponse(
+            user_id=user_id,
+            unit_code=unit_code,
+            opd_code=opd_code,
+            service_code=service_code,
+            channel=channel,
+            period_key=period_key,
+            status="in_progress",
+            started_at=now,
+            profile=profile,
+        )
         self.session.add(row)
         return row
 
@@ -213,7 +279,9 @@ class SkmRepo:
 
     async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> int | None:
         """The id of the person's complete questionnaire for the unit in the period, or None."""
-        return (await self.session.execute(_COMPLETED_IN_PERIOD, {"uid": user_id, "unit": unit_code, "period": period_key})).scalar()
+        return (
+            await self.session.execute(_COMPLETED_IN_PERIOD, {"uid": user_id, "unit": unit_code, "period": period_key})
+        ).scalar()
 
     async def abandon_open(self, user_id: int, now: datetime) -> int:
         """Questionnaires left half-way are kept as 'abandoned' (never counted in the IKM)."""
@@ -221,14 +289,24 @@ class SkmRepo:
         return res.rowcount or 0
 
     # ---- aggregation ----------------------------------------------------------------------
-    async def element_totals(self, *, start: datetime, end: datetime, group_by: str = "unit", opd_code: str | None = None, unit_code: str | None = None) -> list[ElementTotals]:
+    async def element_totals(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: str = "unit",
+        opd_code: str | None = None,
+        unit_code: str | None = None,
+    ) -> list[ElementTotals]:
         """Sums and counts per element over complete questionnaires finished in [start, end).
 
         ``group_by``: "unit", "opd", "service" or "region". NRR = sum / count is computed by the
         rules (``bot.skm``); the database only adds up, so a million rows stay one index scan.
         """
         stmt = _element_totals_statement(self._dialect, group_by, opd_code is not None, unit_code is not None)
-        rows = (await self.session.execute(stmt, {"start": start, "end": end, "opd": opd_code, "unit": unit_code})).all()
+        rows = (
+            await self.session.execute(stmt, {"start": start, "end": end, "opd": opd_code, "unit": unit_code})
+        ).all()
         if group_by not in ("unit", "opd", "service"):
             rows = [("region", *r) for r in rows]
         out = []
@@ -239,9 +317,13 @@ class SkmRepo:
             out.append(ElementTotals(key=str(key), responses=int(n), totals=totals))
         return out
 
-    async def responses(self, *, unit_code: str, start: datetime, end: datetime, include_incomplete: bool = True) -> Sequence[SurveyResponse]:
+    async def responses(
+        self, *, unit_code: str, start: datetime, end: datetime, include_incomplete: bool = True
+    ) -> Sequence[SurveyResponse]:
         """The questionnaires of one unit in a period, for the quality report and the export."""
-        stmt = select(SurveyResponse).where(SurveyResponse.unit_code == unit_code, SurveyResponse.started_at >= start, SurveyResponse.started_at < end)
+        stmt = select(SurveyResponse).where(
+            SurveyResponse.unit_code == unit_code, SurveyResponse.started_at >= start, SurveyResponse.started_at < end
+        )
         if not include_incomplete:
             stmt = stmt.where(SurveyResponse.status == "complete")
         return (await self.session.execute(stmt.order_by(SurveyResponse.id))).scalars().all()
@@ -249,14 +331,22 @@ class SkmRepo:
     async def population(self, unit_code: str, period_key: str) -> tuple[int | None, int | None]:
         """(the coordinator's figure for exactly this period or None, the region file's yearly
         figure or None). ``bot.skm.population_for_period`` turns them into the period's population."""
-        override = (await self.session.execute(_POPULATION_OVERRIDE, {"unit": unit_code, "period": period_key})).scalar()
+        override = (
+            await self.session.execute(_POPULATION_OVERRIDE, {"unit": unit_code, "period": period_key})
+        ).scalar()
         unit = await Repo(self.session).get_unit(unit_code)  # read once per transaction
         return (_int_or_none(override), unit.population if unit is not None else None)
 
-    async def set_population(self, unit_code: str, period_key: str, population: int, *, set_by: int | None, now: datetime) -> None:
+    async def set_population(
+        self, unit_code: str, period_key: str, population: int, *, set_by: int | None, now: datetime
+    ) -> None:
         row = await self.session.get(UnitPopulation, (unit_code, period_key))
         if row is None:
-            self.session.add(UnitPopulation(unit_code=unit_code, period_key=period_key, population=population, set_by=set_by, set_at=now))
+            self.session.add(
+                UnitPopulation(
+                    unit_code=unit_code, period_key=period_key, population=population, set_by=set_by, set_at=now
+                )
+            )
         else:
             row.population, row.set_by, row.set_at = population, set_by, now
 
@@ -273,11 +363,17 @@ class SkmRepo:
         """The person's questionnaire left half-way (interrupted by another command), if any."""
         return (await self.session.execute(_OPEN_FOR_USER, {"uid": user_id})).scalar_one_or_none()
 
-    async def populations(self, period_key: str, opd_code: str | None = None) -> dict[str, tuple[int | None, int | None]]:
+    async def populations(
+        self, period_key: str, opd_code: str | None = None
+    ) -> dict[str, tuple[int | None, int | None]]:
         """Every active unit's (coordinator's figure for the period, region file's yearly figure)."""
-        stmt = (select(Unit.code, UnitPopulation.population, Unit.population)
-                .outerjoin(UnitPopulation, and_(UnitPopulation.unit_code == Unit.code, UnitPopulation.period_key == period_key))
-                .where(Unit.active.is_(True)))
+        stmt = (
+            select(Unit.code, UnitPopulation.population, Unit.population)
+            .outerjoin(
+                UnitPopulation, and_(UnitPopulation.unit_code == Unit.code, UnitPopulation.period_key == period_key)
+            )
+            .where(Unit.active.is_(True))
+        )
         if opd_code is not None:
             stmt = stmt.where(Unit.opd_code == opd_code)
         return {code: (_int_or_none(o), _int_or_none(y)) for code, o, y in (await self.session.execute(stmt)).all()}
@@ -320,8 +416,16 @@ class SkmRepo:
             return cast(func.round(func.date_part("epoch", r.finished_at - r.started_at)), Integer)
         return cast(func.round((func.julianday(r.finished_at) - func.julianday(r.started_at)) * 86400), Integer)
 
-    async def quality_moments(self, start: datetime, end: datetime, unit_code: str | None = None, opd_code: str | None = None, *,
-                              split: str | None = None, speeder_limits: dict[str, int] | None = None) -> list[UnitMoments]:
+    async def quality_moments(
+        self,
+        start: datetime,
+        end: datetime,
+        unit_code: str | None = None,
+        opd_code: str | None = None,
+        *,
+        split: str | None = None,
+        speeder_limits: dict[str, int] | None = None,
+    ) -> list[UnitMoments]:
         """The moments of the quality report, per unit (``split=None``) or per unit and segment
         (``split`` = "channel" or a profile field), in three to five aggregate statements: no
         questionnaire leaves the database. Units (segments) without any questionnaire in the window
@@ -353,14 +457,20 @@ class SkmRepo:
             await self.session.execute(text("SET LOCAL jit = off"))
         unit_key = unit_key.label("unit_code")
         seg = self._segment(split).label("seg") if split is not None else None
-        complete = self._scope(and_(status == "complete", r.finished_at >= start, r.finished_at < end), unit_code, opd_code)
+        complete = self._scope(
+            and_(status == "complete", r.finished_at >= start, r.finished_at < end), unit_code, opd_code
+        )
         out: dict[tuple[str, str | None], UnitMoments] = {}
 
         def get(code: str, value: str | None = None) -> UnitMoments:
             m = out.get((code, value))
             if m is None:
-                m = out[(code, value)] = UnitMoments(unit_code=code, split=split, value=value,
-                                                     by_profile={key: {} for key in PROFILE_KEYS} if split is None else {})
+                m = out[(code, value)] = UnitMoments(
+                    unit_code=code,
+                    split=split,
+                    value=value,
+                    by_profile={key: {} for key in PROFILE_KEYS} if split is None else {},
+                )
                 if split is not None:
                     m.timed = m.speeders = 0
             return m
@@ -374,9 +484,20 @@ class SkmRepo:
         for c in cols[1:]:
             total = total + c
         straight = case((and_(*(cols[i] == cols[i + 1] for i in range(k - 1))), 1), else_=0)
-        keys: list[Any] = [unit_key, *([r.opd_code, r.service_code, r.channel] if split is None else [seg]), total.label("t")]
-        aggs: list[Any] = [func.count(), func.min(r.period_key), func.max(r.period_key), func.sum(straight), *(func.sum(c) for c in cols),
-                           *(func.count(c) for c in cols), *(func.sum(c * c) for c in cols)]
+        keys: list[Any] = [
+            unit_key,
+            *([r.opd_code, r.service_code, r.channel] if split is None else [seg]),
+            total.label("t"),
+        ]
+        aggs: list[Any] = [
+            func.count(),
+            func.min(r.period_key),
+            func.max(r.period_key),
+            func.sum(straight),
+            *(func.sum(c) for c in cols),
+            *(func.count(c) for c in cols),
+            *(func.sum(c * c) for c in cols),
+        ]
         stmt = select(*keys, *aggs).where(complete).group_by(*keys)
         width = len(keys)
         periods: dict[str, set[str]] = {}
@@ -385,7 +506,7 @@ class SkmRepo:
             code, *group, t = row[:width]
             n, first_key, last_key, n_straight, *rest = row[width:]
             periods.setdefault(code, set()).update((first_key, last_key))
-            sums, counts, squares = rest[:k], rest[k:2 * k], rest[2 * k:3 * k]
+            sums, counts, squares = rest[:k], rest[k : 2 * k], rest[2 * k : 3 * k]
             m = get(code, (group[0] or None) if split is not None else None)
             n = int(n)
             m.n_complete += n
@@ -403,14 +524,15 @@ class SkmRepo:
             if t is not None:
                 t = int(t)
                 m.n_full += n
-                m.sums = tuple(a + int(b or 0) for a, b in zip(m.sums, sums))
-                m.squares = tuple(a + int(b or 0) for a, b in zip(m.squares, squares))
-                m.cross = tuple(a + t * int(b or 0) for a, b in zip(m.cross, sums))
+                m.sums = tuple(a + int(b or 0) for a, b in zip(m.sums, sums, strict=False))
+                m.squares = tuple(a + int(b or 0) for a, b in zip(m.squares, squares, strict=False))
+                m.cross = tuple(a + t * int(b or 0) for a, b in zip(m.cross, sums, strict=False))
                 m.t_sum += t * n
                 m.t_squares += t * t * n
         for (code, opd, service), (n, sums, counts) in acc.items():
             out[(code, None)].groups[(opd, service)] = ElementTotals(
-                key=service or "", responses=n, totals={f"U{i + 1}": (sums[i], counts[i]) for i in range(k)})
+                key=service or "", responses=n, totals={f"U{i + 1}": (sums[i], counts[i]) for i in range(k)}
+            )
         # a person completes at most once per unit and period key (partial unique index
         # uq_survey_once_per_period): duplicates are possible only where the window spans keys
         multi_period = sorted(code for code, keys_seen in periods.items() if len(keys_seen) > 1)
@@ -424,14 +546,19 @@ class SkmRepo:
             limits = {u: int(v) for u, v in (speeder_limits or {}).items() if v is not None}
             if limits:
                 seconds = self._seconds()
-                stmt = (select(unit_key, seg, seconds.label("s"), func.count()).where(and_(complete, seconds < max(limits.values())))
-                        .group_by(unit_key, seg, seconds))
+                stmt = (
+                    select(unit_key, seg, seconds.label("s"), func.count())
+                    .where(and_(complete, seconds < max(limits.values())))
+                    .group_by(unit_key, seg, seconds)
+                )
                 for code, value, sec, n in (await self.session.execute(stmt)).all():
                     if code in limits and sec is not None and sec < limits[code]:
                         get(code, value or None).speeders += int(n)
 
         # 3. incomplete questionnaires and people who answered more than once (per unit[, segment])
-        await self._repeats(get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period)
+        await self._repeats(
+            get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period
+        )
         return [out[key] for key in sorted(out, key=lambda kv: (kv[0], kv[1] is None, kv[1] or ""))]
 
     async def _distributions(self, get, unit_key, complete) -> None:
@@ -441,8 +568,13 @@ class SkmRepo:
         seconds = self._seconds()
         # the profile distribution: group by the profile's JSON text as stored (no JSON parsing per
         # row; a few hundred distinct texts per unit), then read each field from those groups
-        texts = (select(unit_key, cast(r.profile, String).label("p"), func.count().label("n"))
-                 .where(complete).group_by(unit_key, cast(r.profile, String)).cte("profiles").prefix_with("MATERIALIZED"))
+        texts = (
+            select(unit_key, cast(r.profile, String).label("p"), func.count().label("n"))
+            .where(complete)
+            .group_by(unit_key, cast(r.profile, String))
+            .cte("profiles")
+            .prefix_with("MATERIALIZED")
+        )
         hist = select(unit_key, seconds.label("s"), func.count()).where(complete).group_by(unit_key, seconds)
         for code, sec, n in (await self.session.execute(hist)).all():
             if sec is not None:
@@ -453,15 +585,23 @@ class SkmRepo:
                 value = cast(texts.c.p, JSON).op("->>")(literal(key, String))
             else:
                 value = func.json_extract(texts.c.p, f'$."{key}"')
-            parts.append(select(texts.c.unit_code, literal(i).label("f"), cast(value, String).label("v"), func.sum(texts.c.n).label("n"))
-                         .group_by(texts.c.unit_code, value))
+            parts.append(
+                select(
+                    texts.c.unit_code,
+                    literal(i).label("f"),
+                    cast(value, String).label("v"),
+                    func.sum(texts.c.n).label("n"),
+                ).group_by(texts.c.unit_code, value)
+            )
         for code, f, v, n in (await self.session.execute(union_all(*parts))).all():
             m = get(code)
             key = PROFILE_KEYS[f]
             value = v if v not in (None, "") else None
             m.by_profile[key][value] = m.by_profile[key].get(value, 0) + int(n)
 
-    async def _repeats(self, get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period) -> None:
+    async def _repeats(
+        self, get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period
+    ) -> None:
         """Incomplete questionnaires and people who answered more than once, per unit[, segment].
 
         A person is a *repeat starter* when they started more than once and completed at most
@@ -471,33 +611,63 @@ class SkmRepo:
         window spans several period keys (``multi_period``).
         """
         r = SurveyResponse
-        incomplete = self._scope(and_(status != "complete", r.started_at >= start, r.started_at < end), unit_code, opd_code)
+        incomplete = self._scope(
+            and_(status != "complete", r.started_at >= start, r.started_at < end), unit_code, opd_code
+        )
         group = [unit_key] + ([seg] if seg is not None else [])
-        pairs = select(*group, r.user_id.label("user_id"), func.count().label("n_inc")).where(incomplete).group_by(*group, user_key).subquery()
+        pairs = (
+            select(*group, r.user_id.label("user_id"), func.count().label("n_inc"))
+            .where(incomplete)
+            .group_by(*group, user_key)
+            .subquery()
+        )
         # a literal 'complete' (not a bound parameter) lets the planner use the partial unique
         # index uq_survey_once_per_period (user_id, unit_code, period_key) WHERE status = 'complete'
         c = aliased(SurveyResponse, name="done_r")
         c_unit, c_finished = c.unit_code, c.finished_at
         if self._dialect == "sqlite":  # not ix_survey_unit_finished: a whole unit's rows per person
             c_finished = literal_column("+done_r.finished_at", c.finished_at.type)
-        same = [c.user_id == pairs.c.user_id, c_unit == pairs.c.unit_code, c.status == literal_column("'complete'", String),
-                c_finished >= start, c_finished < end]
+        same = [
+            c.user_id == pairs.c.user_id,
+            c_unit == pairs.c.unit_code,
+            c.status == literal_column("'complete'", String),
+            c_finished >= start,
+            c_finished < end,
+        ]
         if split is not None:
             same.append(_segment_on(self._dialect, split, c).is_not_distinct_from(pairs.c.seg))
         done = select(func.count()).select_from(c).where(*same).scalar_subquery()
         # materialized, so that the person's complete questionnaires are counted once per pair
-        per = (select(*(pairs.c[name] for name in (["unit_code"] + (["seg"] if seg is not None else []))), pairs.c.n_inc, done.label("done"))
-               .cte("per_person").prefix_with("MATERIALIZED"))
+        per = (
+            select(
+                *(pairs.c[name] for name in (["unit_code"] + (["seg"] if seg is not None else []))),
+                pairs.c.n_inc,
+                done.label("done"),
+            )
+            .cte("per_person")
+            .prefix_with("MATERIALIZED")
+        )
         outer = [per.c.unit_code] + ([per.c.seg] if seg is not None else [])
-        stmt = select(*outer, func.sum(per.c.n_inc), func.sum(case((and_(per.c.n_inc + per.c.done > 1, per.c.done <= 1), 1), else_=0))).group_by(*outer)
+        stmt = select(
+            *outer,
+            func.sum(per.c.n_inc),
+            func.sum(case((and_(per.c.n_inc + per.c.done > 1, per.c.done <= 1), 1), else_=0)),
+        ).group_by(*outer)
         for row in (await self.session.execute(stmt)).all():
             code, value = row[0], ((row[1] or None) if seg is not None else None)
             m = get(code, value)
             m.n_incomplete, m.repeat_start_users = int(row[-2] or 0), int(row[-1] or 0)
         if not multi_period:
             return
-        complete = and_(status == "complete", r.finished_at >= start, r.finished_at < end, r.unit_code.in_(multi_period))
-        per_user = select(*group, func.count().label("n")).where(self._scope(complete, unit_code, opd_code)).group_by(*group, user_key).subquery()
+        complete = and_(
+            status == "complete", r.finished_at >= start, r.finished_at < end, r.unit_code.in_(multi_period)
+        )
+        per_user = (
+            select(*group, func.count().label("n"))
+            .where(self._scope(complete, unit_code, opd_code))
+            .group_by(*group, user_key)
+            .subquery()
+        )
         outer = [per_user.c.unit_code] + ([per_user.c.seg] if seg is not None else [])
         stmt = select(*outer, func.sum(case((per_user.c.n > 1, 1), else_=0))).group_by(*outer)
         for row in (await self.session.execute(stmt)).all():
@@ -505,7 +675,9 @@ class SkmRepo:
             if row[-1] and (code, value) in out:
                 out[(code, value)].duplicate_users = int(row[-1])
 
-    async def suggestions(self, start: datetime, end: datetime, unit_code: str | None = None, opd_code: str | None = None) -> list[tuple[str, datetime, str]]:
+    async def suggestions(
+        self, start: datetime, end: datetime, unit_code: str | None = None, opd_code: str | None = None
+    ) -> list[tuple[str, datetime, str]]:
         """(unit code, finished at, saran) of the complete questionnaires with a non-empty saran."""
         r = SurveyResponse
         where = self._scope(self._complete_in(start, end), unit_code, opd_code)
@@ -513,13 +685,16 @@ class SkmRepo:
         stmt = select(r.unit_code, r.finished_at, r.saran).where(where).order_by(r.unit_code, r.finished_at, r.id)
         return [(u, f, s.strip()) for u, f, s in (await self.session.execute(stmt)).all()]
 
-    async def tabulation(self, unit_code: str, start: datetime, end: datetime, *, batch: int = 2000) -> AsyncIterator[Any]:
+    async def tabulation(
+        self, unit_code: str, start: datetime, end: datetime, *, batch: int = 2000
+    ) -> AsyncIterator[Any]:
         """The complete questionnaires of one unit, streamed in id order: rows with
         ``id, finished_at, channel, u1..u9, profile, service_code`` (attribute or tuple access)."""
         r = SurveyResponse
         stmt = (
             select(r.id, r.finished_at, r.channel, *(getattr(r, c) for c in ELEMENT_COLUMNS), r.profile, r.service_code)
-            .where(self._complete_in(start, end), r.unit_code == unit_code).order_by(r.id)
+            .where(self._complete_in(start, end), r.unit_code == unit_code)
+            .order_by(r.id)
             .execution_options(yield_per=batch)
         )
         result = await self.session.stream(stmt)

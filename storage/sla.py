@@ -28,17 +28,35 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, and_, case, delete, exists, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    String,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .repo import write_deferred
-from .models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.repo import write_deferred
 
 HANDLING = ("disposisi", "tindak_lanjut")
 OPEN = ("triase", *HANDLING)
-STAGE_COLUMNS = {"triage": Complaint.triage_due_at, "response": Complaint.response_due_at, "completion": Complaint.completion_due_at}
+STAGE_COLUMNS = {
+    "triage": Complaint.triage_due_at,
+    "response": Complaint.response_due_at,
+    "completion": Complaint.completion_due_at,
+}
 #: what stays of a complaint's text after retention (the statistics columns are kept)
 ANONYMISED_TEXT = "[dihapus: masa retensi data berakhir]"
 #: audit actions whose actor is the reporter (their id is removed with the complaint's)
@@ -94,10 +112,13 @@ def overdue_condition(now: datetime):
     """An open complaint past the deadline of a stage it is in."""
     return or_(
         and_(Complaint.state == "triase", Complaint.triage_due_at < now),
-        and_(Complaint.state.in_(HANDLING), or_(
-            Complaint.completion_due_at < now,
-            and_(Complaint.first_response_at.is_(None), Complaint.response_due_at < now),
-        )),
+        and_(
+            Complaint.state.in_(HANDLING),
+            or_(
+                Complaint.completion_due_at < now,
+                and_(Complaint.first_response_at.is_(None), Complaint.response_due_at < now),
+            ),
+        ),
     )
 
 
@@ -129,7 +150,13 @@ class SlaRepo:
                 where.append(due >= w.due_from)
             if w.due_before is not None:
                 where.append(due < w.due_before)
-            parts.append(select(Complaint.id.label("id"), literal(w.stage, String).label("stage"), literal(w.kind, String).label("kind")).where(*where))
+            parts.append(
+                select(
+                    Complaint.id.label("id"),
+                    literal(w.stage, String).label("stage"),
+                    literal(w.kind, String).label("kind"),
+                ).where(*where)
+            )
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else union_all(*parts)
@@ -154,7 +181,7 @@ class SlaRepo:
         ids = sorted(set(ids))
         out: dict[int, str | None] = {}
         for i in range(0, len(ids), 5000):
-            stmt = select(Complaint.id, Complaint.opd_code).where(Complaint.id.in_(ids[i:i + 5000]))
+            stmt = select(Complaint.id, Complaint.opd_code).where(Complaint.id.in_(ids[i : i + 5000]))
             out.update({int(cid): opd for cid, opd in (await self.session.execute(stmt)).all()})
         return out
 
@@ -173,14 +200,27 @@ class SlaRepo:
         )
         # one compiled statement, sent as multi-row batches by SQLAlchemy's "insertmanyvalues"
         rows = await self.session.execute(
-            stmt, [{"complaint_id": k.complaint_id, "stage": k.stage, "kind": k.kind, "seq": k.seq, "sent_at": now} for k in unique])
+            stmt,
+            [
+                {"complaint_id": k.complaint_id, "stage": k.stage, "kind": k.kind, "seq": k.seq, "sent_at": now}
+                for k in unique
+            ],
+        )
         return {ReminderKey(int(cid), stage, kind, int(seq)) for cid, stage, kind, seq in rows.all()}
 
     async def reminders(self, complaint_id: int | None = None) -> Sequence[ReminderSent]:
         stmt = select(ReminderSent)
         if complaint_id is not None:
             stmt = stmt.where(ReminderSent.complaint_id == complaint_id)
-        return (await self.session.execute(stmt.order_by(ReminderSent.complaint_id, ReminderSent.stage, ReminderSent.kind, ReminderSent.seq))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    stmt.order_by(ReminderSent.complaint_id, ReminderSent.stage, ReminderSent.kind, ReminderSent.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def staff(self) -> Sequence[User]:
         """Officers and coordinators who can receive reminders (not erased)."""
@@ -196,10 +236,16 @@ class SlaRepo:
 
     # ---- auto-close -------------------------------------------------------------------------
     async def autoclose_candidates(self, resolved_before: datetime) -> list[int]:
-        stmt = select(Complaint.id).where(Complaint.state == "selesai", Complaint.resolved_at < resolved_before).order_by(Complaint.id)
+        stmt = (
+            select(Complaint.id)
+            .where(Complaint.state == "selesai", Complaint.resolved_at < resolved_before)
+            .order_by(Complaint.id)
+        )
         return [int(i) for i in (await self.session.execute(stmt)).scalars().all()]
 
-    async def autoclose(self, ids: Sequence[int], *, resolved_before: datetime, now: datetime) -> list[tuple[int, str, int | None, str | None]]:
+    async def autoclose(
+        self, ids: Sequence[int], *, resolved_before: datetime, now: datetime
+    ) -> list[tuple[int, str, int | None, str | None]]:
         """Close the given complaints that are (still) 'selesai' and past the window, atomically:
         (id, number, citizen user id, OPD) of those actually closed. Adds their history events."""
         if not ids:
@@ -213,23 +259,47 @@ class SlaRepo:
         )
         closed = sorted((int(i), n, u, o) for i, n, u, o in (await self.session.execute(stmt)).all())
         if closed:
-            await self.session.execute(ComplaintEvent.__table__.insert(), [
-                {"complaint_id": i, "at": now, "actor_user_id": None, "actor_role": "system", "action": "autoclose",
-                 "from_state": "selesai", "to_state": "ditutup", "opd_code": o, "text": None, "visible_to_citizen": True}
-                for i, _n, _u, o in closed
-            ])
-            await self.session.execute(AuditEvent.__table__.insert(), [
-                {"at": now, "actor_user_id": None, "action": "complaint_autoclose", "subject_type": "complaint", "subject_id": n,
-                 "detail": {"from_state": "selesai", "to_state": "ditutup", "opd": o}}
-                for _i, n, _u, o in closed
-            ])
+            await self.session.execute(
+                ComplaintEvent.__table__.insert(),
+                [
+                    {
+                        "complaint_id": i,
+                        "at": now,
+                        "actor_user_id": None,
+                        "actor_role": "system",
+                        "action": "autoclose",
+                        "from_state": "selesai",
+                        "to_state": "ditutup",
+                        "opd_code": o,
+                        "text": None,
+                        "visible_to_citizen": True,
+                    }
+                    for i, _n, _u, o in closed
+                ],
+            )
+            await self.session.execute(
+                AuditEvent.__table__.insert(),
+                [
+                    {
+                        "at": now,
+                        "actor_user_id": None,
+                        "action": "complaint_autoclose",
+                        "subject_type": "complaint",
+                        "subject_id": n,
+                        "detail": {"from_state": "selesai", "to_state": "ditutup", "opd": o},
+                    }
+                    for _i, n, _u, o in closed
+                ],
+            )
         return closed
 
     # ---- retention --------------------------------------------------------------------------
     async def retention_candidates(self, closed_before: datetime) -> list[int]:
-        stmt = (select(Complaint.id)
-                .where(Complaint.state == "ditutup", Complaint.closed_at < closed_before, Complaint.anonymised_at.is_(None))
-                .order_by(Complaint.id))
+        stmt = (
+            select(Complaint.id)
+            .where(Complaint.state == "ditutup", Complaint.closed_at < closed_before, Complaint.anonymised_at.is_(None))
+            .order_by(Complaint.id)
+        )
         return [int(i) for i in (await self.session.execute(stmt)).scalars().all()]
 
     async def anonymise(self, ids: Sequence[int], *, closed_before: datetime, now: datetime) -> list[str]:
@@ -244,8 +314,20 @@ class SlaRepo:
             return []
         stmt = (
             update(Complaint)
-            .where(Complaint.id.in_(list(ids)), Complaint.state == "ditutup", Complaint.closed_at < closed_before, Complaint.anonymised_at.is_(None))
-            .values(citizen_user_id=None, address=None, latitude=None, longitude=None, text=ANONYMISED_TEXT, anonymised_at=now)
+            .where(
+                Complaint.id.in_(list(ids)),
+                Complaint.state == "ditutup",
+                Complaint.closed_at < closed_before,
+                Complaint.anonymised_at.is_(None),
+            )
+            .values(
+                citizen_user_id=None,
+                address=None,
+                latitude=None,
+                longitude=None,
+                text=ANONYMISED_TEXT,
+                anonymised_at=now,
+            )
             .returning(Complaint.id, Complaint.number)
             .execution_options(synchronize_session=False)
         )
@@ -254,30 +336,55 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
-        await self.session.execute(delete(ComplaintPhoto).where(ComplaintPhoto.complaint_id.in_(done_ids)).execution_options(synchronize_session=False))
         await self.session.execute(
-            update(ComplaintEvent).where(ComplaintEvent.complaint_id.in_(done_ids))
-            .values(text=None, actor_user_id=case((ComplaintEvent.actor_role == "citizen", None), else_=ComplaintEvent.actor_user_id))
+            delete(ComplaintPhoto)
+            .where(ComplaintPhoto.complaint_id.in_(done_ids))
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id.in_(done_ids))
+            .values(
+                text=None,
+                actor_user_id=case((ComplaintEvent.actor_role == "citizen", None), else_=ComplaintEvent.actor_user_id),
+            )
             .execution_options(synchronize_session=False)
         )
         await write_deferred(self.session)  # this transaction's own audit rows are anonymised too
         await self.session.execute(
             update(AuditEvent)
-            .where(AuditEvent.subject_type == "complaint", AuditEvent.subject_id.in_(numbers), AuditEvent.action.in_(CITIZEN_AUDIT_ACTIONS))
+            .where(
+                AuditEvent.subject_type == "complaint",
+                AuditEvent.subject_id.in_(numbers),
+                AuditEvent.action.in_(CITIZEN_AUDIT_ACTIONS),
+            )
             .values(actor_user_id=None)
             .execution_options(synchronize_session=False)
         )
-        await self.session.execute(AuditEvent.__table__.insert(), [
-            {"at": now, "actor_user_id": None, "action": "complaint_anonymised", "subject_type": "complaint", "subject_id": n, "detail": {}}
-            for n in numbers
-        ])
+        await self.session.execute(
+            AuditEvent.__table__.insert(),
+            [
+                {
+                    "at": now,
+                    "actor_user_id": None,
+                    "action": "complaint_anonymised",
+                    "subject_type": "complaint",
+                    "subject_id": n,
+                    "detail": {},
+                }
+                for n in numbers
+            ],
+        )
         return numbers
 
     # ---- digest -----------------------------------------------------------------------------
     async def new_by_opd(self, start: datetime, end: datetime) -> dict[str | None, int]:
         """Complaints filed in [start, end) per current OPD (None: not routed yet)."""
-        stmt = (select(Complaint.opd_code, func.count()).where(Complaint.filed_at >= start, Complaint.filed_at < end)
-                .group_by(Complaint.opd_code))
+        stmt = (
+            select(Complaint.opd_code, func.count())
+            .where(Complaint.filed_at >= start, Complaint.filed_at < end)
+            .group_by(Complaint.opd_code)
+        )
         return {opd: int(n) for opd, n in (await self.session.execute(stmt)).all()}
 
     async def open_by_opd(self, now: datetime, opd_code: str | None = None) -> list[tuple[str | None, int, int]]:
@@ -287,35 +394,49 @@ class SlaRepo:
         stmt = select(Complaint.opd_code, func.count(), overdue).where(Complaint.state.in_(OPEN))
         if opd_code is not None:
             stmt = stmt.where(Complaint.opd_code == opd_code)
-        rows = [(opd, int(n), int(late or 0)) for opd, n, late in (await self.session.execute(stmt.group_by(Complaint.opd_code))).all()]
+        rows = [
+            (opd, int(n), int(late or 0))
+            for opd, n, late in (await self.session.execute(stmt.group_by(Complaint.opd_code))).all()
+        ]
         return sorted(rows, key=lambda r: (-r[2], -r[1], r[0] or ""))
 
-    async def first_responses(self, start: datetime, end: datetime, opd_code: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
+    async def first_responses(
+        self, start: datetime, end: datetime, opd_code: str | None = None
+    ) -> list[tuple[str | None, datetime, datetime]]:
         """(OPD, filed at, first response at) of complaints first answered in [start, end)."""
         stmt = select(Complaint.opd_code, Complaint.filed_at, Complaint.first_response_at).where(
-            Complaint.first_response_at >= start, Complaint.first_response_at < end)
+            Complaint.first_response_at >= start, Complaint.first_response_at < end
+        )
         if opd_code is not None:
             stmt = stmt.where(Complaint.opd_code == opd_code)
         return [(o, f, r) for o, f, r in (await self.session.execute(stmt)).all()]
 
     async def overdue_list(self, opd_code: str, now: datetime, limit: int = 10) -> Sequence[Complaint]:
         """The OPD's overdue complaints, oldest completion deadline first."""
-        stmt = (select(Complaint).where(Complaint.opd_code == opd_code, Complaint.state.in_(HANDLING), overdue_condition(now))
-                .order_by(Complaint.completion_due_at, Complaint.id).limit(limit))
+        stmt = (
+            select(Complaint)
+            .where(Complaint.opd_code == opd_code, Complaint.state.in_(HANDLING), overdue_condition(now))
+            .order_by(Complaint.completion_due_at, Complaint.id)
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def upcoming_forums(self, now: datetime, days: int = 7, opd_code: str | None = None) -> list[Any]:
         """The published forums starting in the next ``days`` days, soonest first (objects with
         ``title``, ``starts_at``, ``opd_code``, ``registered``, ``capacity``): the forum module's
         query."""
-        from .forum import upcoming_forums
+        from storage.forum import upcoming_forums
 
         return list(await upcoming_forums(self.session, now, days, opd_code=opd_code))
 
     async def record_digest(self, user_id: int, day: date, kind: str, now: datetime) -> bool:
         """True if this person's digest for ``day`` was not recorded yet (and now is)."""
-        stmt = (self._insert(DigestSent).values(user_id=user_id, day=day, kind=kind, sent_at=now)
-                .on_conflict_do_nothing(index_elements=["user_id", "day"]).returning(DigestSent.user_id))
+        stmt = (
+            self._insert(DigestSent)
+            .values(user_id=user_id, day=day, kind=kind, sent_at=now)
+            .on_conflict_do_nothing(index_elements=["user_id", "day"])
+            .returning(DigestSent.user_id)
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def digests(self, day: date | None = None) -> Sequence[DigestSent]:

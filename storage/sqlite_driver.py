@@ -54,7 +54,9 @@ class _Cursor(aiosqlite.Cursor):
 
     # ---- on the event loop -----------------------------------------------------------------
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> _Cursor:
-        rows, self._done = await self._execute(self._run, sqlite3.Cursor.execute, sql, [] if parameters is None else parameters)
+        rows, self._done = await self._execute(
+            self._run, sqlite3.Cursor.execute, sql, [] if parameters is None else parameters
+        )
         self._rows = rows[::-1]
         return self
 
@@ -77,7 +79,7 @@ class _Cursor(aiosqlite.Cursor):
         if len(self._rows) < size and not self._done:
             await self._more(max(size - len(self._rows), PREFETCH))
         taken = self._rows[-size:][::-1] if size else []
-        del self._rows[len(self._rows) - len(taken):]
+        del self._rows[len(self._rows) - len(taken) :]
         return taken
 
     async def fetchall(self) -> list[Any]:

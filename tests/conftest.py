@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,7 @@ from sqlalchemy import text
 
 from bot.clock import ManualClock
 from bot.settings import Settings
-from storage import Database
-from storage import migrate
+from storage import Database, migrate
 from storage.models import Base
 
 PG_URL = os.environ.get("KANAL_TEST_DATABASE_URL") or None
@@ -87,7 +86,7 @@ async def db(db_url: str):
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))  # Monday 09:00 WIB
+    return ManualClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday 09:00 WIB
 
 
 @pytest.fixture

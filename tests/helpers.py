@@ -10,8 +10,24 @@ from bot.types import Inbound, Kind, SendError, SendResult
 _ids = itertools.count(1)
 
 
-def text(user: str, body: str, *, channel: str = "web", ext: str | None = None, hint: str | None = None, name: str | None = "Siti") -> Inbound:
-    return Inbound(channel=channel, user_key=user, external_id=ext or f"m{next(_ids)}", kind=Kind.TEXT, text=body, language_hint=hint, display_name=name)
+def text(
+    user: str,
+    body: str,
+    *,
+    channel: str = "web",
+    ext: str | None = None,
+    hint: str | None = None,
+    name: str | None = "Siti",
+) -> Inbound:
+    return Inbound(
+        channel=channel,
+        user_key=user,
+        external_id=ext or f"m{next(_ids)}",
+        kind=Kind.TEXT,
+        text=body,
+        language_hint=hint,
+        display_name=name,
+    )
 
 
 def choice(user: str, value: str, *, channel: str = "web", ext: str | None = None) -> Inbound:

@@ -6,20 +6,19 @@ import os
 import subprocess
 import sys
 
-import pytest
-
+from bot.channels.webchat import render as web_render
 from bot.dispatch import Dispatcher
 from bot.region import load_region_file, store_region
 from handlers import build_router
-from bot.channels.webchat import render as web_render
 from storage import Database, Repo
-
-from .helpers import choice, text
+from tests.helpers import choice, text
 
 
 def kanal(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProcess:
     full = {**{k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}, **env}
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=full, cwd=str(cwd), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=full, cwd=str(cwd), capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_everywhere(tmp_path):
@@ -31,7 +30,10 @@ def test_help_everywhere(tmp_path):
 def test_bad_setting_is_one_clear_line(tmp_path):
     out = kanal("config", env={"KANAL_HTTP_PORT": "delapan"}, cwd=tmp_path)
     assert out.returncode == 2
-    assert out.stderr.strip() == "kanal: configuration error: KANAL_HTTP_PORT: expected a port number 1-65535, got 'delapan'"
+    assert (
+        out.stderr.strip()
+        == "kanal: configuration error: KANAL_HTTP_PORT: expected a port number 1-65535, got 'delapan'"
+    )
 
 
 def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path):
@@ -58,7 +60,9 @@ def test_unreachable_database_is_one_clear_line_without_the_password(tmp_path):
         out = kanal(*args, env=env, cwd=tmp_path)
         assert out.returncode == 1, (args, out.stderr)
         lines = out.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("kanal: cannot reach the database postgresql+asyncpg://kanal:***@127.0.0.1"), (args, out.stderr)
+        assert len(lines) == 1 and lines[0].startswith(
+            "kanal: cannot reach the database postgresql+asyncpg://kanal:***@127.0.0.1"
+        ), (args, out.stderr)
         assert "rahasia-sekali" not in out.stderr + out.stdout
 
 
@@ -66,13 +70,19 @@ def test_region_load_reports_every_problem(tmp_path):
     env = {"KANAL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.sqlite3"}
     kanal("db", "upgrade", env=env, cwd=tmp_path)
     bad = tmp_path / "bad.toml"
-    bad.write_text('[region]\ncode = "x y"\nname = "Kab"\n[[opd]]\ncode = "PUPR"\nname = "PU"\n[[opd.unit]]\ncode = "pupr bm"\nname = "BM"\n')
+    bad.write_text(
+        '[region]\ncode = "x y"\nname = "Kab"\n[[opd]]\ncode = "PUPR"\nname = "PU"\n[[opd.unit]]\ncode = "pupr bm"\nname = "BM"\n'
+    )
     out = kanal("region", "load", str(bad), env=env, cwd=tmp_path)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "region.code" in out.stderr and "opd[0].unit[0].code" in out.stderr
     out = kanal("region", "show", env=env, cwd=tmp_path)
     assert "no region loaded" in out.stdout
-    assert kanal("region", "load", str(tmp_path / "missing.toml"), env=env, cwd=tmp_path).stderr.strip().endswith("file not found")
+    assert (
+        kanal("region", "load", str(tmp_path / "missing.toml"), env=env, cwd=tmp_path)
+        .stderr.strip()
+        .endswith("file not found")
+    )
 
 
 async def test_invite_prints_a_code_that_works_once(db_url, tmp_path, settings):

@@ -12,8 +12,7 @@ from PIL import Image
 from bot.region import load_region_file, store_region
 from storage import Database
 from storage.skm import SkmRepo
-
-from .test_cli import kanal
+from tests.test_cli import kanal
 
 UNIT = "DLH-KEB"
 
@@ -27,8 +26,16 @@ async def seed(db_url: str, clock) -> None:
         repo, skm = Repo(uow.session), SkmRepo(uow.session)
         for i, answers in enumerate(([4] * 9, [3, 3, 3, 3, 3, 3, 3, 3, 2])):
             user = await repo.get_or_create_user("web", f"r{i}", clock.now())
-            row = skm.start(user_id=user.id, unit_code=UNIT, opd_code="DLH", service_code=None, channel="web", period_key="2026-S2",
-                            now=clock.now() - timedelta(minutes=5), profile={})
+            row = skm.start(
+                user_id=user.id,
+                unit_code=UNIT,
+                opd_code="DLH",
+                service_code=None,
+                channel="web",
+                period_key="2026-S2",
+                now=clock.now() - timedelta(minutes=5),
+                profile={},
+            )
             for k, v in enumerate(answers, start=1):
                 setattr(row, f"u{k}", v)
             row.status, row.finished_at = "complete", clock.now()
@@ -47,7 +54,18 @@ async def test_export_xlsx_and_csv(db_url, clock, tmp_path):
     # by hand: answers sum 36 + 26 = 62 over 18 → 3.4444 × 25 = 86.11, mutu B
     assert rows and any(isinstance(v, float) and round(v, 2) == 86.11 for v in rows[0]) and "B" in rows[0]
 
-    out = kanal("export", "skm", "--period", "2026-S2", "--format", "csv", "-o", str(tmp_path / "skm.csv"), env=env, cwd=tmp_path)
+    out = kanal(
+        "export",
+        "skm",
+        "--period",
+        "2026-S2",
+        "--format",
+        "csv",
+        "-o",
+        str(tmp_path / "skm.csv"),
+        env=env,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     text = (tmp_path / "skm.csv").read_bytes().decode("utf-8-sig")
     line = next(r for r in csv.reader(io.StringIO(text)) if UNIT in r)
@@ -60,7 +78,9 @@ async def test_export_xlsx_and_csv(db_url, clock, tmp_path):
 async def test_qr_one_and_all(db_url, clock, tmp_path):
     await seed(db_url, clock)
     env = {"KANAL_DATABASE_URL": db_url}
-    out = kanal("qr", UNIT, "--telegram-bot", "@kanal_sukamaju_bot", "-o", str(tmp_path / "q.png"), env=env, cwd=tmp_path)
+    out = kanal(
+        "qr", UNIT, "--telegram-bot", "@kanal_sukamaju_bot", "-o", str(tmp_path / "q.png"), env=env, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert "https://t.me/kanal_sukamaju_bot?start=skm_DLH-KEB" in out.stdout
     img = Image.open(tmp_path / "q.png")
@@ -74,7 +94,16 @@ async def test_qr_one_and_all(db_url, clock, tmp_path):
     if decode is not None:
         assert decode(img)[0].data.decode() == "https://t.me/kanal_sukamaju_bot?start=skm_DLH-KEB"
 
-    out = kanal("qr", "--all", "--web-url", "https://lapor.sukamaju.go.id/chat", "-o", str(tmp_path / "qr"), env=env, cwd=tmp_path)
+    out = kanal(
+        "qr",
+        "--all",
+        "--web-url",
+        "https://lapor.sukamaju.go.id/chat",
+        "-o",
+        str(tmp_path / "qr"),
+        env=env,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "qr").glob("skm_*.png"))) == 33
     assert "https://lapor.sukamaju.go.id/chat?start=skm_PUPR-BM" in out.stdout

@@ -7,7 +7,9 @@ from __future__ import annotations
 import itertools
 import logging
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import complaints as rules
@@ -24,11 +26,32 @@ _ids = itertools.count()
 
 ACTORS = ("citizen", "pupr", "dlh", "coord", "stranger")
 TEMPLATES = [
-    "/balas {n} kami tindak lanjuti", "/balas {n}", "/selesai {n} sudah diperbaiki", "/selesai {n}",
-    "/teruskan {n} DLH salah alamat", "/teruskan {n} PUPR", "/teruskan {n} XYZ", "/kembalikan {n} bukan kewenangan",
-    "/arahkan {n} PUPR", "/arahkan {n} DLH", "/arahkan {n}", "/nilai {n} puas", "/nilai {n} tidak", "/nilai {n} mungkin",
-    "alasannya jalan masih rusak", "/lihat {n}", "/status {n}", "/status", "/antrian", "/antrian 2", "/triase",
-    "/cari rusak", "/batal", "/lihat ADU-2026-99999", "/balas ADU-2026-0 x", "jawaban teks bebas",
+    "/balas {n} kami tindak lanjuti",
+    "/balas {n}",
+    "/selesai {n} sudah diperbaiki",
+    "/selesai {n}",
+    "/teruskan {n} DLH salah alamat",
+    "/teruskan {n} PUPR",
+    "/teruskan {n} XYZ",
+    "/kembalikan {n} bukan kewenangan",
+    "/arahkan {n} PUPR",
+    "/arahkan {n} DLH",
+    "/arahkan {n}",
+    "/nilai {n} puas",
+    "/nilai {n} tidak",
+    "/nilai {n} mungkin",
+    "alasannya jalan masih rusak",
+    "/lihat {n}",
+    "/status {n}",
+    "/status",
+    "/antrian",
+    "/antrian 2",
+    "/triase",
+    "/cari rusak",
+    "/batal",
+    "/lihat ADU-2026-99999",
+    "/balas ADU-2026-0 x",
+    "jawaban teks bebas",
 ]
 step = st.tuples(st.sampled_from(ACTORS), st.sampled_from(TEMPLATES))
 
@@ -47,8 +70,17 @@ async def setup(db, settings, clock):
 
 async def say(dispatcher, user_key: str, text: str) -> None:
     kind = Kind.CHOICE if text.startswith("lapor:") else Kind.TEXT
-    await dispatcher.handle(Inbound(channel="web", user_key=user_key, external_id=f"p{next(_ids)}", kind=kind,
-                                    text=text if kind is Kind.TEXT else None, choice=text if kind is Kind.CHOICE else None, display_name="Warga Uji"))
+    await dispatcher.handle(
+        Inbound(
+            channel="web",
+            user_key=user_key,
+            external_id=f"p{next(_ids)}",
+            kind=kind,
+            text=text if kind is Kind.TEXT else None,
+            choice=text if kind is Kind.CHOICE else None,
+            display_name="Warga Uji",
+        )
+    )
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
@@ -60,12 +92,23 @@ async def test_any_command_sequence_keeps_the_complaint_consistent(db, settings,
     caplog.set_level(logging.ERROR)
     n = next(_ids)
     citizen, stranger = f"citizen-{n}", f"stranger-{n}"
-    for text in ("/start", "lapor:x", "/lapor", TEXT, "lapor:next", "lapor:skip", f"lapor:privacy:{privacy}", "lapor:send"):
+    for text in (
+        "/start",
+        "lapor:x",
+        "/lapor",
+        TEXT,
+        "lapor:next",
+        "lapor:skip",
+        f"lapor:privacy:{privacy}",
+        "lapor:send",
+    ):
         await say(dispatcher, citizen, "consent:yes" if text == "lapor:x" else text)
     async with db.unit_of_work() as uow:
         mine = (await uow.session.execute(select(Complaint).order_by(Complaint.id.desc()).limit(1))).scalar_one()
         number = mine.number
-        first_out = (await uow.session.execute(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
+        first_out = (
+            await uow.session.execute(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1))
+        ).scalar_one()
     await say(dispatcher, stranger, "/start")
     await say(dispatcher, stranger, "/batal")
 
@@ -81,7 +124,9 @@ async def test_any_command_sequence_keeps_the_complaint_consistent(db, settings,
                 assert c.resolved_at is not None
 
     async with db.unit_of_work() as uow:
-        failed = (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "turn_failed"))).scalars().all()
+        failed = (
+            (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "turn_failed"))).scalars().all()
+        )
         rows = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.id > first_out))).scalars().all()
     assert not failed, [f.detail for f in failed]
     stranger_text = " ".join(r.payload.get("text", "") for r in rows if r.address == stranger)

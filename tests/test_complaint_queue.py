@@ -17,8 +17,7 @@ from handlers import build_router
 from handlers.complaints import PAGE
 from storage import Repo
 from storage.models import Complaint, OutboxMessage
-
-from .helpers import text
+from tests.helpers import text
 
 STATES = ["disposisi", "tindak_lanjut", "triase", "selesai", "ditutup"]
 
@@ -33,21 +32,40 @@ async def _seed(db, clock) -> list[str]:
             state = STATES[i % 5]
             opd = None if state == "triase" else ("PUPR" if i % 3 else "DLH")
             due = now + timedelta(days=(i * 7) % 5 - 2)  # five distinct deadlines, many ties
-            s.add(Complaint(number=f"ADU-2026-{i:05d}", channel="web", text=f"keluhan {i}", privacy="biasa", state=state, opd_code=opd,
-                            klass="keluhan", filed_at=now, updated_at=now, completion_due_at=due, reopen_count=0))
+            s.add(
+                Complaint(
+                    number=f"ADU-2026-{i:05d}",
+                    channel="web",
+                    text=f"keluhan {i}",
+                    privacy="biasa",
+                    state=state,
+                    opd_code=opd,
+                    klass="keluhan",
+                    filed_at=now,
+                    updated_at=now,
+                    completion_due_at=due,
+                    reopen_count=0,
+                )
+            )
         repo = Repo(s)
         officer = await repo.get_or_create_user("web", "petugas", now, display_name="Petugas PU")
         officer.role, officer.opd_code, officer.consent_at = "officer", "PUPR", now
         await uow.commit()
     async with db.unit_of_work() as uow:
         rows = (await uow.session.execute(select(Complaint).where(Complaint.opd_code == "PUPR"))).scalars().all()
-        queue = sorted((c for c in rows if c.state in ("disposisi", "tindak_lanjut")), key=lambda c: (c.completion_due_at, c.id))
+        queue = sorted(
+            (c for c in rows if c.state in ("disposisi", "tindak_lanjut")), key=lambda c: (c.completion_due_at, c.id)
+        )
         return [c.number for c in queue]
 
 
 async def _last_text(db, address: str = "petugas") -> str:
     async with db.unit_of_work() as uow:
-        row = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
+        row = (
+            await uow.session.execute(
+                select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id.desc()).limit(1)
+            )
+        ).scalar_one()
         return row.payload["text"]
 
 
@@ -96,7 +114,9 @@ async def test_coordinator_list_commands_check_their_page_like_antrian(db, setti
     await store_region(db, load_region_file(), clock.now())
     await _seed(db, clock)
     async with db.unit_of_work() as uow:
-        coordinator = await Repo(uow.session).get_or_create_user("web", "koordinator", clock.now(), display_name="Bag. Organisasi")
+        coordinator = await Repo(uow.session).get_or_create_user(
+            "web", "koordinator", clock.now(), display_name="Bag. Organisasi"
+        )
         coordinator.role, coordinator.consent_at = "coordinator", clock.now()
         await uow.commit()
     dispatcher = Dispatcher(db, build_router(), settings, clock=clock, renderers={"web": web_render})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import complaints as rules
 
@@ -11,8 +12,15 @@ ACTIONS = sorted(rules.TRANSITIONS)
 
 def test_lifecycle_happy_path_and_reopen():
     s = "triase"
-    for action, expected in [("route", "disposisi"), ("answer", "tindak_lanjut"), ("resolve", "selesai"),
-                             ("rate_bad", "tindak_lanjut"), ("forward", "disposisi"), ("resolve", "selesai"), ("rate_good", "ditutup")]:
+    for action, expected in [
+        ("route", "disposisi"),
+        ("answer", "tindak_lanjut"),
+        ("resolve", "selesai"),
+        ("rate_bad", "tindak_lanjut"),
+        ("forward", "disposisi"),
+        ("resolve", "selesai"),
+        ("rate_good", "ditutup"),
+    ]:
         s = rules.next_state(action, s)
         assert s == expected
 
@@ -45,7 +53,17 @@ def test_number_formats():
     assert rules.format_number(2026, 1234567) == "ADU-2026-1234567"
     for typed in ("ADU-2026-00042", "adu-2026-42", "ADU 2026 42", "#ADU-2026-0042", " 2026-42 ", "adu/2026/00042"):
         assert rules.parse_number(typed) == "ADU-2026-00042", typed
-    for junk in ("", "ADU", "ADU-2026", "ADU-2026-0", "ADU-26-42", "42", "ADU-2026-42; DROP TABLE", "ADU-1999-1", "x" * 500):
+    for junk in (
+        "",
+        "ADU",
+        "ADU-2026",
+        "ADU-2026-0",
+        "ADU-26-42",
+        "42",
+        "ADU-2026-42; DROP TABLE",
+        "ADU-1999-1",
+        "x" * 500,
+    ):
         assert rules.parse_number(junk) is None, junk
 
 

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Complaint, ComplaintEvent, ComplaintPhoto
-
-from .tg_chat import NUMBER_RE, buttons, person, running, text_of
+from tests.tg_chat import NUMBER_RE, buttons, person, running, text_of
 
 ROAD = "Jalan rusak parah di depan SDN 2 Sukamaju, lubangnya dalam sekali dan sudah ada motor jatuh kemarin sore."
 
@@ -19,7 +18,9 @@ async def world(settings):
         yield tg, app
 
 
-async def file_complaint(citizen, text: str, *, privacy: str = "biasa", photo: bool = False, address: str | None = None) -> str:
+async def file_complaint(
+    citizen, text: str, *, privacy: str = "biasa", photo: bool = False, address: str | None = None
+) -> str:
     out = await citizen.send("/lapor")
     assert "Ceritakan masalah" in text_of(out)
     out = await citizen.send(text)
@@ -92,8 +93,19 @@ async def test_full_lifecycle_with_reopen(world, db):
 
     async with db.unit_of_work() as uow:
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
-        actions = [e.action for e in (await uow.session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id).order_by(ComplaintEvent.id))).scalars()]
-        photos = (await uow.session.execute(select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id))).scalars().all()
+        actions = [
+            e.action
+            for e in (
+                await uow.session.execute(
+                    select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id).order_by(ComplaintEvent.id)
+                )
+            ).scalars()
+        ]
+        photos = (
+            (await uow.session.execute(select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id)))
+            .scalars()
+            .all()
+        )
     assert (c.state, c.rating, c.reopen_count, c.opd_code) == ("ditutup", "puas", 1, "PUPR")
     assert actions == ["filed", "auto_routed", "answer", "resolve", "rate_bad", "resolve", "rate_good"]
     assert len(photos) == 1 and photos[0].file_ref
@@ -152,7 +164,9 @@ async def test_anonymous_complaint_never_shows_identity(world):
     await officer.send(f"/teruskan {number} DLH cek")
     await coord.send(f"/lihat {number}")
     await coord.send("/cari rusak parah")
-    staff_text = "\n".join(m.get("visible_text", "") + json_dump(m) for chat in (officer.id, coord.id) for m in tg.sent(chat))
+    staff_text = "\n".join(
+        m.get("visible_text", "") + json_dump(m) for chat in (officer.id, coord.id) for m in tg.sent(chat)
+    )
     assert number in staff_text
     for ident in ("Rahasia Sekali", "rahasia_user", "777001"):
         assert ident not in staff_text
@@ -172,8 +186,13 @@ async def test_other_opd_officer_is_refused(world):
     citizen = await person(tg, app, 104, "Budi")
     number = await file_complaint(citizen, ROAD)
     await pupr.settle()
-    for cmd in (f"/lihat {number}", f"/balas {number} jawaban dari OPD lain", f"/selesai {number} selesai oleh OPD lain",
-                f"/teruskan {number} DLH", f"/kembalikan {number} bukan kami"):
+    for cmd in (
+        f"/lihat {number}",
+        f"/balas {number} jawaban dari OPD lain",
+        f"/selesai {number} selesai oleh OPD lain",
+        f"/teruskan {number} DLH",
+        f"/kembalikan {number} bukan kami",
+    ):
         out = await other.send(cmd)
         assert "tidak ditemukan" in text_of(out), cmd
         assert "rusak parah" not in text_of(out) and "Budi" not in text_of(out)
@@ -208,7 +227,15 @@ async def test_an_answer_that_cannot_reach_the_citizen_is_reported_to_the_office
     assert f"tentang laporan {number} tidak sampai ke pelapor" in body and f"/status {number}" in body
     assert "Dedi" not in body and "102" not in body  # an anonymous complainant stays anonymous
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == "102").order_by(OutboxMessage.id))).scalars().all()
+        rows = (
+            (
+                await uow.session.execute(
+                    select(OutboxMessage).where(OutboxMessage.address == "102").order_by(OutboxMessage.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     failed = [r for r in rows if r.status == "failed"]
     assert len(failed) == 1 and "403" in (failed[0].last_error or "") and failed[0].on_failure["about"] == number
     # the officer's own messages carry no report; nothing else was reported

@@ -12,17 +12,16 @@ import socket
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from storage import Database
 from storage.models import Complaint, InboundMessage, OutboxMessage, User
-
-from .fakes.telegram_api import FakeTelegramServer
-from .scripts import complaint_turns
-from .tg_chat import buttons
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.scripts import complaint_turns
+from tests.tg_chat import buttons
 
 TOKEN = "654321:CRASH-test-token"
 
@@ -35,8 +34,14 @@ def free_port() -> int:
 
 async def start_bot(env: dict[str, str], cwd) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=str(cwd),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=str(cwd),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 
@@ -44,8 +49,11 @@ async def test_crash_between_commit_and_delivery(db_url, tmp_path):
     async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KANAL_")},
-            "KANAL_DATABASE_URL": db_url, "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
-            "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false",
+            "KANAL_DATABASE_URL": db_url,
+            "KANAL_TELEGRAM_TOKEN": TOKEN,
+            "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+            "KANAL_HTTP_PORT": str(free_port()),
+            "KANAL_WEBCHAT": "false",
             "KANAL_LOG_LEVEL": "DEBUG",  # PTB logs its token-bearing base URL at DEBUG: must come out redacted
         }
         tg.push_message(4242, "/start")
@@ -135,8 +143,11 @@ class _Run:
 
 async def _stored(db: Database, update_id: int) -> bool:
     async with db.unit_of_work() as uow:
-        found = await uow.session.execute(select(InboundMessage.id).where(InboundMessage.channel == "telegram",
-                                                                          InboundMessage.external_id == f"u{update_id}"))
+        found = await uow.session.execute(
+            select(InboundMessage.id).where(
+                InboundMessage.channel == "telegram", InboundMessage.external_id == f"u{update_id}"
+            )
+        )
         return found.scalar_one_or_none() is not None
 
 
@@ -145,7 +156,17 @@ async def _inbound_count(db: Database) -> int:
         return (await uow.session.execute(select(func.count()).select_from(InboundMessage))).scalar_one()
 
 
-async def _citizen(tg: FakeTelegramServer, db: Database, chat_id: int, index: int, rng: random.Random, run: _Run, *, wait: float, look: float) -> None:
+async def _citizen(
+    tg: FakeTelegramServer,
+    db: Database,
+    chat_id: int,
+    index: int,
+    rng: random.Random,
+    run: _Run,
+    *,
+    wait: float,
+    look: float,
+) -> None:
     """One person: a turn, wait until its answer is there, think a moment, the next turn. A turn
     that a killed process had fetched (its offset confirmed) but not stored is lost: after a while
     without an answer the person sends it again, as people do, and the loss is recorded."""
@@ -177,14 +198,26 @@ async def _citizen(tg: FakeTelegramServer, db: Database, chat_id: int, index: in
                 if waited > LOST_AFTER and time.monotonic() - last_look > look:
                     last_look = time.monotonic()
                     if confirm is None:  # the first getUpdates since the push whose offset passes it
-                        confirm = next((r for r in tg.requests[first_request:] if r.method.lower() == "getupdates"
-                                        and int(r.params.get("offset") or 0) > uid), None)
+                        confirm = next(
+                            (
+                                r
+                                for r in tg.requests[first_request:]
+                                if r.method.lower() == "getupdates" and int(r.params.get("offset") or 0) > uid
+                            ),
+                            None,
+                        )
                     if confirm is not None and any(k > confirm.time for k in run.kills) and not await _stored(db, uid):
                         lost = True
-                        run.lost.append({"chat": chat_id, "update_id": uid, "turn": value,
-                                         "confirmed_at": round(confirm.time - pushed_at, 3),
-                                         "confirmed_by_offset": int(confirm.params.get("offset")),
-                                         "killed_at": [round(k - pushed_at, 3) for k in run.kills if k >= pushed_at]})
+                        run.lost.append(
+                            {
+                                "chat": chat_id,
+                                "update_id": uid,
+                                "turn": value,
+                                "confirmed_at": round(confirm.time - pushed_at, 3),
+                                "confirmed_by_offset": int(confirm.params.get("offset")),
+                                "killed_at": [round(k - pushed_at, 3) for k in run.kills if k >= pushed_at],
+                            }
+                        )
                         break
                 await asyncio.sleep(0.05)
             if answered:
@@ -202,17 +235,36 @@ async def _expire_leases(db_url: str, run: _Run) -> None:
     db = Database(db_url)
     try:
         async with db.unit_of_work() as uow:
-            rows = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.status == "sending"))).scalars().all()
-            run.in_doubt.append(Counter((int(r.address), r.payload.get("text") or r.payload.get("caption") or "") for r in rows))
-            await uow.session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending")
-                                      .values(locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            rows = (
+                (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.status == "sending")))
+                .scalars()
+                .all()
+            )
+            run.in_doubt.append(
+                Counter((int(r.address), r.payload.get("text") or r.payload.get("caption") or "") for r in rows)
+            )
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending")
+                .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+            )
             await uow.commit()
     finally:
         await db.dispose()
 
 
-async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int | None, gap: tuple[float, float], seed: int, budget: float, look: float,
-                            http_process: bool = False) -> _Run:
+async def _scripted_crashes(
+    db_url: str,
+    tmp_path,
+    *,
+    citizens: int,
+    kills: int | None,
+    gap: tuple[float, float],
+    seed: int,
+    budget: float,
+    look: float,
+    http_process: bool = False,
+) -> _Run:
     """Run ``citizens`` scripts against a real bot process killed ``kills`` times (None: every
     ``gap`` seconds until all scripts are done), ``gap`` seconds after it is polling again."""
     rng = random.Random(seed)
@@ -220,16 +272,30 @@ async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int 
     async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KANAL_")},
-            "KANAL_DATABASE_URL": db_url, "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
-            "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_SCHEDULER": "false",
-            "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0", "KANAL_LOG_LEVEL": "WARNING",
+            "KANAL_DATABASE_URL": db_url,
+            "KANAL_TELEGRAM_TOKEN": TOKEN,
+            "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+            "KANAL_HTTP_PORT": str(free_port()),
+            "KANAL_WEBCHAT": "false",
+            "KANAL_SCHEDULER": "false",
+            "KANAL_TELEGRAM_GLOBAL_RATE": "0",
+            "KANAL_TELEGRAM_CHAT_RATE": "0",
+            "KANAL_LOG_LEVEL": "WARNING",
             "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
         }
 
         async def start(n: int) -> tuple[asyncio.subprocess.Process, int]:
             log = open(tmp_path / f"bot-{n}.log", "wb")
-            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=str(tmp_path),
-                                                        stdout=log, stderr=asyncio.subprocess.STDOUT)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=env,
+                cwd=str(tmp_path),
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
             log.close()
             launched[0] = time.monotonic()
             return proc, _polls(tg)
@@ -239,15 +305,21 @@ async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int 
         async def polling_since(before: int, proc) -> None:
             deadline = time.monotonic() + 60
             while _polls(tg) <= before:
-                assert proc.returncode is None, (tmp_path / f"bot-{len(run.kills)}.log").read_text(errors="replace")[-3000:]
+                assert proc.returncode is None, (tmp_path / f"bot-{len(run.kills)}.log").read_text(errors="replace")[
+                    -3000:
+                ]
                 assert time.monotonic() < deadline, "the bot did not start polling within 60 s"
                 await asyncio.sleep(0.02)
             run.startups.append(round(time.monotonic() - launched[0], 2))
 
         lookups = Database(db_url)  # one engine for the drivers' "was it stored?" questions
         proc, before = await start(0)
-        drivers = [asyncio.create_task(_citizen(tg, lookups, 50_000 + i, i, random.Random(seed * 1000 + i), run, wait=budget, look=look))
-                   for i in range(citizens)]
+        drivers = [
+            asyncio.create_task(
+                _citizen(tg, lookups, 50_000 + i, i, random.Random(seed * 1000 + i), run, wait=budget, look=look)
+            )
+            for i in range(citizens)
+        ]
         try:
             while (kills is None or len(run.kills) < kills) and not all(d.done() for d in drivers):
                 stored_before = await _inbound_count(lookups)
@@ -257,7 +329,9 @@ async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int 
                 # (finding 1) and the run would make no progress at all
                 deadline = time.monotonic() + 60
                 while await _inbound_count(lookups) == stored_before and not all(d.done() for d in drivers):
-                    assert proc.returncode is None and time.monotonic() < deadline, "the restarted bot stored nothing in 60 s"
+                    assert proc.returncode is None and time.monotonic() < deadline, (
+                        "the restarted bot stored nothing in 60 s"
+                    )
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(rng.uniform(*gap))
                 if all(d.done() for d in drivers):
@@ -274,8 +348,13 @@ async def _scripted_crashes(db_url: str, tmp_path, *, citizens: int, kills: int 
                 deadline = time.monotonic() + 20
                 while True:
                     async with db.unit_of_work() as uow:
-                        open_rows = (await uow.session.execute(select(func.count()).select_from(OutboxMessage)
-                                                               .where(OutboxMessage.status.in_(["pending", "sending"])))).scalar_one()
+                        open_rows = (
+                            await uow.session.execute(
+                                select(func.count())
+                                .select_from(OutboxMessage)
+                                .where(OutboxMessage.status.in_(["pending", "sending"]))
+                            )
+                        ).scalar_one()
                     if not open_rows:
                         break
                     assert time.monotonic() < deadline, f"{open_rows} outbox row(s) still not sent"
@@ -308,8 +387,20 @@ async def _check_exactly_once(db_url: str, run: _Run, citizens: int) -> None:
             s = uow.session
             users = dict((await s.execute(select(User.external_id, User.id).where(User.channel == "telegram"))).all())
             complaints = Counter((await s.execute(select(Complaint.citizen_user_id))).scalars().all())
-            inbound = Counter((await s.execute(select(InboundMessage.external_id).where(InboundMessage.channel == "telegram"))).scalars().all())
-            rows = (await s.execute(select(OutboxMessage).where(OutboxMessage.channel == "telegram").order_by(OutboxMessage.id))).scalars().all()
+            inbound = Counter(
+                (await s.execute(select(InboundMessage.external_id).where(InboundMessage.channel == "telegram")))
+                .scalars()
+                .all()
+            )
+            rows = (
+                (
+                    await s.execute(
+                        select(OutboxMessage).where(OutboxMessage.channel == "telegram").order_by(OutboxMessage.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
     finally:
         await db.dispose()
     assert len(run.done) == citizens
@@ -337,8 +428,10 @@ async def _check_exactly_once(db_url: str, run: _Run, citizens: int) -> None:
         extra = Counter(got) - Counter(expected)
         for text, n in extra.items():
             # … plus at most one copy of a row that a killed process had claimed, per kill
-            assert n <= allowed[(chat, text)], (f"chat {chat}: {n} extra cop(ies) of {text[:80]!r}, but it was in flight at "
-                                                 f"{allowed[(chat, text)]} kill(s)")
+            assert n <= allowed[(chat, text)], (
+                f"chat {chat}: {n} extra cop(ies) of {text[:80]!r}, but it was in flight at "
+                f"{allowed[(chat, text)]} kill(s)"
+            )
             extra_total += n
     run.duplicates = extra_total
 
@@ -346,9 +439,11 @@ async def _check_exactly_once(db_url: str, run: _Run, citizens: int) -> None:
 def _verdict(run: _Run, summary: str) -> None:
     print(summary)
     if run.lost:
-        detail = "; ".join(f"chat {x['chat']} update {x['update_id']} ({x['turn']!r}): offset confirmed by getUpdates(offset="
-                           f"{x['confirmed_by_offset']}) {x['confirmed_at']}s after the push, process killed at {x['killed_at']}s, never stored"
-                           for x in run.lost)
+        detail = "; ".join(
+            f"chat {x['chat']} update {x['update_id']} ({x['turn']!r}): offset confirmed by getUpdates(offset="
+            f"{x['confirmed_by_offset']}) {x['confirmed_at']}s after the push, process killed at {x['killed_at']}s, never stored"
+            for x in run.lost
+        )
         if LOST_UPDATES_ARE_KNOWN:
             pytest.xfail(f"known gap, {len(run.lost)} update(s) lost in long polling: {detail}")
         raise AssertionError(f"{len(run.lost)} update(s) lost: {detail}")
@@ -357,24 +452,39 @@ def _verdict(run: _Run, summary: str) -> None:
 async def test_scripted_turns_under_random_kills(db_url, tmp_path):
     """CI variant: 10 citizens × 8 turns = 80 turns, three SIGKILLs at random moments."""
     started = time.monotonic()
-    run = await _scripted_crashes(db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261201, budget=60, look=0.2)
+    run = await _scripted_crashes(
+        db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261201, budget=60, look=0.2
+    )
     assert len(run.kills) == 3
-    _verdict(run, f"80 turns, 3 kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s")
+    _verdict(
+        run,
+        f"80 turns, 3 kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s",
+    )
 
 
 async def test_scripted_turns_under_random_kills_with_http_process(db_url, tmp_path):
     """The same with KANAL_TELEGRAM_HTTP_PROCESS: the killed bot's HTTP process is orphaned with
     calls in flight (it finishes them and exits), and each restart starts a new one."""
     started = time.monotonic()
-    run = await _scripted_crashes(db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261202, budget=60, look=0.2, http_process=True)
+    run = await _scripted_crashes(
+        db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261202, budget=60, look=0.2, http_process=True
+    )
     assert len(run.kills) == 3
-    _verdict(run, f"80 turns, 3 kills, HTTP process, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s")
+    _verdict(
+        run,
+        f"80 turns, 3 kills, HTTP process, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s",
+    )
 
 
 @pytest.mark.slow
 async def test_scripted_turns_under_random_kills_long(db_url, tmp_path):
     """Long variant: 125 citizens × 8 turns = 1,000 turns, a SIGKILL 0.05–0.3 s after each restarted process stored its first turn, until done (the bot does the 1,000 turns in a few seconds)."""
     started = time.monotonic()
-    run = await _scripted_crashes(db_url, tmp_path, citizens=125, kills=None, gap=(0.05, 0.3), seed=1000, budget=120, look=1.0)
+    run = await _scripted_crashes(
+        db_url, tmp_path, citizens=125, kills=None, gap=(0.05, 0.3), seed=1000, budget=120, look=1.0
+    )
     assert len(run.kills) >= 3
-    _verdict(run, f"1000 turns, {len(run.kills)} kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s")
+    _verdict(
+        run,
+        f"1000 turns, {len(run.kills)} kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s",
+    )

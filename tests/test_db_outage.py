@@ -29,10 +29,9 @@ from sqlalchemy.engine import make_url
 
 from storage import Database
 from storage.models import AuditEvent, Complaint, InboundMessage, OutboxMessage, User
-
-from .conftest import PG_URL
-from .fakes.tcp_proxy import TcpProxy
-from .fakes.telegram_api import FakeTelegramServer
+from tests.conftest import PG_URL
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.fakes.telegram_api import FakeTelegramServer
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set KANAL_TEST_DATABASE_URL")
 
@@ -66,7 +65,9 @@ async def wait_for_new(tg: FakeTelegramServer, chat: int, have: int, timeout: fl
             return tg.sent(chat_id=chat)[have:]
 
 
-async def chatty(tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Event, proxy: TcpProxy, base: int) -> None:
+async def chatty(
+    tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Event, proxy: TcpProxy, base: int
+) -> None:
     """Fire ``/status <unique number>`` every 0.15 s without waiting for the answers."""
     numbers = load.fired.setdefault(chat, [])
     while not stop.is_set():
@@ -78,7 +79,9 @@ async def chatty(tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Ev
         await asyncio.sleep(0.15)
 
 
-async def talker(tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Event, proxy: TcpProxy, reply_timeout: float) -> None:
+async def talker(
+    tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Event, proxy: TcpProxy, reply_timeout: float
+) -> None:
     """File complaints step by step, each step only after the bot answered the previous one."""
     texts = load.filed.setdefault(chat, [])
     while not stop.is_set():
@@ -93,22 +96,43 @@ async def talker(tg: FakeTelegramServer, chat: int, load: Load, stop: asyncio.Ev
         texts.append(text)
 
 
-async def run_outage(db_url: str, tmp_path: Path, *, outage: float, before: float = 1.5, after: float = 1.5,
-                     chatty_chats: int = 3, talker_chats: int = 2) -> None:
+async def run_outage(
+    db_url: str,
+    tmp_path: Path,
+    *,
+    outage: float,
+    before: float = 1.5,
+    after: float = 1.5,
+    chatty_chats: int = 3,
+    talker_chats: int = 2,
+) -> None:
     url = make_url(db_url)
     async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy, FakeTelegramServer(token=TOKEN) as tg:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("KANAL_")},
-            "KANAL_DATABASE_URL": proxied, "KANAL_TELEGRAM_TOKEN": TOKEN, "KANAL_TELEGRAM_BASE_URL": tg.base_url,
-            "KANAL_TELEGRAM_GLOBAL_RATE": "0", "KANAL_TELEGRAM_CHAT_RATE": "0",
-            "KANAL_HTTP_PORT": str(free_port()), "KANAL_WEBCHAT": "false", "KANAL_SCHEDULER": "false",
+            "KANAL_DATABASE_URL": proxied,
+            "KANAL_TELEGRAM_TOKEN": TOKEN,
+            "KANAL_TELEGRAM_BASE_URL": tg.base_url,
+            "KANAL_TELEGRAM_GLOBAL_RATE": "0",
+            "KANAL_TELEGRAM_CHAT_RATE": "0",
+            "KANAL_HTTP_PORT": str(free_port()),
+            "KANAL_WEBCHAT": "false",
+            "KANAL_SCHEDULER": "false",
             "KANAL_LOG_LEVEL": "INFO",
         }
         log_path = tmp_path / "bot.log"
         with open(log_path, "wb") as log_file:
-            bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env, cwd=str(tmp_path),
-                                                       stdout=log_file, stderr=asyncio.subprocess.STDOUT)
+            bot = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=env,
+                cwd=str(tmp_path),
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         try:
             chats = [610_000 + i for i in range(chatty_chats + talker_chats)]
             for chat in chats:  # consent first: every later message is a plain turn
@@ -124,8 +148,13 @@ async def run_outage(db_url: str, tmp_path: Path, *, outage: float, before: floa
 
             load, stop = Load(), asyncio.Event()
             reply_timeout = outage + 60
-            workers = [asyncio.create_task(chatty(tg, chat, load, stop, proxy, base=i * 10_000)) for i, chat in enumerate(chats[:chatty_chats])]
-            workers += [asyncio.create_task(talker(tg, chat, load, stop, proxy, reply_timeout)) for chat in chats[chatty_chats:]]
+            workers = [
+                asyncio.create_task(chatty(tg, chat, load, stop, proxy, base=i * 10_000))
+                for i, chat in enumerate(chats[:chatty_chats])
+            ]
+            workers += [
+                asyncio.create_task(talker(tg, chat, load, stop, proxy, reply_timeout)) for chat in chats[chatty_chats:]
+            ]
             await asyncio.sleep(before)
             await proxy.outage()
             await asyncio.sleep(outage)
@@ -151,12 +180,12 @@ async def run_outage(db_url: str, tmp_path: Path, *, outage: float, before: floa
 
             # ---- exactly one reply per update, at the fake server -----------------------------
             for chat, numbers in load.fired.items():
-                replies = tg.sent(chat_id=chat)[start_counts[chat]:]
+                replies = tg.sent(chat_id=chat)[start_counts[chat] :]
                 echoed = [n for m in replies for n in NUMBER_RE.findall(m["visible_text"])]
                 assert len(replies) == len(numbers), (chat, len(replies), len(numbers))
                 assert sorted(echoed) == sorted(numbers), f"chat {chat}: missing or doubled answers"
             for chat, texts in load.filed.items():
-                replies = tg.sent(chat_id=chat)[start_counts[chat]:]
+                replies = tg.sent(chat_id=chat)[start_counts[chat] :]
                 assert len(replies) == 5 * len(texts), (chat, [m["visible_text"][:60] for m in replies])
                 assert len([m for m in replies if re.search(r"ADU-2026-\d{5}", m["visible_text"])]) == len(texts)
         finally:
@@ -174,9 +203,17 @@ async def run_outage(db_url: str, tmp_path: Path, *, outage: float, before: floa
         async with db.unit_of_work() as uow:
             s = uow.session
             inbound = (await s.execute(select(func.count()).select_from(InboundMessage))).scalar_one()
-            statuses = (await s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
-            failed_turns = (await s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "turn_failed"))).scalar_one()
-            filed = (await s.execute(select(User.external_id, Complaint.text).join(User, User.id == Complaint.citizen_user_id))).all()
+            statuses = (
+                await s.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+            ).all()
+            failed_turns = (
+                await s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "turn_failed"))
+            ).scalar_one()
+            filed = (
+                await s.execute(
+                    select(User.external_id, Complaint.text).join(User, User.id == Complaint.citizen_user_id)
+                )
+            ).all()
     finally:
         await db.dispose()
     chats_total = chatty_chats + talker_chats

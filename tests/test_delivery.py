@@ -15,8 +15,7 @@ from bot.delivery import OutboxSender, RateLimit, TokenBucket, backoff_seconds
 from bot.types import SendError
 from storage import Repo
 from storage.models import OutboxMessage
-
-from .helpers import RecordingSender
+from tests.helpers import RecordingSender
 
 
 async def enqueue(db, clock, address: str, texts: list[str], channel: str = "telegram") -> None:
@@ -68,7 +67,7 @@ async def test_rate_limited_lane_waits_retry_after_and_keeps_order(db, clock):
 
 
 async def test_a_message_committed_while_its_chat_waits_for_a_retry_does_not_overtake(db, clock):
-    """"1" meets a network error and its lane pauses; "3", written to the same chat meanwhile,
+    """ "1" meets a network error and its lane pauses; "3", written to the same chat meanwhile,
     waits behind "1" and "2" instead of going out first (it did before: the storm suite saw
     chats receive their messages out of order)."""
     sender = RecordingSender()
@@ -112,7 +111,7 @@ class _FailsFirstOnce:
 
 
 async def _third_after_a_paused_retry(db, clock, outbox: OutboxSender, failing: _FailsFirstOnce) -> None:
-    """"1" and "2" are claimed and "1" fails once; its pause runs out, then "3" is written to the
+    """ "1" and "2" are claimed and "1" fails once; its pause runs out, then "3" is written to the
     same chat, and the outbox is drained and stopped."""
     await enqueue(db, clock, "a", ["1", "2"])
     await outbox.start()
@@ -127,7 +126,7 @@ async def _third_after_a_paused_retry(db, clock, outbox: OutboxSender, failing: 
 
 
 async def test_a_pause_that_ran_out_before_its_retry_was_written_still_holds_later_messages(db, clock):
-    """"1" meets a network error; its lane's pause is shorter than the time its outcome takes to
+    """ "1" meets a network error; its lane's pause is shorter than the time its outcome takes to
     be written. "3", claimed after the pause ran out but while the database still had "1" and
     "2" as being sent, went out first (the storm suite saw it once the outcomes were gathered
     0.05 s, longer than its 0.05 s backoff)."""
@@ -224,7 +223,12 @@ async def test_permanent_failure_recorded_not_retried(db, clock):
     finally:
         await outbox.stop()
     (row,) = await rows(db)
-    assert row.status == "failed" and "blocked" in row.last_error and sender.sent == [], (outbox.stats, sender.sent, row.attempts, row.last_error)
+    assert row.status == "failed" and "blocked" in row.last_error and sender.sent == [], (
+        outbox.stats,
+        sender.sent,
+        row.attempts,
+        row.last_error,
+    )
 
 
 async def test_retryable_error_backs_off_then_succeeds(db, clock):
@@ -309,7 +313,13 @@ async def test_an_answer_overtakes_a_broadcast_in_progress(db, clock):
     async with db.unit_of_work() as uow:
         repo = Repo(uow.session)
         for i in range(300):
-            repo.enqueue(channel="telegram", address=f"n{i}", payload={"text": f"news {i}"}, now=clock.now(), purpose="forum_announce")
+            repo.enqueue(
+                channel="telegram",
+                address=f"n{i}",
+                payload={"text": f"news {i}"},
+                now=clock.now(),
+                purpose="forum_announce",
+            )
         await uow.commit()
     await outbox.start()
     try:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from bot.delivery import IDLE_PRUNE_MIN, OutboxSender, RateLimit
 from storage import Repo
-
-from .helpers import RecordingSender
+from tests.helpers import RecordingSender
 
 CHATS = 2 * IDLE_PRUNE_MIN + 100  # two prunes
 

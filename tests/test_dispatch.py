@@ -13,8 +13,7 @@ from bot.region import load_region_file, store_region
 from handlers import build_router
 from storage import Repo
 from storage.models import AuditEvent, ConversationState, InboundMessage, OutboxMessage, User
-
-from .helpers import choice, text
+from tests.helpers import choice, text
 
 
 @pytest.fixture
@@ -25,7 +24,15 @@ async def dispatcher(db, settings, clock):
 
 async def outbox_texts(db, address: str) -> list[str]:
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id))).scalars().all()
+        rows = (
+            (
+                await uow.session.execute(
+                    select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         return [r.payload["text"] for r in rows]
 
 
@@ -152,7 +159,9 @@ async def test_join_with_invite_code_once(dispatcher, db, clock):
     from datetime import timedelta
 
     async with db.unit_of_work() as uow:
-        Repo(uow.session).create_invite(code="ABCD-EFGH-JKLM", role="officer", opd_code="PUPR", now=clock.now(), valid_for=timedelta(days=7))
+        Repo(uow.session).create_invite(
+            code="ABCD-EFGH-JKLM", role="officer", opd_code="PUPR", now=clock.now(), valid_for=timedelta(days=7)
+        )
         await uow.commit()
     await consented(dispatcher, "o1")
     await dispatcher.handle(text("o1", "/gabung abcd-efgh-jklm"))

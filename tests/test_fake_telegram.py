@@ -19,14 +19,22 @@ import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.aiohttp_request import AiohttpRequest, JsonRequestData, redact
-
-from .fakes.telegram_api import FakeTelegramServer, parse_html
+from tests.fakes.telegram_api import FakeTelegramServer, parse_html
 
 TOKEN = "123456:SECRET-token_value-xyz"
 # A 1×1 PNG (header says 1×1).
@@ -61,8 +69,11 @@ async def tg():
 
 def make_bot(tg: FakeTelegramServer, **request_kwargs) -> Bot:
     return Bot(
-        TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url,
-        request=AiohttpRequest(**request_kwargs), get_updates_request=AiohttpRequest(),
+        TOKEN,
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        request=AiohttpRequest(**request_kwargs),
+        get_updates_request=AiohttpRequest(),
     )
 
 
@@ -77,9 +88,14 @@ async def test_send_message_round_trip(tg, bot):
     me = await bot.get_me()
     assert me.is_bot and me.id == 123456 and me.username == "kanal_test_bot"
 
-    msg = await bot.send_message(1001, "<b>Halo</b> Budi &amp; 👋 <i>semua</i>", parse_mode="HTML", reply_markup=keyboard("menu:a", "menu:b"))
+    msg = await bot.send_message(
+        1001, "<b>Halo</b> Budi &amp; 👋 <i>semua</i>", parse_mode="HTML", reply_markup=keyboard("menu:a", "menu:b")
+    )
     assert msg.text == "Halo Budi & 👋 semua"
-    assert [(e.type, e.offset, e.length) for e in msg.entities] == [("bold", 0, 4), ("italic", 15, 5)]  # 👋 is 2 UTF-16 units
+    assert [(e.type, e.offset, e.length) for e in msg.entities] == [
+        ("bold", 0, 4),
+        ("italic", 15, 5),
+    ]  # 👋 is 2 UTF-16 units
     assert msg.from_user.id == me.id and msg.chat.id == 1001 and msg.chat.type == "private"
     assert msg.reply_markup.inline_keyboard[1][0].callback_data == "menu:b"
 
@@ -100,7 +116,9 @@ async def test_incoming_message_and_callback(tg, bot):
     (update,) = await bot.get_updates(timeout=0)
     msg = update.message
     assert msg.text == "/start skm_1" and msg.chat.id == 1001 and msg.chat.type == "private"
-    assert msg.from_user.first_name == "Siti" and msg.from_user.language_code == "en" and msg.from_user.username == "siti"
+    assert (
+        msg.from_user.first_name == "Siti" and msg.from_user.language_code == "en" and msg.from_user.username == "siti"
+    )
     assert msg.entities[0].type == "bot_command" and msg.entities[0].length == len("/start")
     tg.push_message(1001, "lagi")  # the profile stays what it was
     (again,) = await bot.get_updates(offset=update.update_id + 1, timeout=0)
@@ -304,7 +322,7 @@ def test_parse_html():
     text, entities = parse_html(
         '<b>B <i>BI</i></b> <a href="https://x.id/?a=1&amp;b=2">tautan</a> <tg-spoiler>s</tg-spoiler> '
         '<span class="tg-spoiler">t</span> <pre><code class="language-python">x = 1</code></pre> '
-        '<blockquote expandable>q</blockquote> &lt;&gt;&amp;&quot;&#233;&#x1F600; <code>c</code> <s>x</s><u>y</u>'
+        "<blockquote expandable>q</blockquote> &lt;&gt;&amp;&quot;&#233;&#x1F600; <code>c</code> <s>x</s><u>y</u>"
     )
     assert text == 'B BI tautan s t x = 1 q <>&"é😀 c xy'
     kinds = {e["type"]: e for e in entities}
@@ -319,7 +337,11 @@ def test_parse_html():
 # ---- uploads ----------------------------------------------------------------------------------
 async def test_send_photo_multipart_and_by_file_id(tg, bot):
     msg = await bot.send_photo(
-        77, InputFile(PNG, filename="bukti.png"), caption="<b>Bukti</b> foto", parse_mode="HTML", reply_markup=keyboard("ok")
+        77,
+        InputFile(PNG, filename="bukti.png"),
+        caption="<b>Bukti</b> foto",
+        parse_mode="HTML",
+        reply_markup=keyboard("ok"),
     )
     assert msg.caption == "Bukti foto" and msg.caption_entities[0].type == "bold"
     assert (msg.photo[-1].width, msg.photo[-1].height) == (1, 1) and msg.photo[-1].file_size == len(PNG)
@@ -394,7 +416,10 @@ async def test_deliver_webhook_sends_the_secret_header(tg):
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     try:
-        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"}}
+        update = {
+            "update_id": 1,
+            "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"},
+        }
         assert await tg.deliver_webhook(f"http://127.0.0.1:{port}/hook", update, secret_token="ok-secret") == 200
         assert await tg.deliver_webhook(f"http://127.0.0.1:{port}/hook", update) == 403
     finally:
@@ -408,13 +433,23 @@ async def test_wire_format_json_form_query_and_method_case(tg):
         async with http.post(f"{base}/SENDMESSAGE", json={"chat_id": 1, "text": "json"}) as r:
             body = await r.json()
             assert r.status == 200 and body["ok"] and body["result"]["text"] == "json"
-        async with http.post(f"{base}/sendmessage", data={"chat_id": "1", "text": "form",
-                                                            "reply_markup": json.dumps({"inline_keyboard": [[{"text": "x", "callback_data": "y"}]]})}) as r:
+        async with http.post(
+            f"{base}/sendmessage",
+            data={
+                "chat_id": "1",
+                "text": "form",
+                "reply_markup": json.dumps({"inline_keyboard": [[{"text": "x", "callback_data": "y"}]]}),
+            },
+        ) as r:
             assert (await r.json())["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "y"
         async with http.get(f"{base}/sendMessage", params={"chat_id": "1", "text": "query"}) as r:
             assert r.status == 200
         async with http.post(f"{base}/fooBar") as r:
-            assert r.status == 404 and await r.json() == {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+            assert r.status == 404 and await r.json() == {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found: method not found",
+            }
         async with http.post(f"{tg.base_url}123456:wrong/getMe") as r:
             assert r.status == 401
         async with http.post(f"{base}/sendMessage", json={"text": "no chat"}) as r:
@@ -440,8 +475,18 @@ async def test_json_request_data_through_any_request_class(tg, request_class):
     try:
         markup = {"inline_keyboard": [[{"text": "Ya ✅", "callback_data": "consent:yes"}]]}
         url = f"{tg.base_url}{TOKEN}/sendMessage"
-        result = await request.post(url, request_data=JsonRequestData({"chat_id": "41", "text": "<b>halo</b> &amp; ü", "parse_mode": "HTML",
-                                                                       "reply_markup": markup, "unused": None}))
+        result = await request.post(
+            url,
+            request_data=JsonRequestData(
+                {
+                    "chat_id": "41",
+                    "text": "<b>halo</b> &amp; ü",
+                    "parse_mode": "HTML",
+                    "reply_markup": markup,
+                    "unused": None,
+                }
+            ),
+        )
         assert isinstance(result["message_id"], int)
         tg.block_chat(42)
         with pytest.raises(Forbidden):
@@ -558,8 +603,13 @@ async def test_request_lifecycle_and_defaults(tg):
         await request.do_request(f"{tg.base_url}{TOKEN}/getMe", "POST")
     await request.initialize()
     await request.initialize()  # idempotent
-    data = RequestData([RequestParameter.from_input("chat_id", 5), RequestParameter.from_input("text", "Halo & <x>"),
-                        RequestParameter.from_input("disable_notification", True)])
+    data = RequestData(
+        [
+            RequestParameter.from_input("chat_id", 5),
+            RequestParameter.from_input("text", "Halo & <x>"),
+            RequestParameter.from_input("disable_notification", True),
+        ]
+    )
     status, body = await request.do_request(f"{tg.base_url}{TOKEN}/sendMessage", "POST", request_data=data)
     assert status == 200 and json.loads(body)["result"]["text"] == "Halo & <x>"
     assert tg.requests[-1].params == {"chat_id": "5", "text": "Halo & <x>", "disable_notification": "true"}
@@ -573,8 +623,13 @@ async def test_request_lifecycle_and_defaults(tg):
 
 # ---- the benchmark baseline ---------------------------------------------------------------------
 async def test_stock_httpx_request_works_against_the_fake(tg):
-    async with Bot(TOKEN, base_url=tg.base_url, base_file_url=tg.base_file_url,
-                   request=HTTPXRequest(), get_updates_request=HTTPXRequest()) as b:
+    async with Bot(
+        TOKEN,
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        request=HTTPXRequest(),
+        get_updates_request=HTTPXRequest(),
+    ) as b:
         assert (await b.get_me()).username == "kanal_test_bot"
         poll = asyncio.create_task(b.get_updates(timeout=10))
         await asyncio.sleep(0.05)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -27,15 +27,16 @@ N = 150
 
 
 async def test_broadcast_to_150_chats_under_flood_control(settings, db) -> None:
-    async with FakeTelegramServer(token=TOKEN, rate_limits=True, global_per_second=30, global_burst=30,
-                                  per_chat_per_second=1, per_chat_burst=3) as tg:
+    async with FakeTelegramServer(
+        token=TOKEN, rate_limits=True, global_per_second=30, global_burst=30, per_chat_per_second=1, per_chat_burst=3
+    ) as tg:
         # our defaults for Telegram (KANAL_TELEGRAM_GLOBAL_RATE / _CHAT_RATE), not the tests' "no limits"
         s = Settings(**{**settings.__dict__, "telegram_token": TOKEN, "telegram_base_url": tg.base_url})
         app = KanalApp(s)
         await app.start()  # migrated, demo region loaded
         try:
             chats = chat_ids(N, first=7_000_001)
-            await seed_subscribers(db, chats, datetime.now(timezone.utc))
+            await seed_subscribers(db, chats, datetime.now(UTC))
             _, said = await announce(db, s)
             assert f"announced to {N} subscribers" in said
             await wait_delivered(tg, set(chats), timeout=40, stall=10)
@@ -45,7 +46,9 @@ async def test_broadcast_to_150_chats_under_flood_control(settings, db) -> None:
         got = tally(tg, set(chats))
 
     per_chat = Counter(m["chat_id"] for m in tg.sent(method="sendMessage"))
-    assert set(per_chat) == set(chats), f"lost {sorted(set(chats) - set(per_chat))[:10]}, unexpected {sorted(set(per_chat) - set(chats))[:10]}"
+    assert set(per_chat) == set(chats), (
+        f"lost {sorted(set(chats) - set(per_chat))[:10]}, unexpected {sorted(set(per_chat) - set(chats))[:10]}"
+    )
     assert all(c == 1 for c in per_chat.values()), f"duplicates: {[k for k, c in per_chat.items() if c > 1][:10]}"
     assert got["lost"] == 0 and got["duplicates"] == 0 and got["unexpected"] == 0
     assert all("Forum Konsultasi Publik Jalan Desa" in m["visible_text"] for m in tg.sent(method="sendMessage"))
@@ -56,6 +59,8 @@ async def test_broadcast_to_150_chats_under_flood_control(settings, db) -> None:
     assert got["rate_share"] >= 0.85, got
 
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(OutboxMessage.address, OutboxMessage.status, OutboxMessage.purpose))).all()
+        rows = (
+            await uow.session.execute(select(OutboxMessage.address, OutboxMessage.status, OutboxMessage.purpose))
+        ).all()
     assert sorted(int(a) for a, _, _ in rows) == chats  # one outbox row per subscriber
     assert {(st, p) for _, st, p in rows} == {("sent", "notification")}

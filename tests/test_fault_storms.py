@@ -29,16 +29,21 @@ from bot.app import KanalApp
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.settings import Settings
 from storage.models import OutboxMessage
-
-from .fakes.telegram_api import FakeTelegramServer
-from .fakes.whatsapp_api import FakeWhatsAppServer
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.fakes.whatsapp_api import FakeWhatsAppServer
 
 TG_TOKEN = "777001:STORM-token-value"
 WA_TOKEN = "EAAKanalStormToken0123456789abcdef"
 WA_SECRET = "storm-app-secret-0123456789abcdef"
 PNID = "106540352242922"
 TG_FAULTS: list[Any] = [429, 500, 502, 503, "reset", "timeout"]
-WA_FAULTS: list[tuple[Any, int | None]] = [(429, 130429), (500, None), (503, None), ("reset", None), (400, 131000)]  # 131000 is transient
+WA_FAULTS: list[tuple[Any, int | None]] = [
+    (429, 130429),
+    (500, None),
+    (503, None),
+    ("reset", None),
+    (400, 131000),
+]  # 131000 is transient
 TEXTS = ["/start", "/bantuan", "/menu"]
 
 
@@ -50,14 +55,24 @@ def fast_retries(monkeypatch) -> None:
 @asynccontextmanager
 async def storm_app(settings: Settings, **servers: Any):
     """A KanalApp on the given fakes (real clock: retries must come due), no rate limits of ours."""
-    extra: dict[str, Any] = {"telegram_global_rate": 0.0, "telegram_chat_rate": 0.0, "whatsapp_global_rate": 0.0, "whatsapp_user_rate": 0.0}
+    extra: dict[str, Any] = {
+        "telegram_global_rate": 0.0,
+        "telegram_chat_rate": 0.0,
+        "whatsapp_global_rate": 0.0,
+        "whatsapp_user_rate": 0.0,
+    }
     tg: FakeTelegramServer | None = servers.get("tg")
     wa: FakeWhatsAppServer | None = servers.get("wa")
     if tg is not None:
         extra |= {"telegram_token": TG_TOKEN, "telegram_base_url": tg.base_url}
     if wa is not None:
-        extra |= {"whatsapp_token": WA_TOKEN, "whatsapp_phone_number_id": PNID, "whatsapp_app_secret": WA_SECRET,
-                  "whatsapp_verify_token": "storm-verify-token", "whatsapp_api_base_url": wa.base_url}
+        extra |= {
+            "whatsapp_token": WA_TOKEN,
+            "whatsapp_phone_number_id": PNID,
+            "whatsapp_app_secret": WA_SECRET,
+            "whatsapp_verify_token": "storm-verify-token",
+            "whatsapp_api_base_url": wa.base_url,
+        }
     s = Settings(**{**settings.__dict__, **extra})
     # a hung sendMessage ("timeout") gives up after 0.5 s instead of PTB's 5 s
     app = KanalApp(s, telegram_request=AiohttpRequest(connection_pool_size=256, read_timeout=0.5))
@@ -142,17 +157,25 @@ async def telegram_storm(settings: Settings, *, chats: int, seed: int, share: fl
             if r.method.lower() == "sendmessage":
                 calls[int(r.params["chat_id"])] = calls.get(int(r.params["chat_id"]), 0) + 1
         injected_errors = [e for e in tg.errors if str(e.description).startswith("injected fault")]
-        result = {"rows": len(rows), "chats": chats, "injected": len(injected_errors), "armed": injected,
-                  "kinds": sorted({str(e.status) for e in injected_errors}), "stats": dict(app.outbox.stats)}
+        result = {
+            "rows": len(rows),
+            "chats": chats,
+            "injected": len(injected_errors),
+            "armed": injected,
+            "kinds": sorted({str(e.status) for e in injected_errors}),
+            "stats": dict(app.outbox.stats),
+        }
 
         out_of_order = 0
         for chat in ids[:-1]:
             expected = [text_of(r.payload) for r in rows if r.address == str(chat)]
             got = [m["text"] for m in tg.sent(chat)]
-            assert expected and sorted(got) == sorted(expected), (f"chat {chat}: received {[g[:30] for g in got]}, the outbox has "
-                                                                  f"{[(r.id, r.status, r.attempts, r.last_error, r.platform_message_id, text_of(r.payload)[:30]) for r in rows if r.address == str(chat)]}; "
-                                                                  f"calls {[(round(q.time, 3), q.params.get('text', '')[:20]) for q in tg.requests if q.method.lower() == 'sendmessage' and str(q.params.get('chat_id')) == str(chat)]}; "
-                                                                  f"errors {[(round(e.time, 3), e.status) for e in tg.errors if str(e.params.get('chat_id')) == str(chat)]}")
+            assert expected and sorted(got) == sorted(expected), (
+                f"chat {chat}: received {[g[:30] for g in got]}, the outbox has "
+                f"{[(r.id, r.status, r.attempts, r.last_error, r.platform_message_id, text_of(r.payload)[:30]) for r in rows if r.address == str(chat)]}; "
+                f"calls {[(round(q.time, 3), q.params.get('text', '')[:20]) for q in tg.requests if q.method.lower() == 'sendmessage' and str(q.params.get('chat_id')) == str(chat)]}; "
+                f"errors {[(round(e.time, 3), e.status) for e in tg.errors if str(e.params.get('chat_id')) == str(chat)]}"
+            )
             # and each row is the one accepted message it recorded (same text, each message once)
             accepted = {str(m["message_id"]): m["text"] for m in tg.sent(chat)}
             recorded = [(r.platform_message_id, text_of(r.payload)) for r in rows if r.address == str(chat)]
@@ -170,7 +193,9 @@ async def telegram_storm(settings: Settings, *, chats: int, seed: int, share: fl
         assert all("403" in (r.last_error or "") for r in theirs), [r.last_error for r in theirs]
         forbidden = [e for e in tg.errors if e.status == 403 and str(e.params.get("chat_id")) == str(blocked)]
         # every call for them either met an injected fault (then it was retried) or the 403 — once per message
-        assert len(forbidden) == len(theirs), f"{len(forbidden)} 403 answers for {len(theirs)} messages: retried after a permanent failure"
+        assert len(forbidden) == len(theirs), (
+            f"{len(forbidden)} 403 answers for {len(theirs)} messages: retried after a permanent failure"
+        )
         faulted = [e for e in injected_errors if str(e.params.get("chat_id")) == str(blocked)]
         assert calls.get(blocked, 0) == len(theirs) + len(faulted)
         # the storm did happen, in all its kinds
@@ -196,9 +221,10 @@ async def test_telegram_storm_every_message_once_long(settings, fast_retries):
 
 async def whatsapp_storm(settings: Settings, *, people: int, seed: int, share: float, budget: float) -> dict[str, Any]:
     rng = random.Random(seed)
-    async with FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=WA_SECRET, window="off") as wa, \
-            storm_app(settings, wa=wa) as app:
-
+    async with (
+        FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=WA_SECRET, window="off") as wa,
+        storm_app(settings, wa=wa) as app,
+    ):
         armed_at = [-10]
 
         def inject() -> bool:
@@ -224,18 +250,29 @@ async def whatsapp_storm(settings: Settings, *, people: int, seed: int, share: f
         finally:
             stop.set()
             armed = await storm
-        injected = [e for e in wa.errors if e.endpoint == "messages" and (e.status == "reset" or e.code in (130429, 131000))]
+        injected = [
+            e for e in wa.errors if e.endpoint == "messages" and (e.status == "reset" or e.code in (130429, 131000))
+        ]
         out_of_order = 0
         for n in numbers:
             expected = [r.platform_message_id for r in rows if r.address == n]
             got = [m["id"] for m in wa.sent(to=n)]
-            assert expected and sorted(got) == sorted(expected), f"{n}: accepted {len(got)} message(s), the outbox has {len(expected)} rows"
+            assert expected and sorted(got) == sorted(expected), (
+                f"{n}: accepted {len(got)} message(s), the outbox has {len(expected)} rows"
+            )
             out_of_order += got != expected
         assert {r.status for r in rows} == {"sent"}
         assert len(injected) >= 6
         assert out_of_order == 0, f"{out_of_order} of {people} people received their messages out of outbox order"
-        return {"out_of_order_people": out_of_order, "rows": len(rows), "people": people, "injected": len(injected), "armed": armed,
-                "kinds": sorted({str(e.status) for e in injected}), "stats": dict(app.outbox.stats)}
+        return {
+            "out_of_order_people": out_of_order,
+            "rows": len(rows),
+            "people": people,
+            "injected": len(injected),
+            "armed": armed,
+            "kinds": sorted({str(e.status) for e in injected}),
+            "stats": dict(app.outbox.stats),
+        }
 
 
 async def test_whatsapp_storm_every_message_once(settings, fast_retries):

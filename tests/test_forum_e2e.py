@@ -14,9 +14,8 @@ from sqlalchemy import select
 
 from storage.complaints import ComplaintRepo
 from storage.models import ForumInput, ForumReminder, SurveyResponse, User
-
-from .test_jobs_e2e import kanal, run_job
-from .tg_chat import buttons, person, quiet, running, text_of
+from tests.test_jobs_e2e import kanal, run_job
+from tests.tg_chat import buttons, person, quiet, running, text_of
 
 WIB = ZoneInfo("Asia/Jakarta")
 S1 = datetime(2026, 3, 10, 9, 0, tzinfo=WIB)  # inside 2026-S1, the "last period" seen from November 2026
@@ -37,7 +36,11 @@ async def world(settings, clock):
 
 async def user_id(app, chat_id: int) -> int:
     async with app.db.unit_of_work() as uow:
-        return (await uow.session.execute(select(User.id).where(User.channel == "telegram", User.external_id == str(chat_id)))).scalar_one()
+        return (
+            await uow.session.execute(
+                select(User.id).where(User.channel == "telegram", User.external_id == str(chat_id))
+            )
+        ).scalar_one()
 
 
 async def seed(app, *, complainants: dict[int, datetime]) -> None:
@@ -51,9 +54,18 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
         for i, answers in enumerate(ANSWERS + [[1] * 9]):
             finished = S1 + timedelta(days=i) if i < 3 else datetime(2026, 11, 2, 9, 0, tzinfo=WIB)
             respondent = await Repo(s).get_or_create_user("web", f"seed-{i}", finished)
-            row = SurveyResponse(user_id=respondent.id, unit_code="PDAM-PUSAT", opd_code="PDAM", service_code=None, channel="telegram",
-                                 period_key="2026-S1" if i < 3 else "2026-S2", status="complete",
-                                 started_at=finished - timedelta(minutes=4), finished_at=finished, profile={})
+            row = SurveyResponse(
+                user_id=respondent.id,
+                unit_code="PDAM-PUSAT",
+                opd_code="PDAM",
+                service_code=None,
+                channel="telegram",
+                period_key="2026-S1" if i < 3 else "2026-S2",
+                status="complete",
+                started_at=finished - timedelta(minutes=4),
+                finished_at=finished,
+                profile={},
+            )
             for k, v in enumerate(answers):
                 setattr(row, f"u{k + 1}", v)
             s.add(row)
@@ -62,8 +74,18 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
         filed += [("PUPR", "jalan rusak", None, S1)] * 4
         filed += [("PDAM", "air tidak mengalir", uid, at) for uid, at in complainants.items()]
         for opd, topic, uid, at in filed:
-            await repo.create(number_year=at.year, citizen_user_id=uid, channel="telegram", text=f"Keluhan {topic} di rumah kami sejak lama",
-                              privacy="biasa", state="tindak_lanjut", opd_code=opd, topic=topic, filed_at=at, updated_at=at)
+            await repo.create(
+                number_year=at.year,
+                citizen_user_id=uid,
+                channel="telegram",
+                text=f"Keluhan {topic} di rumah kami sejak lama",
+                privacy="biasa",
+                state="tindak_lanjut",
+                opd_code=opd,
+                topic=topic,
+                filed_at=at,
+                updated_at=at,
+            )
         await uow.commit()
 
 
@@ -75,7 +97,13 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     budi = await person(tg, app, 102, "Budi")  # subscribes to the region, complained about PDAM in S2
     citra = await person(tg, app, 103, "Citra")  # subscribes to the region, no contribution
     dodi = await person(tg, app, 104, "Dodi")  # complained about PDAM, never subscribed
-    await seed(app, complainants={await user_id(app, 102): local(date(2026, 8, 3), 10), await user_id(app, 104): local(date(2026, 8, 4), 10)})
+    await seed(
+        app,
+        complainants={
+            await user_id(app, 102): local(date(2026, 8, 3), 10),
+            await user_id(app, 104): local(date(2026, 8, 4), 10),
+        },
+    )
 
     # ---- subscriptions ------------------------------------------------------------------------
     out = await ani.send("/forum")
@@ -110,8 +138,14 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     agenda = text_of(out)
     assert "Semester I 2026" in agenda
     assert "3 responden, IKM 86,11 mutu B" in agenda
-    assert "U3 Waktu Penyelesaian (NRR 2,00); U7 Perilaku Pelaksana (NRR 2,33); U2 Sistem, Mekanisme, dan Prosedur (NRR 3,00)" in agenda
-    assert "dari 6 pengaduan): air tidak mengalir (3 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)" in agenda
+    assert (
+        "U3 Waktu Penyelesaian (NRR 2,00); U7 Perilaku Pelaksana (NRR 2,33); U2 Sistem, Mekanisme, dan Prosedur (NRR 3,00)"
+        in agenda
+    )
+    assert (
+        "dari 6 pengaduan): air tidak mengalir (3 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)"
+        in agenda
+    )
     out = await coord.press("forumbaru:agenda:ok")
     assert "Sen, 30 Nov 2026 09:00 WIB" in text_of(out), text_of(out)
     out = await coord.press("forumbaru:publish")
@@ -151,7 +185,12 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     out = await run_job(app, clock, "forum_reminder", local(date(2026, 11, 29), 10))
     assert "reminded 1" in out
     got = await ani.settle()
-    assert len(got) == 1 and "Pengingat: besok" in text_of(got) and "#1" in text_of(got) and "Sen, 30 Nov 2026 09:00 WIB" in text_of(got)
+    assert (
+        len(got) == 1
+        and "Pengingat: besok" in text_of(got)
+        and "#1" in text_of(got)
+        and "Sen, 30 Nov 2026 09:00 WIB" in text_of(got)
+    )
     assert "/forum 1 batal" in buttons(got[-1])
     out = await run_job(app, clock, "forum_reminder", local(date(2026, 11, 29), 10))  # the same run again
     assert "reminded" not in out
@@ -178,7 +217,9 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     assert "dikirim ke 2 orang" in text_of(out)
     for citizen in (ani, budi):  # the participant and the subscribed contributor
         got = await citizen.settle()
-        assert "Berita acara forum konsultasi publik #1" in text_of(got) and "Disepakati: jadwal gangguan" in text_of(got)
+        assert "Berita acara forum konsultasi publik #1" in text_of(got) and "Disepakati: jadwal gangguan" in text_of(
+            got
+        )
         assert [m["method"] for m in got].count("sendPhoto") == 1
     assert citra.new() == [] and dodi.new() == [] and officer.new() == [] and other.new() == []
     out = await coord.send("/forumhasil 1")
@@ -190,10 +231,12 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     rc, printed = await kanal(app, "export", "forum", "1", "--format", "xlsx", "-o", str(tmp_path / "forum.xlsx"))
     assert rc == 0, printed
     wb = load_workbook(tmp_path / "forum.xlsx")
-    attendance = [r for r in wb["Kehadiran"].iter_rows(min_row=2, values_only=True)]
-    inputs = [r for r in wb["Masukan"].iter_rows(min_row=2, values_only=True)]
+    attendance = list(wb["Kehadiran"].iter_rows(min_row=2, values_only=True))
+    inputs = list(wb["Masukan"].iter_rows(min_row=2, values_only=True))
     assert [(r[1], r[3]) for r in attendance] == [("Ani", "registered")]
-    assert [(r[2], r[4]) for r in inputs] == [("anonim", "Mohon jadwal gangguan air diumumkan lebih awal lewat WhatsApp.")]
+    assert [(r[2], r[4]) for r in inputs] == [
+        ("anonim", "Mohon jadwal gangguan air diumumkan lebih awal lewat WhatsApp.")
+    ]
 
 
 async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
@@ -201,15 +244,46 @@ async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
     monkeypatch.setattr("bot.clock.SystemClock.now", lambda self: clock.now())  # the CLI's "now" is the test's
     ani = await person(tg, app, 101, "Ani")
     await ani.send("/forum langganan region")
-    rc, out = await kanal(app, "forum", "create", "--opd", "DLH", "--title", "Forum Pengelolaan Sampah", "--topic", "Jadwal angkut sampah",
-                          "--at", "2026-12-05 09:00", "--place", "Balai Desa Sukamaju", "--capacity", "30",
-                          "--description", "Membahas jadwal angkut sampah dan TPS liar.")
+    rc, out = await kanal(
+        app,
+        "forum",
+        "create",
+        "--opd",
+        "DLH",
+        "--title",
+        "Forum Pengelolaan Sampah",
+        "--topic",
+        "Jadwal angkut sampah",
+        "--at",
+        "2026-12-05 09:00",
+        "--place",
+        "Balai Desa Sukamaju",
+        "--capacity",
+        "30",
+        "--description",
+        "Membahas jadwal angkut sampah dan TPS liar.",
+    )
     assert rc == 0, out
     assert "forum #1 created" in out and "announced to 1 subscribers" in out and "Hasil SKM Semester I 2026" in out
     got = await ani.settle()
     assert "Forum konsultasi publik baru" in text_of(got)
-    rc, out = await kanal(app, "forum", "create", "--opd", "NOPE", "--title", "x", "--topic", "y", "--at", "2026-12-05 09:00",
-                          "--place", "z", "--description", "d")
+    rc, out = await kanal(
+        app,
+        "forum",
+        "create",
+        "--opd",
+        "NOPE",
+        "--title",
+        "x",
+        "--topic",
+        "y",
+        "--at",
+        "2026-12-05 09:00",
+        "--place",
+        "z",
+        "--description",
+        "d",
+    )
     assert rc == 2
     rc, out = await kanal(app, "forum", "list")
     assert rc == 0 and "Forum Pengelolaan Sampah" in out and "[0/30]" in out
@@ -228,18 +302,49 @@ async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
     # the berita acara with a PDF, from the command line
     pdf = tmp_path / "ba.pdf"
     pdf.write_bytes(b"%PDF-1.4\n% berita acara\n%%EOF\n")
-    rc, out = await kanal(app, "forum", "result", "1", "--text", "Disepakati: jadwal angkut sampah ditambah hari Sabtu.", "--pdf", str(pdf))
+    rc, out = await kanal(
+        app,
+        "forum",
+        "result",
+        "1",
+        "--text",
+        "Disepakati: jadwal angkut sampah ditambah hari Sabtu.",
+        "--pdf",
+        str(pdf),
+    )
     assert rc == 2  # not held yet
     clock.set(datetime(2026, 12, 5, 12, 0, tzinfo=WIB))
     (tmp_path / "not.pdf").write_bytes(b"hello")
-    rc, out = await kanal(app, "forum", "result", "1", "--text", "Disepakati: jadwal angkut sampah ditambah hari Sabtu.", "--pdf", str(tmp_path / "not.pdf"))
+    rc, out = await kanal(
+        app,
+        "forum",
+        "result",
+        "1",
+        "--text",
+        "Disepakati: jadwal angkut sampah ditambah hari Sabtu.",
+        "--pdf",
+        str(tmp_path / "not.pdf"),
+    )
     assert rc == 2
-    rc, out = await kanal(app, "forum", "result", "1", "--text", "Disepakati: jadwal angkut sampah ditambah hari Sabtu.", "--pdf", str(pdf))
+    rc, out = await kanal(
+        app,
+        "forum",
+        "result",
+        "1",
+        "--text",
+        "Disepakati: jadwal angkut sampah ditambah hari Sabtu.",
+        "--pdf",
+        str(pdf),
+    )
     assert rc == 0 and "published to 1 people (1 participants" in out, out
     got = await ani.settle()
     assert "Berita acara forum konsultasi publik #1" in text_of(got) and "hari Sabtu" in text_of(got)
     docs = tg.sent(ani.id, "sendDocument")
-    assert len(docs) == 1 and docs[0]["media"]["data"].startswith(b"%PDF-") and docs[0]["media"]["filename"] == "berita-acara-forum-1.pdf"
+    assert (
+        len(docs) == 1
+        and docs[0]["media"]["data"].startswith(b"%PDF-")
+        and docs[0]["media"]["filename"] == "berita-acara-forum-1.pdf"
+    )
     rc, out = await kanal(app, "forum", "result", "1", "--text", "Sekali lagi diterbitkan, tidak boleh dua kali ya.")
     assert rc == 2
     rc, out = await kanal(app, "forum", "list")

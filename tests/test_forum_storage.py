@@ -4,7 +4,7 @@ data and the digest hook."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
@@ -17,7 +17,7 @@ from storage.forum import ForumRepo, upcoming_forums
 from storage.models import ForumReminder, SurveyResponse
 from storage.sla import SlaRepo
 
-NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,8 +35,20 @@ async def users(db, *keys: str) -> list[int]:
 
 
 async def new_forum(db, opd: str = "PDAM", *, starts: datetime, title: str = "Forum Air Bersih", **kw) -> int:
-    values = dict(opd_code=opd, title=title, topic="Air", starts_at=starts, place="Aula", online_url=None, capacity=2,
-                  description="Membahas layanan air.", agenda="1. Pembukaan", status="published", created_via="cli", created_at=NOW)
+    values = {
+        "opd_code": opd,
+        "title": title,
+        "topic": "Air",
+        "starts_at": starts,
+        "place": "Aula",
+        "online_url": None,
+        "capacity": 2,
+        "description": "Membahas layanan air.",
+        "agenda": "1. Pembukaan",
+        "status": "published",
+        "created_via": "cli",
+        "created_at": NOW,
+    }
     values.update(kw)
     async with db.unit_of_work() as uow:
         f = await ForumRepo(uow.session).create(**values)
@@ -98,7 +110,10 @@ async def test_reminder_is_recorded_once_and_the_key_is_unique(seeded):
     async with db.unit_of_work() as uow:
         repo = ForumRepo(uow.session)
         rows = await repo.reminder_candidates(NOW, horizon)
-        assert [(r.forum_id, u.id) for r, _f, u in rows] == [(fid, ani), (fid, budi)]  # the forum in 5 days is beyond the horizon
+        assert [(r.forum_id, u.id) for r, _f, u in rows] == [
+            (fid, ani),
+            (fid, budi),
+        ]  # the forum in 5 days is beyond the horizon
         page = await repo.reminder_candidates(NOW, horizon, after=(fid, ani))
         assert [(r.forum_id, r.user_id) for r, _f, _u in page] == [(fid, budi)]
         assert await repo.record_reminder(fid, ani, NOW) is True
@@ -114,7 +129,9 @@ async def test_reminder_is_recorded_once_and_the_key_is_unique(seeded):
         await uow.commit()
     with pytest.raises(IntegrityError):
         async with db.unit_of_work() as uow:
-            await uow.session.execute(insert(ForumReminder).values(forum_id=fid, user_id=ani, kind="day_before", sent_at=NOW))
+            await uow.session.execute(
+                insert(ForumReminder).values(forum_id=fid, user_id=ani, kind="day_before", sent_at=NOW)
+            )
             await uow.commit()
 
 
@@ -124,8 +141,12 @@ async def test_anonymous_input_never_carries_its_sender(seeded):
     fid = await new_forum(db, starts=NOW + timedelta(days=2))
     async with db.unit_of_work() as uow:
         repo = ForumRepo(uow.session)
-        repo.add_input(forum_id=fid, user_id=ani, anonymous=True, channel="web", text="Rahasia: air keruh tiap pagi.", now=NOW)
-        repo.add_input(forum_id=fid, user_id=budi, anonymous=False, channel="web", text="Tagihan naik dua kali lipat.", now=NOW)
+        repo.add_input(
+            forum_id=fid, user_id=ani, anonymous=True, channel="web", text="Rahasia: air keruh tiap pagi.", now=NOW
+        )
+        repo.add_input(
+            forum_id=fid, user_id=budi, anonymous=False, channel="web", text="Tagihan naik dua kali lipat.", now=NOW
+        )
         await uow.commit()
     async with db.unit_of_work() as uow:
         repo = ForumRepo(uow.session)
@@ -149,14 +170,38 @@ async def test_subscriptions_and_the_berita_acara_audience(seeded):
         await repo.subscribe(dodi, "DLH", NOW)
         await repo.register(fid, ani, NOW - timedelta(days=3))
         complaints = ComplaintRepo(s)
-        for uid, opd, at in ((budi, "PDAM", data_from + timedelta(days=1)),  # subscribed contributor
-                             (dodi, "PDAM", data_from + timedelta(days=1)),  # subscribed to another OPD only
-                             (citra, "DLH", data_from + timedelta(days=1)),  # about another OPD
-                             (fajar, "PDAM", data_from - timedelta(days=1))):  # before the data period
-            await complaints.create(number_year=2026, citizen_user_id=uid, channel="web", text="Air mati tiga hari berturut-turut",
-                                    privacy="biasa", state="disposisi", opd_code=opd, topic="air", filed_at=at, updated_at=at)
-        s.add(SurveyResponse(user_id=eka, unit_code="PDAM-PUSAT", opd_code="PDAM", service_code=None, channel="web", period_key="2026-S2",
-                             status="complete", started_at=NOW - timedelta(days=10), finished_at=NOW - timedelta(days=10), profile={}))
+        for uid, opd, at in (
+            (budi, "PDAM", data_from + timedelta(days=1)),  # subscribed contributor
+            (dodi, "PDAM", data_from + timedelta(days=1)),  # subscribed to another OPD only
+            (citra, "DLH", data_from + timedelta(days=1)),  # about another OPD
+            (fajar, "PDAM", data_from - timedelta(days=1)),
+        ):  # before the data period
+            await complaints.create(
+                number_year=2026,
+                citizen_user_id=uid,
+                channel="web",
+                text="Air mati tiga hari berturut-turut",
+                privacy="biasa",
+                state="disposisi",
+                opd_code=opd,
+                topic="air",
+                filed_at=at,
+                updated_at=at,
+            )
+        s.add(
+            SurveyResponse(
+                user_id=eka,
+                unit_code="PDAM-PUSAT",
+                opd_code="PDAM",
+                service_code=None,
+                channel="web",
+                period_key="2026-S2",
+                status="complete",
+                started_at=NOW - timedelta(days=10),
+                finished_at=NOW - timedelta(days=10),
+                profile={},
+            )
+        )
         await uow.commit()
     async with db.unit_of_work() as uow:
         repo = ForumRepo(uow.session)
@@ -181,7 +226,9 @@ async def test_erasure_ends_subscriptions_frees_seats_and_keeps_input(seeded):
         await repo.subscribe(ani, "region", NOW)
         await repo.register(coming, ani, NOW - timedelta(days=3))
         await repo.register(held, ani, NOW - timedelta(days=3))
-        repo.add_input(forum_id=coming, user_id=ani, anonymous=False, channel="web", text="Masukan yang tetap disimpan.", now=NOW)
+        repo.add_input(
+            forum_id=coming, user_id=ani, anonymous=False, channel="web", text="Masukan yang tetap disimpan.", now=NOW
+        )
         await repo.erase_user(ani, NOW)
         await uow.commit()
     async with db.unit_of_work() as uow:
@@ -200,10 +247,30 @@ async def test_agenda_data_and_the_digest_hook(seeded):
         for topic, n in (("air keruh", 2), ("tagihan", 3), (None, 1)):
             for i in range(n):
                 at = start + timedelta(days=i)
-                await complaints.create(number_year=2026, citizen_user_id=None, channel="web", text="Keluhan layanan air minum",
-                                        privacy="biasa", state="disposisi", opd_code="PDAM", topic=topic, filed_at=at, updated_at=at)
-        await complaints.create(number_year=2026, citizen_user_id=None, channel="web", text="Keluhan di luar periode data",
-                                privacy="biasa", state="disposisi", opd_code="PDAM", topic="tagihan", filed_at=end, updated_at=end)
+                await complaints.create(
+                    number_year=2026,
+                    citizen_user_id=None,
+                    channel="web",
+                    text="Keluhan layanan air minum",
+                    privacy="biasa",
+                    state="disposisi",
+                    opd_code="PDAM",
+                    topic=topic,
+                    filed_at=at,
+                    updated_at=at,
+                )
+        await complaints.create(
+            number_year=2026,
+            citizen_user_id=None,
+            channel="web",
+            text="Keluhan di luar periode data",
+            privacy="biasa",
+            state="disposisi",
+            opd_code="PDAM",
+            topic="tagihan",
+            filed_at=end,
+            updated_at=end,
+        )
         await uow.commit()
     fid = await new_forum(db, starts=NOW + timedelta(days=3))
     await new_forum(db, starts=NOW + timedelta(days=9))

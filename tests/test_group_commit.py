@@ -13,9 +13,8 @@ from bot.dispatch import Dispatcher
 from bot.region import load_region_file, store_region
 from handlers import build_router
 from storage import Repo
-from storage.models import AuditEvent, InboundMessage, OutboxMessage, User
-
-from .helpers import choice, text
+from storage.models import InboundMessage, OutboxMessage, User
+from tests.helpers import choice, text
 
 
 @pytest.fixture
@@ -50,7 +49,9 @@ async def test_turns_arriving_together_share_transactions_and_each_gets_its_answ
         assert "UU No. 27/2022" in texts[p][0]
         assert texts[p][-2].startswith("Terima kasih") and "pilih layanan" in texts[p][-1]
     async with db.unit_of_work() as uow:
-        consented = (await uow.session.execute(select(func.count()).select_from(User).where(User.consent_at.is_not(None)))).scalar_one()
+        consented = (
+            await uow.session.execute(select(func.count()).select_from(User).where(User.consent_at.is_not(None)))
+        ).scalar_one()
         ids = [u.id for u in (await uow.session.execute(select(User))).scalars().all()]
     assert consented == 40 and len(set(ids)) == 40
     assert await count(db, InboundMessage) == 80
@@ -58,8 +59,14 @@ async def test_turns_arriving_together_share_transactions_and_each_gets_its_answ
 
 async def test_one_persons_messages_stay_in_order_and_redeliveries_have_no_effect(dispatcher, db):
     await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in ("a", "b", "c")))
-    msgs = [choice("a", "consent:yes", ext="a1"), choice("b", "consent:yes", ext="b1"), text("a", "/bantuan", ext="a2"),
-            choice("a", "consent:yes", ext="a1"), text("c", "/start", ext="c1"), text("c", "/start", ext="c1")]
+    msgs = [
+        choice("a", "consent:yes", ext="a1"),
+        choice("b", "consent:yes", ext="b1"),
+        text("a", "/bantuan", ext="a2"),
+        choice("a", "consent:yes", ext="a1"),
+        text("c", "/start", ext="c1"),
+        text("c", "/start", ext="c1"),
+    ]
     outcomes = await asyncio.gather(*(dispatcher.handle(m) for m in msgs))
     assert [o.handled for o in outcomes] == [True, True, True, False, True, False]
     texts = await texts_by_address(db)
@@ -98,8 +105,17 @@ async def _states(db) -> dict[str, tuple]:
     from storage.models import ConversationState
 
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(User.external_id, ConversationState.flow, ConversationState.step, ConversationState.data,
-                                                 ConversationState.version).join(ConversationState, ConversationState.user_id == User.id))).all()
+        rows = (
+            await uow.session.execute(
+                select(
+                    User.external_id,
+                    ConversationState.flow,
+                    ConversationState.step,
+                    ConversationState.data,
+                    ConversationState.version,
+                ).join(ConversationState, ConversationState.user_id == User.id)
+            )
+        ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -141,7 +157,11 @@ async def test_a_state_changed_behind_the_batchs_back_makes_it_run_again_turn_by
     async def bump_then_write(self, rows):
         if rows and not bumped:
             bumped.append(rows[0]["b_uid"])
-            await self.session.execute(sql_update(ConversationState).where(ConversationState.user_id == rows[0]["b_uid"]).values(version=ConversationState.version + 100))
+            await self.session.execute(
+                sql_update(ConversationState)
+                .where(ConversationState.user_id == rows[0]["b_uid"])
+                .values(version=ConversationState.version + 100)
+            )
         return await write_states(self, rows)
 
     monkeypatch.setattr(Repo, "write_states", bump_then_write)
@@ -160,8 +180,11 @@ async def _to_first_question(dispatcher, people: list[str]) -> None:
     """Consent, then an SKM questionnaire of one unit up to its first question, for everyone."""
     await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
     await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
-    for step in (lambda p: text(p, "/survei DISDUKCAPIL-PST"), lambda p: choice(p, "skm:svc:DISDUKCAPIL-PST-01"),
-                 lambda p: choice(p, "skm:p:all")):
+    for step in (
+        lambda p: text(p, "/survei DISDUKCAPIL-PST"),
+        lambda p: choice(p, "skm:svc:DISDUKCAPIL-PST-01"),
+        lambda p: choice(p, "skm:p:all"),
+    ):
         await asyncio.gather(*(dispatcher.handle(step(p)) for p in people))
 
 
@@ -169,8 +192,13 @@ async def _answers(db) -> dict[str, tuple]:
     from storage.models import SurveyResponse
 
     async with db.unit_of_work() as uow:
-        rows = (await uow.session.execute(select(User.external_id, SurveyResponse.status, SurveyResponse.u1, SurveyResponse.u2)
-                                          .join(SurveyResponse, SurveyResponse.user_id == User.id))).all()
+        rows = (
+            await uow.session.execute(
+                select(User.external_id, SurveyResponse.status, SurveyResponse.u1, SurveyResponse.u2).join(
+                    SurveyResponse, SurveyResponse.user_id == User.id
+                )
+            )
+        ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -199,7 +227,9 @@ async def test_an_answer_to_a_questionnaire_no_longer_in_progress_is_refused(dis
     await _to_first_question(dispatcher, people)
     async with db.unit_of_work() as uow:
         victim = (await uow.session.execute(select(User.id).where(User.external_id == "x3"))).scalar_one()
-        await uow.session.execute(sql_update(SurveyResponse).where(SurveyResponse.user_id == victim).values(status="abandoned"))
+        await uow.session.execute(
+            sql_update(SurveyResponse).where(SurveyResponse.user_id == victim).values(status="abandoned")
+        )
         await uow.commit()
     fallbacks = dispatcher.stats["batch_fallbacks"]
     await asyncio.gather(*(dispatcher.handle(choice(p, "skm:a:0:3")) for p in people))
@@ -216,7 +246,11 @@ async def test_an_answer_to_a_questionnaire_no_longer_in_progress_is_refused(dis
     texts = await texts_by_address(db)
     assert any("tidak aktif" in t for t in texts["x3"][-2:])
     assert (await _answers(db))["x3"] == ("abandoned", None, None)
-    assert all(texts[p].count(texts[p][-1]) == 1 and texts[p][-1].startswith("Pertanyaan 2 dari 9") for p in people if p != "x3")
+    assert all(
+        texts[p].count(texts[p][-1]) == 1 and texts[p][-1].startswith("Pertanyaan 2 dari 9")
+        for p in people
+        if p != "x3"
+    )
 
 
 async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, clock):
@@ -225,7 +259,9 @@ async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, cl
     from dataclasses import replace
 
     await store_region(db, load_region_file(), clock.now())
-    dispatcher = Dispatcher(db, build_router(), replace(settings, turn_workers=2, turn_batch=8), clock=clock, renderers={"web": web_render})
+    dispatcher = Dispatcher(
+        db, build_router(), replace(settings, turn_workers=2, turn_batch=8), clock=clock, renderers={"web": web_render}
+    )
     assert dispatcher.workers == 2
     people = [f"w{i}" for i in range(30)]
     await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))

@@ -28,7 +28,9 @@ import logging
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.channels.telegram import render as tg_render
@@ -38,12 +40,10 @@ from bot.region import load_region_file, store_region
 from bot.types import Contact, Inbound, Kind, Location, Photo
 from handlers import build_router
 from storage import Repo
-from storage.complaints import ComplaintRepo
 from storage.forum import ForumRepo
 from storage.models import AuditEvent, Complaint, ComplaintEvent, OutboxMessage
-
-from .fakes.telegram_api import MAX_TEXT, parse_html
-from .tg_chat import person, running
+from tests.fakes.telegram_api import MAX_TEXT, parse_html
+from tests.tg_chat import person, running
 
 A_TEXT = "Saluran irigasi Kalimantaka di Dusun Wringinsari jebol sejak Senin, sawah warga tergenang dan jalan desa berlubang parah"
 A_NAME = "Raden Ayu Kusumawardhani"
@@ -55,31 +55,104 @@ UNIT = "DISDUKCAPIL-PST"
 _ids = itertools.count()
 
 HOSTILE = [
-    "<b>unclosed", "</i>", "<a href=\"javascript:alert(1)\">x</a>", "&", "&amp;&lt;&#0;&#xD800;", "<tg-spoiler>", "<script>alert(1)</script>",
-    "*bold _italic `code [link](http://x) ~strike~ ||spoiler||", "```\ncode\n```", "\\*\\_", "'; DROP TABLE complaints; --",
-    "1 OR 1=1", "\" OR \"\"=\"", "%s %d {0} {number} {{}}", "\x00\x01\x07\x1b[31m\u202e\u200b\ufeff", "🙂" * 900, "👨‍👩‍👧‍👦🏳️‍🌈" * 50,
-    "a" * 4100, ("kata " * 900).strip(), "\n" * 50, " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "٣", "lanjut", "kirim", "1",
-    "ya", "lewati", "batal", "/batal", "/", "//", "/start skm_", "/start skm_" + "X" * 60, "/start skm_../../etc", "/survei NOPE-UNIT",
-    "/forum 0", "/forum -1", "/forum 999999999999", "/forum 1 daftar", "/forum 1 masukan", "/forum 1 batal", "/forum lalu", "/forum langganan PUPR",
-    "/forum langganan <b>", "/status ADU-2026-", "/status ADU-9999-99999", "/status ' OR 1=1 --", "/nilai", "/nilai x y z",
+    "<b>unclosed",
+    "</i>",
+    '<a href="javascript:alert(1)">x</a>',
+    "&",
+    "&amp;&lt;&#0;&#xD800;",
+    "<tg-spoiler>",
+    "<script>alert(1)</script>",
+    "*bold _italic `code [link](http://x) ~strike~ ||spoiler||",
+    "```\ncode\n```",
+    "\\*\\_",
+    "'; DROP TABLE complaints; --",
+    "1 OR 1=1",
+    '" OR ""="',
+    "%s %d {0} {number} {{}}",
+    "\x00\x01\x07\x1b[31m\u202e\u200b\ufeff",
+    "🙂" * 900,
+    "👨‍👩‍👧‍👦🏳️‍🌈" * 50,
+    "a" * 4100,
+    ("kata " * 900).strip(),
+    "\n" * 50,
+    " ",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1e309",
+    "NaN",
+    "٣",
+    "lanjut",
+    "kirim",
+    "1",
+    "ya",
+    "lewati",
+    "batal",
+    "/batal",
+    "/",
+    "//",
+    "/start skm_",
+    "/start skm_" + "X" * 60,
+    "/start skm_../../etc",
+    "/survei NOPE-UNIT",
+    "/forum 0",
+    "/forum -1",
+    "/forum 999999999999",
+    "/forum 1 daftar",
+    "/forum 1 masukan",
+    "/forum 1 batal",
+    "/forum lalu",
+    "/forum langganan PUPR",
+    "/forum langganan <b>",
+    "/status ADU-2026-",
+    "/status ADU-9999-99999",
+    "/status ' OR 1=1 --",
+    "/nilai",
+    "/nilai x y z",
 ]
 
 
 def a_number_commands(number: str) -> list[str]:
     """Everything someone could try with A's tracking number."""
-    return [f"/status {number}", f"/status {number.lower()}", f"/status  {number} ", f"/nilai {number} puas", f"/nilai {number} tidak",
-            f"/lihat {number}", f"/balas {number} ini jawaban palsu", f"/selesai {number} sudah beres", f"/teruskan {number} DLH",
-            f"/kembalikan {number} bukan kami", f"/arahkan {number} DLH", f"/cari {number}", f"/cari Kalimantaka", number,
-            f"/lapor {number}", f"/status {number}; DROP TABLE complaints"]
+    return [
+        f"/status {number}",
+        f"/status {number.lower()}",
+        f"/status  {number} ",
+        f"/nilai {number} puas",
+        f"/nilai {number} tidak",
+        f"/lihat {number}",
+        f"/balas {number} ini jawaban palsu",
+        f"/selesai {number} sudah beres",
+        f"/teruskan {number} DLH",
+        f"/kembalikan {number} bukan kami",
+        f"/arahkan {number} DLH",
+        f"/cari {number}",
+        "/cari Kalimantaka",
+        number,
+        f"/lapor {number}",
+        f"/status {number}; DROP TABLE complaints",
+    ]
 
 
-ENTRIES = ["/lapor", "/survei", f"/start skm_{UNIT}", "/forum", "/status", "/menu", "/lapor " + "Jalan desa rusak berat dan berlubang di banyak titik"]
+ENTRIES = [
+    "/lapor",
+    "/survei",
+    f"/start skm_{UNIT}",
+    "/forum",
+    "/status",
+    "/menu",
+    "/lapor " + "Jalan desa rusak berat dan berlubang di banyak titik",
+]
 hostile_text = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(min_size=1, max_size=200),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=60).map(lambda s: f"<{s}>"),
-    st.integers(min_value=-10**12, max_value=10**12).map(str),
-    st.builds(lambda a, b: f"{a} {b}", st.sampled_from(["/lapor", "/status", "/forum", "/survei", "/nilai", "/bahasa", "/gabung"]), st.text(max_size=100)),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    st.builds(
+        lambda a, b: f"{a} {b}",
+        st.sampled_from(["/lapor", "/status", "/forum", "/survei", "/nilai", "/bahasa", "/gabung"]),
+        st.text(max_size=100),
+    ),
 )
 # ("text", s) | ("press", i): the i-th button of the last answer | ("a", i): the i-th thing to try with A's number | media
 step = st.one_of(
@@ -90,36 +163,62 @@ step = st.one_of(
     st.tuples(st.sampled_from(["photo", "location", "contact", "sticker"]), st.none()),
 )
 walk = st.tuples(st.sampled_from(ENTRIES), st.lists(step, min_size=1, max_size=14))
-hostile_name = st.one_of(st.just("B <b>&amp; Co"), st.text(min_size=1, max_size=64), st.just("‮evil‬"), st.just("Bu\x00di"), st.none())
+hostile_name = st.one_of(
+    st.just("B <b>&amp; Co"), st.text(min_size=1, max_size=64), st.just("‮evil‬"), st.just("Bu\x00di"), st.none()
+)
 
 
 class World:
     """Citizen A's complaint and forum input, staff of two OPDs, a forum; one dispatcher."""
 
-    def __init__(self, dispatcher: Dispatcher, number: str, complaint_id: int, owner_opd: str, other_opd: str, forum_id: int) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, number: str, complaint_id: int, owner_opd: str, other_opd: str, forum_id: int
+    ) -> None:
         self.dispatcher, self.number, self.complaint_id = dispatcher, number, complaint_id
         self.owner_opd, self.other_opd, self.forum_id = owner_opd, other_opd, forum_id
 
 
 async def make_world(db, settings, clock) -> World:
     await store_region(db, load_region_file(), clock.now())
-    dispatcher = Dispatcher(db, build_router(), settings, clock=clock, renderers={"telegram": tg_render, "web": web_render})
+    dispatcher = Dispatcher(
+        db, build_router(), settings, clock=clock, renderers={"telegram": tg_render, "web": web_render}
+    )
     a = "a-citizen"
     async with db.unit_of_work() as uow:
         repo = Repo(uow.session)
         forum = await ForumRepo(uow.session).create(
-            opd_code="PUPR", title="Forum Jalan dan Irigasi", topic="Pemeliharaan jalan", starts_at=clock.now() + timedelta(days=7),
-            place="Aula PUPR", capacity=50, description="Konsultasi publik", agenda="1. Jalan\n2. Irigasi", created_at=clock.now(), created_via="cli")
+            opd_code="PUPR",
+            title="Forum Jalan dan Irigasi",
+            topic="Pemeliharaan jalan",
+            starts_at=clock.now() + timedelta(days=7),
+            place="Aula PUPR",
+            capacity=50,
+            description="Konsultasi publik",
+            agenda="1. Jalan\n2. Irigasi",
+            created_at=clock.now(),
+            created_via="cli",
+        )
         forum_id = forum.id
-        for key, role, opd in (("staff-pupr", "officer", "PUPR"), ("staff-dlh", "officer", "DLH"), ("staff-dinkes", "officer", "DINKES")):
+        for key, role, opd in (
+            ("staff-pupr", "officer", "PUPR"),
+            ("staff-dlh", "officer", "DLH"),
+            ("staff-dinkes", "officer", "DINKES"),
+        ):
             user = await repo.get_or_create_user("telegram", key, clock.now(), display_name=key)
             user.role, user.opd_code, user.consent_at = role, opd, clock.now()
         await uow.commit()
 
     async def say(kind: Kind, value=None) -> None:
-        inbound = Inbound(channel="telegram", user_key=a, external_id=f"a{next(_ids)}", kind=kind, display_name=A_NAME,
-                          text=value if kind is Kind.TEXT else None, choice=value if kind is Kind.CHOICE else None,
-                          contact=Contact(A_PHONE, A_NAME) if kind is Kind.CONTACT else None)
+        inbound = Inbound(
+            channel="telegram",
+            user_key=a,
+            external_id=f"a{next(_ids)}",
+            kind=kind,
+            display_name=A_NAME,
+            text=value if kind is Kind.TEXT else None,
+            choice=value if kind is Kind.CHOICE else None,
+            contact=Contact(A_PHONE, A_NAME) if kind is Kind.CONTACT else None,
+        )
         await dispatcher.handle(inbound)
 
     await say(Kind.TEXT, "/start")
@@ -147,20 +246,38 @@ async def failed_turns(db, user_key: str) -> int:
     from storage.models import User
 
     async with db.unit_of_work() as uow:
-        return (await uow.session.execute(select(func.count()).select_from(AuditEvent).join(User, User.id == AuditEvent.actor_user_id)
-                                          .where(AuditEvent.action == "turn_failed", User.external_id == user_key))).scalar_one()
+        return (
+            await uow.session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .join(User, User.id == AuditEvent.actor_user_id)
+                .where(AuditEvent.action == "turn_failed", User.external_id == user_key)
+            )
+        ).scalar_one()
 
 
 async def snapshot(db, complaint_id: int) -> tuple:
     async with db.unit_of_work() as uow:
         c = await uow.session.get(Complaint, complaint_id)
-        events = (await uow.session.execute(select(func.count()).select_from(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id))).scalar_one()
+        events = (
+            await uow.session.execute(
+                select(func.count()).select_from(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
+            )
+        ).scalar_one()
         return c.state, c.opd_code, c.privacy, c.text, events
 
 
 async def rows_since(db, after: int) -> list[OutboxMessage]:
     async with db.unit_of_work() as uow:
-        return list((await uow.session.execute(select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id))).scalars().all())
+        return list(
+            (
+                await uow.session.execute(
+                    select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
 async def last_id(db) -> int:
@@ -223,13 +340,17 @@ async def walk_flows(db, settings, clock, caplog, entry: str, steps: list, name)
         elif kind == "a":
             kind, value = "text", tries[value % len(tries)]
         ext = f"x{next(_ids)}"
-        common = dict(channel="telegram", user_key=b, external_id=ext, display_name=name, language_hint="id")
+        common = {"channel": "telegram", "user_key": b, "external_id": ext, "display_name": name, "language_hint": "id"}
         if kind == "text":
             inbound = Inbound(kind=Kind.TEXT, text=value, **common)
         elif kind == "press-value":
             inbound = Inbound(kind=Kind.CHOICE, choice=value, **common)
         elif kind == "photo":
-            inbound = Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=f"file-{ext}", caption="<b>foto", mime_type="image/jpeg", size=1234), **common)
+            inbound = Inbound(
+                kind=Kind.PHOTO,
+                photo=Photo(file_ref=f"file-{ext}", caption="<b>foto", mime_type="image/jpeg", size=1234),
+                **common,
+            )
         elif kind == "location":
             inbound = Inbound(kind=Kind.LOCATION, location=Location(-6.2, 106.8, "<i>Jl. & Co"), **common)
         elif kind == "contact":
@@ -248,7 +369,7 @@ async def walk_flows(db, settings, clock, caplog, entry: str, steps: list, name)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
 
 
-COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=False)
+COMMON = {"deadline": None, "suppress_health_check": list(HealthCheck), "derandomize": False}
 
 
 @hsettings(max_examples=15, **COMMON)
@@ -270,13 +391,29 @@ async def test_nul_characters_anywhere_are_handled_like_any_text(db, settings, c
     world = await get_world(db, settings, clock)
     caplog.set_level(logging.ERROR)
     key = f"nul{next(_ids)}"
-    steps = [(Kind.TEXT, "/start"), (Kind.CHOICE, "consent:yes"), (Kind.TEXT, "/lapor"),
-             (Kind.TEXT, "Got\x00ong royong: jembatan bambu di Kali\x00tengah roboh, anak sekolah memutar jauh"),
-             (Kind.CHOICE, "lapor:next"), (Kind.TEXT, "Jl. Mawar\x00 No. 3"), (Kind.TEXT, "2"), (Kind.CHOICE, "lapor:send")]
+    steps = [
+        (Kind.TEXT, "/start"),
+        (Kind.CHOICE, "consent:yes"),
+        (Kind.TEXT, "/lapor"),
+        (Kind.TEXT, "Got\x00ong royong: jembatan bambu di Kali\x00tengah roboh, anak sekolah memutar jauh"),
+        (Kind.CHOICE, "lapor:next"),
+        (Kind.TEXT, "Jl. Mawar\x00 No. 3"),
+        (Kind.TEXT, "2"),
+        (Kind.CHOICE, "lapor:send"),
+    ]
     for kind, value in steps:
         mark = await last_id(db)
-        await world.dispatcher.handle(Inbound(channel="telegram", user_key=key, external_id=f"n{next(_ids)}", kind=kind, display_name="Bu\x00di",
-                                              text=value if kind is Kind.TEXT else None, choice=value if kind is Kind.CHOICE else None))
+        await world.dispatcher.handle(
+            Inbound(
+                channel="telegram",
+                user_key=key,
+                external_id=f"n{next(_ids)}",
+                kind=kind,
+                display_name="Bu\x00di",
+                text=value if kind is Kind.TEXT else None,
+                choice=value if kind is Kind.CHOICE else None,
+            )
+        )
         rows = await rows_since(db, mark)
         assert [r for r in rows if r.address == key], value
         check_payloads(rows)
@@ -294,7 +431,15 @@ async def test_the_leak_check_can_fail(db, settings, clock):
     owner = {"PUPR": "staff-pupr", "DLH": "staff-dlh", "DINKES": "staff-dinkes"}.get(world.owner_opd)
     assert owner is not None, world.owner_opd
     mark = await last_id(db)
-    await world.dispatcher.handle(Inbound(channel="telegram", user_key=owner, external_id=f"c{next(_ids)}", kind=Kind.TEXT, text=f"/lihat {world.number}"))
+    await world.dispatcher.handle(
+        Inbound(
+            channel="telegram",
+            user_key=owner,
+            external_id=f"c{next(_ids)}",
+            kind=Kind.TEXT,
+            text=f"/lihat {world.number}",
+        )
+    )
     rows = await rows_since(db, mark)
     with pytest.raises(AssertionError):
         assert_no_a_data(rows, owner)
@@ -302,10 +447,39 @@ async def test_the_leak_check_can_fail(db, settings, clock):
 
 
 # ---- an officer of another OPD --------------------------------------------------------------
-OFFICER_COMMANDS = ["/antrian", "/lihat", "/balas", "/selesai", "/teruskan", "/kembalikan", "/ikm", "/ekspor skm", "/ekspor", "/forumbaru",
-                    "/forum", "/forumhasil", "/populasi", "/ringkasan", "/triase", "/arahkan", "/cari", "/undang", "/queue", "/view", "/reply"]
-junk_arg = st.one_of(st.sampled_from(HOSTILE[:30]), st.text(max_size=60), st.integers(-5, 10**9).map(str), st.just("{number}"),
-                     st.just("{number} {number}"), st.just("{number} PUPR"), st.just("{number} <b>x</b>"), st.just("{forum}"))
+OFFICER_COMMANDS = [
+    "/antrian",
+    "/lihat",
+    "/balas",
+    "/selesai",
+    "/teruskan",
+    "/kembalikan",
+    "/ikm",
+    "/ekspor skm",
+    "/ekspor",
+    "/forumbaru",
+    "/forum",
+    "/forumhasil",
+    "/populasi",
+    "/ringkasan",
+    "/triase",
+    "/arahkan",
+    "/cari",
+    "/undang",
+    "/queue",
+    "/view",
+    "/reply",
+]
+junk_arg = st.one_of(
+    st.sampled_from(HOSTILE[:30]),
+    st.text(max_size=60),
+    st.integers(-5, 10**9).map(str),
+    st.just("{number}"),
+    st.just("{number} {number}"),
+    st.just("{number} PUPR"),
+    st.just("{number} <b>x</b>"),
+    st.just("{forum}"),
+)
 officer_step = st.one_of(
     st.tuples(st.sampled_from(OFFICER_COMMANDS), junk_arg),
     st.tuples(st.just("press"), st.integers(0, 40)),
@@ -333,8 +507,16 @@ async def officer_pokes(db, settings, clock, caplog, steps: list) -> None:
         else:
             inbound_kind, body = Kind.TEXT, f"{kind} {fill(value, world)}".strip()
         mark = await last_id(db)
-        await world.dispatcher.handle(Inbound(channel="telegram", user_key=officer, external_id=f"o{next(_ids)}", kind=inbound_kind,
-                                              text=body if inbound_kind is Kind.TEXT else None, choice=body if inbound_kind is Kind.CHOICE else None))
+        await world.dispatcher.handle(
+            Inbound(
+                channel="telegram",
+                user_key=officer,
+                external_id=f"o{next(_ids)}",
+                kind=inbound_kind,
+                text=body if inbound_kind is Kind.TEXT else None,
+                choice=body if inbound_kind is Kind.CHOICE else None,
+            )
+        )
         rows = await rows_since(db, mark)
         assert [r for r in rows if r.address == officer], f"no answer to {body!r}"
         check_payloads(rows)
@@ -385,9 +567,29 @@ async def test_nastiest_inputs_through_telegram_get_parseable_answers_and_leak_n
         o = await person(tg, app, 9103, "Petugas Lain", role="officer", opd=other)
         before = (c.state, c.opd_code)
 
-        nasty = ["<b>unclosed", "&", "<a href=\"x\">", "🙂" * 900, "a" * 4100, "'; DROP TABLE complaints; --", "\x00\x07\u202e", "*_`[]()~",
-                 "/lapor <i>" + "x" * 20, "kirim", "/survei", "1", "<b>", "/batal", f"/start skm_{UNIT}", "lanjut", "99", "/forum",
-                 "/forum 1", "/status", *a_number_commands(number)]
+        nasty = [
+            "<b>unclosed",
+            "&",
+            '<a href="x">',
+            "🙂" * 900,
+            "a" * 4100,
+            "'; DROP TABLE complaints; --",
+            "\x00\x07\u202e",
+            "*_`[]()~",
+            "/lapor <i>" + "x" * 20,
+            "kirim",
+            "/survei",
+            "1",
+            "<b>",
+            "/batal",
+            f"/start skm_{UNIT}",
+            "lanjut",
+            "99",
+            "/forum",
+            "/forum 1",
+            "/status",
+            *a_number_commands(number),
+        ]
         commands, args = OFFICER_COMMANDS, ("", number, f"{number} <b>x</b>", "<script>", "-1")
         if not full:
             nasty = nasty[:4] + [f"/status {number}", f"/nilai {number} puas", f"/lihat {number}"]
@@ -408,6 +610,10 @@ async def test_nastiest_inputs_through_telegram_get_parseable_answers_and_leak_n
         assert not [e for e in tg.errors if e.method.lower().startswith("send")], tg.errors[:3]
         async with app.db.unit_of_work() as uow:
             c = await uow.session.get(Complaint, c.id)
-            failed = (await uow.session.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed"))).scalar_one()
+            failed = (
+                await uow.session.execute(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed")
+                )
+            ).scalar_one()
         assert (c.state, c.opd_code) == before and failed == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]

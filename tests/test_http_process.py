@@ -9,16 +9,14 @@ import os
 import signal
 
 import pytest
-
-import bot.channels.telegram  # noqa: F401  (sets PTB_TIMEDELTA before PTB's errors are used)
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
+import bot.channels.telegram  # noqa: F401  (sets PTB_TIMEDELTA before PTB's errors are used)
 from bot.channels.aiohttp_request import JsonRequestData
 from bot.channels.http_process import ProcessRequest
 from bot.settings import Settings
-
-from .fakes.telegram_api import FakeTelegramServer
-from .tg_chat import TOKEN, Chat, quiet, running
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.tg_chat import TOKEN, Chat, quiet, running
 
 
 def child_of(app) -> asyncio.subprocess.Process:
@@ -91,7 +89,9 @@ async def test_an_unreachable_server_is_a_network_error_without_the_token():
     await req.initialize()
     try:
         with pytest.raises(NetworkError) as caught:  # a closed port
-            await req.post(f"http://127.0.0.1:9/bot{TOKEN}/sendMessage", request_data=JsonRequestData({"chat_id": 1, "text": "x"}))
+            await req.post(
+                f"http://127.0.0.1:9/bot{TOKEN}/sendMessage", request_data=JsonRequestData({"chat_id": 1, "text": "x"})
+            )
         assert TOKEN.split(":")[1] not in str(caught.value)
     finally:
         await req.shutdown()

@@ -30,12 +30,11 @@ from scheduler import jobs
 from scheduler.leader import SCHEDULER_LOCK_KEY, Leadership
 from scheduler.runner import JobRunner
 from storage import Database, Repo
-from storage.models import Complaint, OutboxMessage, SurveyResponse
+from storage.models import Complaint, OutboxMessage
 from storage.skm import SkmRepo
-from storage.sla import ANONYMISED_TEXT, SlaRepo
-
-from .test_complaints_e2e import ROAD, file_complaint
-from .tg_chat import buttons, person, quiet, running, text_of
+from storage.sla import ANONYMISED_TEXT
+from tests.test_complaints_e2e import ROAD, file_complaint
+from tests.tg_chat import buttons, person, quiet, running, text_of
 
 WIB = ZoneInfo("Asia/Jakarta")
 CAL = WorkCalendar.from_region(load_region_file())
@@ -111,7 +110,11 @@ async def test_unanswered_complaint_reminds_the_officer_then_escalates(world):
     assert "escalation 2" in out
     got = await coord.settle()
     assert len(got) == 1 and "Eskalasi pengaduan" in text_of(got)
-    assert "Eskalasi — lewat batas penyelesaian 2 hari kerja" in text_of(got) and number in text_of(got) and "PUPR" in text_of(got)
+    assert (
+        "Eskalasi — lewat batas penyelesaian 2 hari kerja" in text_of(got)
+        and number in text_of(got)
+        and "PUPR" in text_of(got)
+    )
     got = await officer.settle()
     assert "Lewat batas penyelesaian" in text_of(got) and "lewat 2 hari kerja" in text_of(got)
     for _ in range(2):  # again: nothing new
@@ -129,12 +132,23 @@ async def seed_skm(app, clock) -> None:
     """DLH-KEB: two questionnaires this semester (IKM 86,11), one last semester (75,00)."""
     async with app.db.unit_of_work() as uow:
         repo, skm = Repo(uow.session), SkmRepo(uow.session)
-        rows = [("S2", [4] * 9, clock.now() - timedelta(hours=1)), ("S2", [3, 3, 3, 3, 3, 3, 3, 3, 2], clock.now() - timedelta(minutes=30)),
-                ("S1", [3] * 9, datetime(2026, 3, 2, 3, 0, tzinfo=WIB))]
+        rows = [
+            ("S2", [4] * 9, clock.now() - timedelta(hours=1)),
+            ("S2", [3, 3, 3, 3, 3, 3, 3, 3, 2], clock.now() - timedelta(minutes=30)),
+            ("S1", [3] * 9, datetime(2026, 3, 2, 3, 0, tzinfo=WIB)),
+        ]
         for i, (period, answers, finished) in enumerate(rows):
             user = await repo.get_or_create_user("web", f"resp{i}", finished)
-            row = skm.start(user_id=user.id, unit_code="DLH-KEB", opd_code="DLH", service_code=None, channel="web",
-                            period_key=f"2026-{period}", now=finished - timedelta(minutes=5), profile={})
+            row = skm.start(
+                user_id=user.id,
+                unit_code="DLH-KEB",
+                opd_code="DLH",
+                service_code=None,
+                channel="web",
+                period_key=f"2026-{period}",
+                now=finished - timedelta(minutes=5),
+                profile={},
+            )
             for k, v in enumerate(answers, start=1):
                 setattr(row, f"u{k}", v)
             row.status, row.finished_at = "complete", finished
@@ -265,7 +279,13 @@ async def test_autoclose_tells_the_citizen_and_retention_anonymises(world):
     out = await run_job(app, clock, "retention", closed + timedelta(days=731))
     assert "anonymised 1" in out
     c = await complaint(app, number)
-    assert (c.text, c.citizen_user_id, c.address, c.state, c.opd_code) == (ANONYMISED_TEXT, None, None, "ditutup", "PUPR")
+    assert (c.text, c.citizen_user_id, c.address, c.state, c.opd_code) == (
+        ANONYMISED_TEXT,
+        None,
+        None,
+        "ditutup",
+        "PUPR",
+    )
     got = await citizen.send(f"/status {number}")
     assert "tidak ditemukan" in text_of(got) and "Jalan rusak" not in text_of(got)
     out = await run_job(app, clock, "retention", closed + timedelta(days=732))
@@ -274,7 +294,7 @@ async def test_autoclose_tells_the_citizen_and_retention_anonymises(world):
 
 # ---- the command line as a real process ------------------------------------------------------
 def test_jobs_command_in_a_real_process(db_url, tmp_path):
-    from .test_cli import kanal as kanal_process
+    from tests.test_cli import kanal as kanal_process
 
     env = {"KANAL_DATABASE_URL": db_url, "KANAL_DIGEST_TIME": "06:30"}
     out = kanal_process("jobs", "run", "sla", "--at", "2026-11-24T10:00", env=env, cwd=tmp_path)
@@ -283,7 +303,11 @@ def test_jobs_command_in_a_real_process(db_url, tmp_path):
     out = kanal_process("jobs", "list", "--at", "2026-11-23T06:00", env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
-    assert "every 60 s" in lines["sla"] and "daily at 06:30 Asia/Jakarta" in lines["digest"] and "2026-11-23 06:30 WIB" in lines["digest"]
+    assert (
+        "every 60 s" in lines["sla"]
+        and "daily at 06:30 Asia/Jakarta" in lines["digest"]
+        and "2026-11-23 06:30 WIB" in lines["digest"]
+    )
     assert "08:05" in lines["autoclose"] and "02:30" in lines["retention"]
     out = kanal_process("jobs", "run", "sla", "--at", "2026-11-24T10:00", env=env, cwd=tmp_path)
     assert out.returncode == 0 and "sla as of 2026-11-24T03:00:00+00:00" in out.stdout, out.stderr
@@ -310,9 +334,21 @@ async def test_the_running_app_sweeps_when_elected(db, settings):
         from storage.complaints import ComplaintRepo
 
         c = await ComplaintRepo(uow.session).create(
-            number_year=2026, citizen_user_id=None, channel="telegram", text=ROAD, privacy="biasa", state="disposisi", opd_code="PUPR",
-            filed_at=filed, updated_at=filed, routed_at=filed, triage_due_at=CAL.add_working_days(filed, 3),
-            response_due_at=CAL.add_working_days(filed, 3), completion_due_at=CAL.add_working_days(filed, 5), reopen_count=0)
+            number_year=2026,
+            citizen_user_id=None,
+            channel="telegram",
+            text=ROAD,
+            privacy="biasa",
+            state="disposisi",
+            opd_code="PUPR",
+            filed_at=filed,
+            updated_at=filed,
+            routed_at=filed,
+            triage_due_at=CAL.add_working_days(filed, 3),
+            response_due_at=CAL.add_working_days(filed, 3),
+            completion_due_at=CAL.add_working_days(filed, 5),
+            reopen_count=0,
+        )
         await uow.commit()
     async with running(Settings(**{**settings.__dict__, "scheduler_enabled": True}), clock=clock) as (tg, app):
         got = await tg.wait_for_sent(1, chat_id=501, timeout=15)
@@ -343,8 +379,7 @@ async def until(condition, timeout: float = 15.0) -> bool:
 @pytest.mark.skipif(not PG_URL, reason="advisory-lock election needs PostgreSQL: set KANAL_TEST_DATABASE_URL")
 async def test_two_instances_one_leader_no_double_sends_and_takeover(db, settings):
     from bot.notify import Notifier, renderers_for
-
-    from .test_sla_rules import World
+    from tests.test_sla_rules import World
 
     await store_region(db, load_region_file(), at_local(date(2026, 11, 23), 9))
     world = World(db, settings)
@@ -378,7 +413,11 @@ async def test_two_instances_one_leader_no_double_sends_and_takeover(db, setting
                 rows = (await uow.session.execute(select(OutboxMessage.address, OutboxMessage.payload))).all()
             out: dict[str, int] = {}
             for address, payload in rows:
-                title = "Eskalasi pengaduan" if "Eskalasi pengaduan" in (payload.get("text") or "") else "Pengingat batas waktu pengaduan"
+                title = (
+                    "Eskalasi pengaduan"
+                    if "Eskalasi pengaduan" in (payload.get("text") or "")
+                    else "Pengingat batas waktu pengaduan"
+                )
                 if title in (payload.get("text") or ""):
                     out[address] = out.get(address, 0) + 1
             return out

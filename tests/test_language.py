@@ -9,15 +9,18 @@ from bot import language
 ID_EN = ("id", "en")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Jalan di depan kantor kelurahan rusak parah sejak bulan lalu dan belum diperbaiki", "id"),
-    ("Pelayanan KTP sangat lambat, saya sudah menunggu tiga minggu tanpa kabar", "id"),
-    ("The road in front of the village office has been badly damaged since last month", "en"),
-    ("I have been waiting three weeks for my ID card and nobody answers the phone", "en"),
-    ("ok sip makasih banyak ya pak", None),  # too few letters to tell
-    ("/lapor jalan rusak di depan kantor kelurahan sejak bulan lalu", None),  # a command
-    ("12345 67890 !!! ??? 😀😀😀 <b>x</b>", None),  # no words
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Jalan di depan kantor kelurahan rusak parah sejak bulan lalu dan belum diperbaiki", "id"),
+        ("Pelayanan KTP sangat lambat, saya sudah menunggu tiga minggu tanpa kabar", "id"),
+        ("The road in front of the village office has been badly damaged since last month", "en"),
+        ("I have been waiting three weeks for my ID card and nobody answers the phone", "en"),
+        ("ok sip makasih banyak ya pak", None),  # too few letters to tell
+        ("/lapor jalan rusak di depan kantor kelurahan sejak bulan lalu", None),  # a command
+        ("12345 67890 !!! ??? 😀😀😀 <b>x</b>", None),  # no words
+    ],
+)
 def test_detects_among_the_offered_languages(text, expected):
     assert language.detect(text, ID_EN) == expected
 

@@ -18,9 +18,7 @@ from scheduler.runner import JobRunner
 from storage import Database
 
 PG_URL = os.environ.get("KANAL_TEST_DATABASE_URL") or None
-needs_pg = pytest.mark.skipif(
-    not PG_URL, reason="advisory-lock election needs PostgreSQL: set KANAL_TEST_DATABASE_URL"
-)
+needs_pg = pytest.mark.skipif(not PG_URL, reason="advisory-lock election needs PostgreSQL: set KANAL_TEST_DATABASE_URL")
 FAST = 0.1  # election interval in these tests (production default: 15 s)
 PATIENCE = 10.0  # upper bound for waits; they return as soon as the condition holds
 
@@ -116,6 +114,7 @@ async def lock_holders(db: Database, key: int) -> list[int]:
 
 # ---- SQLite ---------------------------------------------------------------------------------------
 
+
 async def test_sqlite_instance_is_always_leader(sqlite_db):
     rec = Recorder()
     lead = Leadership(sqlite_db, interval=FAST, on_elected=rec.elected, on_deposed=rec.deposed)
@@ -173,7 +172,10 @@ def test_list_jobs_describes_the_schedule_in_the_region_zone():
     runner.add_daily("digest", counting_job, 7, 0)
     now = datetime(2026, 11, 23, 8, 0, tzinfo=wit)
     jobs = runner.list_jobs(now)
-    assert [(name, desc) for name, desc, _ in jobs] == [("sla", "every 60 s"), ("digest", "daily at 07:00 Asia/Jayapura")]
+    assert [(name, desc) for name, desc, _ in jobs] == [
+        ("sla", "every 60 s"),
+        ("digest", "daily at 07:00 Asia/Jayapura"),
+    ]
     digest_next = jobs[1][2]
     assert digest_next == datetime(2026, 11, 24, 7, 0, tzinfo=wit)
     assert digest_next.utcoffset().total_seconds() == 9 * 3600
@@ -181,6 +183,7 @@ def test_list_jobs_describes_the_schedule_in_the_region_zone():
 
 
 # ---- PostgreSQL -----------------------------------------------------------------------------------
+
 
 @needs_pg
 async def test_exactly_one_leader_and_takeover_when_it_stops(pg_db, key):

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from storage.models import Complaint, InboundMessage, OutboxMessage, SurveyResponse, User
-
-from .fakes.whatsapp_api import FakeWhatsAppServer
-from .tg_chat import NUMBER_RE, Chat, buttons, quiet, running, text_of
-from .test_whatsapp_flows import both_channels, kind, offered, quiet as wa_quiet
+from tests.fakes.whatsapp_api import FakeWhatsAppServer
+from tests.test_whatsapp_flows import both_channels, kind, offered
+from tests.test_whatsapp_flows import quiet as wa_quiet
+from tests.tg_chat import NUMBER_RE, Chat, buttons, quiet, running, text_of
 
 UNIT, SERVICE = "PDAM-PUSAT", "PDAM-PUSAT-03"
 ANSWERS = [3, 4, 2, 3, 3, 4, 1, 3, 4]
@@ -107,16 +107,35 @@ async def effects(db, channel: str, address: str) -> dict[str, Any]:
         user = (await s.execute(select(User).where(User.channel == channel, User.external_id == address))).scalar_one()
         complaints = (await s.execute(select(Complaint).where(Complaint.citizen_user_id == user.id))).scalars().all()
         surveys = (await s.execute(select(SurveyResponse).where(SurveyResponse.user_id == user.id))).scalars().all()
-        inbound = (await s.execute(select(func.count()).select_from(InboundMessage).where(InboundMessage.user_id == user.id))).scalar_one()
-        outbox = (await s.execute(select(OutboxMessage.status).where(OutboxMessage.channel == channel, OutboxMessage.address == address))).scalars().all()
-    return {"complaints": [(c.state, c.text) for c in complaints],
-            "surveys": [(r.status, r.unit_code, [getattr(r, f"u{n}") for n in range(1, 10)]) for r in surveys],
-            "inbound": inbound, "outbox": sorted(outbox)}
+        inbound = (
+            await s.execute(select(func.count()).select_from(InboundMessage).where(InboundMessage.user_id == user.id))
+        ).scalar_one()
+        outbox = (
+            (
+                await s.execute(
+                    select(OutboxMessage.status).where(
+                        OutboxMessage.channel == channel, OutboxMessage.address == address
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return {
+        "complaints": [(c.state, c.text) for c in complaints],
+        "surveys": [(r.status, r.unit_code, [getattr(r, f"u{n}") for n in range(1, 10)]) for r in surveys],
+        "inbound": inbound,
+        "outbox": sorted(outbox),
+    }
 
 
 def duplicates_ignored(caplog, channel: str) -> int:
     """How many copies reached the dispatcher and were recognised there (its INFO log line)."""
-    return sum(1 for r in caplog.records if r.name == "bot.dispatch" and r.getMessage().startswith(f"duplicate {channel} message"))
+    return sum(
+        1
+        for r in caplog.records
+        if r.name == "bot.dispatch" and r.getMessage().startswith(f"duplicate {channel} message")
+    )
 
 
 async def test_telegram_every_update_twice_no_double_effects(settings, db, caplog):
@@ -153,7 +172,7 @@ class TwiceWa:
 
     def new(self) -> list[dict]:
         sent = self.wa.sent(to=self.id)
-        fresh, self.seen = sent[self.seen:], len(sent)
+        fresh, self.seen = sent[self.seen :], len(sent)
         return fresh
 
     async def settle(self) -> list[dict]:
@@ -192,7 +211,11 @@ class TwiceWa:
         if kind(menu) == "button":
             inter = {"type": "button_reply", "button_reply": {"id": row["id"], "title": row["title"]}}
         else:
-            reply = {"id": row["id"], "title": row["title"], **({"description": row["description"]} if row.get("description") else {})}
+            reply = {
+                "id": row["id"],
+                "title": row["title"],
+                **({"description": row["description"]} if row.get("description") else {}),
+            }
             inter = {"type": "list_reply", "list_reply": reply}
         return await self._post({"context": context, "type": "interactive", "interactive": inter})
 
@@ -203,7 +226,14 @@ async def wa_complaint_and_survey(p: TwiceWa) -> list[list[str]]:
     async def turn(out: list[dict], must: str) -> list[dict]:
         joined = "\n".join(m.get("text") or "" for m in out)
         assert must in joined, f"expected {must!r} in {joined!r}"
-        steps.append([normalise(f"{kind(m)}:{m.get('text') or ''}:{[r['id'] for r in offered(m)] if m['type'] == 'interactive' else ''}") for m in out])
+        steps.append(
+            [
+                normalise(
+                    f"{kind(m)}:{m.get('text') or ''}:{[r['id'] for r in offered(m)] if m['type'] == 'interactive' else ''}"
+                )
+                for m in out
+            ]
+        )
         return out
 
     await turn(await p.send("Halo"), "UU No. 27/2022")

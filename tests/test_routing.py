@@ -19,7 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.region import load_region_file
 from bot.routing import KeywordRouter, RouteResult, damerau, normalise, router_for_region, stem
@@ -40,28 +41,52 @@ def demo(region) -> KeywordRouter:
 
 @pytest.fixture(scope="module")
 def small() -> KeywordRouter:
-    return KeywordRouter([
-        ("PUPR", ["jalan", "jalan rusak", "jembatan"]),
-        ("DISHUB", ["lampu jalan", "angkot"]),
-        ("DINSOS", ["anak jalanan", "pengemis"]),
-        ("DLH", ["sampah", "pencemaran"]),
-        ("DINKES", ["puskesmas", "imunisasi"]),
-        ("DISDIK", ["sekolah"]),
-    ])
+    return KeywordRouter(
+        [
+            ("PUPR", ["jalan", "jalan rusak", "jembatan"]),
+            ("DISHUB", ["lampu jalan", "angkot"]),
+            ("DINSOS", ["anak jalanan", "pengemis"]),
+            ("DLH", ["sampah", "pencemaran"]),
+            ("DINKES", ["puskesmas", "imunisasi"]),
+            ("DISDIK", ["sekolah"]),
+        ]
+    )
 
 
 # --- normalise -----------------------------------------------------------------------------------
 
+
 def test_normalise_cleans_chat_writing():
     assert normalise("Jln rusakkk bgt!!! 😡🙏") == ["jalan", "rusak", "banget"]
-    assert normalise("anak2 jalan-jalan ke RS, pkm tutup") == ["anak", "jalan", "ke", "rumah", "sakit", "puskesmas", "tutup"]
+    assert normalise("anak2 jalan-jalan ke RS, pkm tutup") == [
+        "anak",
+        "jalan",
+        "ke",
+        "rumah",
+        "sakit",
+        "puskesmas",
+        "tutup",
+    ]
     assert normalise("airnya GAK ngalir… udh 3 hari") == ["air", "tidak", "alir", "sudah", "hari"]
     assert normalise("🙏🙏 ... !!!") == []
 
 
 def test_normalise_strips_simple_affixes():
-    assert normalise("kebanjiran tercemar pencemaran berlubang ditambal dibiarin") == ["banjir", "cemar", "cemar", "lubang", "tambal", "biar"]
-    assert normalise("perizinan penertiban ketertiban pengangkutan diangkut") == ["izin", "tertib", "tertib", "angkut", "angkut"]
+    assert normalise("kebanjiran tercemar pencemaran berlubang ditambal dibiarin") == [
+        "banjir",
+        "cemar",
+        "cemar",
+        "lubang",
+        "tambal",
+        "biar",
+    ]
+    assert normalise("perizinan penertiban ketertiban pengangkutan diangkut") == [
+        "izin",
+        "tertib",
+        "tertib",
+        "angkut",
+        "angkut",
+    ]
     assert normalise("jalannya jalanan sampahnya") == ["jalan", "jalan", "sampah"]
 
 
@@ -83,14 +108,15 @@ def test_damerau_counts_a_transposition_as_one():
 
 # --- matching ------------------------------------------------------------------------------------
 
+
 def test_fuzzy_matches_typos_within_limits(small):
-    assert small.route("puskesmsa tutup terus").opd_code == "DINKES"          # 9 letters, 1 edit
+    assert small.route("puskesmsa tutup terus").opd_code == "DINKES"  # 9 letters, 1 edit
     assert small.route("imunsai anak saya belum").matched == {"DINKES": ["imunisasi"]}  # 9 letters, 2 edits
-    assert small.route("jembtan putus").opd_code == "PUPR"                      # 8 letters, 1 edit
-    assert small.route("sekloh roboh").scores == {}                            # 7 letters, 2 edits: too far
-    assert small.route("sampai rumah").scores == {}                            # everyday word, never fuzzy
-    assert small.route("perangkat desa").scores == {}                          # nor its stem ("angkat" ≠ "angkot")
-    assert small.route("jaln licin").scores == {"PUPR": 0.5}                   # abbreviation table, not fuzzy
+    assert small.route("jembtan putus").opd_code == "PUPR"  # 8 letters, 1 edit
+    assert small.route("sekloh roboh").scores == {}  # 7 letters, 2 edits: too far
+    assert small.route("sampai rumah").scores == {}  # everyday word, never fuzzy
+    assert small.route("perangkat desa").scores == {}  # nor its stem ("angkat" ≠ "angkot")
+    assert small.route("jaln licin").scores == {"PUPR": 0.5}  # abbreviation table, not fuzzy
 
 
 def test_longer_phrase_beats_shorter_keyword_of_another_opd(small):
@@ -101,7 +127,7 @@ def test_longer_phrase_beats_shorter_keyword_of_another_opd(small):
     assert (r.opd_code, r.topic, r.matched) == ("DINSOS", "anak jalanan", {"DINSOS": ["anak jalanan"]})
     r = small.route("jalannya rusak parah")
     assert (r.opd_code, r.topic) == ("PUPR", "jalan rusak")
-    assert small.route("lampu di jalan mati").opd_code == "DISHUB"           # one word inside a phrase
+    assert small.route("lampu di jalan mati").opd_code == "DISHUB"  # one word inside a phrase
 
 
 def test_demo_region_phrases_win(demo):
@@ -123,14 +149,14 @@ def test_ambiguous_or_unknown_text_goes_to_triage(small):
 def test_margin_threshold_is_configurable():
     opds = [("DLH", ["sampah", "pencemaran"]), ("PUPR", ["jembatan"])]
     text = "sampah dan pencemaran di jembatan"
-    assert KeywordRouter(opds).route(text).opd_code == "DLH"                 # 2 vs 1: margin 0.5
+    assert KeywordRouter(opds).route(text).opd_code == "DLH"  # 2 vs 1: margin 0.5
     assert KeywordRouter(opds, min_margin=0.6).route(text).opd_code is None
     assert KeywordRouter(opds, min_score=3).route(text).opd_code is None
 
 
 def test_landmark_and_repeats_shift_the_scores(small):
     r = small.route("sampah menumpuk di samping jembatan")
-    assert r.opd_code == "DLH" and r.scores["PUPR"] == 0.5                   # "samping jembatan": a place
+    assert r.opd_code == "DLH" and r.scores["PUPR"] == 0.5  # "samping jembatan": a place
     once, twice = small.route("sampah di gang"), small.route("sampah di gang, sampahnya bau")
     assert twice.scores["DLH"] > once.scores["DLH"]
     assert twice.confidence >= once.confidence
@@ -158,12 +184,15 @@ def _demo_router() -> KeywordRouter:
 
 # --- accuracy on labelled complaints ---------------------------------------------------------------
 
+
 def _load(name: str) -> list[tuple[str, str]]:
     with (DATA / name).open(encoding="utf-8", newline="") as f:
         return [(row["text"], row["opd"].strip()) for row in csv.DictReader(f)]
 
 
-@pytest.mark.parametrize("name, minimum, min_rows", [("complaints_labelled.csv", 0.90, 150), ("complaints_holdout.csv", 0.85, 40)])
+@pytest.mark.parametrize(
+    "name, minimum, min_rows", [("complaints_labelled.csv", 0.90, 150), ("complaints_holdout.csv", 0.85, 40)]
+)
 def test_routing_accuracy(demo, region, name, minimum, min_rows):
     rows = _load(name)
     codes = {o.code for o in region.opds}
@@ -182,10 +211,12 @@ def test_routing_accuracy(demo, region, name, minimum, min_rows):
     accuracy = correct / len(rows)
     wrong_opd = sum(n for (lab, got), n in confusion.items() if lab != got and got != TRIAGE)
     summary = "\n".join(
-        [f"{name}: accuracy {accuracy:.3f} ({correct}/{len(rows)}), {wrong_opd} sent to a wrong OPD, "
-         f"{len(misses) - wrong_opd} sent to triage wrongly",
-         "confusion (label → predicted: count): " + ", ".join(
-             f"{lab}→{got}: {n}" for (lab, got), n in sorted(confusion.items()) if lab != got)]
+        [
+            f"{name}: accuracy {accuracy:.3f} ({correct}/{len(rows)}), {wrong_opd} sent to a wrong OPD, "
+            f"{len(misses) - wrong_opd} sent to triage wrongly",
+            "confusion (label → predicted: count): "
+            + ", ".join(f"{lab}→{got}: {n}" for (lab, got), n in sorted(confusion.items()) if lab != got),
+        ]
         + misses
     )
     print(summary)

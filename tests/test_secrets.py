@@ -34,9 +34,8 @@ from bot.logs import RedactSecrets, secret_values
 from bot.settings import Settings, SettingsError
 from storage import Database
 from storage.models import OutboxMessage
-
-from .fakes.telegram_api import FakeTelegramServer
-from .fakes.whatsapp_api import FakeWhatsAppServer
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.fakes.whatsapp_api import FakeWhatsAppServer
 
 TG_TOKEN = "5550001:AAHsecretTokenPartQ7w9Xv2LmN"
 TG_OTHER = "5550001:AAHwrongTokenPartB3k8Zr1PqT"  # the right format, refused by the server
@@ -66,16 +65,31 @@ def free_port() -> int:
 
 def bot_env(db_url: str, **kanal: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
-    env.update({"KANAL_DATABASE_URL": db_url, "KANAL_WEBCHAT": "false", "KANAL_SCHEDULER": "false",
-                "KANAL_LOG_LEVEL": "DEBUG", "KANAL_HTTP_PORT": str(free_port())})
+    env.update(
+        {
+            "KANAL_DATABASE_URL": db_url,
+            "KANAL_WEBCHAT": "false",
+            "KANAL_SCHEDULER": "false",
+            "KANAL_LOG_LEVEL": "DEBUG",
+            "KANAL_HTTP_PORT": str(free_port()),
+        }
+    )
     env.update({f"KANAL_{k.upper()}": v for k, v in kanal.items()})
     return env
 
 
 async def start_bot(env: dict[str, str], cwd: Path, log: Path, *args: str) -> asyncio.subprocess.Process:
     with open(log, "wb") as out:  # a file, not a pipe: a chatty DEBUG log never blocks the bot
-        return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *(args or ("run",)), env=env, cwd=str(cwd),
-                                                    stdout=out, stderr=asyncio.subprocess.STDOUT)
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *(args or ("run",)),
+            env=env,
+            cwd=str(cwd),
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
 
 async def stop_bot(proc: asyncio.subprocess.Process) -> None:
@@ -112,23 +126,38 @@ async def stored_errors(db_url: str) -> str:
 
 # ---- settings and the CLI ------------------------------------------------------------------
 def test_settings_repr_str_and_describe_hide_secrets():
-    s = Settings(telegram_token=TG_TOKEN, telegram_webhook_url="https://kanal.example.go.id/webhooks/telegram",
-                 telegram_webhook_secret=HOOK_SECRET, whatsapp_token=WA_TOKEN, whatsapp_phone_number_id=PNID,
-                 whatsapp_app_secret=WA_SECRET, whatsapp_verify_token=WA_VERIFY)
+    s = Settings(
+        telegram_token=TG_TOKEN,
+        telegram_webhook_url="https://kanal.example.go.id/webhooks/telegram",
+        telegram_webhook_secret=HOOK_SECRET,
+        whatsapp_token=WA_TOKEN,
+        whatsapp_phone_number_id=PNID,
+        whatsapp_app_secret=WA_SECRET,
+        whatsapp_verify_token=WA_VERIFY,
+    )
     shown = repr(s) + str(s) + repr(s.describe()) + repr(vars(s).keys())
     assert not leaks(shown)
     assert {v for _, v, _ in s.describe() if v == "****"} == {"****"}
-    assert set(secret_values(s)) == {TG_TOKEN, HOOK_SECRET, WA_TOKEN, WA_SECRET, WA_VERIFY}  # what the log filter redacts
+    assert set(secret_values(s)) == {
+        TG_TOKEN,
+        HOOK_SECRET,
+        WA_TOKEN,
+        WA_SECRET,
+        WA_VERIFY,
+    }  # what the log filter redacts
 
 
-@pytest.mark.parametrize("var, bad", [
-    ("TELEGRAM_TOKEN", "AAHsecretTokenPartQ7w9Xv2LmN"),  # no bot id
-    ("TELEGRAM_TOKEN", "bot5550001:AAHsecretTokenPart"),
-    ("TELEGRAM_WEBHOOK_SECRET", "hookSecret 9fK2mQ7xLw!"),
-    ("WHATSAPP_TOKEN", "EAAGsecret WaTokenZ81pQ3vTq0wYb5Kd"),
-    ("WHATSAPP_APP_SECRET", "a9c1e07b 2d4e6a8c0b1d2e3f40516273"),
-    ("WHATSAPP_VERIFY_TOKEN", "verifyTok 7Gh2LqX9"),
-])
+@pytest.mark.parametrize(
+    "var, bad",
+    [
+        ("TELEGRAM_TOKEN", "AAHsecretTokenPartQ7w9Xv2LmN"),  # no bot id
+        ("TELEGRAM_TOKEN", "bot5550001:AAHsecretTokenPart"),
+        ("TELEGRAM_WEBHOOK_SECRET", "hookSecret 9fK2mQ7xLw!"),
+        ("WHATSAPP_TOKEN", "EAAGsecret WaTokenZ81pQ3vTq0wYb5Kd"),
+        ("WHATSAPP_APP_SECRET", "a9c1e07b 2d4e6a8c0b1d2e3f40516273"),
+        ("WHATSAPP_VERIFY_TOKEN", "verifyTok 7Gh2LqX9"),
+    ],
+)
 def test_bad_secret_values_are_not_echoed(var, bad, tmp_path):
     empty = tmp_path / "kanal.toml"
     empty.write_text("")
@@ -140,18 +169,33 @@ def test_bad_secret_values_are_not_echoed(var, bad, tmp_path):
 
 async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path):
     """``kanal config`` masks; a configuration error names the variable, never the value."""
-    good = bot_env(db_url, telegram_token=TG_TOKEN, whatsapp_token=WA_TOKEN, whatsapp_phone_number_id=PNID,
-                   whatsapp_app_secret=WA_SECRET, whatsapp_verify_token=WA_VERIFY, telegram_webhook_secret=HOOK_SECRET)
+    good = bot_env(
+        db_url,
+        telegram_token=TG_TOKEN,
+        whatsapp_token=WA_TOKEN,
+        whatsapp_phone_number_id=PNID,
+        whatsapp_app_secret=WA_SECRET,
+        whatsapp_verify_token=WA_VERIFY,
+        telegram_webhook_secret=HOOK_SECRET,
+    )
     cases = [
         (good, ("config",), 0),
         ({**good, "KANAL_TELEGRAM_TOKEN": TG_TOKEN.replace(":", "")}, ("run",), 2),  # malformed token
         ({**good, "KANAL_WHATSAPP_PHONE_NUMBER_ID": ""}, ("run",), 2),  # token set, the rest missing
-        ({**good, "KANAL_TELEGRAM_WEBHOOK_URL": "https://kanal.example.go.id/webhooks/telegram", "KANAL_TELEGRAM_WEBHOOK_SECRET": ""}, ("run",), 2),
+        (
+            {
+                **good,
+                "KANAL_TELEGRAM_WEBHOOK_URL": "https://kanal.example.go.id/webhooks/telegram",
+                "KANAL_TELEGRAM_WEBHOOK_SECRET": "",
+            },
+            ("run",),
+            2,
+        ),
         ({**good, "KANAL_DATABASE_URL": "postgresql+asyncpg://kanal@127.0.0.1:1/none"}, ("db", "current"), 1),
     ]
     procs = [await start_bot(env, tmp_path, tmp_path / f"cli{i}.log", *args) for i, (env, args, _) in enumerate(cases)]
     await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), timeout=90)  # side by side: CI time
-    for i, ((env, args, code), proc) in enumerate(zip(cases, procs)):
+    for i, ((env, args, code), proc) in enumerate(zip(cases, procs, strict=False)):
         out = (tmp_path / f"cli{i}.log").read_text(errors="replace")
         assert proc.returncode == code, (args, out[-2000:])
         assert not leaks(out + out.replace("5550001", "")), (args, leaks(out), out[-2000:])
@@ -163,14 +207,22 @@ async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path)
 async def test_start_with_refused_token_or_unreachable_api_says_so_without_the_token(db_url, tmp_path):
     async with FakeTelegramServer(token=TG_TOKEN) as tg:
         # the server knows TG_TOKEN: TG_OTHER is refused with 401 (getMe at start-up)
-        refused = await start_bot(bot_env(db_url, telegram_token=TG_OTHER, telegram_base_url=tg.base_url), tmp_path, tmp_path / "refused.log")
+        refused = await start_bot(
+            bot_env(db_url, telegram_token=TG_OTHER, telegram_base_url=tg.base_url), tmp_path, tmp_path / "refused.log"
+        )
         await asyncio.wait_for(refused.wait(), timeout=60)
     # one after the other: both would load the region into the same database at once
     closed = free_port()  # nothing listens here: connection refused, with the URL in aiohttp's error
-    unreachable = await start_bot(bot_env(db_url, telegram_token=TG_TOKEN, telegram_base_url=f"http://127.0.0.1:{closed}/bot"),
-                                  tmp_path, tmp_path / "unreachable.log")
+    unreachable = await start_bot(
+        bot_env(db_url, telegram_token=TG_TOKEN, telegram_base_url=f"http://127.0.0.1:{closed}/bot"),
+        tmp_path,
+        tmp_path / "unreachable.log",
+    )
     await asyncio.wait_for(unreachable.wait(), timeout=60)
-    for proc, log, says in ((refused, "refused.log", "rejected the token"), (unreachable, "unreachable.log", "cannot reach the Bot API")):
+    for proc, log, says in (
+        (refused, "refused.log", "rejected the token"),
+        (unreachable, "unreachable.log", "cannot reach the Bot API"),
+    ):
         out = (tmp_path / log).read_text(errors="replace")
         assert proc.returncode == 1 and says in out, out[-2000:]
         assert not leaks(out), (log, leaks(out), out[-3000:])
@@ -184,11 +236,23 @@ async def test_start_with_refused_token_or_unreachable_api_says_so_without_the_t
 async def test_running_bot_with_network_faults_logs_no_secret(db_url, tmp_path, everything):
     """Telegram (long polling) and WhatsApp in one DEBUG process; both platforms misbehave. The
     long variant adds a hung sendMessage (PTB's read timeout), more 5xx and a hung setMyCommands."""
-    async with FakeTelegramServer(token=TG_TOKEN) as tg, \
-            FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=WA_SECRET) as wa:
-        env = bot_env(db_url, telegram_token=TG_TOKEN, telegram_base_url=tg.base_url, telegram_global_rate="0", telegram_chat_rate="0",
-                      whatsapp_token=WA_TOKEN, whatsapp_phone_number_id=PNID, whatsapp_app_secret=WA_SECRET,
-                      whatsapp_verify_token=WA_VERIFY, whatsapp_api_base_url=wa.base_url, whatsapp_user_rate="0")
+    async with (
+        FakeTelegramServer(token=TG_TOKEN) as tg,
+        FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=WA_SECRET) as wa,
+    ):
+        env = bot_env(
+            db_url,
+            telegram_token=TG_TOKEN,
+            telegram_base_url=tg.base_url,
+            telegram_global_rate="0",
+            telegram_chat_rate="0",
+            whatsapp_token=WA_TOKEN,
+            whatsapp_phone_number_id=PNID,
+            whatsapp_app_secret=WA_SECRET,
+            whatsapp_verify_token=WA_VERIFY,
+            whatsapp_api_base_url=wa.base_url,
+            whatsapp_user_rate="0",
+        )
         port = int(env["KANAL_HTTP_PORT"])
         wa.webhook_url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
         # Telegram: polling meets a reset, an nginx 502 and a 500; sending a reset, a 500, a hang
@@ -219,7 +283,10 @@ async def test_running_bot_with_network_faults_logs_no_secret(db_url, tmp_path, 
             assert await wa.deliver(b'{"object":"whatsapp_business_account"}', signature="sha256=" + "0" * 64) == 403
             assert await wa.deliver(b"{}", signature=None) == 401
             async with aiohttp.ClientSession() as http:
-                async with http.get(wa.webhook_url, params={"hub.mode": "subscribe", "hub.verify_token": WA_VERIFY[:-1], "hub.challenge": "7"}) as r:
+                async with http.get(
+                    wa.webhook_url,
+                    params={"hub.mode": "subscribe", "hub.verify_token": WA_VERIFY[:-1], "hub.challenge": "7"},
+                ) as r:
                     assert r.status == 403
             for _ in range(100):  # the refused token is recorded on the outbox row
                 if "190" in await stored_errors(db_url) or "token" in (await stored_errors(db_url)).lower():
@@ -230,7 +297,9 @@ async def test_running_bot_with_network_faults_logs_no_secret(db_url, tmp_path, 
         out = log.read_text(errors="replace")
     assert proc.returncode == 0, out[-3000:]
     # the faults did happen and were logged (at some level) …
-    assert [e for e in tg.errors if e.method.lower() == "getupdates"] and [e for e in tg.errors if e.method.lower() == "sendmessage"]
+    assert [e for e in tg.errors if e.method.lower() == "getupdates"] and [
+        e for e in tg.errors if e.method.lower() == "sendmessage"
+    ]
     assert "telegram" in out.lower() and "whatsapp" in out.lower() and " DEBUG " in out
     assert "[REDACTED]" in out  # PTB logs its token-bearing URLs at DEBUG: the filter met them
     # … and no secret in the process output or in what was stored about the failures
@@ -241,8 +310,15 @@ async def test_running_bot_with_network_faults_logs_no_secret(db_url, tmp_path, 
 async def test_webhook_mode_forged_calls_and_send_failures_log_no_secret(db_url, tmp_path):
     """Telegram in webhook mode: setWebhook carries the secret (PTB logs parameters at DEBUG)."""
     async with FakeTelegramServer(token=TG_TOKEN) as tg:
-        env = bot_env(db_url, telegram_token=TG_TOKEN, telegram_base_url=tg.base_url, telegram_global_rate="0", telegram_chat_rate="0",
-                      telegram_webhook_url="https://kanal.example.go.id/webhooks/telegram", telegram_webhook_secret=HOOK_SECRET)
+        env = bot_env(
+            db_url,
+            telegram_token=TG_TOKEN,
+            telegram_base_url=tg.base_url,
+            telegram_global_rate="0",
+            telegram_chat_rate="0",
+            telegram_webhook_url="https://kanal.example.go.id/webhooks/telegram",
+            telegram_webhook_secret=HOOK_SECRET,
+        )
         port = int(env["KANAL_HTTP_PORT"])
         url = f"http://127.0.0.1:{port}/webhooks/telegram"
         tg.fail_next("sendMessage", 500)
@@ -250,8 +326,16 @@ async def test_webhook_mode_forged_calls_and_send_failures_log_no_secret(db_url,
         proc = await start_bot(env, tmp_path, log)
         try:
             await wait_http(port)
-            update = {"update_id": 5001, "message": {"message_id": 1, "date": 1700000000, "chat": {"id": 8201, "type": "private"},
-                                                     "from": {"id": 8201, "is_bot": False, "first_name": "Ani"}, "text": "/start"}}
+            update = {
+                "update_id": 5001,
+                "message": {
+                    "message_id": 1,
+                    "date": 1700000000,
+                    "chat": {"id": 8201, "type": "private"},
+                    "from": {"id": 8201, "is_bot": False, "first_name": "Ani"},
+                    "text": "/start",
+                },
+            }
             assert await tg.deliver_webhook(url, update, secret_token=HOOK_SECRET[:-1]) == 403
             assert await tg.deliver_webhook(url, update, secret_token=HOOK_SECRET + "x") == 403
             assert await tg.deliver_webhook(url, update, secret_token=None) == 403
@@ -288,8 +372,16 @@ async def test_every_record_in_process_is_clean_or_redacted(settings, tmp_path):
     root.setLevel(logging.DEBUG)
     try:
         async with FakeTelegramServer(token=TG_TOKEN) as tg:
-            s = Settings(**{**settings.__dict__, "webchat_enabled": False, "telegram_token": TG_TOKEN, "telegram_base_url": tg.base_url,
-                            "telegram_global_rate": 0.0, "telegram_chat_rate": 0.0})
+            s = Settings(
+                **{
+                    **settings.__dict__,
+                    "webchat_enabled": False,
+                    "telegram_token": TG_TOKEN,
+                    "telegram_base_url": tg.base_url,
+                    "telegram_global_rate": 0.0,
+                    "telegram_chat_rate": 0.0,
+                }
+            )
             tg.fail_next("getUpdates", "reset")
             tg.fail_next("getUpdates", 502)
             tg.fail_next("sendMessage", 503)
@@ -311,7 +403,9 @@ async def test_every_record_in_process_is_clean_or_redacted(settings, tmp_path):
         root.removeHandler(handler)
         root.setLevel(old_level)
     dirty = [(name, level, text) for name, level, text in handler.lines if leaks(text)]
-    assert all(level == logging.DEBUG and name.startswith("telegram") and "Set Bot API" in text for name, level, text in dirty), dirty
+    assert all(
+        level == logging.DEBUG and name.startswith("telegram") and "Set Bot API" in text for name, level, text in dirty
+    ), dirty
     redactor = RedactSecrets(secret_values(s))
     for name, level, text in dirty:
         record = logging.LogRecord(name, level, __file__, 0, text, None, None)

@@ -37,8 +37,14 @@ def test_the_chosen_event_loop_runs_the_bot():
         ({"KANAL_REGION_FILE": "/no/such/file.toml"}, "KANAL_REGION_FILE"),
         ({"KANAL_TELEGRAM_TOKEN": "not-a-token"}, "KANAL_TELEGRAM_TOKEN"),
         ({"KANAL_TELEGRAM_BASE_URL": "ftp://x"}, "KANAL_TELEGRAM_BASE_URL"),
-        ({"KANAL_TELEGRAM_TOKEN": "1:A", "KANAL_TELEGRAM_WEBHOOK_URL": "http://insecure/"}, "KANAL_TELEGRAM_WEBHOOK_URL"),
-        ({"KANAL_TELEGRAM_TOKEN": "1:A", "KANAL_TELEGRAM_WEBHOOK_URL": "https://x.go.id/webhooks/telegram"}, "KANAL_TELEGRAM_WEBHOOK_SECRET"),
+        (
+            {"KANAL_TELEGRAM_TOKEN": "1:A", "KANAL_TELEGRAM_WEBHOOK_URL": "http://insecure/"},
+            "KANAL_TELEGRAM_WEBHOOK_URL",
+        ),
+        (
+            {"KANAL_TELEGRAM_TOKEN": "1:A", "KANAL_TELEGRAM_WEBHOOK_URL": "https://x.go.id/webhooks/telegram"},
+            "KANAL_TELEGRAM_WEBHOOK_SECRET",
+        ),
         ({"KANAL_TELEGRAM_WEBHOOK_SECRET": "has space"}, "KANAL_TELEGRAM_WEBHOOK_SECRET"),
         ({"KANAL_WEBCHAT": "maybe"}, "KANAL_WEBCHAT"),
         ({"KANAL_EVENT_LOOP": "trio"}, "KANAL_EVENT_LOOP"),

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import RespondentProfile, SurveyResponse
-
-from .tg_chat import buttons, labels, person, running, text_of
+from tests.tg_chat import buttons, labels, person, running, text_of
 
 UNIT = "DISDUKCAPIL-PST"
 # three respondents' answers to U1..U9
@@ -64,7 +63,7 @@ async def test_questionnaires_and_coordinator_ikm(world, db):
     assert "Terima kasih" in text_of(out)
 
     # B: QR deep link before consent → straight to the unit's questionnaire
-    from .tg_chat import Chat
+    from tests.tg_chat import Chat
 
     b = Chat(tg, app, 202, "Budi")
     out = await b.send(f"/start skm_{UNIT}")
@@ -117,7 +116,7 @@ async def test_questionnaires_and_coordinator_ikm(world, db):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(doc["media"]["data"]), read_only=True)
-    summary = [[c for c in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+    summary = [list(row) for row in wb.worksheets[0].iter_rows(values_only=True)]
     unit_row = next(r for r in summary if UNIT in r)
     assert any(isinstance(v, (int, float)) and round(v, 2) == 82.41 for v in unit_row), unit_row
 
@@ -168,7 +167,12 @@ async def test_questionnaires_and_coordinator_ikm(world, db):
     assert [r.status for r in rows] == ["complete", "complete", "complete", "abandoned"]
     assert [[getattr(r, f"u{i}") for i in range(1, 10)] for r in rows[:3]] == [A, B, C]
     assert rows[0].saran.startswith("Antrean di loket 3")
-    assert (profile.umur, profile.jenis_kelamin, profile.pendidikan, profile.pekerjaan) == ("20-29", "P", "SMA", "SWASTA")
+    assert (profile.umur, profile.jenis_kelamin, profile.pendidikan, profile.pekerjaan) == (
+        "20-29",
+        "P",
+        "SMA",
+        "SWASTA",
+    )
 
 
 async def test_interrupted_questionnaire_resumes(world, db):
@@ -188,7 +192,7 @@ async def test_interrupted_questionnaire_resumes(world, db):
 
 
 async def test_web_chat_completes_the_same_questionnaire(web_app, db):
-    from .test_webchat import Page
+    from tests.test_webchat import Page
 
     page = Page(f"http://127.0.0.1:{web_app.port}")
     count = 0

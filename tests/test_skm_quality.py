@@ -5,7 +5,7 @@ run over the same rows, and against numbers worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,25 +15,113 @@ from storage import Repo
 from storage.models import SurveyResponse
 from storage.skm import SkmRepo
 
-T0 = datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc)
-START, END = datetime(2026, 10, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+START, END = datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
 
 # (user, unit, status, answers, seconds, channel, profile, saran, period_key, finished offset in hours)
 SEED = [
-    ("a", "PUPR-BM", "complete", [4, 3, 3, 4, 3, 3, 4, 2, 3], 200, "telegram", {"umur": "20-29", "jenis_kelamin": "P"}, "Antrean terlalu panjang", "2026-11", 0),
-    ("b", "PUPR-BM", "complete", [3, 3, 2, 4, 3, 4, 4, 3, 3], 180, "telegram", {"umur": "30-39", "jenis_kelamin": "L"}, None, "2026-11", 1),
-    ("c", "PUPR-BM", "complete", [2, 2, 2, 4, 3, 3, 3, 2, 2], 240, "web", {"umur": "30-39", "jenis_kelamin": "L", "pekerjaan": "PNS"}, "   ", "2026-11", 2),
-    ("d", "PUPR-BM", "complete", [4, 4, 3, 4, 4, 4, 4, 3, 4], 220, "web", {"jenis_kelamin": "P", "umur": None}, "Petugas ramah", "2026-11", 3),
+    (
+        "a",
+        "PUPR-BM",
+        "complete",
+        [4, 3, 3, 4, 3, 3, 4, 2, 3],
+        200,
+        "telegram",
+        {"umur": "20-29", "jenis_kelamin": "P"},
+        "Antrean terlalu panjang",
+        "2026-11",
+        0,
+    ),
+    (
+        "b",
+        "PUPR-BM",
+        "complete",
+        [3, 3, 2, 4, 3, 4, 4, 3, 3],
+        180,
+        "telegram",
+        {"umur": "30-39", "jenis_kelamin": "L"},
+        None,
+        "2026-11",
+        1,
+    ),
+    (
+        "c",
+        "PUPR-BM",
+        "complete",
+        [2, 2, 2, 4, 3, 3, 3, 2, 2],
+        240,
+        "web",
+        {"umur": "30-39", "jenis_kelamin": "L", "pekerjaan": "PNS"},
+        "   ",
+        "2026-11",
+        2,
+    ),
+    (
+        "d",
+        "PUPR-BM",
+        "complete",
+        [4, 4, 3, 4, 4, 4, 4, 3, 4],
+        220,
+        "web",
+        {"jenis_kelamin": "P", "umur": None},
+        "Petugas ramah",
+        "2026-11",
+        3,
+    ),
     ("e", "PUPR-BM", "complete", [3, 3, 3, 3, 3, 3, 3, 3, 3], 30, "telegram", {}, None, "2026-11", 4),
     ("f", "PUPR-BM", "complete", [4, 4, 4, 4, 4, 4, 4, 4, 4], 41, "whatsapp", {}, None, "2026-11", 5),
     ("g", "PUPR-BM", "complete", [3, None, 3, 4, 3, 3, 4, 3, 3], 199, "telegram", {}, None, "2026-11", 6),
     ("h", "PUPR-BM", "complete", [1, 2, 1, 4, 2, 2, 3, 1, 1], 260, "web", {"umur": "50-59"}, None, "2026-11", 7),
-    ("a", "PUPR-BM", "complete", [3, 3, 3, 3, 2, 3, 3, 3, 3], 205, "telegram", {"umur": "20-29"}, None, "2026-12", 24 * 30),  # again next month
-    ("c", "PUPR-BM", "abandoned", [3, 3, None, None, None, None, None, None, None], None, "web", {}, None, "2026-11", 8),
+    (
+        "a",
+        "PUPR-BM",
+        "complete",
+        [3, 3, 3, 3, 2, 3, 3, 3, 3],
+        205,
+        "telegram",
+        {"umur": "20-29"},
+        None,
+        "2026-12",
+        24 * 30,
+    ),  # again next month
+    (
+        "c",
+        "PUPR-BM",
+        "abandoned",
+        [3, 3, None, None, None, None, None, None, None],
+        None,
+        "web",
+        {},
+        None,
+        "2026-11",
+        8,
+    ),
     ("i", "PUPR-BM", "abandoned", [None] * 9, None, "web", {}, None, "2026-11", 9),
-    ("i", "PUPR-BM", "in_progress", [2, None, None, None, None, None, None, None, None], None, "web", {}, None, "2026-11", 10),
+    (
+        "i",
+        "PUPR-BM",
+        "in_progress",
+        [2, None, None, None, None, None, None, None, None],
+        None,
+        "web",
+        {},
+        None,
+        "2026-11",
+        10,
+    ),
     ("a", "PUPR-SDA", "complete", [1, 1, 1, 1, 1, 1, 1, 1, 2], 100, "web", {}, "Mohon perbaiki saluran", "2026-11", 11),
-    ("z", "PUPR-SDA", "complete", [4] * 9, 100, "web", {}, "di luar periode", "2026-11", -24 * 60),  # finished in September
+    (
+        "z",
+        "PUPR-SDA",
+        "complete",
+        [4] * 9,
+        100,
+        "web",
+        {},
+        "di luar periode",
+        "2026-11",
+        -24 * 60,
+    ),  # finished in September
 ]
 
 
@@ -48,9 +136,19 @@ async def seeded(db, clock):
                 users[key] = (await repo.get_or_create_user("web", key, clock.now())).id
             finished = T0 + timedelta(hours=offset)
             started = finished - timedelta(seconds=seconds if seconds is not None else 60)
-            row = SurveyResponse(user_id=users[key], unit_code=unit, opd_code="PUPR", service_code=None, channel=channel,
-                                 period_key=period, status=status, started_at=started,
-                                 finished_at=finished if status != "in_progress" else None, profile=profile, saran=saran)
+            row = SurveyResponse(
+                user_id=users[key],
+                unit_code=unit,
+                opd_code="PUPR",
+                service_code=None,
+                channel=channel,
+                period_key=period,
+                status=status,
+                started_at=started,
+                finished_at=finished if status != "in_progress" else None,
+                profile=profile,
+                saran=saran,
+            )
             for i, v in enumerate(answers):
                 setattr(row, f"u{i + 1}", v)
             uow.session.add(row)
@@ -63,7 +161,16 @@ def reference(unit: str):
     for key, u, status, answers, seconds, channel, profile, _saran, _period, offset in SEED:
         if u != unit or offset < 0:
             continue
-        rows.append({"status": status, "answers": answers, "seconds": seconds, "channel": channel, "profile": profile, "user_id": key})
+        rows.append(
+            {
+                "status": status,
+                "answers": answers,
+                "seconds": seconds,
+                "channel": channel,
+                "profile": profile,
+                "user_id": key,
+            }
+        )
     return skm.moments_from_rows(rows)
 
 
@@ -74,11 +181,24 @@ async def test_quality_moments_match_the_python_reference(seeded):
     for unit in got:
         ref = reference(unit)
         m = got[unit]
-        for name in ("n_complete", "n_incomplete", "n_full", "straightline", "sums", "squares", "cross", "t_sum", "t_squares",
-                     "durations", "duplicate_users", "repeat_start_users", "by_channel"):
+        for name in (
+            "n_complete",
+            "n_incomplete",
+            "n_full",
+            "straightline",
+            "sums",
+            "squares",
+            "cross",
+            "t_sum",
+            "t_squares",
+            "durations",
+            "duplicate_users",
+            "repeat_start_users",
+            "by_channel",
+        ):
             assert getattr(m, name) == getattr(ref, name), (unit, name)
         for key in skm.PROFILE_FIELDS:
-            assert m.by_profile[key] == {k: v for k, v in ref.by_profile[key].items()}, (unit, key)
+            assert m.by_profile[key] == dict(ref.by_profile[key].items()), (unit, key)
 
 
 async def test_quality_moments_by_hand(seeded):
@@ -115,12 +235,26 @@ async def test_suggestions_and_tabulation(seeded):
         all_units = await repo.suggestions(START, END)
         sda = await repo.suggestions(START, END, unit_code="PUPR-SDA")
         rows = [row async for row in repo.tabulation("PUPR-BM", START, END, batch=3)]
-    assert [(u, s) for u, _f, s in all_units] == [("PUPR-BM", "Antrean terlalu panjang"), ("PUPR-BM", "Petugas ramah"), ("PUPR-SDA", "Mohon perbaiki saluran")]
+    assert [(u, s) for u, _f, s in all_units] == [
+        ("PUPR-BM", "Antrean terlalu panjang"),
+        ("PUPR-BM", "Petugas ramah"),
+        ("PUPR-SDA", "Mohon perbaiki saluran"),
+    ]
     assert all_units[0][1] == T0 and sda == [("PUPR-SDA", T0 + timedelta(hours=11), "Mohon perbaiki saluran")]
     assert len(rows) == 9 and [r.id for r in rows] == sorted(r.id for r in rows)
     first = rows[0]
     assert (first.finished_at, first.channel) == (T0, "telegram")
-    assert [first.u1, first.u2, first.u3, first.u4, first.u5, first.u6, first.u7, first.u8, first.u9] == [4, 3, 3, 4, 3, 3, 4, 2, 3]
+    assert [first.u1, first.u2, first.u3, first.u4, first.u5, first.u6, first.u7, first.u8, first.u9] == [
+        4,
+        3,
+        3,
+        4,
+        3,
+        3,
+        4,
+        2,
+        3,
+    ]
     assert first.profile == {"umur": "20-29", "jenis_kelamin": "P"}
     assert tuple(first)[:3] == (first.id, T0, "telegram") and rows[6].u2 is None
 
@@ -141,8 +275,16 @@ def reference_segments(unit: str, split: str):
         if u != unit or offset < 0:
             continue
         value = channel if split == "channel" else (profile.get(split) or None)
-        values.setdefault(value, []).append({"status": status, "answers": answers, "seconds": seconds, "channel": channel,
-                                             "profile": profile, "user_id": key})
+        values.setdefault(value, []).append(
+            {
+                "status": status,
+                "answers": answers,
+                "seconds": seconds,
+                "channel": channel,
+                "profile": profile,
+                "user_id": key,
+            }
+        )
     return {v: skm.moments_from_rows(rows) for v, rows in values.items()}
 
 
@@ -160,8 +302,19 @@ async def test_quality_split_by_channel_and_profile(seeded, split):
     for value, m in segments.items():
         r = ref[value]
         assert m.split == split
-        for name in ("n_complete", "n_incomplete", "n_full", "straightline", "sums", "squares", "cross", "t_sum", "t_squares",
-                     "duplicate_users", "repeat_start_users"):
+        for name in (
+            "n_complete",
+            "n_incomplete",
+            "n_full",
+            "straightline",
+            "sums",
+            "squares",
+            "cross",
+            "t_sum",
+            "t_squares",
+            "duplicate_users",
+            "repeat_start_users",
+        ):
             assert getattr(m, name) == getattr(r, name), (split, value, name)
         # speeders against the unit's limit (median 200 s → under 67 s), not the segment's own median
         assert m.speeders == sum(c for s, c in r.durations.items() if s < limit) and m.timed == m.n_complete
@@ -169,7 +322,11 @@ async def test_quality_split_by_channel_and_profile(seeded, split):
         assert q.cronbach_alpha == skm.quality_from_moments(r).cronbach_alpha
         assert not any(f.startswith(("sampel", "populasi")) for f in q.flags)
     if split == "channel":
-        assert (segments["telegram"].n_complete, segments["telegram"].speeders, segments["telegram"].straightline) == (5, 1, 1)
+        assert (segments["telegram"].n_complete, segments["telegram"].speeders, segments["telegram"].straightline) == (
+            5,
+            1,
+            1,
+        )
         assert (segments["whatsapp"].speeders, segments["web"].n_incomplete) == (1, 3)
         assert segments["web"].repeat_start_users == 2  # "c" (abandoned then complete, both on the web) and "i"
         assert segments["telegram"].duplicate_users == 1  # "a" in November and December

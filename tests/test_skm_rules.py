@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -37,9 +37,17 @@ def test_elements_follow_the_domain_table():
     assert [e.code for e in ELEMENTS] == [f"U{i}" for i in range(1, 10)]
     assert ELEMENT_BY_CODE["U4"].labels == ("Sangat mahal", "Cukup mahal", "Murah", "Gratis")
     assert ELEMENT_BY_CODE["U7"].labels[3] == "Sangat sopan dan ramah"
-    assert ELEMENT_BY_CODE["U9"].labels == ("Tidak ada", "Ada tetapi tidak berfungsi", "Berfungsi kurang maksimal", "Dikelola dengan baik")
+    assert ELEMENT_BY_CODE["U9"].labels == (
+        "Tidak ada",
+        "Ada tetapi tidak berfungsi",
+        "Berfungsi kurang maksimal",
+        "Dikelola dengan baik",
+    )
     assert ELEMENT_BY_CODE["U8"].name == "Sarana dan Prasarana" and ELEMENT_BY_CODE["U8"].column == "u8"
-    assert ELEMENT_BY_CODE["U1"].question == "Bagaimana pendapat Anda tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"
+    assert (
+        ELEMENT_BY_CODE["U1"].question
+        == "Bagaimana pendapat Anda tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"
+    )
     for e in ELEMENTS:
         assert e.question.startswith("Bagaimana pendapat Anda tentang ") and e.question.endswith("?")
         assert len(set(e.labels)) == 4
@@ -67,13 +75,26 @@ ROWS = [
 
 
 def totals_of(rows):
-    return {f"U{i + 1}": (sum(r[i] for r in rows if r[i] is not None), sum(1 for r in rows if r[i] is not None)) for i in range(9)}
+    return {
+        f"U{i + 1}": (sum(r[i] for r in rows if r[i] is not None), sum(1 for r in rows if r[i] is not None))
+        for i in range(9)
+    }
 
 
 def test_worked_example_by_hand():
     res = compute_ikm(totals_of(ROWS), len(ROWS))
     # by hand: column sums 16 15 13 20 16 17 19 13 15 over 5 answers
-    assert res.nrr == {"U1": 3.2, "U2": 3.0, "U3": 2.6, "U4": 4.0, "U5": 3.2, "U6": 3.4, "U7": 3.8, "U8": 2.6, "U9": 3.0}
+    assert res.nrr == {
+        "U1": 3.2,
+        "U2": 3.0,
+        "U3": 2.6,
+        "U4": 4.0,
+        "U5": 3.2,
+        "U6": 3.4,
+        "U7": 3.8,
+        "U8": 2.6,
+        "U9": 3.0,
+    }
     # Σ NRR = 28.8; × 1/9 = 3.2; × 25 = 80.00 → B, Baik
     assert res.ikm_unit_exact == Fraction(16, 5) and res.ikm_unit == Decimal("3.2000")
     assert res.ikm == Decimal("80.00") and (res.mutu, res.kinerja) == ("B", "Baik")
@@ -86,11 +107,11 @@ def test_worked_example_by_hand():
 
 def test_rounding_is_half_up_on_the_exact_value():
     # all 3s with the annex weight: 27 × 0.111 × 25 = 74.925 exactly → 74.93 (not banker's 74.92)
-    res = compute_ikm({c: (3, 1) for c in ELEMENT_CODES}, 1, "annex")
+    res = compute_ikm(dict.fromkeys(ELEMENT_CODES, (3, 1)), 1, "annex")
     assert res.ikm == Decimal("74.93") and res.mutu == "C"
-    assert compute_ikm({c: (4, 1) for c in ELEMENT_CODES}, 1, "annex").ikm == Decimal("99.90")
-    assert compute_ikm({c: (4, 1) for c in ELEMENT_CODES}, 1).ikm == Decimal("100.00")
-    assert compute_ikm({c: (1, 1) for c in ELEMENT_CODES}, 1).ikm == Decimal("25.00")
+    assert compute_ikm(dict.fromkeys(ELEMENT_CODES, (4, 1)), 1, "annex").ikm == Decimal("99.90")
+    assert compute_ikm(dict.fromkeys(ELEMENT_CODES, (4, 1)), 1).ikm == Decimal("100.00")
+    assert compute_ikm(dict.fromkeys(ELEMENT_CODES, (1, 1)), 1).ikm == Decimal("25.00")
 
 
 def _with_ninth(eight: Fraction, ninth: Fraction) -> dict[str, tuple[int, int]]:
@@ -100,25 +121,36 @@ def _with_ninth(eight: Fraction, ninth: Fraction) -> dict[str, tuple[int, int]]:
     return t
 
 
-@pytest.mark.parametrize("eight,ninth,ikm,mutu", [
-    (Fraction("2.5"), Fraction("3.3964"), "64.99", "D"),   # IKM unit 2.5996
-    (Fraction("2.5"), Fraction("3.3982"), "65.00", "C"),   # 64.995 rounds to 65.00 first
-    (Fraction("2.5"), Fraction("3.4"), "65.00", "C"),      # 2.6
-    (Fraction("3.0"), Fraction("3.576"), "76.60", "C"),    # 3.064
-    (Fraction("3.0"), Fraction("3.5796"), "76.61", "B"),   # 3.0644
-    (Fraction("3.5"), Fraction("3.788"), "88.30", "B"),    # 3.532
-    (Fraction("3.5"), Fraction("3.7916"), "88.31", "A"),   # 3.5324
-])
+@pytest.mark.parametrize(
+    "eight,ninth,ikm,mutu",
+    [
+        (Fraction("2.5"), Fraction("3.3964"), "64.99", "D"),  # IKM unit 2.5996
+        (Fraction("2.5"), Fraction("3.3982"), "65.00", "C"),  # 64.995 rounds to 65.00 first
+        (Fraction("2.5"), Fraction("3.4"), "65.00", "C"),  # 2.6
+        (Fraction("3.0"), Fraction("3.576"), "76.60", "C"),  # 3.064
+        (Fraction("3.0"), Fraction("3.5796"), "76.61", "B"),  # 3.0644
+        (Fraction("3.5"), Fraction("3.788"), "88.30", "B"),  # 3.532
+        (Fraction("3.5"), Fraction("3.7916"), "88.31", "A"),  # 3.5324
+    ],
+)
 def test_grade_boundaries_through_compute_ikm(eight, ninth, ikm, mutu):
     res = compute_ikm(_with_ninth(eight, ninth), 10000)
     assert res.ikm == Decimal(ikm) and res.mutu == mutu
 
 
-@pytest.mark.parametrize("value,mutu,kinerja", [
-    ("64.99", "D", "Tidak baik"), ("65.00", "C", "Kurang baik"), ("76.60", "C", "Kurang baik"),
-    ("76.61", "B", "Baik"), ("88.30", "B", "Baik"), ("88.31", "A", "Sangat baik"),
-    ("25", "D", "Tidak baik"), ("100", "A", "Sangat baik"),
-])
+@pytest.mark.parametrize(
+    "value,mutu,kinerja",
+    [
+        ("64.99", "D", "Tidak baik"),
+        ("65.00", "C", "Kurang baik"),
+        ("76.60", "C", "Kurang baik"),
+        ("76.61", "B", "Baik"),
+        ("88.30", "B", "Baik"),
+        ("88.31", "A", "Sangat baik"),
+        ("25", "D", "Tidak baik"),
+        ("100", "A", "Sangat baik"),
+    ],
+)
 def test_grade_table(value, mutu, kinerja):
     assert grade_for(Decimal(value)) == (mutu, kinerja)
     assert grade_for(float(value)) == (mutu, kinerja)
@@ -133,7 +165,7 @@ def test_unanswered_element_drops_out_or_is_required():
     assert res.ikm == Decimal("77.50") and res.mutu == "B"
     assert compute_ikm(t, 5, missing="require") is None
     assert compute_ikm(t, 5, "annex").weights["U1"] == 0.125
-    assert compute_ikm({}, 0) is None and compute_ikm({c: (0, 0) for c in ELEMENT_CODES}, 3) is None
+    assert compute_ikm({}, 0) is None and compute_ikm(dict.fromkeys(ELEMENT_CODES, (0, 0)), 3) is None
     with pytest.raises(ValueError):
         compute_ikm(t, 5, "half")
 
@@ -146,10 +178,13 @@ def test_some_answers_missing_per_row():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 200), st.floats(0, 1)), min_size=9, max_size=9), st.sampled_from(["exact", "annex"]))
+@given(
+    st.lists(st.tuples(st.integers(1, 200), st.floats(0, 1)), min_size=9, max_size=9),
+    st.sampled_from(["exact", "annex"]),
+)
 def test_ikm_stays_on_the_scale(cells, weight):
     totals = {}
-    for code, (count, pos) in zip(ELEMENT_CODES, cells):
+    for code, (count, pos) in zip(ELEMENT_CODES, cells, strict=False):
         totals[code] = (count + round(pos * 3 * count), count)  # sum between count and 4 × count
     res = compute_ikm(totals, 200, weight)
     low, high = (Decimal("25"), Decimal("100")) if weight == "exact" else (Decimal("24.98"), Decimal("99.90"))
@@ -162,7 +197,19 @@ def test_ikm_stays_on_the_scale(cells, weight):
 
 # ---- Krejcie–Morgan -------------------------------------------------------------------------
 
-KM_TABLE = {10: 10, 50: 44, 100: 80, 200: 132, 500: 217, 1000: 278, 2000: 322, 5000: 357, 10000: 370, 100000: 384, 1000000: 384}
+KM_TABLE = {
+    10: 10,
+    50: 44,
+    100: 80,
+    200: 132,
+    500: 217,
+    1000: 278,
+    2000: 322,
+    5000: 357,
+    10000: 370,
+    100000: 384,
+    1000000: 384,
+}
 
 
 @pytest.mark.parametrize("population,required", sorted(KM_TABLE.items()))
@@ -186,12 +233,20 @@ def test_sample_status():
     assert sample_status(5, None).label == "populasi belum diketahui"
 
 
-@pytest.mark.parametrize("period,yearly,expected", [
-    ("2026", 1200, 1200), ("2026-S2", 1200, 600), ("2026-Q4", 1200, 300), ("2026-11", 1200, 100),
-    ("2026-11", 450, 38), ("2026-Q4", 450, 113),  # 37.5 and 112.5 round half up
-    ("2026-01-01..2026-03-31", 365, 90), ("2026-11-23..2026-11-23", 100, 1),  # custom: days / 365, at least 1
-    ("2026-Q4", 0, 0),
-])
+@pytest.mark.parametrize(
+    "period,yearly,expected",
+    [
+        ("2026", 1200, 1200),
+        ("2026-S2", 1200, 600),
+        ("2026-Q4", 1200, 300),
+        ("2026-11", 1200, 100),
+        ("2026-11", 450, 38),
+        ("2026-Q4", 450, 113),  # 37.5 and 112.5 round half up
+        ("2026-01-01..2026-03-31", 365, 90),
+        ("2026-11-23..2026-11-23", 100, 1),  # custom: days / 365, at least 1
+        ("2026-Q4", 0, 0),
+    ],
+)
 def test_population_for_the_period_from_the_yearly_figure(period, yearly, expected):
     p = parse_period(period, date(2026, 11, 23))
     assert skm.population_for_period(None, yearly, p) == expected
@@ -219,23 +274,40 @@ def test_speeder_limit():
 TODAY = date(2026, 11, 23)
 
 
-@pytest.mark.parametrize("text,kind,key,start,end,label", [
-    ("2026-11", "month", "2026-11", date(2026, 11, 1), date(2026, 12, 1), "November 2026"),
-    ("2026-12", "month", "2026-12", date(2026, 12, 1), date(2027, 1, 1), "Desember 2026"),
-    ("2026-1", "month", "2026-01", date(2026, 1, 1), date(2026, 2, 1), "Januari 2026"),
-    ("2026-Q4", "quarter", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "Triwulan IV 2026"),
-    ("2026-q1", "quarter", "2026-Q1", date(2026, 1, 1), date(2026, 4, 1), "Triwulan I 2026"),
-    ("2026-S2", "semester", "2026-S2", date(2026, 7, 1), date(2027, 1, 1), "Semester II 2026"),
-    ("2026-S1", "semester", "2026-S1", date(2026, 1, 1), date(2026, 7, 1), "Semester I 2026"),
-    ("2026", "year", "2026", date(2026, 1, 1), date(2027, 1, 1), "Tahun 2026"),
-    ("2026-01-01..2026-03-31", "custom", "2026-01-01..2026-03-31", date(2026, 1, 1), date(2026, 4, 1), "1 Januari 2026 – 31 Maret 2026"),
-    (" 2026-12-31 .. 2026-12-31 ", "custom", "2026-12-31..2026-12-31", date(2026, 12, 31), date(2027, 1, 1), "31 Desember 2026 – 31 Desember 2026"),
-    ("bulan-ini", "month", "2026-11", date(2026, 11, 1), date(2026, 12, 1), "November 2026"),
-    ("Kuartal ini", "quarter", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "Triwulan IV 2026"),
-    ("semester-ini", "semester", "2026-S2", date(2026, 7, 1), date(2027, 1, 1), "Semester II 2026"),
-    ("TAHUN-INI", "year", "2026", date(2026, 1, 1), date(2027, 1, 1), "Tahun 2026"),
-    ("semester-lalu", "semester", "2026-S1", date(2026, 1, 1), date(2026, 7, 1), "Semester I 2026"),
-])
+@pytest.mark.parametrize(
+    "text,kind,key,start,end,label",
+    [
+        ("2026-11", "month", "2026-11", date(2026, 11, 1), date(2026, 12, 1), "November 2026"),
+        ("2026-12", "month", "2026-12", date(2026, 12, 1), date(2027, 1, 1), "Desember 2026"),
+        ("2026-1", "month", "2026-01", date(2026, 1, 1), date(2026, 2, 1), "Januari 2026"),
+        ("2026-Q4", "quarter", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "Triwulan IV 2026"),
+        ("2026-q1", "quarter", "2026-Q1", date(2026, 1, 1), date(2026, 4, 1), "Triwulan I 2026"),
+        ("2026-S2", "semester", "2026-S2", date(2026, 7, 1), date(2027, 1, 1), "Semester II 2026"),
+        ("2026-S1", "semester", "2026-S1", date(2026, 1, 1), date(2026, 7, 1), "Semester I 2026"),
+        ("2026", "year", "2026", date(2026, 1, 1), date(2027, 1, 1), "Tahun 2026"),
+        (
+            "2026-01-01..2026-03-31",
+            "custom",
+            "2026-01-01..2026-03-31",
+            date(2026, 1, 1),
+            date(2026, 4, 1),
+            "1 Januari 2026 – 31 Maret 2026",
+        ),
+        (
+            " 2026-12-31 .. 2026-12-31 ",
+            "custom",
+            "2026-12-31..2026-12-31",
+            date(2026, 12, 31),
+            date(2027, 1, 1),
+            "31 Desember 2026 – 31 Desember 2026",
+        ),
+        ("bulan-ini", "month", "2026-11", date(2026, 11, 1), date(2026, 12, 1), "November 2026"),
+        ("Kuartal ini", "quarter", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "Triwulan IV 2026"),
+        ("semester-ini", "semester", "2026-S2", date(2026, 7, 1), date(2027, 1, 1), "Semester II 2026"),
+        ("TAHUN-INI", "year", "2026", date(2026, 1, 1), date(2027, 1, 1), "Tahun 2026"),
+        ("semester-lalu", "semester", "2026-S1", date(2026, 1, 1), date(2026, 7, 1), "Semester I 2026"),
+    ],
+)
 def test_parse_period(text, kind, key, start, end, label):
     p = parse_period(text, TODAY)
     assert (p.kind, p.key, p.start, p.end, p.label_id) == (kind, key, start, end, label)
@@ -254,10 +326,27 @@ def test_words_across_year_ends():
     assert parse_period("2026-Q1", TODAY).previous().key == "2025-Q4"
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "2026-13", "2026-00", "2026-Q5", "2026-Q0", "2026-S3", "26-11", "november", "2026-W3",
-    "2026-02-30..2026-03-01", "2026-03-31..2026-01-01", "1900", "2026-11-01", "semester", "2026..2027",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "2026-13",
+        "2026-00",
+        "2026-Q5",
+        "2026-Q0",
+        "2026-S3",
+        "26-11",
+        "november",
+        "2026-W3",
+        "2026-02-30..2026-03-01",
+        "2026-03-31..2026-01-01",
+        "1900",
+        "2026-11-01",
+        "semester",
+        "2026..2027",
+    ],
+)
 def test_bad_periods_are_refused_in_both_languages(text):
     with pytest.raises(PeriodError) as info:
         parse_period(text, TODAY)
@@ -268,11 +357,11 @@ def test_bad_periods_are_refused_in_both_languages(text):
 
 def test_utc_range_uses_local_midnight():
     lo, hi = parse_period("2026-Q4", TODAY).utc_range("Asia/Jakarta")  # WIB = UTC+7
-    assert lo == datetime(2026, 9, 30, 17, 0, tzinfo=timezone.utc)
-    assert hi == datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)
+    assert lo == datetime(2026, 9, 30, 17, 0, tzinfo=UTC)
+    assert hi == datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
     lo, _ = parse_period("2026-11", TODAY).utc_range("Asia/Jayapura")  # WIT = UTC+9
-    assert lo == datetime(2026, 10, 31, 15, 0, tzinfo=timezone.utc)
-    assert skm.local_date(datetime(2026, 12, 31, 18, tzinfo=timezone.utc), "Asia/Jakarta") == date(2027, 1, 1)
+    assert lo == datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
+    assert skm.local_date(datetime(2026, 12, 31, 18, tzinfo=UTC), "Asia/Jakarta") == date(2027, 1, 1)
 
 
 # ---- quality --------------------------------------------------------------------------------
@@ -296,11 +385,28 @@ QROWS = [
 
 
 def quality_rows():
-    rows = [{"status": "complete", "answers": a, "seconds": s, "channel": ch, "profile": p, "user_id": u} for a, s, ch, p, u in QROWS]
+    rows = [
+        {"status": "complete", "answers": a, "seconds": s, "channel": ch, "profile": p, "user_id": u}
+        for a, s, ch, p, u in QROWS
+    ]
     rows += [
-        {"status": "abandoned", "answers": [3] * 4 + [None] * 5, "seconds": None, "channel": "web", "profile": {}, "user_id": 3},
+        {
+            "status": "abandoned",
+            "answers": [3] * 4 + [None] * 5,
+            "seconds": None,
+            "channel": "web",
+            "profile": {},
+            "user_id": 3,
+        },
         {"status": "abandoned", "answers": [None] * 9, "seconds": None, "channel": "web", "profile": {}, "user_id": 13},
-        {"status": "in_progress", "answers": [2] * 2 + [None] * 7, "seconds": None, "channel": "web", "profile": {}, "user_id": 13},
+        {
+            "status": "in_progress",
+            "answers": [2] * 2 + [None] * 7,
+            "seconds": None,
+            "channel": "web",
+            "profile": {},
+            "user_id": 13,
+        },
     ]
     return rows
 
@@ -313,7 +419,7 @@ def direct_alpha_and_item_total(rows):
     alpha = k / (k - 1) * (1 - sum(statistics.variance(col) for col in items) / statistics.variance(totals))
     item_total = {}
     for i in range(k):
-        rest = [t - x for t, x in zip(totals, items[i])]
+        rest = [t - x for t, x in zip(totals, items[i], strict=False)]
         constant = len(set(items[i])) == 1 or len(set(rest)) == 1
         item_total[f"U{i + 1}"] = None if constant else statistics.correlation(items[i], rest)
     return alpha, item_total
@@ -350,25 +456,61 @@ def test_quality_on_a_small_hand_data_set():
 
 def test_low_alpha_and_weak_items_are_flagged():
     # answers drawn at random (seed 7): the items do not measure one thing
-    answers = [[3, 2, 4, 1, 1, 1, 3, 1, 2], [1, 1, 4, 4, 1, 2, 1, 4, 1], [1, 2, 1, 4, 1, 2, 1, 2, 3], [4, 2, 1, 3, 2, 1, 2, 3, 1],
-               [1, 1, 2, 4, 4, 3, 4, 4, 3], [3, 2, 2, 2, 1, 3, 4, 3, 4], [3, 1, 1, 4, 2, 3, 2, 4, 4], [1, 1, 3, 3, 3, 4, 4, 1, 1],
-               [3, 4, 1, 1, 3, 4, 3, 4, 3], [1, 4, 3, 2, 1, 4, 1, 2, 3], [2, 2, 4, 4, 4, 1, 2, 4, 4], [3, 2, 4, 3, 4, 3, 4, 2, 2]]
-    rows = [{"status": "complete", "answers": a, "seconds": 100, "channel": "web", "profile": {}, "user_id": i} for i, a in enumerate(answers)]
+    answers = [
+        [3, 2, 4, 1, 1, 1, 3, 1, 2],
+        [1, 1, 4, 4, 1, 2, 1, 4, 1],
+        [1, 2, 1, 4, 1, 2, 1, 2, 3],
+        [4, 2, 1, 3, 2, 1, 2, 3, 1],
+        [1, 1, 2, 4, 4, 3, 4, 4, 3],
+        [3, 2, 2, 2, 1, 3, 4, 3, 4],
+        [3, 1, 1, 4, 2, 3, 2, 4, 4],
+        [1, 1, 3, 3, 3, 4, 4, 1, 1],
+        [3, 4, 1, 1, 3, 4, 3, 4, 3],
+        [1, 4, 3, 2, 1, 4, 1, 2, 3],
+        [2, 2, 4, 4, 4, 1, 2, 4, 4],
+        [3, 2, 4, 3, 4, 3, 4, 2, 2],
+    ]
+    rows = [
+        {"status": "complete", "answers": a, "seconds": 100, "channel": "web", "profile": {}, "user_id": i}
+        for i, a in enumerate(answers)
+    ]
     q = quality_from_moments(moments_from_rows(rows))
     alpha, item_total = direct_alpha_and_item_total(answers)
     assert q.cronbach_alpha == pytest.approx(alpha, abs=1e-12) and alpha < 0.7
     assert "alpha rendah 0,07" in q.flags
     weak = [c for c in ELEMENT_CODES if item_total[c] < 0.3]
     assert weak == ["U1", "U2", "U3", "U4", "U6", "U7", "U8", "U9"]  # only U5 (0.57) holds
-    assert "korelasi item-total rendah: U1 -0,12, U2 -0,19, U3 -0,28, U4 -0,26, U6 0,03, U7 0,21, U8 0,19, U9 0,22" in q.flags
+    assert (
+        "korelasi item-total rendah: U1 -0,12, U2 -0,19, U3 -0,28, U4 -0,26, U6 0,03, U7 0,21, U8 0,19, U9 0,22"
+        in q.flags
+    )
     assert "populasi belum diketahui" in q.flags
     relaxed = quality_from_moments(moments_from_rows(rows), alpha_min=0.05, item_total_min=-0.5, population=12)
     assert relaxed.flags == []
 
 
 def test_profile_skew_and_degenerate_cases():
-    rows = [{"status": "complete", "answers": [3] * 9, "seconds": 60, "channel": "web", "profile": {"jenis_kelamin": "L"}, "user_id": i} for i in range(19)]
-    rows.append({"status": "complete", "answers": [3] * 9, "seconds": 60, "channel": "web", "profile": {"jenis_kelamin": "P"}, "user_id": 99})
+    rows = [
+        {
+            "status": "complete",
+            "answers": [3] * 9,
+            "seconds": 60,
+            "channel": "web",
+            "profile": {"jenis_kelamin": "L"},
+            "user_id": i,
+        }
+        for i in range(19)
+    ]
+    rows.append(
+        {
+            "status": "complete",
+            "answers": [3] * 9,
+            "seconds": 60,
+            "channel": "web",
+            "profile": {"jenis_kelamin": "P"},
+            "user_id": 99,
+        }
+    )
     q = quality_from_moments(moments_from_rows(rows), population=20)
     assert "profil timpang: jenis_kelamin L 95%" in q.flags
     assert "straight-lining 100%" in q.flags
@@ -388,7 +530,12 @@ def test_histogram_median():
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.integers(1, 4), min_size=9, max_size=9), min_size=3, max_size=40))
 def test_alpha_from_moments_equals_direct(rows):
-    m = moments_from_rows([{"status": "complete", "answers": a, "seconds": 1, "channel": "web", "profile": {}, "user_id": i} for i, a in enumerate(rows)])
+    m = moments_from_rows(
+        [
+            {"status": "complete", "answers": a, "seconds": 1, "channel": "web", "profile": {}, "user_id": i}
+            for i, a in enumerate(rows)
+        ]
+    )
     q = quality_from_moments(m)
     totals = [sum(r) for r in rows]
     if statistics.pvariance(totals) == 0:

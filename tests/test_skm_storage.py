@@ -18,11 +18,29 @@ async def seeded(db, clock):
     return db
 
 
-async def answer(db, clock, user_key: str, unit: str, opd: str, values: list[int | None], *, status: str = "complete", period: str = "2026-S2"):
+async def answer(
+    db,
+    clock,
+    user_key: str,
+    unit: str,
+    opd: str,
+    values: list[int | None],
+    *,
+    status: str = "complete",
+    period: str = "2026-S2",
+):
     async with db.unit_of_work() as uow:
         user = await Repo(uow.session).get_or_create_user("web", user_key, clock.now())
-        row = SkmRepo(uow.session).start(user_id=user.id, unit_code=unit, opd_code=opd, service_code=None, channel="web",
-                                         period_key=period, now=clock.now(), profile={})
+        row = SkmRepo(uow.session).start(
+            user_id=user.id,
+            unit_code=unit,
+            opd_code=opd,
+            service_code=None,
+            channel="web",
+            period_key=period,
+            now=clock.now(),
+            profile={},
+        )
         for i, v in enumerate(values):
             setattr(row, f"u{i + 1}", v)
         row.status = status
@@ -79,7 +97,9 @@ async def test_abandon_open_and_profile_and_population(seeded, clock):
         await uow.commit()
     async with db.unit_of_work() as uow:
         repo = SkmRepo(uow.session)
-        rows = await repo.responses(unit_code="PUPR-BM", start=clock.now() - timedelta(days=1), end=clock.now() + timedelta(days=1))
+        rows = await repo.responses(
+            unit_code="PUPR-BM", start=clock.now() - timedelta(days=1), end=clock.now() + timedelta(days=1)
+        )
         assert [r.status for r in rows] == ["abandoned"]
         assert (await repo.profile(user.id)).pendidikan == "S1"
         # saving again changes only the fields given

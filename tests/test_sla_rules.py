@@ -8,7 +8,7 @@ who is told, and that a re-run, a second instance or a moved deadline behaves.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,7 @@ from scheduler import jobs
 from scheduler.jobs import Due, JobContext, SlaPolicy, reminders_due, sweep_windows
 from storage import Database, Repo
 from storage.complaints import ComplaintRepo
-from storage.models import AuditEvent, Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, ReminderSent, User
+from storage.models import AuditEvent, Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, User
 from storage.sla import ANONYMISED_TEXT, SlaRepo
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -38,7 +38,9 @@ def end(y: int, m: int, d: int) -> datetime:
     return CAL.end_of_day(date(y, m, d))
 
 
-def kinds(stage: str, deadline: datetime, now: datetime, policy: SlaPolicy = POLICY, cal: WorkCalendar = CAL) -> list[tuple[str, int]]:
+def kinds(
+    stage: str, deadline: datetime, now: datetime, policy: SlaPolicy = POLICY, cal: WorkCalendar = CAL
+) -> list[tuple[str, int]]:
     return [(d.kind, d.overdue_days) for d in reminders_due(stage, deadline, now, cal, policy)]
 
 
@@ -90,7 +92,10 @@ def test_long_weekend_around_christmas():
 def test_triage_has_no_escalation_and_policies_change_the_days():
     deadline = end(2026, 11, 27)
     assert kinds("triage", deadline, local(2026, 12, 4)) == [("overdue", 5)]
-    assert kinds("completion", deadline, local(2026, 11, 30), SlaPolicy(escalation_margin=0)) == [("overdue", 1), ("escalation", 1)]
+    assert kinds("completion", deadline, local(2026, 11, 30), SlaPolicy(escalation_margin=0)) == [
+        ("overdue", 1),
+        ("escalation", 1),
+    ]
     assert kinds("completion", deadline, local(2026, 11, 26), SlaPolicy(before_days=0)) == []
     assert kinds("completion", deadline, local(2026, 11, 25), SlaPolicy(before_days=2)) == [("before", 0)]
     assert kinds("completion", deadline, local(2026, 11, 24), SlaPolicy(before_days=2)) == []
@@ -120,7 +125,9 @@ def _in_window(w, deadline: datetime) -> bool:
     return (w.due_from is None or deadline >= w.due_from) and (w.due_before is None or deadline < w.due_before)
 
 
-@pytest.mark.parametrize("policy", [POLICY, SlaPolicy(before_days=2, escalation_margin=3), SlaPolicy(before_days=0, escalation_margin=1)])
+@pytest.mark.parametrize(
+    "policy", [POLICY, SlaPolicy(before_days=2, escalation_margin=3), SlaPolicy(before_days=0, escalation_margin=1)]
+)
 @pytest.mark.parametrize("working", [True, False])
 def test_scan_windows_select_exactly_the_deadlines_the_rules_remind(policy, working):
     """The SQL side (ranges per stage and kind) and the pure rule agree for every pair of
@@ -145,7 +152,11 @@ def test_scan_windows_select_exactly_the_deadlines_the_rules_remind(policy, work
 @pytest.mark.parametrize("days,working", [(10, True), (1, True), (0, True), (10, False), (0, False)])
 def test_autoclose_scan_bound_matches_the_rule(days, working):
     nows = [datetime.combine(date(2026, 12, 1) + timedelta(days=i), time(8, 5), tzinfo=WIB) for i in range(0, 40)]
-    resolved = [datetime.combine(date(2026, 11, 20) + timedelta(days=i), time(hh), tzinfo=WIB) for i in range(0, 50) for hh in (0, 9, 23)]
+    resolved = [
+        datetime.combine(date(2026, 11, 20) + timedelta(days=i), time(hh), tzinfo=WIB)
+        for i in range(0, 50)
+        for hh in (0, 9, 23)
+    ]
     for now in nows:
         bound = jobs.autoclose_bound(now, CAL, days, working)
         for r in resolved:
@@ -200,12 +211,16 @@ class World:
         self.people: dict[str, User] = {}
 
     def ctx(self, at: datetime, db: Database | None = None) -> JobContext:
-        return JobContext(db or self.db, self.settings, Notifier(renderers_for(None), languages=("id", "en")), clock=ManualClock(at))
+        return JobContext(
+            db or self.db, self.settings, Notifier(renderers_for(None), languages=("id", "en")), clock=ManualClock(at)
+        )
 
     async def sweep(self, at: datetime, db: Database | None = None):
         return await jobs.sla_sweep(self.ctx(at, db))
 
-    async def person(self, key: str, *, role: str = "citizen", opd: str | None = None, lang: str = "id", channel: str = "telegram") -> User:
+    async def person(
+        self, key: str, *, role: str = "citizen", opd: str | None = None, lang: str = "id", channel: str = "telegram"
+    ) -> User:
         async with self.db.unit_of_work() as uow:
             u = await Repo(uow.session).get_or_create_user(channel, key, FILED, display_name=f"Orang {key}")
             u.role, u.opd_code, u.language, u.consent_at = role, opd, lang, FILED
@@ -213,15 +228,35 @@ class World:
         self.people[key] = u
         return u
 
-    async def complaint(self, *, opd: str | None = "PUPR", state: str | None = None, filed: datetime = FILED, citizen: str = "c1", **values) -> Complaint:
+    async def complaint(
+        self,
+        *,
+        opd: str | None = "PUPR",
+        state: str | None = None,
+        filed: datetime = FILED,
+        citizen: str = "c1",
+        **values,
+    ) -> Complaint:
         state = state or ("disposisi" if opd else "triase")
         due = lambda n: RCAL.add_working_days(filed, n)  # noqa: E731
         async with self.db.unit_of_work() as uow:
             c = await ComplaintRepo(uow.session).create(
-                number_year=2026, citizen_user_id=self.people[citizen].id if citizen in self.people else None, channel="telegram",
-                text=values.pop("text", "Jalan rusak parah di depan sekolah, mohon segera diperbaiki."), privacy="biasa", state=state,
-                opd_code=opd, filed_at=filed, updated_at=filed, routed_at=filed if opd else None,
-                triage_due_at=due(3), response_due_at=due(3), completion_due_at=due(5), reopen_count=0, **values)
+                number_year=2026,
+                citizen_user_id=self.people[citizen].id if citizen in self.people else None,
+                channel="telegram",
+                text=values.pop("text", "Jalan rusak parah di depan sekolah, mohon segera diperbaiki."),
+                privacy="biasa",
+                state=state,
+                opd_code=opd,
+                filed_at=filed,
+                updated_at=filed,
+                routed_at=filed if opd else None,
+                triage_due_at=due(3),
+                response_due_at=due(3),
+                completion_due_at=due(5),
+                reopen_count=0,
+                **values,
+            )
             await uow.commit()
         return c
 
@@ -253,7 +288,7 @@ async def world(db, settings):
 
 
 def _new(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {k: v[len(before.get(k, [])):] for k, v in after.items() if len(v) > len(before.get(k, []))}
+    return {k: v[len(before.get(k, [])) :] for k, v in after.items() if len(v) > len(before.get(k, []))}
 
 
 async def test_sweep_day_by_day_reminds_officers_and_escalates_once(world):
@@ -261,15 +296,32 @@ async def test_sweep_day_by_day_reminds_officers_and_escalates_once(world):
     assert (c.response_due_at, c.completion_due_at) == (end(2026, 11, 26), end(2026, 11, 30))
     expect = {  # day → {address: fragments}, for the sweep at 10:00
         date(2026, 11, 24): {},
-        date(2026, 11, 25): {"501": ["Mendekati batas tanggapan pertama"], "502": ["Mendekati batas tanggapan pertama"]},
+        date(2026, 11, 25): {
+            "501": ["Mendekati batas tanggapan pertama"],
+            "502": ["Mendekati batas tanggapan pertama"],
+        },
         date(2026, 11, 26): {"501": ["Hari ini batas tanggapan pertama"], "502": ["Hari ini"]},
-        date(2026, 11, 27): {"501": ["Lewat batas tanggapan pertama", "lewat 1 hari kerja", "Mendekati batas penyelesaian"], "502": ["Lewat batas"]},
+        date(2026, 11, 27): {
+            "501": ["Lewat batas tanggapan pertama", "lewat 1 hari kerja", "Mendekati batas penyelesaian"],
+            "502": ["Lewat batas"],
+        },
         date(2026, 11, 28): {},
-        date(2026, 11, 30): {"501": ["lewat 2 hari kerja", "Hari ini batas penyelesaian"], "502": ["Hari ini"],
-                             "900": ["Eskalasi", "tanggapan pertama", "PUPR"], "901": ["Escalation", "first response"]},
-        date(2026, 12, 1): {"501": ["lewat 3 hari kerja", "Lewat batas penyelesaian", "lewat 1 hari kerja"], "502": ["Lewat batas"]},
-        date(2026, 12, 2): {"501": ["lewat 4 hari kerja", "lewat 2 hari kerja"], "502": ["Lewat batas"],
-                            "900": ["Eskalasi", "penyelesaian"], "901": ["Escalation", "completion"]},
+        date(2026, 11, 30): {
+            "501": ["lewat 2 hari kerja", "Hari ini batas penyelesaian"],
+            "502": ["Hari ini"],
+            "900": ["Eskalasi", "tanggapan pertama", "PUPR"],
+            "901": ["Escalation", "first response"],
+        },
+        date(2026, 12, 1): {
+            "501": ["lewat 3 hari kerja", "Lewat batas penyelesaian", "lewat 1 hari kerja"],
+            "502": ["Lewat batas"],
+        },
+        date(2026, 12, 2): {
+            "501": ["lewat 4 hari kerja", "lewat 2 hari kerja"],
+            "502": ["Lewat batas"],
+            "900": ["Eskalasi", "penyelesaian"],
+            "901": ["Escalation", "completion"],
+        },
         date(2026, 12, 3): {"501": ["lewat 5 hari kerja", "lewat 3 hari kerja"], "502": ["Lewat batas"]},
     }
     for day, wanted in expect.items():
@@ -366,7 +418,12 @@ async def test_concurrent_sweeps_send_each_reminder_once(world, db_url):
     # one message to each PUPR officer and each coordinator: one sweep won the chunk, the others
     # got nothing back from their INSERT … ON CONFLICT DO NOTHING and stayed silent
     # (a long message is split into several Telegram messages: count the titles)
-    titles = {"501": "Pengingat batas waktu pengaduan", "502": "Pengingat batas waktu pengaduan", "900": "Eskalasi pengaduan", "901": "Complaint escalation"}
+    titles = {
+        "501": "Pengingat batas waktu pengaduan",
+        "502": "Pengingat batas waktu pengaduan",
+        "900": "Eskalasi pengaduan",
+        "901": "Complaint escalation",
+    }
     assert set(sent) == set(titles)
     for address, title in titles.items():
         assert "".join(sent[address]).count(title) == 1, address
@@ -394,15 +451,30 @@ async def test_autoclose_closes_after_the_window_and_tells_the_citizen(world):
     assert list(sent) == ["c1"] and done.number in sent["c1"][0] and "ditutup otomatis" in sent["c1"][0]
     async with world.db.unit_of_work() as uow:
         states = dict((await uow.session.execute(select(Complaint.id, Complaint.state))).all())
-        events = (await uow.session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == done.id))).scalars().all()
-        audit = (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "complaint_autoclose"))).scalars().all()
+        events = (
+            (await uow.session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == done.id)))
+            .scalars()
+            .all()
+        )
+        audit = (
+            (await uow.session.execute(select(AuditEvent).where(AuditEvent.action == "complaint_autoclose")))
+            .scalars()
+            .all()
+        )
     assert states == {open_.id: "disposisi", done.id: "ditutup", rated.id: "ditutup"}
-    assert [(e.action, e.actor_role, e.from_state, e.to_state) for e in events] == [("autoclose", "system", "selesai", "ditutup")]
+    assert [(e.action, e.actor_role, e.from_state, e.to_state) for e in events] == [
+        ("autoclose", "system", "selesai", "ditutup")
+    ]
     assert [a.subject_id for a in audit] == [done.number]
 
 
 async def test_retention_anonymises_closed_complaints_and_keeps_statistics(world):
-    old = await world.complaint(text="Nama saya Budi, HP 08123456789, rumah di Jl. Melati 3.", address="Jl. Melati 3", latitude=-6.2, longitude=106.8)
+    old = await world.complaint(
+        text="Nama saya Budi, HP 08123456789, rumah di Jl. Melati 3.",
+        address="Jl. Melati 3",
+        latitude=-6.2,
+        longitude=106.8,
+    )
     recent = await world.complaint()
     still_open = await world.complaint()
     async with world.db.unit_of_work() as uow:
@@ -412,10 +484,38 @@ async def test_retention_anonymises_closed_complaints_and_keeps_statistics(world
             c.closed_at = FILED if c.id == old.id else FILED + timedelta(days=700)
         repo = ComplaintRepo(s)
         row = (await SlaRepo(s).complaints([old.id]))[0]
-        repo.add_event(complaint=row, at=FILED, actor_user_id=world.people["c1"].id, actor_role="citizen", action="filed", text="Nama saya Budi")
-        repo.add_event(complaint=row, at=FILED, actor_user_id=world.people["501"].id, actor_role="officer", action="answer", text="Pak Budi, sudah kami cek")
-        repo.add_photo(complaint_id=old.id, channel="telegram", file_ref="AgAC-file", mime_type="image/jpeg", size=1000, caption="rumah saya", now=FILED)
-        Repo(s).audit(at=FILED, action="complaint_filed", actor_user_id=world.people["c1"].id, subject_type="complaint", subject_id=old.number)
+        repo.add_event(
+            complaint=row,
+            at=FILED,
+            actor_user_id=world.people["c1"].id,
+            actor_role="citizen",
+            action="filed",
+            text="Nama saya Budi",
+        )
+        repo.add_event(
+            complaint=row,
+            at=FILED,
+            actor_user_id=world.people["501"].id,
+            actor_role="officer",
+            action="answer",
+            text="Pak Budi, sudah kami cek",
+        )
+        repo.add_photo(
+            complaint_id=old.id,
+            channel="telegram",
+            file_ref="AgAC-file",
+            mime_type="image/jpeg",
+            size=1000,
+            caption="rumah saya",
+            now=FILED,
+        )
+        Repo(s).audit(
+            at=FILED,
+            action="complaint_filed",
+            actor_user_id=world.people["c1"].id,
+            subject_type="complaint",
+            subject_id=old.number,
+        )
         await uow.commit()
     result = await jobs.retention(world.ctx(local(2028, 11, 23, 2, 30)))  # 730 days after closing, plus a little
     assert result.counts == {"anonymised": 1}
@@ -423,14 +523,32 @@ async def test_retention_anonymises_closed_complaints_and_keeps_statistics(world
     async with world.db.unit_of_work() as uow:
         s = uow.session
         rows = {c.id: c for c in await SlaRepo(s).complaints([old.id, recent.id, still_open.id])}
-        events = (await s.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == old.id).order_by(ComplaintEvent.id))).scalars().all()
+        events = (
+            (
+                await s.execute(
+                    select(ComplaintEvent).where(ComplaintEvent.complaint_id == old.id).order_by(ComplaintEvent.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         photos = (await s.execute(select(func.count()).select_from(ComplaintPhoto))).scalar_one()
         filed_audit = (await s.execute(select(AuditEvent).where(AuditEvent.action == "complaint_filed"))).scalar_one()
     o = rows[old.id]
     assert (o.text, o.citizen_user_id, o.address, o.latitude, o.longitude) == (ANONYMISED_TEXT, None, None, None, None)
-    assert (o.number, o.opd_code, o.state, o.rating, o.filed_at, o.closed_at) == (old.number, "PUPR", "ditutup", "puas", FILED, FILED)
+    assert (o.number, o.opd_code, o.state, o.rating, o.filed_at, o.closed_at) == (
+        old.number,
+        "PUPR",
+        "ditutup",
+        "puas",
+        FILED,
+        FILED,
+    )
     assert o.anonymised_at is not None and photos == 0 and filed_audit.actor_user_id is None
-    assert [(e.actor_role, e.actor_user_id, e.text) for e in events] == [("citizen", None, None), ("officer", world.people["501"].id, None)]
+    assert [(e.actor_role, e.actor_user_id, e.text) for e in events] == [
+        ("citizen", None, None),
+        ("officer", world.people["501"].id, None),
+    ]
     assert rows[recent.id].text != ANONYMISED_TEXT and rows[recent.id].citizen_user_id is not None
     assert rows[still_open.id].anonymised_at is None
     assert await world.outbox() == {}  # retention tells nobody
@@ -468,8 +586,12 @@ async def test_many_reminders_are_grouped_by_recipient(world):
     result = await jobs.sla_sweep(ctx)
     assert result.counts["candidates"] == 50 and result.counts["escalation"] == 100 and result.counts["overdue"] == 100
     sent = await world.outbox()
-    titles = {address: "".join(texts).count("Pengingat batas waktu pengaduan") + "".join(texts).count("Eskalasi pengaduan")
-              + "".join(texts).count("Complaint escalation") for address, texts in sent.items()}
+    titles = {
+        address: "".join(texts).count("Pengingat batas waktu pengaduan")
+        + "".join(texts).count("Eskalasi pengaduan")
+        + "".join(texts).count("Complaint escalation")
+        for address, texts in sent.items()
+    }
     # officers: 25 complaints of their OPD in chunks of 10; coordinators: 50 escalated complaints
     assert titles == {"501": 3, "502": 3, "601": 3, "900": 5, "901": 5}
     async with world.db.unit_of_work() as uow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -92,7 +92,9 @@ async def test_outbox_lease_expiry_reclaims_after_a_crash(db, clock):
         await Repo(uow.session).claim_due(clock.now(), limit=10, lease=timedelta(seconds=60))
         await uow.commit()
     async with db.unit_of_work() as uow:
-        again = await Repo(uow.session).claim_due(clock.now() + timedelta(seconds=61), limit=10, lease=timedelta(seconds=60))
+        again = await Repo(uow.session).claim_due(
+            clock.now() + timedelta(seconds=61), limit=10, lease=timedelta(seconds=60)
+        )
         assert len(again) == 1 and again[0].attempts == 2
 
 
@@ -147,8 +149,16 @@ async def test_concurrent_delivery_reports_never_move_a_row_backwards(db, clock)
 async def test_invite_redeemed_once_and_expires(db, clock):
     async with db.unit_of_work() as uow:
         repo = Repo(uow.session)
-        repo.create_invite(code="AAAA-BBBB-CCCC", role="coordinator", opd_code=None, now=clock.now(), valid_for=timedelta(days=1))
-        repo.create_invite(code="DDDD-EEEE-FFFF", role="coordinator", opd_code=None, now=clock.now() - timedelta(days=2), valid_for=timedelta(days=1))
+        repo.create_invite(
+            code="AAAA-BBBB-CCCC", role="coordinator", opd_code=None, now=clock.now(), valid_for=timedelta(days=1)
+        )
+        repo.create_invite(
+            code="DDDD-EEEE-FFFF",
+            role="coordinator",
+            opd_code=None,
+            now=clock.now() - timedelta(days=2),
+            valid_for=timedelta(days=1),
+        )
         user = await repo.get_or_create_user("web", "c", clock.now())
         await uow.commit()
     async with db.unit_of_work() as uow:
@@ -165,7 +175,19 @@ async def test_region_load_and_reload_deactivates(db, clock):
     assert counts["opds"] >= 11 and counts["units"] >= 11
     async with db.unit_of_work() as uow:
         codes = {o.code for o in await Repo(uow.session).opds()}
-    assert {"PUPR", "DLH", "DISDUKCAPIL", "DINKES", "RSUD", "DISDIK", "DPMPTSP", "DISHUB", "DINSOS", "SATPOLPP", "KOMINFO"} <= codes
+    assert {
+        "PUPR",
+        "DLH",
+        "DISDUKCAPIL",
+        "DINKES",
+        "RSUD",
+        "DISDIK",
+        "DPMPTSP",
+        "DISHUB",
+        "DINSOS",
+        "SATPOLPP",
+        "KOMINFO",
+    } <= codes
     smaller = region.__class__(**{**region.__dict__, "opds": region.opds[:2]})
     await store_region(db, smaller, clock.now())
     async with db.unit_of_work() as uow:
@@ -185,8 +207,14 @@ async def test_units_and_services_are_read_once_per_transaction(db, clock):
         assert await repo.get_unit(unit) is first and await repo.services(unit) is services
         assert await repo.get_unit("NO-SUCH-UNIT") is None and await repo.services("NO-SUCH-UNIT") == ()
         # a region load in the same transaction forgets what was read
-        await repo.replace_region(code=region.code, name=region.name, timezone=region.timezone, config=region.config(),
-                                  opds=[], now=clock.now())
+        await repo.replace_region(
+            code=region.code,
+            name=region.name,
+            timezone=region.timezone,
+            config=region.config(),
+            opds=[],
+            now=clock.now(),
+        )
         assert not (await repo.get_unit(unit)).active and await repo.services(unit) == ()
         await uow.commit()
     # the next transaction reads afresh, and sees another session's change
@@ -201,7 +229,9 @@ async def test_units_and_services_are_read_once_per_transaction(db, clock):
 async def test_erase_user_removes_identifiers(db, clock):
     async with db.unit_of_work() as uow:
         repo = Repo(uow.session)
-        user = await repo.get_or_create_user("telegram", "777", clock.now(), display_name="Budi Santoso", username="budis")
+        user = await repo.get_or_create_user(
+            "telegram", "777", clock.now(), display_name="Budi Santoso", username="budis"
+        )
         user.phone = "+628123"
         repo.enqueue(channel="telegram", address="777", payload={"text": "x"}, now=clock.now(), user_id=user.id)
         await uow.commit()

@@ -14,8 +14,7 @@ from bot.channels.telegram import render, split_text
 from bot.settings import Settings
 from bot.types import Choice, Reply
 from storage.models import InboundMessage, OutboxMessage, User
-
-from .fakes.telegram_api import FakeTelegramServer
+from tests.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:TEST-token-value-abc"
 
@@ -147,7 +146,7 @@ async def test_429_retry_after_is_honoured(settings):
             sent = await strict.wait_for_sent(3, chat_id=9009, timeout=20)
             assert strict.rejected_429 >= 1
             assert "UU No. 27/2022" in sent[0]["visible_text"]  # order kept through the retries
-            gaps = [b["time"] - a["time"] for a, b in zip(sent, sent[1:])]
+            gaps = [b["time"] - a["time"] for a, b in zip(sent, sent[1:], strict=False)]
             assert min(gaps) >= 0.9  # retry_after (≥ 1 s) was waited out, not hammered
         finally:
             await application.stop()
@@ -166,7 +165,11 @@ async def test_blocked_user_is_recorded_not_retried(tg, app):
     assert row.status == "failed" and "blocked" in row.last_error
     attempts = sum(1 for m, p, _ in tg.requests if m.lower() == "sendmessage" and str(p.get("chat_id")) == str(chat))
     await asyncio.sleep(0.3)
-    assert sum(1 for m, p, _ in tg.requests if m.lower() == "sendmessage" and str(p.get("chat_id")) == str(chat)) == attempts == 1
+    assert (
+        sum(1 for m, p, _ in tg.requests if m.lower() == "sendmessage" and str(p.get("chat_id")) == str(chat))
+        == attempts
+        == 1
+    )
 
 
 async def test_token_never_logged(tg, app, caplog):
@@ -198,8 +201,15 @@ class TestWebhook:
 
     @pytest.fixture
     async def hook_app(self, tg, settings):
-        s = Settings(**{**settings.__dict__, "telegram_token": TOKEN, "telegram_base_url": tg.base_url,
-                        "telegram_webhook_url": "https://kanal.example.go.id/webhooks/telegram", "telegram_webhook_secret": self.SECRET})
+        s = Settings(
+            **{
+                **settings.__dict__,
+                "telegram_token": TOKEN,
+                "telegram_base_url": tg.base_url,
+                "telegram_webhook_url": "https://kanal.example.go.id/webhooks/telegram",
+                "telegram_webhook_secret": self.SECRET,
+            }
+        )
         application = KanalApp(s)
         await application.start()
         yield application
@@ -209,8 +219,16 @@ class TestWebhook:
         url = f"http://127.0.0.1:{hook_app.port}/webhooks/telegram"
         info = [p for m, p, _ in tg.requests if m.lower() == "setwebhook"]
         assert info and info[-1].get("secret_token") == self.SECRET
-        update = {"update_id": 900, "message": {"message_id": 1, "date": 1700000000, "chat": {"id": 8008, "type": "private"},
-                                                "from": {"id": 8008, "is_bot": False, "first_name": "Ani"}, "text": "/start"}}
+        update = {
+            "update_id": 900,
+            "message": {
+                "message_id": 1,
+                "date": 1700000000,
+                "chat": {"id": 8008, "type": "private"},
+                "from": {"id": 8008, "is_bot": False, "first_name": "Ani"},
+                "text": "/start",
+            },
+        }
         assert await tg.deliver_webhook(url, update, secret_token="wrong") == 403
         assert await tg.deliver_webhook(url, update, secret_token=None) == 403
         assert await tg.deliver_webhook(url, update, secret_token=self.SECRET) == 200
@@ -241,7 +259,12 @@ async def test_polled_update_is_retried_until_the_database_takes_it(tg, app):
 
 async def test_polling_survives_an_update_it_cannot_read(tg, app):
     """An update of a shape Telegram never sends is skipped with a warning; the next one is answered."""
-    tg.push_update({"update_id": 9_000_001, "message": {"message_id": 5, "date": 0, "chat": {"id": 1, "type": "private"}, "from": []}})
+    tg.push_update(
+        {
+            "update_id": 9_000_001,
+            "message": {"message_id": 5, "date": 0, "chat": {"id": 1, "type": "private"}, "from": []},
+        }
+    )
     tg.push_message(4242, "/start")
     out = await tg.wait_for_sent(1, 4242, timeout=10)
     assert "UU No. 27/2022" in out[-1]["visible_text"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from telegram import Bot, Update
 
 from bot.channels.telegram import parse_raw, parse_update

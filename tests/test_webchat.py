@@ -9,7 +9,6 @@ import aiohttp
 import pytest
 
 
-
 @pytest.fixture
 def app(web_app):
     return web_app

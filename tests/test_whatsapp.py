@@ -29,8 +29,7 @@ from bot.settings import Settings, SettingsError
 from bot.types import Attachment, Choice, Kind, Reply
 from storage import Repo
 from storage.models import InboundMessage, OutboxMessage, User
-
-from .fakes.whatsapp_api import FakeWhatsAppServer, sign
+from tests.fakes.whatsapp_api import FakeWhatsAppServer, sign
 
 DATA = Path(__file__).parent / "data" / "whatsapp"
 TOKEN = "EAAKanalTestTokenZX81pQ3vTq0wYb5"
@@ -45,8 +44,15 @@ def load(name: str) -> dict:
 
 
 def wa_settings(settings: Settings, base_url: str, **extra) -> Settings:
-    values = {**settings.__dict__, "whatsapp_token": TOKEN, "whatsapp_phone_number_id": PNID, "whatsapp_app_secret": APP_SECRET,
-              "whatsapp_verify_token": VERIFY_TOKEN, "whatsapp_api_base_url": base_url, "whatsapp_template_notice": "kanal_notice"}
+    values = {
+        **settings.__dict__,
+        "whatsapp_token": TOKEN,
+        "whatsapp_phone_number_id": PNID,
+        "whatsapp_app_secret": APP_SECRET,
+        "whatsapp_verify_token": VERIFY_TOKEN,
+        "whatsapp_api_base_url": base_url,
+        "whatsapp_template_notice": "kanal_notice",
+    }
     values.update(extra)
     return Settings(**values)
 
@@ -180,7 +186,9 @@ async def test_recorded_statuses_are_recorded_on_the_outbox_row(wa, app, files, 
     wamid = load("status_sent.json")["entry"][0]["changes"][0]["value"]["statuses"][0]["id"]
     async with app.db.unit_of_work() as uow:
         repo = Repo(uow.session)
-        repo.enqueue(channel="whatsapp", address=WA, payload={"type": "text", "text": {"body": "x"}}, now=app.clock.now())
+        repo.enqueue(
+            channel="whatsapp", address=WA, payload={"type": "text", "text": {"body": "x"}}, now=app.clock.now()
+        )
         (claimed,) = await repo.claim_due(app.clock.now(), limit=1, lease=timedelta(minutes=5))
         await repo.mark_sent(claimed.id, app.clock.now(), wamid)
         await uow.commit()
@@ -227,7 +235,9 @@ async def test_forged_or_missing_signature_is_refused_and_nothing_stored(wa, app
     assert await wa.deliver(body, signature=None) == 401
     assert await wa.deliver(body, signature="sha256=" + "0" * 64) == 403
     assert await wa.deliver(body, signature=sign("another-app-secret", body)) == 403
-    assert await wa.deliver(body.replace(b"rusak", b"bagus"), signature=sign(APP_SECRET, body)) == 403  # body changed after signing
+    assert (
+        await wa.deliver(body.replace(b"rusak", b"bagus"), signature=sign(APP_SECRET, body)) == 403
+    )  # body changed after signing
     assert await wa.deliver(body, signature=sign(APP_SECRET, body).replace("sha256=", "sha1=")) == 403
     await app.whatsapp.idle()
     await app.outbox.drain()
@@ -308,8 +318,14 @@ async def test_numbered_menu_answered_with_a_number(wa, app):
     (user,) = await rows(app, User)
     choices = [Choice(f"Pilihan nomor {i}", f"/bahasa {'en' if i == 2 else 'id'}") for i in range(1, 13)]
     async with app.db.unit_of_work() as uow:
-        app.dispatcher.enqueue_reply(Repo(uow.session), channel="whatsapp", address=WA, user_id=user.id,
-                                     reply=Reply("Pilih salah satu:", tuple(choices)), now=app.clock.now())
+        app.dispatcher.enqueue_reply(
+            Repo(uow.session),
+            channel="whatsapp",
+            address=WA,
+            user_id=user.id,
+            reply=Reply("Pilih salah satu:", tuple(choices)),
+            now=app.clock.now(),
+        )
         await uow.commit()
     app.outbox.wake()
     sent = await wa.wait_for_sent(4, to=WA)
@@ -346,8 +362,14 @@ async def test_image_is_uploaded_then_sent_by_media_id(wa, app):
     (user,) = await rows(app, User)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
     async with app.db.unit_of_work() as uow:
-        app.dispatcher.enqueue_reply(Repo(uow.session), channel="whatsapp", address=WA, user_id=user.id,
-                                     reply=Reply("Kode QR survei", image=Attachment("qr.png", "image/png", data=png)), now=app.clock.now())
+        app.dispatcher.enqueue_reply(
+            Repo(uow.session),
+            channel="whatsapp",
+            address=WA,
+            user_id=user.id,
+            reply=Reply("Kode QR survei", image=Attachment("qr.png", "image/png", data=png)),
+            now=app.clock.now(),
+        )
         await uow.commit()
     app.outbox.wake()
     sent = await wa.wait_for_sent(4, to=WA)
@@ -360,16 +382,23 @@ async def test_image_is_uploaded_then_sent_by_media_id(wa, app):
 # ---- the 24-hour window --------------------------------------------------------------------
 async def notify(app: KanalApp, user_id: int, reply: Reply) -> None:
     async with app.db.unit_of_work() as uow:
-        app.dispatcher.enqueue_reply(Repo(uow.session), channel="whatsapp", address=WA, user_id=user_id,
-                                     reply=Reply(**{**{f: getattr(reply, f) for f in reply.__dataclass_fields__}, "purpose": "notification"}),
-                                     now=app.clock.now())
+        app.dispatcher.enqueue_reply(
+            Repo(uow.session),
+            channel="whatsapp",
+            address=WA,
+            user_id=user_id,
+            reply=Reply(**{**{f: getattr(reply, f) for f in reply.__dataclass_fields__}, "purpose": "notification"}),
+            now=app.clock.now(),
+        )
         await uow.commit()
     app.outbox.wake()
 
 
 async def age_last_message(app: KanalApp, hours: float) -> int:
     async with app.db.unit_of_work() as uow:
-        await uow.session.execute(update(User).where(User.external_id == WA).values(last_inbound_at=app.clock.now() - timedelta(hours=hours)))
+        await uow.session.execute(
+            update(User).where(User.external_id == WA).values(last_inbound_at=app.clock.now() - timedelta(hours=hours))
+        )
         user = (await uow.session.execute(select(User).where(User.external_id == WA))).scalar_one()
         await uow.commit()
         return user.id
@@ -387,8 +416,16 @@ async def test_notification_outside_the_window_goes_out_as_a_template(wa, app):
     await consented(wa, WA)
     uid = await age_last_message(app, 25)
     png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 20
-    await notify(app, uid, Reply("Laporan LPR-2026-0001 sudah dijawab:\n\nJalan sudah\tditambal.", (Choice("Lihat", "/status"),),
-                                 title="Kabar laporan", image=Attachment("foto.png", "image/png", data=png)))
+    await notify(
+        app,
+        uid,
+        Reply(
+            "Laporan LPR-2026-0001 sudah dijawab:\n\nJalan sudah\tditambal.",
+            (Choice("Lihat", "/status"),),
+            title="Kabar laporan",
+            image=Attachment("foto.png", "image/png", data=png),
+        ),
+    )
     sent = await wa.wait_for_sent(4, to=WA)
     await app.outbox.drain()
     template = sent[3]
@@ -411,7 +448,11 @@ async def test_outside_the_window_without_a_template_fails_clearly(wa, settings)
         await notify(application, uid, Reply("Pengingat forum besok."))
         await application.outbox.drain()
         (row,) = [r for r in await rows(application, OutboxMessage) if r.purpose == "notification"]
-        assert row.status == "failed" and "KANAL_WHATSAPP_TEMPLATE_NOTICE" in row.last_error and "re-engagement" in row.last_error
+        assert (
+            row.status == "failed"
+            and "KANAL_WHATSAPP_TEMPLATE_NOTICE" in row.last_error
+            and "re-engagement" in row.last_error
+        )
         assert len(wa.sent(to=WA)) == 3
     finally:
         await application.stop()
@@ -451,10 +492,19 @@ async def test_429_is_retried_and_delivered_once(wa, app):
     assert len(attempts) == 2 and attempts[1].time - attempts[0].time >= 0.9  # retry_after waited out
 
 
-@pytest.mark.parametrize("status,code,retryable", [
-    (400, 131056, True), (400, 80007, True), (400, 4, True), (503, 131000, True), ("reset", None, True),
-    (400, 131026, False), (400, 100, False), (401, 190, False),
-])
+@pytest.mark.parametrize(
+    "status,code,retryable",
+    [
+        (400, 131056, True),
+        (400, 80007, True),
+        (400, 4, True),
+        (503, 131000, True),
+        ("reset", None, True),
+        (400, 131026, False),
+        (400, 100, False),
+        (401, 190, False),
+    ],
+)
 async def test_graph_errors_map_to_retryable_or_permanent(wa, app, status, code, retryable):
     from bot.types import SendError
 
@@ -482,7 +532,10 @@ async def test_secrets_never_logged(wa, app, caplog):
     junk = b"[]"
     await wa.deliver(junk, signature="sha256=00")
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{app.port}/webhooks/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"}):
+        async with http.get(
+            f"http://127.0.0.1:{app.port}/webhooks/whatsapp",
+            params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"},
+        ):
             pass
     await app.outbox.drain()
     assert "whatsapp" in caplog.text.lower()  # the failures above were logged …
@@ -533,11 +586,18 @@ def test_render_media_and_notifications():
     att = Attachment("foto.jpg", "image/jpeg", file_ref="1479537139650973")
     (p,) = render(Reply("Foto laporan", image=att))
     assert p == {"type": "image", "image": {"id": "1479537139650973", "caption": "Foto laporan"}}
-    doc = Attachment("rekap.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data=b"PK\x03\x04")
+    doc = Attachment(
+        "rekap.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data=b"PK\x03\x04"
+    )
     payloads = render(Reply("Rekap", (Choice("Menu", "/menu"),), document=doc, purpose="notification"))
     assert [p["type"] for p in payloads] == ["document", "interactive"]
-    assert base64.b64decode(payloads[0]["_upload"]["data_b64"]) == b"PK\x03\x04" and payloads[0]["document"]["filename"] == "rekap.xlsx"
-    assert all(p["_notify"] for p in payloads) and payloads[0]["_template"] == "Rekap" and "_template" not in payloads[1]
+    assert (
+        base64.b64decode(payloads[0]["_upload"]["data_b64"]) == b"PK\x03\x04"
+        and payloads[0]["document"]["filename"] == "rekap.xlsx"
+    )
+    assert (
+        all(p["_notify"] for p in payloads) and payloads[0]["_template"] == "Rekap" and "_template" not in payloads[1]
+    )
     assert render(Reply("halo"))[0] == {"type": "text", "text": {"body": "halo", "preview_url": False}}
 
 
@@ -547,14 +607,20 @@ def test_flatten_split_and_numbers():
     assert all(wlen(part) <= 50 for part in split_text("😀 " * 200, 50))
     menu = {"_numbered": ["/a", "/b"]}
     assert numbered_choice(" 2 ", menu) == "/b" and numbered_choice("2.", menu) == "/b"
-    assert numbered_choice("3", menu) is None and numbered_choice("0", menu) is None and numbered_choice("2 dan 3", menu) is None
+    assert (
+        numbered_choice("3", menu) is None
+        and numbered_choice("0", menu) is None
+        and numbered_choice("2 dan 3", menu) is None
+    )
     assert numbered_choice("1", {"type": "text"}) is None
 
 
 def test_parse_webhook_reads_batches_and_skips_junk():
     payload = load("text.json")
     value = payload["entry"][0]["changes"][0]["value"]
-    value["messages"].append({"from": WA, "id": "wamid.second", "timestamp": "1763863201", "type": "text", "text": {"body": "dua"}})
+    value["messages"].append(
+        {"from": WA, "id": "wamid.second", "timestamp": "1763863201", "type": "text", "text": {"body": "dua"}}
+    )
     value["messages"].append({"from": WA, "id": "wamid.broken", "type": "location", "location": {}})
     value["messages"].append("junk")
     events = parse_webhook(payload, phone_number_id=PNID)
@@ -566,8 +632,12 @@ def test_parse_webhook_reads_batches_and_skips_junk():
 
 
 def test_settings_require_the_whole_whatsapp_set():
-    base = {"KANAL_WHATSAPP_TOKEN": TOKEN, "KANAL_WHATSAPP_PHONE_NUMBER_ID": PNID, "KANAL_WHATSAPP_APP_SECRET": APP_SECRET,
-            "KANAL_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN}
+    base = {
+        "KANAL_WHATSAPP_TOKEN": TOKEN,
+        "KANAL_WHATSAPP_PHONE_NUMBER_ID": PNID,
+        "KANAL_WHATSAPP_APP_SECRET": APP_SECRET,
+        "KANAL_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+    }
     s = Settings.from_env(base)
     assert s.whatsapp_api_base_url == "https://graph.facebook.com/v25.0" and s.whatsapp_user_rate > 0
     shown = " ".join(v for _, v, _ in s.describe())

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from bot.app import KanalApp
 from bot.settings import Settings
 from storage.models import Complaint, OutboxMessage, SurveyResponse
-
-from .fakes.telegram_api import FakeTelegramServer
-from .fakes.whatsapp_api import FakeWhatsAppServer
-from .tg_chat import TOKEN as TG_TOKEN
-from .tg_chat import NUMBER_RE, person, text_of
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.fakes.whatsapp_api import FakeWhatsAppServer
+from tests.tg_chat import NUMBER_RE, person, text_of
+from tests.tg_chat import TOKEN as TG_TOKEN
 
 WA_TOKEN = "EAAKanalE2eTokenQ7x2Lm9Pv4Rt8Yw1"
 APP_SECRET = "5b1e9c07d3a24f68b0c1e2d3f4a5b6c7"
@@ -35,12 +34,28 @@ ROAD = "Jalan rusak parah di depan SDN 2 Sukamaju, lubangnya dalam sekali dan su
 @asynccontextmanager
 async def both_channels(settings: Settings, clock, **extra):
     """One KanalApp with Telegram and WhatsApp, each against its fake server (no rate limits)."""
-    async with FakeTelegramServer(token=TG_TOKEN) as tg, FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=APP_SECRET) as wa:
-        s = Settings(**{**settings.__dict__,
-                        "telegram_token": TG_TOKEN, "telegram_base_url": tg.base_url, "telegram_global_rate": 0.0, "telegram_chat_rate": 0.0,
-                        "whatsapp_token": WA_TOKEN, "whatsapp_phone_number_id": PNID, "whatsapp_app_secret": APP_SECRET,
-                        "whatsapp_verify_token": VERIFY_TOKEN, "whatsapp_api_base_url": wa.base_url,
-                        "whatsapp_template_notice": "kanal_notice", "whatsapp_global_rate": 0.0, "whatsapp_user_rate": 0.0, **extra})
+    async with (
+        FakeTelegramServer(token=TG_TOKEN) as tg,
+        FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=APP_SECRET) as wa,
+    ):
+        s = Settings(
+            **{
+                **settings.__dict__,
+                "telegram_token": TG_TOKEN,
+                "telegram_base_url": tg.base_url,
+                "telegram_global_rate": 0.0,
+                "telegram_chat_rate": 0.0,
+                "whatsapp_token": WA_TOKEN,
+                "whatsapp_phone_number_id": PNID,
+                "whatsapp_app_secret": APP_SECRET,
+                "whatsapp_verify_token": VERIFY_TOKEN,
+                "whatsapp_api_base_url": wa.base_url,
+                "whatsapp_template_notice": "kanal_notice",
+                "whatsapp_global_rate": 0.0,
+                "whatsapp_user_rate": 0.0,
+                **extra,
+            }
+        )
         app = KanalApp(s, clock=clock)
         await app.start()
         wa.webhook_url = f"http://127.0.0.1:{app.port}/webhooks/whatsapp"
@@ -79,7 +94,7 @@ class WaCitizen:
 
     def new(self) -> list[dict]:
         sent = self.wa.sent(to=self.id)
-        fresh = sent[self.seen:]
+        fresh = sent[self.seen :]
         self.seen = len(sent)
         return fresh
 
@@ -107,24 +122,28 @@ class WaCitizen:
         """Tap by what the person reads (a row title or button title)."""
         last = self.last
         assert last["type"] == "interactive", last
-        for value, title in zip(last["choices"], last["titles"]):
+        for value, title in zip(last["choices"], last["titles"], strict=False):
             if title == label:
                 return await self.tap(value)
         raise AssertionError(f"no {label!r} in {last['titles']}")
 
 
 def kind_of(message: dict) -> str:
-    """"button", "list", "text", "template", "image" …"""
+    """ "button", "list", "text", "template", "image" …"""
     return message["body"]["interactive"]["type"] if message["type"] == "interactive" else message["type"]
 
 
 def rows_of(message: dict) -> dict[str, str]:
-    return dict(zip(message["choices"], message["titles"]))
+    return dict(zip(message["choices"], message["titles"], strict=False))
 
 
 async def outbox_rows(app: KanalApp, address: str) -> list[OutboxMessage]:
     async with app.db.unit_of_work() as uow:
-        stmt = select(OutboxMessage).where(OutboxMessage.channel == "whatsapp", OutboxMessage.address == address).order_by(OutboxMessage.id)
+        stmt = (
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == "whatsapp", OutboxMessage.address == address)
+            .order_by(OutboxMessage.id)
+        )
         return list((await uow.session.execute(stmt)).scalars().all())
 
 
@@ -179,8 +198,14 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
             question = out[-1]
         if i == 3:
             # Meta re-delivers the same webhook (same wamid): one effect, one answer
-            fields = {"context": {"from": wa.display_phone_number, "id": question["id"]}, "type": "interactive",
-                      "interactive": {"type": "list_reply", "list_reply": {"id": f"skm:a:3:{value}", "title": rows_of(question)[f"skm:a:3:{value}"]}}}
+            fields = {
+                "context": {"from": wa.display_phone_number, "id": question["id"]},
+                "type": "interactive",
+                "interactive": {
+                    "type": "list_reply",
+                    "list_reply": {"id": f"skm:a:3:{value}", "title": rows_of(question)[f"skm:a:3:{value}"]},
+                },
+            }
             wamid = wa.new_wamid()
             await wa.push(CITIZEN, fields, wamid=wamid)
             out = await ani.settle()
@@ -198,7 +223,12 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
 
     async with db.unit_of_work() as uow:
         (survey,) = (await uow.session.execute(select(SurveyResponse))).scalars().all()
-    assert (survey.channel, survey.status, survey.unit_code, survey.service_code) == ("whatsapp", "complete", UNIT, f"{UNIT}-02")
+    assert (survey.channel, survey.status, survey.unit_code, survey.service_code) == (
+        "whatsapp",
+        "complete",
+        UNIT,
+        f"{UNIT}-02",
+    )
     assert [getattr(survey, f"u{n}") for n in range(1, 10)] == ANSWERS
     assert survey.saran.startswith("Antrean di loket 3")
 
@@ -215,7 +245,11 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
     await wa.push_location(CITIZEN, -6.914744, 107.60981, name="SDN 2 Sukamaju", address="Jl. Merdeka No. 5, Sukamaju")
     out = await ani.settle()
     privacy = out[-1]
-    assert kind_of(privacy) == "list" and privacy["choices"][:3] == ["lapor:privacy:biasa", "lapor:privacy:rahasia", "lapor:privacy:anonim"]
+    assert kind_of(privacy) == "list" and privacy["choices"][:3] == [
+        "lapor:privacy:biasa",
+        "lapor:privacy:rahasia",
+        "lapor:privacy:anonim",
+    ]
     assert "Anonim" in privacy["text"]
     out = await ani.tap_label("Biasa")  # by what the person reads
     summary = out[-1]
@@ -261,7 +295,13 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
     assert "ditutup" in text_of_wa(out)
     async with db.unit_of_work() as uow:
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
-    assert (c.channel, c.state, c.rating, c.opd_code, c.address) == ("whatsapp", "ditutup", "puas", "PUPR", "Jl. Merdeka No. 5, Sukamaju")
+    assert (c.channel, c.state, c.rating, c.opd_code, c.address) == (
+        "whatsapp",
+        "ditutup",
+        "puas",
+        "PUPR",
+        "Jl. Merdeka No. 5, Sukamaju",
+    )
 
 
 def text_of_wa(messages: list[dict]) -> str:
@@ -289,5 +329,9 @@ async def test_notification_to_a_closed_window_fails_clearly_without_a_template(
         await quiet(wa, app)
         assert ani.new() == []
         (row,) = [r for r in await outbox_rows(app, CITIZEN) if r.purpose == "notification"]
-        assert row.status == "failed" and "24-hour window" in row.last_error and "KANAL_WHATSAPP_TEMPLATE_NOTICE" in row.last_error
+        assert (
+            row.status == "failed"
+            and "24-hour window" in row.last_error
+            and "KANAL_WHATSAPP_TEMPLATE_NOTICE" in row.last_error
+        )
         assert "re-engagement required" in row.last_error and wa.rejected(131047) == []

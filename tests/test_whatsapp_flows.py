@@ -18,11 +18,10 @@ from sqlalchemy import select
 from bot.app import KanalApp
 from bot.settings import Settings
 from storage.models import Complaint, OutboxMessage, SurveyResponse
-
-from .fakes.telegram_api import FakeTelegramServer
-from .fakes.whatsapp_api import FakeWhatsAppServer
-from .tg_chat import NUMBER_RE, person, text_of
-from .tg_chat import TOKEN as TG_TOKEN
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.fakes.whatsapp_api import FakeWhatsAppServer
+from tests.tg_chat import NUMBER_RE, person, text_of
+from tests.tg_chat import TOKEN as TG_TOKEN
 
 WA_TOKEN = "EAAKanalFlowsTokenM4n8Qe2Wx7Kp3Zd"
 APP_SECRET = "9d2c7e41a0b35f68c1d2e3f4a5b60718"
@@ -40,13 +39,27 @@ LEAK = "Pipa bocor di depan gang Melati, air bersih terbuang dan tekanan air kec
 @asynccontextmanager
 async def both_channels(settings: Settings, clock):
     """One KanalApp on Telegram and WhatsApp, each against its fake server (no rate limits)."""
-    async with FakeTelegramServer(token=TG_TOKEN) as tg, \
-            FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=APP_SECRET) as wa:
-        s = Settings(**{**settings.__dict__,
-                        "telegram_token": TG_TOKEN, "telegram_base_url": tg.base_url, "telegram_global_rate": 0.0, "telegram_chat_rate": 0.0,
-                        "whatsapp_token": WA_TOKEN, "whatsapp_phone_number_id": PNID, "whatsapp_app_secret": APP_SECRET,
-                        "whatsapp_verify_token": VERIFY_TOKEN, "whatsapp_api_base_url": wa.base_url,
-                        "whatsapp_template_notice": TEMPLATE, "whatsapp_global_rate": 0.0, "whatsapp_user_rate": 0.0})
+    async with (
+        FakeTelegramServer(token=TG_TOKEN) as tg,
+        FakeWhatsAppServer(token=WA_TOKEN, phone_number_id=PNID, app_secret=APP_SECRET) as wa,
+    ):
+        s = Settings(
+            **{
+                **settings.__dict__,
+                "telegram_token": TG_TOKEN,
+                "telegram_base_url": tg.base_url,
+                "telegram_global_rate": 0.0,
+                "telegram_chat_rate": 0.0,
+                "whatsapp_token": WA_TOKEN,
+                "whatsapp_phone_number_id": PNID,
+                "whatsapp_app_secret": APP_SECRET,
+                "whatsapp_verify_token": VERIFY_TOKEN,
+                "whatsapp_api_base_url": wa.base_url,
+                "whatsapp_template_notice": TEMPLATE,
+                "whatsapp_global_rate": 0.0,
+                "whatsapp_user_rate": 0.0,
+            }
+        )
         app = KanalApp(s, clock=clock)
         await app.start()
         wa.webhook_url = f"http://127.0.0.1:{app.port}/webhooks/whatsapp"
@@ -63,7 +76,7 @@ async def world(settings, clock):
 
 
 def kind(message: dict) -> str:
-    """"button", "list", "text", "template", …"""
+    """ "button", "list", "text", "template", …"""
     return message["body"]["interactive"]["type"] if message["type"] == "interactive" else message["type"]
 
 
@@ -89,7 +102,7 @@ class WaPerson:
 
     def new(self) -> list[dict]:
         sent = self.wa.sent(to=self.id)
-        fresh, self.seen = sent[self.seen:], len(sent)
+        fresh, self.seen = sent[self.seen :], len(sent)
         return fresh
 
     async def settle(self) -> list[dict]:
@@ -115,7 +128,9 @@ class WaPerson:
         if kind(menu) == "button":
             await self.wa.push_button_reply(self.id, row["id"], row["title"], context=menu["id"], name=self.name)
         else:
-            await self.wa.push_list_reply(self.id, row["id"], row["title"], row.get("description"), context=menu["id"], name=self.name)
+            await self.wa.push_list_reply(
+                self.id, row["id"], row["title"], row.get("description"), context=menu["id"], name=self.name
+            )
         return await self.settle()
 
 
@@ -135,8 +150,15 @@ async def quiet(wa: FakeWhatsAppServer, app: KanalApp, window: float = 0.15) -> 
 
 async def notifications(app: KanalApp, address: str) -> list[OutboxMessage]:
     async with app.db.unit_of_work() as uow:
-        stmt = select(OutboxMessage).where(OutboxMessage.channel == "whatsapp", OutboxMessage.address == address,
-                                           OutboxMessage.purpose == "notification").order_by(OutboxMessage.id)
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == "whatsapp",
+                OutboxMessage.address == address,
+                OutboxMessage.purpose == "notification",
+            )
+            .order_by(OutboxMessage.id)
+        )
         return list((await uow.session.execute(stmt)).scalars().all())
 
 
@@ -184,11 +206,18 @@ async def test_whatsapp_citizen_survey_complaint_answered_on_telegram_free_form_
     assert len(pdam["title"]) <= 24 and pdam.get("description", pdam["title"]).startswith("Perumda Air Minum")
     out = await dewi.tap(value="skm:opd:PDAM")
     units = out[-1]
-    assert kind(units) == "list" and sorted(r["id"] for r in offered(units)) == ["/batal", "skm:unit:PDAM-CJB", "skm:unit:PDAM-PUSAT"]
+    assert kind(units) == "list" and sorted(r["id"] for r in offered(units)) == [
+        "/batal",
+        "skm:unit:PDAM-CJB",
+        "skm:unit:PDAM-PUSAT",
+    ]
     out = await dewi.tap(value=f"skm:unit:{UNIT}")
     services = out[-1]
     assert "Layanan apa yang Anda terima?" in services["text"] and kind(services) == "list"
-    assert [r["id"] for r in offered(services)] == [f"skm:svc:{UNIT}-0{n}" for n in range(1, 5)] + ["skm:svc:-", "/batal"]
+    assert [r["id"] for r in offered(services)] == [f"skm:svc:{UNIT}-0{n}" for n in range(1, 5)] + [
+        "skm:svc:-",
+        "/batal",
+    ]
     out = await dewi.tap(value=f"skm:svc:{SERVICE}")
     profile = out[-1]
     assert "boleh dilewati" in profile["text"] and "skm:p:all" in [r["id"] for r in offered(profile)]
@@ -201,12 +230,20 @@ async def test_whatsapp_citizen_survey_complaint_answered_on_telegram_free_form_
     saran = out[-1]
     assert kind(saran) == "button" and [r["id"] for r in offered(saran)] == ["skm:nosaran"]
     out = await dewi.tap(value="skm:nosaran")  # saran skipped
-    assert "Terima kasih! Jawaban Anda sudah kami simpan" in texts(out) and "Layanan Pelanggan Kantor Pusat" in texts(out)
+    assert "Terima kasih! Jawaban Anda sudah kami simpan" in texts(out) and "Layanan Pelanggan Kantor Pusat" in texts(
+        out
+    )
     assert kind(out[-1]) == "list" and "/lapor" in [r["id"] for r in offered(out[-1])]  # the menu again
 
     async with db.unit_of_work() as uow:
         (survey,) = (await uow.session.execute(select(SurveyResponse))).scalars().all()
-    assert (survey.channel, survey.status, survey.opd_code, survey.unit_code, survey.service_code) == ("whatsapp", "complete", "PDAM", UNIT, SERVICE)
+    assert (survey.channel, survey.status, survey.opd_code, survey.unit_code, survey.service_code) == (
+        "whatsapp",
+        "complete",
+        "PDAM",
+        UNIT,
+        SERVICE,
+    )
     assert [getattr(survey, f"u{n}") for n in range(1, 10)] == ANSWERS
     assert survey.saran is None and survey.finished_at is not None
 

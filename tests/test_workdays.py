@@ -3,12 +3,13 @@ the three Indonesian time zones, calendar-day mode, and properties against a day
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.region import load_region_file
 from bot.workdays import WorkCalendar
@@ -16,7 +17,7 @@ from bot.workdays import WorkCalendar
 WIB = ZoneInfo("Asia/Jakarta")
 WITA = ZoneInfo("Asia/Makassar")
 WIT = ZoneInfo("Asia/Jayapura")
-UTC = timezone.utc
+UTC = UTC
 
 REGION = load_region_file()
 
@@ -31,6 +32,7 @@ def end_of(d: date, tz: ZoneInfo = WIB) -> datetime:
 
 
 # ---- the rule, by example ---------------------------------------------------------------------
+
 
 def test_friday_afternoon_plus_three_is_end_of_wednesday(cal):
     filed = datetime(2026, 11, 20, 16, 0, tzinfo=WIB)  # Friday
@@ -115,9 +117,7 @@ def test_idul_fitri_2027(cal):
     assert cal.previous_working_day(date(2027, 3, 16)) == date(2027, 3, 5)
 
 
-@pytest.mark.parametrize(
-    "tz, name", [(WIB, "Asia/Jakarta"), (WITA, "Asia/Makassar"), (WIT, "Asia/Jayapura")]
-)
+@pytest.mark.parametrize("tz, name", [(WIB, "Asia/Jakarta"), (WITA, "Asia/Makassar"), (WIT, "Asia/Jayapura")])
 def test_local_midnight_decides_the_day(tz, name):
     cal = WorkCalendar(name)
     # one minute before and after local midnight between Monday 23 and Tuesday 24 Nov 2026
@@ -143,7 +143,9 @@ def test_calendar_day_mode(cal):
     assert cal.add_days(filed, 10, working=True) == cal.add_working_days(filed, 10)
     assert cal.add_days(filed, 10) == cal.add_working_days(filed, 10)  # region default: working days
     assert cal.days_between(filed, end_of(date(2026, 3, 23)), working=False) == 10
-    calendar_region = WorkCalendar.from_region({**REGION.config(), "sla": {**REGION.sla, "working_days": False}}, timezone="Asia/Jakarta")
+    calendar_region = WorkCalendar.from_region(
+        {**REGION.config(), "sla": {**REGION.sla, "working_days": False}}, timezone="Asia/Jakarta"
+    )
     assert calendar_region.working_days is False
     assert calendar_region.add_days(filed, 10) == end_of(date(2026, 3, 23))
     assert calendar_region.subtract_days(end_of(date(2026, 3, 23)), 1) == datetime(2026, 3, 22, tzinfo=WIB)
@@ -179,9 +181,7 @@ def test_include_national_false_rests_only_on_weekends_and_extra_days():
 ZONES = {"Asia/Jakarta": WIB, "Asia/Makassar": WITA, "Asia/Jayapura": WIT}
 CALS = {name: WorkCalendar(name, dict(REGION.holidays)) for name in ZONES}
 
-instants = st.datetimes(
-    min_value=datetime(2025, 11, 1), max_value=datetime(2028, 2, 1), timezones=st.just(UTC)
-)
+instants = st.datetimes(min_value=datetime(2025, 11, 1), max_value=datetime(2028, 2, 1), timezones=st.just(UTC))
 
 
 # built straight from the package and the region file, not through the calendar under test

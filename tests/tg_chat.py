@@ -12,8 +12,7 @@ from typing import Any
 
 from bot.app import KanalApp
 from bot.settings import Settings
-
-from .fakes.telegram_api import FakeTelegramServer
+from tests.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:FLOW-token-value-xyz"
 
@@ -40,7 +39,9 @@ NUMBER_RE = re.compile(r"ADU-\d{4}-\d{5,}")
 
 
 class Chat:
-    def __init__(self, tg: FakeTelegramServer, app: KanalApp, chat_id: int, name: str, username: str | None = None) -> None:
+    def __init__(
+        self, tg: FakeTelegramServer, app: KanalApp, chat_id: int, name: str, username: str | None = None
+    ) -> None:
         self.tg, self.app, self.id, self.name, self.username = tg, app, chat_id, name, username
         self.seen = 0
 
@@ -72,7 +73,7 @@ class Chat:
     def new(self) -> list[dict]:
         """Messages this chat received since last asked (e.g. notifications from others' turns)."""
         sent = self.tg.sent(self.id)
-        fresh = sent[self.seen:]
+        fresh = sent[self.seen :]
         self.seen = len(sent)
         return fresh
 
@@ -101,7 +102,9 @@ async def invite_code(app: KanalApp, role: str, opd: str | None = None) -> str:
 
     code = new_invite_code()
     async with app.db.unit_of_work() as uow:
-        Repo(uow.session).create_invite(code=code, role=role, opd_code=opd, now=app.clock.now(), valid_for=timedelta(days=1))
+        Repo(uow.session).create_invite(
+            code=code, role=role, opd_code=opd, now=app.clock.now(), valid_for=timedelta(days=1)
+        )
         await uow.commit()
     return code
 
@@ -110,8 +113,15 @@ async def invite_code(app: KanalApp, role: str, opd: str | None = None) -> str:
 async def running(settings: Settings, **app_kw):
     """A KanalApp on Telegram (fake server without rate limits) plus the server."""
     async with FakeTelegramServer(token=TOKEN) as tg:
-        s = Settings(**{**settings.__dict__, "telegram_token": TOKEN, "telegram_base_url": tg.base_url,
-                        "telegram_global_rate": 0.0, "telegram_chat_rate": 0.0})
+        s = Settings(
+            **{
+                **settings.__dict__,
+                "telegram_token": TOKEN,
+                "telegram_base_url": tg.base_url,
+                "telegram_global_rate": 0.0,
+                "telegram_chat_rate": 0.0,
+            }
+        )
         app = KanalApp(s, **app_kw)
         await app.start()
         try:
@@ -120,7 +130,9 @@ async def running(settings: Settings, **app_kw):
             await app.stop()
 
 
-async def person(tg, app, chat_id: int, name: str, *, role: str | None = None, opd: str | None = None, username: str | None = None) -> Chat:
+async def person(
+    tg, app, chat_id: int, name: str, *, role: str | None = None, opd: str | None = None, username: str | None = None
+) -> Chat:
     chat = Chat(tg, app, chat_id, name, username)
     await chat.consent()
     if role:

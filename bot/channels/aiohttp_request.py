@@ -40,7 +40,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 import orjson
-
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -236,7 +235,9 @@ class AiohttpRequest(BaseRequest):
         if uploads or not isinstance(read_timeout, DefaultValue) or not isinstance(connect_timeout, DefaultValue):
             timeout = self._client_timeout(
                 self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout,
-                (self._media_write_timeout if isinstance(write_timeout, DefaultValue) else write_timeout) if uploads else None,
+                (self._media_write_timeout if isinstance(write_timeout, DefaultValue) else write_timeout)
+                if uploads
+                else None,
                 self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout,
             )
         else:
@@ -256,15 +257,21 @@ class AiohttpRequest(BaseRequest):
         else:
             await pool.acquire()  # returns at once
         try:
-            async with session.request(method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy) as response:
+            async with session.request(
+                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy
+            ) as response:
                 return response.status, await response.read()
-        except asyncio.TimeoutError as exc:  # aiohttp's ServerTimeoutError/ConnectionTimeoutError too
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError/ConnectionTimeoutError too
             if isinstance(exc, _CONNECT_TIMEOUT):
-                raise TimedOut("Connect timeout: no connection to the Bot API. Request was *not* sent to Telegram.") from None
+                raise TimedOut(
+                    "Connect timeout: no connection to the Bot API. Request was *not* sent to Telegram."
+                ) from None
             raise TimedOut() from None
         except (aiohttp.ClientError, OSError) as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {redact(str(exc), url)}") from None
         except Exception as exc:  # PTB would wrap it with its repr, which may carry the URL
-            raise NetworkError(f"Unknown error in HTTP implementation: {type(exc).__name__}: {redact(str(exc), url)}") from None
+            raise NetworkError(
+                f"Unknown error in HTTP implementation: {type(exc).__name__}: {redact(str(exc), url)}"
+            ) from None
         finally:
             pool.release()

@@ -40,7 +40,7 @@ from typing import Any
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from .aiohttp_request import AiohttpRequest, JsonRequestData
+from bot.channels.aiohttp_request import AiohttpRequest, JsonRequestData
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ProcessRequest(BaseRequest):
             try:
                 child.stdin.close()
                 await asyncio.wait_for(child.wait(), 10)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 child.kill()
                 await child.wait()
             except (ConnectionError, OSError):
@@ -104,7 +104,12 @@ class ProcessRequest(BaseRequest):
     def _live_child(self) -> asyncio.subprocess.Process | None:
         """The child, while it runs and its answers are read."""
         child = self._child
-        if child is not None and child.returncode is None and self._reader_task is not None and not self._reader_task.done():
+        if (
+            child is not None
+            and child.returncode is None
+            and self._reader_task is not None
+            and not self._reader_task.done()
+        ):
             return child
         return None
 
@@ -121,8 +126,11 @@ class ProcessRequest(BaseRequest):
             if child is not None:
                 log.warning("telegram HTTP process ended (exit code %s); starting a new one", child.returncode)
             child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.channels.http_process",
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "bot.channels.http_process",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
                 limit=2**24,
             )
             self._child = child
@@ -181,7 +189,9 @@ class ProcessRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._closed or method != "POST" or type(request_data) is not JsonRequestData:
-            return await self._inner.do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout)
+            return await self._inner.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
         child = await self._ensure_child()
         call_id = next(self._ids) & 0xFFFFFFFF
         loop = asyncio.get_running_loop()
@@ -205,7 +215,9 @@ async def _serve() -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(0, "rb", buffering=0))
     out_fd = os.dup(1)
     os.dup2(2, 1)  # a stray print() goes to stderr, never into the answers
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, os.fdopen(out_fd, "wb", buffering=0))
+    transport, protocol = await loop.connect_write_pipe(
+        asyncio.streams.FlowControlMixin, os.fdopen(out_fd, "wb", buffering=0)
+    )
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
     request = AiohttpRequest(connection_pool_size=256)
     await request.initialize()
@@ -251,7 +263,9 @@ async def _serve() -> None:
 def main() -> int:
     from bot.cli import run_loop
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Ctrl-C reaches the whole process group: the bot stops us in order (end of input) instead
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

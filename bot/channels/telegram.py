@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
@@ -26,11 +26,20 @@ from aiohttp import web
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import Bot, BotCommand, InputFile, Update
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder
 
-from ..types import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
-from .aiohttp_request import AiohttpRequest, JsonRequestData
+from bot.channels.aiohttp_request import AiohttpRequest, JsonRequestData
+from bot.types import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +99,12 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     for kind, att in (("photo", reply.image), ("document", reply.document)):
         if att is None:
             continue
-        p: dict[str, Any] = {"method": "sendPhoto" if kind == "photo" else "sendDocument", "field": kind, "filename": att.filename, "mime_type": att.mime_type}
+        p: dict[str, Any] = {
+            "method": "sendPhoto" if kind == "photo" else "sendDocument",
+            "field": kind,
+            "filename": att.filename,
+            "mime_type": att.mime_type,
+        }
         if att.data is not None:
             p["data_b64"] = base64.b64encode(att.data).decode()
         else:
@@ -114,42 +128,84 @@ def parse_update(update: Update) -> Inbound | None:
         q = update.callback_query
         chat_id = q.message.chat.id if q.message is not None else q.from_user.id
         return Inbound(
-            channel=CHANNEL, user_key=str(chat_id), external_id=uid, kind=Kind.CHOICE, choice=_str(q.data) or "",
-            language_hint=_str(q.from_user.language_code), display_name=q.from_user.full_name, username=_str(q.from_user.username),
+            channel=CHANNEL,
+            user_key=str(chat_id),
+            external_id=uid,
+            kind=Kind.CHOICE,
+            choice=_str(q.data) or "",
+            language_hint=_str(q.from_user.language_code),
+            display_name=q.from_user.full_name,
+            username=_str(q.from_user.username),
         )
     msg = update.message or update.edited_message
     if msg is None or msg.chat.type != "private":
         return None  # channel posts, group chatter, member updates: not for this bot
     user = msg.from_user
-    base = dict(
-        channel=CHANNEL, user_key=str(msg.chat.id), external_id=uid,
-        language_hint=_str(user.language_code) if user else None,
-        display_name=user.full_name if user else None, username=_str(user.username) if user else None,
-        received_at=msg.date,
-    )
+    base = {
+        "channel": CHANNEL,
+        "user_key": str(msg.chat.id),
+        "external_id": uid,
+        "language_hint": _str(user.language_code) if user else None,
+        "display_name": user.full_name if user else None,
+        "username": _str(user.username) if user else None,
+        "received_at": msg.date,
+    }
     if update.edited_message is not None:
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="edited_message", **base)
     if _str(msg.text) is not None:
         return Inbound(kind=Kind.TEXT, text=msg.text, **base)
     if msg.photo:
         best = msg.photo[-1]
-        return Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=best.file_id, caption=msg.caption, size=best.file_size, mime_type="image/jpeg"), **base)
+        return Inbound(
+            kind=Kind.PHOTO,
+            photo=Photo(file_ref=best.file_id, caption=msg.caption, size=best.file_size, mime_type="image/jpeg"),
+            **base,
+        )
     if msg.document is not None and (msg.document.mime_type or "").startswith("image/"):
         d = msg.document
-        return Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=d.file_id, caption=msg.caption, size=d.file_size, mime_type=d.mime_type), **base)
+        return Inbound(
+            kind=Kind.PHOTO,
+            photo=Photo(file_ref=d.file_id, caption=msg.caption, size=d.file_size, mime_type=d.mime_type),
+            **base,
+        )
     if msg.location is not None:
         loc = msg.location
         address = msg.venue.address if msg.venue is not None else None
         return Inbound(kind=Kind.LOCATION, location=Location(loc.latitude, loc.longitude, address), **base)
     if msg.contact is not None:
-        return Inbound(kind=Kind.CONTACT, contact=Contact(phone=msg.contact.phone_number, name=msg.contact.first_name), **base)
-    kind = next((k for k in ("sticker", "voice", "audio", "video", "video_note", "animation", "document", "poll", "dice", "game") if getattr(msg, k, None)), "other")
+        return Inbound(
+            kind=Kind.CONTACT, contact=Contact(phone=msg.contact.phone_number, name=msg.contact.first_name), **base
+        )
+    kind = next(
+        (
+            k
+            for k in (
+                "sticker",
+                "voice",
+                "audio",
+                "video",
+                "video_note",
+                "animation",
+                "document",
+                "poll",
+                "dice",
+                "game",
+            )
+            if getattr(msg, k, None)
+        ),
+        "other",
+    )
     return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=kind, **base)
 
 
 def _person(raw: Any) -> tuple[str | None, str | None, str | None] | None:
     """(full name, username, language code) of a well-formed Bot API ``User`` object, else None."""
-    if type(raw) is not dict or type(raw.get("id")) is not int or type(raw.get("first_name")) is not str or type(raw.get("is_bot")) is not bool:
+    if (
+        type(raw) is not dict
+        or type(raw.get("id")) is not int
+        or type(raw.get("first_name")) is not str
+        or type(raw.get("is_bot")) is not bool
+    ):
         return None
     last, username, lang = raw.get("last_name"), raw.get("username"), raw.get("language_code")
     if not all(v is None or type(v) is str for v in (last, username, lang)):
@@ -176,16 +232,29 @@ def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
     uid = f"u{item['update_id']}"
     q = item.get("callback_query")
     if q is not None:
-        if len(item) != 2 or type(q) is not dict or type(q.get("id")) is not str or type(q.get("data")) is not str \
-                or type(q.get("chat_instance")) is not str:
+        if (
+            len(item) != 2
+            or type(q) is not dict
+            or type(q.get("id")) is not str
+            or type(q.get("data")) is not str
+            or type(q.get("chat_instance")) is not str
+        ):
             return False
         who = _person(q.get("from"))
         msg = q.get("message")
         if who is None or (msg is not None and not _chat_message(msg)):
             return False
         chat_id = msg["chat"]["id"] if msg is not None else q["from"]["id"]
-        return Inbound(channel=CHANNEL, user_key=str(chat_id), external_id=uid, kind=Kind.CHOICE, choice=q["data"],
-                       language_hint=who[2], display_name=who[0], username=who[1])
+        return Inbound(
+            channel=CHANNEL,
+            user_key=str(chat_id),
+            external_id=uid,
+            kind=Kind.CHOICE,
+            choice=q["data"],
+            language_hint=who[2],
+            display_name=who[0],
+            username=who[1],
+        )
     msg = item.get("message")
     if len(item) != 2 or not _chat_message(msg) or type(msg.get("text")) is not str or msg["chat"]["type"] != "private":
         return False
@@ -193,9 +262,17 @@ def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
     who = _person(msg.get("from"))
     if who is None:
         return False
-    return Inbound(channel=CHANNEL, user_key=str(chat["id"]), external_id=uid, kind=Kind.TEXT, text=msg["text"],
-                   language_hint=who[2], display_name=who[0], username=who[1],
-                   received_at=datetime.fromtimestamp(msg["date"], tz=timezone.utc))
+    return Inbound(
+        channel=CHANNEL,
+        user_key=str(chat["id"]),
+        external_id=uid,
+        kind=Kind.TEXT,
+        text=msg["text"],
+        language_hint=who[2],
+        display_name=who[0],
+        username=who[1],
+        received_at=datetime.fromtimestamp(msg["date"], tz=UTC),
+    )
 
 
 def _parse_or_skip(update: Update) -> Inbound | None:
@@ -213,15 +290,27 @@ class TelegramChannel:
     name = CHANNEL
     render = staticmethod(render)
 
-    def __init__(self, *, token: str, base_url: str, handle: Handle, webhook_url: str | None = None, webhook_secret: str | None = None, request: Any = None, get_updates_request: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        handle: Handle,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        request: Any = None,
+        get_updates_request: Any = None,
+    ) -> None:
         self._handle = handle
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         #: PTB's bot shuts its requests down only once it is initialized: a start that fails on
         #: getMe (a refused token, no network) closes them itself (see :meth:`start`)
-        self._requests = (request or AiohttpRequest(connection_pool_size=256),
-                          get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0))
+        self._requests = (
+            request or AiohttpRequest(connection_pool_size=256),
+            get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0),
+        )
         builder: ApplicationBuilder = (
             ApplicationBuilder()
             .token(token)
@@ -251,15 +340,21 @@ class TelegramChannel:
             await asyncio.gather(*(r.shutdown() for r in self._requests), return_exceptions=True)
             if isinstance(exc, InvalidToken):
                 raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
-            raise RuntimeError(f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network") from None
+            raise RuntimeError(
+                f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network"
+            ) from None
         await self.application.start()
         for lang, pairs in (commands or {}).items():
             try:
-                await self.bot.set_my_commands([BotCommand(n, d[:256]) for n, d in pairs[:100]], language_code=lang or None)
+                await self.bot.set_my_commands(
+                    [BotCommand(n, d[:256]) for n, d in pairs[:100]], language_code=lang or None
+                )
             except TelegramError as exc:  # cosmetic: never stops the start
                 log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
         if self.webhook_url:
-            await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=self.allowed_updates)
+            await self.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=self.allowed_updates
+            )
             log.info("telegram: webhook mode")
         else:
             await self.bot.delete_webhook()
@@ -386,9 +481,19 @@ class TelegramChannel:
                 return
             except Exception as exc:
                 if loop.time() + delay > deadline:
-                    log.error("telegram message %s dropped: not stored within %.0fs (%s)", inbound.external_id, self.store_retry_window, type(exc).__name__)
+                    log.error(
+                        "telegram message %s dropped: not stored within %.0fs (%s)",
+                        inbound.external_id,
+                        self.store_retry_window,
+                        type(exc).__name__,
+                    )
                     return
-                log.warning("telegram message %s not stored (%s); retrying in %.1fs", inbound.external_id, type(exc).__name__, delay)
+                log.warning(
+                    "telegram message %s not stored (%s); retrying in %.1fs",
+                    inbound.external_id,
+                    type(exc).__name__,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
@@ -483,4 +588,9 @@ def _markup(markup: dict[str, Any] | None):
         return None
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in markup["inline_keyboard"]])
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in markup["inline_keyboard"]
+        ]
+    )

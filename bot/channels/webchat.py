@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from ..types import Inbound, Kind, Reply, SendResult
+from bot.types import Inbound, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,10 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     }
     for key, att in (("image", reply.image), ("document", reply.document)):
         if att is not None and att.data is not None:
-            payload[key] = {"url": f"data:{att.mime_type};base64,{base64.b64encode(att.data).decode()}", "filename": att.filename}
+            payload[key] = {
+                "url": f"data:{att.mime_type};base64,{base64.b64encode(att.data).decode()}",
+                "filename": att.filename,
+            }
     return [payload]
 
 
@@ -74,11 +77,21 @@ class WebChatChannel:
     # ---- HTTP ---------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:
         resp = web.Response(body=self._page, content_type="text/html", charset="utf-8")
-        resp.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'"
+        resp.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'"
+        )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
         if not _valid_token(request.cookies.get(COOKIE)):
-            resp.set_cookie(COOKIE, secrets.token_urlsafe(32), max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.secure, path="/")
+            resp.set_cookie(
+                COOKIE,
+                secrets.token_urlsafe(32),
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=request.secure,
+                path="/",
+            )
         return resp
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
@@ -111,7 +124,9 @@ class WebChatChannel:
             if not isinstance(frame, dict):
                 raise ValueError
         except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
-            await _send_json(ws, {"type": "error", "id": None, "text": "Pesan tidak dapat dibaca. / Message could not be read."})
+            await _send_json(
+                ws, {"type": "error", "id": None, "text": "Pesan tidak dapat dibaca. / Message could not be read."}
+            )
             return
         kind = frame.get("type")
         if kind == "hello":
@@ -128,15 +143,21 @@ class WebChatChannel:
                 await error("Pesan kosong. / Empty message.")
                 return
             if len(text) > MAX_TEXT:
-                await error(f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters).")
+                await error(
+                    f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters)."
+                )
                 return
-            inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.TEXT, text=text.strip())
+            inbound = Inbound(
+                channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.TEXT, text=text.strip()
+            )
         elif kind == "choice":
             value = frame.get("value")
             if not isinstance(value, str) or not value or len(value.encode()) > 64:
                 await error("Pilihan tidak dikenal. / Unknown choice.")
                 return
-            inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.CHOICE, choice=value)
+            inbound = Inbound(
+                channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.CHOICE, choice=value
+            )
         else:
             await error("Jenis pesan tidak didukung. / Unsupported message type.")
             return
@@ -159,7 +180,9 @@ class WebChatChannel:
         except Exception as exc:
             log.warning("web chat history not loaded: %s", type(exc).__name__)
         start = frame.get("start")
-        deep_link = isinstance(start, str) and 0 < len(start) <= 64 and start.replace("_", "").replace("-", "").isalnum()
+        deep_link = (
+            isinstance(start, str) and 0 < len(start) <= 64 and start.replace("_", "").replace("-", "").isalnum()
+        )
         if deep_link:  # a QR code scanned: start there, whatever came before
             text = f"/start {start}"
         elif last_seen == 0 and replayed == 0:  # a first visit: greet
@@ -167,7 +190,9 @@ class WebChatChannel:
         else:  # a reload or a reconnect: the history is on screen, nothing new to say
             return
         # the first hello of a page load starts (or resumes) the conversation; id per page load
-        inbound = Inbound(channel=CHANNEL, user_key=key, external_id=f"{key}:hello:{uuid.uuid4()}", kind=Kind.TEXT, text=text)
+        inbound = Inbound(
+            channel=CHANNEL, user_key=key, external_id=f"{key}:hello:{uuid.uuid4()}", kind=Kind.TEXT, text=text
+        )
         try:
             await self._handle(inbound)
         except Exception as exc:

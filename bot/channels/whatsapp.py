@@ -40,14 +40,14 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from ..i18n import N_, gettext
-from ..types import Attachment, Choice, Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
+from bot.i18n import N_, gettext
+from bot.types import Attachment, Choice, Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -195,20 +195,28 @@ def row_titles(labels: list[str]) -> list[str]:
     return [clip(f"{i}. {x}", MAX_ROW_TITLE) for i, x in enumerate(labels, start=1)]
 
 
-def _interactive(style: str, body: str, header: str | None, choices: tuple[Choice, ...], tr: Callable[..., str]) -> dict[str, Any]:
+def _interactive(
+    style: str, body: str, header: str | None, choices: tuple[Choice, ...], tr: Callable[..., str]
+) -> dict[str, Any]:
     inter: dict[str, Any]
     if style == "buttons":
-        inter = {"type": "button", "body": {"text": body},
-                 "action": {"buttons": [{"type": "reply", "reply": {"id": c.value, "title": c.label}} for c in choices]}}
+        inter = {
+            "type": "button",
+            "body": {"text": body},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": c.value, "title": c.label}} for c in choices]},
+        }
     else:
         rows = []
-        for c, title in zip(choices, row_titles([c.label for c in choices])):
+        for c, title in zip(choices, row_titles([c.label for c in choices]), strict=False):
             row = {"id": c.value, "title": title}
             if not title.endswith(c.label):  # cut: the description shows the whole label
                 row["description"] = clip(c.label, MAX_ROW_DESCRIPTION)
             rows.append(row)
-        inter = {"type": "list", "body": {"text": body},
-                 "action": {"button": clip(tr(LIST_BUTTON), MAX_LIST_BUTTON), "sections": [{"rows": rows}]}}
+        inter = {
+            "type": "list",
+            "body": {"text": body},
+            "action": {"button": clip(tr(LIST_BUTTON), MAX_LIST_BUTTON), "sections": [{"rows": rows}]},
+        }
     if header:
         inter["header"] = {"type": "text", "text": header}
     payload: dict[str, Any] = {"type": "interactive", "interactive": inter}
@@ -225,7 +233,11 @@ def _media(kind: str, att: Attachment) -> dict[str, Any]:
     media: dict[str, Any] = {}
     payload: dict[str, Any] = {"type": kind, kind: media}
     if att.data is not None:
-        payload["_upload"] = {"data_b64": base64.b64encode(att.data).decode(), "filename": att.filename, "mime_type": att.mime_type}
+        payload["_upload"] = {
+            "data_b64": base64.b64encode(att.data).decode(),
+            "filename": att.filename,
+            "mime_type": att.mime_type,
+        }
     else:
         media["id"] = att.file_ref
     if kind == "document":
@@ -244,7 +256,9 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     def tr(msgid: str, **values: Any) -> str:
         return gettext(lang, msgid, **values)
 
-    media = [_media(kind, att) for kind, att in (("image", reply.image), ("document", reply.document)) if att is not None]
+    media = [
+        _media(kind, att) for kind, att in (("image", reply.image), ("document", reply.document)) if att is not None
+    ]
     text = reply.text or ""
     payloads: list[dict[str, Any]] = []
     style = choice_style(reply.choices) if reply.choices else None
@@ -317,7 +331,7 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 def _ts(raw: Any) -> datetime | None:
     try:
-        return datetime.fromtimestamp(int(raw), tz=timezone.utc)
+        return datetime.fromtimestamp(int(raw), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -354,7 +368,15 @@ def parse_webhook(data: Any, *, phone_number_id: str | None = None) -> WebhookEv
                 if update is not None:
                     out.statuses.append(update)
             for err in _dicts(value.get("errors")):
-                out.errors.append(describe_error(err.get("code"), err.get("title"), (err.get("error_data") or {}).get("details") if isinstance(err.get("error_data"), dict) else None))
+                out.errors.append(
+                    describe_error(
+                        err.get("code"),
+                        err.get("title"),
+                        (err.get("error_data") or {}).get("details")
+                        if isinstance(err.get("error_data"), dict)
+                        else None,
+                    )
+                )
     return out
 
 
@@ -369,7 +391,13 @@ def parse_status(st: dict[str, Any]) -> StatusUpdate | None:
         details = e.get("error_data", {}).get("details") if isinstance(e.get("error_data"), dict) else e.get("message")
         error = describe_error(e.get("code"), e.get("title"), details)
     recipient = st.get("recipient_id")
-    return StatusUpdate(mid, status, _ts(st.get("timestamp")) or datetime.now(timezone.utc), str(recipient) if recipient else None, error)
+    return StatusUpdate(
+        mid,
+        status,
+        _ts(st.get("timestamp")) or datetime.now(UTC),
+        str(recipient) if recipient else None,
+        error,
+    )
 
 
 def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound | None:
@@ -379,7 +407,13 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
         return None
     sender = str(sender)
     key = sender if sender in names or len(names) != 1 else next(iter(names))
-    base: dict[str, Any] = dict(channel=CHANNEL, user_key=key, external_id=wamid, display_name=names.get(key), received_at=_ts(msg.get("timestamp")))
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "user_key": key,
+        "external_id": wamid,
+        "display_name": names.get(key),
+        "received_at": _ts(msg.get("timestamp")),
+    }
     kind = msg.get("type")
     if msg.get("group_id"):
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="group", **base)
@@ -395,14 +429,24 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
             return Inbound(kind=Kind.CHOICE, choice=value, **base)
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=str(sub or "interactive")[:32], **base)
     if kind == "button":  # a quick-reply button of a template message: its text is what was "said"
-        return Inbound(kind=Kind.TEXT, text=str(msg["button"].get("text") or msg["button"].get("payload") or ""), **base)
+        return Inbound(
+            kind=Kind.TEXT, text=str(msg["button"].get("text") or msg["button"].get("payload") or ""), **base
+        )
     if kind == "location":
         loc = msg["location"]
         address = loc.get("address") or loc.get("name")
-        return Inbound(kind=Kind.LOCATION, location=Location(float(loc["latitude"]), float(loc["longitude"]), str(address) if address else None), **base)
+        return Inbound(
+            kind=Kind.LOCATION,
+            location=Location(float(loc["latitude"]), float(loc["longitude"]), str(address) if address else None),
+            **base,
+        )
     if kind in ("image", "document") and (kind == "image" or str(msg[kind].get("mime_type", "")).startswith("image/")):
         media = msg[kind]
-        return Inbound(kind=Kind.PHOTO, photo=Photo(file_ref=str(media["id"]), caption=media.get("caption"), mime_type=media.get("mime_type")), **base)
+        return Inbound(
+            kind=Kind.PHOTO,
+            photo=Photo(file_ref=str(media["id"]), caption=media.get("caption"), mime_type=media.get("mime_type")),
+            **base,
+        )
     if kind == "contacts":
         cards = _dicts(msg.get("contacts"))
         card = cards[0] if cards else {}
@@ -413,7 +457,9 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
             return Inbound(kind=Kind.CONTACT, contact=Contact(phone=phone, name=name), **base)
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="contacts", **base)
     if kind == "audio":
-        return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="voice" if msg["audio"].get("voice") else "audio", **base)
+        return Inbound(
+            kind=Kind.UNSUPPORTED, unsupported_type="voice" if msg["audio"].get("voice") else "audio", **base
+        )
     if kind == "unsupported":
         detail = msg.get("unsupported", {}).get("type") if isinstance(msg.get("unsupported"), dict) else None
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=str(detail or "unsupported")[:32], **base)
@@ -505,7 +551,10 @@ class WhatsAppChannel:
             for t in pending:
                 t.cancel()
             if pending:
-                log.warning("whatsapp: %d webhook messages still being handled at shutdown were left (Meta re-delivers unacknowledged ones only)", len(pending))
+                log.warning(
+                    "whatsapp: %d webhook messages still being handled at shutdown were left (Meta re-delivers unacknowledged ones only)",
+                    len(pending),
+                )
                 await asyncio.gather(*pending, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
@@ -516,7 +565,11 @@ class WhatsAppChannel:
         """GET: Meta's subscription handshake; the verify token is compared in constant time."""
         q = request.query
         mode, given, challenge = q.get("hub.mode"), q.get("hub.verify_token", ""), q.get("hub.challenge")
-        if mode == "subscribe" and challenge is not None and hmac.compare_digest(given.encode(), self._verify_token.encode()):
+        if (
+            mode == "subscribe"
+            and challenge is not None
+            and hmac.compare_digest(given.encode(), self._verify_token.encode())
+        ):
             log.info("whatsapp: webhook subscription verified")
             return web.Response(text=challenge[:256], content_type="text/plain")
         return web.Response(status=403, text="forbidden")
@@ -614,15 +667,27 @@ class WhatsAppChannel:
                 return
             except Exception as exc:
                 if self._closing or loop.time() + delay > deadline:
-                    log.error("whatsapp message …%s dropped: not stored (%s)", inbound.external_id[-12:], type(exc).__name__)
+                    log.error(
+                        "whatsapp message …%s dropped: not stored (%s)", inbound.external_id[-12:], type(exc).__name__
+                    )
                     return
-                log.warning("whatsapp message …%s not stored (%s); retrying in %.1fs", inbound.external_id[-12:], type(exc).__name__, delay)
+                log.warning(
+                    "whatsapp message …%s not stored (%s); retrying in %.1fs",
+                    inbound.external_id[-12:],
+                    type(exc).__name__,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
     async def _process_status(self, update: StatusUpdate) -> None:
         if update.status == "failed":
-            log.warning("whatsapp message …%s to %s failed: %s", update.message_id[-12:], _mask(update.recipient or ""), update.error)
+            log.warning(
+                "whatsapp message …%s to %s failed: %s",
+                update.message_id[-12:],
+                _mask(update.recipient or ""),
+                update.error,
+            )
         if self._record_status is None:
             return
         for delay in (0.0, *self.status_retry_delays):
@@ -654,14 +719,25 @@ class WhatsAppChannel:
             raise SendError(f"WhatsApp: malformed payload (type {kind!r})", retryable=False)
         if payload.get("_notify") and not await self._window_open(address):
             if "_template" not in payload:
-                raise SendError("not sent: outside the 24-hour window; the template message stands for this part", retryable=False)
+                raise SendError(
+                    "not sent: outside the 24-hour window; the template message stands for this part", retryable=False
+                )
             if not self.template_name:
-                raise SendError("outside WhatsApp's 24-hour window and no template configured (KANAL_WHATSAPP_TEMPLATE_NOTICE): "
-                                "re-engagement required, the person has to write first", retryable=False)
-            body = {"type": "template", "template": {
-                "name": self.template_name, "language": {"code": self.template_language},
-                "components": [{"type": "body", "parameters": [{"type": "text", "text": payload["_template"] or "-"}]}],
-            }}
+                raise SendError(
+                    "outside WhatsApp's 24-hour window and no template configured (KANAL_WHATSAPP_TEMPLATE_NOTICE): "
+                    "re-engagement required, the person has to write first",
+                    retryable=False,
+                )
+            body = {
+                "type": "template",
+                "template": {
+                    "name": self.template_name,
+                    "language": {"code": self.template_language},
+                    "components": [
+                        {"type": "body", "parameters": [{"type": "text", "text": payload["_template"] or "-"}]}
+                    ],
+                },
+            }
         elif "_upload" in payload:
             media_id = await self._upload(payload["_upload"], ref)
             body[kind] = {**body[kind], "id": media_id}
@@ -681,7 +757,12 @@ class WhatsAppChannel:
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", upload["mime_type"])
-        form.add_field("file", base64.b64decode(upload["data_b64"]), filename=upload.get("filename") or "file", content_type=upload["mime_type"])
+        form.add_field(
+            "file",
+            base64.b64decode(upload["data_b64"]),
+            filename=upload.get("filename") or "file",
+            content_type=upload["mime_type"],
+        )
         data = await self._post(f"{self.api_base_url}/{self.phone_number_id}/media", form=form)
         media_id = data.get("id")
         if not media_id:
@@ -692,7 +773,9 @@ class WhatsAppChannel:
                 self._uploaded.popitem(last=False)
         return str(media_id)
 
-    async def _post(self, url: str, *, json_body: dict[str, Any] | None = None, form: aiohttp.FormData | None = None) -> dict[str, Any]:
+    async def _post(
+        self, url: str, *, json_body: dict[str, Any] | None = None, form: aiohttp.FormData | None = None
+    ) -> dict[str, Any]:
         if self._session is None:
             await self.start()
         assert self._session is not None
@@ -701,7 +784,7 @@ class WhatsAppChannel:
             async with self._session.post(url, json=json_body, data=form, headers=headers) as resp:
                 raw = await resp.read()
                 status, retry_after = resp.status, resp.headers.get("Retry-After")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise SendError(f"WhatsApp network: {type(exc).__name__}", retryable=True) from None
         try:
             data = json.loads(raw) if raw else {}
@@ -724,7 +807,9 @@ def graph_error(status: int, data: Any, retry_after: str | None = None) -> SendE
         n = None
     wait = _seconds(retry_after)
     if n in RATE_LIMIT_WAIT or status == 429:
-        return SendError(f"WhatsApp rate limit: {text}", retryable=True, retry_after=wait or RATE_LIMIT_WAIT.get(n, 5.0))
+        return SendError(
+            f"WhatsApp rate limit: {text}", retryable=True, retry_after=wait or RATE_LIMIT_WAIT.get(n, 5.0)
+        )
     if n in TRANSIENT_CODES or status >= 500:
         return SendError(f"WhatsApp {status}: {text}", retryable=True, retry_after=wait)
     if n == 190 or status == 401:

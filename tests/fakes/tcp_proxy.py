@@ -38,7 +38,7 @@ class TcpProxy:
         self.dropped = 0
         self.down = False
 
-    async def __aenter__(self) -> "TcpProxy":
+    async def __aenter__(self) -> TcpProxy:
         await self.start()
         return self
 

@@ -84,10 +84,21 @@ _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{1,64})?")
 _BOT_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-_CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -201,9 +212,21 @@ _ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'
 _HTML_ENTITY = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z][a-zA-Z0-9]{0,31}));")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _TAG_ENTITY = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "a": "text_link",
-    "code": "code", "pre": "pre", "tg-spoiler": "spoiler", "span": "spoiler", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "blockquote": "blockquote",
 }
 
 
@@ -268,9 +291,13 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
             em = _HTML_ENTITY.match(text, j)
             char = _decode_entity(em) if em is not None else None
             if em is None:
-                raise EntityParseError(f'Character "&" at byte offset {_byte_offset(text, j)} does not start an HTML entity; use "&amp;"')
+                raise EntityParseError(
+                    f'Character "&" at byte offset {_byte_offset(text, j)} does not start an HTML entity; use "&amp;"'
+                )
             if char is None:
-                raise EntityParseError(f'Unsupported HTML entity "{em.group(0)}" at byte offset {_byte_offset(text, j)}')
+                raise EntityParseError(
+                    f'Unsupported HTML entity "{em.group(0)}" at byte offset {_byte_offset(text, j)}'
+                )
             out.append(char)
             pos += utf16_len(char)
             i = em.end()
@@ -488,7 +515,9 @@ class FakeTelegramServer:
         await web.SockSite(self._runner, sock).start()
 
     def _make_request(self, message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> web.BaseRequest:
-        return web.BaseRequest(message, payload, protocol, writer, task, asyncio.get_running_loop(), client_max_size=60 * 1024 * 1024)
+        return web.BaseRequest(
+            message, payload, protocol, writer, task, asyncio.get_running_loop(), client_max_size=60 * 1024 * 1024
+        )
 
     async def close(self) -> None:
         """Release pending long polls (they answer ``[]``) and hung faults, then stop listening."""
@@ -593,12 +622,21 @@ class FakeTelegramServer:
         else:
             message = {
                 "message_id": message_id if message_id is not None else self._next_message_id(chat_id),
-                "from": self.bot_user, "chat": self._chat(chat_id), "date": int(time.time()), "text": "…",
+                "from": self.bot_user,
+                "chat": self._chat(chat_id),
+                "date": int(time.time()),
+                "text": "…",
             }
         self._callback_counter += 1
         query_id = str(4_200_000_000_000_000_000 + self._callback_counter)
         self._callback_ids.add(query_id)
-        query = {"id": query_id, "from": user, "message": message, "chat_instance": str(-abs(chat_id) * 7919 - 13), "data": data}
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": message,
+            "chat_instance": str(-abs(chat_id) * 7919 - 13),
+            "data": data,
+        }
         return self.push_update({"update_id": self._next_update_id, "callback_query": query})
 
     def push_photo(
@@ -620,7 +658,15 @@ class FakeTelegramServer:
         for w, h in ((90, 90 * height // width), (320, 320 * height // width), (width, height)):
             payload = data if w == width else _fake_jpeg(w, h)
             f = self._store_file("photos", payload, mime_type="image/jpeg", suffix=".jpg", width=w, height=h)
-            sizes.append({"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": len(payload), "width": w, "height": h})
+            sizes.append(
+                {
+                    "file_id": f.file_id,
+                    "file_unique_id": f.file_unique_id,
+                    "file_size": len(payload),
+                    "width": w,
+                    "height": h,
+                }
+            )
         content: JSON = {"photo": sizes}
         if caption is not None:
             content["caption"] = caption
@@ -641,8 +687,15 @@ class FakeTelegramServer:
     ) -> JSON:
         """A person sends a file as a document."""
         f = self._store_file("documents", data, mime_type=mime_type, file_name=filename)
-        content: JSON = {"document": {"file_name": filename, "mime_type": mime_type, "file_id": f.file_id,
-                                      "file_unique_id": f.file_unique_id, "file_size": len(data)}}
+        content: JSON = {
+            "document": {
+                "file_name": filename,
+                "mime_type": mime_type,
+                "file_id": f.file_id,
+                "file_unique_id": f.file_unique_id,
+                "file_size": len(data),
+            }
+        }
         if caption is not None:
             content["caption"] = caption
         return self._push_user_message(chat_id, content, user_id, first_name, KEEP, username, language_code)
@@ -694,10 +747,23 @@ class FakeTelegramServer:
         language_code: str | None | _Keep = KEEP,
     ) -> JSON:
         """A person sends a sticker."""
-        f = self._store_file("stickers", b"RIFF\x00\x00\x00\x00WEBP", mime_type="image/webp", suffix=".webp", width=512, height=512)
-        sticker = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "type": "regular", "width": 512, "height": 512,
-                   "is_animated": False, "is_video": False, "emoji": emoji, "file_size": len(f.data)}
-        return self._push_user_message(chat_id, {"sticker": sticker}, user_id, first_name, KEEP, username, language_code)
+        f = self._store_file(
+            "stickers", b"RIFF\x00\x00\x00\x00WEBP", mime_type="image/webp", suffix=".webp", width=512, height=512
+        )
+        sticker = {
+            "file_id": f.file_id,
+            "file_unique_id": f.file_unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "file_size": len(f.data),
+        }
+        return self._push_user_message(
+            chat_id, {"sticker": sticker}, user_id, first_name, KEEP, username, language_code
+        )
 
     def push_voice(
         self,
@@ -711,8 +777,13 @@ class FakeTelegramServer:
     ) -> JSON:
         """A person sends a voice note."""
         f = self._store_file("voice", b"OggS" + bytes(60), mime_type="audio/ogg", suffix=".oga")
-        voice = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "duration": duration,
-                 "mime_type": "audio/ogg", "file_size": len(f.data)}
+        voice = {
+            "file_id": f.file_id,
+            "file_unique_id": f.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(f.data),
+        }
         return self._push_user_message(chat_id, {"voice": voice}, user_id, first_name, KEEP, username, language_code)
 
     @property
@@ -759,7 +830,9 @@ class FakeTelegramServer:
         """Accepted ``editMessageText``/``editMessageReplyMarkup`` calls (same keys as :meth:`sent`)."""
         return [e for e in self._edits if chat_id is None or e["chat_id"] == int(chat_id)]
 
-    async def wait_for_sent(self, count: int, chat_id: int | str | None = None, timeout: float = 5.0, *, method: str | None = None) -> list[JSON]:
+    async def wait_for_sent(
+        self, count: int, chat_id: int | str | None = None, timeout: float = 5.0, *, method: str | None = None
+    ) -> list[JSON]:
         """Wait until at least ``count`` messages were accepted (for ``chat_id``, or at all) and
         return all of them (:meth:`sent`); AssertionError with a dump of the traffic on timeout."""
         loop = asyncio.get_running_loop()
@@ -788,7 +861,9 @@ class FakeTelegramServer:
     def webhook_secret(self) -> str | None:
         return self._webhook.get("secret_token")
 
-    async def deliver_webhook(self, url: str, update: JSON, secret_token: str | None = None, *, timeout: float = 10.0) -> int:
+    async def deliver_webhook(
+        self, url: str, update: JSON, secret_token: str | None = None, *, timeout: float = 10.0
+    ) -> int:
         """POST ``update`` to the bot's webhook like Telegram does (JSON body, the secret in
         ``X-Telegram-Bot-Api-Secret-Token`` when given); returns the HTTP status."""
         if self._client is None:
@@ -796,8 +871,9 @@ class FakeTelegramServer:
         headers = {"Content-Type": "application/json"}
         if secret_token is not None:
             headers[SECRET_HEADER] = secret_token
-        async with self._client.post(url, data=json.dumps(update).encode(), headers=headers,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with self._client.post(
+            url, data=json.dumps(update).encode(), headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
             await response.read()
             return response.status
 
@@ -809,9 +885,13 @@ class FakeTelegramServer:
         if errors:
             lines.append(f"errors answered{where} (last 10 of {len(errors)}):")
             lines += [f"  {e.method} -> {e.status} {e.description}" for e in errors[-10:]]
-        lines.append(f"{len(self.requests)} request(s) in total, {len(self._sent)} message(s) to all chats, "
-                     f"{len(self._queue)} update(s) not confirmed, {len(self._pollers)} long poll(s) waiting")
-        recent = [f"{r.method}({', '.join(f'{k}={str(v)[:40]!r}' for k, v in r.params.items())})" for r in self.requests[-8:]]
+        lines.append(
+            f"{len(self.requests)} request(s) in total, {len(self._sent)} message(s) to all chats, "
+            f"{len(self._queue)} update(s) not confirmed, {len(self._pollers)} long poll(s) waiting"
+        )
+        recent = [
+            f"{r.method}({', '.join(f'{k}={str(v)[:40]!r}' for k, v in r.params.items())})" for r in self.requests[-8:]
+        ]
         if recent:
             lines.append("last requests: " + "; ".join(recent))
         return "\n".join(lines)
@@ -826,7 +906,10 @@ class FakeTelegramServer:
             return self._error_response(404, "Not Found")
         token, method = m.groups()
         if token != self.token:
-            return self._error_response(401 if _TOKEN_FORMAT.match(token) else 404, "Unauthorized" if _TOKEN_FORMAT.match(token) else "Not Found")
+            return self._error_response(
+                401 if _TOKEN_FORMAT.match(token) else 404,
+                "Unauthorized" if _TOKEN_FORMAT.match(token) else "Not Found",
+            )
         try:
             params, files = await self._read_params(request)
         except ApiError as exc:
@@ -850,7 +933,10 @@ class FakeTelegramServer:
             if exc.code == 429:
                 self.rejected_429 += 1
             return self._error_response(exc.code, exc.description, exc.parameters)
-        return web.Response(body=json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode(), content_type="application/json")
+        return web.Response(
+            body=json.dumps({"ok": True, "result": result}, ensure_ascii=False).encode(),
+            content_type="application/json",
+        )
 
     @staticmethod
     def _error_response(code: int, description: str, parameters: JSON | None = None) -> web.Response:
@@ -873,7 +959,11 @@ class FakeTelegramServer:
             raise asyncio.CancelledError  # nothing to answer on a dropped connection
         assert isinstance(fault, int)
         if fault == 502:
-            return web.Response(status=502, text="<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", content_type="text/html")
+            return web.Response(
+                status=502,
+                text="<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+                content_type="text/html",
+            )
         try:
             phrase = HTTPStatus(fault).phrase
         except ValueError:
@@ -915,12 +1005,26 @@ class FakeTelegramServer:
     def _default_user_id(self, chat_id: int) -> int:
         return chat_id if chat_id > 0 else 424242
 
-    def _user(self, chat_id: int, user_id: int | None, first_name: str | _Keep, last_name: str | None | _Keep,
-              username: str | None | _Keep, language_code: str | None | _Keep) -> JSON:
+    def _user(
+        self,
+        chat_id: int,
+        user_id: int | None,
+        first_name: str | _Keep,
+        last_name: str | None | _Keep,
+        username: str | None | _Keep,
+        language_code: str | None | _Keep,
+    ) -> JSON:
         """The sender as a User dict; profile fields not given stay what they were for this user."""
         uid = user_id if user_id is not None else self._default_user_id(chat_id)
-        profile = self._profiles.setdefault(uid, {"first_name": "Budi", "last_name": None, "username": None, "language_code": "id"})
-        for name, value in (("first_name", first_name), ("last_name", last_name), ("username", username), ("language_code", language_code)):
+        profile = self._profiles.setdefault(
+            uid, {"first_name": "Budi", "last_name": None, "username": None, "language_code": "id"}
+        )
+        for name, value in (
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("username", username),
+            ("language_code", language_code),
+        ):
             if value is not KEEP:
                 profile[name] = value
         user: JSON = {"id": uid, "is_bot": False, "first_name": profile["first_name"]}
@@ -944,7 +1048,12 @@ class FakeTelegramServer:
             elif chat_id <= -1_000_000_000_000:
                 chat = {"id": chat_id, "title": f"Grup {chat_id}", "type": "supergroup"}
             else:
-                chat = {"id": chat_id, "title": f"Grup {chat_id}", "type": "group", "all_members_are_administrators": False}
+                chat = {
+                    "id": chat_id,
+                    "title": f"Grup {chat_id}",
+                    "type": "group",
+                    "all_members_are_administrators": False,
+                }
             self._chats[chat_id] = chat
         return chat
 
@@ -954,16 +1063,38 @@ class FakeTelegramServer:
         self._last_message_id[chat_id] = mid
         return mid
 
-    def _push_user_message(self, chat_id: int, content: JSON, user_id: int | None, first_name: str | _Keep,
-                           last_name: str | None | _Keep, username: str | None | _Keep, language_code: str | None | _Keep) -> JSON:
+    def _push_user_message(
+        self,
+        chat_id: int,
+        content: JSON,
+        user_id: int | None,
+        first_name: str | _Keep,
+        last_name: str | None | _Keep,
+        username: str | None | _Keep,
+        language_code: str | None | _Keep,
+    ) -> JSON:
         chat_id = int(chat_id)
         user = self._user(chat_id, user_id, first_name, last_name, username, language_code)
-        message = {"message_id": self._next_message_id(chat_id), "from": user, "chat": self._chat(chat_id),
-                   "date": int(time.time()), **content}
+        message = {
+            "message_id": self._next_message_id(chat_id),
+            "from": user,
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            **content,
+        }
         return self.push_update({"update_id": self._next_update_id, "message": message})
 
-    def _store_file(self, folder: str, data: bytes, *, mime_type: str | None = None, file_name: str | None = None,
-                    suffix: str = "", width: int | None = None, height: int | None = None) -> _StoredFile:
+    def _store_file(
+        self,
+        folder: str,
+        data: bytes,
+        *,
+        mime_type: str | None = None,
+        file_name: str | None = None,
+        suffix: str = "",
+        width: int | None = None,
+        height: int | None = None,
+    ) -> _StoredFile:
         self._file_counter += 1
         n = self._file_counter
         if not suffix and file_name and "." in file_name:
@@ -972,7 +1103,11 @@ class FakeTelegramServer:
             file_id=f"AgACAgUAAxkBAAI{n:08d}{folder[:3].upper()}fake",
             file_unique_id=f"AQAD{n:06d}",
             file_path=f"{folder}/file_{n}{suffix}",
-            data=data, mime_type=mime_type, file_name=file_name, width=width, height=height,
+            data=data,
+            mime_type=mime_type,
+            file_name=file_name,
+            width=width,
+            height=height,
         )
         self._files[stored.file_id] = stored
         self._files_by_path[stored.file_path] = stored
@@ -995,7 +1130,9 @@ class FakeTelegramServer:
             raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         return chat_id
 
-    def _format(self, text: str, parse_mode: Any, raw_entities: Any, what: str = "message text") -> tuple[str, list[JSON] | None]:
+    def _format(
+        self, text: str, parse_mode: Any, raw_entities: Any, what: str = "message text"
+    ) -> tuple[str, list[JSON] | None]:
         if parse_mode is None or parse_mode == "":
             entities = raw_entities if isinstance(raw_entities, list) else None
             return text, entities
@@ -1018,18 +1155,37 @@ class FakeTelegramServer:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise ApiError(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+                raise ApiError(
+                    400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
+                )
             for row in rows:
                 for button in row:
                     if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
-                        raise ApiError(400, "Bad Request: can't parse inline keyboard button: Field \"text\" must be of type String")
+                        raise ApiError(
+                            400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String'
+                        )
                     if "callback_data" in button:
                         data = button["callback_data"]
                         if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
                             raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-                    elif not any(k in button for k in ("url", "login_url", "switch_inline_query", "switch_inline_query_current_chat",
-                                                          "switch_inline_query_chosen_chat", "callback_game", "pay", "web_app", "copy_text")):
-                        raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                    elif not any(
+                        k in button
+                        for k in (
+                            "url",
+                            "login_url",
+                            "switch_inline_query",
+                            "switch_inline_query_current_chat",
+                            "switch_inline_query_chosen_chat",
+                            "callback_game",
+                            "pay",
+                            "web_app",
+                            "copy_text",
+                        )
+                    ):
+                        raise ApiError(
+                            400,
+                            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                        )
         return markup
 
     def _rate_limit(self, chat_id: int) -> None:
@@ -1046,12 +1202,32 @@ class FakeTelegramServer:
         bucket.take()
         self._global_bucket.take()
 
-    def _record_sent(self, method: str, chat_id: int, message: JSON, *, text: str, visible: str, parse_mode: Any,
-                     entities: list[JSON] | None, markup: JSON | None, media: JSON | None = None, edit: bool = False) -> None:
+    def _record_sent(
+        self,
+        method: str,
+        chat_id: int,
+        message: JSON,
+        *,
+        text: str,
+        visible: str,
+        parse_mode: Any,
+        entities: list[JSON] | None,
+        markup: JSON | None,
+        media: JSON | None = None,
+        edit: bool = False,
+    ) -> None:
         record: JSON = {
-            "chat_id": chat_id, "message_id": message["message_id"], "method": method, "text": text,
-            "visible_text": visible, "parse_mode": parse_mode, "entities": entities or [], "reply_markup": markup,
-            "media": media, "message": message, "time": time.monotonic(),
+            "chat_id": chat_id,
+            "message_id": message["message_id"],
+            "method": method,
+            "text": text,
+            "visible_text": visible,
+            "parse_mode": parse_mode,
+            "entities": entities or [],
+            "reply_markup": markup,
+            "media": media,
+            "message": message,
+            "time": time.monotonic(),
         }
         if edit:
             self._edits.append(record)
@@ -1062,8 +1238,13 @@ class FakeTelegramServer:
         event.set()
 
     def _bot_message(self, chat_id: int, content: JSON, markup: JSON | None) -> JSON:
-        message: JSON = {"message_id": self._next_message_id(chat_id), "from": self.bot_user, "chat": self._chat(chat_id),
-                         "date": int(time.time()), **content}
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "from": self.bot_user,
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            **content,
+        }
         if markup is not None and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # Telegram echoes inline keyboards only
         self._messages[(chat_id, message["message_id"])] = message
@@ -1077,12 +1258,21 @@ class FakeTelegramServer:
 
     # ---- methods --------------------------------------------------------------------------
     async def _get_me(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _get_updates(self, params: JSON, files: dict[str, UploadedFile]) -> list[JSON]:
         if self._webhook.get("url"):
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            )
         offset = _int_param(params, "offset", 0) or 0
         limit = min(100, max(1, _int_param(params, "limit", 100) or 100))
         try:
@@ -1090,7 +1280,9 @@ class FakeTelegramServer:
         except (TypeError, ValueError):
             raise ApiError(400, "Bad Request: invalid timeout specified") from None
         self._confirm(offset)
-        self._conflict_pollers("Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+        self._conflict_pollers(
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+        )
         poll = _Poll()
         self._pollers.add(poll)
         loop = asyncio.get_running_loop()
@@ -1145,8 +1337,12 @@ class FakeTelegramServer:
             raise ApiError(400, "Bad Request: bad webhook: secret token contains unallowed characters")
         if _bool_param(params, "drop_pending_updates"):
             self._queue.clear()
-        self._webhook = {"url": url, "secret_token": secret, "allowed_updates": _json_param(params, "allowed_updates"),
-                         "max_connections": _int_param(params, "max_connections", 40)}
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": _json_param(params, "allowed_updates"),
+            "max_connections": _int_param(params, "max_connections", 40),
+        }
         self._conflict_pollers("Conflict: terminated by setWebhook request")
         return True
 
@@ -1157,7 +1353,11 @@ class FakeTelegramServer:
         return True
 
     async def _get_webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        info: JSON = {"url": self._webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": len(self._queue)}
+        info: JSON = {
+            "url": self._webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._queue),
+        }
         if self._webhook.get("url"):
             info["max_connections"] = self._webhook.get("max_connections") or 40
             info["ip_address"] = "127.0.0.1"
@@ -1212,8 +1412,16 @@ class FakeTelegramServer:
         if entities:
             content["entities"] = entities
         message = self._bot_message(chat_id, content, markup)
-        self._record_sent("sendMessage", chat_id, message, text=text, visible=visible, parse_mode=params.get("parse_mode"),
-                          entities=entities, markup=markup)
+        self._record_sent(
+            "sendMessage",
+            chat_id,
+            message,
+            text=text,
+            visible=visible,
+            parse_mode=params.get("parse_mode"),
+            entities=entities,
+            markup=markup,
+        )
         return message
 
     async def _send_photo(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
@@ -1222,12 +1430,18 @@ class FakeTelegramServer:
     async def _send_document(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return await self._send_media("sendDocument", "document", params, files)
 
-    async def _send_media(self, method: str, kind: Literal["photo", "document"], params: JSON, files: dict[str, UploadedFile]) -> JSON:
+    async def _send_media(
+        self, method: str, kind: Literal["photo", "document"], params: JSON, files: dict[str, UploadedFile]
+    ) -> JSON:
         chat_id = self._target_chat(params)
         stored = self._media_input(kind, params, files)
         caption = params.get("caption")
         caption = caption if isinstance(caption, str) else ""
-        visible, entities = self._format(caption, params.get("parse_mode"), _json_param(params, "caption_entities")) if caption else ("", None)
+        visible, entities = (
+            self._format(caption, params.get("parse_mode"), _json_param(params, "caption_entities"))
+            if caption
+            else ("", None)
+        )
         if len(visible) > MAX_CAPTION:
             raise ApiError(400, "Bad Request: message caption is too long")
         markup = self._reply_markup(params)
@@ -1235,13 +1449,30 @@ class FakeTelegramServer:
         if kind == "photo":
             w, h = stored.width or 1280, stored.height or 960
             small_w = min(90, w)
-            content: JSON = {"photo": [
-                {"file_id": stored.file_id + "s", "file_unique_id": stored.file_unique_id + "s", "file_size": min(len(stored.data), 1500),
-                 "width": small_w, "height": max(1, h * small_w // w)},
-                {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.data), "width": w, "height": h},
-            ]}
+            content: JSON = {
+                "photo": [
+                    {
+                        "file_id": stored.file_id + "s",
+                        "file_unique_id": stored.file_unique_id + "s",
+                        "file_size": min(len(stored.data), 1500),
+                        "width": small_w,
+                        "height": max(1, h * small_w // w),
+                    },
+                    {
+                        "file_id": stored.file_id,
+                        "file_unique_id": stored.file_unique_id,
+                        "file_size": len(stored.data),
+                        "width": w,
+                        "height": h,
+                    },
+                ]
+            }
         else:
-            document: JSON = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.data)}
+            document: JSON = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": len(stored.data),
+            }
             if stored.file_name:
                 document["file_name"] = stored.file_name
             if stored.mime_type:
@@ -1252,9 +1483,24 @@ class FakeTelegramServer:
             if entities:
                 content["caption_entities"] = entities
         message = self._bot_message(chat_id, content, markup)
-        media = {"file_id": stored.file_id, "filename": stored.file_name, "mime_type": stored.mime_type, "size": len(stored.data), "data": stored.data}
-        self._record_sent(method, chat_id, message, text=caption, visible=visible, parse_mode=params.get("parse_mode"),
-                          entities=entities, markup=markup, media=media)
+        media = {
+            "file_id": stored.file_id,
+            "filename": stored.file_name,
+            "mime_type": stored.mime_type,
+            "size": len(stored.data),
+            "data": stored.data,
+        }
+        self._record_sent(
+            method,
+            chat_id,
+            message,
+            text=caption,
+            visible=visible,
+            parse_mode=params.get("parse_mode"),
+            entities=entities,
+            markup=markup,
+            media=media,
+        )
         return message
 
     def _media_input(self, kind: str, params: JSON, files: dict[str, UploadedFile]) -> _StoredFile:
@@ -1264,7 +1510,7 @@ class FakeTelegramServer:
         if isinstance(value, str) and value.startswith("attach://"):
             upload = files.get(value.removeprefix("attach://"))
             if upload is None:
-                raise ApiError(400, f"Bad Request: can't find attached file \"{value}\"")
+                raise ApiError(400, f'Bad Request: can\'t find attached file "{value}"')
         if upload is not None:
             if not upload.data:
                 raise ApiError(400, "Bad Request: file must be non-empty")
@@ -1272,17 +1518,23 @@ class FakeTelegramServer:
                 raise ApiError(400, "Bad Request: file is too big")
             size = _image_size(upload.data) if kind == "photo" else None
             return self._store_file(
-                "photos" if kind == "photo" else "documents", upload.data,
+                "photos" if kind == "photo" else "documents",
+                upload.data,
                 mime_type=upload.content_type or ("image/jpeg" if kind == "photo" else None),
                 file_name=None if kind == "photo" else (upload.filename or "file"),
                 suffix=".jpg" if kind == "photo" else "",
-                width=size[0] if size else None, height=size[1] if size else None,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
             )
         if not isinstance(value, str) or not value:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
         if value.startswith(("http://", "https://")):
-            return self._store_file("photos" if kind == "photo" else "documents", b"", mime_type=None,
-                                    file_name=None if kind == "photo" else value.rsplit("/", 1)[-1] or "file")
+            return self._store_file(
+                "photos" if kind == "photo" else "documents",
+                b"",
+                mime_type=None,
+                file_name=None if kind == "photo" else value.rsplit("/", 1)[-1] or "file",
+            )
         stored = self._files.get(value)
         if stored is None:
             raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
@@ -1317,7 +1569,11 @@ class FakeTelegramServer:
         if "text" not in message:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
         new_markup = markup if markup is not None and "inline_keyboard" in markup else None
-        if message["text"] == visible and (message.get("entities") or None) == (entities or None) and message.get("reply_markup") == new_markup:
+        if (
+            message["text"] == visible
+            and (message.get("entities") or None) == (entities or None)
+            and message.get("reply_markup") == new_markup
+        ):
             raise ApiError(400, _NOT_MODIFIED)
         self._rate_limit(chat_id)
         message["text"] = visible
@@ -1328,8 +1584,17 @@ class FakeTelegramServer:
         if new_markup is not None:
             message["reply_markup"] = new_markup
         message["edit_date"] = int(time.time())
-        self._record_sent("editMessageText", chat_id, message, text=text, visible=visible, parse_mode=params.get("parse_mode"),
-                          entities=entities, markup=markup, edit=True)
+        self._record_sent(
+            "editMessageText",
+            chat_id,
+            message,
+            text=text,
+            visible=visible,
+            parse_mode=params.get("parse_mode"),
+            entities=entities,
+            markup=markup,
+            edit=True,
+        )
         return message
 
     async def _edit_message_reply_markup(self, params: JSON, files: dict[str, UploadedFile]) -> JSON | bool:
@@ -1347,8 +1612,17 @@ class FakeTelegramServer:
             message["reply_markup"] = new_markup
         message["edit_date"] = int(time.time())
         visible = message.get("text", message.get("caption", ""))
-        self._record_sent("editMessageReplyMarkup", chat_id, message, text=visible, visible=visible, parse_mode=None,
-                          entities=message.get("entities"), markup=markup, edit=True)
+        self._record_sent(
+            "editMessageReplyMarkup",
+            chat_id,
+            message,
+            text=visible,
+            visible=visible,
+            parse_mode=None,
+            entities=message.get("entities"),
+            markup=markup,
+            edit=True,
+        )
         return message
 
     async def _delete_message(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
@@ -1377,13 +1651,23 @@ class FakeTelegramServer:
         stored = self._files.get(str(params.get("file_id") or ""))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.data), "file_path": stored.file_path}
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
 
 
 # ---- media helpers --------------------------------------------------------------------------
 def _fake_jpeg(width: int, height: int) -> bytes:
     """A few bytes that start like a JPEG with the given size (SOF0); not a decodable image."""
-    sof = b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    sof = (
+        b"\xff\xc0\x00\x11\x08"
+        + height.to_bytes(2, "big")
+        + width.to_bytes(2, "big")
+        + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    )
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + sof + b"\xff\xd9"
 
 

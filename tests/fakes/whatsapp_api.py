@@ -91,9 +91,17 @@ class UploadedMedia:
 
 
 class GraphError(Exception):
-    def __init__(self, status: int, code: int, message: str, details: str | None = None, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, details: str | None = None, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.details, self.retry_after = status, code, message, details, retry_after
+        self.status, self.code, self.message, self.details, self.retry_after = (
+            status,
+            code,
+            message,
+            details,
+            retry_after,
+        )
 
 
 class _Bucket:
@@ -171,7 +179,7 @@ class FakeWhatsAppServer:
         self._names: dict[str, str] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
-    async def __aenter__(self) -> "FakeWhatsAppServer":
+    async def __aenter__(self) -> FakeWhatsAppServer:
         await self.start()
         return self
 
@@ -181,7 +189,9 @@ class FakeWhatsAppServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=120 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)  # access lines would show ids only, but keep quiet
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=2.0
+        )  # access lines would show ids only, but keep quiet
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -211,17 +221,46 @@ class FakeWhatsAppServer:
 
     def envelope(self, value: JSON) -> JSON:
         """A webhook payload around one ``changes[].value``."""
-        return {"object": "whatsapp_business_account", "entry": [{"id": self.waba_id, "changes": [{"value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": self.display_phone_number, "phone_number_id": self.phone_number_id},
-            **value,
-        }, "field": "messages"}]}]}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.waba_id,
+                    "changes": [
+                        {
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": self.display_phone_number,
+                                    "phone_number_id": self.phone_number_id,
+                                },
+                                **value,
+                            },
+                            "field": "messages",
+                        }
+                    ],
+                }
+            ],
+        }
 
-    def message_payload(self, wa_id: str, fields: JSON, *, name: str | None = None, wamid: str | None = None, timestamp: int | None = None) -> JSON:
+    def message_payload(
+        self,
+        wa_id: str,
+        fields: JSON,
+        *,
+        name: str | None = None,
+        wamid: str | None = None,
+        timestamp: int | None = None,
+    ) -> JSON:
         """A messages webhook for one message from ``wa_id``; ``fields`` has ``type`` and its object."""
         if name is not None:
             self._names[wa_id] = name
-        message = {"from": wa_id, "id": wamid or self.new_wamid(), "timestamp": str(timestamp or int(time.time())), **fields}
+        message = {
+            "from": wa_id,
+            "id": wamid or self.new_wamid(),
+            "timestamp": str(timestamp or int(time.time())),
+            **fields,
+        }
         contact = {"profile": {"name": self._names.get(wa_id, "Budi")}, "wa_id": wa_id}
         return self.envelope({"contacts": [contact], "messages": [message]})
 
@@ -230,7 +269,12 @@ class FakeWhatsAppServer:
         if errors:
             st["errors"] = errors
         elif status in ("sent", "delivered", "read"):
-            st["pricing"] = {"billable": False, "pricing_model": "PMP", "category": "service", "type": "free_customer_service"}
+            st["pricing"] = {
+                "billable": False,
+                "pricing_model": "PMP",
+                "category": "service",
+                "type": "free_customer_service",
+            }
         return self.envelope({"statuses": [st]})
 
     async def deliver(self, payload: JSON | bytes, *, signature: Any = _DEFAULT, url: str | None = None) -> int:
@@ -247,7 +291,9 @@ class FakeWhatsAppServer:
             headers[SIGNATURE_HEADER] = str(signature)
         if self._client is None:
             self._client = aiohttp.ClientSession()
-        async with self._client.post(target, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        async with self._client.post(
+            target, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+        ) as resp:
             await resp.read()
             self.webhook_responses.append(resp.status)
             return resp.status
@@ -264,13 +310,36 @@ class FakeWhatsAppServer:
     async def push_text(self, wa_id: str, text: str, *, name: str | None = None, wamid: str | None = None) -> str:
         return await self.push(wa_id, {"type": "text", "text": {"body": text}}, name=name, wamid=wamid)
 
-    async def push_button_reply(self, wa_id: str, button_id: str, title: str | None = None, *, context: str | None = None, name: str | None = None) -> str:
-        fields: JSON = {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title or button_id[:20]}}}
+    async def push_button_reply(
+        self,
+        wa_id: str,
+        button_id: str,
+        title: str | None = None,
+        *,
+        context: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        fields: JSON = {
+            "type": "interactive",
+            "interactive": {
+                "type": "button_reply",
+                "button_reply": {"id": button_id, "title": title or button_id[:20]},
+            },
+        }
         if context:
             fields = {"context": {"from": self.display_phone_number, "id": context}, **fields}
         return await self.push(wa_id, fields, name=name)
 
-    async def push_list_reply(self, wa_id: str, row_id: str, title: str | None = None, description: str | None = None, *, context: str | None = None, name: str | None = None) -> str:
+    async def push_list_reply(
+        self,
+        wa_id: str,
+        row_id: str,
+        title: str | None = None,
+        description: str | None = None,
+        *,
+        context: str | None = None,
+        name: str | None = None,
+    ) -> str:
         reply: JSON = {"id": row_id, "title": title or row_id[:24]}
         if description:
             reply["description"] = description
@@ -289,15 +358,21 @@ class FakeWhatsAppServer:
         if inter["type"] == "button":
             for b in inter["action"]["buttons"]:
                 if b["reply"]["id"] == value:
-                    return await self.push_button_reply(wa_id, value, b["reply"]["title"], context=last["id"], name=name)
+                    return await self.push_button_reply(
+                        wa_id, value, b["reply"]["title"], context=last["id"], name=name
+                    )
         else:
             for section in inter["action"]["sections"]:
                 for row in section["rows"]:
                     if row["id"] == value:
-                        return await self.push_list_reply(wa_id, value, row["title"], row.get("description"), context=last["id"], name=name)
+                        return await self.push_list_reply(
+                            wa_id, value, row["title"], row.get("description"), context=last["id"], name=name
+                        )
         raise AssertionError(f"{value!r} is not offered by the last menu sent to {wa_id}: {last['choices']}")
 
-    async def push_location(self, wa_id: str, latitude: float, longitude: float, *, name: str | None = None, address: str | None = None) -> str:
+    async def push_location(
+        self, wa_id: str, latitude: float, longitude: float, *, name: str | None = None, address: str | None = None
+    ) -> str:
         loc: JSON = {"latitude": latitude, "longitude": longitude}
         if name:
             loc["name"] = name
@@ -305,18 +380,37 @@ class FakeWhatsAppServer:
             loc["address"] = address
         return await self.push(wa_id, {"type": "location", "location": loc})
 
-    async def push_image(self, wa_id: str, data: bytes = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9", *, caption: str | None = None, mime_type: str = "image/jpeg") -> str:
+    async def push_image(
+        self,
+        wa_id: str,
+        data: bytes = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9",
+        *,
+        caption: str | None = None,
+        mime_type: str = "image/jpeg",
+    ) -> str:
         media = self._store_media(data, mime_type, None)
-        image: JSON = {"mime_type": mime_type, "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(), "id": media.id}
+        image: JSON = {
+            "mime_type": mime_type,
+            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+            "id": media.id,
+        }
         if caption:
             image["caption"] = caption
         return await self.push(wa_id, {"type": "image", "image": image})
 
     async def push_sticker(self, wa_id: str) -> str:
         media = self._store_media(b"RIFFfakeWEBP", "image/webp", None)
-        return await self.push(wa_id, {"type": "sticker", "sticker": {"mime_type": "image/webp", "sha256": "x", "id": media.id, "animated": False}})
+        return await self.push(
+            wa_id,
+            {
+                "type": "sticker",
+                "sticker": {"mime_type": "image/webp", "sha256": "x", "id": media.id, "animated": False},
+            },
+        )
 
-    async def push_status(self, wamid: str, status: str, *, wa_id: str | None = None, errors: list[JSON] | None = None) -> int:
+    async def push_status(
+        self, wamid: str, status: str, *, wa_id: str | None = None, errors: list[JSON] | None = None
+    ) -> int:
         """Report ``status`` for a message the bot sent (sent, delivered, read, failed)."""
         if wa_id is None:
             wa_id = next((s["to"] for s in self._sent if s["id"] == wamid), "0")
@@ -331,8 +425,16 @@ class FakeWhatsAppServer:
         return at is not None and time.monotonic() - at < WINDOW_SECONDS
 
     # ---- faults -----------------------------------------------------------------------------
-    def fail_next(self, endpoint: str = "messages", status: int | Literal["reset"] = 429, *, code: int | None = None,
-                  message: str | None = None, retry_after: float | None = None, count: int = 1) -> None:
+    def fail_next(
+        self,
+        endpoint: str = "messages",
+        status: int | Literal["reset"] = 429,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+        count: int = 1,
+    ) -> None:
         """The next ``count`` calls of ``endpoint`` ("messages" or "media") fail: HTTP ``status``
         with Graph error ``code`` (default: 130429 for 429, 131000 for 5xx, 100 otherwise), or
         ``"reset"`` (the connection is dropped without an answer)."""
@@ -350,7 +452,9 @@ class FakeWhatsAppServer:
         ``params``, ``media`` (an :class:`UploadedMedia`) and ``time`` (monotonic)."""
         return [s for s in self._sent if (to is None or s["to"] == to) and (type is None or s["type"] == type)]
 
-    async def wait_for_sent(self, count: int, to: str | None = None, timeout: float = 5.0, *, type: str | None = None) -> list[JSON]:
+    async def wait_for_sent(
+        self, count: int, to: str | None = None, timeout: float = 5.0, *, type: str | None = None
+    ) -> list[JSON]:
         """Wait until at least ``count`` messages were accepted (to ``to``, or at all); return
         them all. AssertionError with the traffic on timeout."""
         loop = asyncio.get_running_loop()
@@ -384,11 +488,19 @@ class FakeWhatsAppServer:
     # ---- HTTP -------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         parts = request.path.strip("/").split("/")
-        endpoint = parts[2] if len(parts) == 3 and parts[0] == self.api_version and parts[1] == self.phone_number_id else request.path
+        endpoint = (
+            parts[2]
+            if len(parts) == 3 and parts[0] == self.api_version and parts[1] == self.phone_number_id
+            else request.path
+        )
         if request.method != "POST" or endpoint not in ("messages", "media"):
-            return self._error(endpoint, None, GraphError(400, 100, "Unsupported request - method type: " + request.method.lower()))
+            return self._error(
+                endpoint, None, GraphError(400, 100, "Unsupported request - method type: " + request.method.lower())
+            )
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return self._error(endpoint, None, GraphError(401, 190, "Error validating access token: Session has expired or is invalid"))
+            return self._error(
+                endpoint, None, GraphError(401, 190, "Error validating access token: Session has expired or is invalid")
+            )
         try:
             body, files = await self._read(request)
         except GraphError as exc:
@@ -406,10 +518,16 @@ class FakeWhatsAppServer:
                 if request.transport is not None:
                     request.transport.abort()
                 raise asyncio.CancelledError
-            default = {130429: "(#130429) Rate limit hit", 131056: "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-                       80007: "(#80007) Rate limit issues", 4: "(#4) Application request limit reached",
-                       131000: "(#131000) Something went wrong"}.get(code, f"(#{code}) injected fault")
-            return self._error(endpoint, body, GraphError(status, code, message or default, "injected fault", retry_after=retry_after))
+            default = {
+                130429: "(#130429) Rate limit hit",
+                131056: "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+                80007: "(#80007) Rate limit issues",
+                4: "(#4) Application request limit reached",
+                131000: "(#131000) Something went wrong",
+            }.get(code, f"(#{code}) injected fault")
+            return self._error(
+                endpoint, body, GraphError(status, code, message or default, "injected fault", retry_after=retry_after)
+            )
         try:
             if endpoint == "media":
                 result = self._upload(body, files)
@@ -428,7 +546,9 @@ class FakeWhatsAppServer:
             async for part in reader:
                 if part.filename is not None:
                     data = await part.read(decode=False)
-                    files[part.name or "file"] = UploadedMedia("", part.headers.get("Content-Type", "application/octet-stream"), part.filename, bytes(data))
+                    files[part.name or "file"] = UploadedMedia(
+                        "", part.headers.get("Content-Type", "application/octet-stream"), part.filename, bytes(data)
+                    )
                 else:
                     fields[part.name or ""] = await part.text()
             return fields, files
@@ -440,7 +560,12 @@ class FakeWhatsAppServer:
 
     def _error(self, endpoint: str, body: Any, exc: GraphError) -> web.Response:
         self.errors.append(RecordedError(endpoint, body, exc.status, exc.code, exc.message, time.monotonic()))
-        error: JSON = {"message": exc.message, "type": "OAuthException", "code": exc.code, "fbtrace_id": "A" + os.urandom(8).hex()}
+        error: JSON = {
+            "message": exc.message,
+            "type": "OAuthException",
+            "code": exc.code,
+            "fbtrace_id": "A" + os.urandom(8).hex(),
+        }
         if exc.details:
             error["error_data"] = {"messaging_product": "whatsapp", "details": exc.details}
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
@@ -459,8 +584,14 @@ class FakeWhatsAppServer:
         if upload is None or not upload.data:
             raise _invalid("file is required", 100)
         mime = str(fields.get("type") or upload.mime_type)
-        limits = {"image/jpeg": 5, "image/png": 5, "application/pdf": 100, "text/plain": 100,
-                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100, "text/csv": 100}
+        limits = {
+            "image/jpeg": 5,
+            "image/png": 5,
+            "application/pdf": 100,
+            "text/plain": 100,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100,
+            "text/csv": 100,
+        }
         if mime not in limits:
             raise GraphError(400, 131053, "(#131053) Media upload error", f"Unsupported media type {mime}")
         if len(upload.data) > limits[mime] * 1024 * 1024:
@@ -477,7 +608,16 @@ class FakeWhatsAppServer:
         kind = body.get("type", "text")
         if kind not in ("text", "interactive", "image", "document", "template") or not isinstance(body.get(kind), dict):
             raise _invalid(f"Param {kind} is not supported or its object is missing", 100)
-        record: JSON = {"to": to, "type": kind, "body": body, "choices": [], "titles": [], "template": None, "params": [], "media": None}
+        record: JSON = {
+            "to": to,
+            "type": kind,
+            "body": body,
+            "choices": [],
+            "titles": [],
+            "template": None,
+            "params": [],
+            "media": None,
+        }
         obj = body[kind]
         if kind == "text":
             _check_len(obj.get("body"), 4096, "text['body']")
@@ -497,30 +637,55 @@ class FakeWhatsAppServer:
             record["text"] = self._template(obj, record)
         if kind != "template" and self.window != "off" and not self.window_open(to):
             if self.window == "error":
-                raise GraphError(400, 131047, "(#131047) Re-engagement message",
-                                 "Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+                raise GraphError(
+                    400,
+                    131047,
+                    "(#131047) Re-engagement message",
+                    "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+                )
             late = True
         else:
             late = False
         if self.pair_rate is not None:
             bucket = self._pairs.setdefault(to, _Bucket(self.pair_rate, self.pair_burst))
             if not bucket.take():
-                raise GraphError(400, 131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-                                 "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.")
+                raise GraphError(
+                    400,
+                    131056,
+                    "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+                    "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
+                )
         wamid = self.new_wamid()
         record["id"] = wamid
         record["time"] = time.monotonic()
         self._sent.append(record)
         self._sent_changed.set()
         if late:
-            self._later(lambda: self.push_status(wamid, "failed", wa_id=to, errors=[{
-                "code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
-                "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."},
-                "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
-            }]))
+            self._later(
+                lambda: self.push_status(
+                    wamid,
+                    "failed",
+                    wa_id=to,
+                    errors=[
+                        {
+                            "code": 131047,
+                            "title": "Re-engagement message",
+                            "message": "Re-engagement message",
+                            "error_data": {
+                                "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+                            },
+                            "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+                        }
+                    ],
+                )
+            )
         elif self.auto_status and self.webhook_url:
             self._later(lambda: self._report(wamid, to))
-        answer: JSON = {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]}
+        answer: JSON = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to}],
+            "messages": [{"id": wamid}],
+        }
         if kind == "template":
             answer["messages"][0]["message_status"] = "accepted"
         return answer
@@ -585,21 +750,38 @@ class FakeWhatsAppServer:
         name = obj.get("name")
         language = (obj.get("language") or {}).get("code") if isinstance(obj.get("language"), dict) else None
         if name not in self.templates or self.templates[name][0] != language:
-            raise GraphError(404, 132001, "(#132001) Template name does not exist in the translation",
-                             f"template name ({name}) does not exist in {language}")
+            raise GraphError(
+                404,
+                132001,
+                "(#132001) Template name does not exist in the translation",
+                f"template name ({name}) does not exist in {language}",
+            )
         params: list[str] = []
         for comp in obj.get("components") or []:
             if isinstance(comp, dict) and comp.get("type") == "body":
                 for p in comp.get("parameters") or []:
-                    if not isinstance(p, dict) or p.get("type") != "text" or not isinstance(p.get("text"), str) or not p["text"]:
+                    if (
+                        not isinstance(p, dict)
+                        or p.get("type") != "text"
+                        or not isinstance(p.get("text"), str)
+                        or not p["text"]
+                    ):
                         raise _invalid("body parameters must be non-empty text", 132000)
                     if "\n" in p["text"] or "\t" in p["text"] or "     " in p["text"]:
-                        raise GraphError(400, 132018, "(#132018) There was an issue with the parameters in your template.",
-                                         "Param text cannot have new-line/tab characters or more than 4 consecutive spaces")
+                        raise GraphError(
+                            400,
+                            132018,
+                            "(#132018) There was an issue with the parameters in your template.",
+                            "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+                        )
                     params.append(p["text"])
         if len(params) != self.templates[name][1]:
-            raise GraphError(400, 132000, "(#132000) Number of parameters does not match the expected number of params",
-                             f"body: number of localizable_params ({len(params)}) does not match the expected number of params ({self.templates[name][1]})")
+            raise GraphError(
+                400,
+                132000,
+                "(#132000) Number of parameters does not match the expected number of params",
+                f"body: number of localizable_params ({len(params)}) does not match the expected number of params ({self.templates[name][1]})",
+            )
         record["template"] = name
         record["params"] = params
         return " | ".join(params)
