@@ -47,16 +47,16 @@ from sqlalchemy import event, func, select, update  # noqa: E402
 from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
 from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bench.sla import DAY, NOW, OPDS, bench_region  # noqa: E402
-from bot.channels.webchat import render as web_render  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.dispatch import Dispatcher  # noqa: E402
-from bot.region import parse_region, store_region  # noqa: E402
+from bot.channels.web.web_channel import render as web_render  # noqa: E402
+from bot.domain.clock import ManualClock  # noqa: E402
+from bot.domain.messages import Inbound, Kind  # noqa: E402
+from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.engine.dispatch import Dispatcher  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.types import Inbound, Kind  # noqa: E402
 from handlers import build_router  # noqa: E402
 from handlers.complaints import PAGE  # noqa: E402
 from storage import Database  # noqa: E402
-from storage.complaints import QUEUE_STATES, ComplaintRepo, queue_open  # noqa: E402
+from storage.complaint_repo import QUEUE_STATES, ComplaintRepo, queue_open  # noqa: E402
 from storage.models import Complaint, OutboxMessage, User  # noqa: E402
 
 OPD = OPDS[0]  # "B01"

@@ -19,7 +19,7 @@ def main() -> None:
     base_url, token = sys.argv[1], sys.argv[2]
     builder = ApplicationBuilder().token(token).base_url(base_url).concurrent_updates(256)
     if "--aiohttp" in sys.argv[3:]:
-        from bot.channels.aiohttp_request import AiohttpRequest
+        from bot.channels.telegram.telegram_request import AiohttpRequest
 
         builder = builder.request(AiohttpRequest()).get_updates_request(
             AiohttpRequest(connection_pool_size=2, read_timeout=35.0)

@@ -2,10 +2,10 @@
 
 ``--messages`` (default 10,000) citizens, each a distinct Telegram chat, have consented and
 subscribed to forum news of the whole region (seeded in bulk). A forum is then created and
-announced exactly as ``kanal forum create`` does it (``bot.cli_forum.run`` called in this process:
+announced exactly as ``kanal forum create`` does it (``bot.cli.cmd_forum.run`` called in this process:
 ``handlers.forum.announce_forum`` → ``Notifier.to_user`` → one outbox row per subscriber, all in
 one transaction), while ``kanal run`` (``python -m bot run``, a separate process, scheduler off)
-delivers the rows: outbox claim → ``bot.delivery.OutboxSender`` lanes and token buckets →
+delivers the rows: outbox claim → ``bot.delivery.sender.OutboxSender`` lanes and token buckets →
 ``TelegramChannel`` over PTB/aiohttp → the fake Bot API server (``tests/fakes/telegram_api.py``)
 in this process, with flood control on (30 messages/s with a burst of 30 across all chats, 1/s
 with a burst of 3 per chat; exceeding them answers 429 with ``retry_after``).
@@ -56,12 +56,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, literal, select  # noqa: E402
 
 from bench.common import migrated, row_count  # noqa: E402
-from bot.forum import SCOPE_REGION  # noqa: E402
-from bot.region import load_region_file, store_region  # noqa: E402
+from bot.domain.forum_rules import SCOPE_REGION  # noqa: E402
+from bot.domain.region import load_region_file, store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import ForumSubscription, OutboxMessage, User  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
+from testkit.fakes.telegram_api import FakeTelegramServer  # noqa: E402
 
 TOKEN = "222222:FANOUT-token"
 FIRST_CHAT = 50_000_001
@@ -125,8 +125,8 @@ async def announce(db: Database, settings: Settings, opd: str = "PUPR") -> tuple
     """``kanal forum create`` (the real command's code, in this process): creates a forum and
     enqueues its announcement to every subscriber in one transaction. (seconds, its output)"""
     import handlers.forum  # noqa: F401  (imported before the clock starts, as in a warm process)
-    from bot import cli_forum
-    from bot.notify import renderers_for
+    from bot.cli import cmd_forum as cli_forum
+    from bot.engine.notify import renderers_for
 
     renderers_for(None)
     now = datetime.now(UTC)

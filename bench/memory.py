@@ -3,11 +3,11 @@
 Conversation state lives in the database, not the process, so the resident set of a long-running
 bot must not grow with the number of people it has talked to. This runs ``--users`` (default
 100,000) turns, one per new user, in a **child process** (so nothing of the parent's set-up,
-migrations or seeding is counted) through the real :class:`bot.dispatch.Dispatcher` with
+migrations or seeding is counted) through the real :class:`bot.engine.dispatch.Dispatcher` with
 ``handlers.build_router()`` and web-chat inbounds: each user sends one ``/start`` (user row,
 state row, dedupe row, the consent question rendered into the outbox, one transaction), at most
 ``--concurrency`` turns in flight. With ``--deliver`` (the default) the real
-:class:`bot.delivery.OutboxSender` runs beside it, woken after every commit as in the app, and
+:class:`bot.delivery.sender.OutboxSender` runs beside it, woken after every commit as in the app, and
 sends every reply through a null channel sender under Telegram's per-chat limit (1/s, bursts of 3;
 no global limit), so its per-chat lanes and rate buckets are exercised too.
 
@@ -68,7 +68,7 @@ class NullSender:
         self.sent = 0
 
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None):
-        from bot.types import SendResult
+        from bot.domain.messages import SendResult
 
         self.sent += 1
         return SendResult(platform_message_id=str(self.sent))
@@ -78,12 +78,12 @@ class NullSender:
 async def child_main(url: str, users: int, checkpoints: list[int], concurrency: int, deliver: bool) -> None:
     from sqlalchemy import text
 
-    from bot.channels.webchat import render as web_render
-    from bot.clock import SystemClock
-    from bot.delivery import OutboxSender, telegram_limit
-    from bot.dispatch import Dispatcher
+    from bot.channels.web.web_channel import render as web_render
+    from bot.delivery.sender import OutboxSender, telegram_limit
+    from bot.domain.clock import SystemClock
+    from bot.domain.messages import Inbound, Kind
+    from bot.engine.dispatch import Dispatcher
     from bot.settings import Settings
-    from bot.types import Inbound, Kind
     from handlers import build_router
     from storage import Database
 
@@ -170,7 +170,7 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
 async def prepare(url: str, reset: bool) -> None:
     from bench.common import migrated, row_count
     from bench.sla import NOW
-    from bot.region import load_region_file, store_region
+    from bot.domain.region import load_region_file, store_region
     from storage import Database
     from storage.models import User
 

@@ -50,12 +50,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event  # noqa: E402
 
 from bench.common import bench_url, migrated, seed_or_reuse  # noqa: E402
-from bot import skm  # noqa: E402
-from bot.region import parse_region, store_region  # noqa: E402
-from bot.skm_export import SPLITS, build_skm_workbook, collect_skm_report  # noqa: E402
+from bot.domain import skm  # noqa: E402
+from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.services.skm_export import SPLITS, build_skm_workbook, collect_skm_report  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import SurveyResponse  # noqa: E402
-from storage.skm import SkmRepo  # noqa: E402
+from storage.skm_repo import SkmRepo  # noqa: E402
 
 PERIOD = skm.make_period("semester", 2026, 2)
 TZ = "Asia/Jakarta"

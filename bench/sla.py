@@ -52,15 +52,15 @@ from sqlalchemy import delete, event, func, select  # noqa: E402
 
 from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
 from bench.skm import _sql_dialect, _ts  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.notify import Notifier, renderers_for  # noqa: E402
-from bot.region import parse_region, store_region  # noqa: E402
+from bot.domain.clock import ManualClock  # noqa: E402
+from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.workdays import WorkCalendar  # noqa: E402
+from bot.engine.notify import Notifier, renderers_for  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.workdays import WorkCalendar  # noqa: E402
 from scheduler import jobs  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import Complaint, OutboxMessage, ReminderSent  # noqa: E402
-from storage.sla import SlaRepo  # noqa: E402
+from storage.sla_repo import SlaRepo  # noqa: E402
 
 TZ = "Asia/Jakarta"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(TZ)).astimezone(UTC)  # Wednesday 10:00 WIB

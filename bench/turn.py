@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.telegram_api import FakeTelegramServer  # noqa: E402
-from tests.scripts import complaint_turns  # noqa: E402
+from testkit.fakes.telegram_api import FakeTelegramServer  # noqa: E402
+from testkit.scripts import complaint_turns  # noqa: E402
 
 TOKEN = "111111:BENCH-token"
 

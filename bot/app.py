@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import language
-from bot.clock import Clock, SystemClock
-from bot.delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
-from bot.dispatch import Dispatcher
-from bot.i18n import Translator
+from bot.delivery.sender import UNLIMITED, OutboxSender, RateLimit, telegram_limit
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.i18n import Translator
+from bot.domain.region import load_region_file, store_region
+from bot.engine import language
+from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
-from bot.region import load_region_file, store_region
 from bot.settings import Settings
 from handlers import build_router
 from storage import Database, Repo, StorageError, migrate
@@ -49,15 +49,15 @@ class KanalApp:
         add_secrets(secret_values(settings))  # also when logging was set up before this channel existed
         senders: dict[str, Any] = {}
         if settings.webchat_enabled:
-            from bot.channels.webchat import WebChatChannel
+            from bot.channels.web.web_channel import WebChatChannel
 
             self.webchat = WebChatChannel(handle=self.dispatcher.handle, history=self._web_history)
             senders["web"] = self.webchat
         if settings.telegram_token:
-            from bot.channels.telegram import TelegramChannel
+            from bot.channels.telegram.telegram_channel import TelegramChannel
 
             if telegram_request is None and settings.telegram_http_process:
-                from bot.channels.http_process import ProcessRequest
+                from bot.channels.telegram.http_process import ProcessRequest
 
                 telegram_request = ProcessRequest()
             self.telegram = TelegramChannel(
@@ -70,7 +70,7 @@ class KanalApp:
             )
             senders["telegram"] = self.telegram
         if settings.whatsapp_token:
-            from bot.channels.whatsapp import WhatsAppChannel
+            from bot.channels.whatsapp.whatsapp_channel import WhatsAppChannel
 
             self.whatsapp = WhatsAppChannel(
                 token=settings.whatsapp_token,

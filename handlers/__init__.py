@@ -1,7 +1,10 @@
 """Conversation flows, channel-agnostic. ``build_router()`` wires them all."""
 
-from bot.flow import Router
-from handlers import complaints, core, digest, forum, skm
+from bot.engine.router import Router
+from bot.services import digest
+from handlers import account as core
+from handlers import complaints, forum
+from handlers import survey as skm
 
 
 def build_router() -> Router:

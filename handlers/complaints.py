@@ -1,19 +1,20 @@
 """Pengaduan: citizens file and follow complaints; OPD officers and coordinators handle them.
 
 Privacy is enforced in two places: queries for officers are scoped to their OPD in SQL
-(``storage.complaints``), and every text an officer or coordinator sees about a reporter is built
+(``storage.complaint_repo``), and every text an officer or coordinator sees about a reporter is built
 by :func:`reporter_line`, which prints nothing identifying for an anonymous complaint.
 """
 
 from __future__ import annotations
 
-from bot import complaints as rules
-from bot.flow import Router, Turn
-from bot.i18n import N_, Translator
-from bot.types import Attachment, Choice, Kind, Reply
-from handlers.context import RegionContext, fmt_date, fmt_datetime, region_context
-from handlers.core import INVITE_VALID_FOR, new_invite_code, show_menu
-from storage.complaints import ComplaintRepo
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_, Translator
+from bot.domain.messages import Attachment, Choice, Kind, Reply
+from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime, region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from handlers.account import INVITE_VALID_FOR, new_invite_code, show_menu
+from storage.complaint_repo import ComplaintRepo
 from storage.models import Complaint, User
 
 PAGE = 8

@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import forum as rules
-from bot import skm as skm_rules
-from bot.flow import Router, Turn
-from bot.i18n import N_, Translator
-from bot.types import Attachment, Choice, Kind, Reply
-from handlers.context import RegionContext, region_context
-from storage.forum import ForumRepo
+from bot.domain import forum_rules as rules
+from bot.domain import skm as skm_rules
+from bot.domain.i18n import N_, Translator
+from bot.domain.messages import Attachment, Choice, Kind, Reply
+from bot.engine.region_context import RegionContext, region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from storage.forum_repo import ForumRepo
 from storage.models import Forum, User
-from storage.skm import SkmRepo
+from storage.skm_repo import SkmRepo
 
 FLOW_NEW = "forumbaru"
 FLOW_INPUT = "forummasukan"

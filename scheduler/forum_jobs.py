@@ -1,6 +1,6 @@
 """FKP jobs: the day-before reminder for people registered to a forum.
 
-Due from local midnight of the day before the forum until it starts (``bot.forum.reminder_due``),
+Due from local midnight of the day before the forum until it starts (``bot.domain.forum_rules.reminder_due``),
 checked every 15 minutes. A person is reminded of a forum once: the row in ``forum_reminders``
 (primary key forum, user, kind) is inserted in the same transaction as the outbox row, and only
 the run whose insert took effect enqueues the message — a re-run, a restart, ``kanal jobs run``
@@ -10,12 +10,12 @@ notification (the platform's rate limits; on WhatsApp a template outside the 24 
 
 from __future__ import annotations
 
-from bot import forum as rules
-from bot.i18n import N_
-from bot.types import Choice, Reply
+from bot.domain import forum_rules as rules
+from bot.domain.i18n import N_
+from bot.domain.messages import Choice, Reply
 from scheduler.jobs import JobContext, JobResult
-from storage.forum import ForumRepo
-from storage.repo import Repo
+from storage.core_repo import Repo
+from storage.forum_repo import ForumRepo
 
 REMINDER_INTERVAL = 15 * 60  # seconds
 BATCH = 500

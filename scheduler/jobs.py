@@ -3,9 +3,9 @@
 Each job is a module-level ``async def job(context) -> JobResult`` run by
 :class:`scheduler.runner.JobRunner` on the leader, or once by ``kanal jobs run NAME --at TIME``.
 Time comes from ``context.clock``; the decisions are pure functions (top of this module) of the
-instants, the region's :class:`bot.workdays.WorkCalendar` and its SLA settings, tested without
-sleeping. All SQL is in :mod:`storage.sla`; messages are outbox rows added in the same
-transaction as the record that makes them idempotent (:class:`bot.notify.Notifier`).
+instants, the region's :class:`bot.domain.workdays.WorkCalendar` and its SLA settings, tested without
+sleeping. All SQL is in :mod:`storage.sla_repo`; messages are outbox rows added in the same
+transaction as the record that makes them idempotent (:class:`bot.engine.notify.Notifier`).
 
 SLA reminders (every minute; the rules, with d = the local date of a stage's deadline):
 
@@ -56,14 +56,14 @@ from typing import Any
 
 from babel.dates import format_date
 
-from bot import complaints as complaint_rules
-from bot.clock import Clock, SystemClock
-from bot.i18n import N_, Translator
-from bot.notify import Notifier
-from bot.types import Choice, Reply
-from bot.workdays import WorkCalendar
+from bot.domain import complaint_rules
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.i18n import N_, Translator
+from bot.domain.messages import Choice, Reply
+from bot.domain.workdays import WorkCalendar
+from bot.engine.notify import Notifier
 from storage import Database, Repo
-from storage.sla import ReminderKey, ScanWindow, SlaRepo
+from storage.sla_repo import ReminderKey, ScanWindow, SlaRepo
 
 log = logging.getLogger(__name__)
 
@@ -285,14 +285,14 @@ class JobContext:
             self.wake()
 
     async def region(self):
-        from handlers.context import region_context
+        from bot.engine.region_context import region_context
 
         async with self.db.unit_of_work() as uow:
             return await region_context(_RepoOnly(Repo(uow.session)))
 
 
 class _RepoOnly:
-    """``handlers.context.region_context`` reads only ``turn.repo``."""
+    """``bot.engine.region_context.region_context`` reads only ``turn.repo``."""
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
@@ -557,7 +557,7 @@ async def retention(ctx: JobContext) -> JobResult:
     Decision on the text: **scrubbed**. Free text (the complaint, answers, reasons) routinely
     carries names, phone numbers and addresses, so it is removed with the identifiers; what is
     kept is what the statistics need — number, OPD, topic, class, privacy, state, dates, rating,
-    reopen count, the roles in the history and the reminder records (``storage.sla.anonymise``).
+    reopen count, the roles in the history and the reminder records (``storage.sla_repo.anonymise``).
     """
     now = ctx.now()
     result = JobResult("retention", now)
@@ -579,7 +579,7 @@ async def digest(ctx: JobContext) -> JobResult:
     """The daily digest as of ``ctx.now()``: to every coordinator (with the chart) and to every
     officer whose OPD has overdue complaints, once per person and local day (``digests_sent``).
     Working days only; "new since" = the previous working day's digest time."""
-    from handlers.digest import chart_png, collect_digest, coordinator_reply, officer_reply
+    from bot.services.digest import chart_png, collect_digest, coordinator_reply, officer_reply
 
     now = ctx.now()
     result = JobResult("digest", now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_driver
+from storage.complaint_repo import ComplaintRepo
+from storage.core_repo import Repo
+from storage.forum_repo import ForumRepo
+from storage.skm_repo import SkmRepo
+from storage.sla_repo import SlaRepo
 
 log = logging.getLogger(__name__)
 WRITER_WAIT = 30.0  # seconds, like the busy timeout
@@ -113,12 +119,38 @@ class Database:
 
 
 class UnitOfWork:
-    """One session, one transaction. Rolls back unless committed."""
+    """One session, one transaction, and the repositories that work in it. Rolls back unless
+    committed. Flows, jobs and services reach the database only through these repositories."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.committed = False
         self._after_commit: list = []
+
+    @functools.cached_property
+    def core(self) -> Repo:
+        """Users, conversation state, inbound dedupe, outbox, audit, region, invites."""
+        return Repo(self.session)
+
+    @functools.cached_property
+    def complaints(self) -> ComplaintRepo:
+        return ComplaintRepo(self.session)
+
+    @functools.cached_property
+    def skm(self) -> SkmRepo:
+        return SkmRepo(self.session)
+
+    @functools.cached_property
+    def forum(self) -> ForumRepo:
+        return ForumRepo(self.session)
+
+    @functools.cached_property
+    def sla(self) -> SlaRepo:
+        return SlaRepo(self.session)
+
+    async def flush(self) -> None:
+        """Write what the repositories hold so far (ids of new rows), without committing."""
+        await self.session.flush()
 
     def after_commit(self, callback) -> None:
         """Run ``callback()`` once the transaction is committed (e.g. wake the outbox sender)."""

@@ -254,7 +254,7 @@ class UnitPopulation(Base):
 
 
 class Complaint(Base):
-    """A pengaduan. ``number`` (ADU-<year>-<seq>) is what people see; states in ``bot.complaints``.
+    """A pengaduan. ``number`` (ADU-<year>-<seq>) is what people see; states in ``bot.domain.complaint_rules``.
 
     The reporter is ``citizen_user_id``; with privacy "anonim" no output for officers or
     coordinators ever carries it. Deadlines are computed at filing/routing time with the region's

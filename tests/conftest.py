@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
 from bot.settings import Settings
 from storage import Database, migrate
 from storage.models import Base

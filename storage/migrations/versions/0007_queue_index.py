@@ -7,7 +7,7 @@ whole queue (50,000 open complaints: ~50 ms for page 1 and ~150 ms for deep page
 This partial index holds exactly the open queue in display order: page 1 reads 8 entries, a deep
 page skips its OFFSET inside the index (``ComplaintRepo.queue`` selects the ids first), and the
 count is an index-only scan. The predicate is written with literals so both planners can prove it
-from the query (``storage.complaints.QUEUE_OPEN``, rendered as literals too).
+from the query (``storage.complaint_repo.QUEUE_OPEN``, rendered as literals too).
 
 Revision ID: 0007
 Revises: 0006

@@ -1,0 +1,226 @@
+"""`kanal forum create|list|result`: forums from the command line (the chat has /forumbaru and
+/forumhasil). Messages go to the outbox; the running bot delivers them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+COMMANDS = ("forum",)
+#: a PDF is copied into every recipient's outbox row (the platforms take uploads, not links)
+MAX_PDF_BYTES = 2 * 1024 * 1024
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser(
+        "forum",
+        help="public consultation forums (FKP)",
+        description="Create, list, or publish the berita acara of public consultation forums (FKP).",
+    )
+    fsub = p.add_subparsers(dest="forum_command", metavar="ACTION", required=True)
+    c = fsub.add_parser(
+        "create",
+        help="create and announce a forum",
+        description="Create a forum and announce it to the subscribers of its OPD and of the whole region "
+        "(through the outbox: the running bot delivers). Without --agenda the agenda is proposed from "
+        "the OPD's weakest SKM elements and most frequent complaint topics of the last SKM period.",
+    )
+    c.add_argument("--opd", required=True, metavar="CODE", help="the OPD holding the forum")
+    c.add_argument("--title", required=True)
+    c.add_argument("--topic", help="main topic (default: the title)")
+    c.add_argument(
+        "--at", required=True, metavar="'YYYY-MM-DD HH:MM'", help="local start time in the region's time zone"
+    )
+    c.add_argument("--place", metavar="ADDRESS", help="address (and/or --url; one of them is required)")
+    c.add_argument("--url", metavar="URL", help="online meeting link (https://…)")
+    c.add_argument("--capacity", type=int, default=50, metavar="N", help="seats (default 50)")
+    c.add_argument(
+        "--description", help="what the forum is for and who is invited (default: a sentence from OPD and title)"
+    )
+    c.add_argument("--agenda", help="agenda text (default: proposed from the data)")
+    fsub.add_parser("list", help="upcoming and past forums", description="Upcoming forums, then the last past ones.")
+    r = fsub.add_parser(
+        "result",
+        help="publish a forum's berita acara",
+        description="Publish the berita acara (minutes of agreement) of a forum that has started, optionally with a PDF, "
+        "to its registered participants and to the subscribed citizens who filed a complaint or survey on "
+        "its OPD in the forum's data period; once per forum (as /forumhasil in the chat).",
+    )
+    r.add_argument("forum_id", type=int, metavar="ID", help="the forum number (kanal forum list)")
+    text = r.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="the berita acara text")
+    text.add_argument("--text-file", metavar="FILE", help="read the text from a UTF-8 file ('-' = standard input)")
+    r.add_argument(
+        "--pdf", metavar="FILE", help=f"attach this PDF (at most {MAX_PDF_BYTES // (1024 * 1024)} MB) to every message"
+    )
+
+
+class _RepoOnly:
+    """``bot.engine.region_context.region_context`` reads only ``turn.repo``."""
+
+    def __init__(self, repo) -> None:
+        self.repo = repo
+
+
+async def run(args: argparse.Namespace, db, settings, now) -> int:
+    from bot.domain import forum_rules as rules
+    from bot.domain.i18n import Translator
+    from bot.domain.messages import Attachment
+    from bot.engine.notify import Notifier, renderers_for
+    from bot.engine.region_context import region_context
+    from handlers.forum import agenda_proposal, announce_forum, deliver_result
+    from storage import Repo
+    from storage.forum_repo import ForumRepo
+
+    pdf: bytes | None = None
+    if args.forum_command == "result":
+        try:
+            body = (
+                sys.stdin.read()
+                if args.text_file == "-"
+                else (Path(args.text_file).read_text("utf-8") if args.text_file else args.text)
+            )
+            if args.pdf:
+                pdf = Path(args.pdf).read_bytes()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"kanal: cannot read {exc.filename or args.text_file}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if pdf is not None and (len(pdf) > MAX_PDF_BYTES or not pdf.startswith(b"%PDF-")):
+            print(f"kanal: {args.pdf} is not a PDF of at most {MAX_PDF_BYTES // (1024 * 1024)} MB", file=sys.stderr)
+            return 2
+
+    notifier = Notifier(renderers_for(None), languages=settings.languages)
+    async with db.unit_of_work() as uow:
+        base = Repo(uow.session)
+        if await base.region() is None:
+            print("kanal: no region loaded: run `kanal region load FILE` first", file=sys.stderr)
+            return 1
+        ctx = await region_context(_RepoOnly(base))
+        tz = ctx.tz
+        repo = ForumRepo(uow.session)
+
+        def send(person, reply) -> None:
+            notifier.to_user(base, person, reply, now)
+
+        if args.forum_command == "list":
+            for label, page in (
+                ("upcoming", await repo.upcoming(now, limit=50)),
+                ("past", await repo.past(now, limit=20)),
+            ):
+                print(f"{label} ({page.total}):")
+                counts = await repo.registered_counts(f.id for f in page.rows)
+                for f in page.rows:
+                    result = " result published" if f.result_published_at else ""
+                    print(
+                        f"  #{f.id:<5} {f.starts_at.astimezone(tz):%Y-%m-%d %H:%M}  {f.opd_code:12} {f.title}  "
+                        f"[{counts.get(f.id, 0)}/{f.capacity}]{result}"
+                    )
+            return 0
+
+        if args.forum_command == "result":
+            f = await repo.get(args.forum_id, lock=True)
+            if f is None:
+                print(f"kanal: forum {args.forum_id} not found (kanal forum list)", file=sys.stderr)
+                return 2
+            problem = rules.result_problem(
+                status=f.status, starts_at=f.starts_at, now=now, published_at=f.result_published_at
+            )
+            try:
+                if problem:
+                    raise rules.ForumInputError(problem)
+                text = rules.check_length(body, rules.RESULT, "--text")
+            except rules.ForumInputError as exc:
+                print(f"kanal: {exc.text(Translator('en'))}", file=sys.stderr)
+                return 2
+            f.result_text, f.result_by, f.result_published_at = text, None, now
+            document = (
+                Attachment(filename=f"berita-acara-forum-{f.id}.pdf", mime_type="application/pdf", data=pdf)
+                if pdf
+                else None
+            )
+            sent = await deliver_result(
+                repo, ctx, f, now, exclude=None, translator_for=notifier.translator_for, send=send, document=document
+            )
+            base.audit(
+                at=now,
+                action="forum_result_published",
+                actor_user_id=None,
+                subject_type="forum",
+                subject_id=str(f.id),
+                detail={
+                    "via": "cli",
+                    "recipients": len(sent.all),
+                    "participants": len(sent.participants),
+                    "contributors": len(sent.contributors),
+                    "pdf": bool(pdf),
+                },
+            )
+            await uow.commit()
+            print(
+                f"forum #{f.id}: berita acara published to {len(sent.all)} people "
+                f"({len(sent.participants)} participants, {len(sent.contributors)} subscribed contributors)"
+            )
+            return 0
+
+        opd = await base.get_opd(args.opd.upper())
+        if opd is None or not opd.active:
+            known = ", ".join(o.code for o in await base.opds())
+            print(f"kanal: unknown OPD {args.opd!r}; known: {known}", file=sys.stderr)
+            return 2
+        try:
+            title = rules.check_length(args.title, rules.TITLE, "--title")
+            topic = rules.check_length(args.topic or title, rules.TOPIC, "--topic")
+            starts = rules.parse_when(args.at, tz, now)
+            place, url = rules.parse_place(" | ".join(p for p in (args.place, args.url) if p))
+            capacity = rules.parse_capacity(str(args.capacity))
+            description = rules.check_length(
+                args.description or f"Forum Konsultasi Publik {opd.name}: {title}.", rules.DESCRIPTION, "--description"
+            )
+            proposal = await agenda_proposal(
+                uow.session,
+                tz=tz,
+                skm=ctx.skm,
+                opd_code=opd.code,
+                opd_name=opd.name,
+                now=now,
+                t=Translator("id"),
+                lang="id",
+            )
+            agenda = rules.check_length(args.agenda, rules.AGENDA, "--agenda") if args.agenda else proposal.text
+        except rules.ForumInputError as exc:
+            print(f"kanal: {exc.text(Translator('en'))}", file=sys.stderr)
+            return 2
+        f = await repo.create(
+            opd_code=opd.code,
+            title=title,
+            topic=topic,
+            starts_at=starts,
+            place=place,
+            online_url=url,
+            capacity=capacity,
+            description=description,
+            agenda=agenda,
+            status="published",
+            data_period_key=proposal.period_key,
+            data_from=proposal.start,
+            data_to=proposal.end,
+            created_by=None,
+            created_via="cli",
+            created_at=now,
+        )
+        sent = await announce_forum(repo, ctx, f, exclude=None, translator_for=notifier.translator_for, send=send)
+        base.audit(
+            at=now,
+            action="forum_created",
+            actor_user_id=None,
+            subject_type="forum",
+            subject_id=str(f.id),
+            detail={"via": "cli", "announced": sent},
+        )
+        await uow.commit()
+    print(
+        f"forum #{f.id} created ({opd.code}, {starts.astimezone(tz):%Y-%m-%d %H:%M}); announced to {sent} subscribers"
+    )
+    print("agenda:\n" + agenda)
+    return 0

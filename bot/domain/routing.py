@@ -1,0 +1,638 @@
+"""Auto-routing of complaint texts to an OPD by the region file's keyword lists (pure: no SQL, no I/O).
+
+Pipeline for a text (and, identically, for every keyword, so both sides meet in the same form):
+
+1. ``normalise``: lower case, accents/emoji/punctuation dropped, reduplication collapsed
+   ("anak2", "jalan-jalan" → one word), letters repeated 3+ times collapsed ("rusakkk" → "rusak"),
+   chat abbreviations and a few regional words expanded (``ABBREVIATIONS``: "jln" → "jalan",
+   "rs" → "rumah sakit", "gak" → "tidak", Javanese "dalan" → "jalan", Sundanese "runtah" → "sampah"…),
+   then a conservative stemmer for simple Indonesian affixes (``stem``).
+2. ``KeywordRouter`` finds keyword occurrences: a text word matches a keyword word when their stems
+   are equal or, when no word matches so, the words as written (not stems) are within
+   Damerau-Levenshtein (OSA) distance 1 of a keyword word of ≥ 5 letters (2 from 9 letters), with
+   the same first letter and the text word not an everyday word; candidates come from a
+   precomputed deletion index.
+   Multi-word keywords match in order, with at most one extra word inside ("lampu di jalan").
+3. Overlapping occurrences are resolved longest first, so a longer phrase of one OPD beats a
+   shorter keyword of another ("lampu jalan" DISHUB over "jalan" PUPR, "anak jalanan" DINSOS).
+4. Each OPD scores the sum of its distinct matched keywords' weights: 1 for a word, +0.5 per extra
+   word of a phrase (max 2.5), ×0.8 for a fuzzy match; a single word that also occurs inside another
+   OPD's phrase ("jalan", "bpjs", "dokter", "bau") is ambiguous and weighs half; a keyword that
+   occurs again elsewhere in the text adds a quarter of its weight per repeat (two at most); a
+   keyword right after a place word ("di depan sekolah", "samping jembatan") is a landmark and
+   counts half.
+5. The best OPD gets the complaint when its score is ≥ ``min_score`` (0.8: one plain keyword, even
+   with a typo, but not one ambiguous word) and it leads the runner-up by at
+   least ``min_margin`` (relative); otherwise ``opd_code`` is None: the coordinators' triage queue.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["ABBREVIATIONS", "KeywordRouter", "RouteResult", "damerau", "normalise", "router_for_region", "stem"]
+
+# Chat abbreviations, spelling variants and common regional (Javanese/Sundanese/Betawi) words that
+# change what a keyword can match. Kept small on purpose: synonyms belong in the region's keywords.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    k: tuple(v.split())
+    for k, v in {
+        # places and services
+        "jln": "jalan",
+        "jl": "jalan",
+        "jaln": "jalan",
+        "jlan": "jalan",
+        "dalan": "jalan",
+        "dalane": "jalan",
+        "ijin": "izin",
+        "sklh": "sekolah",
+        "sekolh": "sekolah",
+        "skolah": "sekolah",
+        "sakola": "sekolah",
+        "sekolahan": "sekolah",
+        "rs": "rumah sakit",
+        "rsu": "rumah sakit umum",
+        "pkm": "puskesmas",
+        "puskes": "puskesmas",
+        "akte": "akta",
+        "apotik": "apotek",
+        "ektp": "e ktp",
+        "lalin": "lalu lintas",
+        "ortu": "orang tua",
+        "db": "dbd",
+        "omah": "rumah",
+        "imah": "rumah",
+        "banyu": "air",
+        "cai": "air",
+        "runtah": "sampah",
+        "uwuh": "sampah",
+        "kades": "kepala desa",
+        "pemkab": "pemerintah kabupaten",
+        "kec": "kecamatan",
+        "kel": "kelurahan",
+        "kab": "kabupaten",
+        "ambulan": "ambulans",
+        # negation (needed by phrases such as "air tidak mengalir")
+        "gak": "tidak",
+        "ga": "tidak",
+        "gk": "tidak",
+        "nggak": "tidak",
+        "ngga": "tidak",
+        "enggak": "tidak",
+        "engga": "tidak",
+        "tdk": "tidak",
+        "tak": "tidak",
+        "ndak": "tidak",
+        "nda": "tidak",
+        "kagak": "tidak",
+        "kaga": "tidak",
+        "ora": "tidak",
+        "teu": "tidak",
+        "henteu": "tidak",
+        # everyday chat
+        "yg": "yang",
+        "dgn": "dengan",
+        "krn": "karena",
+        "karna": "karena",
+        "tp": "tapi",
+        "tpi": "tapi",
+        "sy": "saya",
+        "sdh": "sudah",
+        "udh": "sudah",
+        "udah": "sudah",
+        "dah": "sudah",
+        "blm": "belum",
+        "belom": "belum",
+        "bgt": "banget",
+        "bngt": "banget",
+        "skrg": "sekarang",
+        "skrng": "sekarang",
+        "bbrp": "beberapa",
+        "org": "orang",
+        "tlg": "tolong",
+        "mhn": "mohon",
+        "kmrn": "kemarin",
+        "trs": "terus",
+        "jg": "juga",
+        "utk": "untuk",
+        "dpt": "dapat",
+        "dapet": "dapat",
+        "gmn": "bagaimana",
+        "gimana": "bagaimana",
+        "knp": "kenapa",
+        "dll": "dan lain lain",
+        "dsb": "dan sebagainya",
+    }.items()
+}
+
+# Roots that look affixed but are not; never cut ("jalan" is not jal-an, "bersih" is not ber-sih).
+_ROOTS = frozenset(
+    [
+        "jalan",
+        "taman",
+        "badan",
+        "depan",
+        "bulan",
+        "makan",
+        "teman",
+        "tahan",
+        "hujan",
+        "tangan",
+        "pangan",
+        "kawan",
+        "lawan",
+        "korban",
+        "saran",
+        "pesan",
+        "dinas",
+        "dingin",
+        "diare",
+        "berita",
+        "bersih",
+        "beras",
+        "berat",
+        "perlu",
+        "pernah",
+        "tertib",
+        "tengah",
+        "terang",
+        "teras",
+        "ikan",
+        "bukan",
+        "akan",
+        "lapan",
+        "sedan",
+        "kanan",
+        "ladang",
+        "pasien",
+        "kemarin",
+        "sekolah",
+        "masalah",
+        "sebelah",
+        "jumlah",
+        "langkah",
+    ]
+)
+# Everyday words that must never fuzzy-match a keyword ("sampai" is one letter from "sampah").
+_NO_FUZZY = frozenset(
+    [
+        "sampai",
+        "sampe",
+        "tidak",
+        "sudah",
+        "belum",
+        "banget",
+        "karena",
+        "dengan",
+        "tolong",
+        "mohon",
+        "kemarin",
+        "sekarang",
+        "beberapa",
+        "orang",
+        "warga",
+        "harga",
+        "angkat",
+        "lampau",
+        "banjar",
+        "sangat",
+        "semua",
+        "sekali",
+        "selalu",
+        "setiap",
+        "masih",
+        "hanya",
+        "bagaimana",
+        "kenapa",
+        "terima",
+        "kasih",
+        "bapak",
+        "pagi",
+        "siang",
+        "malam",
+        "minggu",
+        "tahun",
+        "bulan",
+        "rumah",
+        "murah",
+        "tanah",
+        "lantai",
+        "kantor",
+        "petugas",
+        "pelayanan",
+        "layanan",
+        "kepada",
+        "untuk",
+        "dapat",
+        "bisa",
+        "tapi",
+        "juga",
+        "lagi",
+        "saja",
+        "sama",
+        "ketika",
+        "kapan",
+        "padahal",
+        "katanya",
+        "kemana",
+        "dimana",
+        "seperti",
+        "mereka",
+        "kami",
+        "kita",
+        "anak",
+        "ibu",
+        "saya",
+        "desa",
+        "dusun",
+        "kabupaten",
+        "kecamatan",
+        "kelurahan",
+        "bayar",
+        "bayaran",
+        "harus",
+        "hampir",
+        "datang",
+        "pulang",
+        "masuk",
+        "keluar",
+        "lewat",
+        "lebih",
+        "kurang",
+        "besar",
+        "kecil",
+        "malah",
+        "kabar",
+        "kasar",
+        "badan",
+        "balai",
+        "warna",
+        "marah",
+        "masak",
+        "rawan",
+        "sawah",
+        "daerah",
+        "tepat",
+        "situ",
+        "pake",
+        "beda",
+        "dina",
+        "rapat",
+        "macam",
+        "meriah",
+        "muter",
+        "gotong",
+        "lapak",
+        "terdaftar",
+        "penanganan",
+        "sumbangan",
+        "kamari",
+        "januari",
+        "februari",
+        "maret",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ]
+)
+# Place words: a keyword right after one is a landmark ("sampah di samping jembatan"), not the topic.
+_LANDMARK = frozenset(["depan", "belakang", "samping", "sebelah", "seberang", "dekat", "sekitar", "pinggir"])
+_VOWELS = frozenset("aeiou")
+_MIN_STEM = 3
+
+_REDUP_DASH = re.compile(r"\b([a-z]{2,})-\1\b")
+_REDUP_TWO = re.compile(r"\b([a-z]{2,})2(nya|an|ku)?\b")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _surface(text: str) -> list[str]:
+    """Lower-cased, cleaned, abbreviation-expanded words (no stemming); numbers are dropped."""
+    text = _REPEATS.sub(r"\1", _fold(text))
+    text = _REDUP_TWO.sub(r"\1\2", _REDUP_DASH.sub(r"\1", text))
+    out: list[str] = []
+    for tok in _TOKEN.findall(text):
+        if tok.isdigit():
+            continue
+        out.extend(ABBREVIATIONS.get(tok, (tok,)))
+    return out
+
+
+def stem(word: str, keep: frozenset[str] | set[str] = frozenset()) -> str:
+    """Conservative stem of one lower-case word: strips -lah/-kah, -nya, -kan/-an/-in and one prefix
+    (di-, ter-, ber-, per-, meN-/peN- with their sound changes, colloquial ng-/nge-/ny-/n-, and ke-…-an).
+    A cut happens only if at least 3 letters remain; a word in ``keep`` (or a known root) is returned
+    as it stands at that point, so a keyword is never stemmed past itself."""
+    w = word
+    if w in keep or w in _ROOTS or len(w) < 5 or not w.isalpha():
+        return w
+    suffix_an = False
+    for suf in ("lah", "kah", "nya"):
+        if w.endswith(suf) and len(w) - 3 >= _MIN_STEM:
+            w = w[:-3]
+            if w in keep or w in _ROOTS:
+                return w
+            break
+    for suf in ("kan", "an", "in"):
+        if w.endswith(suf) and len(w) - len(suf) >= _MIN_STEM + (1 if suf == "kan" else 0):
+            if suf == "in" and not w.startswith(("di", "ng", "ny", "me", "n")):
+                continue
+            w = w[: -len(suf)]
+            suffix_an = suf in ("an", "kan")
+            if w in keep or w in _ROOTS:
+                return w
+            break
+    cut = _strip_prefix(w, suffix_an)
+    return cut if cut and len(cut) >= _MIN_STEM else w
+
+
+def _strip_prefix(w: str, confix: bool) -> str | None:
+    n = len(w)
+    if n < _MIN_STEM + 2:
+        return None
+    c2 = w[2] if n > 2 else ""
+    c3 = w[3] if n > 3 else ""
+    c4 = w[4] if n > 4 else ""
+    for pre in ("me", "pe"):
+        if not w.startswith(pre):
+            continue
+        if w.startswith(pre + "ng") and (c4 in _VOWELS or c4 in "ghk"):
+            return w[4:]
+        if w.startswith(pre + "ny") and c4 in _VOWELS:
+            return "s" + w[4:]
+        if w.startswith(pre + "m") and c3 in "bfpv":
+            return w[3:]
+        if w.startswith(pre + "n") and c3 in "cdjzs":
+            return w[3:]
+        if w.startswith(pre + "n") and c3 in _VOWELS:
+            return "t" + w[3:]
+        if pre == "pe" and w.startswith("per"):
+            return w[3:]
+        if c2 in "lrwymn":
+            return w[2:]
+        return None
+    if w.startswith("ber") or w.startswith("ter"):
+        return w[3:]
+    if w.startswith("di"):
+        return w[2:]
+    if confix and w.startswith("ke"):
+        return w[2:]
+    if w.startswith("nge") and c3 not in _VOWELS:
+        return w[3:]
+    if w.startswith("ng") and c2 in _VOWELS:
+        return w[2:]
+    if w.startswith("ny") and c2 in _VOWELS:
+        return "s" + w[2:]
+    if w.startswith("n") and w[1] in _VOWELS and w[2] not in _VOWELS:
+        return "t" + w[1:]
+    return None
+
+
+def normalise(text: str, keep: Iterable[str] = ()) -> list[str]:
+    """Tokens of ``text``: cleaned, abbreviations expanded, stemmed (words in ``keep`` are not)."""
+    keep = keep if isinstance(keep, (set, frozenset)) else frozenset(keep)
+    return [stem(t, keep) for t in _surface(text)]
+
+
+def damerau(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (Levenshtein plus adjacent transpositions)."""
+    if a == b:
+        return 0
+    la, lb = len(a), len(b)
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        ai = a[i - 1]
+        for j in range(1, lb + 1):
+            cost = 0 if ai == b[j - 1] else 1
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = v
+        prev2, prev = prev, cur
+    return prev[lb]
+
+
+def _max_typos(n: int) -> int:
+    return 2 if n >= 9 else 1 if n >= 5 else 0
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    opd_code: str | None  # None: send to the coordinators' triage queue
+    confidence: float  # 0..1: (best − second) / best × min(1, best / FULL_SCORE)
+    scores: dict[str, float]  # OPD code → score, only OPDs with a match
+    matched: dict[str, list[str]]  # OPD code → its matched keywords as written in the region file
+    topic: str | None  # best matched keyword (of the chosen OPD, else of the top scorer)
+
+
+@dataclass
+class _Keyword:
+    opd: str
+    text: str  # as written in the region file
+    words: tuple[int, ...]
+    weight: float
+
+
+@dataclass
+class _Node:
+    children: dict[int, _Node] = field(default_factory=dict)
+    keywords: list[int] = field(default_factory=list)
+
+
+class KeywordRouter:
+    """Built once from ``[(opd_code, keywords)]`` (e.g. a region's OPDs); ``route`` is pure and fast."""
+
+    FULL_SCORE = 2.0  # evidence at which confidence is no longer damped (two keywords or a long phrase)
+    REPEAT_BONUS = 0.25  # per further occurrence of the same keyword (at most two count)
+    LANDMARK_FACTOR = 0.5  # "di depan sekolah": a keyword right after a place word is where, not what
+
+    def __init__(
+        self,
+        opds: Iterable[tuple[str, Sequence[str]]],
+        *,
+        min_score: float = 0.8,
+        min_margin: float = 0.3,
+        fuzzy_quality: float = 0.8,
+        max_gap: int = 1,
+    ) -> None:
+        self.min_score = min_score
+        self.min_margin = min_margin
+        self.fuzzy_quality = fuzzy_quality
+        self.max_gap = max_gap
+        opds = [(code, [k for k in kws if k and k.strip()]) for code, kws in opds]
+        surfaces: dict[str, list[str]] = {}
+        for code, kws in opds:
+            for kw in kws:
+                surfaces[kw] = _surface(kw)
+        self._keep = frozenset(w for ws in surfaces.values() for w in ws)
+        self._word_ids: dict[str, int] = {}
+        self._by_key: dict[str, set[int]] = {}  # surface or stem → keyword-word ids
+        self._del_index: dict[str, set[int]] = {}  # deletion variant → keyword-word ids (fuzzy)
+        self._fuzzy_forms: list[tuple[str, ...]] = []  # word id → forms a typo is measured against
+        self.keywords: list[_Keyword] = []
+        self._root = _Node()
+        self._cache: dict[str, dict[int, float]] = {}
+
+        seen: set[tuple[str, tuple[int, ...]]] = set()
+        phrase_words: dict[int, set[str]] = {}  # word id → OPDs that use it inside a phrase
+        for code, kws in opds:
+            for kw in kws:
+                ws = surfaces[kw]
+                if not ws:
+                    continue
+                ids = tuple(self._word_id(w) for w in ws)
+                if (code, ids) in seen:
+                    continue
+                seen.add((code, ids))
+                if len(ids) > 1:
+                    for i in ids:
+                        phrase_words.setdefault(i, set()).add(code)
+                self.keywords.append(_Keyword(code, kw, ids, min(2.5, 1.0 + 0.5 * (len(ids) - 1))))
+        for kid, k in enumerate(self.keywords):
+            if len(k.words) == 1 and phrase_words.get(k.words[0], set()) - {k.opd}:
+                k.weight = 0.5
+            node = self._root
+            for i in k.words:
+                node = node.children.setdefault(i, _Node())
+            node.keywords.append(kid)
+        self.opd_codes = tuple(code for code, _ in opds)
+
+    def _word_id(self, w: str) -> int:
+        if w in self._word_ids:
+            return self._word_ids[w]
+        wid = len(self._word_ids)
+        self._word_ids[w] = wid
+        forms = {w, stem(w, self._keep), stem(w)}
+        for f in forms:
+            self._by_key.setdefault(f, set()).add(wid)
+        # typos are measured between words as written, never between stems ("penumpang" → "tumpang"
+        # is one letter from "tumbang"): Indonesian stems are short and full of near neighbours
+        fuzzy = (w,) if _max_typos(len(w)) and w.isalpha() else ()
+        self._fuzzy_forms.append(fuzzy)
+        for f in fuzzy:
+            for d in _deletions(f, _max_typos(len(f))):
+                self._del_index.setdefault(d, set()).add(wid)
+        return wid
+
+    def _candidates(self, tok: str) -> dict[int, float]:
+        """Keyword-word ids a text word can stand for, with match quality (1 exact/stem, lower fuzzy)."""
+        hit = self._cache.get(tok)
+        if hit is not None:
+            return hit
+        forms = {tok, stem(tok, self._keep), stem(tok)}
+        out: dict[int, float] = {}
+        for f in forms:
+            for wid in self._by_key.get(f, ()):
+                out[wid] = 1.0
+        if not out and tok not in _NO_FUZZY and len(tok) >= 4 and tok.isalpha():
+            for f in (tok,):
+                for d in _deletions(f, 2 if len(f) >= 8 else 1):
+                    for wid in self._del_index.get(d, ()):
+                        if wid in out:
+                            continue
+                        for kf in self._fuzzy_forms[wid]:
+                            if (
+                                kf[0] == f[0]
+                                and abs(len(kf) - len(f)) <= _max_typos(len(kf))
+                                and damerau(f, kf) <= _max_typos(len(kf))
+                            ):
+                                out[wid] = self.fuzzy_quality
+                                break
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[tok] = out
+        return out
+
+    def _occurrences(self, tokens: list[str]) -> list[tuple[tuple[int, ...], int, float]]:
+        cands = [self._candidates(t) for t in tokens]
+        n = len(tokens)
+        found: list[tuple[tuple[int, ...], int, float]] = []
+        for start in range(n):
+            if not cands[start]:
+                continue
+            stack = [
+                (self._root.children[w], (start,), q, 0) for w, q in cands[start].items() if w in self._root.children
+            ]
+            while stack:
+                node, pos, q, gaps = stack.pop()
+                for kid in node.keywords:
+                    found.append((pos, kid, q))
+                if not node.children:
+                    continue
+                last = pos[-1]
+                for j in range(last + 1, min(n, last + 2 + self.max_gap - gaps)):
+                    for w, wq in cands[j].items():
+                        child = node.children.get(w)
+                        if child is not None:
+                            stack.append((child, pos + (j,), min(q, wq), gaps + (j - last - 1)))
+        return found
+
+    def normalise(self, text: str) -> list[str]:
+        """``normalise`` with this router's keyword words kept as they are."""
+        return normalise(text, self._keep)
+
+    def route(self, text: str) -> RouteResult:
+        """Score every OPD for ``text``; ``opd_code`` is None (triage) when the lead is too weak."""
+        tokens = _surface(text)
+        occ = self._occurrences(tokens)
+        occ.sort(key=lambda o: (-len(o[0]), -o[2], o[0][0]))
+        used: set[int] = set()
+        best_kw: dict[int, float] = {}
+        count: dict[int, int] = {}
+        for pos, kid, q in occ:
+            if used.intersection(pos):
+                continue
+            used.update(pos)
+            if pos[0] and tokens[pos[0] - 1] in _LANDMARK:
+                q *= self.LANDMARK_FACTOR
+            best_kw[kid] = max(best_kw.get(kid, 0.0), q)
+            count[kid] = count.get(kid, 0) + 1
+        scores: dict[str, float] = {}
+        matched: dict[str, list[str]] = {}
+        top_kw: dict[str, tuple[float, str]] = {}
+        for kid, q in best_kw.items():
+            k = self.keywords[kid]
+            s = k.weight * q * (1.0 + self.REPEAT_BONUS * min(2, count[kid] - 1))
+            scores[k.opd] = round(scores.get(k.opd, 0.0) + s, 4)
+            matched.setdefault(k.opd, []).append(k.text)
+            if s > top_kw.get(k.opd, (0.0, ""))[0]:
+                top_kw[k.opd] = (s, k.text)
+        if not scores:
+            return RouteResult(None, 0.0, {}, {}, None)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        best_code, best = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        margin = (best - second) / best
+        confidence = round(margin * min(1.0, best / self.FULL_SCORE), 4)
+        chosen = best_code if best >= self.min_score and margin >= self.min_margin else None
+        return RouteResult(chosen, confidence, scores, matched, top_kw[best_code][1])
+
+
+def router_for_region(region, **options) -> KeywordRouter:
+    """A router over a ``bot.domain.region.Region``'s OPDs (codes and keyword lists)."""
+    return KeywordRouter([(o.code, o.keywords) for o in region.opds], **options)

@@ -1,0 +1,119 @@
+"""Render a :class:`~bot.domain.messages.Reply` for its channel and add the outbox rows: one place for the
+dispatcher's turns and the scheduled jobs.
+
+The caller owns the transaction: rows are added to the given :class:`storage.Repo`'s session and
+go out only when that unit of work commits (then wake the outbox sender). Nothing here sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.domain.i18n import Translator
+from bot.domain.messages import Reply
+
+Renderer = Callable[[Reply], list[dict[str, Any]]]
+
+
+def renderers_for(settings: Any = None) -> dict[str, Renderer]:
+    """The pure ``render(reply)`` of the channels, without starting any: what a process that only
+    writes to the outbox needs (``kanal jobs run``). With ``settings``: only the channels they
+    enable; without: every channel, so a row is rendered whatever this process's configuration
+    says and waits in the outbox until an instance with that channel sends it."""
+    out: dict[str, Renderer] = {}
+    if settings is None or getattr(settings, "webchat_enabled", False):
+        from bot.channels.web.web_channel import render as web_render
+
+        out["web"] = web_render
+    if settings is None or getattr(settings, "telegram_token", None):
+        from bot.channels.telegram.telegram_channel import render as telegram_render
+
+        out["telegram"] = telegram_render
+    if settings is None or getattr(settings, "whatsapp_token", None):
+        from bot.channels.whatsapp.whatsapp_channel import render as whatsapp_render
+
+        out["whatsapp"] = whatsapp_render
+    return out
+
+
+class Notifier:
+    """Outbox rows for replies. ``renderers`` maps a channel name to its pure ``render(reply)``;
+    the dict is shared, not copied, so channels enabled after construction are seen."""
+
+    def __init__(self, renderers: dict[str, Renderer] | None = None, *, languages: Iterable[str] = ("id",)) -> None:
+        self.renderers: dict[str, Renderer] = renderers if renderers is not None else {}
+        self.languages = tuple(languages) or ("id",)
+
+    def enqueue(
+        self,
+        repo,
+        *,
+        channel: str,
+        address: str,
+        user_id: int | None,
+        reply: Reply,
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> int:
+        """Render ``reply`` for ``channel`` and add its outbox rows; the number of rows. A channel
+        that is not enabled gets one row marked undeliverable (the sender records it as failed)."""
+        render = self.renderers.get(channel)
+        payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
+        for payload in payloads:
+            repo.enqueue(
+                channel=channel,
+                address=address,
+                payload=payload,
+                now=now,
+                user_id=user_id,
+                purpose=reply.purpose,
+                not_before=not_before,
+                on_failure=reply.on_failure,
+            )
+        return len(payloads)
+
+    def to_user(self, repo, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
+        """A notification to a stored user (``storage.models.User``); nothing for an erased one."""
+        if user is None or getattr(user, "erased_at", None) is not None:
+            return 0
+        if reply.purpose == "reply":
+            reply = replace(reply, purpose="notification")
+        if "lang" not in reply.extra:
+            reply = replace(reply, extra={**reply.extra, "lang": self.language_for(user)})
+        return self.enqueue(
+            repo,
+            channel=user.channel,
+            address=user.external_id,
+            user_id=user.id,
+            reply=reply,
+            now=now,
+            not_before=not_before,
+        )
+
+    async def delivery_failed(self, repo, report: dict[str, Any], now: datetime) -> int:
+        """Tell the staff member named in an outbox row's ``on_failure`` that the message their
+        action sent to a citizen could not be delivered (blocked bot, closed account, rejected
+        template): otherwise they believe the citizen has their answer. Names no one: the citizen
+        may be anonymous."""
+        user_id = report.get("user_id") if isinstance(report, dict) else None
+        user = await repo.get_user(user_id) if isinstance(user_id, int) else None
+        if user is None:
+            return 0
+        t = self.translator_for(user)
+        about = str(report.get("about") or "?")[:40]
+        text = t(
+            "⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya (misalnya pelapor memblokir bot "
+            "atau nomornya tidak aktif). Laporan tetap tercatat, dan pelapor tetap bisa melihatnya lewat /status {number}.",
+            number=about,
+        )
+        return self.to_user(repo, user, Reply(text=text, purpose="notification"), now)
+
+    def language_for(self, user: Any) -> str:
+        lang = getattr(user, "language", None)
+        return lang if lang in self.languages else self.languages[0]
+
+    def translator_for(self, user: Any) -> Translator:
+        return Translator(self.language_for(user))

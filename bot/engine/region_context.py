@@ -1,0 +1,81 @@
+"""What several flows need from the region: timezone, SLA rules, working-day calendar, complaint
+router. Built once per loaded region (keyed by its load time) and shared by all turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+
+from bot.domain.region import DEFAULT_SKM, DEFAULT_SLA
+from bot.domain.workdays import WorkCalendar
+from bot.engine.turn import Turn
+
+
+@dataclass
+class RegionContext:
+    code: str
+    name: str
+    tz: ZoneInfo
+    sla: dict[str, Any]
+    skm: dict[str, Any]
+    calendar: WorkCalendar
+    opd_names: dict[str, str]
+    keywords: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    @cached_property
+    def router(self):
+        """The complaint router (built on first use: only complaint turns need its index)."""
+        from bot.domain.routing import KeywordRouter
+
+        return KeywordRouter(self.keywords)
+
+    def due(self, start: datetime, days: int) -> datetime:
+        return self.calendar.add_days(start, days, working=bool(self.sla.get("working_days", True)))
+
+    def completion_days(self, klass: str) -> int:
+        return int(self.sla["completion_days"].get(klass, self.sla["completion_days"]["keluhan"]))
+
+
+_cache: dict[tuple[str, datetime], RegionContext] = {}
+
+
+async def region_context(turn: Turn) -> RegionContext:
+    region = await turn.repo.region()
+    if region is None:
+        raise RuntimeError("no region loaded")
+    key = (region.code, region.loaded_at)
+    ctx = _cache.get(key)
+    if ctx is None:
+        opds = await turn.repo.opds()
+        config = region.config or {}
+        sla = {**DEFAULT_SLA, **(config.get("sla") or {})}
+        ctx = RegionContext(
+            code=region.code,
+            name=region.name,
+            tz=ZoneInfo(region.timezone),
+            sla=sla,
+            skm={**DEFAULT_SKM, **(config.get("skm") or {})},
+            calendar=WorkCalendar.from_region({"timezone": region.timezone, **config}),
+            opd_names={o.code: o.name for o in opds},
+            keywords=[(o.code, list(o.keywords or [])) for o in opds],
+        )
+        _cache.clear()
+        _cache[key] = ctx
+    return ctx
+
+
+def fmt_date(turn: Turn, ctx: RegionContext, when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return format_date(when.astimezone(ctx.tz).date(), "EEE, d MMM yyyy", locale=turn.lang)
+
+
+def fmt_datetime(turn: Turn, ctx: RegionContext, when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return format_datetime(when.astimezone(ctx.tz), "d MMM yyyy HH:mm", locale=turn.lang, tzinfo=ctx.tz)

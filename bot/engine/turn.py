@@ -1,0 +1,109 @@
+"""What a flow sees of one turn, and the command/flow router.
+
+Flows (``handlers/``) are channel-agnostic: they read an :class:`~bot.domain.messages.Inbound`, the user
+and their conversation state, use repositories, and answer by adding :class:`~bot.domain.messages.Reply`
+objects. The dispatcher commits everything they did in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.i18n import Translator
+from bot.domain.messages import Choice, Inbound, Kind, Reply
+from bot.settings import Settings
+from storage import Repo, UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.engine.router import Router
+from storage.models import ConversationState, User
+
+log = logging.getLogger(__name__)
+
+ROLES = ("citizen", "officer", "coordinator")
+
+
+@dataclass
+class Turn:
+    inbound: Inbound
+    user: User
+    state: ConversationState
+    uow: UnitOfWork
+    now: datetime
+    settings: Settings
+    lang: str
+    replies: list[Reply] = field(default_factory=list)
+    #: the whole router (set by :meth:`Router.route`): /bantuan lists its commands, /batal and
+    #: /hapusdata run its hooks
+    router: Router | None = None
+
+    @property
+    def repo(self) -> Repo:
+        """The core repository of this turn's unit of work (users, state, outbox, audit, region)."""
+        return self.uow.core
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.lang)
+
+    def translator_for(self, user: User) -> Translator:
+        lang = user.language if user.language in self.settings.languages else self.settings.default_language
+        return Translator(lang)
+
+    # ---- answering ------------------------------------------------------------------------
+    def reply(self, text: str, choices: list[Choice] | tuple[Choice, ...] = (), **kw: Any) -> None:
+        self.replies.append(Reply(text=text, choices=tuple(choices), **kw))
+
+    def notify(self, user: User, reply: Reply) -> None:
+        """A message to someone else (officer, coordinator, citizen), in the same transaction."""
+        self.replies.append(Reply(**{**_reply_fields(reply), "to_user_id": user.id, "purpose": "notification"}))
+
+    # ---- state ----------------------------------------------------------------------------
+    @property
+    def flow(self) -> str | None:
+        return self.state.flow
+
+    @property
+    def step(self) -> str | None:
+        return self.state.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state.data or {}
+
+    def set_state(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        self.state.flow = flow
+        self.state.step = step
+        self.state.data = dict(data if data is not None else self.data)
+        self.state.updated_at = self.now
+
+    def clear_state(self) -> None:
+        if self.state.flow is not None or self.state.data:
+            self.state.flow = None
+            self.state.step = None
+            self.state.data = {}
+            self.state.updated_at = self.now
+
+    def audit(
+        self, action: str, *, subject_type: str | None = None, subject_id: str | None = None, **detail: Any
+    ) -> None:
+        self.repo.audit(
+            at=self.now,
+            action=action,
+            actor_user_id=self.user.id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+        )
+
+
+def _reply_fields(reply: Reply) -> dict[str, Any]:
+    return {name: getattr(reply, name) for name in reply.__dataclass_fields__}
+
+
+def is_text(turn: Turn) -> bool:
+    return turn.inbound.kind is Kind.TEXT and bool(turn.inbound.text)

@@ -1,0 +1,118 @@
+"""`kanal export forum <id>`: a forum's attendance and written input as XLSX (two sheets) or CSV.
+
+Anonymous input carries no name (``storage.forum_repo.ForumRepo.inputs`` never joins its sender)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+INPUT_HEADER = ["No", "Waktu", "Pengirim", "Kanal", "Masukan"]
+ATTENDANCE_HEADER = ["No", "Nama", "Kanal", "Status", "Mendaftar", "Dibatalkan"]
+
+
+def _local(value, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def input_rows(inputs, tz: ZoneInfo) -> list[list]:
+    return [
+        [
+            i,
+            _local(r.submitted_at, tz),
+            "anonim" if r.anonymous else ("(data dihapus)" if r.erased else r.name),
+            r.channel,
+            r.text,
+        ]
+        for i, r in enumerate(inputs, start=1)
+    ]
+
+
+def attendance_rows(people, tz: ZoneInfo) -> list[list]:
+    return [
+        [
+            i,
+            p.name if p.name is not None else "(data dihapus)",
+            p.channel or "",
+            p.status,
+            _local(p.registered_at, tz),
+            _local(p.cancelled_at, tz),
+        ]
+        for i, p in enumerate(people, start=1)
+    ]
+
+
+def build_workbook(forum, opd_name: str, people, inputs, tz: ZoneInfo) -> bytes:
+    wb = Workbook()
+    info = wb.active
+    info.title = "Forum"
+    for key, value in (
+        ("Forum", f"#{forum.id} {forum.title}"),
+        ("OPD", opd_name),
+        ("Topik", forum.topic),
+        ("Waktu", _local(forum.starts_at, tz)),
+        ("Tempat", forum.place or ""),
+        ("Tautan daring", forum.online_url or ""),
+        ("Kuota", forum.capacity),
+        ("Terdaftar", sum(1 for p in people if p.status == "registered")),
+        ("Masukan", len(inputs)),
+        ("Berita acara", forum.result_text or ""),
+    ):
+        info.append([key, value])
+        info.cell(row=info.max_row, column=1).font = Font(bold=True)
+    for title, header, rows in (
+        ("Kehadiran", ATTENDANCE_HEADER, attendance_rows(people, tz)),
+        ("Masukan", INPUT_HEADER, input_rows(inputs, tz)),
+    ):
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def build_csv(inputs, tz: ZoneInfo) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(INPUT_HEADER)
+    writer.writerows(input_rows(inputs, tz))
+    return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens it as UTF-8
+
+
+async def export_forum(args, db) -> int:
+    from storage import Repo
+    from storage.forum_repo import ForumRepo
+
+    async with db.unit_of_work() as uow:
+        repo = ForumRepo(uow.session)
+        forum = await repo.get(args.forum_id)
+        if forum is None:
+            print(f"kanal: forum {args.forum_id} not found (kanal forum list)", file=sys.stderr)
+            return 2
+        region = await Repo(uow.session).region()
+        tz = ZoneInfo(region.timezone if region else "Asia/Jakarta")
+        opd = await Repo(uow.session).get_opd(forum.opd_code)
+        people = await repo.attendees(forum.id, include_cancelled=True)
+        inputs = await repo.inputs(forum.id)
+    fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "xlsx")
+    data = (
+        build_csv(inputs, tz)
+        if fmt == "csv"
+        else build_workbook(forum, opd.name if opd else forum.opd_code, people, inputs, tz)
+    )
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"forum #{forum.id}: {len(people)} registrations, {len(inputs)} inputs written to {args.output} ({fmt})")
+    return 0

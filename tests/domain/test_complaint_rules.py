@@ -1,0 +1,89 @@
+"""The complaint state machine and the tracking-number parser, with hypothesis."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain import complaint_rules as rules
+
+ACTIONS = sorted(rules.TRANSITIONS)
+
+
+def test_lifecycle_happy_path_and_reopen():
+    s = "triase"
+    for action, expected in [
+        ("route", "disposisi"),
+        ("answer", "tindak_lanjut"),
+        ("resolve", "selesai"),
+        ("rate_bad", "tindak_lanjut"),
+        ("forward", "disposisi"),
+        ("resolve", "selesai"),
+        ("rate_good", "ditutup"),
+    ]:
+        s = rules.next_state(action, s)
+        assert s == expected
+
+
+def test_closed_complaint_accepts_nothing():
+    for action in ACTIONS:
+        assert not rules.can(action, "ditutup")
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(ACTIONS + ["bogus"]), max_size=40))
+def test_no_sequence_reaches_an_invalid_state_or_raises_anything_else(actions):
+    state = "triase"
+    for action in actions:
+        try:
+            new = rules.next_state(action, state)
+        except rules.InvalidTransition as exc:
+            assert exc.state == state
+            assert action == "bogus" or not rules.can(action, state)
+            continue
+        assert rules.can(action, state)
+        assert new in rules.STATES
+        if state == "ditutup":
+            raise AssertionError("left the closed state")
+        state = new
+
+
+def test_number_formats():
+    assert rules.format_number(2026, 42) == "ADU-2026-00042"
+    assert rules.format_number(2026, 1234567) == "ADU-2026-1234567"
+    for typed in ("ADU-2026-00042", "adu-2026-42", "ADU 2026 42", "#ADU-2026-0042", " 2026-42 ", "adu/2026/00042"):
+        assert rules.parse_number(typed) == "ADU-2026-00042", typed
+    for junk in (
+        "",
+        "ADU",
+        "ADU-2026",
+        "ADU-2026-0",
+        "ADU-26-42",
+        "42",
+        "ADU-2026-42; DROP TABLE",
+        "ADU-1999-1",
+        "x" * 500,
+    ):
+        assert rules.parse_number(junk) is None, junk
+
+
+@given(st.text(max_size=300))
+def test_parser_never_raises_and_only_yields_canonical_numbers(text):
+    number = rules.parse_number(text)
+    assert number is None or (number.startswith("ADU-") and rules.parse_number(number) == number)
+    parsed = rules.split_number(text)
+    assert parsed.number is None or rules.NUMBER_RE.match(parsed.number)
+    assert isinstance(parsed.rest, str)
+
+
+def test_split_number_keeps_the_rest():
+    p = rules.split_number("adu-2026-7   Terima kasih,  kami cek besok")
+    assert p.number == "ADU-2026-00007"
+    assert p.rest == "Terima kasih,  kami cek besok"
+
+
+def test_text_validation_bounds():
+    assert rules.validate_text("x" * 14) is not None
+    assert rules.validate_text("  " + "x" * 15 + "  ") is None
+    assert rules.validate_text("x" * 4000) is None
+    assert rules.validate_text("x" * 4001) is not None
