@@ -217,7 +217,7 @@ def register(router: Router) -> None:
 
     async def show_summary(turn: Turn, data: dict) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         route = ctx.router.route(data["text"])
         data = {**data, "editing": True}
         turn.set_state(FLOW, "confirm", data)
@@ -370,7 +370,7 @@ def register(router: Router) -> None:
 
     async def submit(turn: Turn, data: dict) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ComplaintRepo(turn.repo.session)
         route = ctx.router.route(data["text"])
         now = turn.now
@@ -450,7 +450,7 @@ def register(router: Router) -> None:
     @router.command("status", description=N_("cek status pengaduan Anda"), usage=N_("[nomor]"))
     async def status(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ComplaintRepo(turn.repo.session)
         if not args.strip():
             mine = await repo.for_citizen(turn.user.id)
@@ -571,7 +571,7 @@ def register(router: Router) -> None:
         if c is None or c.state != "selesai":
             turn.reply(t("Laporan itu sudah tidak menunggu penilaian. Ketik /status untuk melihat statusnya."))
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         c.rating = "tidak_puas"
         c.reopen_count += 1
         c.resolved_at = None
@@ -658,7 +658,7 @@ def register(router: Router) -> None:
     )
     async def queue(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         words = args.split()
         # a coordinator may name the OPD instead: "/antrian PUPR"
         page = page_number(
@@ -733,7 +733,7 @@ def register(router: Router) -> None:
         if c is None:
             not_found(turn, args.split()[0] if args.split() else "")
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ComplaintRepo(turn.repo.session)
         citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
         lines = [
@@ -816,7 +816,7 @@ def register(router: Router) -> None:
         if c.first_response_at is None:
             c.first_response_at = turn.now
         await apply(turn, c, "answer", actor_role=turn.user.role, text=text)
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         await notify_citizen(
             turn,
             c,
@@ -841,7 +841,7 @@ def register(router: Router) -> None:
             return
         c, text = got
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         if c.first_response_at is None:
             c.first_response_at = turn.now
         c.resolved_at = turn.now
@@ -877,7 +877,7 @@ def register(router: Router) -> None:
         parsed = rules.split_number(args)
         target, _, reason = parsed.rest.partition(" ")
         target = target.upper()
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         c = await find_for_handler(turn, parsed.number)
         if c is None:
             not_found(turn, args.split()[0] if args.split() else "")
@@ -936,7 +936,7 @@ def register(router: Router) -> None:
             return
         c, reason = got
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         old = c.opd_code
         c.opd_code = None
         c.triage_due_at = ctx.due(turn.now, int(ctx.sla["triage_days"]))
@@ -955,7 +955,7 @@ def register(router: Router) -> None:
     )
     async def triage(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         words = args.split()
         page = page_number(turn, "triase", words[0] if words else None)
         if page is None:
@@ -982,7 +982,7 @@ def register(router: Router) -> None:
         t = turn.t
         parsed = rules.split_number(args)
         target = (parsed.rest.split() or [""])[0].upper()
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         c = await find_for_handler(turn, parsed.number)
         if c is None:
             not_found(turn, args.split()[0] if args.split() else "")
@@ -1023,7 +1023,7 @@ def register(router: Router) -> None:
     )
     async def invite(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         opd = args.strip().upper()
         if opd not in ctx.opd_names:
             turn.reply(
@@ -1050,7 +1050,7 @@ def register(router: Router) -> None:
         if len(term) < 3:
             turn.reply(t("Ketik /cari diikuti minimal 3 huruf, misalnya: /cari jembatan"))
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         rows = await ComplaintRepo(turn.repo.session).search(term)
         if not rows:
             turn.reply(t('Tidak ada laporan yang memuat "{term}".', term=term))

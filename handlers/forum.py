@@ -243,7 +243,7 @@ def register(router: Router) -> None:
 
     async def list_upcoming(turn: Turn, page: int) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ForumRepo(turn.repo.session)
         scope = turn.user.opd_code if turn.user.role == "officer" else None
         got = await repo.upcoming(turn.now, limit=PAGE, offset=page * PAGE, opd_code=scope)
@@ -266,7 +266,7 @@ def register(router: Router) -> None:
 
     async def list_past(turn: Turn, page: int) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ForumRepo(turn.repo.session)
         scope = turn.user.opd_code if turn.user.role == "officer" else None
         got = await repo.past(turn.now, limit=PAGE, offset=page * PAGE, opd_code=scope)
@@ -292,7 +292,7 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, forum_id)
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         registered = await repo.registered_count(f.id)
         mine = await repo.rsvp(f.id, turn.user.id)
         phase = rules.phase(f.status, f.starts_at, turn.now)
@@ -345,7 +345,7 @@ def register(router: Router) -> None:
             return
         await repo.register(f.id, turn.user.id, turn.now)
         turn.audit("forum_rsvp", subject_type="forum", subject_id=str(f.id))
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         turn.reply(
             t(
                 '✅ Anda terdaftar di forum #{id} "{title}", {when}. Kami kirim pengingat sehari sebelumnya.',
@@ -381,7 +381,7 @@ def register(router: Router) -> None:
 
     async def subscriptions(turn: Turn) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ForumRepo(turn.repo.session)
         mine = set(await repo.subscriptions(turn.user.id))
         lines = [
@@ -406,7 +406,7 @@ def register(router: Router) -> None:
 
     async def toggle_subscription(turn: Turn, scope: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         if scope != rules.SCOPE_REGION and scope not in ctx.opd_names:
             await subscriptions(turn)
             return
@@ -526,7 +526,7 @@ def register(router: Router) -> None:
         if turn.user.role == "officer":
             await ask_step(turn, {"opd": turn.user.opd_code}, "title")
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         turn.set_state(FLOW_NEW, "opd", {})
         turn.reply(
             t("Forum baru: untuk OPD mana?"),
@@ -550,7 +550,7 @@ def register(router: Router) -> None:
             "topic": t("Topik utama yang dibahas? (satu kalimat pendek)"),
             "when": t(
                 "Tanggal dan jam mulai ({tz})? Tulis seperti ini: {example}",
-                tz=rules.tz_abbrev((await region_context(turn)).tz),
+                tz=rules.tz_abbrev((await region_context(turn.repo)).tz),
                 example=rules.DATE_EXAMPLE,
             ),
             "place": t('Tempatnya? Tulis alamat, atau tautan rapat daring (https://…), atau keduanya dipisah " | ".'),
@@ -561,7 +561,7 @@ def register(router: Router) -> None:
 
     async def propose(turn: Turn, data: dict) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         draft = await agenda_proposal(
             turn.repo.session,
             tz=ctx.tz,
@@ -592,7 +592,7 @@ def register(router: Router) -> None:
 
     async def confirm(turn: Turn, data: dict) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         turn.set_state(FLOW_NEW, "confirm", data)
         starts = datetime.fromisoformat(data["starts_at"])
         text = "\n".join(
@@ -625,7 +625,7 @@ def register(router: Router) -> None:
         inbound = turn.inbound
         choice = inbound.choice if inbound.kind is Kind.CHOICE else None
         text = (inbound.text or "") if inbound.kind is Kind.TEXT else ""
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         if step == "opd":
             code = (choice or "").removeprefix("forumbaru:opd:") if choice else text.strip().upper()
             if code not in ctx.opd_names:
@@ -680,7 +680,7 @@ def register(router: Router) -> None:
 
     async def publish_forum(turn: Turn, data: dict) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         if turn.user.role == "officer" and data["opd"] != turn.user.opd_code:
             turn.clear_state()
             turn.reply(t("Petugas hanya dapat membuat forum untuk OPD-nya sendiri."))
@@ -729,7 +729,7 @@ def register(router: Router) -> None:
         if f is None:
             not_found(turn, forum_id)
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ForumRepo(turn.repo.session)
         people = await repo.attendees(f.id)
         inputs = await repo.inputs(f.id, limit=30)
@@ -865,7 +865,7 @@ def register(router: Router) -> None:
         if problem:
             turn.reply(t(problem))
             return
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = ForumRepo(turn.repo.session)
         photo = data.get("photo") or {}
         f.result_text, f.result_by, f.result_published_at = data["text"], turn.user.id, turn.now

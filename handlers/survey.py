@@ -72,7 +72,7 @@ def register(router: Router) -> None:
 
     async def start_for_unit(turn: Turn, unit_code: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = SkmRepo(turn.repo.session)
         unit = await turn.repo.get_unit(unit_code)
         if unit is None or not unit.active:
@@ -144,7 +144,7 @@ def register(router: Router) -> None:
         turn.reply(intro + t(field.question), choices)
 
     async def begin(turn: Turn, data: dict, profile: dict) -> None:
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = SkmRepo(turn.repo.session)
         await repo.abandon_open(turn.user.id, turn.now)
         period = current_period(turn, ctx)
@@ -188,7 +188,7 @@ def register(router: Router) -> None:
 
     async def finish(turn: Turn, row: SurveyResponse) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         repo = SkmRepo(turn.repo.session)
         if await repo.completed_in_period(turn.user.id, row.unit_code, row.period_key) is not None:
             row.status, row.finished_at = "abandoned", turn.now
@@ -419,7 +419,7 @@ def register(router: Router) -> None:
     )
     async def ikm(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         scope = turn.user.opd_code if turn.user.role == "officer" else None
         if turn.user.role == "officer" and scope is None:
             turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
@@ -551,7 +551,7 @@ def register(router: Router) -> None:
     )
     async def populasi(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         words = args.split()
         units = {u.code: u for u in await turn.repo.units()}
         if not words or words[0].upper() not in units:
@@ -638,7 +638,7 @@ def register(router: Router) -> None:
     )
     async def export(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         words = args.split()
         if not words or words[0].lower() != "skm":
             turn.reply(t("Ketik /ekspor skm [periode], misalnya /ekspor skm 2026-S2."))

@@ -288,7 +288,7 @@ class JobContext:
         from bot.engine.region_context import region_context
 
         async with self.db.unit_of_work() as uow:
-            return await region_context(_RepoOnly(Repo(uow.session)))
+            return await region_context(uow.core)
 
 
 class _RepoOnly:

@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace, db, settings, now) -> int:
         if await base.region() is None:
             print("kanal: no region loaded: run `kanal region load FILE` first", file=sys.stderr)
             return 1
-        ctx = await region_context(_RepoOnly(base))
+        ctx = await region_context(base)
         tz = ctx.tz
         repo = ForumRepo(uow.session)
 

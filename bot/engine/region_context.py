@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from bot.domain.region import DEFAULT_SKM, DEFAULT_SLA
+from bot.domain.routing import KeywordRouter
 from bot.domain.workdays import WorkCalendar
 from bot.engine.turn import Turn
+from storage import Repo
 
 
 @dataclass
@@ -30,8 +32,6 @@ class RegionContext:
     @cached_property
     def router(self):
         """The complaint router (built on first use: only complaint turns need its index)."""
-        from bot.domain.routing import KeywordRouter
-
         return KeywordRouter(self.keywords)
 
     def due(self, start: datetime, days: int) -> datetime:
@@ -44,14 +44,15 @@ class RegionContext:
 _cache: dict[tuple[str, datetime], RegionContext] = {}
 
 
-async def region_context(turn: Turn) -> RegionContext:
-    region = await turn.repo.region()
+async def region_context(repo: Repo) -> RegionContext:
+    """The context of the loaded region, read through ``repo`` (built once per region load)."""
+    region = await repo.region()
     if region is None:
         raise RuntimeError("no region loaded")
     key = (region.code, region.loaded_at)
     ctx = _cache.get(key)
     if ctx is None:
-        opds = await turn.repo.opds()
+        opds = await repo.opds()
         config = region.config or {}
         sla = {**DEFAULT_SLA, **(config.get("sla") or {})}
         ctx = RegionContext(

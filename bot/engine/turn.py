@@ -8,7 +8,6 @@ objects. The dispatcher commits everything they did in one transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any

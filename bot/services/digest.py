@@ -413,7 +413,7 @@ def register(router: Router) -> None:
     )
     async def ringkasan(turn: Turn, args: str) -> None:
         t = turn.t
-        ctx = await region_context(turn)
+        ctx = await region_context(turn.repo)
         start = turn.now - timedelta(hours=24)
         session = turn.repo.session
         if turn.user.role == "coordinator":

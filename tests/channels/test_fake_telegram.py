@@ -201,14 +201,13 @@ async def test_second_poll_conflicts_with_the_first(tg, bot):
 
 
 async def test_closing_releases_pending_long_polls():
-    async with FakeTelegramServer(token=TOKEN) as server:
-        async with make_bot(server) as b:
-            poll = asyncio.create_task(b.get_updates(timeout=30))
-            await asyncio.sleep(0.05)
-            t0 = time.monotonic()
-            await server.close()
-            assert await asyncio.wait_for(poll, 3) == ()
-            assert time.monotonic() - t0 < 3
+    async with FakeTelegramServer(token=TOKEN) as server, make_bot(server) as b:
+        poll = asyncio.create_task(b.get_updates(timeout=30))
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        await server.close()
+        assert await asyncio.wait_for(poll, 3) == ()
+        assert time.monotonic() - t0 < 3
 
 
 async def test_wait_for_sent(tg, bot):

@@ -108,9 +108,8 @@ async def test_bad_frames_get_clear_errors(page):
 
 async def test_socket_needs_cookie_and_same_origin(app):
     base = f"http://127.0.0.1:{app.port}"
-    async with aiohttp.ClientSession() as s:
-        async with s.get(base + "/ws") as resp:
-            assert resp.status == 401
+    async with aiohttp.ClientSession() as s, s.get(base + "/ws") as resp:
+        assert resp.status == 401
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
         async with s.get(base + "/") as resp:
             cookie = resp.cookies["kanal_web"]
@@ -134,9 +133,8 @@ async def test_deep_link_start_parameter_is_passed(app, page):
 
 
 async def test_healthz(app):
-    async with aiohttp.ClientSession() as s:
-        async with s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
-            body = await resp.json()
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
+        body = await resp.json()
     assert resp.status == 200 and body["ok"] and body["database"] == "ok"
 
 

@@ -531,12 +531,14 @@ async def test_secrets_never_logged(wa, app, caplog):
     await app.whatsapp.idle()
     junk = b"[]"
     await wa.deliver(junk, signature="sha256=00")
-    async with aiohttp.ClientSession() as http:
-        async with http.get(
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
             f"http://127.0.0.1:{app.port}/webhooks/whatsapp",
             params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "1"},
-        ):
-            pass
+        ),
+    ):
+        pass
     await app.outbox.drain()
     assert "whatsapp" in caplog.text.lower()  # the failures above were logged …
     for secret in (TOKEN, APP_SECRET, VERIFY_TOKEN):

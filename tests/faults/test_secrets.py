@@ -282,12 +282,14 @@ async def test_running_bot_with_network_faults_logs_no_secret(db_url, tmp_path, 
             # forged and malformed webhooks, a wrong verify token
             assert await wa.deliver(b'{"object":"whatsapp_business_account"}', signature="sha256=" + "0" * 64) == 403
             assert await wa.deliver(b"{}", signature=None) == 401
-            async with aiohttp.ClientSession() as http:
-                async with http.get(
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(
                     wa.webhook_url,
                     params={"hub.mode": "subscribe", "hub.verify_token": WA_VERIFY[:-1], "hub.challenge": "7"},
-                ) as r:
-                    assert r.status == 403
+                ) as r,
+            ):
+                assert r.status == 403
             for _ in range(100):  # the refused token is recorded on the outbox row
                 if "190" in await stored_errors(db_url) or "token" in (await stored_errors(db_url)).lower():
                     break

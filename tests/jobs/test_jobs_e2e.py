@@ -354,9 +354,8 @@ async def test_the_running_app_sweeps_when_elected(db, settings):
         got = await tg.wait_for_sent(1, chat_id=501, timeout=15)
         assert c.number in got[0]["visible_text"] and "Mendekati batas tanggapan pertama" in got[0]["visible_text"]
         assert app.leadership.is_leader
-        async with aiohttp.ClientSession() as s:
-            async with s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
-                assert (await resp.json())["scheduler"] == "leader"
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
+            assert (await resp.json())["scheduler"] == "leader"
         names = [name for name, _, _ in app.jobs.list_jobs()]
         assert names[:4] == ["sla", "autoclose", "digest", "retention"]
     assert not app.leadership.is_leader  # stopped cleanly: stepped down
