@@ -1,17 +1,17 @@
-"""Conversation flows, channel-agnostic. ``build_router()`` wires them all."""
+"""Conversation flows, channel-agnostic. ``build_router()`` composes the features' routers into
+the one router the dispatcher uses (the order is the order /bantuan lists commands)."""
 
 from bot.engine.router import Router
 from bot.services import digest
-from handlers import account as core
-from handlers import complaints, forum
+from handlers import account, complaints, forum
 from handlers import survey as skm
 
 
 def build_router() -> Router:
     router = Router()
-    core.register(router)
+    router.include(account.router)
     skm.register(router)
-    complaints.register(router)
+    router.include(complaints.router)
     digest.register(router)
     forum.register(router)
     return router

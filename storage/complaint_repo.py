@@ -98,6 +98,72 @@ class ComplaintRepo:
         self.session.add(ev)
         return ev
 
+    # ---- changing a complaint (flows name the change; the columns are set here) -----------
+    def record_transition(
+        self,
+        complaint: Complaint,
+        *,
+        action: str,
+        to_state: str,
+        at: datetime,
+        actor_user_id: int | None,
+        actor_role: str,
+        text: str | None,
+        visible_to_citizen: bool = True,
+        close: bool = False,
+    ) -> ComplaintEvent:
+        """Move the complaint to ``to_state`` (closing it when ``close``) and record the event."""
+        before = complaint.state
+        complaint.state = to_state
+        complaint.updated_at = at
+        if close:
+            complaint.closed_at = at
+        return self.add_event(
+            complaint=complaint,
+            at=at,
+            actor_user_id=actor_user_id,
+            actor_role=actor_role,
+            action=action,
+            from_state=before,
+            text=text,
+            visible_to_citizen=visible_to_citizen,
+        )
+
+    @staticmethod
+    def route_to(complaint: Complaint, opd_code: str, at: datetime) -> None:
+        """The complaint is now the business of ``opd_code`` (routed or forwarded)."""
+        complaint.opd_code = opd_code
+        complaint.routed_at = at
+
+    @staticmethod
+    def mark_answered(complaint: Complaint, at: datetime) -> None:
+        """The first response, if this is the first one."""
+        if complaint.first_response_at is None:
+            complaint.first_response_at = at
+
+    @classmethod
+    def mark_resolved(cls, complaint: Complaint, at: datetime) -> None:
+        cls.mark_answered(complaint, at)
+        complaint.resolved_at = at
+
+    @staticmethod
+    def back_to_triage(complaint: Complaint, triage_due_at: datetime) -> None:
+        """Returned by its OPD: no OPD, and a new triage deadline for the coordinators."""
+        complaint.opd_code = None
+        complaint.triage_due_at = triage_due_at
+
+    @staticmethod
+    def rate_satisfied(complaint: Complaint) -> None:
+        complaint.rating = "puas"
+
+    @staticmethod
+    def reopen_unsatisfied(complaint: Complaint, completion_due_at: datetime) -> None:
+        """The reporter was not satisfied: open again for the same OPD with a new deadline."""
+        complaint.rating = "tidak_puas"
+        complaint.reopen_count += 1
+        complaint.resolved_at = None
+        complaint.completion_due_at = completion_due_at
+
     # ---- reading, scoped ------------------------------------------------------------------
     async def get(
         self, number: str, *, lock: bool = False, citizen_user_id: int | None = None, opd_code: str | None = None

@@ -97,7 +97,7 @@ async def quiet(tg: FakeTelegramServer, app: KanalApp, window: float = 0.15) -> 
 async def invite_code(app: KanalApp, role: str, opd: str | None = None) -> str:
     from datetime import timedelta
 
-    from handlers.account import new_invite_code
+    from bot.services.invites import new_invite_code
     from storage import Repo
 
     code = new_invite_code()

@@ -200,7 +200,7 @@ async def _dispatch(args: argparse.Namespace, settings) -> int:
                         )
             return 0
         if args.command == "invite":
-            from handlers.account import new_invite_code
+            from bot.services.invites import new_invite_code
 
             if args.role == "officer" and not args.opd:
                 print("kanal: --opd CODE is required for --role officer", file=sys.stderr)

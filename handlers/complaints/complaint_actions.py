@@ -1,0 +1,84 @@
+"""What every complaint action shares: finding the complaint a staff member may act on, the
+answers when it is not there or not in a state for the action, and the state transition itself
+(event + audit), so each command only says what is particular to it."""
+
+from __future__ import annotations
+
+from bot.domain import complaint_rules as rules
+from bot.engine.turn import Turn
+from handlers.complaints.complaint_cards import short, state_label
+from storage.models import Complaint
+
+#: the roles that handle complaints
+HANDLERS = ("officer", "coordinator")
+
+
+def apply_action(
+    turn: Turn, c: Complaint, action: str, *, actor_role: str, text: str | None, visible: bool = True
+) -> None:
+    """Move ``c`` by ``action`` (raises ``InvalidTransition`` when not allowed), with event and audit."""
+    before = c.state
+    turn.uow.complaints.record_transition(
+        c,
+        action=action,
+        to_state=rules.next_state(action, before),
+        at=turn.now,
+        actor_user_id=turn.user.id,
+        actor_role=actor_role,
+        text=text,
+        visible_to_citizen=visible,
+        close=action == "rate_good",
+    )
+    turn.audit(
+        f"complaint_{action}",
+        subject_type="complaint",
+        subject_id=c.number,
+        from_state=before,
+        to_state=c.state,
+        opd=c.opd_code,
+    )
+
+
+async def find_for_handler(turn: Turn, number: str | None, *, lock: bool = True) -> Complaint | None:
+    """The complaint by number as this staff member may see it: any for a coordinator, only their
+    OPD's for an officer (another OPD's complaint is "not found")."""
+    if number is None:
+        return None
+    repo = turn.uow.complaints
+    if turn.user.role == "coordinator":
+        return await repo.get(number, lock=lock)
+    if turn.user.role == "officer" and turn.user.opd_code:
+        return await repo.get(number, lock=lock, opd_code=turn.user.opd_code)
+    return None
+
+
+def first_word(args: str) -> str:
+    words = args.split()
+    return words[0] if words else ""
+
+
+def not_found(turn: Turn, raw: str) -> None:
+    """No such complaint for this person; a command typed without a number is told its usage."""
+    typed = turn.inbound.command
+    command = turn.router.commands.get(typed[0]) if typed else None
+    if not raw and command is not None:  # "/balas" alone: say how, not "report ? not found"
+        turn.reply(
+            turn.t(
+                "Tulis nomor laporannya. Cara pakai: /{command} {usage}",
+                command=typed[0],
+                usage=turn.t(command.usage),
+            )
+        )
+        return
+    turn.reply(turn.t("Laporan {number} tidak ditemukan.", number=short(raw or "?", 30)))
+
+
+def refuse_in_state(turn: Turn, c: Complaint) -> None:
+    t = turn.t
+    turn.reply(
+        t(
+            'Laporan {number} berstatus "{state}"; tindakan ini tidak bisa dilakukan sekarang.',
+            number=c.number,
+            state=state_label(t, c.state),
+        )
+    )

@@ -1,0 +1,66 @@
+"""The buttons of the complaint features, built in one place.
+
+A button's value is the command it stands for ("/lihat ADU-2026-00012"): the router parses it
+exactly as if it had been typed. The rating verdicts are the words /nilai accepts.
+"""
+
+from __future__ import annotations
+
+from bot.domain.i18n import Translator
+from bot.domain.messages import Choice
+
+#: /nilai <nomor> puas|tidak
+RATE_GOOD = "puas"
+RATE_BAD = "tidak"
+GOOD_WORDS = (RATE_GOOD, "good", "ya")
+BAD_WORDS = (RATE_BAD, "tidak_puas", "bad", "no")
+
+
+def command(name: str, *args: object) -> str:
+    """The value of a button that runs ``/name args...``."""
+    return " ".join([f"/{name}", *(str(a) for a in args)])
+
+
+def view_choice(t: Translator, number: str, label: str | None = None) -> Choice:
+    return Choice(label or t("👁 Lihat"), command("lihat", number))
+
+
+def answer_choice(t: Translator, number: str) -> Choice:
+    return Choice(t("💬 Balas"), command("balas", number))
+
+
+def resolve_choice(t: Translator, number: str) -> Choice:
+    return Choice(t("✅ Selesai"), command("selesai", number))
+
+
+def officer_buttons(t: Translator, number: str) -> list[Choice]:
+    """What an officer can do with a complaint of their OPD."""
+    return [
+        view_choice(t, number),
+        answer_choice(t, number),
+        resolve_choice(t, number),
+        Choice(t("↩️ Kembalikan"), command("kembalikan", number)),
+    ]
+
+
+def route_choice(t: Translator, number: str, opd_code: str) -> Choice:
+    return Choice(t("➡️ Arahkan ke {opd}", opd=opd_code), command("arahkan", number, opd_code))
+
+
+def rate_choices(t: Translator, number: str) -> tuple[Choice, Choice]:
+    return (
+        Choice(t("👍 Puas"), command("nilai", number, RATE_GOOD)),
+        Choice(t("👎 Tidak puas"), command("nilai", number, RATE_BAD)),
+    )
+
+
+def status_choice(number: str, label: str | None = None) -> Choice:
+    return Choice(label or number, command("status", number))
+
+
+def cancel_choice(t: Translator) -> Choice:
+    return Choice(t("❌ Batal"), command("batal"))
+
+
+def menu_choice(t: Translator) -> Choice:
+    return Choice(t("🏠 Menu"), command("menu"))

@@ -1,0 +1,203 @@
+"""Texts about complaints shared by the citizen and staff flows: the card, the history line, the
+paged list, and the notifications to a complaint's handlers and to its reporter.
+
+Every text an officer or coordinator sees about a reporter is built by :func:`reporter_line`,
+which prints nothing identifying for an anonymous complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_, Translator
+from bot.domain.messages import Choice, Reply
+from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
+from bot.engine.turn import Turn
+from handlers.complaints.complaint_buttons import officer_buttons, route_choice, view_choice
+from storage.complaint_repo import Page
+from storage.models import Complaint, ComplaintEvent, User
+
+PAGE = 8
+
+ACTION_EVENT_LABELS = {
+    "filed": N_("Laporan diterima"),
+    "routed": N_("Didisposisikan ke {opd}"),
+    "auto_routed": N_("Diteruskan otomatis ke {opd}"),
+    "to_triage": N_("Menunggu verifikasi koordinator"),
+    "answer": N_("Jawaban petugas"),
+    "resolve": N_("Dinyatakan selesai"),
+    "forward": N_("Diteruskan ke {opd}"),
+    "return": N_("Dikembalikan ke koordinator"),
+    "rate_good": N_("Pelapor puas; ditutup"),
+    "rate_bad": N_("Pelapor tidak puas; dibuka kembali"),
+    "autoclose": N_("Ditutup otomatis (tidak ada konfirmasi)"),
+}
+
+
+def reporter_line(t: Translator, c: Complaint, citizen: User | None) -> str:
+    """Who filed it, as an officer/coordinator may see it. Anonim: nothing identifying, ever."""
+    if c.privacy == "anonim":
+        return t("Pelapor: Anonim")
+    if citizen is None or citizen.erased_at is not None:
+        return t("Pelapor: (data pribadi telah dihapus)")
+    name = citizen.display_name or t("tanpa nama")
+    extra = t(" · 🔒 Rahasia") if c.privacy == "rahasia" else ""
+    return t("Pelapor: {name}", name=name) + extra
+
+
+def short(text: str, n: int = 90) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def page_number(turn: Turn, command: str, word: str | None) -> int | None:
+    """The page typed after a list command (1 when none); None, with the command's usage told,
+    when ``word`` is not one ("/antrian abc", "/triase 0": silently showing page 1 misleads)."""
+    if word is None:
+        return 1
+    if word.isdecimal() and 0 < int(word) < 100000:  # isdecimal, not isdigit: "²" is no int()
+        return int(word)
+    turn.reply(
+        turn.t(
+            '"{word}" bukan nomor halaman. Cara pakai: /{command} {usage}',
+            word=short(word, 30),
+            command=command,
+            usage=turn.t("[halaman]"),
+        )
+    )
+    return None
+
+
+def state_label(t: Translator, state: str) -> str:
+    return t(rules.STATE_LABELS.get(state, state))
+
+
+def overdue_mark(turn: Turn, ctx: RegionContext, c: Complaint) -> str:
+    if c.completion_due_at is None or c.state not in rules.OPEN_STATES:
+        return ""
+    if turn.now > c.completion_due_at:
+        days = ctx.calendar.working_days_between(c.completion_due_at, turn.now)
+        return " ⚠️ " + turn.t("lewat {n} hari kerja", n=max(days, 1)) if days else " ⚠️ " + turn.t("lewat batas")
+    return ""
+
+
+def complaint_card(
+    turn: Turn, ctx: RegionContext, c: Complaint, citizen: User | None, t: Translator, *, heading: str
+) -> str:
+    lines = [heading, "", short(c.text, 600), ""]
+    if c.address:
+        lines.append(t("📍 {address}", address=c.address))
+    if c.latitude is not None and c.longitude is not None:
+        lines.append(t("📍 Lokasi: {lat:.5f}, {lon:.5f}", lat=c.latitude, lon=c.longitude))
+    lines.append(reporter_line(t, c, citizen))
+    lines.append(t("Status: {state}", state=t(rules.STATE_LABELS[c.state])))
+    if c.opd_code:
+        lines.append(t("OPD: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))
+    lines.append(t("Batas tanggapan pertama: {date}", date=fmt_date(turn, ctx, c.response_due_at)))
+    lines.append(
+        t("Batas penyelesaian: {date}", date=fmt_date(turn, ctx, c.completion_due_at)) + overdue_mark(turn, ctx, c)
+    )
+    return "\n".join(lines)
+
+
+def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent, *, for_citizen: bool) -> str:
+    """One line of a complaint's history, for its reporter or for staff."""
+    label = t(
+        ACTION_EVENT_LABELS.get(ev.action, ev.action), opd=ctx.opd_names.get(ev.opd_code or "", ev.opd_code or "-")
+    )
+    if ev.actor_role == "citizen":
+        who = t("Anda") if for_citizen else t("Pelapor")
+    elif ev.actor_role == "officer":
+        who = t("Petugas {opd}", opd=ev.opd_code or "")
+    elif ev.actor_role == "coordinator":
+        who = t("Koordinator")
+    else:
+        who = t("Sistem")
+    body = f"\n  “{short(ev.text, 500)}”" if ev.text and ev.action != "filed" else ""
+    return f"• {fmt_datetime(turn, ctx, ev.at)} · {who}: {label}{body}"
+
+
+def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint) -> str:
+    """One complaint of a paged staff list (/antrian, /triase)."""
+    due = c.triage_due_at if c.state == "triase" else c.completion_due_at
+    suggestion = t(" · usulan: {opd}", opd=c.suggested_opd) if c.state == "triase" and c.suggested_opd else ""
+    deadline = t("batas {date}", date=fmt_date(turn, ctx, due))
+    return (
+        f"{i}. {c.number} · {state_label(t, c.state)} · {deadline}{overdue_mark(turn, ctx, c)}{suggestion}\n"
+        f"   {short(c.text, 80)}"
+    )
+
+
+def send_list(
+    turn: Turn,
+    ctx: RegionContext,
+    result: Page,
+    title: str,
+    page: int,
+    page_value: Callable[[int], str],
+    *,
+    empty: str,
+) -> None:
+    """A page of complaints with a button per complaint and ◀️ ▶️ to the neighbouring pages."""
+    t = turn.t
+    if not result.rows:
+        turn.reply(empty if page == 1 else t("Halaman {page} kosong.", page=page))
+        return
+    pages = (result.total + PAGE - 1) // PAGE
+    lines = [
+        t(
+            "{title} — {total} laporan, halaman {page}/{pages}:",
+            title=title,
+            total=result.total,
+            page=page,
+            pages=pages,
+        ),
+        "",
+    ]
+    for i, c in enumerate(result.rows, start=result.offset + 1):
+        lines.append(list_line(turn, ctx, t, i, c))
+    choices = [view_choice(t, c.number, c.number) for c in result.rows]
+    if page > 1:
+        choices.append(Choice(t("◀️ Sebelumnya"), page_value(page - 1)))
+    if page < pages:
+        choices.append(Choice(t("Berikutnya ▶️"), page_value(page + 1)))
+    turn.reply("\n".join(lines), choices)
+
+
+def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
+    """The buttons under a notification to one of the complaint's handlers."""
+    if person.role == "officer":
+        return officer_buttons(t, c.number)
+    choices = [view_choice(t, c.number)]
+    if c.state == "triase" and c.suggested_opd:
+        choices.append(route_choice(t, c.number, c.suggested_opd))
+    return choices
+
+
+async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_msgid: str, **kw) -> None:
+    """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage."""
+    if c.state == "triase" or c.opd_code is None:
+        people = await turn.repo.users_with_role("coordinator")
+    else:
+        people = await turn.repo.users_with_role("officer", c.opd_code)
+    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    for person in people:
+        if person.id == turn.user.id:
+            continue
+        t = turn.translator_for(person)
+        text = complaint_card(turn, ctx, c, citizen, t, heading=t(heading_msgid, number=c.number, **kw))
+        turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c))))
+
+
+async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Choice, ...] = (), **kw) -> None:
+    """Tell the reporter (unless it is them acting, or they erased their data)."""
+    if c.citizen_user_id is None or c.citizen_user_id == turn.user.id:
+        return
+    citizen = await turn.repo.get_user(c.citizen_user_id)
+    if citizen is None or citizen.erased_at is not None:
+        return
+    t = turn.translator_for(citizen)
+    # a staff member's answer that cannot be delivered is reported back to them (Notifier.delivery_failed)
+    report = {"user_id": turn.user.id, "about": c.number} if turn.user.role in ("officer", "coordinator") else None
+    turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices, on_failure=report))

@@ -1,0 +1,415 @@
+"""/lapor: a citizen files a complaint, step by step — text, photos, location, privacy, then a
+summary to send or edit. On sending, the region's router proposes the OPD; a confident match is
+routed at once, anything else waits for the coordinators' triage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_, Translator
+from bot.domain.messages import Choice, Kind
+from bot.domain.routing import RouteResult
+from bot.engine.region_context import RegionContext, fmt_date, region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from handlers.complaints.complaint_buttons import cancel_choice, menu_choice, status_choice
+from handlers.complaints.complaint_cards import notify_handlers, short
+from storage.models import Complaint
+
+router = Router("complaints.filing")
+
+FILING_FLOW = "lapor"
+
+
+class FilingStep(StrEnum):
+    TEXT = "text"
+    PHOTOS = "photos"
+    LOCATION = "location"
+    PRIVACY = "privacy"
+    CONFIRM = "confirm"
+
+
+# ---- the flow's buttons: built and read here ---------------------------------------------------
+NEXT = "lapor:next"
+SKIP = "lapor:skip"
+SEND = "lapor:send"
+PRIVACY_PREFIX = "lapor:privacy:"
+EDIT_PREFIX = "lapor:edit:"
+PRIVACY_BY_NUMBER = {"1": "biasa", "2": "rahasia", "3": "anonim"}
+NEXT_WORDS = ("lanjut", "next", "lewati", "skip", "tidak", "tidak ada")
+SKIP_WORDS = ("lewati", "skip", "tidak", "tidak ada")
+SEND_WORDS = ("kirim", "send", "ya")
+
+
+def privacy_value(privacy: str) -> str:
+    return f"{PRIVACY_PREFIX}{privacy}"
+
+
+def picked_privacy(choice: str | None, word: str) -> str:
+    """The privacy a button or a typed word/number names (not necessarily a valid one)."""
+    if choice:
+        return choice.removeprefix(PRIVACY_PREFIX)
+    return PRIVACY_BY_NUMBER.get(word, word)
+
+
+def edit_value(step: FilingStep) -> str:
+    return f"{EDIT_PREFIX}{step}"
+
+
+def edited_step(choice: str | None) -> str | None:
+    """Which part the summary's "change" button names; None when it is no such button."""
+    if choice and choice.startswith(EDIT_PREFIX):
+        return choice.removeprefix(EDIT_PREFIX)
+    return None
+
+
+def nav(t: Translator, *extra: Choice) -> list[Choice]:
+    return [*extra, cancel_choice(t)]
+
+
+def next_choice(t: Translator) -> Choice:
+    return Choice(t("➡️ Lanjut"), NEXT)
+
+
+def privacy_choices(t: Translator) -> list[Choice]:
+    return nav(t, *(Choice(t(rules.PRIVACY_LABELS[p]), privacy_value(p)) for p in rules.PRIVACY))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the citizen sent at a step: a button value, or typed text (and its lower case)."""
+
+    choice: str | None
+    text: str
+    word: str
+
+
+# ---- starting ----------------------------------------------------------------------------------
+@router.command("lapor", "complaint", description=N_("buat pengaduan"))
+async def lapor(turn: Turn, args: str) -> None:
+    turn.clear_state()  # another flow left half-way restarts cleanly (an SKM questionnaire stays resumable)
+    turn.set_state(FILING_FLOW, FilingStep.TEXT, {"photos": []})
+    t = turn.t
+    text = args.strip()
+    if text:
+        await take_text(turn, text)  # "/lapor jalan rusak di ..." works in one go
+        return
+    turn.reply(
+        t(
+            "Ceritakan masalah yang ingin Anda laporkan: apa yang terjadi, di mana, dan sejak kapan.\n"
+            "Tulis dalam satu pesan (minimal {min} karakter). Ketik /batal untuk keluar.",
+            min=rules.MIN_TEXT,
+        ),
+        title=t("Buat pengaduan"),
+    )
+
+
+def after(data: dict, step: FilingStep) -> FilingStep:
+    """The next step; once the summary has been shown, every edit goes back to it."""
+    return FilingStep.CONFIRM if data.get("editing") else step
+
+
+async def take_text(turn: Turn, text: str) -> None:
+    t = turn.t
+    problem = rules.validate_text(text)
+    if problem:
+        turn.reply(t(problem, min=rules.MIN_TEXT, max=rules.MAX_TEXT, n=len(text.strip())), nav(t))
+        return
+    data = {**turn.data, "text": text.strip()}
+    await advance(turn, data, after(data, FilingStep.PHOTOS))
+
+
+async def advance(turn: Turn, data: dict, step: str) -> None:
+    """Go to ``step`` and ask its question."""
+    t = turn.t
+    turn.set_state(FILING_FLOW, step, data)
+    if step == FilingStep.PHOTOS:
+        turn.reply(
+            t(
+                "Ada foto pendukung? Kirim hingga {max} foto sekarang (sudah {n}), atau tekan Lanjut.",
+                max=rules.MAX_PHOTOS,
+                n=len(data.get("photos", [])),
+            ),
+            nav(t, next_choice(t)),
+        )
+    elif step == FilingStep.LOCATION:
+        turn.reply(
+            t("Di mana lokasinya? Kirim lokasi (📎 → Lokasi) atau ketik alamatnya. Tekan Lewati jika tidak perlu."),
+            nav(t, Choice(t("⏭ Lewati"), SKIP)),
+        )
+    elif step == FilingStep.PRIVACY:
+        turn.reply(
+            t(
+                "Pilih kerahasiaan laporan:\n"
+                "• Biasa — petugas yang menangani melihat nama Anda.\n"
+                "• Rahasia — isi laporan hanya dilihat OPD yang menangani dan koordinator.\n"
+                "• Anonim — petugas tidak pernah tahu siapa Anda; jawaban tetap sampai ke Anda di sini."
+            ),
+            privacy_choices(t),
+        )
+    elif step == FilingStep.CONFIRM:
+        await show_summary(turn, data)
+
+
+async def show_summary(turn: Turn, data: dict) -> None:
+    t = turn.t
+    ctx = await region_context(turn.repo)
+    route = ctx.router.route(data["text"])
+    data = {**data, "editing": True}
+    turn.set_state(FILING_FLOW, FilingStep.CONFIRM, data)
+    where = data.get("address") or (t("titik lokasi terkirim") if data.get("lat") is not None else t("tidak ada"))
+    opd = ctx.opd_names.get(route.opd_code, "") if route.opd_code else t("ditentukan oleh koordinator")
+    text = "\n".join(
+        [
+            short(data["text"], 700),
+            "",
+            t("📷 Foto: {n}", n=len(data.get("photos", []))),
+            t("📍 Lokasi: {where}", where=where),
+            t("🔒 Kerahasiaan: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", "biasa")])),
+            t("🏢 Usulan OPD tujuan: {opd}", opd=opd),
+            "",
+            t("Kirim laporan ini?"),
+        ]
+    )
+    turn.reply(
+        text,
+        [
+            Choice(t("✅ Kirim"), SEND),
+            Choice(t("✏️ Ubah teks"), edit_value(FilingStep.TEXT)),
+            Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS)),
+            Choice(t("📍 Ubah lokasi"), edit_value(FilingStep.LOCATION)),
+            Choice(t("🔒 Ubah kerahasiaan"), edit_value(FilingStep.PRIVACY)),
+            cancel_choice(t),
+        ],
+        title=t("Ringkasan laporan"),
+    )
+
+
+# ---- the steps -----------------------------------------------------------------------------------
+@router.flow(FILING_FLOW)
+async def filing(turn: Turn) -> None:
+    inbound = turn.inbound
+    step = turn.step
+    data = dict(turn.data)
+    text = (inbound.text or "").strip() if inbound.kind is Kind.TEXT else ""
+    answer = Answer(inbound.choice if inbound.kind is Kind.CHOICE else None, text, text.lower())
+    if inbound.kind is Kind.PHOTO and inbound.photo is not None and step in (FilingStep.TEXT, FilingStep.PHOTOS):
+        await take_photo(turn, data, step)
+        return
+    handler = STEPS.get(step)
+    if handler is not None:
+        await handler(turn, data, answer)
+
+
+async def take_photo(turn: Turn, data: dict, step: str) -> None:
+    t = turn.t
+    inbound = turn.inbound
+    photos = list(data.get("photos", []))
+    if len(photos) >= rules.MAX_PHOTOS:
+        turn.reply(
+            t("Sudah {max} foto; foto berikutnya tidak disimpan. Tekan Lanjut.", max=rules.MAX_PHOTOS),
+            nav(t, next_choice(t)),
+        )
+        return
+    p = inbound.photo
+    photos.append(
+        {
+            "ref": p.file_ref,
+            "mime": p.mime_type,
+            "size": p.size,
+            "caption": (p.caption or "")[:1000] or None,
+            "channel": inbound.channel,
+        }
+    )
+    data["photos"] = photos
+    if step == FilingStep.TEXT:
+        if p.caption and not rules.validate_text(p.caption):
+            data["text"] = p.caption.strip()
+            await advance(turn, data, after(data, FilingStep.PHOTOS))
+            return
+        turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
+        turn.reply(
+            t(
+                "Foto diterima. Sekarang ceritakan masalahnya dalam satu pesan (minimal {min} karakter).",
+                min=rules.MIN_TEXT,
+            ),
+            nav(t),
+        )
+        return
+    turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
+    turn.reply(
+        t(
+            "Foto {n} dari maks. {max} diterima. Kirim foto lain atau tekan Lanjut.",
+            n=len(photos),
+            max=rules.MAX_PHOTOS,
+        ),
+        nav(t, next_choice(t)),
+    )
+
+
+async def text_step(turn: Turn, data: dict, answer: Answer) -> None:
+    if turn.inbound.kind is Kind.TEXT and answer.text:
+        await take_text(turn, answer.text)
+    else:
+        t = turn.t
+        turn.reply(t("Mohon tuliskan laporan Anda sebagai teks (minimal {min} karakter).", min=rules.MIN_TEXT), nav(t))
+
+
+async def photos_step(turn: Turn, data: dict, answer: Answer) -> None:
+    if answer.choice == NEXT or answer.word in NEXT_WORDS:
+        await advance(turn, data, after(data, FilingStep.LOCATION))
+    else:
+        t = turn.t
+        turn.reply(t("Kirim foto, atau tekan Lanjut jika tidak ada foto."), nav(t, next_choice(t)))
+
+
+async def location_step(turn: Turn, data: dict, answer: Answer) -> None:
+    location = turn.inbound.location
+    if turn.inbound.kind is Kind.LOCATION and location is not None:
+        data.update(lat=location.latitude, lon=location.longitude, address=(location.address or data.get("address")))
+    elif answer.choice == SKIP or answer.word in SKIP_WORDS:
+        data.update(lat=None, lon=None, address=None)
+    elif answer.text and len(answer.text) >= 5:
+        data.update(address=answer.text[:500], lat=None, lon=None)
+    else:
+        t = turn.t
+        turn.reply(
+            t("Kirim lokasi, ketik alamat (minimal 5 karakter), atau tekan Lewati."),
+            nav(t, Choice(t("⏭ Lewati"), SKIP)),
+        )
+        return
+    await advance(turn, data, after(data, FilingStep.PRIVACY))
+
+
+async def privacy_step(turn: Turn, data: dict, answer: Answer) -> None:
+    picked = picked_privacy(answer.choice, answer.word)
+    if picked not in rules.PRIVACY:
+        t = turn.t
+        turn.reply(t("Mohon pilih Biasa, Rahasia, atau Anonim."), privacy_choices(t))
+        return
+    data["privacy"] = picked
+    await advance(turn, data, FilingStep.CONFIRM)
+
+
+async def confirm_step(turn: Turn, data: dict, answer: Answer) -> None:
+    t = turn.t
+    if answer.choice == SEND or answer.word in SEND_WORDS:
+        await submit(turn, data)
+        return
+    what = edited_step(answer.choice)
+    if what == FilingStep.TEXT:
+        turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
+        turn.reply(t("Tulis ulang laporan Anda (minimal {min} karakter):", min=rules.MIN_TEXT), nav(t))
+    elif what == FilingStep.PHOTOS:
+        data["photos"] = []
+        turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
+        turn.reply(
+            t("Foto lama dihapus. Kirim hingga {max} foto baru, atau tekan Lanjut.", max=rules.MAX_PHOTOS),
+            nav(t, next_choice(t)),
+        )
+    elif what in (FilingStep.LOCATION, FilingStep.PRIVACY):
+        await advance(turn, data, what)
+    else:
+        await show_summary(turn, data)
+
+
+STEPS = {
+    FilingStep.TEXT: text_step,
+    FilingStep.PHOTOS: photos_step,
+    FilingStep.LOCATION: location_step,
+    FilingStep.PRIVACY: privacy_step,
+    FilingStep.CONFIRM: confirm_step,
+}
+
+
+# ---- sending -------------------------------------------------------------------------------------
+async def submit(turn: Turn, data: dict) -> None:
+    ctx = await region_context(turn.repo)
+    route = ctx.router.route(data["text"])
+    routed = route.opd_code is not None and route.opd_code in ctx.opd_names
+    c = await store_complaint(turn, ctx, data, route, routed)
+    turn.audit(
+        "complaint_filed",
+        subject_type="complaint",
+        subject_id=c.number,
+        state=c.state,
+        opd=c.opd_code,
+        privacy=c.privacy,
+    )
+    turn.clear_state()
+    confirm_filed(turn, ctx, c, routed)
+    await notify_handlers(
+        turn, ctx, c, N_("📣 Pengaduan baru {number}") if routed else N_("📥 Pengaduan baru untuk triase: {number}")
+    )
+
+
+async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: RouteResult, routed: bool) -> Complaint:
+    """The complaint row, its photos and its first events."""
+    repo = turn.uow.complaints
+    now = turn.now
+    c = await repo.create(
+        number_year=now.astimezone(ctx.tz).year,
+        citizen_user_id=turn.user.id,
+        channel=turn.inbound.channel,
+        text=data["text"],
+        latitude=data.get("lat"),
+        longitude=data.get("lon"),
+        address=data.get("address"),
+        privacy=data.get("privacy", "biasa"),
+        state="disposisi" if routed else "triase",
+        opd_code=route.opd_code if routed else None,
+        suggested_opd=route.opd_code,
+        route_confidence=route.confidence,
+        topic=(route.topic or None) and route.topic[:64],
+        klass="keluhan",
+        filed_at=now,
+        updated_at=now,
+        routed_at=now if routed else None,
+        triage_due_at=ctx.due(now, int(ctx.sla["triage_days"])),
+        response_due_at=ctx.due(now, int(ctx.sla["first_response_days"])),
+        completion_due_at=ctx.due(now, ctx.completion_days("keluhan")),
+        reopen_count=0,
+    )
+    for p in data.get("photos", []):
+        repo.add_photo(
+            complaint_id=c.id,
+            channel=p.get("channel") or turn.inbound.channel,
+            file_ref=p["ref"],
+            mime_type=p.get("mime"),
+            size=p.get("size"),
+            caption=p.get("caption"),
+            now=now,
+        )
+    repo.add_event(complaint=c, at=now, actor_user_id=turn.user.id, actor_role="citizen", action="filed", text=c.text)
+    if routed:
+        repo.add_event(complaint=c, at=now, actor_user_id=None, actor_role="system", action="auto_routed")
+    return c
+
+
+def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) -> None:
+    """The reporter's receipt: the number, who handles it next and by when."""
+    t = turn.t
+    if routed:
+        nxt = t(
+            "Laporan Anda langsung diteruskan ke {opd}. Tanggapan pertama paling lambat {due}, "
+            "penyelesaian paling lambat {done}.",
+            opd=ctx.opd_names[c.opd_code],
+            due=fmt_date(turn, ctx, c.response_due_at),
+            done=fmt_date(turn, ctx, c.completion_due_at),
+        )
+    else:
+        nxt = t(
+            "Koordinator pengaduan akan memeriksa dan meneruskannya ke OPD yang tepat paling lambat {due}.",
+            due=fmt_date(turn, ctx, c.triage_due_at),
+        )
+    turn.reply(
+        t("✅ Laporan terkirim. Nomor laporan Anda: {number}", number=c.number)
+        + "\n\n"
+        + nxt
+        + "\n\n"
+        + t("Simpan nomor ini. Cek perkembangannya kapan saja dengan /status {number}.", number=c.number),
+        [status_choice(c.number, t("🔎 Cek Status")), menu_choice(t)],
+    )

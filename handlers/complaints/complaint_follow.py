@@ -1,0 +1,170 @@
+"""A citizen follows their complaints: /status (their list, or one complaint's history) and
+/nilai, the rating asked for once a complaint is resolved. Not satisfied reopens it for the same
+OPD, after the citizen says why (the rating flow).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_
+from bot.domain.messages import Kind
+from bot.engine.region_context import RegionContext, fmt_date, region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from handlers.account import show_menu
+from handlers.complaints.complaint_actions import apply_action
+from handlers.complaints.complaint_buttons import (
+    BAD_WORDS,
+    GOOD_WORDS,
+    cancel_choice,
+    rate_choices,
+    status_choice,
+)
+from handlers.complaints.complaint_cards import event_line, notify_handlers, short, state_label
+from storage.models import Complaint
+
+router = Router("complaints.follow")
+
+RATE_FLOW = "nilai"
+
+
+class RateStep(StrEnum):
+    REASON = "reason"
+
+
+# ---- /status ---------------------------------------------------------------------------------
+@router.command("status", description=N_("cek status pengaduan Anda"), usage=N_("[nomor]"))
+async def status(turn: Turn, args: str) -> None:
+    t = turn.t
+    ctx = await region_context(turn.repo)
+    if not args.strip():
+        await list_mine(turn, ctx)
+        return
+    number = rules.parse_number(args.split()[0])
+    c = await turn.uow.complaints.get(number, citizen_user_id=turn.user.id) if number else None
+    if c is None:
+        turn.reply(
+            t(
+                "Laporan {number} tidak ditemukan di antara laporan Anda. "
+                "Periksa nomornya atau ketik /status untuk daftar laporan Anda.",
+                number=short(args.split()[0], 30),
+            )
+        )
+        return
+    await show_history(turn, ctx, c)
+
+
+async def list_mine(turn: Turn, ctx: RegionContext) -> None:
+    t = turn.t
+    mine = await turn.uow.complaints.for_citizen(turn.user.id)
+    if not mine:
+        show_menu(turn, t("Anda belum pernah membuat laporan. Buat laporan baru dengan /lapor."))
+        return
+    lines = [t("Laporan Anda:")]
+    for c in mine:
+        updated = t("diperbarui {date}", date=fmt_date(turn, ctx, c.updated_at))
+        lines.append(f"• {c.number} — {state_label(t, c.state)} ({updated})\n  {short(c.text, 70)}")
+    lines.append("")
+    lines.append(t("Ketik /status <nomor> untuk riwayat lengkap."))
+    turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
+
+
+async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
+    t = turn.t
+    lines = [
+        t("Laporan {number}", number=c.number),
+        short(c.text, 400),
+        "",
+        t("Status: {state}", state=state_label(t, c.state)),
+    ]
+    if c.opd_code:
+        lines.append(t("Ditangani: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))
+    if c.state in rules.OPEN_STATES:
+        lines.append(t("Batas penyelesaian: {date}", date=fmt_date(turn, ctx, c.completion_due_at)))
+    lines += ["", t("Riwayat:")]
+    for ev in await turn.uow.complaints.events(c.id, citizen_view=True):
+        lines.append(event_line(turn, ctx, t, ev, for_citizen=True))
+    choices = list(rate_choices(t, c.number)) if c.state == "selesai" else []
+    turn.reply("\n".join(lines), choices)
+
+
+# ---- /nilai and the reason for a bad rating ----------------------------------------------------
+@router.command(
+    "nilai",
+    "rate",
+    description=N_("beri penilaian atas laporan yang selesai"),
+    roles=("citizen", "officer", "coordinator"),
+    usage=N_("<nomor> puas|tidak"),
+)
+async def rate(turn: Turn, args: str) -> None:
+    t = turn.t
+    parsed = rules.split_number(args)
+    verdict = parsed.rest.lower().split()[0] if parsed.rest else ""
+    repo = turn.uow.complaints
+    c = await repo.get(parsed.number, citizen_user_id=turn.user.id, lock=True) if parsed.number else None
+    if c is None:
+        turn.reply(t("Laporan tidak ditemukan di antara laporan Anda. Ketik /status untuk daftar laporan Anda."))
+        return
+    if c.state != "selesai":
+        turn.reply(
+            t(
+                'Laporan {number} berstatus "{state}"; '
+                "penilaian hanya bisa diberikan setelah laporan dinyatakan selesai.",
+                number=c.number,
+                state=state_label(t, c.state),
+            )
+        )
+        return
+    if verdict in GOOD_WORDS:
+        apply_action(turn, c, "rate_good", actor_role="citizen", text=None)
+        repo.rate_satisfied(c)
+        turn.reply(t("Terima kasih atas penilaian Anda. Laporan {number} ditutup.", number=c.number))
+    elif verdict in BAD_WORDS:
+        turn.set_state(RATE_FLOW, RateStep.REASON, {"number": c.number})
+        turn.reply(
+            t(
+                "Mohon maaf belum memuaskan. Apa yang belum selesai? Tuliskan alasannya; "
+                "laporan akan dibuka kembali untuk OPD yang sama."
+            ),
+            [cancel_choice(t)],
+        )
+    else:
+        turn.reply(
+            t("Apakah Anda puas dengan penyelesaian laporan {number}?", number=c.number),
+            list(rate_choices(t, c.number)),
+        )
+
+
+@router.flow(RATE_FLOW)
+async def rate_reason(turn: Turn) -> None:
+    t = turn.t
+    reason = (turn.inbound.text or "").strip() if turn.inbound.kind is Kind.TEXT else ""
+    if len(reason) < 3:
+        turn.reply(t("Mohon tuliskan alasannya (beberapa kata), atau ketik /batal."))
+        return
+    repo = turn.uow.complaints
+    c = await repo.get(turn.data.get("number", ""), citizen_user_id=turn.user.id, lock=True)
+    turn.clear_state()
+    if c is None or c.state != "selesai":
+        turn.reply(t("Laporan itu sudah tidak menunggu penilaian. Ketik /status untuk melihat statusnya."))
+        return
+    ctx = await region_context(turn.repo)
+    repo.reopen_unsatisfied(c, ctx.due(turn.now, ctx.completion_days(c.klass)))
+    apply_action(turn, c, "rate_bad", actor_role="citizen", text=reason[: rules.MAX_ANSWER])
+    turn.reply(
+        t(
+            "Laporan {number} dibuka kembali dan diteruskan lagi ke {opd}. Batas penyelesaian baru: {date}.",
+            number=c.number,
+            opd=ctx.opd_names.get(c.opd_code or "", c.opd_code or "-"),
+            date=fmt_date(turn, ctx, c.completion_due_at),
+        )
+    )
+    await notify_handlers(
+        turn,
+        ctx,
+        c,
+        N_("🔁 Dibuka kembali: pelapor belum puas dengan {number}. Alasan: {reason}"),
+        reason=short(reason, 300),
+    )

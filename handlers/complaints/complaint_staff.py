@@ -1,0 +1,319 @@
+"""OPD officers (and coordinators) work on complaints: /antrian (the OPD's queue), /lihat (card,
+history, photos), /balas, /selesai, /teruskan and /kembalikan.
+
+/balas, /selesai and /kembalikan need a text; typed without it (or sent by a button) they ask for
+it, and the next message completes the command (the prompt flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_
+from bot.domain.messages import Attachment, Kind
+from bot.engine.region_context import RegionContext, region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from handlers.complaints.complaint_actions import (
+    HANDLERS,
+    apply_action,
+    find_for_handler,
+    first_word,
+    not_found,
+    refuse_in_state,
+)
+from handlers.complaints.complaint_buttons import (
+    answer_choice,
+    cancel_choice,
+    command,
+    officer_buttons,
+    rate_choices,
+    resolve_choice,
+)
+from handlers.complaints.complaint_cards import (
+    PAGE,
+    complaint_card,
+    event_line,
+    notify_citizen,
+    notify_handlers,
+    page_number,
+    send_list,
+    short,
+)
+from storage.models import Complaint
+
+router = Router("complaints.staff")
+
+PROMPT_FLOW = "petugas"
+
+
+class PromptStep(StrEnum):
+    TEXT = "text"
+
+
+# ---- /antrian ------------------------------------------------------------------------------------
+@router.command(
+    "antrian",
+    "queue",
+    description=N_("antrean pengaduan OPD saya"),
+    roles=HANDLERS,
+    usage=N_("[halaman] [KODE-OPD]"),
+)
+async def queue(turn: Turn, args: str) -> None:
+    t = turn.t
+    ctx = await region_context(turn.repo)
+    words = args.split()
+    coordinator = turn.user.role == "coordinator"
+    # a coordinator may name the OPD instead: "/antrian PUPR"
+    page = page_number(turn, "antrian", words[0] if words and (words[0].isdecimal() or not coordinator) else None)
+    if page is None:
+        return
+    opd = queue_opd(turn, ctx, words) if coordinator else turn.user.opd_code
+    if coordinator and opd is None:
+        return
+    if opd is None:
+        turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
+        return
+    result = await turn.uow.complaints.queue(opd, limit=PAGE, offset=(page - 1) * PAGE)
+    send_list(
+        turn,
+        ctx,
+        result,
+        t("Antrean {opd}", opd=ctx.opd_names.get(opd, opd)),
+        page,
+        lambda p: command("antrian", p, opd) if coordinator else command("antrian", p),
+        empty=t("Tidak ada pengaduan terbuka untuk {opd}. 👍", opd=ctx.opd_names.get(opd, opd)),
+    )
+
+
+def queue_opd(turn: Turn, ctx: RegionContext, words: list[str]) -> str | None:
+    """The OPD a coordinator named after /antrian; None, with how to name one, when none is valid."""
+    named = [w.upper() for w in words if not w.isdecimal()]
+    opd = named[0] if named else None
+    if opd is None or opd not in ctx.opd_names:
+        turn.reply(
+            turn.t(
+                "Koordinator: ketik /antrian <KODE-OPD>, misalnya /antrian {code}. "
+                "Untuk laporan yang belum diarahkan: /triase.",
+                code=next(iter(ctx.opd_names), "PUPR"),
+            )
+        )
+        return None
+    return opd
+
+
+# ---- /lihat ------------------------------------------------------------------------------------
+@router.command(
+    "lihat", "view", description=N_("lihat rincian dan riwayat pengaduan"), roles=HANDLERS, usage=N_("<nomor>")
+)
+async def view(turn: Turn, args: str) -> None:
+    t = turn.t
+    parsed = rules.split_number(args)
+    c = await find_for_handler(turn, parsed.number, lock=False)
+    if c is None:
+        not_found(turn, first_word(args))
+        return
+    ctx = await region_context(turn.repo)
+    repo = turn.uow.complaints
+    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    lines = [
+        complaint_card(turn, ctx, c, citizen, t, heading=t("Laporan {number}", number=c.number)),
+        "",
+        t("Riwayat:"),
+    ]
+    for ev in await repo.events(c.id):
+        lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
+    choices = (
+        officer_buttons(t, c.number)
+        if turn.user.role == "officer"
+        else [answer_choice(t, c.number), resolve_choice(t, c.number)]
+    )
+    turn.reply("\n".join(lines), choices if c.state in rules.OPEN_STATES else [])
+    await show_photos(turn, c)
+    turn.audit("complaint_viewed", subject_type="complaint", subject_id=c.number)
+
+
+async def show_photos(turn: Turn, c: Complaint) -> None:
+    """The complaint's photos sent on this channel; a note for each one sent on another."""
+    t = turn.t
+    for p in await turn.uow.complaints.photos(c.id):
+        if p.channel == turn.inbound.channel:
+            turn.reply(
+                t("Foto laporan {number}", number=c.number) + (f"\n{short(p.caption, 200)}" if p.caption else ""),
+                image=Attachment(filename="foto.jpg", mime_type=p.mime_type or "image/jpeg", file_ref=p.file_ref),
+            )
+        else:
+            turn.reply(
+                t("📷 Laporan ini memuat foto yang dikirim lewat {channel}; buka melalui kanal itu.", channel=p.channel)
+            )
+
+
+# ---- the text a command asks for -------------------------------------------------------------
+async def ask_text(turn: Turn, action: str, number: str, prompt: str) -> None:
+    turn.set_state(PROMPT_FLOW, PromptStep.TEXT, {"action": action, "number": number})
+    turn.reply(prompt, [cancel_choice(turn.t)])
+
+
+@router.flow(PROMPT_FLOW)
+async def officer_text(turn: Turn) -> None:
+    text = (turn.inbound.text or "").strip() if turn.inbound.kind is Kind.TEXT else ""
+    if not text:
+        turn.reply(turn.t("Mohon ketik teksnya, atau /batal."))
+        return
+    data = turn.data
+    turn.clear_state()
+    await PROMPTED[data.get("action", "")](turn, f"{data.get('number', '')} {text}")
+
+
+async def handler_action(
+    turn: Turn, args: str, action: str, *, prompt_msgid: str, min_len: int = 3
+) -> tuple[Complaint, str] | None:
+    """The complaint and text of ``/<action> <nomor> <teks>``; None when it was answered already
+    (not found, wrong state, too long, or the text asked for)."""
+    t = turn.t
+    parsed = rules.split_number(args)
+    c = await find_for_handler(turn, parsed.number)
+    if c is None:
+        not_found(turn, first_word(args))
+        return None
+    if not rules.can(action, c.state):
+        refuse_in_state(turn, c)
+        return None
+    if len(parsed.rest) < min_len:
+        await ask_text(turn, action, c.number, t(prompt_msgid, number=c.number))
+        return None
+    if len(parsed.rest) > rules.MAX_ANSWER:
+        turn.reply(t("Teks terlalu panjang ({n} karakter, maksimal {max}).", n=len(parsed.rest), max=rules.MAX_ANSWER))
+        return None
+    return c, parsed.rest
+
+
+# ---- /balas, /selesai ----------------------------------------------------------------------
+@router.command("balas", "reply", description=N_("jawab pelapor"), roles=HANDLERS, usage=N_("<nomor> <teks>"))
+async def answer(turn: Turn, args: str) -> None:
+    got = await handler_action(turn, args, "answer", prompt_msgid=N_("Ketik jawaban untuk pelapor {number}:"))
+    if got is None:
+        return
+    c, text = got
+    turn.uow.complaints.mark_answered(c, turn.now)
+    apply_action(turn, c, "answer", actor_role=turn.user.role, text=text)
+    ctx = await region_context(turn.repo)
+    await notify_citizen(
+        turn,
+        c,
+        N_("💬 Jawaban atas laporan {number} dari {opd}:\n\n{text}"),
+        opd=ctx.opd_names.get(c.opd_code or "", ""),
+        text=text,
+    )
+    turn.reply(turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number))
+
+
+@router.command(
+    "selesai",
+    "resolve",
+    description=N_("nyatakan pengaduan selesai dengan jawaban akhir"),
+    roles=HANDLERS,
+    usage=N_("<nomor> <teks>"),
+)
+async def resolve(turn: Turn, args: str) -> None:
+    got = await handler_action(
+        turn, args, "resolve", prompt_msgid=N_("Ketik jawaban akhir (penyelesaian) untuk laporan {number}:")
+    )
+    if got is None:
+        return
+    c, text = got
+    ctx = await region_context(turn.repo)
+    turn.uow.complaints.mark_resolved(c, turn.now)
+    apply_action(turn, c, "resolve", actor_role=turn.user.role, text=text)
+    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    if citizen is not None:
+        await notify_citizen(
+            turn,
+            c,
+            N_(
+                "✅ Laporan {number} dinyatakan selesai oleh {opd}:\n\n{text}\n\nApakah Anda puas? "
+                "Jika tidak ada jawaban dalam {days} hari, laporan ditutup otomatis."
+            ),
+            choices=rate_choices(turn.translator_for(citizen), c.number),
+            opd=ctx.opd_names.get(c.opd_code or "", ""),
+            text=text,
+            days=ctx.sla.get("confirmation_days", 10),
+        )
+    turn.reply(turn.t("Laporan {number} ditandai selesai; pelapor diminta konfirmasi.", number=c.number))
+
+
+# ---- /teruskan, /kembalikan --------------------------------------------------------------------
+@router.command(
+    "teruskan",
+    "forward",
+    description=N_("disposisi ke OPD lain"),
+    roles=HANDLERS,
+    usage=N_("<nomor> <KODE-OPD> [alasan]"),
+)
+async def forward(turn: Turn, args: str) -> None:
+    t = turn.t
+    parsed = rules.split_number(args)
+    target, _, reason = parsed.rest.partition(" ")
+    target = target.upper()
+    ctx = await region_context(turn.repo)
+    c = await find_for_handler(turn, parsed.number)
+    if c is None:
+        not_found(turn, first_word(args))
+        return
+    if target not in ctx.opd_names or target == c.opd_code:
+        turn.reply(
+            t(
+                "Sebutkan kode OPD tujuan yang lain dari OPD sekarang, misalnya: /teruskan {number} DLH alasan. "
+                "Kode OPD: {codes}",
+                number=c.number,
+                codes=", ".join(sorted(ctx.opd_names)),
+            )
+        )
+        return
+    if not rules.can("forward", c.state):
+        refuse_in_state(turn, c)
+        return
+    turn.uow.complaints.route_to(c, target, turn.now)
+    text = reason.strip()[: rules.MAX_ANSWER] or None
+    apply_action(turn, c, "forward", actor_role=turn.user.role, text=text, visible=False)
+    await notify_citizen(
+        turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
+    )
+    await notify_handlers(
+        turn, ctx, c, N_("📣 Disposisi: {number} diteruskan ke OPD Anda. {reason}"), reason=short(reason, 300)
+    )
+    turn.reply(t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
+
+
+@router.command(
+    "kembalikan",
+    "return",
+    description=N_("kembalikan ke koordinator (bukan kewenangan OPD)"),
+    roles=("officer",),
+    usage=N_("<nomor> <alasan>"),
+)
+async def give_back(turn: Turn, args: str) -> None:
+    got = await handler_action(
+        turn, args, "return", prompt_msgid=N_("Ketik alasan mengembalikan laporan {number} ke koordinator:")
+    )
+    if got is None:
+        return
+    c, reason = got
+    ctx = await region_context(turn.repo)
+    old = c.opd_code
+    turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, int(ctx.sla["triage_days"])))
+    apply_action(turn, c, "return", actor_role="officer", text=reason, visible=False)
+    await notify_handlers(
+        turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)
+    )
+    turn.reply(turn.t("Laporan {number} dikembalikan ke koordinator.", number=c.number))
+
+
+#: the commands the prompt flow completes, by the action it was asked for
+PROMPTED: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
+    "answer": answer,
+    "resolve": resolve,
+    "return": give_back,
+}

@@ -1,0 +1,127 @@
+"""Coordinators: /triase (complaints waiting to be routed), /arahkan (route one to an OPD),
+/undang (an invitation code for an OPD's officer) and /cari (search all complaints)."""
+
+from __future__ import annotations
+
+from bot.domain import complaint_rules as rules
+from bot.domain.i18n import N_
+from bot.engine.region_context import region_context
+from bot.engine.router import Router
+from bot.engine.turn import Turn
+from bot.services.invites import INVITE_VALID_FOR, new_invite_code
+from handlers.complaints.complaint_actions import (
+    apply_action,
+    find_for_handler,
+    first_word,
+    not_found,
+    refuse_in_state,
+)
+from handlers.complaints.complaint_buttons import command, view_choice
+from handlers.complaints.complaint_cards import (
+    PAGE,
+    notify_citizen,
+    notify_handlers,
+    page_number,
+    send_list,
+    short,
+    state_label,
+)
+
+router = Router("complaints.triage")
+
+COORDINATOR = ("coordinator",)
+
+
+@router.command(
+    "triase", "triage", description=N_("pengaduan yang menunggu diarahkan"), roles=COORDINATOR, usage=N_("[halaman]")
+)
+async def triage(turn: Turn, args: str) -> None:
+    t = turn.t
+    ctx = await region_context(turn.repo)
+    page = page_number(turn, "triase", first_word(args) or None)
+    if page is None:
+        return
+    result = await turn.uow.complaints.triage(limit=PAGE, offset=(page - 1) * PAGE)
+    send_list(
+        turn,
+        ctx,
+        result,
+        t("Triase"),
+        page,
+        lambda p: command("triase", p),
+        empty=t("Tidak ada laporan yang menunggu triase. 👍"),
+    )
+
+
+@router.command(
+    "arahkan", "route", description=N_("arahkan pengaduan ke OPD"), roles=COORDINATOR, usage=N_("<nomor> <KODE-OPD>")
+)
+async def route_cmd(turn: Turn, args: str) -> None:
+    t = turn.t
+    parsed = rules.split_number(args)
+    target = (parsed.rest.split() or [""])[0].upper()
+    ctx = await region_context(turn.repo)
+    c = await find_for_handler(turn, parsed.number)
+    if c is None:
+        not_found(turn, first_word(args))
+        return
+    if target not in ctx.opd_names:
+        turn.reply(
+            t(
+                "Sebutkan kode OPD tujuan, misalnya: /arahkan {number} PUPR. Kode OPD: {codes}",
+                number=c.number,
+                codes=", ".join(sorted(ctx.opd_names)),
+            )
+        )
+        return
+    if not rules.can("route", c.state):
+        refuse_in_state(turn, c)
+        return
+    turn.uow.complaints.route_to(c, target, turn.now)
+    apply_action(turn, c, "route", actor_role="coordinator", text=None)
+    await notify_citizen(
+        turn, c, N_("ℹ️ Laporan {number} sudah diverifikasi dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
+    )
+    await notify_handlers(turn, ctx, c, N_("📣 Pengaduan baru {number} (diarahkan koordinator)"))
+    turn.reply(t("Laporan {number} diarahkan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
+
+
+@router.command(
+    "undang", "invite", description=N_("buat kode undangan petugas OPD"), roles=COORDINATOR, usage=N_("<KODE-OPD>")
+)
+async def invite(turn: Turn, args: str) -> None:
+    t = turn.t
+    ctx = await region_context(turn.repo)
+    opd = args.strip().upper()
+    if opd not in ctx.opd_names:
+        turn.reply(
+            t("Sebutkan kode OPD, misalnya: /undang PUPR. Kode OPD: {codes}", codes=", ".join(sorted(ctx.opd_names)))
+        )
+        return
+    code = new_invite_code()
+    turn.repo.create_invite(
+        code=code, role="officer", opd_code=opd, now=turn.now, valid_for=INVITE_VALID_FOR, created_by=turn.user.id
+    )
+    turn.audit("invite_created", subject_type="opd", subject_id=opd, role="officer")
+    turn.reply(
+        t("Kode undangan petugas {opd} (sekali pakai, berlaku 7 hari). Petugas mengetik:", opd=ctx.opd_names[opd])
+        + f"\n\n{command('gabung', code)}"
+    )
+
+
+@router.command("cari", "search", description=N_("cari pengaduan"), roles=COORDINATOR, usage=N_("<kata>"))
+async def search(turn: Turn, args: str) -> None:
+    t = turn.t
+    term = " ".join(args.split())[:100]
+    if len(term) < 3:
+        turn.reply(t("Ketik /cari diikuti minimal 3 huruf, misalnya: /cari jembatan"))
+        return
+    await region_context(turn.repo)  # as every complaint command: there must be a loaded region
+    rows = await turn.uow.complaints.search(term)
+    if not rows:
+        turn.reply(t('Tidak ada laporan yang memuat "{term}".', term=term))
+        return
+    lines = [t('Hasil pencarian "{term}":', term=term)]
+    for c in rows:
+        lines.append(f"• {c.number} · {state_label(t, c.state)} · {c.opd_code or t('triase')}\n  {short(c.text, 80)}")
+    turn.reply("\n".join(lines), [view_choice(t, c.number, c.number) for c in rows])
