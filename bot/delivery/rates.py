@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.delivery.outcomes import ChatKey
-
 IDLE_PRUNE_MIN = 1024  # idle chats' rate buckets kept before the full (refilled) ones are dropped
 IDLE_HARD_CAP = 50_000  # last resort: idle buckets beyond this are all forgotten
 
 
 @dataclass(frozen=True)
 class RateLimit:
+    """A channel's limits: for the whole bot, and per chat (rate per second, burst)."""
+
     global_per_second: float
     global_burst: int
     per_address_per_second: float
@@ -49,6 +49,8 @@ def telegram_limit(global_rate: float = 29.0, chat_rate: float = 1.0) -> RateLim
 
 
 class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; a send takes one."""
+
     def __init__(self, rate: float, burst: int, now: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.capacity = float(burst)
@@ -83,18 +85,18 @@ class Buckets:
         self._globals: dict[str, TokenBucket] = {}
         self._gates: dict[str, asyncio.Lock] = {}  # one lane at a time waits for the global bucket
         #: buckets of chats without a lane that have not refilled yet (their rate history)
-        self.idle: dict[ChatKey, TokenBucket] = {}
+        self.idle: dict[tuple[str, str], TokenBucket] = {}
         self._idle_prune_at = IDLE_PRUNE_MIN
 
     def limit(self, channel: str) -> RateLimit:
         return self.limits.get(channel, UNLIMITED)
 
-    def chat(self, key: ChatKey) -> TokenBucket:
+    def chat(self, key: tuple[str, str]) -> TokenBucket:
         """The bucket for a chat's new lane: the one it left idle, if still kept, else a full one."""
         limit = self.limit(key[0])
         return self.idle.pop(key, None) or TokenBucket(limit.per_address_per_second, limit.per_address_burst)
 
-    def park(self, key: ChatKey, bucket: TokenBucket) -> None:
+    def park(self, key: tuple[str, str], bucket: TokenBucket) -> None:
         """A chat's lane has ended: keep its bucket while it still limits (a full one is a new one)."""
         if not bucket.full():
             self.idle[key] = bucket

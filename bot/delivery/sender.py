@@ -53,10 +53,14 @@ def backoff_seconds(attempts: int) -> float:
 
 
 class ChannelSender(Protocol):
+    """What delivery needs of a channel: send one payload to one address."""
+
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult: ...
 
 
 class _Lane:
+    """One chat's claimed rows, sent in order by one task under the chat's token bucket."""
+
     __slots__ = ("key", "rows", "bucket", "task")
 
     def __init__(self, key: ChatKey, bucket: TokenBucket) -> None:
@@ -67,6 +71,8 @@ class _Lane:
 
 
 class OutboxSender:
+    """Claims due rows, sends them lane by lane and records what became of them."""
+
     def __init__(
         self,
         db: Database,
