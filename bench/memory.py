@@ -79,7 +79,7 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
     from sqlalchemy import text
 
     from bot.channels.web.web_channel import render as web_render
-    from bot.delivery.sender import OutboxSender, telegram_limit
+    from bot.delivery import OutboxSender, telegram_limit
     from bot.domain.clock import SystemClock
     from bot.domain.messages import Inbound, Kind
     from bot.engine.dispatch import Dispatcher
@@ -110,7 +110,7 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
         if outbox is not None:
             out |= {
                 "outbox_lanes": len(outbox._lanes),
-                "outbox_idle_buckets": len(outbox._idle_buckets),
+                "outbox_idle_buckets": len(outbox.buckets.idle),
                 "sent": sender.sent,
             }
         return out

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.delivery.sender import UNLIMITED, OutboxSender, RateLimit, telegram_limit
+from bot.delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
 from bot.domain.region import load_region_file, store_region

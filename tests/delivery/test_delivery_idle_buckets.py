@@ -4,7 +4,8 @@ not hold 100,000 buckets (bench/memory.py found ≈ 360 bytes per person kept un
 
 from __future__ import annotations
 
-from bot.delivery.sender import IDLE_PRUNE_MIN, OutboxSender, RateLimit
+from bot.delivery import OutboxSender, RateLimit
+from bot.delivery.rates import IDLE_PRUNE_MIN
 from storage import Repo
 from testkit.helpers import RecordingSender
 
@@ -31,7 +32,7 @@ async def test_refilled_buckets_of_idle_chats_are_dropped(db, clock):
     # per chat 1,000/s with bursts of 3: a bucket is full again a few milliseconds after its send
     sender, outbox = await _send_one_each(db, clock, RateLimit(1e9, 10**9, 1000.0, 3))
     assert sorted(sender.texts()) == sorted(f"hai {i}" for i in range(CHATS))
-    assert len(outbox._idle_buckets) <= IDLE_PRUNE_MIN + 1, len(outbox._idle_buckets)
+    assert len(outbox.buckets.idle) <= IDLE_PRUNE_MIN + 1, len(outbox.buckets.idle)
 
 
 async def test_buckets_still_limiting_are_kept(db, clock):
@@ -39,4 +40,4 @@ async def test_buckets_still_limiting_are_kept(db, clock):
     # (forgetting one would let that chat burst again at once)
     sender, outbox = await _send_one_each(db, clock, RateLimit(1e9, 10**9, 0.001, 3))
     assert len(sender.texts()) == CHATS
-    assert set(outbox._idle_buckets) == {("telegram", f"c{i}") for i in range(CHATS)}
+    assert set(outbox.buckets.idle) == {("telegram", f"c{i}") for i in range(CHATS)}

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.delivery.sender import OutboxSender, RateLimit, TokenBucket, backoff_seconds
+from bot.delivery import OutboxSender, RateLimit, Retry, TokenBucket, backoff_seconds
 from bot.domain.messages import SendError
 from storage import Repo
 from storage.models import OutboxMessage
@@ -149,7 +149,7 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
     class FlushDuringClaim(OutboxSender):
         async def _claim(self, limit):
             rows = await super()._claim(limit)
-            if self._results and not forced:  # the retry commits after this claim's snapshot
+            if self.outcomes.items and not forced:  # the retry commits after this claim's snapshot
                 forced.append(len(rows))
                 await self._flush()
             return rows
@@ -172,14 +172,14 @@ async def test_a_claim_that_took_the_rows_whose_retry_it_saw_written_sends_them(
 
     class FlushAtClaimStart(OutboxSender):
         async def _claim(self, limit):
-            if any(kind == "retry" for kind, _, _ in self._results) and not flushed_in_claim:
-                flushed_in_claim.append(len(self._results))
+            if any(isinstance(o, Retry) for o in self.outcomes.items) and not flushed_in_claim:
+                flushed_in_claim.append(len(self.outcomes.items))
                 await self._flush()  # written while this claim is running, before it reads
             return await super()._claim(limit)
 
-        def _hold(self, key, row_id, at, error, counts):
-            holds.append((row_id, error))
-            super()._hold(key, row_id, at, error, counts)
+        def _hold(self, retry):
+            holds.append((retry.row_id, retry.error))
+            super()._hold(retry)
 
     outbox = FlushAtClaimStart(db, {"telegram": failing}, clock=clock, flush_interval=5)
     await _third_after_a_paused_retry(db, clock, outbox, failing)
