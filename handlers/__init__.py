@@ -1,9 +1,8 @@
 """Conversation flows, channel-agnostic. ``build_router()`` wires them all."""
 
 from bot.engine.router import Router
-from bot.services import digest
 from handlers import account as core
-from handlers import complaints, forum
+from handlers import complaints, digest_command, forum
 from handlers import survey as skm
 
 
@@ -12,6 +11,6 @@ def build_router() -> Router:
     core.register(router)
     skm.register(router)
     complaints.register(router)
-    digest.register(router)
+    router.include(digest_command.router)
     forum.register(router)
     return router
