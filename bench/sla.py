@@ -1,4 +1,4 @@
-"""Benchmark: the SLA sweep (scheduler.jobs.sla_sweep) over a million complaints.
+"""Benchmark: the SLA sweep (scheduler.job_sla.sla_sweep) over a million complaints.
 
 Seeds ``--complaints`` complaints (default 1,000,000) with bulk ``INSERT … SELECT`` over a number
 series generated inside the database: ``--open-share`` of them open (triage / with an OPD, with
@@ -15,7 +15,7 @@ Then, as of a working day at 10:00 WIB (``NOW``), for ``--rounds`` rounds (media
   the outbox are deleted again (untimed) before the next round;
 * **steady sweep** — the sweep the scheduler runs every minute afterwards, in the same process:
   nothing new to send, and only the bounded ``before``/``due`` ranges are scanned (overdue and
-  escalation status changes only at midnight; see ``scheduler/jobs.py``);
+  escalation status changes only at midnight; see ``bot/domain/sla.py``);
 * **steady sweep, full scan** — the same in a fresh process (a new leader, ``kanal jobs run``):
   every range, with its ``NOT EXISTS`` probes on ``reminders_sent``, and nothing to send;
 * **full scan only** — that one ``UNION ALL`` statement alone;
@@ -54,10 +54,12 @@ from bench.common import add_database_options, bench_url, migrated, seed_or_reus
 from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bot.domain.clock import ManualClock  # noqa: E402
 from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.sla import SlaPolicy, sweep_windows  # noqa: E402
 from bot.domain.workdays import WorkCalendar  # noqa: E402
 from bot.engine.notify import Notifier, renderers_for  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from scheduler import jobs  # noqa: E402
+from scheduler.job_context import JobContext  # noqa: E402
+from scheduler.job_sla import sla_sweep  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import Complaint, OutboxMessage, ReminderSent  # noqa: E402
 from storage.sla_repo import SlaRepo  # noqa: E402
@@ -158,14 +160,14 @@ async def _history(db: Database, history_days: int) -> None:
         days.append(day)
     for d in reversed(days):
         at = cal.start_of_day(d, dtime(10))
-        await jobs.sla_sweep(context(db, at))
+        await sla_sweep(context(db, at))
     async with db.engine.begin() as conn:
         await conn.execute(delete(OutboxMessage))
 
 
-def context(db: Database, at: datetime) -> jobs.JobContext:
+def context(db: Database, at: datetime) -> JobContext:
     settings = Settings(database_url=db.url)
-    return jobs.JobContext(db, settings, Notifier(renderers_for(None), languages=("id", "en")), clock=ManualClock(at))
+    return JobContext(db, settings, Notifier(renderers_for(None), languages=("id", "en")), clock=ManualClock(at))
 
 
 async def timed(fn) -> tuple[float, object]:
@@ -185,7 +187,7 @@ async def reset_today(db: Database) -> None:
 
 async def scan_only(db: Database) -> int:
     region_cal = WorkCalendar(TZ)
-    windows = jobs.sweep_windows(NOW, region_cal, jobs.SlaPolicy())
+    windows = sweep_windows(NOW, region_cal, SlaPolicy())
     async with db.unit_of_work() as uow:
         return len(await SlaRepo(uow.session).scan(windows))
 
@@ -194,10 +196,10 @@ async def one_round(db: Database) -> dict[str, float]:
     out: dict[str, float] = {}
     await reset_today(db)
     ctx = context(db, NOW)  # one process: the scheduler keeps its context between runs
-    out["first_sweep_of_the_day"], first = await timed(lambda: jobs.sla_sweep(ctx))
+    out["first_sweep_of_the_day"], first = await timed(lambda: sla_sweep(ctx))
     ctx.clock.set(NOW + timedelta(minutes=1))
-    out["steady_sweep"], steady = await timed(lambda: jobs.sla_sweep(ctx))
-    out["steady_sweep_full_scan"], full = await timed(lambda: jobs.sla_sweep(context(db, NOW + timedelta(minutes=2))))
+    out["steady_sweep"], steady = await timed(lambda: sla_sweep(ctx))
+    out["steady_sweep_full_scan"], full = await timed(lambda: sla_sweep(context(db, NOW + timedelta(minutes=2))))
     out["full_scan_only"], found = await timed(lambda: scan_only(db))
     assert not steady.counts.get("messages") and not full.counts.get("messages") and found == 0, (steady, full, found)
     assert steady.note and not full.note

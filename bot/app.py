@@ -212,8 +212,9 @@ class KanalApp:
 
     async def _start_scheduler(self) -> None:
         """Every instance schedules the jobs; only the leader runs them (scheduler/leader.py)."""
-        from scheduler.jobs import JobContext, schedule
+        from scheduler.job_context import JobContext
         from scheduler.leader import Leadership
+        from scheduler.registry import schedule
         from scheduler.runner import JobRunner
 
         async with self.db.unit_of_work() as uow:

@@ -2,8 +2,7 @@
 the one router the dispatcher uses (the order is the order /bantuan lists commands)."""
 
 from bot.engine.router import Router
-from bot.services import digest
-from handlers import account, complaints, forum
+from handlers import account, complaints, digest_command, forum
 from handlers import survey as skm
 
 
@@ -12,6 +11,6 @@ def build_router() -> Router:
     router.include(account.router)
     skm.register(router)
     router.include(complaints.router)
-    digest.register(router)
+    router.include(digest_command.router)
     forum.register(router)
     return router

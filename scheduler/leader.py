@@ -13,8 +13,9 @@ lock, within about 25 s; with the default 15 s interval another instance takes o
 minute. A leader that dies normally (process killed, connection closed) frees it at once.
 
 There is an unavoidable window of up to one interval in which a deposed leader has not noticed
-yet, so jobs must be idempotent (reminders are recorded rows; see the scheduler issue). The job
-runner narrows it further by calling :meth:`Leadership.confirm` right before each run.
+yet, so jobs must be idempotent (reminders and digests are recorded rows, closes are
+conditional updates). The job runner narrows it further by calling :meth:`Leadership.confirm`
+right before each run.
 
 SQLite: one process per database file, so the instance is always the leader once started.
 """

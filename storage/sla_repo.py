@@ -24,7 +24,6 @@ may be announced — a second instance, a re-run or a restart gets nothing back 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -47,7 +46,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.sla import ReminderKey, ScanWindow
 from storage.core_repo import write_deferred
+from storage.forum_repo import upcoming_forums
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
 
 HANDLING = ("disposisi", "tindak_lanjut")
@@ -72,29 +73,6 @@ class DigestSent(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # coordinator | officer
     sent_at: Mapped[datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class ScanWindow:
-    """Complaints of ``stage`` whose stage deadline lies in [due_from, due_before) and that have no
-    ``kind`` reminder yet — "yet" meaning one with this ``seq`` (once per deadline), one sent at or
-    after ``sent_since`` (once per day), or one sent after the deadline (``after_deadline``)."""
-
-    stage: str  # triage | response | completion
-    kind: str  # before | due | overdue | escalation
-    due_from: datetime | None = None
-    due_before: datetime | None = None
-    seq: int | None = None
-    sent_since: datetime | None = None
-    after_deadline: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderKey:
-    complaint_id: int
-    stage: str
-    kind: str
-    seq: int
 
 
 def stage_condition(stage: str):
@@ -425,8 +403,6 @@ class SlaRepo:
         """The published forums starting in the next ``days`` days, soonest first (objects with
         ``title``, ``starts_at``, ``opd_code``, ``registered``, ``capacity``): the forum module's
         query."""
-        from storage.forum_repo import upcoming_forums
-
         return list(await upcoming_forums(self.session, now, days, opd_code=opd_code))
 
     async def record_digest(self, user_id: int, day: date, kind: str, now: datetime) -> bool:

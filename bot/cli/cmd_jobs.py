@@ -1,4 +1,5 @@
-"""`kanal jobs run NAME [--at ISO-TIME]` and `kanal jobs list`: the scheduled jobs by hand.
+"""`kanal jobs run NAME [--at ISO-TIME]` and `kanal jobs list`: the scheduled jobs by hand
+(the jobs and their schedule come from :mod:`scheduler.registry`).
 
 ``jobs run`` runs one job once, as of ``--at`` (default: now), in this process, without the
 leader lock: every job is idempotent (reminders and digests are recorded rows, auto-close and
@@ -16,6 +17,12 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.clock import ManualClock, SystemClock
+from bot.engine.notify import Notifier, renderers_for
+from scheduler.job_context import JobContext
+from scheduler.registry import all_jobs, descriptions, run_job, schedule
+from scheduler.runner import JobRunner
+
 COMMANDS = ("jobs",)
 
 RUN_EPILOG = """examples:
@@ -29,14 +36,10 @@ next to the bot's own scheduler, sends nothing twice."""
 
 
 def _job_help() -> str:
-    from scheduler.jobs import descriptions
-
     return "; ".join(f"{name}: {text}" for name, text in descriptions().items())
 
 
 def add_parsers(sub) -> None:
-    from scheduler.jobs import all_jobs
-
     names = list(all_jobs())
     jobs = sub.add_parser(
         "jobs",
@@ -92,10 +95,8 @@ def parse_at(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 
 async def _timezone(db, settings) -> str:
-    from storage import Repo
-
     async with db.unit_of_work() as uow:
-        region = await Repo(uow.session).region()
+        region = await uow.core.region()
     return region.timezone if region is not None else settings.timezone
 
 
@@ -111,16 +112,16 @@ async def run(args: argparse.Namespace, db, settings, now: datetime) -> int:
     return await _run(args.job, db, settings, at)
 
 
+class _Standby:
+    """A leadership that never leads: ``kanal jobs list`` builds the schedule; nothing runs."""
+
+    is_leader = False
+
+    def subscribe(self, **_kw) -> None:
+        pass
+
+
 def _list(settings, tz: ZoneInfo, at: datetime) -> int:
-    from scheduler.jobs import descriptions, schedule
-    from scheduler.runner import JobRunner
-
-    class _Standby:  # the runner only subscribes; nothing runs here
-        is_leader = False
-
-        def subscribe(self, **_kw) -> None:
-            pass
-
     runner = JobRunner(_Standby(), None, timezone=tz.key)  # type: ignore[arg-type]
     schedule(runner, settings)
     texts = descriptions()
@@ -134,13 +135,8 @@ def _list(settings, tz: ZoneInfo, at: datetime) -> int:
 
 
 async def _run(name: str, db, settings, at: datetime) -> int:
-    from bot.domain.clock import ManualClock, SystemClock
-    from bot.engine.notify import Notifier, renderers_for
-    from scheduler.jobs import JobContext, run_job
-    from storage import Repo
-
     async with db.unit_of_work() as uow:
-        if await Repo(uow.session).region() is None:
+        if await uow.core.region() is None:
             print(
                 "kanal: no region loaded: run `kanal region load FILE` (or start `kanal run` once) first",
                 file=sys.stderr,

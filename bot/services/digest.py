@@ -1,7 +1,9 @@
 """The daily digest (ringkasan harian): what coordinators and OPD officers need to act on today.
 
-Built here once for both the scheduled job (``scheduler.jobs.digest``) and the ``/ringkasan``
-(``/digest``) command, so both say the same thing:
+A service (no router, no turn): built here once for both the scheduled job
+(``scheduler.job_digest``) and the ``/ringkasan`` (``/digest``) command
+(``handlers.digest_command``), so both say the same thing. It reads through the repositories of
+a unit of work and writes texts with the reader's translator:
 
 * **new complaints** in the window, by OPD (not yet routed: "triase");
 * **open and overdue** complaints by OPD, worst first — overdue meaning past the deadline of the
@@ -23,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -31,19 +33,23 @@ from babel.numbers import format_decimal
 from bot.domain import skm as skm_rules
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply
-from bot.engine.region_context import RegionContext, region_context
-from bot.engine.router import Router
-from bot.engine.turn import Turn
-from storage import Repo
-from storage.models import Complaint
-from storage.skm_repo import SkmRepo
-from storage.sla_repo import SlaRepo
+from bot.services.digest_chart import ChartLabels, render_chart_async
 
+if TYPE_CHECKING:
+    from storage.db import UnitOfWork
+    from storage.models import Complaint
+
+#: the region's ``bot.engine.region_context.RegionContext`` (tz, calendar, SKM settings, OPD names),
+#: passed in by the caller
+RegionContext = Any
 RESPONSE_WINDOW = timedelta(days=30)
 MAX_OPD_LINES = 12
 MAX_SMALL_SAMPLES = 8
 MAX_OVERDUE_LINES = 10
 FORUM_DAYS = 7
+RESPONSE_AVERAGE = N_(
+    "⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan."
+)
 
 
 @dataclass
@@ -100,49 +106,44 @@ class DigestData:
         return sum(self.response_days) / len(self.response_days) if self.response_days else None
 
 
-async def collect_digest(
-    session, ctx: RegionContext, now: datetime, start: datetime, *, opd: str | None = None
-) -> DigestData:
-    """Everything a digest says, from the database (aggregated in SQL), as of ``now``."""
-    sla = SlaRepo(session)
-    skm = SkmRepo(session)
-    new = await sla.new_by_opd(start, now)
-    if opd is not None:
-        new = {k: v for k, v in new.items() if k == opd}
-    open_rows = await sla.open_by_opd(now, opd)
-    pairs = await sla.first_responses(now - RESPONSE_WINDOW, now, opd)
-    response_days = [max(0, ctx.calendar.working_days_between(filed, first)) for _, filed, first in pairs]
+def _ikm_of(g, weight: str) -> Decimal | None:
+    result = skm_rules.compute_ikm(g.totals, g.responses, weight=weight) if g is not None else None
+    return result.ikm if result is not None else None
 
-    today = now.astimezone(ctx.tz).date()
-    period = skm_rules.period_containing(today, ctx.skm.get("period", "semester"))
-    previous = period.previous()
+
+async def _ikm_by_opd(
+    uow: UnitOfWork, ctx: RegionContext, period, previous, opd: str | None
+) -> tuple[list[OpdIkm], int]:
+    """IKM per OPD in ``period`` against ``previous`` (lowest first), and the period's responses."""
     weight = ctx.skm.get("weight", "exact")
     p_start, p_end = period.utc_range(ctx.tz.key)
     q_start, q_end = previous.utc_range(ctx.tz.key)
-    current = {g.key: g for g in await skm.element_totals(start=p_start, end=p_end, group_by="opd", opd_code=opd)}
-    before = {g.key: g for g in await skm.element_totals(start=q_start, end=q_end, group_by="opd", opd_code=opd)}
-
-    def ikm_of(g) -> Decimal | None:
-        result = skm_rules.compute_ikm(g.totals, g.responses, weight=weight) if g is not None else None
-        return result.ikm if result is not None else None
-
+    totals = uow.skm.element_totals
+    current = {g.key: g for g in await totals(start=p_start, end=p_end, group_by="opd", opd_code=opd)}
+    before = {g.key: g for g in await totals(start=q_start, end=q_end, group_by="opd", opd_code=opd)}
     ikm = [
         OpdIkm(
-            code, current[code].responses if code in current else 0, ikm_of(current.get(code)), ikm_of(before.get(code))
+            code,
+            current[code].responses if code in current else 0,
+            _ikm_of(current.get(code), weight),
+            _ikm_of(before.get(code), weight),
         )
         for code in sorted(set(current) | set(before))
     ]
     ikm.sort(key=lambda o: (o.ikm is None, o.ikm if o.ikm is not None else Decimal(0), o.opd))
-    skm_total = sum(g.responses for g in current.values())
-    fresh = await skm.element_totals(start=start, end=now, group_by="region", opd_code=opd)
-    skm_new = fresh[0].responses if fresh else 0
+    return ikm, sum(g.responses for g in current.values())
 
+
+async def _small_samples(uow: UnitOfWork, ctx: RegionContext, period, opd: str | None) -> list[SmallSample]:
+    """Units whose sample in ``period`` is too small (Krejcie–Morgan), smallest share first."""
+    p_start, p_end = period.utc_range(ctx.tz.key)
     unit_totals = {
-        g.key: g.responses for g in await skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)
+        g.key: g.responses
+        for g in await uow.skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)
     }
-    populations = await skm.populations(period.key, opd)
+    populations = await uow.skm.populations(period.key, opd)
     basis = ctx.skm.get("population_basis", "year")
-    names = {u.code: u.name for u in await Repo(session).units(opd)}
+    names = {u.code: u.name for u in await uow.core.units(opd)}
     small = []
     for code, known in populations.items():
         # (coordinator's figure for the period, region file's yearly one) → N for this period
@@ -151,7 +152,25 @@ async def collect_digest(
         if status.adequate is False:
             small.append(SmallSample(code, names.get(code, code), status.n, int(status.required or 0)))
     small.sort(key=lambda s: (s.responses / s.required if s.required else 1.0, s.unit_code))
+    return small
 
+
+async def collect_digest(
+    uow: UnitOfWork, ctx: RegionContext, now: datetime, start: datetime, *, opd: str | None = None
+) -> DigestData:
+    """Everything a digest says, read through ``uow``'s repositories (aggregated in SQL), as of ``now``."""
+    sla = uow.sla
+    new = await sla.new_by_opd(start, now)
+    if opd is not None:
+        new = {k: v for k, v in new.items() if k == opd}
+    open_rows = await sla.open_by_opd(now, opd)
+    pairs = await sla.first_responses(now - RESPONSE_WINDOW, now, opd)
+    response_days = [max(0, ctx.calendar.working_days_between(filed, first)) for _, filed, first in pairs]
+
+    period = skm_rules.period_containing(now.astimezone(ctx.tz).date(), ctx.skm.get("period", "semester"))
+    previous = period.previous()
+    ikm, skm_total = await _ikm_by_opd(uow, ctx, period, previous, opd)
+    fresh = await uow.skm.element_totals(start=start, end=now, group_by="region", opd_code=opd)
     data = DigestData(
         now=now,
         start=start,
@@ -162,9 +181,9 @@ async def collect_digest(
         period=period,
         previous_period=previous,
         skm_responses=skm_total,
-        skm_new=skm_new,
+        skm_new=fresh[0].responses if fresh else 0,
         ikm=ikm,
-        small_samples=small,
+        small_samples=await _small_samples(uow, ctx, period, opd),
         forums=await sla.upcoming_forums(now, FORUM_DAYS, opd),
     )
     if opd is not None:
@@ -206,38 +225,10 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
+def _skm_lines(t: Translator, ctx: RegionContext, data: DigestData) -> list[str]:
+    """The coordinator's SKM part: responses, IKM per OPD, units with too small a sample."""
     lang = t.lang
-    lines = [t("📥 Pengaduan baru sejak {start}: {n}", start=_when(lang, ctx, data.start), n=data.new_total)]
-    if data.new_total:
-        parts = sorted(data.new_by_opd.items(), key=lambda kv: (-kv[1], kv[0] or ""))
-        lines.append("   " + " · ".join(f"{opd_label(t, opd)} {n}" for opd, n in parts))
-    lines += [
-        "",
-        t(
-            "📂 Terbuka / lewat batas per OPD, terburuk dulu ({open} terbuka, {late} lewat batas):",
-            open=data.open_total,
-            late=data.overdue_total,
-        ),
-    ]
-    if not data.open_by_opd:
-        lines.append(t("• Tidak ada pengaduan terbuka. 👍"))
-    for opd, n, late in data.open_by_opd[:MAX_OPD_LINES]:
-        lines.append(t("• {opd}: {open} terbuka, {late} lewat batas", opd=opd_label(t, opd), open=n, late=late))
-    if len(data.open_by_opd) > MAX_OPD_LINES:
-        lines.append(t("… dan {n} OPD lainnya.", n=len(data.open_by_opd) - MAX_OPD_LINES))
-    lines.append("")
-    avg = data.response_average
-    if avg is None:
-        lines.append(t("⏱ Belum ada tanggapan pertama dalam 30 hari terakhir."))
-    else:
-        lines.append(
-            t(
-                "⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
-                avg=_num(lang, avg, "0.0"),
-                n=len(data.response_days),
-            )
-        )
+    lines: list[str] = []
     lines += [
         "",
         t(
@@ -275,6 +266,13 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
             )
         if len(data.small_samples) > MAX_SMALL_SAMPLES:
             lines.append(t("… dan {n} unit lainnya.", n=len(data.small_samples) - MAX_SMALL_SAMPLES))
+    return lines
+
+
+def _forum_lines(t: Translator, ctx: RegionContext, data: DigestData) -> list[str]:
+    """The coordinator's upcoming forums."""
+    lang = t.lang
+    lines: list[str] = []
     if data.forums:
         lines += ["", t("🗓 Forum konsultasi publik mendatang:")]
         for f in data.forums:
@@ -288,6 +286,43 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
                     capacity=getattr(f, "capacity", 0) or "-",
                 )
             )
+    return lines
+
+
+def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
+    lang = t.lang
+    lines = [t("📥 Pengaduan baru sejak {start}: {n}", start=_when(lang, ctx, data.start), n=data.new_total)]
+    if data.new_total:
+        parts = sorted(data.new_by_opd.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+        lines.append("   " + " · ".join(f"{opd_label(t, opd)} {n}" for opd, n in parts))
+    lines += [
+        "",
+        t(
+            "📂 Terbuka / lewat batas per OPD, terburuk dulu ({open} terbuka, {late} lewat batas):",
+            open=data.open_total,
+            late=data.overdue_total,
+        ),
+    ]
+    if not data.open_by_opd:
+        lines.append(t("• Tidak ada pengaduan terbuka. 👍"))
+    for opd, n, late in data.open_by_opd[:MAX_OPD_LINES]:
+        lines.append(t("• {opd}: {open} terbuka, {late} lewat batas", opd=opd_label(t, opd), open=n, late=late))
+    if len(data.open_by_opd) > MAX_OPD_LINES:
+        lines.append(t("… dan {n} OPD lainnya.", n=len(data.open_by_opd) - MAX_OPD_LINES))
+    lines.append("")
+    avg = data.response_average
+    if avg is None:
+        lines.append(t("⏱ Belum ada tanggapan pertama dalam 30 hari terakhir."))
+    else:
+        lines.append(
+            t(
+                RESPONSE_AVERAGE,
+                avg=_num(lang, avg, "0.0"),
+                n=len(data.response_days),
+            )
+        )
+    lines += _skm_lines(t, ctx, data)
+    lines += _forum_lines(t, ctx, data)
     return "\n".join(lines)
 
 
@@ -323,7 +358,7 @@ def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
         lines += [
             "",
             t(
-                "⏱ Rata-rata tanggapan pertama (30 hari terakhir): {avg} hari kerja sejak laporan masuk, dari {n} laporan.",
+                RESPONSE_AVERAGE,
                 avg=_num(lang, avg, "0.0"),
                 n=len(data.response_days),
             ),
@@ -351,9 +386,7 @@ def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
     return "\n".join(lines)
 
 
-def chart_labels(t: Translator, ctx: RegionContext, data: DigestData):
-    from bot.services.digest_chart import ChartLabels
-
+def chart_labels(t: Translator, ctx: RegionContext, data: DigestData) -> ChartLabels:
     return ChartLabels(
         title=t("Ringkasan {region} · {date}", region=ctx.name, date=_day(t.lang, ctx, data.now)),
         complaints_title=t("Pengaduan terbuka per OPD"),
@@ -369,8 +402,6 @@ def chart_labels(t: Translator, ctx: RegionContext, data: DigestData):
 
 
 async def chart_png(t: Translator, ctx: RegionContext, data: DigestData) -> bytes:
-    from bot.services.digest_chart import render_chart_async
-
     complaints = [(opd_label(t, opd), n, late) for opd, n, late in data.open_by_opd]
     ikm = [
         (o.opd, float(o.ikm) if o.ikm is not None else None, float(o.previous) if o.previous is not None else None)
@@ -404,25 +435,3 @@ def officer_reply(t: Translator, ctx: RegionContext, data: DigestData) -> Reply:
         title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)),
         choices=choices,
     )
-
-
-# ---- the command -----------------------------------------------------------------------------
-def register(router: Router) -> None:
-    @router.command(
-        "ringkasan", "digest", description=N_("ringkasan harian pengaduan dan SKM"), roles=("officer", "coordinator")
-    )
-    async def ringkasan(turn: Turn, args: str) -> None:
-        t = turn.t
-        ctx = await region_context(turn.repo)
-        start = turn.now - timedelta(hours=24)
-        session = turn.repo.session
-        if turn.user.role == "coordinator":
-            data = await collect_digest(session, ctx, turn.now, start)
-            reply = coordinator_reply(t, ctx, data, await chart_png(t, ctx, data))
-        elif turn.user.opd_code:
-            reply = officer_reply(t, ctx, await collect_digest(session, ctx, turn.now, start, opd=turn.user.opd_code))
-        else:
-            turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
-            return
-        turn.replies.append(reply)
-        turn.audit("digest_viewed", subject_type="digest", subject_id=turn.user.opd_code or "region")

@@ -1,6 +1,6 @@
 """SLA reminders, escalation, auto-close and retention rules with a fake clock (no sleeping).
 
-The pure decisions (``scheduler.jobs``) first, checked day by day and against the SQL scan windows
+The pure decisions (``bot.domain.sla``) first, checked day by day and against the SQL scan windows
 they must agree with; then the jobs on the database (SQLite and PostgreSQL): what is recorded,
 who is told, and that a re-run, a second instance or a moved deadline behaves.
 """
@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain import sla
 from bot.domain.clock import ManualClock
 from bot.domain.region import load_region_file, store_region
+from bot.domain.sla import Due, SlaPolicy, reminders_due, sweep_windows
 from bot.domain.workdays import WorkCalendar
 from bot.engine.notify import Notifier, renderers_for
-from scheduler import jobs
-from scheduler.jobs import Due, JobContext, SlaPolicy, reminders_due, sweep_windows
+from scheduler.job_autoclose import autoclose
+from scheduler.job_retention import retention
+from scheduler.job_sla import sla_sweep
+from scheduler.job_context import JobContext
 from storage import Database, Repo
 from storage.complaint_repo import ComplaintRepo
 from storage.models import AuditEvent, Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, User
@@ -48,13 +52,13 @@ def kinds(
 # Pure rules
 # =============================================================================================
 def test_office_hours_only_on_working_days():
-    assert jobs.in_office_hours(local(2026, 11, 26, 8, 0), CAL, POLICY)
-    assert jobs.in_office_hours(local(2026, 11, 26, 15, 59), CAL, POLICY)
-    assert not jobs.in_office_hours(local(2026, 11, 26, 7, 59), CAL, POLICY)
-    assert not jobs.in_office_hours(local(2026, 11, 26, 16, 0), CAL, POLICY)
-    assert not jobs.in_office_hours(local(2026, 11, 28), CAL, POLICY)  # Saturday
-    assert not jobs.in_office_hours(local(2026, 12, 25), CAL, POLICY)  # Natal
-    assert not jobs.in_office_hours(local(2026, 12, 24), CAL, POLICY)  # the region's cuti bersama
+    assert sla.in_office_hours(local(2026, 11, 26, 8, 0), CAL, POLICY)
+    assert sla.in_office_hours(local(2026, 11, 26, 15, 59), CAL, POLICY)
+    assert not sla.in_office_hours(local(2026, 11, 26, 7, 59), CAL, POLICY)
+    assert not sla.in_office_hours(local(2026, 11, 26, 16, 0), CAL, POLICY)
+    assert not sla.in_office_hours(local(2026, 11, 28), CAL, POLICY)  # Saturday
+    assert not sla.in_office_hours(local(2026, 12, 25), CAL, POLICY)  # Natal
+    assert not sla.in_office_hours(local(2026, 12, 24), CAL, POLICY)  # the region's cuti bersama
 
 
 def test_completion_deadline_day_by_day():
@@ -107,7 +111,7 @@ def test_idempotency_keys():
     deadline = end(2026, 11, 27)
     before = reminders_due("completion", deadline, local(2026, 11, 26, 9), CAL, POLICY)[0]
     due = reminders_due("completion", deadline, local(2026, 11, 27, 9), CAL, POLICY)[0]
-    assert before.seq == due.seq == jobs.day_number(date(2026, 11, 27)) * 1000
+    assert before.seq == due.seq == sla.day_number(date(2026, 11, 27)) * 1000
     # once per deadline: a later sweep the same day has the same key
     assert reminders_due("completion", deadline, local(2026, 11, 26, 15), CAL, POLICY)[0] == before
     mon = reminders_due("completion", deadline, local(2026, 11, 30, 9), CAL, POLICY)
@@ -140,7 +144,7 @@ def test_scan_windows_select_exactly_the_deadlines_the_rules_remind(policy, work
         for hh, mm in ((7, 30), (8, 0), (12, 0), (16, 30)):
             now = datetime.combine(first + timedelta(days=day), time(hh, mm), tzinfo=WIB)
             windows = sweep_windows(now, cal, policy)
-            for stage in jobs.STAGES:
+            for stage in sla.STAGES:
                 for deadline in deadlines:
                     want = {d.kind for d in reminders_due(stage, deadline, now, cal, policy)}
                     got = {w.kind for w in windows if w.stage == stage and _in_window(w, deadline)}
@@ -158,26 +162,26 @@ def test_autoclose_scan_bound_matches_the_rule(days, working):
         for hh in (0, 9, 23)
     ]
     for now in nows:
-        bound = jobs.autoclose_bound(now, CAL, days, working)
+        bound = sla.autoclose_bound(now, CAL, days, working)
         for r in resolved:
-            assert jobs.autoclose_due(r, now, CAL, days, working) == (r < bound), (r, now)
+            assert sla.autoclose_due(r, now, CAL, days, working) == (r < bound), (r, now)
 
 
 def test_autoclose_window_in_working_days():
     resolved = local(2026, 11, 23, 10)  # Monday: ten working days end on Monday 7 December
-    assert not jobs.autoclose_due(resolved, local(2026, 12, 7, 23, 59), CAL, 10, True)
-    assert jobs.autoclose_due(resolved, local(2026, 12, 8, 0, 1), CAL, 10, True)
-    assert jobs.autoclose_due(resolved, local(2026, 12, 4, 8, 5), CAL, 10, False)  # calendar days: end of 3 Dec
+    assert not sla.autoclose_due(resolved, local(2026, 12, 7, 23, 59), CAL, 10, True)
+    assert sla.autoclose_due(resolved, local(2026, 12, 8, 0, 1), CAL, 10, True)
+    assert sla.autoclose_due(resolved, local(2026, 12, 4, 8, 5), CAL, 10, False)  # calendar days: end of 3 Dec
 
 
 def test_digest_days_and_window():
-    assert jobs.digest_day(local(2026, 11, 28, 7), CAL) is None  # Saturday: no digest
-    assert jobs.digest_day(local(2026, 12, 24, 7), CAL) is None  # cuti bersama
-    assert jobs.digest_day(local(2026, 11, 30, 7), CAL) == date(2026, 11, 30)
+    assert sla.digest_day(local(2026, 11, 28, 7), CAL) is None  # Saturday: no digest
+    assert sla.digest_day(local(2026, 12, 24, 7), CAL) is None  # cuti bersama
+    assert sla.digest_day(local(2026, 11, 30, 7), CAL) == date(2026, 11, 30)
     # Monday's digest covers the weekend: new since Friday 07:00
-    assert jobs.digest_window_start(local(2026, 11, 30, 7), CAL, time(7)) == local(2026, 11, 27, 7)
-    assert jobs.digest_window_start(local(2026, 12, 28, 7), CAL, time(7)) == local(2026, 12, 23, 7)
-    assert jobs.retention_bound(local(2026, 11, 30, 2, 30), 730) == local(2024, 11, 30, 2, 30)
+    assert sla.digest_window_start(local(2026, 11, 30, 7), CAL, time(7)) == local(2026, 11, 27, 7)
+    assert sla.digest_window_start(local(2026, 12, 28, 7), CAL, time(7)) == local(2026, 12, 23, 7)
+    assert sla.retention_bound(local(2026, 11, 30, 2, 30), 730) == local(2024, 11, 30, 2, 30)
 
 
 class _C:
@@ -188,12 +192,12 @@ class _C:
 def test_who_hears_of_a_reminder():
     officers = {"PUPR": ["o1", "o2"]}
     coords = ["k1"]
-    item = lambda stage, kind, opd="PUPR": jobs.ReminderItem(_C(opd), stage, Due(kind, 1))  # noqa: E731
-    assert jobs.recipients(item("completion", "before"), officers, coords) == ["o1", "o2"]
-    assert jobs.recipients(item("response", "overdue"), officers, coords) == ["o1", "o2"]
-    assert jobs.recipients(item("completion", "escalation"), officers, coords) == ["k1"]
-    assert jobs.recipients(item("triage", "overdue", None), officers, coords) == ["k1"]
-    assert jobs.recipients(item("completion", "due", "DLH"), officers, coords) == []
+    item = lambda stage, kind, opd="PUPR": sla.ReminderItem(_C(opd), stage, Due(kind, 1))  # noqa: E731
+    assert sla.recipients(item("completion", "before"), officers, coords) == ["o1", "o2"]
+    assert sla.recipients(item("response", "overdue"), officers, coords) == ["o1", "o2"]
+    assert sla.recipients(item("completion", "escalation"), officers, coords) == ["k1"]
+    assert sla.recipients(item("triage", "overdue", None), officers, coords) == ["k1"]
+    assert sla.recipients(item("completion", "due", "DLH"), officers, coords) == []
 
 
 # =============================================================================================
@@ -216,7 +220,7 @@ class World:
         )
 
     async def sweep(self, at: datetime, db: Database | None = None):
-        return await jobs.sla_sweep(self.ctx(at, db))
+        return await sla_sweep(self.ctx(at, db))
 
     async def person(
         self, key: str, *, role: str = "citizen", opd: str | None = None, lang: str = "id", channel: str = "telegram"
@@ -339,8 +343,8 @@ async def test_sweep_day_by_day_reminds_officers_and_escalates_once(world):
     assert "601" not in await world.outbox()  # another OPD's officer hears nothing
     rows = await world.reminders()
     assert [r for r in rows if r[2] == "escalation"] == [
-        (c.id, "completion", "escalation", jobs.day_number(date(2026, 11, 30)) * 1000),
-        (c.id, "response", "escalation", jobs.day_number(date(2026, 11, 26)) * 1000),
+        (c.id, "completion", "escalation", sla.day_number(date(2026, 11, 30)) * 1000),
+        (c.id, "response", "escalation", sla.day_number(date(2026, 11, 26)) * 1000),
     ]
     assert len(rows) == len(set(rows)) == 2 + 1 + 5 + 2 + 1 + 3  # before/due ×2, overdue, escalations
 
@@ -443,10 +447,10 @@ async def test_autoclose_closes_after_the_window_and_tells_the_citizen(world):
                 c.state, c.rating, c.closed_at = "ditutup", "puas", FILED + timedelta(hours=2)
         await uow.commit()
     ctx = lambda at: world.ctx(at)  # noqa: E731
-    assert (await jobs.autoclose(ctx(local(2026, 12, 7, 8, 5)))).counts == {}  # the window's last day
-    result = await jobs.autoclose(ctx(local(2026, 12, 8, 8, 5)))
+    assert (await autoclose(ctx(local(2026, 12, 7, 8, 5)))).counts == {}  # the window's last day
+    result = await autoclose(ctx(local(2026, 12, 8, 8, 5)))
     assert result.counts == {"closed": 1, "messages": 1}
-    assert (await jobs.autoclose(ctx(local(2026, 12, 9, 8, 5)))).counts == {}  # once
+    assert (await autoclose(ctx(local(2026, 12, 9, 8, 5)))).counts == {}  # once
     sent = await world.outbox()
     assert list(sent) == ["c1"] and done.number in sent["c1"][0] and "ditutup otomatis" in sent["c1"][0]
     async with world.db.unit_of_work() as uow:
@@ -517,9 +521,9 @@ async def test_retention_anonymises_closed_complaints_and_keeps_statistics(world
             subject_id=old.number,
         )
         await uow.commit()
-    result = await jobs.retention(world.ctx(local(2028, 11, 23, 2, 30)))  # 730 days after closing, plus a little
+    result = await retention(world.ctx(local(2028, 11, 23, 2, 30)))  # 730 days after closing, plus a little
     assert result.counts == {"anonymised": 1}
-    assert (await jobs.retention(world.ctx(local(2028, 11, 24, 2, 30)))).counts == {}  # once
+    assert (await retention(world.ctx(local(2028, 11, 24, 2, 30)))).counts == {}  # once
     async with world.db.unit_of_work() as uow:
         s = uow.session
         rows = {c.id: c for c in await SlaRepo(s).complaints([old.id, recent.id, still_open.id])}
@@ -560,18 +564,18 @@ async def test_one_process_scans_the_overdue_ranges_once_a_day(world):
     run`) and the next day scan everything again."""
     first = await world.complaint()
     ctx = world.ctx(local(2026, 12, 1, 9))
-    result = await jobs.sla_sweep(ctx)
+    result = await sla_sweep(ctx)
     assert result.counts["overdue"] == 2 and result.note is None
     late = await world.complaint(filed=local(2026, 11, 16, 9))  # overdue already, but created after the sweep
     ctx.clock.set(local(2026, 12, 1, 9, 1))
-    result = await jobs.sla_sweep(ctx)
+    result = await sla_sweep(ctx)
     assert "overdue" not in result.counts and result.note == "overdue and escalations already swept today"
     assert "(overdue and escalations already swept today)" in str(result)
     result = await world.sweep(local(2026, 12, 1, 9, 2))  # a fresh context
     assert result.counts["overdue"] == 2 and result.note is None
     assert {r[0] for r in await world.reminders() if r[2] == "overdue"} == {first.id, late.id}
     ctx.clock.set(local(2026, 12, 2, 9))  # the next day: the same context scans everything again
-    result = await jobs.sla_sweep(ctx)
+    result = await sla_sweep(ctx)
     assert result.counts["overdue"] == 4 and result.note is None
 
 
@@ -583,7 +587,7 @@ async def test_many_reminders_are_grouped_by_recipient(world):
         await world.complaint(opd="DLH")
     ctx = world.ctx(local(2026, 12, 2))
     ctx.chunk_size = 10
-    result = await jobs.sla_sweep(ctx)
+    result = await sla_sweep(ctx)
     assert result.counts["candidates"] == 50 and result.counts["escalation"] == 100 and result.counts["overdue"] == 100
     sent = await world.outbox()
     titles = {

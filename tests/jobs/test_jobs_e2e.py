@@ -26,7 +26,8 @@ from bot.domain.clock import ManualClock
 from bot.domain.region import demo_region_path, load_region_file, store_region
 from bot.domain.workdays import WorkCalendar
 from bot.settings import Settings
-from scheduler import jobs
+from scheduler.job_context import JobContext
+from scheduler.job_sla import sla_sweep
 from scheduler.leader import SCHEDULER_LOCK_KEY, Leadership
 from scheduler.runner import JobRunner
 from storage import Database, Repo
@@ -392,10 +393,10 @@ async def test_two_instances_one_leader_no_double_sends_and_takeover(db, setting
     instances = []
     for name in ("a", "b"):
         idb = Database(PG_URL)
-        ctx = jobs.JobContext(idb, settings, Notifier(renderers_for(None), languages=("id", "en")), clock=clock)
+        ctx = JobContext(idb, settings, Notifier(renderers_for(None), languages=("id", "en")), clock=clock)
         leadership = Leadership(idb, key=key, interval=0.1, name=name)
         runner = JobRunner(leadership, ctx, timezone="Asia/Jakarta")
-        runner.add_interval("sla", jobs.sla_sweep, 0.2)
+        runner.add_interval("sla", sla_sweep, 0.2)
         instances.append((idb, leadership, runner))
     try:
         for _, leadership, runner in instances:
@@ -423,7 +424,7 @@ async def test_two_instances_one_leader_no_double_sends_and_takeover(db, setting
 
         assert await sent() == {"501": 1, "900": 1}
         # the same sweep forced on both instances at once (as if leadership flapped): still once
-        await asyncio.gather(*(jobs.sla_sweep(r.context) for _, _, r in instances))
+        await asyncio.gather(*(sla_sweep(r.context) for _, _, r in instances))
         assert await sent() == {"501": 1, "900": 1}
         assert len(await world.reminders()) == 40 * 3  # response overdue + escalation, completion due
 
