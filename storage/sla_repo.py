@@ -47,8 +47,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.core_repo import write_deferred
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.unit_state import write_deferred
 
 HANDLING = ("disposisi", "tindak_lanjut")
 OPEN = ("triase", *HANDLING)
