@@ -53,6 +53,9 @@ class _Delegate:
         self.name = method.__name__
         functools.update_wrapper(self, method)
 
+    def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> Any:  # called on the class: Repo.x(repo, ...)
+        return self.__get__(obj)(*args, **kwargs)
+
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self

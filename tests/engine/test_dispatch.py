@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.web.web_channel import render as web_render
 from bot.domain.region import load_region_file, store_region
-from bot.engine.dispatch import Dispatcher
+from bot.engine.dispatch import DatabaseUnavailable, Dispatcher
 from handlers import build_router
 from storage import Repo
 from storage.models import AuditEvent, ConversationState, InboundMessage, OutboxMessage, User
@@ -156,8 +158,6 @@ async def test_delete_my_data(dispatcher, db):
 
 
 async def test_join_with_invite_code_once(dispatcher, db, clock):
-    from datetime import timedelta
-
     async with db.unit_of_work() as uow:
         Repo(uow.session).create_invite(
             code="ABCD-EFGH-JKLM", role="officer", opd_code="PUPR", now=clock.now(), valid_for=timedelta(days=7)
@@ -182,8 +182,6 @@ async def test_help_lists_commands_for_the_role(dispatcher, db):
 
 
 async def test_transient_database_error_retries_the_whole_turn(dispatcher, db):
-    from sqlalchemy.exc import OperationalError
-
     await consented(dispatcher, "u1")
     calls = {"n": 0}
 
@@ -204,10 +202,6 @@ async def test_transient_database_error_retries_the_whole_turn(dispatcher, db):
 
 
 async def test_persistent_database_failure_is_not_acknowledged(dispatcher):
-    from sqlalchemy.exc import OperationalError
-
-    from bot.engine.dispatch import DatabaseUnavailable
-
     await consented(dispatcher, "u1")
 
     @dispatcher.router.command("down", description="test")
