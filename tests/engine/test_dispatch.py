@@ -223,3 +223,14 @@ async def test_language_chosen_on_the_consent_screen_reshows_the_notice(dispatch
     async with db.unit_of_work() as uow:
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
     assert (state.flow, state.data) == ("consent", {"start": "skm_PUPR-BM"})  # the deep link survives
+
+
+async def test_the_after_commit_hook_runs_right_after_each_commit(dispatcher, monkeypatch):
+    """The crash test's bot process dies in this hook; production leaves it unset."""
+    assert Dispatcher.after_commit_hook is None
+    seen: list[tuple[Dispatcher, int]] = []
+    monkeypatch.setattr(Dispatcher, "after_commit_hook", lambda d: seen.append((d, d.stats["turns"])))
+    await dispatcher.handle(text("h1", "/start", ext="h-1"))
+    await dispatcher.handle(text("h1", "/start", ext="h-1"))  # a duplicate: rolled back, no commit
+    await dispatcher.handle(choice("h1", "consent:yes", ext="h-2"))
+    assert seen == [(dispatcher, 1), (dispatcher, 2)]

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy import update as sql_update
 
 from bot.channels.web.web_channel import render as web_render
@@ -280,3 +280,27 @@ async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, cl
     texts = await texts_by_address(db)
     for p in people:
         assert texts[p][-3].startswith("Terima kasih") and "/lapor" in texts[p][-1], texts[p][-3:]
+
+
+async def test_a_batchs_outbox_rows_go_in_one_statement_at_its_commit(dispatcher, db, monkeypatch):
+    """The unit of work's pending writes: every turn of a batch answers, and the batch's commit
+    writes all their outbox rows in one executemany."""
+    people = [f"o{i}" for i in range(20)]
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
+    await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
+    commits: list[int] = []
+    inserts: list[str] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(statement)
+
+    monkeypatch.setattr(Dispatcher, "after_commit_hook", lambda d: commits.append(1))
+    batches = dispatcher.stats["batches"]
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.gather(*(dispatcher.handle(text(p, "/bantuan")) for p in people))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert dispatcher.stats["batches"] > batches
+    assert len(inserts) == len(commits) < len(people)  # one statement per commit, not one per turn
