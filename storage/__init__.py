@@ -2,5 +2,6 @@
 
 from storage.core_repo import Repo
 from storage.db import Database, StorageError, UnitOfWork
+from storage.unit_state import WriteResult
 
-__all__ = ["Database", "Repo", "StorageError", "UnitOfWork"]
+__all__ = ["Database", "Repo", "StorageError", "UnitOfWork", "WriteResult"]

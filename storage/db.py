@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
@@ -21,11 +21,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_driver
+from storage.audit_repo import AuditRepo
 from storage.complaint_repo import ComplaintRepo
 from storage.core_repo import Repo
 from storage.forum_repo import ForumRepo
+from storage.inbound_repo import InboundRepo
+from storage.invite_repo import InviteRepo
+from storage.outbox_repo import OutboxRepo
+from storage.region_repo import RegionRepo
 from storage.skm_repo import SkmRepo
 from storage.sla_repo import SlaRepo
+from storage.unit_state import PendingWrites, ReadCache, attach
+from storage.user_repo import UserRepo
 
 log = logging.getLogger(__name__)
 WRITER_WAIT = 30.0  # seconds, like the busy timeout
@@ -103,9 +110,7 @@ class Database:
                     yield uow
                 finally:
                     if not uow.committed:
-                        # detach first: objects read in a read-only unit of work stay usable
-                        session.expunge_all()
-                        await session.rollback()
+                        await uow.rollback()
         finally:
             if queued:
                 self._writer.release()
@@ -120,17 +125,54 @@ class Database:
 
 class UnitOfWork:
     """One session, one transaction, and the repositories that work in it. Rolls back unless
-    committed. Flows, jobs and services reach the database only through these repositories."""
+    committed. Flows, jobs and services reach the database only through these repositories.
+
+    The unit of work owns the rows that wait for its commit (:attr:`pending`: outbox and audit rows,
+    a group commit's SKM answers): :meth:`commit` writes them first, one executemany per statement,
+    and a repository that reads those tables writes them before it reads. It also owns the
+    reference rows read once per transaction (:attr:`reads`: region, units, services)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.committed = False
         self._after_commit: list = []
+        self.pending = PendingWrites(session)
+        self.reads = ReadCache()
+        attach(session, self.pending, self.reads)
+
+    # ---- repositories, by table group ---------------------------------------------------
+    @functools.cached_property
+    def users(self) -> UserRepo:
+        """Users and their conversation state; erasure."""
+        return UserRepo(self.session, self.pending)
+
+    @functools.cached_property
+    def inbound(self) -> InboundRepo:
+        """Inbound dedupe rows."""
+        return InboundRepo(self.session)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepo:
+        """Outgoing messages: new rows, claims, delivery outcomes."""
+        return OutboxRepo(self.session, self.pending)
+
+    @functools.cached_property
+    def audit(self) -> AuditRepo:
+        return AuditRepo(self.session, self.pending)
+
+    @functools.cached_property
+    def region(self) -> RegionRepo:
+        """The region, its OPDs, units and services."""
+        return RegionRepo(self.session, self.reads)
+
+    @functools.cached_property
+    def invites(self) -> InviteRepo:
+        return InviteRepo(self.session)
 
     @functools.cached_property
     def core(self) -> Repo:
-        """Users, conversation state, inbound dedupe, outbox, audit, region, invites."""
-        return Repo(self.session)
+        """All of the above behind one object (the methods keep their names)."""
+        return Repo(self.session, pending=self.pending, reads=self.reads)
 
     @functools.cached_property
     def complaints(self) -> ComplaintRepo:
@@ -148,17 +190,48 @@ class UnitOfWork:
     def sla(self) -> SlaRepo:
         return SlaRepo(self.session)
 
+    # ---- the transaction ----------------------------------------------------------------
+    def begin_group_commit(self) -> None:
+        """Mark this transaction as carrying several people's turns: some single-row writes (an
+        SKM answer) then wait in :attr:`pending` for the commit too."""
+        self.pending.group_commit = True
+
     async def flush(self) -> None:
-        """Write what the repositories hold so far (ids of new rows), without committing."""
+        """Write what the repositories hold so far (pending rows, ids of new rows), without committing."""
+        await self.pending.write()
         await self.session.flush()
+
+    async def detach_all(self, *, keep: Iterable[object] = ()) -> None:
+        """Write the changed ORM objects (not the pending rows) and detach every loaded object but
+        ``keep``: what runs next reads the database afresh (a group commit's next turn)."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
+        kept = {id(obj) for obj in keep}
+        for obj in list(session):
+            if id(obj) not in kept:
+                session.expunge(obj)
 
     def after_commit(self, callback) -> None:
         """Run ``callback()`` once the transaction is committed (e.g. wake the outbox sender)."""
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
+        await self.pending.write()
         await self.session.commit()
         self.committed = True
+        self._end_transaction()
         callbacks, self._after_commit = self._after_commit, []
         for cb in callbacks:
             cb()
+
+    async def rollback(self) -> None:
+        """Undo the transaction (objects read in it stay usable, detached)."""
+        self.session.expunge_all()
+        await self.session.rollback()
+        self._end_transaction()
+
+    def _end_transaction(self) -> None:
+        """What belonged to the transaction that ended: rows not written, the rows read in it."""
+        self.pending.discard()
+        self.reads.clear()

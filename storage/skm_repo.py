@@ -28,8 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.core_repo import Repo, defer_write, in_group_commit
+from storage.core_repo import Repo
 from storage.models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
+from storage.unit_state import WriteResult, defer_write, in_group_commit
 
 ELEMENT_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
@@ -257,12 +258,13 @@ class SkmRepo:
     async def get(self, response_id: int) -> SurveyResponse | None:
         return await self.session.get(SurveyResponse, response_id)
 
-    async def set_answer(self, response_id: int, user_id: int, column: str, value: int) -> bool:
+    async def set_answer(self, response_id: int, user_id: int, column: str, value: int) -> WriteResult:
         """Store one answer (``column`` u1..u9) of ``user_id``'s questionnaire still in progress, in
-        one statement (no read of the row first); False when there is no such questionnaire.
+        one statement (no read of the row first); :attr:`WriteResult.NOT_FOUND` (false) when there is
+        no such questionnaire.
 
         In a group commit the UPDATE waits for the commit, in one executemany with the batch's
-        other answers to that question, and True is returned: the person's conversation state
+        other answers to that question (:attr:`WriteResult.DEFERRED`): the person's conversation state
         (locked, versioned) names this questionnaire, and only their own turns change its status.
         Should it not match after all, SQLite's row count fails the commit and every turn of the
         batch runs alone, where this checks at once (PostgreSQL's driver does not count an
@@ -272,10 +274,9 @@ class SkmRepo:
             raise ValueError(f"not an answer column: {column!r}")
         params = {"rid": response_id, "uid": user_id, "value": value}
         if in_group_commit(self.session):
-            defer_write(self.session, stmt, params)
-            return True
+            return defer_write(self.session, stmt, params)
         res = await self.session.execute(stmt, params)
-        return res.rowcount == 1
+        return WriteResult.WRITTEN if res.rowcount == 1 else WriteResult.NOT_FOUND
 
     async def completed_in_period(self, user_id: int, unit_code: str, period_key: str) -> int | None:
         """The id of the person's complete questionnaire for the unit in the period, or None."""

@@ -47,9 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
-from storage.core_repo import write_deferred
 from storage.forum_repo import upcoming_forums
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.unit_state import write_deferred
 
 HANDLING = ("disposisi", "tindak_lanjut")
 OPEN = ("triase", *HANDLING)

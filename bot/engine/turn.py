@@ -1,4 +1,4 @@
-"""What a flow sees of one turn, and the command/flow router.
+"""What a flow sees of one turn (:class:`Turn`), and what became of the message (:class:`Outcome`).
 
 Flows (``handlers/``) are channel-agnostic: they read an :class:`~bot.domain.messages.Inbound`, the user
 and their conversation state, use repositories, and answer by adding :class:`~bot.domain.messages.Reply`
@@ -16,14 +16,27 @@ from bot.domain.i18n import Translator
 from bot.domain.messages import Choice, Inbound, Kind, Reply
 from bot.settings import Settings
 from storage import Repo, UnitOfWork
+from storage.models import ConversationState, User
 
 if TYPE_CHECKING:
     from bot.engine.router import Router
-from storage.models import ConversationState, User
 
 log = logging.getLogger(__name__)
 
 ROLES = ("citizen", "officer", "coordinator")
+
+
+class DatabaseUnavailable(Exception):
+    """The turn could not be stored; the channel must not acknowledge it (the platform re-sends)."""
+
+
+@dataclass
+class Outcome:
+    """What became of one inbound message."""
+
+    handled: bool  # False: a duplicate delivery, nothing done
+    user_id: int | None = None
+    replies: int = 0
 
 
 @dataclass

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.web.web_channel import render as web_render
 from bot.domain.region import load_region_file, store_region
-from bot.engine.dispatch import Dispatcher
+from bot.engine.dispatch import DatabaseUnavailable, Dispatcher
 from handlers import build_router
 from storage import Repo
 from storage.models import AuditEvent, ConversationState, InboundMessage, OutboxMessage, User
@@ -156,8 +158,6 @@ async def test_delete_my_data(dispatcher, db):
 
 
 async def test_join_with_invite_code_once(dispatcher, db, clock):
-    from datetime import timedelta
-
     async with db.unit_of_work() as uow:
         Repo(uow.session).create_invite(
             code="ABCD-EFGH-JKLM", role="officer", opd_code="PUPR", now=clock.now(), valid_for=timedelta(days=7)
@@ -182,8 +182,6 @@ async def test_help_lists_commands_for_the_role(dispatcher, db):
 
 
 async def test_transient_database_error_retries_the_whole_turn(dispatcher, db):
-    from sqlalchemy.exc import OperationalError
-
     await consented(dispatcher, "u1")
     calls = {"n": 0}
 
@@ -204,10 +202,6 @@ async def test_transient_database_error_retries_the_whole_turn(dispatcher, db):
 
 
 async def test_persistent_database_failure_is_not_acknowledged(dispatcher):
-    from sqlalchemy.exc import OperationalError
-
-    from bot.engine.dispatch import DatabaseUnavailable
-
     await consented(dispatcher, "u1")
 
     @dispatcher.router.command("down", description="test")
@@ -229,3 +223,14 @@ async def test_language_chosen_on_the_consent_screen_reshows_the_notice(dispatch
     async with db.unit_of_work() as uow:
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
     assert (state.flow, state.data) == ("consent", {"start": "skm_PUPR-BM"})  # the deep link survives
+
+
+async def test_the_after_commit_hook_runs_right_after_each_commit(dispatcher, monkeypatch):
+    """The crash test's bot process dies in this hook; production leaves it unset."""
+    assert Dispatcher.after_commit_hook is None
+    seen: list[tuple[Dispatcher, int]] = []
+    monkeypatch.setattr(Dispatcher, "after_commit_hook", lambda d: seen.append((d, d.stats["turns"])))
+    await dispatcher.handle(text("h1", "/start", ext="h-1"))
+    await dispatcher.handle(text("h1", "/start", ext="h-1"))  # a duplicate: rolled back, no commit
+    await dispatcher.handle(choice("h1", "consent:yes", ext="h-2"))
+    assert seen == [(dispatcher, 1), (dispatcher, 2)]

@@ -4,16 +4,19 @@ turns run one by one (SQLite or PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy import update as sql_update
 
 from bot.channels.web.web_channel import render as web_render
 from bot.domain.region import load_region_file, store_region
 from bot.engine.dispatch import Dispatcher
 from handlers import build_router
 from storage import Repo
-from storage.models import InboundMessage, OutboxMessage, User
+from storage.models import ConversationState, InboundMessage, OutboxMessage, SurveyResponse, User
+from storage.user_repo import UserRepo
 from testkit.helpers import choice, text
 
 
@@ -102,8 +105,6 @@ async def test_a_failing_turn_costs_nobody_else_their_turn(dispatcher, db):
 
 
 async def _states(db) -> dict[str, tuple]:
-    from storage.models import ConversationState
-
     async with db.unit_of_work() as uow:
         rows = (
             await uow.session.execute(
@@ -142,16 +143,12 @@ async def test_a_state_changed_behind_the_batchs_back_makes_it_run_again_turn_by
     """The batch's state UPDATE checks the version it read. If another writer changed a row in
     between (here: forced, by bumping the version just before the write), the batch is rolled
     back and every turn runs alone: no turn is lost, none is applied twice."""
-    from sqlalchemy import update as sql_update
-
-    from storage.models import ConversationState
-
     if db.engine.dialect.name != "sqlite":
         pytest.skip("on PostgreSQL the locked rows cannot change; its driver does not count an executemany's rows")
     people = [f"v{i}" for i in range(10)]
     await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
     await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
-    write_states = Repo.write_states
+    write_states = UserRepo.write_states
     bumped = []
 
     async def bump_then_write(self, rows):
@@ -164,7 +161,7 @@ async def test_a_state_changed_behind_the_batchs_back_makes_it_run_again_turn_by
             )
         return await write_states(self, rows)
 
-    monkeypatch.setattr(Repo, "write_states", bump_then_write)
+    monkeypatch.setattr(UserRepo, "write_states", bump_then_write)
     fallbacks = dispatcher.stats["batch_fallbacks"]
     outcomes = await asyncio.gather(*(dispatcher.handle(text(p, "/lapor")) for p in people))
     assert bumped and all(o.handled for o in outcomes)
@@ -189,8 +186,6 @@ async def _to_first_question(dispatcher, people: list[str]) -> None:
 
 
 async def _answers(db) -> dict[str, tuple]:
-    from storage.models import SurveyResponse
-
     async with db.unit_of_work() as uow:
         rows = (
             await uow.session.execute(
@@ -219,10 +214,6 @@ async def test_an_answer_to_a_questionnaire_no_longer_in_progress_is_refused(dis
     """If a questionnaire stopped being in progress behind the conversation's back (forced here),
     its answer is not stored and the person is told. On SQLite the batch's answer UPDATE counts
     its rows, so the batch runs again turn by turn; the others' answers are stored once."""
-    from sqlalchemy import update as sql_update
-
-    from storage.models import SurveyResponse
-
     people = [f"x{i}" for i in range(10)]
     await _to_first_question(dispatcher, people)
     async with db.unit_of_work() as uow:
@@ -256,32 +247,30 @@ async def test_an_answer_to_a_questionnaire_no_longer_in_progress_is_refused(dis
 async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, clock):
     """KANAL_TURN_WORKERS=2 (the default on PostgreSQL): two transactions of turns run at once,
     and a person's messages still go in order, each person in one of them at a time."""
-    from dataclasses import replace
-
     await store_region(db, load_region_file(), clock.now())
     dispatcher = Dispatcher(
         db, build_router(), replace(settings, turn_workers=2, turn_batch=8), clock=clock, renderers={"web": web_render}
     )
-    assert dispatcher.workers == 2
+    assert dispatcher.group_commit.workers == 2
     people = [f"w{i}" for i in range(30)]
     await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
     held: set[str] = set()
     overlaps: list[str] = []
     most = 0
-    run_batch = dispatcher._run_batch
+    run_batch = dispatcher.group_commit._run_batch
 
     async def watched(batch):
         nonlocal most
         keys = [w.inbound.user_key for w in batch]
         overlaps.extend(k for k in keys if k in held)
         held.update(keys)
-        most = max(most, len(dispatcher._workers))
+        most = max(most, len(dispatcher.group_commit._workers))
         try:
             await run_batch(batch)
         finally:
             held.difference_update(keys)
 
-    dispatcher._run_batch = watched
+    dispatcher.group_commit._run_batch = watched
     # each person: consent, then help, pushed together with everybody else's
     msgs = [m for p in people for m in (choice(p, "consent:yes", ext=f"{p}-1"), text(p, "/bantuan", ext=f"{p}-2"))]
     outcomes = await asyncio.gather(*(dispatcher.handle(m) for m in msgs))
@@ -291,3 +280,27 @@ async def test_two_workers_never_hold_one_persons_turns_at_once(db, settings, cl
     texts = await texts_by_address(db)
     for p in people:
         assert texts[p][-3].startswith("Terima kasih") and "/lapor" in texts[p][-1], texts[p][-3:]
+
+
+async def test_a_batchs_outbox_rows_go_in_one_statement_at_its_commit(dispatcher, db, monkeypatch):
+    """The unit of work's pending writes: every turn of a batch answers, and the batch's commit
+    writes all their outbox rows in one executemany."""
+    people = [f"o{i}" for i in range(20)]
+    await asyncio.gather(*(dispatcher.handle(text(p, "/start")) for p in people))
+    await asyncio.gather(*(dispatcher.handle(choice(p, "consent:yes")) for p in people))
+    commits: list[int] = []
+    inserts: list[str] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(statement)
+
+    monkeypatch.setattr(Dispatcher, "after_commit_hook", lambda d: commits.append(1))
+    batches = dispatcher.stats["batches"]
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.gather(*(dispatcher.handle(text(p, "/bantuan")) for p in people))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    assert dispatcher.stats["batches"] > batches
+    assert len(inserts) == len(commits) < len(people)  # one statement per commit, not one per turn

@@ -32,11 +32,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_bot(env: dict[str, str], cwd) -> asyncio.subprocess.Process:
+#: ``python -c`` program: the bot, with a hook that kills the process right after its first commit,
+#: before anything is delivered (``Dispatcher.after_commit_hook``; 137 as after a SIGKILL)
+CRASH_AFTER_COMMIT = """
+import os, sys
+from bot.engine.dispatch import Dispatcher
+Dispatcher.after_commit_hook = lambda dispatcher: os._exit(137)
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+async def start_bot(env: dict[str, str], cwd, *, crash_after_commit: bool = False) -> asyncio.subprocess.Process:
+    program = ["-c", CRASH_AFTER_COMMIT] if crash_after_commit else ["-m", "bot"]
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "bot",
+        *program,
         "run",
         env=env,
         cwd=str(cwd),
@@ -58,7 +69,7 @@ async def test_crash_between_commit_and_delivery(db_url, tmp_path):
         }
         tg.push_message(4242, "/start")
 
-        crashing = await start_bot({**env, "KANAL_FAILPOINT": "after-commit"}, tmp_path)
+        crashing = await start_bot(env, tmp_path, crash_after_commit=True)
         out, _ = await asyncio.wait_for(crashing.communicate(), timeout=60)
         assert crashing.returncode == 137, out.decode(errors="replace")[-2000:]
         assert tg.sent(chat_id=4242) == []  # committed, not delivered

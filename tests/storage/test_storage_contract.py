@@ -6,11 +6,19 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import StatementError
 
 from bot.domain.region import load_region_file, store_region
 from storage import Repo
-from storage.models import OutboxMessage
+from storage.audit_repo import AuditRepo
+from storage.inbound_repo import InboundRepo
+from storage.invite_repo import InviteRepo
+from storage.models import AuditEvent, OutboxMessage
+from storage.outbox_repo import OutboxRepo
+from storage.region_repo import RegionRepo
+from storage.unit_state import WriteResult
+from storage.user_repo import UserRepo
 
 
 async def test_inbound_dedupe(db, clock):
@@ -250,5 +258,72 @@ async def test_erase_user_removes_identifiers(db, clock):
 
 async def test_naive_datetimes_are_refused(db):
     async with db.unit_of_work() as uow:
-        with pytest.raises(Exception):
+        with pytest.raises(StatementError, match="naive datetime"):
             await Repo(uow.session).record_inbound("web", "n", datetime(2026, 1, 1))
+
+
+# ---- the unit of work: its repositories and the rows it writes at commit ---------------------
+
+
+async def test_the_unit_of_work_exposes_the_repositories_by_table_group(db):
+    async with db.unit_of_work() as uow:
+        assert isinstance(uow.users, UserRepo) and isinstance(uow.inbound, InboundRepo)
+        assert isinstance(uow.outbox, OutboxRepo) and isinstance(uow.audit, AuditRepo)
+        assert isinstance(uow.region, RegionRepo) and isinstance(uow.invites, InviteRepo)
+        assert uow.core is uow.core and uow.users is uow.users  # one each per unit of work
+
+
+async def test_pending_rows_belong_to_the_unit_of_work_and_are_written_at_commit(db, clock):
+    """Outbox and audit rows wait in ``uow.pending`` (also when added through ``Repo(session)``),
+    then go in ONE executemany per table at the commit; a rollback forgets them."""
+    statements: list[tuple[str, bool]] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            statements.append((statement.split("(")[0].split()[-1].strip('"'), executemany))
+
+    async with db.unit_of_work() as uow:
+        for i in range(3):
+            assert (
+                uow.outbox.enqueue(channel="web", address="p", payload={"text": str(i)}, now=clock.now())
+                is WriteResult.DEFERRED
+            )
+        Repo(uow.session).audit(at=clock.now(), action="a1", actor_user_id=None)
+        uow.audit.audit(at=clock.now(), action="a2", actor_user_id=None)
+        assert len(uow.pending) == 5
+    async with db.unit_of_work() as uow:  # the one above rolled back: nothing was written
+        assert (await uow.session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 0
+        for i in range(3):
+            uow.outbox.enqueue(channel="web", address="p", payload={"text": str(i)}, now=clock.now())
+        uow.audit.audit(at=clock.now(), action="a1", actor_user_id=None)
+        uow.audit.audit(at=clock.now(), action="a2", actor_user_id=None)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            await uow.commit()
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+        assert len(uow.pending) == 0
+    assert sorted(statements) == [("audit_events", True), ("outbox", True)], statements
+    async with db.unit_of_work() as uow:
+        assert (await uow.session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 3
+        assert [e.action for e in await uow.audit.audit_events()] == ["a1", "a2"]
+
+
+async def test_a_reader_of_the_outbox_or_audit_sees_its_own_pending_rows(db, clock):
+    async with db.unit_of_work() as uow:
+        uow.audit.audit(at=clock.now(), action="mine", actor_user_id=None)
+        uow.outbox.enqueue(channel="web", address="r", payload={"text": "x"}, now=clock.now())
+        assert [e.action for e in await uow.audit.audit_events()] == ["mine"]
+        assert (await uow.outbox.outbox_backlog(clock.now())) == {"pending": 1}
+        assert len(uow.pending) == 0
+        assert (await uow.session.execute(select(func.count()).select_from(AuditEvent))).scalar_one() == 1
+
+
+async def test_write_results_are_explicit():
+    assert WriteResult.WRITTEN and WriteResult.DEFERRED and not WriteResult.NOT_FOUND
+
+
+async def test_a_repository_needs_the_session_of_a_unit_of_work(db):
+    async with db.sessions() as session:
+        with pytest.raises(LookupError):
+            Repo(session)
