@@ -49,7 +49,9 @@ def test_flows_are_module_level_routers_that_never_see_a_session():
     for path in (ROOT / "handlers").rglob("*.py"):
         text = path.read_text()
         tree = ast.parse(text)
-        offenders += [f"{path.name}: def {n.name}" for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "register"]
+        offenders += [
+            f"{path.name}: def {n.name}" for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "register"
+        ]
         offenders += [f"{path.name}:{i}" for i, line in enumerate(text.splitlines(), 1) if ".session" in line]
     assert offenders == []
 

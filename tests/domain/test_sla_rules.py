@@ -21,9 +21,9 @@ from bot.domain.sla import Due, SlaPolicy, reminders_due, sweep_windows
 from bot.domain.workdays import WorkCalendar
 from bot.engine.notify import Notifier, renderers_for
 from scheduler.job_autoclose import autoclose
+from scheduler.job_context import JobContext
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
-from scheduler.job_context import JobContext
 from storage import Database, Repo
 from storage.complaint_repo import ComplaintRepo
 from storage.models import AuditEvent, Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, User
