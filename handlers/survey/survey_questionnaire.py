@@ -311,10 +311,10 @@ async def step(turn: Turn) -> None:
         await ask_unit(turn, pressed.arg)
     elif s == Step.UNIT and act is Act.UNIT:
         await start_for_unit(turn, pressed.arg)
+    elif s in (Step.OPD, Step.UNIT) and text and " " not in text:  # a typed unit code
+        await start_for_unit(turn, text.upper()[:20])
     elif s in (Step.OPD, Step.UNIT) and text:
-        await start_for_unit(turn, text.upper()[:20]) if " " not in text else turn.reply(
-            turn.t("Mohon pilih dari tombol di atas, atau ketik kode unit.")
-        )
+        turn.reply(turn.t("Mohon pilih dari tombol di atas, atau ketik kode unit."))
     elif s == Step.SERVICE and act is Act.SERVICE:
         services = {x.code for x in await turn.repo.services(data["unit"])}
         data["service"] = pressed.arg if pressed.arg in services else None
