@@ -289,6 +289,16 @@ class SkmRepo:
         res = await self.session.execute(_ABANDON_OPEN, {"uid": user_id, "now": now})
         return res.rowcount or 0
 
+    @staticmethod
+    def close(row: SurveyResponse, status: str, now: datetime) -> None:
+        """End a questionnaire as ``complete`` or ``abandoned`` (written with the transaction)."""
+        row.status, row.finished_at = status, now
+
+    @staticmethod
+    def set_saran(row: SurveyResponse, text: str) -> None:
+        """The respondent's suggestion on a questionnaire (written with the transaction)."""
+        row.saran = text
+
     # ---- aggregation ----------------------------------------------------------------------
     async def element_totals(
         self,

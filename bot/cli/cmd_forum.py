@@ -1,11 +1,20 @@
 """`kanal forum create|list|result`: forums from the command line (the chat has /forumbaru and
-/forumhasil). Messages go to the outbox; the running bot delivers them."""
+/forumhasil; both go through ``bot.services.forum_service``). Messages go to the outbox; the
+running bot delivers them."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
+
+from bot.domain import forum_rules as rules
+from bot.domain.i18n import Translator
+from bot.domain.messages import Attachment
+from bot.engine.notify import Notifier, renderers_for
+from bot.engine.region_context import RegionContext, region_context
+from bot.services.forum_service import NewForum, agenda_proposal, create_forum, publish_result, result_problem
 
 COMMANDS = ("forum",)
 #: a PDF is copied into every recipient's outbox row (the platforms take uploads, not links)
@@ -43,9 +52,9 @@ def add_parsers(sub) -> None:
     r = fsub.add_parser(
         "result",
         help="publish a forum's berita acara",
-        description="Publish the berita acara (minutes of agreement) of a forum that has started, optionally with a PDF, "
-        "to its registered participants and to the subscribed citizens who filed a complaint or survey on "
-        "its OPD in the forum's data period; once per forum (as /forumhasil in the chat).",
+        description="Publish the berita acara (minutes of agreement) of a forum that has started, "
+        "optionally with a PDF, to its registered participants and to the subscribed citizens who filed "
+        "a complaint or survey on its OPD in the forum's data period; once per forum (as /forumhasil in the chat).",
     )
     r.add_argument("forum_id", type=int, metavar="ID", help="the forum number (kanal forum list)")
     text = r.add_mutually_exclusive_group(required=True)
@@ -56,171 +65,186 @@ def add_parsers(sub) -> None:
     )
 
 
-class _RepoOnly:
-    """``bot.engine.region_context.region_context`` reads only ``turn.repo``."""
+class _Failed(Exception):
+    """A message for standard error and the exit code."""
 
-    def __init__(self, repo) -> None:
-        self.repo = repo
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-async def run(args: argparse.Namespace, db, settings, now) -> int:
-    from bot.domain import forum_rules as rules
-    from bot.domain.i18n import Translator
-    from bot.domain.messages import Attachment
-    from bot.engine.notify import Notifier, renderers_for
-    from bot.engine.region_context import region_context
-    from handlers.forum import agenda_proposal, announce_forum, deliver_result
-    from storage import Repo
-    from storage.forum_repo import ForumRepo
-
-    pdf: bytes | None = None
-    if args.forum_command == "result":
-        try:
-            body = (
-                sys.stdin.read()
-                if args.text_file == "-"
-                else (Path(args.text_file).read_text("utf-8") if args.text_file else args.text)
-            )
-            if args.pdf:
-                pdf = Path(args.pdf).read_bytes()
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"kanal: cannot read {exc.filename or args.text_file}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        if pdf is not None and (len(pdf) > MAX_PDF_BYTES or not pdf.startswith(b"%PDF-")):
-            print(f"kanal: {args.pdf} is not a PDF of at most {MAX_PDF_BYTES // (1024 * 1024)} MB", file=sys.stderr)
-            return 2
-
-    notifier = Notifier(renderers_for(None), languages=settings.languages)
-    async with db.unit_of_work() as uow:
-        base = Repo(uow.session)
-        if await base.region() is None:
-            print("kanal: no region loaded: run `kanal region load FILE` first", file=sys.stderr)
-            return 1
-        ctx = await region_context(base)
-        tz = ctx.tz
-        repo = ForumRepo(uow.session)
-
-        def send(person, reply) -> None:
-            notifier.to_user(base, person, reply, now)
-
-        if args.forum_command == "list":
-            for label, page in (
-                ("upcoming", await repo.upcoming(now, limit=50)),
-                ("past", await repo.past(now, limit=20)),
-            ):
-                print(f"{label} ({page.total}):")
-                counts = await repo.registered_counts(f.id for f in page.rows)
-                for f in page.rows:
-                    result = " result published" if f.result_published_at else ""
-                    print(
-                        f"  #{f.id:<5} {f.starts_at.astimezone(tz):%Y-%m-%d %H:%M}  {f.opd_code:12} {f.title}  "
-                        f"[{counts.get(f.id, 0)}/{f.capacity}]{result}"
-                    )
-            return 0
-
-        if args.forum_command == "result":
-            f = await repo.get(args.forum_id, lock=True)
-            if f is None:
-                print(f"kanal: forum {args.forum_id} not found (kanal forum list)", file=sys.stderr)
-                return 2
-            problem = rules.result_problem(
-                status=f.status, starts_at=f.starts_at, now=now, published_at=f.result_published_at
-            )
-            try:
-                if problem:
-                    raise rules.ForumInputError(problem)
-                text = rules.check_length(body, rules.RESULT, "--text")
-            except rules.ForumInputError as exc:
-                print(f"kanal: {exc.text(Translator('en'))}", file=sys.stderr)
-                return 2
-            f.result_text, f.result_by, f.result_published_at = text, None, now
-            document = (
-                Attachment(filename=f"berita-acara-forum-{f.id}.pdf", mime_type="application/pdf", data=pdf)
-                if pdf
-                else None
-            )
-            sent = await deliver_result(
-                repo, ctx, f, now, exclude=None, translator_for=notifier.translator_for, send=send, document=document
-            )
-            base.audit(
-                at=now,
-                action="forum_result_published",
-                actor_user_id=None,
-                subject_type="forum",
-                subject_id=str(f.id),
-                detail={
-                    "via": "cli",
-                    "recipients": len(sent.all),
-                    "participants": len(sent.participants),
-                    "contributors": len(sent.contributors),
-                    "pdf": bool(pdf),
-                },
-            )
-            await uow.commit()
-            print(
-                f"forum #{f.id}: berita acara published to {len(sent.all)} people "
-                f"({len(sent.participants)} participants, {len(sent.contributors)} subscribed contributors)"
-            )
-            return 0
-
-        opd = await base.get_opd(args.opd.upper())
-        if opd is None or not opd.active:
-            known = ", ".join(o.code for o in await base.opds())
-            print(f"kanal: unknown OPD {args.opd!r}; known: {known}", file=sys.stderr)
-            return 2
-        try:
-            title = rules.check_length(args.title, rules.TITLE, "--title")
-            topic = rules.check_length(args.topic or title, rules.TOPIC, "--topic")
-            starts = rules.parse_when(args.at, tz, now)
-            place, url = rules.parse_place(" | ".join(p for p in (args.place, args.url) if p))
-            capacity = rules.parse_capacity(str(args.capacity))
-            description = rules.check_length(
-                args.description or f"Forum Konsultasi Publik {opd.name}: {title}.", rules.DESCRIPTION, "--description"
-            )
-            proposal = await agenda_proposal(
-                uow.session,
-                tz=tz,
-                skm=ctx.skm,
-                opd_code=opd.code,
-                opd_name=opd.name,
-                now=now,
-                t=Translator("id"),
-                lang="id",
-            )
-            agenda = rules.check_length(args.agenda, rules.AGENDA, "--agenda") if args.agenda else proposal.text
-        except rules.ForumInputError as exc:
-            print(f"kanal: {exc.text(Translator('en'))}", file=sys.stderr)
-            return 2
-        f = await repo.create(
-            opd_code=opd.code,
-            title=title,
-            topic=topic,
-            starts_at=starts,
-            place=place,
-            online_url=url,
-            capacity=capacity,
-            description=description,
-            agenda=agenda,
-            status="published",
-            data_period_key=proposal.period_key,
-            data_from=proposal.start,
-            data_to=proposal.end,
-            created_by=None,
-            created_via="cli",
-            created_at=now,
-        )
-        sent = await announce_forum(repo, ctx, f, exclude=None, translator_for=notifier.translator_for, send=send)
-        base.audit(
-            at=now,
-            action="forum_created",
-            actor_user_id=None,
-            subject_type="forum",
-            subject_id=str(f.id),
-            detail={"via": "cli", "announced": sent},
-        )
-        await uow.commit()
-    print(
-        f"forum #{f.id} created ({opd.code}, {starts.astimezone(tz):%Y-%m-%d %H:%M}); announced to {sent} subscribers"
-    )
-    print("agenda:\n" + agenda)
+async def run(args: argparse.Namespace, db, settings, now: datetime) -> int:
+    try:
+        body, pdf = _result_input(args) if args.forum_command == "result" else (None, None)
+        notifier = Notifier(renderers_for(None), languages=settings.languages)
+        async with db.unit_of_work() as uow:
+            if await uow.core.region() is None:
+                raise _Failed("no region loaded: run `kanal region load FILE` first", 1)
+            ctx = await region_context(uow.core)
+            if args.forum_command == "list":
+                await _list(uow, ctx, now)
+            elif args.forum_command == "result":
+                await _result(args, uow, ctx, notifier, now, body, pdf)
+            else:
+                await _create(args, uow, ctx, notifier, now)
+    except _Failed as exc:
+        print(f"kanal: {exc}", file=sys.stderr)
+        return exc.code
     return 0
+
+
+def _result_input(args: argparse.Namespace) -> tuple[str, bytes | None]:
+    """The berita acara text and the PDF (or None) named on the command line."""
+    pdf: bytes | None = None
+    try:
+        body = (
+            sys.stdin.read()
+            if args.text_file == "-"
+            else (Path(args.text_file).read_text("utf-8") if args.text_file else args.text)
+        )
+        if args.pdf:
+            pdf = Path(args.pdf).read_bytes()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Failed(f"cannot read {exc.filename or args.text_file}: {exc.strerror or exc}") from exc
+    if pdf is not None and (len(pdf) > MAX_PDF_BYTES or not pdf.startswith(b"%PDF-")):
+        raise _Failed(f"{args.pdf} is not a PDF of at most {MAX_PDF_BYTES // (1024 * 1024)} MB")
+    return body, pdf
+
+
+def _sender(uow, notifier: Notifier, now: datetime):
+    def send(person, reply) -> None:
+        notifier.to_user(uow.core, person, reply, now)
+
+    return send
+
+
+async def _list(uow, ctx: RegionContext, now: datetime) -> None:
+    repo = uow.forum
+    for label, page in (("upcoming", await repo.upcoming(now, limit=50)), ("past", await repo.past(now, limit=20))):
+        print(f"{label} ({page.total}):")
+        counts = await repo.registered_counts(f.id for f in page.rows)
+        for f in page.rows:
+            result = " result published" if f.result_published_at else ""
+            print(
+                f"  #{f.id:<5} {f.starts_at.astimezone(ctx.tz):%Y-%m-%d %H:%M}  {f.opd_code:12} {f.title}  "
+                f"[{counts.get(f.id, 0)}/{f.capacity}]{result}"
+            )
+
+
+async def _result(args, uow, ctx: RegionContext, notifier: Notifier, now: datetime, body: str, pdf) -> None:
+    f = await uow.forum.get(args.forum_id, lock=True)
+    if f is None:
+        raise _Failed(f"forum {args.forum_id} not found (kanal forum list)")
+    problem = result_problem(f, now)
+    try:
+        if problem:
+            raise rules.ForumInputError(problem)
+        text = rules.check_length(body, rules.RESULT, "--text")
+    except rules.ForumInputError as exc:
+        raise _Failed(exc.text(Translator("en"))) from exc
+    document = (
+        Attachment(filename=f"berita-acara-forum-{f.id}.pdf", mime_type="application/pdf", data=pdf) if pdf else None
+    )
+    sent = await publish_result(
+        uow.forum,
+        ctx,
+        f,
+        now,
+        text=text,
+        by=None,
+        translator_for=notifier.translator_for,
+        send=_sender(uow, notifier, now),
+        document=document,
+    )
+    uow.core.audit(
+        at=now,
+        action="forum_result_published",
+        actor_user_id=None,
+        subject_type="forum",
+        subject_id=str(f.id),
+        detail={
+            "via": "cli",
+            "recipients": len(sent.all),
+            "participants": len(sent.participants),
+            "contributors": len(sent.contributors),
+            "pdf": bool(pdf),
+        },
+    )
+    await uow.commit()
+    print(
+        f"forum #{f.id}: berita acara published to {len(sent.all)} people "
+        f"({len(sent.participants)} participants, {len(sent.contributors)} subscribed contributors)"
+    )
+
+
+async def _new_forum(args, uow, ctx: RegionContext, now: datetime) -> NewForum:
+    """The forum the command line describes, checked; the agenda proposed from the data unless given."""
+    opd = await uow.core.get_opd(args.opd.upper())
+    if opd is None or not opd.active:
+        known = ", ".join(o.code for o in await uow.core.opds())
+        raise _Failed(f"unknown OPD {args.opd!r}; known: {known}")
+    try:
+        title = rules.check_length(args.title, rules.TITLE, "--title")
+        topic = rules.check_length(args.topic or title, rules.TOPIC, "--topic")
+        starts = rules.parse_when(args.at, ctx.tz, now)
+        place, url = rules.parse_place(" | ".join(p for p in (args.place, args.url) if p))
+        capacity = rules.parse_capacity(str(args.capacity))
+        description = rules.check_length(
+            args.description or f"Forum Konsultasi Publik {opd.name}: {title}.", rules.DESCRIPTION, "--description"
+        )
+        proposal = await agenda_proposal(
+            uow.skm,
+            uow.forum,
+            tz=ctx.tz,
+            skm_config=ctx.skm,
+            opd_code=opd.code,
+            opd_name=opd.name,
+            now=now,
+            t=Translator("id"),
+            lang="id",
+        )
+        agenda = rules.check_length(args.agenda, rules.AGENDA, "--agenda") if args.agenda else proposal.text
+    except rules.ForumInputError as exc:
+        raise _Failed(exc.text(Translator("en"))) from exc
+    return NewForum(
+        opd_code=opd.code,
+        title=title,
+        topic=topic,
+        starts_at=starts,
+        place=place,
+        online_url=url,
+        capacity=capacity,
+        description=description,
+        agenda=agenda,
+        data_period_key=proposal.period_key,
+        data_from=proposal.start,
+        data_to=proposal.end,
+    )
+
+
+async def _create(args, uow, ctx: RegionContext, notifier: Notifier, now: datetime) -> None:
+    new = await _new_forum(args, uow, ctx, now)
+    f, sent = await create_forum(
+        uow.forum,
+        ctx,
+        new,
+        created_by=None,
+        created_via="cli",
+        now=now,
+        translator_for=notifier.translator_for,
+        send=_sender(uow, notifier, now),
+    )
+    uow.core.audit(
+        at=now,
+        action="forum_created",
+        actor_user_id=None,
+        subject_type="forum",
+        subject_id=str(f.id),
+        detail={"via": "cli", "announced": sent},
+    )
+    await uow.commit()
+    print(
+        f"forum #{f.id} created ({new.opd_code}, {new.starts_at.astimezone(ctx.tz):%Y-%m-%d %H:%M}); "
+        f"announced to {sent} subscribers"
+    )
+    print("agenda:\n" + new.agenda)

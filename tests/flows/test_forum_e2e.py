@@ -12,6 +12,18 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from handlers.forum.forum_buttons import (
+    ForumAction,
+    View,
+    forum_link,
+    opd_button,
+    opd_of,
+    parse_forum_args,
+    parse_id,
+    past_link,
+    subscribe_link,
+    upcoming_link,
+)
 from storage.complaint_repo import ComplaintRepo
 from storage.models import ForumInput, ForumReminder, SurveyResponse, User
 from testkit.tg_chat import buttons, person, quiet, running, text_of
@@ -349,3 +361,22 @@ async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
     assert rc == 2
     rc, out = await kanal(app, "forum", "list")
     assert "result published" in out
+
+
+def test_forum_links_are_read_back_by_the_forum_command():
+    """The buttons that are /forum commands, parsed as the command parses them."""
+
+    def parsed(link: str):
+        return parse_forum_args(link.removeprefix("/forum"))
+
+    assert parsed(upcoming_link(2)).view is View.UPCOMING and parsed(upcoming_link(2)).page == 2
+    assert parsed(past_link(1)).view is View.PAST and parsed(past_link(1)).page == 1
+    assert parsed(forum_link(7)) == parsed("/forum #7") and parsed(forum_link(7)).action is None
+    for action in ForumAction:
+        req = parsed(forum_link(7, action))
+        assert (req.view, req.forum_id, req.action) == (View.FORUM, 7, action)
+    assert parsed(subscribe_link("pdam")).scope == "PDAM" and parsed("/forum langganan").view is View.SUBSCRIPTIONS
+    assert parse_forum_args("").view is View.UPCOMING and parse_forum_args("abc").view is View.NO_ID
+    assert parse_forum_args("3 rsvp").action is ForumAction.RSVP and parse_forum_args("halaman 99999").page == 0
+    assert parse_id("#12 teks") == 12 and parse_id("") is None and parse_id("1" * 13) is None
+    assert opd_of(opd_button("PDAM")) == "PDAM"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from handlers.survey.survey_buttons import ALL, NONE, Act, button, parse, profile_button
 from storage.models import RespondentProfile, SurveyResponse
 from testkit.tg_chat import buttons, labels, person, running, text_of
 
@@ -223,3 +224,16 @@ async def test_web_chat_completes_the_same_questionnaire(web_app, db):
     async with db.unit_of_work() as uow:
         row = (await uow.session.execute(select(SurveyResponse))).scalar_one()
     assert row.status == "complete" and row.channel == "web" and [getattr(row, f"u{i}") for i in range(1, 10)] == A
+
+
+def test_questionnaire_buttons_round_trip():
+    """Every button value the questionnaire sends is read back by the same module; anything else is not a button."""
+    assert button(Act.ANSWER, 2, 4) == "skm:a:2:4" and parse("skm:a:2:4").answer() == (2, 4)
+    assert parse(button(Act.OPD_PAGE, 3)).page() == 3 and parse("skm:unitpage:x").page() == 0
+    assert parse(button(Act.OPD, "PDAM")).arg == "PDAM" and parse(button(Act.SERVICE, NONE)).arg == NONE
+    assert parse(profile_button(1, 2)).profile_pick(1) == "2" and parse(profile_button(1, 2)).profile_pick(0) is None
+    assert parse(button(Act.PROFILE, ALL)).arg == ALL
+    assert parse(button(Act.BACK)).act is Act.BACK and parse("skm:nosaran").act is Act.NO_SARAN
+    for other in (None, "", "skm", "skm:zzz:1", "forum:mode:anon", "skm:back:1", "skm:opd", "/batal"):
+        assert parse(other) is None, other
+    assert parse("skm:a:1").answer() is None and parse("skm:a:1:2:3").answer() is None
