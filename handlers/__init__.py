@@ -2,15 +2,11 @@
 the one router the dispatcher uses (the order is the order /bantuan lists commands)."""
 
 from bot.engine.router import Router
-from handlers import account, complaints, digest_command, forum
-from handlers import survey as skm
+from handlers import account, complaints, digest_command, forum, survey
 
 
 def build_router() -> Router:
     router = Router()
-    router.include(account.router)
-    skm.register(router)
-    router.include(complaints.router)
-    router.include(digest_command.router)
-    forum.register(router)
+    for feature in (account, survey, complaints, digest_command, forum):
+        router.include(feature.router)
     return router

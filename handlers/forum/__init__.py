@@ -18,8 +18,3 @@ router.include(forum_citizen.router)
 router.include(forum_input.router)
 router.include(forum_creation.router)
 router.include(forum_minutes.router)
-
-
-def register(root: Router) -> None:
-    """Transitional: lets ``handlers.build_router()`` include this feature until it includes ``router``."""
-    root.include(router)

@@ -12,8 +12,3 @@ from handlers.survey import survey_questionnaire, survey_results
 router = Router("survey")
 router.include(survey_questionnaire.router)
 router.include(survey_results.router)
-
-
-def register(root: Router) -> None:
-    """Transitional: lets ``handlers.build_router()`` include this feature until it includes ``router``."""
-    root.include(router)
