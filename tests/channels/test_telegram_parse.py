@@ -1,4 +1,4 @@
-"""The JSON fast path of Telegram parsing (:func:`bot.channels.telegram.telegram_channel.parse_raw`) against PTB's.
+"""The JSON fast path of Telegram parsing (:func:`bot.channels.telegram.telegram_parse.parse_raw`) against PTB's.
 
 The polling loop reads text messages and button presses straight from the JSON and leaves every
 other update to PTB and :func:`parse_update`. Both must give the same :class:`Inbound`: for the
@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.channels.telegram.telegram_channel import parse_raw, parse_update
+from bot.channels.telegram.telegram_parse import parse_raw, parse_update
 from testkit.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:PARSE-test"

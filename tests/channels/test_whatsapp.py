@@ -15,16 +15,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import KanalApp
-from bot.channels.whatsapp.whatsapp_channel import (
-    MAX_BODY,
-    choice_style,
-    flatten,
-    numbered_choice,
-    parse_webhook,
-    render,
-    split_text,
-    wlen,
-)
+from bot.channels.whatsapp.whatsapp_parse import numbered_choice, parse_webhook
+from bot.channels.whatsapp.whatsapp_render import MAX_BODY, choice_style, flatten, render, split_text, wlen
 from bot.domain.messages import Attachment, Choice, Kind, Reply
 from bot.settings import Settings, SettingsError
 from storage import Repo

@@ -80,20 +80,9 @@ class JsonRequestData(RequestData):
         self._params = {k: v for k, v in params.items() if v is not None}
         self.body = orjson.dumps(self._params, option=orjson.OPT_NON_STR_KEYS)
 
-    @classmethod
-    def encoded(cls, body: bytes) -> JsonRequestData:
-        """The call whose parameters are already encoded as ``body`` (one JSON object), e.g. by
-        another process's :class:`JsonRequestData`."""
-        self = cls.__new__(cls)
-        RequestData.__init__(self)
-        self._params = None
-        self.body = body
-        return self
-
     @property
     def json_parameters(self) -> dict[str, str]:
-        params = self._params if self._params is not None else orjson.loads(self.body)
-        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in params.items()}
+        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in self._params.items()}
 
 
 class AiohttpRequest(BaseRequest):
