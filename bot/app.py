@@ -150,7 +150,8 @@ class KanalApp:
             await site.start()
         except OSError as exc:
             raise RuntimeError(
-                f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} ({exc.strerror})"
+                f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} "
+                f"({exc.strerror})"
             ) from None
         sockets = site._server.sockets if site._server else []  # port 0 → the real port
         self.port = sockets[0].getsockname()[1] if sockets else self.settings.http_port

@@ -641,7 +641,8 @@ class FakeWhatsAppServer:
                     400,
                     131047,
                     "(#131047) Re-engagement message",
-                    "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+                    "Message failed to send because more than 24 hours have passed since the customer "
+                    "last replied to this number.",
                 )
             late = True
         else:
@@ -653,7 +654,8 @@ class FakeWhatsAppServer:
                     400,
                     131056,
                     "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-                    "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
+                    "Message failed to send because there were too many messages sent from this phone "
+                    "number to the same phone number in a short period of time.",
                 )
         wamid = self.new_wamid()
         record["id"] = wamid
@@ -672,7 +674,8 @@ class FakeWhatsAppServer:
                             "title": "Re-engagement message",
                             "message": "Re-engagement message",
                             "error_data": {
-                                "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+                                "details": "Message failed to send because more than 24 hours have "
+                                "passed since the customer last replied to this number."
                             },
                             "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
                         }
@@ -780,7 +783,8 @@ class FakeWhatsAppServer:
                 400,
                 132000,
                 "(#132000) Number of parameters does not match the expected number of params",
-                f"body: number of localizable_params ({len(params)}) does not match the expected number of params ({self.templates[name][1]})",
+                f"body: number of localizable_params ({len(params)}) does not match the expected number "
+                f"of params ({self.templates[name][1]})",
             )
         record["template"] = name
         record["params"] = params

@@ -250,7 +250,8 @@ class TelegramChannel:
             if isinstance(exc, InvalidToken):
                 raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
             raise RuntimeError(
-                f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network"
+                f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check "
+                "KANAL_TELEGRAM_BASE_URL and the network"
             ) from None
         await self.application.start()
         await self._set_commands(commands or {})

@@ -26,7 +26,8 @@ aiohttp has no per-write timeout. Plain calls have tiny bodies, so a write canno
 uploads the write timeout is enforced as a budget for the whole call
 (``total = connect + write + read``, when all three are finite), so a stalled upload cannot hang
 forever. aiohttp's ``connect`` timeout would also count the wait for a pooled connection, so the
-pool is a semaphore of our own and ``pool_timeout`` bounds exactly that wait, as with httpx. Proxies come only from :paramref:`AiohttpRequest.proxy`: aiohttp's ``trust_env``
+pool is a semaphore of our own and ``pool_timeout`` bounds exactly that wait, as with httpx. Proxies
+come only from :paramref:`AiohttpRequest.proxy`: aiohttp's ``trust_env``
 re-reads the environment on every request, which this class avoids.
 """
 

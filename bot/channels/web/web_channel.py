@@ -113,7 +113,8 @@ class WebChatChannel:
     async def page(self, request: web.Request) -> web.Response:
         resp = web.Response(body=self._page, content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'"
+            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src "
+            "'unsafe-inline'; connect-src 'self'"
         )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
@@ -179,7 +180,8 @@ class WebChatChannel:
                 return
             if len(text) > MAX_TEXT:
                 await error(
-                    f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters)."
+                    f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max "
+                    f"{MAX_TEXT} characters)."
                 )
                 return
             inbound = Inbound(

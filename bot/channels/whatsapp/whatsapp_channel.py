@@ -241,7 +241,8 @@ class WhatsAppChannel:
                 t.cancel()
             if pending:
                 log.warning(
-                    "whatsapp: %d webhook messages still being handled at shutdown were left (Meta re-delivers unacknowledged ones only)",
+                    "whatsapp: %d webhook messages still being handled at shutdown were left (Meta "
+                    "re-delivers unacknowledged ones only)",
                     len(pending),
                 )
                 await asyncio.gather(*pending, return_exceptions=True)
