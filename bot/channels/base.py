@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -48,6 +48,7 @@ class RateLimit:
 UNLIMITED = RateLimit(global_per_second=1e9, global_burst=10**9, per_address_per_second=1e9, per_address_burst=10**9)
 
 
+@runtime_checkable
 class Channel(Protocol):
     """What the app and delivery know of a channel. Lifecycle, in this order: :meth:`start`
     (before delivery starts: what sending needs), :meth:`start_receiving` (once the HTTP server
