@@ -472,7 +472,11 @@ class FakeTelegramServer:
         self._webhook: JSON = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
 
-        self._methods: dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]] = {
+        self._methods = self._method_table()
+
+    def _method_table(self) -> dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]]:
+        """The Bot API methods this server answers, by lower-case name."""
+        return {
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "setwebhook": self._set_webhook,

@@ -618,23 +618,7 @@ class FakeWhatsAppServer:
             "params": [],
             "media": None,
         }
-        obj = body[kind]
-        if kind == "text":
-            _check_len(obj.get("body"), 4096, "text['body']")
-            record["text"] = obj["body"]
-        elif kind == "interactive":
-            record["text"] = self._interactive(obj, record)
-        elif kind in ("image", "document"):
-            if "link" in obj:
-                raise _invalid("this fake only serves uploaded media ids", 100)
-            media = self.media.get(str(obj.get("id")))
-            if media is None:
-                raise _invalid(f"Invalid media id {obj.get('id')!r}", 131009)
-            _check_len(obj.get("caption"), 1024, f"{kind}['caption']", required=False)
-            record["media"] = media
-            record["text"] = obj.get("caption") or ""
-        else:
-            record["text"] = self._template(obj, record)
+        record["text"] = self._content(kind, body[kind], record)
         if kind != "template" and self.window != "off" and not self.window_open(to):
             if self.window == "error":
                 raise GraphError(
@@ -692,6 +676,24 @@ class FakeWhatsAppServer:
         if kind == "template":
             answer["messages"][0]["message_status"] = "accepted"
         return answer
+
+    def _content(self, kind: str, obj: JSON, record: JSON) -> str:
+        """The visible text of a message of type ``kind``, after Meta's checks of its object."""
+        if kind == "text":
+            _check_len(obj.get("body"), 4096, "text['body']")
+            return obj["body"]
+        if kind == "interactive":
+            return self._interactive(obj, record)
+        if kind in ("image", "document"):
+            if "link" in obj:
+                raise _invalid("this fake only serves uploaded media ids", 100)
+            media = self.media.get(str(obj.get("id")))
+            if media is None:
+                raise _invalid(f"Invalid media id {obj.get('id')!r}", 131009)
+            _check_len(obj.get("caption"), 1024, f"{kind}['caption']", required=False)
+            record["media"] = media
+            return obj.get("caption") or ""
+        return self._template(obj, record)
 
     def _interactive(self, obj: JSON, record: JSON) -> str:
         sub = obj.get("type")
