@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class KanalApp:
+    """One running bot: the channels the settings enable (built from the registry, each given a
+    context with the dispatcher's ``handle`` and its database ports), the dispatcher, the outbox
+    sender with the channels' rate limits, the scheduler and one HTTP server for every route."""
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None, telegram_request: Any = None) -> None:
         """``telegram_request`` replaces the Telegram channel's HTTP request object (tests)."""
         self.settings = settings
