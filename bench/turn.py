@@ -214,9 +214,7 @@ async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = Fal
             await stop_process(proc)
 
 
-async def bench_kanal(
-    n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu", *, http_process: bool = True
-) -> dict:
+async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
             env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
@@ -231,8 +229,6 @@ async def bench_kanal(
                     # the fake server has no limits here, like a local Bot API server: neither do we
                     "KANAL_TELEGRAM_GLOBAL_RATE": "0",
                     "KANAL_TELEGRAM_CHAT_RATE": "0",
-                    # ... and, like a deployment serving one, sends from a second process (second core)
-                    "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
                 }
             )
             if database_url:  # every round starts from an empty database, as on SQLite
@@ -258,7 +254,6 @@ async def main_async(args: argparse.Namespace) -> dict:
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "workload": args.workload,
-        "http_process": not args.single_process,
         "updates": args.updates,
         "chats": args.chats,
         "sequential": args.sequential,
@@ -274,7 +269,6 @@ async def main_async(args: argparse.Namespace) -> dict:
             args.sequential,
             args.database_url,
             workload=args.workload,
-            http_process=not args.single_process,
         )
         results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
         print(
@@ -321,11 +315,6 @@ def main() -> None:
     p.add_argument(
         "--database-url",
         help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file",
-    )
-    p.add_argument(
-        "--single-process",
-        action="store_true",
-        help="run our bot without its HTTP process (KANAL_TELEGRAM_HTTP_PROCESS=false): every Bot API call from the one process",
     )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()

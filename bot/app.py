@@ -1,4 +1,5 @@
-"""Wiring: database, router, dispatcher, channels, outbox sender and the one HTTP server."""
+"""Wiring: database, router, dispatcher, channels (from :mod:`bot.channels.registry`), outbox
+sender, scheduler and the one HTTP server; the start and stop of them all, in order."""
 
 from __future__ import annotations
 
@@ -9,150 +10,95 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.delivery import UNLIMITED, OutboxSender, RateLimit, telegram_limit
+from bot.channels.base import Channel, ChannelContext, CommandMenu
+from bot.channels.registry import build_channels
+from bot.delivery.sender import OutboxSender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
 from bot.domain.region import load_region_file, store_region
 from bot.engine import language
 from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
+from bot.ports import ChannelPorts, outbox_backlog
 from bot.settings import Settings
 from handlers import build_router
-from storage import Database, Repo, StorageError, migrate
+from scheduler.job_context import JobContext
+from scheduler.leader import Leadership
+from scheduler.registry import schedule
+from scheduler.runner import JobRunner
+from storage import Database, StorageError, migrate
 
 log = logging.getLogger(__name__)
 
 
-def whatsapp_limit(global_rate: float = 80.0, user_rate: float = 1 / 6, user_burst: int = 30) -> RateLimit:
-    """Cloud API: 80 messages/s per business number by default; Meta's pair limit allows about
-    one message every 6 s to one person, with bursts (up to 45) borrowed from later. 0 = none."""
-    g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
-    u = user_rate if user_rate > 0 else UNLIMITED.per_address_per_second
-    return RateLimit(
-        global_per_second=g,
-        global_burst=max(1, int(min(g, 10**9))),
-        per_address_per_second=u,
-        per_address_burst=user_burst if user_rate > 0 else 10**9,
-    )
-
-
 class KanalApp:
+    """One running bot: the channels the settings enable (built from the registry, each given a
+    context with the dispatcher's ``handle`` and its database ports), the dispatcher, the outbox
+    sender with the channels' rate limits, the scheduler and one HTTP server for every route."""
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None, telegram_request: Any = None) -> None:
+        """``telegram_request`` replaces the Telegram channel's HTTP request object (tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
         self.router = build_router()
         self.dispatcher = Dispatcher(self.db, self.router, settings, clock=self.clock)
-        self.webchat = None
-        self.telegram = None
-        self.whatsapp = None
         add_secrets(secret_values(settings))  # also when logging was set up before this channel existed
-        senders: dict[str, Any] = {}
-        if settings.webchat_enabled:
-            from bot.channels.web.web_channel import WebChatChannel
-
-            self.webchat = WebChatChannel(handle=self.dispatcher.handle, history=self._web_history)
-            senders["web"] = self.webchat
-        if settings.telegram_token:
-            from bot.channels.telegram.telegram_channel import TelegramChannel
-
-            if telegram_request is None and settings.telegram_http_process:
-                from bot.channels.telegram.http_process import ProcessRequest
-
-                telegram_request = ProcessRequest()
-            self.telegram = TelegramChannel(
-                token=settings.telegram_token,
-                base_url=settings.telegram_base_url,
-                handle=self.dispatcher.handle,
-                webhook_url=settings.telegram_webhook_url,
-                webhook_secret=settings.telegram_webhook_secret,
-                request=telegram_request,
-            )
-            senders["telegram"] = self.telegram
-        if settings.whatsapp_token:
-            from bot.channels.whatsapp.whatsapp_channel import WhatsAppChannel
-
-            self.whatsapp = WhatsAppChannel(
-                token=settings.whatsapp_token,
-                phone_number_id=settings.whatsapp_phone_number_id or "",
-                app_secret=settings.whatsapp_app_secret or "",
-                verify_token=settings.whatsapp_verify_token or "",
-                api_base_url=settings.whatsapp_api_base_url,
-                handle=self.dispatcher.handle,
-                clock=self.clock,
-                template_name=settings.whatsapp_template_notice,
-                template_language=settings.whatsapp_template_language,
-                last_inbound=self._wa_last_inbound,
-                record_status=self._wa_record_status,
-                last_payload=self._wa_last_payload,
-            )
-            senders["whatsapp"] = self.whatsapp
-        for name, channel in senders.items():
+        self._options: dict[str, dict[str, Any]] = {"telegram": {"request": telegram_request}}
+        self.channels: dict[str, Channel] = build_channels(settings, self._context)
+        for name, channel in self.channels.items():
             self.dispatcher.renderers[name] = channel.render
         self.outbox = OutboxSender(
             self.db,
-            senders,
+            self.channels,
             clock=self.clock,
-            limits={
-                "telegram": telegram_limit(settings.telegram_global_rate, settings.telegram_chat_rate),
-                "whatsapp": whatsapp_limit(
-                    settings.whatsapp_global_rate, settings.whatsapp_user_rate, settings.whatsapp_user_burst
-                ),
-            },
+            limits={name: c.rate_limit for name, c in self.channels.items() if c.rate_limit is not None},
             on_failed=self.dispatcher.notifier.delivery_failed,
         )
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
-        self.leadership = None  # scheduler.leader.Leadership, when KANAL_SCHEDULER is on
-        self.jobs = None  # scheduler.runner.JobRunner
+        self.leadership: Leadership | None = None  # when KANAL_SCHEDULER is on
+        self.jobs: JobRunner | None = None
         self.port: int | None = None
+
+    def _context(self, name: str) -> ChannelContext:
+        ports = ChannelPorts(
+            self.db, name, clock=self.clock, on_failed=self.dispatcher.notifier.delivery_failed, wake=self._wake_outbox
+        )
+        options = {k: v for k, v in self._options.get(name, {}).items() if v is not None}
+        return ChannelContext(handle=self.dispatcher.handle, clock=self.clock, ports=ports, options=options)
+
+    def _wake_outbox(self) -> None:
+        self.outbox.wake()
+
+    # the channels by name, for tests and tools (None when off)
+    @property
+    def webchat(self) -> Any:
+        return self.channels.get("web")
+
+    @property
+    def telegram(self) -> Any:
+        return self.channels.get("telegram")
+
+    @property
+    def whatsapp(self) -> Any:
+        return self.channels.get("whatsapp")
 
     def _http_app(self) -> web.Application:
         app = web.Application(client_max_size=1_000_000)
-        if self.webchat is not None:
-            app.add_routes(self.webchat.routes())
-        if self.telegram is not None and self.settings.telegram_webhook_url:
-            app.add_routes([web.post("/webhooks/telegram", self.telegram.webhook)])
-        if self.whatsapp is not None:
-            app.add_routes(self.whatsapp.routes())
+        for channel in self.channels.values():
+            app.add_routes(channel.routes())
         app.add_routes([web.get("/healthz", self.healthz)])
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
-            async with self.db.unit_of_work() as uow:
-                backlog = await Repo(uow.session).outbox_backlog(self.clock.now())
+            backlog = await outbox_backlog(self.db, self.clock.now())
         except Exception as exc:
             return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
         scheduler = "off" if self.leadership is None else ("leader" if self.leadership.is_leader else "standby")
         return web.json_response({"ok": True, "database": "ok", "outbox": backlog, "scheduler": scheduler})
-
-    async def _web_history(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
-        async with self.db.unit_of_work() as uow:
-            rows = await Repo(uow.session).sent_since("web", address, after_id)
-            return [(r.id, r.payload) for r in rows]
-
-    # ---- what the WhatsApp channel asks the database -------------------------------------
-    async def _wa_last_inbound(self, address: str):
-        async with self.db.unit_of_work() as uow:
-            return await Repo(uow.session).last_inbound_at("whatsapp", address)
-
-    async def _wa_record_status(self, platform_message_id: str, status: str, at, error: str | None) -> bool:
-        async with self.db.unit_of_work() as uow:
-            repo = Repo(uow.session)
-            found, tell = await repo.record_delivery_status(platform_message_id, status, at, error, channel="whatsapp")
-            if tell:  # WhatsApp accepted a staff member's message, then could not deliver it
-                await self.dispatcher.notifier.delivery_failed(repo, tell, self.clock.now())
-            if found:
-                await uow.commit()
-            if tell:
-                self.outbox.wake()
-            return found
-
-    async def _wa_last_payload(self, address: str) -> dict[str, Any] | None:
-        async with self.db.unit_of_work() as uow:
-            return await Repo(uow.session).last_delivered_payload("whatsapp", address)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def prepare_database(self, *, auto_migrate: bool = True) -> None:
@@ -168,7 +114,7 @@ class KanalApp:
             log.info("migrating the database to the newest schema")
             await migrate.upgrade(self.db)
         async with self.db.unit_of_work() as uow:
-            region = await Repo(uow.session).region()
+            region = await uow.core.region()
         if region is None:
             loaded = load_region_file(self.settings.region_file)
             counts = await store_region(self.db, loaded, self.clock.now())
@@ -190,35 +136,35 @@ class KanalApp:
     async def _start(self, *, auto_migrate: bool, serve_http: bool) -> None:
         await self.prepare_database(auto_migrate=auto_migrate)
         language.warm(self.settings.languages)  # the detector's profiles, before the first turn
-        if self.whatsapp is not None:
-            await self.whatsapp.start()
+        for channel in self.channels.values():  # what sending needs, before the outbox sends
+            await channel.start()
         await self.outbox.start()
         if self.settings.scheduler_enabled:
             await self._start_scheduler()
         if serve_http:
-            self._runner = web.AppRunner(self.http, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
-            try:
-                await site.start()
-            except OSError as exc:
-                raise RuntimeError(
-                    f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} ({exc.strerror})"
-                ) from None
-            sockets = site._server.sockets if site._server else []  # port 0 → the real port
-            self.port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
-        if self.telegram is not None:
-            await self.telegram.start(self._command_menu())
+            await self._serve_http()
+        menu = self._command_menu()
+        for channel in self.channels.values():  # the webhooks' routes are served by now
+            await channel.start_receiving(menu)
+
+    async def _serve_http(self) -> None:
+        self._runner = web.AppRunner(self.http, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise RuntimeError(
+                f"KANAL_HTTP_PORT: cannot listen on {self.settings.http_host}:{self.settings.http_port} "
+                f"({exc.strerror})"
+            ) from None
+        sockets = site._server.sockets if site._server else []  # port 0 → the real port
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
 
     async def _start_scheduler(self) -> None:
         """Every instance schedules the jobs; only the leader runs them (scheduler/leader.py)."""
-        from scheduler.job_context import JobContext
-        from scheduler.leader import Leadership
-        from scheduler.registry import schedule
-        from scheduler.runner import JobRunner
-
         async with self.db.unit_of_work() as uow:
-            region = await Repo(uow.session).region()
+            region = await uow.core.region()
         timezone = region.timezone if region is not None else self.settings.timezone
         context = JobContext(self.db, self.settings, self.dispatcher.notifier, clock=self.clock, wake=self.outbox.wake)
         self.leadership = Leadership(self.db)
@@ -227,9 +173,10 @@ class KanalApp:
         await self.jobs.start()
         await self.leadership.start()
 
-    def _command_menu(self) -> dict[str, list[tuple[str, str]]]:
-        """Telegram's command menu for citizens, per offered language (first name of each command)."""
-        menus: dict[str, list[tuple[str, str]]] = {}
+    def _command_menu(self) -> CommandMenu:
+        """The command menu for citizens (Telegram shows one), per offered language (first name of
+        each command)."""
+        menus: CommandMenu = {}
         for lang in self.settings.languages:
             t = Translator(lang)
             menus["" if lang == self.settings.default_language else lang] = [
@@ -243,16 +190,14 @@ class KanalApp:
             await self.leadership.stop()
         if self.jobs is not None:
             await self.jobs.stop()
-        if self.telegram is not None:
-            await self.telegram.stop()
-        if self.webchat is not None:
-            await self.webchat.close()
+        for channel in self.channels.values():  # no new messages, before the HTTP server goes
+            await channel.stop_receiving()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.dispatcher.close()
         await self.outbox.stop()
-        if self.whatsapp is not None:  # after the outbox: its lanes send through the channel
-            await self.whatsapp.stop()
+        for channel in self.channels.values():  # after the outbox: its lanes send through the channels
+            await channel.stop()
         await self.db.dispose()
 
     async def run_forever(self, *, auto_migrate: bool = True) -> None:
@@ -264,13 +209,8 @@ class KanalApp:
             except NotImplementedError:  # pragma: no cover - Windows
                 pass
         await self.start(auto_migrate=auto_migrate)
-        where = []
-        if self.webchat is not None:
-            where.append(f"web chat http://{self.settings.http_host}:{self.port}/")
-        if self.telegram is not None:
-            where.append("Telegram (" + ("webhook" if self.settings.telegram_webhook_url else "long polling") + ")")
-        if self.whatsapp is not None:
-            where.append("WhatsApp (webhook /webhooks/whatsapp)")
+        http_url = f"http://{self.settings.http_host}:{self.port}"
+        where = [channel.summary(http_url) for channel in self.channels.values()]
         log.info("Kanal Partisipasi berjalan / running: %s", ", ".join(where) or "no channel enabled")
         try:
             await stop.wait()

@@ -234,12 +234,6 @@ class Settings:
     telegram_chat_rate: float = _opt(
         "TELEGRAM_CHAT_RATE", _parse_rate, 1.0, doc="messages/s per chat, sustained (bursts of 3); 0 = no limit"
     )
-    telegram_http_process: bool = _opt(
-        "TELEGRAM_HTTP_PROCESS",
-        _parse_bool,
-        False,
-        doc="send messages and button answers from a second process, on a second CPU core: for a local Bot API server without rate limits",
-    )
     whatsapp_token: str | None = _opt(
         "WHATSAPP_TOKEN",
         _parse_opaque_secret,

@@ -8,10 +8,13 @@ import asyncio
 import json
 import re
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from bot.app import KanalApp
+from bot.services.invites import new_invite_code
 from bot.settings import Settings
+from storage import Repo
 from testkit.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:FLOW-token-value-xyz"
@@ -95,11 +98,6 @@ async def quiet(tg: FakeTelegramServer, app: KanalApp, window: float = 0.15) -> 
 
 
 async def invite_code(app: KanalApp, role: str, opd: str | None = None) -> str:
-    from datetime import timedelta
-
-    from bot.services.invites import new_invite_code
-    from storage import Repo
-
     code = new_invite_code()
     async with app.db.unit_of_work() as uow:
         Repo(uow.session).create_invite(

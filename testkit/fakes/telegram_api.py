@@ -312,7 +312,8 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
             top = stack.pop()
             if top.name != name:
                 raise EntityParseError(
-                    f'Unmatched end tag at byte offset {_byte_offset(text, j)}, expected "</{top.name}>", found "</{name}>"'
+                    f'Unmatched end tag at byte offset {_byte_offset(text, j)}, expected "</{top.name}>", '
+                    f'found "</{name}>"'
                 )
             _close_tag(top, pos, stack, entities)
             i = em.end()
@@ -471,7 +472,11 @@ class FakeTelegramServer:
         self._webhook: JSON = {}
         self._commands: dict[tuple[str, str], list[JSON]] = {}
 
-        self._methods: dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]] = {
+        self._methods = self._method_table()
+
+    def _method_table(self) -> dict[str, Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]]:
+        """The Bot API methods this server answers, by lower-case name."""
+        return {
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "setwebhook": self._set_webhook,
@@ -961,7 +966,10 @@ class FakeTelegramServer:
         if fault == 502:
             return web.Response(
                 status=502,
-                text="<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+                text=(
+                    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad "
+                    "Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+                ),
                 content_type="text/html",
             )
         try:
@@ -1184,7 +1192,8 @@ class FakeTelegramServer:
                     ):
                         raise ApiError(
                             400,
-                            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                            "Bad Request: can't parse inline keyboard button: Text buttons are unallowed "
+                            "in the inline keyboard",
                         )
         return markup
 
@@ -1271,7 +1280,8 @@ class FakeTelegramServer:
         if self._webhook.get("url"):
             raise ApiError(
                 409,
-                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
             )
         offset = _int_param(params, "offset", 0) or 0
         limit = min(100, max(1, _int_param(params, "limit", 100) or 100))

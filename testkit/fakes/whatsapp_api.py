@@ -618,30 +618,15 @@ class FakeWhatsAppServer:
             "params": [],
             "media": None,
         }
-        obj = body[kind]
-        if kind == "text":
-            _check_len(obj.get("body"), 4096, "text['body']")
-            record["text"] = obj["body"]
-        elif kind == "interactive":
-            record["text"] = self._interactive(obj, record)
-        elif kind in ("image", "document"):
-            if "link" in obj:
-                raise _invalid("this fake only serves uploaded media ids", 100)
-            media = self.media.get(str(obj.get("id")))
-            if media is None:
-                raise _invalid(f"Invalid media id {obj.get('id')!r}", 131009)
-            _check_len(obj.get("caption"), 1024, f"{kind}['caption']", required=False)
-            record["media"] = media
-            record["text"] = obj.get("caption") or ""
-        else:
-            record["text"] = self._template(obj, record)
+        record["text"] = self._content(kind, body[kind], record)
         if kind != "template" and self.window != "off" and not self.window_open(to):
             if self.window == "error":
                 raise GraphError(
                     400,
                     131047,
                     "(#131047) Re-engagement message",
-                    "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+                    "Message failed to send because more than 24 hours have passed since the customer "
+                    "last replied to this number.",
                 )
             late = True
         else:
@@ -653,7 +638,8 @@ class FakeWhatsAppServer:
                     400,
                     131056,
                     "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-                    "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.",
+                    "Message failed to send because there were too many messages sent from this phone "
+                    "number to the same phone number in a short period of time.",
                 )
         wamid = self.new_wamid()
         record["id"] = wamid
@@ -672,7 +658,8 @@ class FakeWhatsAppServer:
                             "title": "Re-engagement message",
                             "message": "Re-engagement message",
                             "error_data": {
-                                "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+                                "details": "Message failed to send because more than 24 hours have "
+                                "passed since the customer last replied to this number."
                             },
                             "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
                         }
@@ -689,6 +676,24 @@ class FakeWhatsAppServer:
         if kind == "template":
             answer["messages"][0]["message_status"] = "accepted"
         return answer
+
+    def _content(self, kind: str, obj: JSON, record: JSON) -> str:
+        """The visible text of a message of type ``kind``, after Meta's checks of its object."""
+        if kind == "text":
+            _check_len(obj.get("body"), 4096, "text['body']")
+            return obj["body"]
+        if kind == "interactive":
+            return self._interactive(obj, record)
+        if kind in ("image", "document"):
+            if "link" in obj:
+                raise _invalid("this fake only serves uploaded media ids", 100)
+            media = self.media.get(str(obj.get("id")))
+            if media is None:
+                raise _invalid(f"Invalid media id {obj.get('id')!r}", 131009)
+            _check_len(obj.get("caption"), 1024, f"{kind}['caption']", required=False)
+            record["media"] = media
+            return obj.get("caption") or ""
+        return self._template(obj, record)
 
     def _interactive(self, obj: JSON, record: JSON) -> str:
         sub = obj.get("type")
@@ -780,7 +785,8 @@ class FakeWhatsAppServer:
                 400,
                 132000,
                 "(#132000) Number of parameters does not match the expected number of params",
-                f"body: number of localizable_params ({len(params)}) does not match the expected number of params ({self.templates[name][1]})",
+                f"body: number of localizable_params ({len(params)}) does not match the expected number "
+                f"of params ({self.templates[name][1]})",
             )
         record["template"] = name
         record["params"] = params

@@ -25,11 +25,12 @@ def app(web_app):
 
 
 def drive(url: str) -> dict:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
+    # selenium: optional, only where a browser is installed
+    from selenium import webdriver  # noqa: PLC0415 - optional browser driver
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415 - optional browser driver
+    from selenium.webdriver.common.by import By  # noqa: PLC0415 - optional browser driver
+    from selenium.webdriver.support import expected_conditions as EC  # noqa: PLC0415 - optional browser driver
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415 - optional browser driver
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

@@ -222,36 +222,34 @@ async def test_wait_for_sent(tg, bot):
 # PTB warns about the int-typed retry_after already when it builds a RetryAfter.
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_flood_control_answers_429_with_retry_after(monkeypatch):
-    async with FakeTelegramServer(token=TOKEN, rate_limits=True, per_chat_per_second=20.0, per_chat_burst=3) as server:
-        async with make_bot(server) as b:
-            for i in range(3):
-                await b.send_message(42, f"ok {i}")
-            with pytest.raises(RetryAfter) as info:
-                await b.send_message(42, "too fast")
-            monkeypatch.delenv(
-                "PTB_TIMEDELTA", raising=False
-            )  # (bot.channels.telegram.telegram_channel sets it process-wide)
-            with pytest.warns(PTBDeprecationWarning, match="PTB_TIMEDELTA"):  # PTB 22 default: an int, and a warning
-                assert isinstance(info.value.retry_after, int) and info.value.retry_after >= 1
-            monkeypatch.setenv("PTB_TIMEDELTA", "1")
-            assert info.value.retry_after >= dtm.timedelta(seconds=1)  # opted in: a timedelta, no warning
-            assert retry_after_seconds(info.value) >= 1
-            assert server.rejected_429 == 1 and len(server.sent(chat_id=42)) == 3  # rejected: not sent
-            await b.send_message(43, "another chat is not limited")
-            await asyncio.sleep(0.06)  # the bucket refills at 20/s here
-            await b.send_message(42, "paced")
-            assert [s["visible_text"] for s in server.sent(chat_id=42)][-1] == "paced"
+    limits = {"rate_limits": True, "per_chat_per_second": 20.0, "per_chat_burst": 3}
+    async with FakeTelegramServer(token=TOKEN, **limits) as server, make_bot(server) as b:
+        for i in range(3):
+            await b.send_message(42, f"ok {i}")
+        with pytest.raises(RetryAfter) as info:
+            await b.send_message(42, "too fast")
+        monkeypatch.delenv("PTB_TIMEDELTA", raising=False)  # (the bot.channels.telegram package sets it process-wide)
+        with pytest.warns(PTBDeprecationWarning, match="PTB_TIMEDELTA"):  # PTB 22 default: an int, and a warning
+            assert isinstance(info.value.retry_after, int) and info.value.retry_after >= 1
+        monkeypatch.setenv("PTB_TIMEDELTA", "1")
+        assert info.value.retry_after >= dtm.timedelta(seconds=1)  # opted in: a timedelta, no warning
+        assert retry_after_seconds(info.value) >= 1
+        assert server.rejected_429 == 1 and len(server.sent(chat_id=42)) == 3  # rejected: not sent
+        await b.send_message(43, "another chat is not limited")
+        await asyncio.sleep(0.06)  # the bucket refills at 20/s here
+        await b.send_message(42, "paced")
+        assert [s["visible_text"] for s in server.sent(chat_id=42)][-1] == "paced"
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_global_flood_control():
-    async with FakeTelegramServer(token=TOKEN, rate_limits=True, global_per_second=1.0, global_burst=2) as server:
-        async with make_bot(server) as b:
-            await b.send_message(1, "a")
-            await b.send_message(2, "b")
-            with pytest.raises(RetryAfter) as info:
-                await b.send_message(3, "c")
-            assert server.rejected_429 == 1 and retry_after_seconds(info.value) >= 1
+    limits = {"rate_limits": True, "global_per_second": 1.0, "global_burst": 2}
+    async with FakeTelegramServer(token=TOKEN, **limits) as server, make_bot(server) as b:
+        await b.send_message(1, "a")
+        await b.send_message(2, "b")
+        with pytest.raises(RetryAfter) as info:
+            await b.send_message(3, "c")
+        assert server.rejected_429 == 1 and retry_after_seconds(info.value) >= 1
 
 
 async def test_429_wire_format(tg):

@@ -4,6 +4,7 @@ that speaks Telegram's wire format and answers 429 with retry_after when rates a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from bot.app import KanalApp
 from bot.channels.telegram.telegram_channel import render, split_text
 from bot.domain.messages import Choice, Reply
+from bot.engine.dispatch import DatabaseUnavailable
 from bot.settings import Settings
 from storage.models import InboundMessage, OutboxMessage, User
 from testkit.fakes.telegram_api import FakeTelegramServer
@@ -22,8 +24,6 @@ TOKEN = "123456:TEST-token-value-abc"
 def buttons(message: dict) -> list[str]:
     markup = message.get("reply_markup") or {}
     if isinstance(markup, str):
-        import json
-
         markup = json.loads(markup)
     return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
@@ -240,8 +240,6 @@ class TestWebhook:
 
 async def test_polled_update_is_retried_until_the_database_takes_it(tg, app):
     """Polling cannot give an update back to Telegram: while storing fails, the adapter retries."""
-    from bot.engine.dispatch import DatabaseUnavailable
-
     real = app.dispatcher.handle
     failures = {"left": 2}
 

@@ -1,27 +1,34 @@
-"""The JSON fast path of Telegram parsing (:func:`bot.channels.telegram.telegram_channel.parse_raw`) against PTB's.
+"""The JSON fast path of Telegram parsing (:func:`bot.channels.telegram.telegram_parse.parse_raw`) against PTB's.
 
 The polling loop reads text messages and button presses straight from the JSON and leaves every
-other update to PTB and :func:`parse_update`. Both must give the same :class:`Inbound`: for the
-updates the fake Bot API server builds, and for those updates with fields removed or replaced
-by values of the wrong type (hypothesis), where the fast path must either agree with PTB or step
-aside (return False).
+other update to PTB and :func:`parse_update`. Both must give the same :class:`Inbound`: for
+recorded Bot API updates (``tests/data/telegram``, one per shape, each with the Inbound it must
+give), for the updates the fake Bot API server builds, and for those updates with fields removed
+or replaced by values of the wrong type (hypothesis), where the fast path must either agree with
+PTB or step aside (return False).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.channels.telegram.telegram_channel import parse_raw, parse_update
+from bot.channels.telegram.telegram_parse import parse_raw, parse_update, read_updates
+from bot.domain.messages import Contact, Inbound, Kind, Location, Photo
 from testkit.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:PARSE-test"
 BOT = Bot(TOKEN)
+DATA = Path(__file__).parents[1] / "data" / "telegram"
 
 
 def _ptb(item: dict[str, Any]):
@@ -33,6 +40,113 @@ def _ptb(item: dict[str, Any]):
         return "unreadable"
 
 
+# ---- recorded updates -------------------------------------------------------------------------
+def load(name: str) -> dict[str, Any]:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+SITI = {"user_key": "6123456789", "display_name": "Siti Aminah", "username": "siti_aminah", "language_hint": "id"}
+PRESS = {**SITI, "kind": Kind.CHOICE, "received_at": None}
+PHOTO = "AgACAgUAAxkBAAIEsGkZ0K1AAbcdefghijkl_large"
+
+#: (file, taken by the fast path, what the update must become: the Inbound's fields, or None when
+#: it is not a person talking to the bot)
+RECORDED: list[tuple[str, bool, dict[str, Any] | None]] = [
+    ("text.json", True, {**SITI, "kind": Kind.TEXT, "text": "Halo, saya mau melapor jalan rusak"}),
+    ("command.json", True, {**SITI, "kind": Kind.TEXT, "text": "/start skm_DISDUKCAPIL-PST"}),
+    (
+        "text_formatted.json",
+        True,
+        {
+            **SITI,
+            "kind": Kind.TEXT,
+            "text": "Jalan rusak 🚧 di depan pasar & SD <b>3</b>, lihat https://maps.app.goo.gl/xyz",
+        },
+    ),
+    (
+        "text_minimal_user.json",
+        True,
+        {"user_key": "6198765432", "display_name": "Budi", "username": None, "language_hint": None, "text": "halo"},
+    ),
+    ("callback_query.json", True, {**PRESS, "choice": "consent:yes"}),
+    ("callback_query_inline.json", True, {**PRESS, "choice": "menu"}),
+    ("callback_query_old_message.json", True, {**PRESS, "choice": "skm:a:0:4"}),
+    (
+        "photo.json",
+        False,
+        {**SITI, "kind": Kind.PHOTO, "photo": Photo(PHOTO, "Lubang di depan SD Negeri 3", "image/jpeg", 112544)},
+    ),
+    (
+        "document_image.json",
+        False,
+        {
+            **SITI,
+            "kind": Kind.PHOTO,
+            "photo": Photo("BQACAgUAAxkBAAIEsWkZ0LbDocImage", "foto asli", "image/png", 482133),
+        },
+    ),
+    ("document.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "document"}),
+    ("location.json", False, {**SITI, "kind": Kind.LOCATION, "location": Location(-6.914744, 107.60981)}),
+    (
+        "venue.json",
+        False,
+        {**SITI, "kind": Kind.LOCATION, "location": Location(-6.917464, 107.619123, "Jl. Merdeka No. 1, Sukamaju")},
+    ),
+    ("contact.json", False, {**SITI, "kind": Kind.CONTACT, "contact": Contact("+6281298765432", "Budi")}),
+    ("voice.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "voice"}),
+    ("sticker.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "sticker"}),
+    ("animation.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "animation"}),
+    ("edited_message.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "edited_message"}),
+    ("forwarded.json", True, {**SITI, "kind": Kind.TEXT, "text": "Lampu jalan di RT 04 mati sejak seminggu"}),
+    ("reply.json", True, {**SITI, "kind": Kind.TEXT, "text": "saya setuju"}),
+    ("group_text.json", False, None),
+    ("my_chat_member.json", False, None),
+    ("channel_post.json", False, None),
+]
+
+
+def test_every_recorded_update_is_in_the_table() -> None:
+    assert sorted(p.name for p in DATA.glob("*.json")) == sorted(name for name, _, _ in RECORDED)
+
+
+@pytest.mark.parametrize(
+    "name,fast_path,expected", RECORDED, ids=[name.removesuffix(".json") for name, _, _ in RECORDED]
+)
+def test_recorded_update_gives_the_same_inbound_both_ways(
+    name: str, fast_path: bool, expected: dict[str, Any] | None
+) -> None:
+    item = load(name)
+    ptb = _ptb(item)
+    fast = parse_raw(copy.deepcopy(item))
+    assert (fast is not False) is fast_path
+    if fast is not False:
+        assert fast == ptb
+    if expected is None:
+        assert ptb is None
+        return
+    assert isinstance(ptb, Inbound)
+    assert (ptb.channel, ptb.external_id) == ("telegram", f"u{item['update_id']}")
+    for field, value in {"kind": Kind.TEXT, **expected}.items():
+        if field == "received_at":  # a button press: Telegram says when the message was sent, not the press
+            assert ptb.received_at is value
+        else:
+            assert getattr(ptb, field) == value, field
+    message = item.get("message") or item.get("edited_message")
+    if message is not None:
+        assert ptb.received_at == datetime.fromtimestamp(message["date"], tz=UTC)
+
+
+def test_a_batch_of_recorded_updates_reads_as_each_alone() -> None:
+    """The polling loop's batch reader: every update in order, the fast path or PTB for each, the
+    button presses' ids for answering them, and the last update id to confirm the batch with."""
+    items = [load(name) for name, _, _ in RECORDED]
+    updates, last = read_updates(copy.deepcopy(items), BOT)
+    assert last == items[-1]["update_id"]
+    expected = [(item["callback_query"]["id"] if "callback_query" in item else None, _ptb(item)) for item in items]
+    assert updates == expected
+
+
+# ---- updates the fake server builds, and broken ones -----------------------------------------
 def _corpus() -> list[dict[str, Any]]:
     tg = FakeTelegramServer(token=TOKEN)
     items = [

@@ -7,6 +7,9 @@ import json
 
 import aiohttp
 import pytest
+from sqlalchemy import select
+
+from storage.models import ConversationState
 
 
 @pytest.fixture
@@ -124,10 +127,6 @@ async def test_deep_link_start_parameter_is_passed(app, page):
     (consent,) = await page.frames(1)
     assert "UU No. 27/2022" in consent["text"]
     async with app.db.unit_of_work() as uow:
-        from sqlalchemy import select
-
-        from storage.models import ConversationState
-
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
     assert state.data == {"start": "skm_PUPR-BM"}
 

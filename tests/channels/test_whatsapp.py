@@ -15,17 +15,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import KanalApp
-from bot.channels.whatsapp.whatsapp_channel import (
-    MAX_BODY,
-    choice_style,
-    flatten,
-    numbered_choice,
-    parse_webhook,
-    render,
-    split_text,
-    wlen,
-)
-from bot.domain.messages import Attachment, Choice, Kind, Reply
+from bot.channels.whatsapp.whatsapp_parse import numbered_choice, parse_webhook
+from bot.channels.whatsapp.whatsapp_render import MAX_BODY, choice_style, flatten, render, split_text, wlen
+from bot.domain.messages import Attachment, Choice, Kind, Reply, SendError
 from bot.settings import Settings, SettingsError
 from storage import Repo
 from storage.models import InboundMessage, OutboxMessage, User
@@ -506,8 +498,6 @@ async def test_429_is_retried_and_delivered_once(wa, app):
     ],
 )
 async def test_graph_errors_map_to_retryable_or_permanent(wa, app, status, code, retryable):
-    from bot.domain.messages import SendError
-
     wa.fail_next("messages", status, code=code, retry_after=None)
     with pytest.raises(SendError) as err:
         await app.whatsapp.send(WA, {"type": "text", "text": {"body": "halo"}})

@@ -274,7 +274,6 @@ async def _scripted_crashes(
     seed: int,
     budget: float,
     look: float,
-    http_process: bool = False,
 ) -> _Run:
     """Run ``citizens`` scripts against a real bot process killed ``kills`` times (None: every
     ``gap`` seconds until all scripts are done), ``gap`` seconds after it is polling again."""
@@ -292,7 +291,6 @@ async def _scripted_crashes(
             "KANAL_TELEGRAM_GLOBAL_RATE": "0",
             "KANAL_TELEGRAM_CHAT_RATE": "0",
             "KANAL_LOG_LEVEL": "WARNING",
-            "KANAL_TELEGRAM_HTTP_PROCESS": "true" if http_process else "false",
         }
 
         async def start(n: int) -> tuple[asyncio.subprocess.Process, int]:
@@ -470,20 +468,6 @@ async def test_scripted_turns_under_random_kills(db_url, tmp_path):
     _verdict(
         run,
         f"80 turns, 3 kills, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s, starts {run.startups}s",
-    )
-
-
-async def test_scripted_turns_under_random_kills_with_http_process(db_url, tmp_path):
-    """The same with KANAL_TELEGRAM_HTTP_PROCESS: the killed bot's HTTP process is orphaned with
-    calls in flight (it finishes them and exits), and each restart starts a new one."""
-    started = time.monotonic()
-    run = await _scripted_crashes(
-        db_url, tmp_path, citizens=10, kills=3, gap=(0.1, 0.5), seed=20261202, budget=60, look=0.2, http_process=True
-    )
-    assert len(run.kills) == 3
-    _verdict(
-        run,
-        f"80 turns, 3 kills, HTTP process, {run.duplicates} duplicate repl(ies), {len(run.lost)} lost update(s), {time.monotonic() - started:.1f}s",
     )
 
 

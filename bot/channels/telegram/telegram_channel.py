@@ -1,10 +1,11 @@
 """Telegram through python-telegram-bot 22, used as a transport.
 
 Our own long-polling loop (:meth:`TelegramChannel._poll`, confirming a batch only after it is
-stored) or the webhook hands every update to :func:`parse_update`, which turns it into an
-:class:`~bot.domain.messages.Inbound`; nothing of PTB passes this module. Replies are rendered to Bot API
-payloads (:func:`render`) when they are written to the outbox and sent by :class:`TelegramChannel`.
-HTTP goes through :class:`~bot.channels.telegram.telegram_request.AiohttpRequest` instead of httpx.
+stored) or the webhook hands every update to the parsers of
+:mod:`~bot.channels.telegram.telegram_parse`, which turn it into an :class:`~bot.domain.messages.Inbound`;
+nothing of PTB passes this package. Replies are rendered to Bot API payloads (:func:`render`) when
+they are written to the outbox and sent by :class:`TelegramChannel`. HTTP goes through
+:class:`~bot.channels.telegram.telegram_request.AiohttpRequest` instead of httpx.
 """
 
 from __future__ import annotations
@@ -15,17 +16,12 @@ import hmac
 import html
 import json
 import logging
-import os
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
-
-# opt in to PTB's future behaviour (durations as timedelta); send() handles both forms
-os.environ.setdefault("PTB_TIMEDELTA", "1")
-
-from telegram import Bot, BotCommand, InputFile, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -38,17 +34,25 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.base import (
+    UNLIMITED,
+    ChannelContext,
+    ChannelSpec,
+    CommandMenu,
+    Handle,
+    RateLimit,
+    retry_until_stored,
+)
+from bot.channels.telegram.telegram_parse import CHANNEL, ReadUpdate, parse_update, read_updates
 from bot.channels.telegram.telegram_request import AiohttpRequest, JsonRequestData
-from bot.domain.messages import Contact, Inbound, Kind, Location, Photo, Reply, SendError, SendResult
+from bot.domain.messages import Inbound, Reply, SendError, SendResult
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-Handle = Callable[[Inbound], Awaitable[Any]]
+WEBHOOK_PATH = "/webhooks/telegram"
 
 
 # ---- rendering: Reply -> Bot API payloads (pure) --------------------------------------------
@@ -115,174 +119,65 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     return payloads
 
 
-# ---- parsing: PTB Update -> Inbound ---------------------------------------------------------
-def _str(value: Any) -> str | None:
-    """A field Telegram documents as a string, else None: PTB does not check the types it reads."""
-    return value if isinstance(value, str) else None
+# ---- settings, limits, building -------------------------------------------------------------
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    base_url: str
+    webhook_url: str | None = None  # webhook mode when set, else long polling
+    webhook_secret: str | None = None
+    global_rate: float = 29.0
+    chat_rate: float = 1.0
 
 
-def parse_update(update: Update) -> Inbound | None:
-    """The normal form of an update, or None for updates that are not a person talking to us."""
-    uid = f"u{update.update_id}"
-    if update.callback_query is not None:
-        q = update.callback_query
-        chat_id = q.message.chat.id if q.message is not None else q.from_user.id
-        return Inbound(
-            channel=CHANNEL,
-            user_key=str(chat_id),
-            external_id=uid,
-            kind=Kind.CHOICE,
-            choice=_str(q.data) or "",
-            language_hint=_str(q.from_user.language_code),
-            display_name=q.from_user.full_name,
-            username=_str(q.from_user.username),
-        )
-    msg = update.message or update.edited_message
-    if msg is None or msg.chat.type != "private":
-        return None  # channel posts, group chatter, member updates: not for this bot
-    user = msg.from_user
-    base = {
-        "channel": CHANNEL,
-        "user_key": str(msg.chat.id),
-        "external_id": uid,
-        "language_hint": _str(user.language_code) if user else None,
-        "display_name": user.full_name if user else None,
-        "username": _str(user.username) if user else None,
-        "received_at": msg.date,
-    }
-    if update.edited_message is not None:
-        return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="edited_message", **base)
-    if _str(msg.text) is not None:
-        return Inbound(kind=Kind.TEXT, text=msg.text, **base)
-    if msg.photo:
-        best = msg.photo[-1]
-        return Inbound(
-            kind=Kind.PHOTO,
-            photo=Photo(file_ref=best.file_id, caption=msg.caption, size=best.file_size, mime_type="image/jpeg"),
-            **base,
-        )
-    if msg.document is not None and (msg.document.mime_type or "").startswith("image/"):
-        d = msg.document
-        return Inbound(
-            kind=Kind.PHOTO,
-            photo=Photo(file_ref=d.file_id, caption=msg.caption, size=d.file_size, mime_type=d.mime_type),
-            **base,
-        )
-    if msg.location is not None:
-        loc = msg.location
-        address = msg.venue.address if msg.venue is not None else None
-        return Inbound(kind=Kind.LOCATION, location=Location(loc.latitude, loc.longitude, address), **base)
-    if msg.contact is not None:
-        return Inbound(
-            kind=Kind.CONTACT, contact=Contact(phone=msg.contact.phone_number, name=msg.contact.first_name), **base
-        )
-    kind = next(
-        (
-            k
-            for k in (
-                "sticker",
-                "voice",
-                "audio",
-                "video",
-                "video_note",
-                "animation",
-                "document",
-                "poll",
-                "dice",
-                "game",
-            )
-            if getattr(msg, k, None)
-        ),
-        "other",
-    )
-    return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=kind, **base)
-
-
-def _person(raw: Any) -> tuple[str | None, str | None, str | None] | None:
-    """(full name, username, language code) of a well-formed Bot API ``User`` object, else None."""
-    if (
-        type(raw) is not dict
-        or type(raw.get("id")) is not int
-        or type(raw.get("first_name")) is not str
-        or type(raw.get("is_bot")) is not bool
-    ):
+def config_from(settings: Any) -> TelegramConfig | None:
+    """The ``KANAL_TELEGRAM_*`` values of the app's settings; None (Telegram off) without a token."""
+    if not settings.telegram_token:
         return None
-    last, username, lang = raw.get("last_name"), raw.get("username"), raw.get("language_code")
-    if not all(v is None or type(v) is str for v in (last, username, lang)):
-        return None
-    first = raw["first_name"]
-    return ((f"{first} {last}" if last else first) if first else None), username, lang  # as PTB's full_name
-
-
-def _chat_message(raw: Any) -> bool:
-    """Has ``raw`` what PTB needs of a ``Message`` before it can say whose chat it is?"""
-    if type(raw) is not dict or type(raw.get("message_id")) is not int or type(raw.get("date")) is not int:
-        return False
-    chat = raw.get("chat")
-    return type(chat) is dict and type(chat.get("id")) is int and type(chat.get("type")) is str
-
-
-def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
-    """:func:`parse_update` for the two updates that make up most of the traffic, a private text
-    message and a button press, read straight from the JSON (building PTB's objects for them was
-    about 6 % of a flow turn's CPU). False for anything else or anything whose fields the turn
-    reads are not of the documented types: that goes through PTB and :func:`parse_update`. Where
-    PTB reads the update too, both give the same :class:`Inbound`; where PTB would give up on a
-    broken field the turn does not read, this still reads the rest (``tests/channels/test_telegram_parse.py``)."""
-    uid = f"u{item['update_id']}"
-    q = item.get("callback_query")
-    if q is not None:
-        if (
-            len(item) != 2
-            or type(q) is not dict
-            or type(q.get("id")) is not str
-            or type(q.get("data")) is not str
-            or type(q.get("chat_instance")) is not str
-        ):
-            return False
-        who = _person(q.get("from"))
-        msg = q.get("message")
-        if who is None or (msg is not None and not _chat_message(msg)):
-            return False
-        chat_id = msg["chat"]["id"] if msg is not None else q["from"]["id"]
-        return Inbound(
-            channel=CHANNEL,
-            user_key=str(chat_id),
-            external_id=uid,
-            kind=Kind.CHOICE,
-            choice=q["data"],
-            language_hint=who[2],
-            display_name=who[0],
-            username=who[1],
-        )
-    msg = item.get("message")
-    if len(item) != 2 or not _chat_message(msg) or type(msg.get("text")) is not str or msg["chat"]["type"] != "private":
-        return False
-    chat = msg["chat"]
-    who = _person(msg.get("from"))
-    if who is None:
-        return False
-    return Inbound(
-        channel=CHANNEL,
-        user_key=str(chat["id"]),
-        external_id=uid,
-        kind=Kind.TEXT,
-        text=msg["text"],
-        language_hint=who[2],
-        display_name=who[0],
-        username=who[1],
-        received_at=datetime.fromtimestamp(msg["date"], tz=UTC),
+    return TelegramConfig(
+        token=settings.telegram_token,
+        base_url=settings.telegram_base_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret,
+        global_rate=settings.telegram_global_rate,
+        chat_rate=settings.telegram_chat_rate,
     )
 
 
-def _parse_or_skip(update: Update) -> Inbound | None:
-    """:func:`parse_update`, or None (logged) for a shape Telegram never sends: one odd update
-    must not stop the polling loop, nor be fetched again forever."""
-    try:
-        return parse_update(update)
-    except (AttributeError, TypeError, ValueError, KeyError):
-        log.warning("telegram update %s skipped: not a shape this bot understands", update.update_id)
-        return None
+def telegram_limit(global_rate: float = 29.0, chat_rate: float = 1.0) -> RateLimit:
+    """Telegram: ~30 messages/s per bot, ~1/s per chat sustained (short bursts tolerated). 0 = none.
+
+    The global burst is a third of a second's worth, not a whole second's: a broadcast starting
+    from idle that fires ~30 requests at once leaves Telegram's bucket almost empty, and then any
+    request that arrives late (a new connection, a busy machine) and bunches with the next ones
+    is answered 429. The sustained rate is the same."""
+    g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
+    c = chat_rate if chat_rate > 0 else UNLIMITED.per_address_per_second
+    burst = max(1, int(min(g, 10**9) / 3)) if global_rate > 0 else 10**9
+    return RateLimit(
+        global_per_second=g,
+        global_burst=burst,
+        per_address_per_second=c,
+        per_address_burst=3 if chat_rate > 0 else 10**9,
+    )
+
+
+def build(config: TelegramConfig, context: ChannelContext) -> TelegramChannel:
+    """The channel; ``context.options["request"]`` replaces the HTTP request object (tests)."""
+    return TelegramChannel(
+        token=config.token,
+        base_url=config.base_url,
+        handle=context.handle,
+        webhook_url=config.webhook_url,
+        webhook_secret=config.webhook_secret,
+        request=context.options.get("request"),
+        rate_limit=telegram_limit(config.global_rate, config.chat_rate),
+    )
+
+
+def _seconds(retry_after: Any) -> float:
+    """PTB's ``retry_after`` in seconds, whether it is a timedelta or a number."""
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
 # ---- the channel ----------------------------------------------------------------------------
@@ -300,13 +195,15 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         request: Any = None,
         get_updates_request: Any = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self._handle = handle
+        self.rate_limit = rate_limit
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         #: PTB's bot shuts its requests down only once it is initialized: a start that fails on
-        #: getMe (a refused token, no network) closes them itself (see :meth:`start`)
+        #: getMe (a refused token, no network) closes them itself (see :meth:`start_receiving`)
         self._requests = (
             request or AiohttpRequest(connection_pool_size=256),
             get_updates_request or AiohttpRequest(connection_pool_size=2, read_timeout=35.0),
@@ -331,7 +228,19 @@ class TelegramChannel:
     def bot(self) -> Bot:
         return self.application.bot
 
-    async def start(self, commands: dict[str, list[tuple[str, str]]] | None = None) -> None:
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []
+
+    def summary(self, http_url: str) -> str:
+        return "Telegram (" + ("webhook" if self.webhook_url else "long polling") + ")"
+
+    async def start(self) -> None:
+        """Nothing to open before delivery starts: PTB's requests open in :meth:`start_receiving`."""
+
+    async def stop(self) -> None:
+        """Everything was closed in :meth:`stop_receiving`."""
+
+    async def start_receiving(self, commands: CommandMenu | None = None) -> None:
         """Connect; ``commands`` maps a language code ("" for the default) to (command, description)
         pairs shown in Telegram's command menu."""
         try:
@@ -341,16 +250,11 @@ class TelegramChannel:
             if isinstance(exc, InvalidToken):
                 raise RuntimeError("KANAL_TELEGRAM_TOKEN: Telegram rejected the token") from None
             raise RuntimeError(
-                f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check KANAL_TELEGRAM_BASE_URL and the network"
+                f"Telegram: cannot reach the Bot API ({type(exc).__name__}); check "
+                "KANAL_TELEGRAM_BASE_URL and the network"
             ) from None
         await self.application.start()
-        for lang, pairs in (commands or {}).items():
-            try:
-                await self.bot.set_my_commands(
-                    [BotCommand(n, d[:256]) for n, d in pairs[:100]], language_code=lang or None
-                )
-            except TelegramError as exc:  # cosmetic: never stops the start
-                log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
+        await self._set_commands(commands or {})
         if self.webhook_url:
             await self.bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=self.allowed_updates
@@ -361,7 +265,16 @@ class TelegramChannel:
             self._poll_task = asyncio.create_task(self._poll())
             log.info("telegram: long polling")
 
-    async def stop(self) -> None:
+    async def _set_commands(self, commands: CommandMenu) -> None:
+        for lang, pairs in commands.items():
+            try:
+                await self.bot.set_my_commands(
+                    [BotCommand(n, d[:256]) for n, d in pairs[:100]], language_code=lang or None
+                )
+            except TelegramError as exc:  # cosmetic: never stops the start
+                log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
+
+    async def stop_receiving(self) -> None:
         if self._poll_task is not None:
             # whatever was fetched but not stored is not confirmed either: Telegram sends it again
             # to the next start, and the dedupe rows make a second delivery of a stored one a no-op
@@ -372,18 +285,19 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
 
+    # ---- long polling -------------------------------------------------------------------
     async def _poll(self) -> None:
         """Long polling with at-least-once delivery: fetch a batch, store every update of it (the
         dispatcher commits them together), and only then confirm it, by asking for the updates
         after it. A crash at any moment loses nothing: Telegram re-sends what was not confirmed.
-        While the database is down the batch waits (see :meth:`_handle_until_stored`) and Telegram
+        While the database is down the batch waits (see :meth:`_store_batch`) and Telegram
         keeps the rest: backpressure, not loss."""
         offset: int | None = None
         delay = 1.0
         while True:
             try:
-                # raw JSON, parsed update by update below: one update PTB cannot read must not
-                # make the whole batch unreadable (PTB's get_updates would fail it forever)
+                # raw JSON, parsed update by update: one update PTB cannot read must not make the
+                # whole batch unreadable (PTB's get_updates would fail it forever)
                 params: dict[str, Any] = {"timeout": 30, "allowed_updates": self.allowed_updates}
                 if offset is not None:
                     params["offset"] = offset
@@ -392,58 +306,29 @@ class TelegramChannel:
             except asyncio.CancelledError:
                 raise
             except RetryAfter as exc:
-                ra = exc.retry_after
-                await asyncio.sleep(ra.total_seconds() if isinstance(ra, timedelta) else float(ra))
+                await asyncio.sleep(_seconds(exc.retry_after))
                 continue
             except InvalidToken:
                 log.error("telegram: the token was rejected while polling; retrying in %.0fs", 60)
                 await asyncio.sleep(60)
                 continue
-            except TelegramError as exc:  # network trouble, 5xx, a conflicting poller: back off
-                log.warning("telegram getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
+            except Exception as exc:  # network trouble, 5xx, a conflicting poller: back off; never die silently
+                level = logging.WARNING if isinstance(exc, TelegramError) else logging.ERROR
+                log.log(level, "telegram getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            except Exception as exc:  # never let polling die silently
-                log.error("telegram getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            updates, last = self._read_updates(raw)
+            updates, last = read_updates(raw, self.bot)
             if last is None:
                 continue
             await self._store_batch(updates)
             offset = last + 1
 
-    def _read_updates(self, raw: Any) -> tuple[list[tuple[str | None, Inbound | None]], int | None]:
-        """The updates of a getUpdates answer, each as (the id of its button press to answer or
-        None, its :class:`Inbound` or None when it is not for us), and the last update id in it.
-        An update PTB cannot read either is skipped (logged)."""
-        updates: list[tuple[str | None, Inbound | None]] = []
-        last: int | None = None
-        for item in raw if isinstance(raw, list) else []:
-            if not isinstance(item, dict) or not isinstance(item.get("update_id"), int):
-                continue
-            last = item["update_id"]
-            fast = parse_raw(item)
-            if fast is not False:
-                q = item.get("callback_query")
-                updates.append((q["id"] if q is not None else None, fast))
-                continue
-            try:
-                update = Update.de_json(item, self.bot)
-            except Exception:
-                update = None
-            if update is None:
-                log.warning("telegram update %s skipped: not a shape this bot understands", last)
-                continue
-            query = update.callback_query.id if update.callback_query is not None else None
-            updates.append((query, _parse_or_skip(update)))
-        return updates, last
-
-    async def _store_batch(self, updates: list[tuple[str | None, Inbound | None]]) -> None:
+    async def _store_batch(self, updates: list[ReadUpdate]) -> None:
         """Hand a batch to the dispatcher (one person's messages in order, different people's turns
-        in one group commit) and wait until every update of it is stored."""
+        in one group commit) and wait until every update of it is stored. Polling confirms offsets
+        whatever happens, so a turn that cannot be stored (database down) is retried with backoff;
+        meanwhile polling pauses and Telegram keeps the updates: backpressure, not loss."""
         for query, _ in updates:  # stop the buttons' spinners while the turns run
             if query is not None:
                 task = asyncio.ensure_future(self._answer_callback(query))
@@ -455,12 +340,7 @@ class TelegramChannel:
         for _, inbound in updates:
             if inbound is not None:
                 people.setdefault(inbound.user_key, []).append(inbound)
-
-        async def in_order(inbounds: list[Inbound]) -> None:
-            for inbound in inbounds:
-                await self._handle_until_stored(inbound)
-
-        tasks = [asyncio.ensure_future(in_order(inbounds)) for inbounds in people.values()]
+        tasks = [asyncio.ensure_future(self._store_in_order(inbounds)) for inbounds in people.values()]
         try:
             await asyncio.gather(*tasks)
         except BaseException:
@@ -468,34 +348,15 @@ class TelegramChannel:
                 t.cancel()
             raise
 
-    async def _handle_until_stored(self, inbound: Inbound) -> None:
-        """Polling confirms offsets whatever happens, so a turn that could not be stored (database
-        down) is retried here with backoff. While the database is down for everyone, PTB's update
-        slots fill up, polling pauses and Telegram keeps the updates: backpressure, not loss."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.store_retry_window
-        delay = 0.5
-        while True:
-            try:
-                await self._handle(inbound)
-                return
-            except Exception as exc:
-                if loop.time() + delay > deadline:
-                    log.error(
-                        "telegram message %s dropped: not stored within %.0fs (%s)",
-                        inbound.external_id,
-                        self.store_retry_window,
-                        type(exc).__name__,
-                    )
-                    return
-                log.warning(
-                    "telegram message %s not stored (%s); retrying in %.1fs",
-                    inbound.external_id,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+    async def _store_in_order(self, inbounds: list[Inbound]) -> None:
+        for inbound in inbounds:
+            await retry_until_stored(
+                self._handle,
+                inbound,
+                window=self.store_retry_window,
+                label=f"telegram message {inbound.external_id}",
+                logger=log,
+            )
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         """One Bot API call with plain JSON parameters; its ``result``. Through the bot's request
@@ -543,30 +404,10 @@ class TelegramChannel:
 
     # ---- sending ------------------------------------------------------------------------
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult:
-        method = payload["method"]
-        markup = payload.get("reply_markup")
         try:
-            if method == "sendMessage":
-                # the payload is already Bot API JSON: post it as it is and read only the message id
-                # back, instead of building PTB objects for the keyboard and the returned Message
-                params: dict[str, Any] = {"chat_id": address, "text": payload["text"]}
-                if payload.get("parse_mode"):
-                    params["parse_mode"] = payload["parse_mode"]
-                if markup:
-                    params["reply_markup"] = markup
-                result = await self._call("sendMessage", params)
-                return SendResult(platform_message_id=str(result["message_id"]))
-            elif method in ("sendPhoto", "sendDocument"):
-                media: Any = payload.get("file_id")
-                if media is None:
-                    media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
-                fn = self.bot.send_photo if method == "sendPhoto" else self.bot.send_document
-                msg = await fn(address, media, caption=payload.get("caption"), reply_markup=_markup(markup))
-            else:
-                raise SendError(f"unknown payload method {method}", retryable=False)
+            return await self._send(address, payload)
         except RetryAfter as exc:
-            ra = exc.retry_after
-            seconds = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+            seconds = _seconds(exc.retry_after)
             raise SendError("Telegram 429: too many requests", retryable=True, retry_after=max(1.0, seconds)) from None
         except Forbidden as exc:
             raise SendError(f"Telegram 403: {exc.message}", retryable=False) from None
@@ -580,17 +421,39 @@ class TelegramChannel:
             raise SendError("Telegram: token rejected", retryable=True) from None
         except TelegramError as exc:
             raise SendError(f"Telegram: {type(exc).__name__}", retryable=True) from None
+
+    async def _send(self, address: str, payload: dict[str, Any]) -> SendResult:
+        method = payload["method"]
+        markup = payload.get("reply_markup")
+        if method == "sendMessage":
+            # the payload is already Bot API JSON: post it as it is and read only the message id
+            # back, instead of building PTB objects for the keyboard and the returned Message
+            params: dict[str, Any] = {"chat_id": address, "text": payload["text"]}
+            if payload.get("parse_mode"):
+                params["parse_mode"] = payload["parse_mode"]
+            if markup:
+                params["reply_markup"] = markup
+            result = await self._call("sendMessage", params)
+            return SendResult(platform_message_id=str(result["message_id"]))
+        if method not in ("sendPhoto", "sendDocument"):
+            raise SendError(f"unknown payload method {method}", retryable=False)
+        media: Any = payload.get("file_id")
+        if media is None:
+            media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
+        fn = self.bot.send_photo if method == "sendPhoto" else self.bot.send_document
+        msg = await fn(address, media, caption=payload.get("caption"), reply_markup=_markup(markup))
         return SendResult(platform_message_id=str(msg.message_id))
 
 
-def _markup(markup: dict[str, Any] | None):
+def _markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
     if not markup:
         return None
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
             for row in markup["inline_keyboard"]
         ]
     )
+
+
+SPEC = ChannelSpec(name=CHANNEL, render=render, configure=config_from, build=build)

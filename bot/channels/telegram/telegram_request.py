@@ -26,7 +26,8 @@ aiohttp has no per-write timeout. Plain calls have tiny bodies, so a write canno
 uploads the write timeout is enforced as a budget for the whole call
 (``total = connect + write + read``, when all three are finite), so a stalled upload cannot hang
 forever. aiohttp's ``connect`` timeout would also count the wait for a pooled connection, so the
-pool is a semaphore of our own and ``pool_timeout`` bounds exactly that wait, as with httpx. Proxies come only from :paramref:`AiohttpRequest.proxy`: aiohttp's ``trust_env``
+pool is a semaphore of our own and ``pool_timeout`` bounds exactly that wait, as with httpx. Proxies
+come only from :paramref:`AiohttpRequest.proxy`: aiohttp's ``trust_env``
 re-reads the environment on every request, which this class avoids.
 """
 
@@ -80,20 +81,9 @@ class JsonRequestData(RequestData):
         self._params = {k: v for k, v in params.items() if v is not None}
         self.body = orjson.dumps(self._params, option=orjson.OPT_NON_STR_KEYS)
 
-    @classmethod
-    def encoded(cls, body: bytes) -> JsonRequestData:
-        """The call whose parameters are already encoded as ``body`` (one JSON object), e.g. by
-        another process's :class:`JsonRequestData`."""
-        self = cls.__new__(cls)
-        RequestData.__init__(self)
-        self._params = None
-        self.body = body
-        return self
-
     @property
     def json_parameters(self) -> dict[str, str]:
-        params = self._params if self._params is not None else orjson.loads(self.body)
-        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in params.items()}
+        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in self._params.items()}
 
 
 class AiohttpRequest(BaseRequest):

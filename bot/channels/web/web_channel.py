@@ -18,13 +18,14 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
 from bot.domain.messages import Inbound, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,26 @@ COOKIE = "kanal_web"
 MAX_FRAME = 16 * 1024
 MAX_TEXT = 4000
 
-Handle = Callable[[Inbound], Awaitable[Any]]
-History = Callable[[str, int], Awaitable[list[tuple[int, dict[str, Any]]]]]
+
+class WebHistory(Protocol):
+    """The database port of the web chat: what a reconnecting page missed."""
+
+    async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """(outbox id, payload) of the messages sent to ``address`` after outbox id ``after_id``."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web chat has nothing to configure but whether it is on."""
+
+
+def config_from(settings: Any) -> WebConfig | None:
+    return WebConfig() if settings.webchat_enabled else None
+
+
+def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
+    return WebChatChannel(handle=context.handle, history=context.ports)
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
@@ -63,8 +82,9 @@ def user_key_for(token: str) -> str:
 class WebChatChannel:
     name = CHANNEL
     render = staticmethod(render)
+    rate_limit = None
 
-    def __init__(self, *, handle: Handle, history: History) -> None:
+    def __init__(self, *, handle: Handle, history: WebHistory) -> None:
         self._handle = handle
         self._history = history
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
@@ -74,11 +94,27 @@ class WebChatChannel:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/", self.page), web.get("/ws", self.websocket)]
 
+    def summary(self, http_url: str) -> str:
+        return f"web chat {http_url}/"
+
+    async def start(self) -> None:
+        """Nothing to open: pages connect to the app's HTTP server."""
+
+    async def start_receiving(self, commands: CommandMenu) -> None:
+        """The routes receive as soon as the HTTP server serves them."""
+
+    async def stop_receiving(self) -> None:
+        await self.close()
+
+    async def stop(self) -> None:
+        """Everything was closed in :meth:`stop_receiving`."""
+
     # ---- HTTP ---------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:
         resp = web.Response(body=self._page, content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'"
+            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src "
+            "'unsafe-inline'; connect-src 'self'"
         )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
@@ -144,7 +180,8 @@ class WebChatChannel:
                 return
             if len(text) > MAX_TEXT:
                 await error(
-                    f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max {MAX_TEXT} characters)."
+                    f"Pesan terlalu panjang (maks. {MAX_TEXT} karakter). / Message too long (max "
+                    f"{MAX_TEXT} characters)."
                 )
                 return
             inbound = Inbound(
@@ -174,7 +211,7 @@ class WebChatChannel:
         last_seen = last_seen if isinstance(last_seen, int) and last_seen >= 0 else 0
         replayed = 0
         try:
-            for ref, payload in await self._history(key, last_seen):
+            for ref, payload in await self._history.sent_since(key, last_seen):
                 await _send_json(ws, {**payload, "id": ref})
                 replayed += 1
         except Exception as exc:
@@ -234,3 +271,6 @@ def _same_origin(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser (tests, CLI clients): the cookie still has to be presented
     return urlsplit(origin).netloc == request.host
+
+
+SPEC = ChannelSpec(name=CHANNEL, render=render, configure=config_from, build=build)

@@ -1,0 +1,66 @@
+"""The database ports of the channels, implemented over the storage layer.
+
+Channels never see a session or a repository: each declares the few questions it asks (e.g.
+:class:`~bot.channels.web.web_channel.WebHistory`, :class:`~bot.channels.whatsapp.whatsapp_channel.WhatsAppWindow`),
+and :class:`ChannelPorts` answers them for one channel, one short unit of work per question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from bot.domain.clock import Clock
+from storage import Database, Repo
+
+#: tells staff that a message could not be delivered (the notifier's ``delivery_failed``)
+OnFailed = Callable[[Repo, Any, datetime], Awaitable[Any]]
+
+
+class ChannelPorts:
+    """Every channel port, answered for the channel named ``channel``. ``on_failed`` tells staff
+    when a platform reports a message it had accepted as failed; ``wake`` wakes the outbox sender
+    for the notice that wrote."""
+
+    def __init__(
+        self, db: Database, channel: str, *, clock: Clock, on_failed: OnFailed, wake: Callable[[], None]
+    ) -> None:
+        self.db = db
+        self.channel = channel
+        self.clock = clock
+        self._on_failed = on_failed
+        self._wake = wake
+
+    async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
+        async with self.db.unit_of_work() as uow:
+            rows = await uow.core.sent_since(self.channel, address, after_id)
+            return [(r.id, r.payload) for r in rows]
+
+    async def last_inbound_at(self, address: str) -> datetime | None:
+        async with self.db.unit_of_work() as uow:
+            return await uow.core.last_inbound_at(self.channel, address)
+
+    async def last_delivered_payload(self, address: str) -> dict[str, Any] | None:
+        async with self.db.unit_of_work() as uow:
+            return await uow.core.last_delivered_payload(self.channel, address)
+
+    async def record_status(self, platform_message_id: str, status: str, at: datetime, error: str | None) -> bool:
+        async with self.db.unit_of_work() as uow:
+            repo = uow.core
+            found, tell = await repo.record_delivery_status(
+                platform_message_id, status, at, error, channel=self.channel
+            )
+            if tell:  # the platform accepted a staff member's message, then could not deliver it
+                await self._on_failed(repo, tell, self.clock.now())
+            if found:
+                await uow.commit()
+            if tell:
+                self._wake()
+            return found
+
+
+async def outbox_backlog(db: Database, now: datetime) -> dict[str, int]:
+    """Outbox rows by status, for ``/healthz``."""
+    async with db.unit_of_work() as uow:
+        return await uow.core.outbox_backlog(now)
