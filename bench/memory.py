@@ -78,8 +78,9 @@ class NullSender:
 async def child_main(url: str, users: int, checkpoints: list[int], concurrency: int, deliver: bool) -> None:
     from sqlalchemy import text
 
+    from bot.channels.telegram.telegram_channel import telegram_limit
     from bot.channels.web.web_channel import render as web_render
-    from bot.delivery import OutboxSender, telegram_limit
+    from bot.delivery import OutboxSender
     from bot.domain.clock import SystemClock
     from bot.domain.messages import Inbound, Kind
     from bot.engine.dispatch import Dispatcher

@@ -23,8 +23,8 @@ from bot.ports import ChannelPorts, outbox_backlog
 from bot.settings import Settings
 from handlers import build_router
 from scheduler.job_context import JobContext
+from scheduler.job_registry import schedule
 from scheduler.leader import Leadership
-from scheduler.registry import schedule
 from scheduler.runner import JobRunner
 from storage import Database, StorageError, migrate
 

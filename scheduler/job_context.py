@@ -2,7 +2,7 @@
 :class:`JobResult` (what a run did, printed by ``kanal jobs run``).
 
 A job is a module-level ``async def job(ctx: JobContext) -> JobResult`` in ``scheduler/job_*.py``,
-listed in :mod:`scheduler.registry`. Time comes from ``ctx.clock`` (the decision instant), so a job
+listed in :mod:`scheduler.job_registry`. Time comes from ``ctx.clock`` (the decision instant), so a job
 can be replayed as of any instant; messages are outbox rows added through ``ctx.notify`` in the same
 transaction as the record that makes them idempotent.
 """

@@ -1,5 +1,5 @@
 """`kanal jobs run NAME [--at ISO-TIME]` and `kanal jobs list`: the scheduled jobs by hand
-(the jobs and their schedule come from :mod:`scheduler.registry`).
+(the jobs and their schedule come from :mod:`scheduler.job_registry`).
 
 ``jobs run`` runs one job once, as of ``--at`` (default: now), in this process, without the
 leader lock: every job is idempotent (reminders and digests are recorded rows, auto-close and
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.clock import ManualClock, SystemClock
 from bot.engine.notify import Notifier, renderers_for
 from scheduler.job_context import JobContext
-from scheduler.registry import all_jobs, descriptions, run_job, schedule
+from scheduler.job_registry import all_jobs, descriptions, run_job, schedule
 from scheduler.runner import JobRunner
 
 COMMANDS = ("jobs",)

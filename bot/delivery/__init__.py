@@ -5,8 +5,9 @@ buckets, ``ordering`` keeps each chat's messages in order across retries, ``infl
 claimed rows, and ``outcomes`` types what became of each row and writes it.
 """
 
+from bot.channels.base import UNLIMITED, RateLimit
 from bot.delivery.outcomes import FailedFinal, Outcome, Released, Retry, Sent
-from bot.delivery.rates import UNLIMITED, RateLimit, TokenBucket, telegram_limit
+from bot.delivery.rates import TokenBucket
 from bot.delivery.sender import MAX_ATTEMPTS, ChannelSender, OutboxSender, backoff_seconds
 
 __all__ = [
@@ -22,5 +23,4 @@ __all__ = [
     "Sent",
     "TokenBucket",
     "backoff_seconds",
-    "telegram_limit",
 ]

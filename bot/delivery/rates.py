@@ -11,41 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from bot.channels.base import UNLIMITED, RateLimit
 
 IDLE_PRUNE_MIN = 1024  # idle chats' rate buckets kept before the full (refilled) ones are dropped
 IDLE_HARD_CAP = 50_000  # last resort: idle buckets beyond this are all forgotten
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A channel's limits: for the whole bot, and per chat (rate per second, burst)."""
-
-    global_per_second: float
-    global_burst: int
-    per_address_per_second: float
-    per_address_burst: int
-
-
-UNLIMITED = RateLimit(global_per_second=1e9, global_burst=10**9, per_address_per_second=1e9, per_address_burst=10**9)
-
-
-def telegram_limit(global_rate: float = 29.0, chat_rate: float = 1.0) -> RateLimit:
-    """Telegram: ~30 messages/s per bot, ~1/s per chat sustained (short bursts tolerated). 0 = none.
-
-    The global burst is a third of a second's worth, not a whole second's: a broadcast starting
-    from idle that fires ~30 requests at once leaves Telegram's bucket almost empty, and then any
-    request that arrives late (a new connection, a busy machine) and bunches with the next ones
-    is answered 429 (``bench.fanout``). The sustained rate is the same."""
-    g = global_rate if global_rate > 0 else UNLIMITED.global_per_second
-    c = chat_rate if chat_rate > 0 else UNLIMITED.per_address_per_second
-    burst = max(1, int(min(g, 10**9) / 3)) if global_rate > 0 else 10**9
-    return RateLimit(
-        global_per_second=g,
-        global_burst=burst,
-        per_address_per_second=c,
-        per_address_burst=3 if chat_rate > 0 else 10**9,
-    )
 
 
 class TokenBucket:

@@ -20,6 +20,7 @@ from collections import deque
 from datetime import timedelta
 from typing import Any, Protocol
 
+from bot.channels.base import RateLimit, mask
 from bot.delivery.inflight import InFlight
 from bot.delivery.ordering import ChatOrder
 from bot.delivery.outcomes import (
@@ -34,7 +35,7 @@ from bot.delivery.outcomes import (
     failure_reports,
     write_outcomes,
 )
-from bot.delivery.rates import Buckets, RateLimit, TokenBucket
+from bot.delivery.rates import Buckets, TokenBucket
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.messages import SendError, SendResult
 from storage import Database, Repo
@@ -264,7 +265,7 @@ class OutboxSender:
         except SendError as exc:
             if exc.retryable:
                 return exc
-            log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.channel, _mask(row.address), exc)
+            log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.channel, mask(row.address), exc)
             return FailedFinal(row.id, str(exc), row.on_failure)
         except asyncio.CancelledError:
             raise
@@ -315,7 +316,7 @@ class OutboxSender:
             self._hold(Retry(r.id, lane.key, at, WAITING_BEHIND, counts_attempt=False))
         if at > self.clock.now():
             self.order.pause(lane.key, at, self.clock.now())
-        log.info("outbox lane %s:%s paused %.1fs (%s)", lane.key[0], _mask(lane.key[1]), delay, exc)
+        log.info("outbox lane %s:%s paused %.1fs (%s)", lane.key[0], mask(lane.key[1]), delay, exc)
         self.outcomes.ready.set()
 
     def _hold(self, retry: Retry) -> None:
@@ -359,8 +360,3 @@ class OutboxSender:
                 self.order.written(outcome)
         if failure_reports(batch) or any(isinstance(o, Retry | Released) for o in batch):
             self._wake.set()
-
-
-def _mask(address: str) -> str:
-    """Addresses are personal data: logs show only their end."""
-    return "…" + address[-4:] if len(address) > 4 else address

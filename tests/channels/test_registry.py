@@ -12,9 +12,9 @@ from bot.app import KanalApp
 from bot.channels.base import Channel, ChannelContext
 from bot.channels.registry import CHANNELS, build_channels, renderers
 from bot.channels.telegram import telegram_channel
+from bot.channels.telegram.telegram_channel import telegram_limit
 from bot.channels.web import web_channel
 from bot.channels.whatsapp import whatsapp_channel
-from bot.delivery.sender import telegram_limit
 from bot.domain.clock import SystemClock
 from bot.settings import Settings
 
@@ -77,9 +77,9 @@ async def test_the_app_wires_what_the_registry_builds(settings: Settings) -> Non
         assert app.outbox.senders is app.channels
         assert {k: app.dispatcher.renderers[k] for k in app.channels} == renderers()
         # the platforms' limits, as before: Telegram's from its settings, none for the web chat
-        assert set(app.outbox.limits) == {"telegram", "whatsapp"}
-        assert dataclasses.astuple(app.outbox.limits["telegram"]) == dataclasses.astuple(telegram_limit(29.0, 1.0))
-        assert dataclasses.astuple(app.outbox.limits["whatsapp"]) == (80.0, 80, 0.1667, 30)
+        assert set(app.outbox.buckets.limits) == {"telegram", "whatsapp"}
+        assert dataclasses.astuple(app.outbox.buckets.limits["telegram"]) == dataclasses.astuple(telegram_limit(29.0, 1.0))
+        assert dataclasses.astuple(app.outbox.buckets.limits["whatsapp"]) == (80.0, 80, 0.1667, 30)
         paths = {(r.method, r.resource.canonical) for r in app.http.router.routes()}
         assert {
             ("GET", "/"),
