@@ -125,8 +125,8 @@ async def announce(db: Database, settings: Settings, opd: str = "PUPR") -> tuple
     """``kanal forum create`` (the real command's code, in this process): creates a forum and
     enqueues its announcement to every subscriber in one transaction. (seconds, its output)"""
     import handlers.forum  # noqa: F401  (imported before the clock starts, as in a warm process)
+    from bot.channels.registry import renderers as renderers_for
     from bot.cli import cmd_forum as cli_forum
-    from bot.engine.notify import renderers_for
 
     renderers_for(None)
     now = datetime.now(UTC)

@@ -9,10 +9,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from bot.channels.registry import renderers as renderers_for
 from bot.domain import forum_rules as rules
 from bot.domain.i18n import Translator
 from bot.domain.messages import Attachment
-from bot.engine.notify import Notifier, renderers_for
+from bot.engine.notify import Notifier
 from bot.engine.region_context import RegionContext, region_context
 from bot.services.forum_service import NewForum, agenda_proposal, create_forum, publish_result, result_problem
 

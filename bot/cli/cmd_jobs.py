@@ -17,8 +17,9 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.channels.registry import renderers as renderers_for
 from bot.domain.clock import ManualClock, SystemClock
-from bot.engine.notify import Notifier, renderers_for
+from bot.engine.notify import Notifier
 from scheduler.job_context import JobContext
 from scheduler.job_registry import all_jobs, descriptions, run_job, schedule
 from scheduler.runner import JobRunner

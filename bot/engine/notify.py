@@ -18,27 +18,6 @@ from bot.domain.messages import Reply
 Renderer = Callable[[Reply], list[dict[str, Any]]]
 
 
-def renderers_for(settings: Any = None) -> dict[str, Renderer]:
-    """The pure ``render(reply)`` of the channels, without starting any: what a process that only
-    writes to the outbox needs (``kanal jobs run``). With ``settings``: only the channels they
-    enable; without: every channel, so a row is rendered whatever this process's configuration
-    says and waits in the outbox until an instance with that channel sends it."""
-    out: dict[str, Renderer] = {}
-    if settings is None or getattr(settings, "webchat_enabled", False):
-        from bot.channels.web.web_channel import render as web_render
-
-        out["web"] = web_render
-    if settings is None or getattr(settings, "telegram_token", None):
-        from bot.channels.telegram.telegram_channel import render as telegram_render
-
-        out["telegram"] = telegram_render
-    if settings is None or getattr(settings, "whatsapp_token", None):
-        from bot.channels.whatsapp.whatsapp_channel import render as whatsapp_render
-
-        out["whatsapp"] = whatsapp_render
-    return out
-
-
 class Notifier:
     """Outbox rows for replies. ``renderers`` maps a channel name to its pure ``render(reply)``;
     the dict is shared, not copied, so channels enabled after construction are seen."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -14,8 +14,10 @@ from babel.dates import format_date, format_datetime
 from bot.domain.region import DEFAULT_SKM, DEFAULT_SLA
 from bot.domain.routing import KeywordRouter
 from bot.domain.workdays import WorkCalendar
-from bot.engine.turn import Turn
 from storage import Repo
+
+if TYPE_CHECKING:  # only for annotations: jobs and services use this module without the router
+    from bot.engine.turn import Turn
 
 
 @dataclass

@@ -78,7 +78,9 @@ async def test_the_app_wires_what_the_registry_builds(settings: Settings) -> Non
         assert {k: app.dispatcher.renderers[k] for k in app.channels} == renderers()
         # the platforms' limits, as before: Telegram's from its settings, none for the web chat
         assert set(app.outbox.buckets.limits) == {"telegram", "whatsapp"}
-        assert dataclasses.astuple(app.outbox.buckets.limits["telegram"]) == dataclasses.astuple(telegram_limit(29.0, 1.0))
+        assert dataclasses.astuple(app.outbox.buckets.limits["telegram"]) == dataclasses.astuple(
+            telegram_limit(29.0, 1.0)
+        )
         assert dataclasses.astuple(app.outbox.buckets.limits["whatsapp"]) == (80.0, 80, 0.1667, 30)
         paths = {(r.method, r.resource.canonical) for r in app.http.router.routes()}
         assert {

@@ -378,7 +378,8 @@ async def until(condition, timeout: float = 15.0) -> bool:
 
 @pytest.mark.skipif(not PG_URL, reason="advisory-lock election needs PostgreSQL: set KANAL_TEST_DATABASE_URL")
 async def test_two_instances_one_leader_no_double_sends_and_takeover(db, settings):
-    from bot.engine.notify import Notifier, renderers_for
+    from bot.channels.registry import renderers as renderers_for
+    from bot.engine.notify import Notifier
     from tests.domain.test_sla_rules import World
 
     await store_region(db, load_region_file(), at_local(date(2026, 11, 23), 9))
