@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.digest_command import router as digest_router
-from scheduler import registry
+from scheduler import job_registry as registry
 from scheduler.runner import JobRunner
 
 
