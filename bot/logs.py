@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from dataclasses import fields
 
 REDACTED = "[REDACTED]"
 
@@ -36,8 +37,6 @@ class RedactSecrets(logging.Filter):
 
 def secret_values(settings) -> list[str]:
     """Every configured secret of ``settings`` (fields declared with ``secret=True``)."""
-    from dataclasses import fields
-
     return [
         v
         for f in fields(settings)

@@ -298,13 +298,15 @@ class Settings:
         "TURN_BATCH",
         lambda v, r: _parse_number(v, r, 1, 500),
         64,
-        doc="group commit: at most this many people's waiting turns share one transaction; 1 = one transaction per turn",
+        doc="group commit: at most this many people's waiting turns share one transaction; "
+        "1 = one transaction per turn",
     )
     turn_workers: int = _opt(
         "TURN_WORKERS",
         lambda v, r: _parse_number(v, r, 0, 16),
         0,
-        doc="group commit: transactions of turns running at once; 0 = 2 on PostgreSQL (one batch's work while another waits for the server), 1 on SQLite (one writer)",
+        doc="group commit: transactions of turns running at once; 0 = 2 on PostgreSQL (one batch's work "
+        "while another waits for the server), 1 on SQLite (one writer)",
     )
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
     retention_days: int = _opt(

@@ -84,8 +84,9 @@ class Notifier:
         t = self.translator_for(user)
         about = str(report.get("about") or "?")[:40]
         text = t(
-            "⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya (misalnya pelapor memblokir bot "
-            "atau nomornya tidak aktif). Laporan tetap tercatat, dan pelapor tetap bisa melihatnya lewat /status {number}.",
+            "⚠️ Pesan Anda tentang laporan {number} tidak sampai ke pelapor: kanal pelapor menolaknya "
+            "(misalnya pelapor memblokir bot atau nomornya tidak aktif). Laporan tetap tercatat, "
+            "dan pelapor tetap bisa melihatnya lewat /status {number}.",
             number=about,
         )
         return self.to_user(repo, user, Reply(text=text, purpose="notification"), now)

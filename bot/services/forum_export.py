@@ -90,18 +90,15 @@ def build_csv(inputs, tz: ZoneInfo) -> bytes:
 
 
 async def export_forum(args, db) -> int:
-    from storage import Repo
-    from storage.forum_repo import ForumRepo
-
     async with db.unit_of_work() as uow:
-        repo = ForumRepo(uow.session)
+        repo = uow.forum
         forum = await repo.get(args.forum_id)
         if forum is None:
             print(f"kanal: forum {args.forum_id} not found (kanal forum list)", file=sys.stderr)
             return 2
-        region = await Repo(uow.session).region()
+        region = await uow.core.region()
         tz = ZoneInfo(region.timezone if region else "Asia/Jakarta")
-        opd = await Repo(uow.session).get_opd(forum.opd_code)
+        opd = await uow.core.get_opd(forum.opd_code)
         people = await repo.attendees(forum.id, include_cancelled=True)
         inputs = await repo.inputs(forum.id)
     fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "xlsx")

@@ -613,7 +613,7 @@ async def frames(stack, caplog, shapes: list) -> None:
     caplog.set_level(logging.ERROR)
     session, ws = await open_page(stack)
     try:
-        for i, shape in enumerate(shapes):
+        for _i, shape in enumerate(shapes):
             raw = json.dumps(shape)
             if len(raw.encode()) > 16 * 1024:
                 continue

@@ -195,7 +195,7 @@ async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path)
     ]
     procs = [await start_bot(env, tmp_path, tmp_path / f"cli{i}.log", *args) for i, (env, args, _) in enumerate(cases)]
     await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), timeout=90)  # side by side: CI time
-    for i, ((env, args, code), proc) in enumerate(zip(cases, procs, strict=False)):
+    for i, ((_env, args, code), proc) in enumerate(zip(cases, procs, strict=False)):
         out = (tmp_path / f"cli{i}.log").read_text(errors="replace")
         assert proc.returncode == code, (args, out[-2000:])
         assert not leaks(out + out.replace("5550001", "")), (args, leaks(out), out[-2000:])
