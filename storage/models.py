@@ -339,7 +339,7 @@ class ReminderSent(Base):
     sent_at: Mapped[datetime]
 
 
-# ---- FKP: Forum Konsultasi Publik (issue 7, migration 0006) ---------------------------------
+# ---- FKP: Forum Konsultasi Publik (migration 0006) -------------------------------------------
 
 
 class Forum(Base):

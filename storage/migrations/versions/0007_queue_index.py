@@ -1,4 +1,4 @@
-"""queue index: an OPD's open complaints in deadline order, for /antrian (issue 8)
+"""queue index: an OPD's open complaints in deadline order, for /antrian
 
 ``/antrian`` lists ``opd_code = ? AND state IN ('disposisi', 'tindak_lanjut') ORDER BY
 completion_due_at, id`` a page at a time. ``ix_complaints_queue`` (opd_code, state,
