@@ -53,9 +53,10 @@ from sqlalchemy import delete, event, func, select  # noqa: E402
 from bench.common import add_database_options, bench_url, migrated, seed_or_reuse  # noqa: E402
 from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bot.domain.clock import ManualClock  # noqa: E402
-from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.region import parse_region  # noqa: E402
 from bot.domain.workdays import WorkCalendar  # noqa: E402
 from bot.engine.notify import Notifier, renderers_for  # noqa: E402
+from bot.services.regions import store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scheduler import jobs  # noqa: E402
 from storage import Database  # noqa: E402

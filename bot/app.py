@@ -12,10 +12,11 @@ from aiohttp import web
 from bot.delivery.sender import UNLIMITED, OutboxSender, RateLimit, telegram_limit
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine import language
 from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
+from bot.services.regions import store_region
 from bot.settings import Settings
 from handlers import build_router
 from storage import Database, Repo, StorageError, migrate

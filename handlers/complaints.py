@@ -393,8 +393,8 @@ def register(router: Router) -> None:
             filed_at=now,
             updated_at=now,
             routed_at=now if routed else None,
-            triage_due_at=ctx.due(now, int(ctx.sla["triage_days"])),
-            response_due_at=ctx.due(now, int(ctx.sla["first_response_days"])),
+            triage_due_at=ctx.due(now, ctx.sla.triage_days),
+            response_due_at=ctx.due(now, ctx.sla.first_response_days),
             completion_due_at=ctx.due(now, ctx.completion_days("keluhan")),
             reopen_count=0,
         )
@@ -861,7 +861,7 @@ def register(router: Router) -> None:
                 ),
                 opd=ctx.opd_names.get(c.opd_code or "", ""),
                 text=text,
-                days=ctx.sla.get("confirmation_days", 10),
+                days=ctx.sla.confirmation_days,
             )
         turn.reply(t("Laporan {number} ditandai selesai; pelapor diminta konfirmasi.", number=c.number))
 
@@ -939,7 +939,7 @@ def register(router: Router) -> None:
         ctx = await region_context(turn.repo)
         old = c.opd_code
         c.opd_code = None
-        c.triage_due_at = ctx.due(turn.now, int(ctx.sla["triage_days"]))
+        c.triage_due_at = ctx.due(turn.now, ctx.sla.triage_days)
         await apply(turn, c, "return", actor_role="officer", text=reason, visible=False)
         await notify_handlers(
             turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)

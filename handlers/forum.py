@@ -173,7 +173,7 @@ async def agenda_proposal(
 ) -> AgendaDraft:
     """The agenda proposed from the data: the OPD's weakest SKM elements and most frequent
     complaint topics of the last SKM period (the one before the current), rendered with ``t``."""
-    period = skm_rules.period_containing(now.astimezone(tz).date(), skm.get("period", "semester")).previous()
+    period = skm_rules.period_containing(now.astimezone(tz).date(), skm.period).previous()
     start, end = period.utc_range(tz.key)
     totals = await SkmRepo(session).element_totals(start=start, end=end, group_by="opd", opd_code=opd_code)
     frepo = ForumRepo(session)
@@ -185,7 +185,7 @@ async def agenda_proposal(
         skm_responses=totals[0].responses if totals else 0,
         topic_counts=await frepo.complaint_topics(opd_code, start, end),
         complaints=await frepo.complaint_count(opd_code, start, end),
-        weight=skm.get("weight", "exact"),
+        weight=skm.weight,
     )
     return AgendaDraft(
         rules.render_agenda(proposal, t, lang), opd_name, period.key, period.label(lang), start, end, proposal.has_data

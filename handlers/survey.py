@@ -29,7 +29,7 @@ MIN_RESPONSES_TO_SHOW = 30
 
 
 def current_period(turn: Turn, ctx: RegionContext) -> rules.Period:
-    return rules.period_containing(turn.now.astimezone(ctx.tz).date(), ctx.skm.get("period", "semester"))
+    return rules.period_containing(turn.now.astimezone(ctx.tz).date(), ctx.skm.period)
 
 
 def paged(t: Translator, items: list[Choice], page: int, command: str) -> list[Choice]:
@@ -210,7 +210,7 @@ def register(router: Router) -> None:
         start, end = period.utc_range(ctx.tz.key)
         totals = await repo.element_totals(start=start, end=end, unit_code=row.unit_code)
         if totals:
-            result = rules.compute_ikm(totals[0].totals, totals[0].responses, weight=ctx.skm.get("weight", "exact"))
+            result = rules.compute_ikm(totals[0].totals, totals[0].responses, weight=ctx.skm.weight)
             population = rules.population_for_period(
                 *await repo.population(row.unit_code, period.key), period, population_basis(ctx)
             )
@@ -431,7 +431,7 @@ def register(router: Router) -> None:
             return
         repo = SkmRepo(turn.repo.session)
         start, end = period.utc_range(ctx.tz.key)
-        weight = ctx.skm.get("weight", "exact")
+        weight = ctx.skm.weight
         if unit_code:
             await unit_detail(turn, ctx, repo, units[unit_code], period, start, end, weight)
             return
@@ -663,7 +663,7 @@ def register(router: Router) -> None:
             turn.repo,
             period=period,
             timezone=ctx.tz.key,
-            weight=ctx.skm.get("weight", "exact"),
+            weight=ctx.skm.weight,
             opd_code=scope,
         )
         name = f"SKM_{ctx.code}_{period.key.replace('..', '_')}{'_' + scope if scope else ''}.xlsx"
@@ -691,7 +691,7 @@ MAX_SEGMENT_LINES = 8
 
 
 def population_basis(ctx: RegionContext) -> str:
-    basis = ctx.skm.get("population_basis", "year")
+    basis = ctx.skm.population_basis
     return basis if basis in rules.POPULATION_BASES else "year"
 
 

@@ -173,7 +173,8 @@ async def _dispatch(args: argparse.Namespace, settings) -> int:
             if args.command in ext.COMMANDS:
                 return await ext.run(args, db, settings, now)
         if args.command == "region":
-            from bot.domain.region import load_region_file, store_region
+            from bot.domain.region import load_region_file
+            from bot.services.regions import store_region
 
             if args.region_command == "load":
                 region = load_region_file(args.file)

@@ -114,9 +114,9 @@ async def collect_digest(
     response_days = [max(0, ctx.calendar.working_days_between(filed, first)) for _, filed, first in pairs]
 
     today = now.astimezone(ctx.tz).date()
-    period = skm_rules.period_containing(today, ctx.skm.get("period", "semester"))
+    period = skm_rules.period_containing(today, ctx.skm.period)
     previous = period.previous()
-    weight = ctx.skm.get("weight", "exact")
+    weight = ctx.skm.weight
     p_start, p_end = period.utc_range(ctx.tz.key)
     q_start, q_end = previous.utc_range(ctx.tz.key)
     current = {g.key: g for g in await skm.element_totals(start=p_start, end=p_end, group_by="opd", opd_code=opd)}
@@ -141,7 +141,7 @@ async def collect_digest(
         g.key: g.responses for g in await skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)
     }
     populations = await skm.populations(period.key, opd)
-    basis = ctx.skm.get("population_basis", "year")
+    basis = ctx.skm.population_basis
     names = {u.code: u.name for u in await Repo(session).units(opd)}
     small = []
     for code, known in populations.items():

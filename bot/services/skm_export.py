@@ -37,6 +37,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from bot.domain import skm
+from bot.domain.region_config import SkmConfig
 from bot.domain.skm import (
     ELEMENT_BY_CODE,
     ELEMENT_CODES,
@@ -134,13 +135,13 @@ async def _region_defaults(
 ) -> tuple[str, str, str, str, str]:
     region = await repo.region()
     config = (region.config or {}) if region is not None else {}
-    skm_conf = config.get("skm") or {}
+    skm_conf = SkmConfig.parse(config.get("skm"))
     return (
         timezone or (region.timezone if region is not None else DEFAULT_TZ),
-        weight or skm_conf.get("weight", "exact"),
-        missing or skm_conf.get("missing", "drop"),
+        weight or skm_conf.weight,
+        missing or skm_conf.missing,
         region.name if region is not None else "",
-        skm_conf.get("population_basis", "year"),
+        skm_conf.population_basis,
     )
 
 

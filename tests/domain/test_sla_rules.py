@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.clock import ManualClock
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.domain.workdays import WorkCalendar
 from bot.engine.notify import Notifier, renderers_for
+from bot.services.regions import store_region
 from scheduler import jobs
 from scheduler.jobs import Due, JobContext, SlaPolicy, reminders_due, sweep_windows
 from storage import Database, Repo

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
+from bot.services.regions import store_region
 from storage import Repo
 from storage.models import OutboxMessage
 
