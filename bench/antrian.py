@@ -50,8 +50,9 @@ from bench.sla import DAY, NOW, OPDS, bench_region  # noqa: E402
 from bot.channels.web.web_channel import render as web_render  # noqa: E402
 from bot.domain.clock import ManualClock  # noqa: E402
 from bot.domain.messages import Inbound, Kind  # noqa: E402
-from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.region import parse_region  # noqa: E402
 from bot.engine.dispatch import Dispatcher  # noqa: E402
+from bot.services.regions import store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers import build_router  # noqa: E402
 from handlers.complaints import PAGE  # noqa: E402

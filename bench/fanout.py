@@ -57,7 +57,8 @@ from sqlalchemy import func, insert, literal, select  # noqa: E402
 
 from bench.common import migrated, row_count  # noqa: E402
 from bot.domain.forum_rules import SCOPE_REGION  # noqa: E402
-from bot.domain.region import load_region_file, store_region  # noqa: E402
+from bot.domain.region import load_region_file  # noqa: E402
+from bot.services.regions import store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import ForumSubscription, OutboxMessage, User  # noqa: E402

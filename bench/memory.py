@@ -171,7 +171,8 @@ async def child_main(url: str, users: int, checkpoints: list[int], concurrency: 
 async def prepare(url: str, reset: bool) -> None:
     from bench.common import migrated, row_count
     from bench.sla import NOW
-    from bot.domain.region import load_region_file, store_region
+    from bot.domain.region import load_region_file
+    from bot.services.regions import store_region
     from storage import Database
     from storage.models import User
 

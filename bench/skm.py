@@ -51,7 +51,8 @@ from sqlalchemy import event  # noqa: E402
 
 from bench.common import bench_url, migrated, seed_or_reuse  # noqa: E402
 from bot.domain import skm  # noqa: E402
-from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.region import parse_region  # noqa: E402
+from bot.services.regions import store_region  # noqa: E402
 from bot.services.skm_export import SPLITS, build_skm_workbook, collect_skm_report  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import SurveyResponse  # noqa: E402

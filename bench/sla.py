@@ -54,10 +54,11 @@ from bench.common import add_database_options, bench_url, migrated, seed_or_reus
 from bench.skm import _sql_dialect, _ts  # noqa: E402
 from bot.channels.registry import renderers as renderers_for
 from bot.domain.clock import ManualClock  # noqa: E402
-from bot.domain.region import parse_region, store_region  # noqa: E402
+from bot.domain.region import parse_region  # noqa: E402
 from bot.domain.sla import SlaPolicy, sweep_windows  # noqa: E402
 from bot.domain.workdays import WorkCalendar  # noqa: E402
 from bot.engine.notify import Notifier  # noqa: E402
+from bot.services.regions import store_region  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scheduler.job_context import JobContext  # noqa: E402
 from scheduler.job_sla import sla_sweep  # noqa: E402

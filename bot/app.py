@@ -15,11 +15,12 @@ from bot.channels.registry import build_channels
 from bot.delivery.sender import OutboxSender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine import language
 from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
 from bot.ports import ChannelPorts, outbox_backlog
+from bot.services.regions import store_region
 from bot.settings import Settings
 from handlers import build_router
 from scheduler.job_context import JobContext

@@ -26,8 +26,8 @@ async def autoclose(ctx: JobContext) -> JobResult:
     now = ctx.now()
     result = JobResult("autoclose", now)
     region = await ctx.region()
-    days = int(region.sla.get("confirmation_days", 10))
-    working = bool(region.sla.get("working_days", True))
+    days = region.sla.confirmation_days
+    working = region.sla.working_days
     bound = autoclose_bound(now, region.calendar, days, working)
     assert complaint_rules.next_state("autoclose", "selesai") == "ditutup"
     async with ctx.db.unit_of_work() as uow:

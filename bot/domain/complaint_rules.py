@@ -15,21 +15,51 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.domain.i18n import N_
 
-STATES = ("triase", "disposisi", "tindak_lanjut", "selesai", "ditutup")
-OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
+
+class Role(StrEnum):
+    """Who a person is to the bot (``users.role``)."""
+
+    CITIZEN = "citizen"
+    OFFICER = "officer"  # of one OPD
+    COORDINATOR = "coordinator"
+
+
+class ComplaintState(StrEnum):
+    """Where a complaint is in its lifecycle (``complaints.state``)."""
+
+    TRIASE = "triase"
+    DISPOSISI = "disposisi"
+    TINDAK_LANJUT = "tindak_lanjut"
+    SELESAI = "selesai"
+    DITUTUP = "ditutup"
+
+
+class Privacy(StrEnum):
+    """How much of the reporter staff may see (``complaints.privacy``)."""
+
+    BIASA = "biasa"
+    RAHASIA = "rahasia"  # the identity is hidden from the OPD
+    ANONIM = "anonim"  # no identity is kept for staff at all
+
+
+State = ComplaintState
+STATES: tuple[ComplaintState, ...] = tuple(ComplaintState)
+OPEN_STATES: tuple[ComplaintState, ...] = (State.TRIASE, State.DISPOSISI, State.TINDAK_LANJUT)
 STATE_LABELS = {
-    "triase": N_("Menunggu verifikasi (triase)"),
-    "disposisi": N_("Didisposisikan ke OPD"),
-    "tindak_lanjut": N_("Ditindaklanjuti"),
-    "selesai": N_("Selesai, menunggu konfirmasi Anda"),
-    "ditutup": N_("Ditutup"),
+    State.TRIASE: N_("Menunggu verifikasi (triase)"),
+    State.DISPOSISI: N_("Didisposisikan ke OPD"),
+    State.TINDAK_LANJUT: N_("Ditindaklanjuti"),
+    State.SELESAI: N_("Selesai, menunggu konfirmasi Anda"),
+    State.DITUTUP: N_("Ditutup"),
 }
-PRIVACY = ("biasa", "rahasia", "anonim")
-PRIVACY_LABELS = {"biasa": N_("Biasa"), "rahasia": N_("Rahasia"), "anonim": N_("Anonim")}
+PRIVACY: tuple[Privacy, ...] = tuple(Privacy)
+PRIVACY_LABELS = {Privacy.BIASA: N_("Biasa"), Privacy.RAHASIA: N_("Rahasia"), Privacy.ANONIM: N_("Anonim")}
 CLASSES = ("keluhan", "sengketa", "lapangan")
+SYSTEM = "system"  # the actor of what no person does (the autoclose job)
 
 MIN_TEXT = 15
 MAX_TEXT = 4000
@@ -37,29 +67,29 @@ MAX_PHOTOS = 5
 MAX_ANSWER = 4000
 
 # action -> (states it is allowed from, resulting state or None = unchanged)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "route": (("triase",), "disposisi"),
-    "answer": (("disposisi", "tindak_lanjut"), "tindak_lanjut"),
-    "resolve": (("disposisi", "tindak_lanjut"), "selesai"),
-    "forward": (("disposisi", "tindak_lanjut"), "disposisi"),
-    "return": (("disposisi", "tindak_lanjut"), "triase"),
-    "rate_good": (("selesai",), "ditutup"),
-    "rate_bad": (("selesai",), "tindak_lanjut"),
-    "autoclose": (("selesai",), "ditutup"),
+TRANSITIONS: dict[str, tuple[tuple[ComplaintState, ...], ComplaintState | None]] = {
+    "route": ((State.TRIASE,), State.DISPOSISI),
+    "answer": ((State.DISPOSISI, State.TINDAK_LANJUT), State.TINDAK_LANJUT),
+    "resolve": ((State.DISPOSISI, State.TINDAK_LANJUT), State.SELESAI),
+    "forward": ((State.DISPOSISI, State.TINDAK_LANJUT), State.DISPOSISI),
+    "return": ((State.DISPOSISI, State.TINDAK_LANJUT), State.TRIASE),
+    "rate_good": ((State.SELESAI,), State.DITUTUP),
+    "rate_bad": ((State.SELESAI,), State.TINDAK_LANJUT),
+    "autoclose": ((State.SELESAI,), State.DITUTUP),
     "reclassify": (OPEN_STATES, None),
 }
 
-# who may take an action: "officer" (of the complaint's OPD), "coordinator", "citizen" (the reporter)
+# who may take an action: an officer (of the complaint's OPD), a coordinator, the citizen (the reporter)
 ACTORS: dict[str, tuple[str, ...]] = {
-    "route": ("coordinator",),
-    "answer": ("officer", "coordinator"),
-    "resolve": ("officer", "coordinator"),
-    "forward": ("officer", "coordinator"),
-    "return": ("officer",),
-    "rate_good": ("citizen",),
-    "rate_bad": ("citizen",),
-    "autoclose": ("system",),
-    "reclassify": ("officer", "coordinator"),
+    "route": (Role.COORDINATOR,),
+    "answer": (Role.OFFICER, Role.COORDINATOR),
+    "resolve": (Role.OFFICER, Role.COORDINATOR),
+    "forward": (Role.OFFICER, Role.COORDINATOR),
+    "return": (Role.OFFICER,),
+    "rate_good": (Role.CITIZEN,),
+    "rate_bad": (Role.CITIZEN,),
+    "autoclose": (SYSTEM,),
+    "reclassify": (Role.OFFICER, Role.COORDINATOR),
 }
 
 
@@ -75,14 +105,14 @@ def can(action: str, state: str) -> bool:
     return state in allowed
 
 
-def next_state(action: str, state: str) -> str:
+def next_state(action: str, state: str) -> ComplaintState:
     """The state after ``action``; raises :class:`InvalidTransition` when not allowed from ``state``."""
     if action not in TRANSITIONS:
         raise InvalidTransition(action, state)
     allowed, target = TRANSITIONS[action]
     if state not in allowed:
         raise InvalidTransition(action, state)
-    return target or state
+    return target or ComplaintState(state)
 
 
 # ---- tracking numbers ------------------------------------------------------------------------
@@ -126,6 +156,6 @@ def validate_text(text: str | None) -> str | None:
         return N_("Ceritakan sedikit lebih lengkap (minimal {min} karakter): apa masalahnya, di mana, sejak kapan.")
     if len(body) > MAX_TEXT:
         return N_(
-            "Laporan terlalu panjang ({n} karakter). Maksimal {max} karakter; ringkas atau bagi menjadi beberapa laporan."
+            "Laporan terlalu panjang ({n} karakter). Maksimal {max} karakter; ringkas atau bagi menjadi beberapa laporan."  # noqa: E501 - one msgid
         )
     return None

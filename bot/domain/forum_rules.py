@@ -29,7 +29,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
+
 from bot.domain.i18n import N_
+from bot.domain.skm import ELEMENT_BY_CODE, compute_ikm, round_half_up
 
 # ---------------------------------------------------------------------------------------------
 # Limits
@@ -147,8 +150,6 @@ def where_text(place: str | None, online_url: str | None, t: Callable[..., str])
 
 def fmt_when(at: datetime, tz: ZoneInfo, lang: str) -> str:
     """ "Sen, 30 Nov 2026 09:00 WIB": the forum's start in the region's time, the reader's language."""
-    from babel.dates import format_datetime
-
     return f"{format_datetime(at.astimezone(tz), 'EEE, d MMM yyyy HH:mm', locale=lang, tzinfo=tz)} {tz_abbrev(tz)}"
 
 
@@ -280,7 +281,7 @@ def rsvp_problem(
         return N_("Anda sudah terdaftar di forum ini.")
     if registered >= capacity:
         return N_(
-            "Maaf, kuota forum ini sudah penuh ({n} dari {capacity} tempat terisi). Anda tetap bisa mengirim masukan tertulis, atau memilih forum lain."
+            "Maaf, kuota forum ini sudah penuh ({n} dari {capacity} tempat terisi). Anda tetap bisa mengirim masukan tertulis, atau memilih forum lain."  # noqa: E501 - one msgid
         )
     return None
 
@@ -388,8 +389,6 @@ def propose_agenda(
     ``skm_totals``: per element code ``(sum, count)`` as ``SkmRepo.element_totals`` gives them;
     ``topic_counts``: (topic, complaints) in any order; topics without a name are not named.
     """
-    from bot.domain.skm import ELEMENT_BY_CODE, compute_ikm, round_half_up
-
     result = compute_ikm(skm_totals or {}, skm_responses, weight=weight) if skm_totals else None
     weak: list[WeakElement] = []
     if result is not None:

@@ -99,6 +99,14 @@ class Attachment:
     file_ref: str | None = None
 
 
+class Purpose(enum.StrEnum):
+    """What kind of message a reply is (``outbox.purpose``): WhatsApp needs a template for a
+    notification outside the 24 h window, and the sender serves replies before notifications."""
+
+    REPLY = "reply"  # an answer to the person's own message
+    NOTIFICATION = "notification"  # anything the person did not just ask for
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to a person. Plain text: each channel escapes/formats it for its platform."""
@@ -111,7 +119,7 @@ class Reply:
     #: None: the person whose message is being handled; otherwise the users.id of someone else
     to_user_id: int | None = None
     #: WhatsApp needs a template outside the 24 h window; flows say what kind of message this is
-    purpose: str = "reply"  # "reply" | "notification"
+    purpose: str = Purpose.REPLY
     extra: dict = field(default_factory=dict)
     #: ``{"user_id": …, "about": …}``: the staff member to tell if this cannot be delivered
     on_failure: dict | None = None

@@ -15,19 +15,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.region_config import SkmConfig, SlaConfig
+
 CODE_RE = re.compile(r"^[A-Z0-9-]{1,20}$")
 SERVICE_CODE_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
-
-DEFAULT_SLA: dict[str, Any] = {
-    "working_days": True,
-    "triage_days": 3,
-    "first_response_days": 3,
-    "completion_days": {"keluhan": 5, "sengketa": 14, "lapangan": 60},
-    "confirmation_days": 10,  # UNCONFIRMED in the domain notes: configurable default
-    "reminder_before_days": 1,
-    "escalation_margin_days": 2,
-}
-DEFAULT_SKM: dict[str, Any] = {"period": "semester", "repeat_interval": "period", "weight": "exact"}
 
 
 class RegionError(Exception):
@@ -66,15 +57,15 @@ class Region:
     code: str
     name: str
     timezone: str
-    sla: dict[str, Any]
-    skm: dict[str, Any]
+    sla: SlaConfig
+    skm: SkmConfig
     holidays: tuple[tuple[date, str], ...]
     opds: tuple[OpdDef, ...] = field(default=())
 
     def config(self) -> dict[str, Any]:
         return {
-            "sla": self.sla,
-            "skm": self.skm,
+            "sla": self.sla.as_dict(),
+            "skm": self.skm.as_dict(),
             "holidays": [{"date": d.isoformat(), "name": n} for d, n in self.holidays],
         }
 
@@ -151,31 +142,20 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"region.timezone: unknown time zone {tz!r}")
+    sla = SlaConfig.parse(raw.get("sla"), problems)
+    skm = SkmConfig.parse(raw.get("skm"), problems)
+    holidays = _parse_holidays(raw.get("holiday") or [], problems)
+    opds = _parse_opds(raw.get("opd") or [], problems)
+    if problems:
+        raise RegionError(source, problems)
+    return Region(
+        code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds)
+    )
 
-    sla = {**DEFAULT_SLA, **(raw.get("sla") or {})}
-    sla["completion_days"] = {**DEFAULT_SLA["completion_days"], **((raw.get("sla") or {}).get("completion_days") or {})}
-    for key in (
-        "triage_days",
-        "first_response_days",
-        "confirmation_days",
-        "reminder_before_days",
-        "escalation_margin_days",
-    ):
-        if not isinstance(sla[key], int) or sla[key] < 0:
-            problems.append(f"sla.{key}: expected a whole number ≥ 0, got {sla[key]!r}")
-    for cls, days in sla["completion_days"].items():
-        if not isinstance(days, int) or days < 1:
-            problems.append(f"sla.completion_days.{cls}: expected a whole number ≥ 1, got {days!r}")
-    if not isinstance(sla["working_days"], bool):
-        problems.append("sla.working_days: expected true or false")
-    skm = {**DEFAULT_SKM, **(raw.get("skm") or {})}
-    if skm["period"] not in ("month", "quarter", "semester", "year"):
-        problems.append(f"skm.period: expected month, quarter, semester or year, got {skm['period']!r}")
-    if skm["weight"] not in ("exact", "annex"):
-        problems.append(f"skm.weight: expected exact (1/9) or annex (0.111), got {skm['weight']!r}")
 
+def _parse_holidays(items: list[Any], problems: list[str]) -> list[tuple[date, str]]:
     holidays: list[tuple[date, str]] = []
-    for i, h in enumerate(raw.get("holiday") or []):
+    for i, h in enumerate(items):
         d = h.get("date") if isinstance(h, dict) else None
         if isinstance(d, str):
             try:
@@ -186,12 +166,15 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
             problems.append(f"holiday[{i}].date: expected YYYY-MM-DD")
             continue
         holidays.append((d, _s(h.get("name")) or "Libur daerah"))
+    return holidays
 
+
+def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
     opds: list[OpdDef] = []
     seen_units: set[str] = set()
     seen_services: set[str] = set()
     seen_opds: set[str] = set()
-    for i, o in enumerate(raw.get("opd") or []):
+    for i, o in enumerate(items):
         where = f"opd[{i}]"
         ocode = _check_code(f"{where}.code", o.get("code"), seen_opds, problems)
         oname = _s(o.get("name"))
@@ -201,57 +184,40 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
         if not isinstance(kws, list) or not all(isinstance(k, str) and k.strip() for k in kws):
             problems.append(f"{where}.keywords: expected a list of words")
             kws = []
-        units: list[UnitDef] = []
-        for j, u in enumerate(o.get("unit") or []):
-            uwhere = f"{where}.unit[{j}]"
-            ucode = _check_code(f"{uwhere}.code", u.get("code"), seen_units, problems)
-            uname = _s(u.get("name"))
-            if not uname:
-                problems.append(f"{uwhere}.name: required")
-            pop = u.get("population")
-            if pop is not None and (not isinstance(pop, int) or pop < 0):
-                problems.append(f"{uwhere}.population: expected a whole number ≥ 0")
-                pop = None
-            services: list[ServiceDef] = []
-            for k, s in enumerate(u.get("services") or []):
-                s = s if isinstance(s, dict) else {}
-                scode = _check_code(
-                    f"{uwhere}.services[{k}].code",
-                    s.get("code"),
-                    seen_services,
-                    problems,
-                    SERVICE_CODE_RE,
-                    "1-32 of A-Z 0-9 -",
-                )
-                sname = _s(s.get("name"))
-                if not scode:
-                    continue
-                if not sname:
-                    problems.append(f"{uwhere}.services[{k}].name: required")
-                services.append(ServiceDef(scode, sname or scode))
-            units.append(UnitDef(ucode, uname or ucode, pop, tuple(services)))
+        units = [
+            _parse_unit(f"{where}.unit[{j}]", u, seen_units, seen_services, problems)
+            for j, u in enumerate(o.get("unit") or [])
+        ]
         opds.append(OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units)))
     if not opds:
         problems.append("opd: at least one [[opd]] is required")
-    if problems:
-        raise RegionError(source, problems)
-    return Region(
-        code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds)
-    )
+    return opds
 
 
-async def store_region(db, region: Region, now) -> dict[str, int]:
-    """Write ``region`` to the database in one transaction (``kanal region load``, first start)."""
-    from storage import Repo
-
-    async with db.unit_of_work() as uow:
-        counts = await Repo(uow.session).replace_region(
-            code=region.code,
-            name=region.name,
-            timezone=region.timezone,
-            config=region.config(),
-            opds=region.opd_rows(),
-            now=now,
+def _parse_unit(uwhere: str, u: Any, seen_units: set[str], seen_services: set[str], problems: list[str]) -> UnitDef:
+    ucode = _check_code(f"{uwhere}.code", u.get("code"), seen_units, problems)
+    uname = _s(u.get("name"))
+    if not uname:
+        problems.append(f"{uwhere}.name: required")
+    pop = u.get("population")
+    if pop is not None and (not isinstance(pop, int) or pop < 0):
+        problems.append(f"{uwhere}.population: expected a whole number ≥ 0")
+        pop = None
+    services: list[ServiceDef] = []
+    for k, s in enumerate(u.get("services") or []):
+        s = s if isinstance(s, dict) else {}
+        scode = _check_code(
+            f"{uwhere}.services[{k}].code",
+            s.get("code"),
+            seen_services,
+            problems,
+            SERVICE_CODE_RE,
+            "1-32 of A-Z 0-9 -",
         )
-        await uow.commit()
-    return counts
+        sname = _s(s.get("name"))
+        if not scode:
+            continue
+        if not sname:
+            problems.append(f"{uwhere}.services[{k}].name: required")
+        services.append(ServiceDef(scode, sname or scode))
+    return UnitDef(ucode, uname or ucode, pop, tuple(services))

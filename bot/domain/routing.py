@@ -486,7 +486,7 @@ class KeywordRouter:
         self.max_gap = max_gap
         opds = [(code, [k for k in kws if k and k.strip()]) for code, kws in opds]
         surfaces: dict[str, list[str]] = {}
-        for code, kws in opds:
+        for _code, kws in opds:
             for kw in kws:
                 surfaces[kw] = _surface(kw)
         self._keep = frozenset(w for ws in surfaces.values() for w in ws)

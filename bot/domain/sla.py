@@ -41,6 +41,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.i18n import N_
+from bot.domain.region_config import SlaConfig
 from bot.domain.workdays import WorkCalendar
 
 STAGES = ("triage", "response", "completion")
@@ -67,12 +68,8 @@ class SlaPolicy:
     office_end: time = OFFICE_END
 
     @classmethod
-    def from_sla(
-        cls, sla: dict[str, Any], *, office_start: time = OFFICE_START, office_end: time = OFFICE_END
-    ) -> SlaPolicy:
-        return cls(
-            int(sla.get("reminder_before_days", 1)), int(sla.get("escalation_margin_days", 2)), office_start, office_end
-        )
+    def from_sla(cls, sla: SlaConfig, *, office_start: time = OFFICE_START, office_end: time = OFFICE_END) -> SlaPolicy:
+        return cls(sla.reminder_before_days, sla.escalation_margin_days, office_start, office_end)
 
     @property
     def margin(self) -> int:

@@ -6,18 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from bot.domain.region import DEFAULT_SKM, DEFAULT_SLA
+from bot.domain.region_config import SkmConfig, SlaConfig
 from bot.domain.routing import KeywordRouter
 from bot.domain.workdays import WorkCalendar
 from storage import Repo
 
-if TYPE_CHECKING:  # only for annotations: jobs and services use this module without the router
-    from bot.engine.turn import Turn
+
+class Reader(Protocol):
+    """Whom a date is formatted for (a ``Turn``): only the language is read."""
+
+    lang: str
 
 
 @dataclass
@@ -25,8 +28,8 @@ class RegionContext:
     code: str
     name: str
     tz: ZoneInfo
-    sla: dict[str, Any]
-    skm: dict[str, Any]
+    sla: SlaConfig
+    skm: SkmConfig
     calendar: WorkCalendar
     opd_names: dict[str, str]
     keywords: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -37,10 +40,10 @@ class RegionContext:
         return KeywordRouter(self.keywords)
 
     def due(self, start: datetime, days: int) -> datetime:
-        return self.calendar.add_days(start, days, working=bool(self.sla.get("working_days", True)))
+        return self.calendar.add_days(start, days, working=self.sla.working_days)
 
     def completion_days(self, klass: str) -> int:
-        return int(self.sla["completion_days"].get(klass, self.sla["completion_days"]["keluhan"]))
+        return self.sla.completion_days_for(klass)
 
 
 _cache: dict[tuple[str, datetime], RegionContext] = {}
@@ -56,13 +59,12 @@ async def region_context(repo: Repo) -> RegionContext:
     if ctx is None:
         opds = await repo.opds()
         config = region.config or {}
-        sla = {**DEFAULT_SLA, **(config.get("sla") or {})}
         ctx = RegionContext(
             code=region.code,
             name=region.name,
             tz=ZoneInfo(region.timezone),
-            sla=sla,
-            skm={**DEFAULT_SKM, **(config.get("skm") or {})},
+            sla=SlaConfig.parse(config.get("sla")),
+            skm=SkmConfig.parse(config.get("skm")),
             calendar=WorkCalendar.from_region({"timezone": region.timezone, **config}),
             opd_names={o.code: o.name for o in opds},
             keywords=[(o.code, list(o.keywords or [])) for o in opds],
@@ -72,13 +74,13 @@ async def region_context(repo: Repo) -> RegionContext:
     return ctx
 
 
-def fmt_date(turn: Turn, ctx: RegionContext, when: datetime | None) -> str:
+def fmt_date(turn: Reader, ctx: RegionContext, when: datetime | None) -> str:
     if when is None:
         return "-"
     return format_date(when.astimezone(ctx.tz).date(), "EEE, d MMM yyyy", locale=turn.lang)
 
 
-def fmt_datetime(turn: Turn, ctx: RegionContext, when: datetime | None) -> str:
+def fmt_datetime(turn: Reader, ctx: RegionContext, when: datetime | None) -> str:
     if when is None:
         return "-"
     return format_datetime(when.astimezone(ctx.tz), "d MMM yyyy HH:mm", locale=turn.lang, tzinfo=ctx.tz)

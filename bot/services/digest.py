@@ -115,7 +115,7 @@ async def _ikm_by_opd(
     uow: UnitOfWork, ctx: RegionContext, period, previous, opd: str | None
 ) -> tuple[list[OpdIkm], int]:
     """IKM per OPD in ``period`` against ``previous`` (lowest first), and the period's responses."""
-    weight = ctx.skm.get("weight", "exact")
+    weight = ctx.skm.weight
     p_start, p_end = period.utc_range(ctx.tz.key)
     q_start, q_end = previous.utc_range(ctx.tz.key)
     totals = uow.skm.element_totals
@@ -142,7 +142,7 @@ async def _small_samples(uow: UnitOfWork, ctx: RegionContext, period, opd: str |
         for g in await uow.skm.element_totals(start=p_start, end=p_end, group_by="unit", opd_code=opd)
     }
     populations = await uow.skm.populations(period.key, opd)
-    basis = ctx.skm.get("population_basis", "year")
+    basis = ctx.skm.population_basis
     names = {u.code: u.name for u in await uow.core.units(opd)}
     small = []
     for code, known in populations.items():
@@ -167,7 +167,7 @@ async def collect_digest(
     pairs = await sla.first_responses(now - RESPONSE_WINDOW, now, opd)
     response_days = [max(0, ctx.calendar.working_days_between(filed, first)) for _, filed, first in pairs]
 
-    period = skm_rules.period_containing(now.astimezone(ctx.tz).date(), ctx.skm.get("period", "semester"))
+    period = skm_rules.period_containing(now.astimezone(ctx.tz).date(), ctx.skm.period)
     previous = period.previous()
     ikm, skm_total = await _ikm_by_opd(uow, ctx, period, previous, opd)
     fresh = await uow.skm.element_totals(start=start, end=now, group_by="region", opd_code=opd)

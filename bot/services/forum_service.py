@@ -12,13 +12,14 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain import forum_rules as rules
 from bot.domain import skm as skm_rules
 from bot.domain.i18n import Translator
 from bot.domain.messages import Attachment, Choice, Reply
+from bot.domain.region_config import SkmConfig
 from storage.forum_repo import ForumRepo
 from storage.models import Forum, User
 from storage.skm_repo import SkmRepo
@@ -71,7 +72,7 @@ async def agenda_proposal(
     forums: ForumRepo,
     *,
     tz: ZoneInfo,
-    skm_config: dict[str, Any],
+    skm_config: SkmConfig,
     opd_code: str,
     opd_name: str,
     now: datetime,
@@ -80,7 +81,7 @@ async def agenda_proposal(
 ) -> AgendaDraft:
     """The agenda proposed from the data: the OPD's weakest SKM elements and most frequent
     complaint topics of the last SKM period (the one before the current), rendered with ``t``."""
-    period = skm_rules.period_containing(now.astimezone(tz).date(), skm_config.get("period", "semester")).previous()
+    period = skm_rules.period_containing(now.astimezone(tz).date(), skm_config.period).previous()
     start, end = period.utc_range(tz.key)
     totals = await skm.element_totals(start=start, end=end, group_by="opd", opd_code=opd_code)
     proposal = rules.propose_agenda(
@@ -91,7 +92,7 @@ async def agenda_proposal(
         skm_responses=totals[0].responses if totals else 0,
         topic_counts=await forums.complaint_topics(opd_code, start, end),
         complaints=await forums.complaint_count(opd_code, start, end),
-        weight=skm_config.get("weight", "exact"),
+        weight=skm_config.weight,
     )
     return AgendaDraft(
         rules.render_agenda(proposal, t, lang), opd_name, period.key, period.label(lang), start, end, proposal.has_data

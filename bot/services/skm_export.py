@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import functools
 import io
 import re
 from collections.abc import AsyncIterator
@@ -29,14 +30,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-
 from bot.domain import skm
+from bot.domain.region_config import SkmConfig
 from bot.domain.skm import (
     ELEMENT_BY_CODE,
     ELEMENT_CODES,
@@ -46,6 +45,11 @@ from bot.domain.skm import (
     QualityReport,
     SampleStatus,
 )
+from storage import Repo
+from storage.skm_repo import SkmRepo, sum_totals
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 DEFAULT_TZ = "Asia/Jakarta"
 
@@ -118,9 +122,6 @@ def _is_database(source: Any) -> bool:
 @contextlib.asynccontextmanager
 async def _repos(source: Any, repo: Any = None) -> AsyncIterator[tuple[Any, Any]]:
     """(SkmRepo, Repo) from a ``Database`` (own read-only unit of work), an ``SkmRepo`` or a session."""
-    from storage import Repo
-    from storage.skm_repo import SkmRepo
-
     if _is_database(source):
         async with source.unit_of_work() as uow:
             yield SkmRepo(uow.session), Repo(uow.session)
@@ -134,13 +135,13 @@ async def _region_defaults(
 ) -> tuple[str, str, str, str, str]:
     region = await repo.region()
     config = (region.config or {}) if region is not None else {}
-    skm_conf = config.get("skm") or {}
+    skm_conf = SkmConfig.parse(config.get("skm"))
     return (
         timezone or (region.timezone if region is not None else DEFAULT_TZ),
-        weight or skm_conf.get("weight", "exact"),
-        missing or skm_conf.get("missing", "drop"),
+        weight or skm_conf.weight,
+        missing or skm_conf.missing,
         region.name if region is not None else "",
-        skm_conf.get("population_basis", "year"),
+        skm_conf.population_basis,
     )
 
 
@@ -161,8 +162,6 @@ async def _collect(
     quality_options: dict[str, Any] | None,
     splits: tuple[str, ...] = (),
 ) -> SkmReport:
-    from storage.skm_repo import sum_totals
-
     tz, weight, missing, region_name, basis = await _region_defaults(repo, timezone, weight, missing)
     options = dict(quality_options or {})
     start, end = period.utc_range(tz)
@@ -176,81 +175,28 @@ async def _collect(
     }
     pops = await skm_repo.populations(period.key, opd_code)
     codes = set(units) | set(moments)
-    extra = {}
     for code in codes - set(units):  # answers for a unit no longer active: still reported
-        extra[code] = await repo.get_unit(code)
+        units[code] = await repo.get_unit(code)
         if code not in pops:
             pops[code] = await skm_repo.population(code, period.key)
     service_names = await skm_repo.service_names(sorted(codes))
     rows = []
     for code in codes:
-        u = units.get(code) or extra.get(code)
         m = moments.get(code)
-        g = m.totals() if m is not None and m.n_complete else None
-        result = skm.compute_ikm(g.totals, g.responses, weight, missing=missing) if g else None
         population = skm.population_for_period(*pops.get(code, (None, None)), period, basis)
-        quality = skm.quality_from_moments(m or skm.Moments(), population=population, **options)
-        services = []
-        if m is not None:
-            by_service: dict[str | None, list] = {}
-            for (_opd, svc), part in m.groups.items():
-                by_service.setdefault(svc, []).append(part)
-            for svc in sorted(by_service, key=lambda c: (c is None, c or "")):
-                t = sum_totals(svc or "", by_service[svc])
-                services.append(
-                    GroupIkm(
-                        "service",
-                        svc or "",
-                        service_names.get(svc, svc) if svc else "Layanan lain",
-                        t.responses,
-                        skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
-                        unit_code=code,
-                    )
-                )
-        rows.append(
-            UnitReport(
-                code,
-                u.name if u else code,
-                u.opd_code if u else "",
-                population,
-                g.responses if g else 0,
-                result,
-                quality,
-                services,
-            )
-        )
+        rows.append(_unit_report(code, units.get(code), m, population, weight, missing, options, service_names))
     rows.sort(key=lambda r: (r.opd_code, r.unit_code))
     if splits:
-        fraction = options.get("speeder_fraction", Fraction(1, 3))
-        limits = {r.unit_code: skm.speeder_limit(r.quality.median_seconds, fraction) for r in rows}
-        medians = {r.unit_code: r.quality.median_seconds for r in rows}
-        found: dict[str, list[SegmentQuality]] = {}
-        for split in splits:
-            for m in await skm_repo.quality_moments(
-                start, end, unit_code=unit_code, opd_code=opd_code, split=split, speeder_limits=limits
-            ):
-                q = skm.quality_from_moments(m, check_sample=False, unit_median=medians.get(m.unit_code), **options)
-                found.setdefault(m.unit_code, []).append(SegmentQuality(split, m.value, q))
+        found = await _segments(skm_repo, rows, splits, start, end, unit_code, opd_code, options)
         rows = [dataclasses.replace(r, segments=found.get(r.unit_code, [])) for r in rows]
-    groups = []
+    groups: list[GroupIkm] = []
     region = None
     if unit_code is None:
         by_opd: dict[str, list] = {}
         for m in moments.values():
             for (opd, _svc), part in m.groups.items():
                 by_opd.setdefault(opd, []).append(part)
-        for opd in sorted(by_opd):
-            t = sum_totals(opd, by_opd[opd])
-            if t.responses:
-                groups.append(
-                    GroupIkm(
-                        "opd",
-                        opd,
-                        opd_names.get(opd, opd),
-                        t.responses,
-                        skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
-                    )
-                )
+        groups = _opd_groups(by_opd, opd_names, weight, missing)
         whole = sum_totals("region", [part for parts in by_opd.values() for part in parts])
         if whole.responses:
             name = opd_names.get(opd_code, opd_code) if opd_code else (region_name or "Wilayah")
@@ -262,6 +208,90 @@ async def _collect(
                 skm.compute_ikm(whole.totals, whole.responses, weight, missing=missing),
             )
     return SkmReport(period, region_name, tz, weight, rows, groups, region)
+
+
+def _unit_report(
+    code: str,
+    u: Any,
+    m: Any,
+    population: int | None,
+    weight: str,
+    missing: str,
+    options: dict[str, Any],
+    service_names: dict[str, str],
+) -> UnitReport:
+    """One unit's row: its IKM, quality report and the IKM per service."""
+    g = m.totals() if m is not None and m.n_complete else None
+    result = skm.compute_ikm(g.totals, g.responses, weight, missing=missing) if g else None
+    quality = skm.quality_from_moments(m or skm.Moments(), population=population, **options)
+    services = []
+    if m is not None:
+        by_service: dict[str | None, list] = {}
+        for (_opd, svc), part in m.groups.items():
+            by_service.setdefault(svc, []).append(part)
+        for svc in sorted(by_service, key=lambda c: (c is None, c or "")):
+            t = sum_totals(svc or "", by_service[svc])
+            services.append(
+                GroupIkm(
+                    "service",
+                    svc or "",
+                    service_names.get(svc, svc) if svc else "Layanan lain",
+                    t.responses,
+                    skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
+                    unit_code=code,
+                )
+            )
+    return UnitReport(
+        code,
+        u.name if u else code,
+        u.opd_code if u else "",
+        population,
+        g.responses if g else 0,
+        result,
+        quality,
+        services,
+    )
+
+
+async def _segments(
+    skm_repo: Any,
+    rows: list[UnitReport],
+    splits: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    unit_code: str | None,
+    opd_code: str | None,
+    options: dict[str, Any],
+) -> dict[str, list[SegmentQuality]]:
+    """Each unit's quality report per channel and profile value (one pass per split)."""
+    fraction = options.get("speeder_fraction", Fraction(1, 3))
+    limits = {r.unit_code: skm.speeder_limit(r.quality.median_seconds, fraction) for r in rows}
+    medians = {r.unit_code: r.quality.median_seconds for r in rows}
+    found: dict[str, list[SegmentQuality]] = {}
+    for split in splits:
+        for m in await skm_repo.quality_moments(
+            start, end, unit_code=unit_code, opd_code=opd_code, split=split, speeder_limits=limits
+        ):
+            q = skm.quality_from_moments(m, check_sample=False, unit_median=medians.get(m.unit_code), **options)
+            found.setdefault(m.unit_code, []).append(SegmentQuality(split, m.value, q))
+    return found
+
+
+def _opd_groups(by_opd: dict[str, list], opd_names: dict[str, str], weight: str, missing: str) -> list[GroupIkm]:
+    groups = []
+    for opd in sorted(by_opd):
+        t = sum_totals(opd, by_opd[opd])
+        if t.responses:
+            groups.append(
+                GroupIkm(
+                    "opd",
+                    opd,
+                    opd_names.get(opd, opd),
+                    t.responses,
+                    skm.compute_ikm(t.totals, t.responses, weight, missing=missing),
+                )
+            )
+    return groups
 
 
 async def collect_skm_report(
@@ -305,10 +335,8 @@ async def collect_skm_report(
 # Workbook
 # ---------------------------------------------------------------------------------------------
 
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=13)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-FOOT_FILL = PatternFill("solid", fgColor="F2F2F2")
+# cell styles by name (openpyxl is imported on first use: only the workbook needs it)
+BOLD, TITLE, HEADER_FILL, FOOT_FILL = "bold", "title", "header", "foot"
 NUM2, NUM3, NUM4 = "0.00", "0.000", "0.0000"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 WEIGHT_TEXT = {"exact": "bobot 1/9 per unsur (tepat)", "annex": "bobot 0,111 per unsur (seperti contoh lampiran)"}
@@ -327,26 +355,49 @@ def sheet_title(base: str, used: set[str]) -> str:
     return candidate
 
 
+@functools.cache
+def _openpyxl() -> SimpleNamespace:
+    """openpyxl's pieces and the styles named above, on first use."""
+    from openpyxl import Workbook  # noqa: PLC0415 - heavy, only the XLSX export needs it (not `kanal --help`)
+    from openpyxl.cell import WriteOnlyCell  # noqa: PLC0415 - as above
+    from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415 - as above
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415 - as above
+
+    return SimpleNamespace(
+        Workbook=Workbook,
+        WriteOnlyCell=WriteOnlyCell,
+        get_column_letter=get_column_letter,
+        wrap=Alignment(wrap_text=True, vertical="top"),
+        styles={
+            BOLD: Font(bold=True),
+            TITLE: Font(bold=True, size=13),
+            HEADER_FILL: PatternFill("solid", fgColor="DDEBF7"),
+            FOOT_FILL: PatternFill("solid", fgColor="F2F2F2"),
+        },
+    )
+
+
 def _cell(
     ws,
     value: Any,
     *,
-    font: Font | None = None,
+    font: str | None = None,
     fmt: str | None = None,
-    fill: PatternFill | None = None,
+    fill: str | None = None,
     wrap: bool = False,
 ) -> WriteOnlyCell:
     if isinstance(value, Decimal):
         value = float(value)
-    c = WriteOnlyCell(ws, value=value)
+    xl = _openpyxl()
+    c = xl.WriteOnlyCell(ws, value=value)
     if font is not None:
-        c.font = font
+        c.font = xl.styles[font]
     if fmt is not None:
         c.number_format = fmt
     if fill is not None:
-        c.fill = fill
+        c.fill = xl.styles[fill]
     if wrap:
-        c.alignment = Alignment(wrap_text=True, vertical="top")
+        c.alignment = xl.wrap
     return c
 
 
@@ -355,10 +406,8 @@ def _header(ws, labels: list[str]) -> list[WriteOnlyCell]:
 
 
 def _widths(ws, widths: list[float]) -> None:
-    from openpyxl.utils import get_column_letter
-
     for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
+        ws.column_dimensions[_openpyxl().get_column_letter(i)].width = w
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -410,6 +459,46 @@ def _weakest_text(result: IkmResult | None) -> str:
     )
 
 
+def _group_header(ws, code_label: str, unit_label: str, name_label: str) -> list[WriteOnlyCell]:
+    return _header(
+        ws,
+        [
+            "",
+            code_label,
+            unit_label,
+            name_label,
+            "Responden (n)",
+            "",
+            "",
+            "",
+            "IKM unit (1-4)",
+            "IKM (25-100)",
+            "Mutu",
+            "Kinerja",
+            "",
+        ],
+    )
+
+
+def _group_row(ws, opd: str, unit: str, label: str, g: GroupIkm) -> list[Any]:
+    r = g.ikm
+    return [
+        "",
+        opd,
+        unit,
+        label,
+        g.responses,
+        None,
+        None,
+        None,
+        _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
+        _cell(ws, r.ikm if r else None, fmt=NUM2),
+        r.mutu if r else None,
+        r.kinerja if r else None,
+        "",
+    ]
+
+
 def _write_summary(ws, report: SkmReport) -> None:
     _widths(ws, [5, 12, 14, 40, 12, 11, 14, 22, 11, 11, 7, 13, 60])
     scope = report.region_name or "Wilayah"
@@ -445,88 +534,22 @@ def _write_summary(ws, report: SkmReport) -> None:
     services = [g for u in report.units for g in u.services]
     if services:
         ws.append([])
-        ws.append(
-            _header(
-                ws,
-                [
-                    "",
-                    "Kode OPD",
-                    "Kode unit",
-                    "Layanan (kode)",
-                    "Responden (n)",
-                    "",
-                    "",
-                    "",
-                    "IKM unit (1-4)",
-                    "IKM (25-100)",
-                    "Mutu",
-                    "Kinerja",
-                    "",
-                ],
-            )
-        )
+        ws.append(_group_header(ws, "Kode OPD", "Kode unit", "Layanan (kode)"))
         opd_of = {u.unit_code: u.opd_code for u in report.units}
         for g in services:
-            r = g.ikm
-            ws.append(
-                [
-                    "",
-                    opd_of.get(g.unit_code, ""),
-                    g.unit_code,
-                    f"{g.name} ({g.code})" if g.code else g.name,
-                    g.responses,
-                    None,
-                    None,
-                    None,
-                    _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
-                    _cell(ws, r.ikm if r else None, fmt=NUM2),
-                    r.mutu if r else None,
-                    r.kinerja if r else None,
-                    "",
-                ]
-            )
+            label = f"{g.name} ({g.code})" if g.code else g.name
+            ws.append(_group_row(ws, opd_of.get(g.unit_code, ""), g.unit_code, label, g))
     if report.opds or report.region:
         ws.append([])
-        ws.append(
-            _header(
-                ws,
-                [
-                    "",
-                    "Kode OPD",
-                    "",
-                    "OPD / wilayah",
-                    "Responden (n)",
-                    "",
-                    "",
-                    "",
-                    "IKM unit (1-4)",
-                    "IKM (25-100)",
-                    "Mutu",
-                    "Kinerja",
-                    "",
-                ],
-            )
-        )
+        ws.append(_group_header(ws, "Kode OPD", "", "OPD / wilayah"))
         for g in report.opds + ([report.region] if report.region else []):
-            r = g.ikm
             label = g.name if g.level == "opd" else f"Seluruh unit: {g.name}"
-            ws.append(
-                [
-                    "",
-                    g.code if g.level == "opd" else "",
-                    "",
-                    label,
-                    g.responses,
-                    None,
-                    None,
-                    None,
-                    _cell(ws, r.ikm_unit if r else None, fmt=NUM4),
-                    _cell(ws, r.ikm if r else None, fmt=NUM2),
-                    r.mutu if r else None,
-                    r.kinerja if r else None,
-                    "",
-                ]
-            )
+            ws.append(_group_row(ws, g.code if g.level == "opd" else "", "", label, g))
+    _write_legend(ws)
+
+
+def _write_legend(ws) -> None:
+    """The elements and the grade intervals under the summary."""
     ws.append([])
     ws.append([_cell(ws, "Unsur pelayanan", font=BOLD)])
     for e in skm.ELEMENTS:
@@ -732,7 +755,8 @@ def _write_quality(ws, report: SkmReport) -> None:
     ws.append(
         [
             "Terlalu cepat: waktu pengisian di bawah 1/3 median unit. Straight-lining: sembilan jawaban sama. "
-            "Duplikat: orang yang mengisi lebih dari sekali untuk unit yang sama dalam periode ini, atau memulai berulang kali. "
+            "Duplikat: orang yang mengisi lebih dari sekali untuk unit yang sama dalam periode ini, "
+            "atau memulai berulang kali. "
             "Alpha dan korelasi item-total dari kuesioner yang kesembilan unsurnya terisi."
         ]
     )
@@ -764,7 +788,8 @@ def _write_quality(ws, report: SkmReport) -> None:
         ws.append([_cell(ws, "Kualitas data per kanal dan profil responden", font=TITLE)])
         ws.append(
             [
-                "Terlalu cepat dibandingkan dengan median unit. Duplikat: orang yang mengisi lebih dari sekali dalam segmen yang sama."
+                "Terlalu cepat dibandingkan dengan median unit. "
+                "Duplikat: orang yang mengisi lebih dari sekali dalam segmen yang sama."
             ]
         )
         ws.append(_header(ws, SEGMENT_HEADER))
@@ -821,7 +846,7 @@ async def build_skm_workbook(
         )
         zone = ZoneInfo(report.timezone)
         start, end = period.utc_range(report.timezone)
-        wb = Workbook(write_only=True)
+        wb = _openpyxl().Workbook(write_only=True)
         used: set[str] = {"Ringkasan", "Profil", "Saran", "Kualitas"}
         summary = wb.create_sheet("Ringkasan")
         _write_summary(summary, report)
@@ -889,14 +914,19 @@ async def build_skm_csv(
         quality_options=quality_options,
     )
     text = io.StringIO()
-    w = csv.writer(text, delimiter=delimiter, lineterminator="\r\n")
+    _write_csv(csv.writer(text, delimiter=delimiter, lineterminator="\r\n"), report, period, opd_code)
+    return "\ufeff".encode() + text.getvalue().encode("utf-8")
+
+
+def _csv_ikm_cols(r: IkmResult | None) -> list[str]:
+    if r is None:
+        return ["", "", "", ""] + [""] * 9
+    return [str(r.ikm_unit), str(r.ikm), r.mutu, r.kinerja, *(_csv_num(r.nrr.get(c), 4) for c in ELEMENT_CODES)]
+
+
+def _write_csv(w: Any, report: SkmReport, period: Period, opd_code: str | None) -> None:
+    ikm_cols = _csv_ikm_cols
     w.writerow(CSV_HEADER)
-
-    def ikm_cols(r: IkmResult | None) -> list[str]:
-        if r is None:
-            return ["", "", "", ""] + [""] * 9
-        return [str(r.ikm_unit), str(r.ikm), r.mutu, r.kinerja, *(_csv_num(r.nrr.get(c), 4) for c in ELEMENT_CODES)]
-
     for u in report.units:
         s = u.sample
         w.writerow(
@@ -947,4 +977,3 @@ async def build_skm_csv(
                 "",
             ]
         )
-    return "\ufeff".encode() + text.getvalue().encode("utf-8")

@@ -368,8 +368,8 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
         filed_at=now,
         updated_at=now,
         routed_at=now if routed else None,
-        triage_due_at=ctx.due(now, int(ctx.sla["triage_days"])),
-        response_due_at=ctx.due(now, int(ctx.sla["first_response_days"])),
+        triage_due_at=ctx.due(now, ctx.sla.triage_days),
+        response_due_at=ctx.due(now, ctx.sla.first_response_days),
         completion_due_at=ctx.due(now, ctx.completion_days("keluhan")),
         reopen_count=0,
     )

@@ -239,7 +239,7 @@ async def resolve(turn: Turn, args: str) -> None:
             choices=rate_choices(turn.translator_for(citizen), c.number),
             opd=ctx.opd_names.get(c.opd_code or "", ""),
             text=text,
-            days=ctx.sla.get("confirmation_days", 10),
+            days=ctx.sla.confirmation_days,
         )
     turn.reply(turn.t("Laporan {number} ditandai selesai; pelapor diminta konfirmasi.", number=c.number))
 
@@ -303,7 +303,7 @@ async def give_back(turn: Turn, args: str) -> None:
     c, reason = got
     ctx = await region_context(turn.repo)
     old = c.opd_code
-    turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, int(ctx.sla["triage_days"])))
+    turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, ctx.sla.triage_days))
     apply_action(turn, c, "return", actor_role="officer", text=reason, visible=False)
     await notify_handlers(
         turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)

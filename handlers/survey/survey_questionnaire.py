@@ -276,7 +276,7 @@ async def unit_ikm_note(turn: Turn, unit_code: str) -> str:
     totals = await repo.element_totals(start=start, end=end, unit_code=unit_code)
     if not totals:
         return ""
-    result = rules.compute_ikm(totals[0].totals, totals[0].responses, weight=ctx.skm.get("weight", "exact"))
+    result = rules.compute_ikm(totals[0].totals, totals[0].responses, weight=ctx.skm.weight)
     population = rules.population_for_period(
         *await repo.population(unit_code, period.key), period, population_basis(ctx)
     )

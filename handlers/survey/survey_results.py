@@ -93,7 +93,7 @@ async def units_overview(turn: Turn, ctx: RegionContext, units: dict, period: ru
     t = turn.t
     repo = turn.uow.skm
     start, end = period.utc_range(ctx.tz.key)
-    weight = ctx.skm.get("weight", "exact")
+    weight = ctx.skm.weight
     totals = {g.key: g for g in await repo.element_totals(start=start, end=end, opd_code=scope)}
     pops = await repo.populations(period.key, scope)
     basis = population_basis(ctx)
@@ -136,7 +136,7 @@ async def unit_detail(turn: Turn, ctx: RegionContext, unit, period: rules.Period
         turn.repo,
         period=period,
         timezone=ctx.tz.key,
-        weight=ctx.skm.get("weight", "exact"),
+        weight=ctx.skm.weight,
         unit_code=unit.code,
         splits=SPLITS,
     )
@@ -349,7 +349,7 @@ async def export(turn: Turn, args: str) -> None:
         turn.repo,
         period=period,
         timezone=ctx.tz.key,
-        weight=ctx.skm.get("weight", "exact"),
+        weight=ctx.skm.weight,
         opd_code=scope,
     )
     name = f"SKM_{ctx.code}_{period.key.replace('..', '_')}{'_' + scope if scope else ''}.xlsx"

@@ -12,12 +12,12 @@ from bot.engine.turn import Turn
 
 def current_period(turn: Turn, ctx: RegionContext) -> rules.Period:
     """The SKM period (semester by default) that contains the turn's local date."""
-    return rules.period_containing(turn.now.astimezone(ctx.tz).date(), ctx.skm.get("period", "semester"))
+    return rules.period_containing(turn.now.astimezone(ctx.tz).date(), ctx.skm.period)
 
 
 def population_basis(ctx: RegionContext) -> str:
     """How the region's yearly population is turned into a period's (``year`` unless configured)."""
-    basis = ctx.skm.get("population_basis", "year")
+    basis = ctx.skm.population_basis
     return basis if basis in rules.POPULATION_BASES else "year"
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 from bot.channels.registry import renderers as renderers_for
 from bot.domain import sla
 from bot.domain.clock import ManualClock
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.domain.sla import Due, SlaPolicy, reminders_due, sweep_windows
 from bot.domain.workdays import WorkCalendar
 from bot.engine.notify import Notifier
+from bot.services.regions import store_region
 from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext
 from scheduler.job_retention import retention

@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 from bot.channels.web.web_channel import render as web_render
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from storage import Database, Repo
 from testkit.helpers import choice, text

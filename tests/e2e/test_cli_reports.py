@@ -9,7 +9,8 @@ from datetime import timedelta
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
+from bot.services.regions import store_region
 from storage import Database
 from storage.skm_repo import SkmRepo
 from tests.e2e.test_cli import kanal

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.domain.skm import parse_period
+from bot.services.regions import store_region
 from bot.services.skm_export import build_skm_csv, build_skm_workbook, collect_skm_report, sheet_title
 from storage import Repo
 from storage.models import SurveyResponse

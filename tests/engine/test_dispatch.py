@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.channels.web.web_channel import render as web_render
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import DatabaseUnavailable, Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from storage import Repo
 from storage.models import AuditEvent, ConversationState, InboundMessage, OutboxMessage, User

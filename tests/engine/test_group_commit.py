@@ -11,8 +11,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy import update as sql_update
 
 from bot.channels.web.web_channel import render as web_render
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from storage import Repo
 from storage.models import ConversationState, InboundMessage, OutboxMessage, SurveyResponse, User

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from bot.channels.telegram.telegram_channel import render as tg_render
 from bot.channels.web.web_channel import render as web_render
 from bot.domain.messages import Inbound, Kind
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from storage.models import OutboxMessage
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from bot.channels.web.web_channel import render as web_render
 from bot.domain import complaint_rules as rules
 from bot.domain.messages import Inbound, Kind
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from storage import Repo
 from storage.models import AuditEvent, Complaint, OutboxMessage

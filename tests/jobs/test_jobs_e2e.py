@@ -23,8 +23,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.domain.clock import ManualClock
-from bot.domain.region import demo_region_path, load_region_file, store_region
+from bot.domain.region import demo_region_path, load_region_file
 from bot.domain.workdays import WorkCalendar
+from bot.services.regions import store_region
 from bot.settings import Settings
 from scheduler.job_context import JobContext
 from scheduler.job_sla import sla_sweep

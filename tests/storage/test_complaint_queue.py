@@ -11,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.channels.web.web_channel import render as web_render
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
 from handlers import build_router
 from handlers.complaints import PAGE
 from storage import Repo

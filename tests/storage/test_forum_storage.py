@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
+from bot.services.regions import store_region
 from storage import Repo
 from storage.complaint_repo import ComplaintRepo
 from storage.forum_repo import ForumRepo, upcoming_forums

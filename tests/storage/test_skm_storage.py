@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
+from bot.services.regions import store_region
 from storage import Repo
 from storage.skm_repo import SkmRepo
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import StatementError
 
-from bot.domain.region import load_region_file, store_region
+from bot.domain.region import load_region_file
+from bot.services.regions import store_region
 from storage import Repo
 from storage.audit_repo import AuditRepo
 from storage.inbound_repo import InboundRepo
