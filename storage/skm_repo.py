@@ -449,23 +449,7 @@ class SkmRepo:
         if split is not None and split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         r = SurveyResponse
-        cols = [getattr(r, c) for c in ELEMENT_COLUMNS]
-        k = len(cols)
-        status, unit_key, user_key = r.status, r.unit_code, r.user_id
-        if self._dialect == "sqlite":
-            # SQLite would walk an index (random row lookups) to group by unit or to match
-            # status = 'complete' (partial index); a report over many units reads 2-3x faster as
-            # one table scan. Unary + keeps its planner off those indexes; the unit and OPD
-            # filters still use theirs.
-            status = literal_column("+survey_responses.status", String)
-            user_key = literal_column("+survey_responses.user_id", Integer)
-            if unit_code is None:
-                unit_key = literal_column("+survey_responses.unit_code", String)
-        else:
-            # hash aggregation instead of sorts spilling to disk, and no JIT compilation (it costs
-            # more than it saves on these scans): for this transaction only
-            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
-            await self.session.execute(text("SET LOCAL jit = off"))
+        status, unit_key, user_key = await self._scan_columns(unit_code)
         unit_key = unit_key.label("unit_code")
         seg = self._segment(split).label("seg") if split is not None else None
         complete = self._scope(
@@ -486,6 +470,47 @@ class SkmRepo:
                     m.timed = m.speeders = 0
             return m
 
+        multi_period = await self._element_moments(get, out, complete, unit_key, seg, split)
+
+        # 2. whole units: completion times (a histogram of whole seconds: exact median, any speeder
+        #    threshold) and the respondent-profile distribution; segments: the speeders, from a
+        #    histogram of the fast questionnaires only (under the largest of the units' limits)
+        if split is None:
+            await self._distributions(get, unit_key, complete)
+        else:
+            await self._speeders(get, unit_key, seg, complete, speeder_limits)
+
+        # 3. incomplete questionnaires and people who answered more than once (per unit[, segment])
+        await self._repeats(
+            get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period
+        )
+        return [out[key] for key in sorted(out, key=lambda kv: (kv[0], kv[1] is None, kv[1] or ""))]
+
+    async def _scan_columns(self, unit_code: str | None) -> tuple[Any, Any, Any]:
+        """The status, unit and user columns the quality scans group and filter by, per dialect."""
+        r = SurveyResponse
+        status, unit_key, user_key = r.status, r.unit_code, r.user_id
+        if self._dialect == "sqlite":
+            # SQLite would walk an index (random row lookups) to group by unit or to match
+            # status = 'complete' (partial index); a report over many units reads 2-3x faster as
+            # one table scan. Unary + keeps its planner off those indexes; the unit and OPD
+            # filters still use theirs.
+            status = literal_column("+survey_responses.status", String)
+            user_key = literal_column("+survey_responses.user_id", Integer)
+            if unit_code is None:
+                unit_key = literal_column("+survey_responses.unit_code", String)
+        else:
+            # hash aggregation instead of sorts spilling to disk, and no JIT compilation (it costs
+            # more than it saves on these scans): for this transaction only
+            await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+            await self.session.execute(text("SET LOCAL jit = off"))
+        return status, unit_key, user_key
+
+    async def _element_moments(self, get, out, complete, unit_key, seg, split: str | None) -> list[str]:
+        """Step 1 of :meth:`quality_moments`; returns the units whose window spans period keys."""
+        r = SurveyResponse
+        cols = [getattr(r, c) for c in ELEMENT_COLUMNS]
+        k = len(cols)
         # 1. one GROUP BY over the complete questionnaires: element totals, straight-lining and the
         #    alpha moments. Grouping by the total T = u1 + … + u9 (28 values; NULL when an element
         #    is unanswered) makes Σu_i·T = T·Σu_i, so no row-level product is needed. Whole units
@@ -547,30 +572,21 @@ class SkmRepo:
         # a person completes at most once per unit and period key (partial unique index
         # uq_survey_once_per_period): duplicates are possible only where the window spans keys
         multi_period = sorted(code for code, keys_seen in periods.items() if len(keys_seen) > 1)
+        return multi_period
 
-        # 2. whole units: completion times (a histogram of whole seconds: exact median, any speeder
-        #    threshold) and the respondent-profile distribution; segments: the speeders, from a
-        #    histogram of the fast questionnaires only (under the largest of the units' limits)
-        if split is None:
-            await self._distributions(get, unit_key, complete)
-        else:
-            limits = {u: int(v) for u, v in (speeder_limits or {}).items() if v is not None}
-            if limits:
-                seconds = self._seconds()
-                stmt = (
-                    select(unit_key, seg, seconds.label("s"), func.count())
-                    .where(and_(complete, seconds < max(limits.values())))
-                    .group_by(unit_key, seg, seconds)
-                )
-                for code, value, sec, n in (await self.session.execute(stmt)).all():
-                    if code in limits and sec is not None and sec < limits[code]:
-                        get(code, value or None).speeders += int(n)
-
-        # 3. incomplete questionnaires and people who answered more than once (per unit[, segment])
-        await self._repeats(
-            get, out, start, end, unit_code, opd_code, split, status, unit_key, seg, user_key, multi_period
-        )
-        return [out[key] for key in sorted(out, key=lambda kv: (kv[0], kv[1] is None, kv[1] or ""))]
+    async def _speeders(self, get, unit_key, seg, complete, speeder_limits: dict[str, int] | None) -> None:
+        """Segments: the speeders per unit and segment, under each unit's own limit."""
+        limits = {u: int(v) for u, v in (speeder_limits or {}).items() if v is not None}
+        if limits:
+            seconds = self._seconds()
+            stmt = (
+                select(unit_key, seg, seconds.label("s"), func.count())
+                .where(and_(complete, seconds < max(limits.values())))
+                .group_by(unit_key, seg, seconds)
+            )
+            for code, value, sec, n in (await self.session.execute(stmt)).all():
+                if code in limits and sec is not None and sec < limits[code]:
+                    get(code, value or None).speeders += int(n)
 
     async def _distributions(self, get, unit_key, complete) -> None:
         """Per unit: the completion-time histogram and the count per value of each profile field
