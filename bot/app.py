@@ -115,7 +115,7 @@ class KanalApp:
             log.info("migrating the database to the newest schema")
             await migrate.upgrade(self.db)
         async with self.db.unit_of_work() as uow:
-            region = await uow.core.region()
+            region = await uow.region.region()
         if region is None:
             loaded = load_region_file(self.settings.region_file)
             counts = await store_region(self.db, loaded, self.clock.now())
@@ -165,7 +165,7 @@ class KanalApp:
     async def _start_scheduler(self) -> None:
         """Every instance schedules the jobs; only the leader runs them (scheduler/leader.py)."""
         async with self.db.unit_of_work() as uow:
-            region = await uow.core.region()
+            region = await uow.region.region()
         timezone = region.timezone if region is not None else self.settings.timezone
         context = JobContext(self.db, self.settings, self.dispatcher.notifier, clock=self.clock, wake=self.outbox.wake)
         self.leadership = Leadership(self.db)

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.clock import Clock
-from storage import Database, Repo
+from storage import Database, UnitOfWork
 
 #: tells staff that a message could not be delivered (the notifier's ``delivery_failed``)
-OnFailed = Callable[[Repo, Any, datetime], Awaitable[Any]]
+OnFailed = Callable[[UnitOfWork, Any, datetime], Awaitable[Any]]
 
 
 class ChannelPorts:
@@ -34,25 +34,24 @@ class ChannelPorts:
 
     async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
         async with self.db.unit_of_work() as uow:
-            rows = await uow.core.sent_since(self.channel, address, after_id)
+            rows = await uow.outbox.sent_since(self.channel, address, after_id)
             return [(r.id, r.payload) for r in rows]
 
     async def last_inbound_at(self, address: str) -> datetime | None:
         async with self.db.unit_of_work() as uow:
-            return await uow.core.last_inbound_at(self.channel, address)
+            return await uow.users.last_inbound_at(self.channel, address)
 
     async def last_delivered_payload(self, address: str) -> dict[str, Any] | None:
         async with self.db.unit_of_work() as uow:
-            return await uow.core.last_delivered_payload(self.channel, address)
+            return await uow.outbox.last_delivered_payload(self.channel, address)
 
     async def record_status(self, platform_message_id: str, status: str, at: datetime, error: str | None) -> bool:
         async with self.db.unit_of_work() as uow:
-            repo = uow.core
-            found, tell = await repo.record_delivery_status(
+            found, tell = await uow.outbox.record_delivery_status(
                 platform_message_id, status, at, error, channel=self.channel
             )
             if tell:  # the platform accepted a staff member's message, then could not deliver it
-                await self._on_failed(repo, tell, self.clock.now())
+                await self._on_failed(uow, tell, self.clock.now())
             if found:
                 await uow.commit()
             if tell:
@@ -63,4 +62,4 @@ class ChannelPorts:
 async def outbox_backlog(db: Database, now: datetime) -> dict[str, int]:
     """Outbox rows by status, for ``/healthz``."""
     async with db.unit_of_work() as uow:
-        return await uow.core.outbox_backlog(now)
+        return await uow.outbox.outbox_backlog(now)

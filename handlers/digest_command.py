@@ -23,7 +23,7 @@ router = Router("digest")
 )
 async def ringkasan(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     start = turn.now - timedelta(hours=24)
     if turn.user.role == "coordinator":
         data = await collect_digest(turn.uow, ctx, turn.now, start)

@@ -43,7 +43,7 @@ async def autoclose(ctx: JobContext) -> JobResult:
                     continue
                 t = ctx.notifier.translator_for(person)
                 reply = Reply(text=t(AUTOCLOSE_TEXT, number=number, days=days), purpose="notification")
-                result.add("messages", ctx.notify(uow.core, person, reply, now))
+                result.add("messages", ctx.notify(uow.outbox, person, reply, now))
             await uow.commit()
         ctx.woke()
     return result

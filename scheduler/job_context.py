@@ -57,12 +57,12 @@ class JobContext:
 
     async def region(self) -> RegionContext:
         async with self.db.unit_of_work() as uow:
-            return await region_context(uow.core)
+            return await region_context(uow.region)
 
-    def notify(self, repo: Any, person: Any, reply: Reply, now: datetime) -> int:
-        """Queue ``reply`` to ``person`` in ``repo``'s transaction (the core repository of the
-        job's unit of work); returns the number of outbox rows."""
-        return self.notifier.to_user(repo, person, reply, now, not_before=self.not_before(now))
+    def notify(self, outbox: Any, person: Any, reply: Reply, now: datetime) -> int:
+        """Queue ``reply`` to ``person`` through ``outbox`` (the outbox repository of the job's unit
+        of work); returns the number of outbox rows."""
+        return self.notifier.to_user(outbox, person, reply, now, not_before=self.not_before(now))
 
 
 @dataclass

@@ -68,7 +68,7 @@ async def _send(ctx: JobContext, plan: _Plan, region: Any, now: datetime, result
                 else:
                     reply = officer_reply(t, region, plan.per_opd[person.opd_code])
                 result.add(kind)
-                result.add("messages", ctx.notify(uow.core, person, reply, now))
+                result.add("messages", ctx.notify(uow.outbox, person, reply, now))
             await uow.commit()
         ctx.woke()
 

@@ -38,7 +38,7 @@ async def _remind_batch(ctx: JobContext, uow: Any, rows: list, now: datetime, tz
             purpose="notification",
         )
         result.add("reminded")
-        result.add("messages", ctx.notify(uow.core, person, reply, now))
+        result.add("messages", ctx.notify(uow.outbox, person, reply, now))
 
 
 async def forum_reminder(ctx: JobContext) -> JobResult:

@@ -184,7 +184,7 @@ async def _send_chunk(
             person = people[uid]
             t = ctx.notifier.translator_for(person)
             reply = reminder_reply(t, mine, cal, policy, region.opd_names, role=person.role)
-            result.add("messages", ctx.notify(uow.core, person, reply, now))
+            result.add("messages", ctx.notify(uow.outbox, person, reply, now))
         await uow.commit()
     ctx.woke()
 

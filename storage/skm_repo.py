@@ -28,9 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.core_repo import Repo
 from storage.models import RespondentProfile, Service, SurveyResponse, Unit, UnitPopulation
-from storage.unit_state import WriteResult, defer_write, in_group_commit
+from storage.region_repo import RegionRepo
+from storage.unit_state import WriteResult, defer_write, in_group_commit, read_cache_of
 
 ELEMENT_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
@@ -345,7 +345,9 @@ class SkmRepo:
         override = (
             await self.session.execute(_POPULATION_OVERRIDE, {"unit": unit_code, "period": period_key})
         ).scalar()
-        unit = await Repo(self.session).get_unit(unit_code)  # read once per transaction
+        unit = await RegionRepo(self.session, read_cache_of(self.session)).get_unit(
+            unit_code
+        )  # read once per transaction
         return (_int_or_none(override), unit.population if unit is not None else None)
 
     async def set_population(

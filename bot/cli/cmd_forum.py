@@ -79,9 +79,9 @@ async def run(args: argparse.Namespace, db, settings, now: datetime) -> int:
         body, pdf = _result_input(args) if args.forum_command == "result" else (None, None)
         notifier = Notifier(renderers_for(None), languages=settings.languages)
         async with db.unit_of_work() as uow:
-            if await uow.core.region() is None:
+            if await uow.region.region() is None:
                 raise _Failed("no region loaded: run `kanal region load FILE` first", 1)
-            ctx = await region_context(uow.core)
+            ctx = await region_context(uow.region)
             if args.forum_command == "list":
                 await _list(uow, ctx, now)
             elif args.forum_command == "result":
@@ -114,7 +114,7 @@ def _result_input(args: argparse.Namespace) -> tuple[str, bytes | None]:
 
 def _sender(uow, notifier: Notifier, now: datetime):
     def send(person, reply) -> None:
-        notifier.to_user(uow.core, person, reply, now)
+        notifier.to_user(uow.outbox, person, reply, now)
 
     return send
 
@@ -157,7 +157,7 @@ async def _result(args, uow, ctx: RegionContext, notifier: Notifier, now: dateti
         send=_sender(uow, notifier, now),
         document=document,
     )
-    uow.core.audit(
+    uow.audit.audit(
         at=now,
         action="forum_result_published",
         actor_user_id=None,
@@ -180,9 +180,9 @@ async def _result(args, uow, ctx: RegionContext, notifier: Notifier, now: dateti
 
 async def _new_forum(args, uow, ctx: RegionContext, now: datetime) -> NewForum:
     """The forum the command line describes, checked; the agenda proposed from the data unless given."""
-    opd = await uow.core.get_opd(args.opd.upper())
+    opd = await uow.region.get_opd(args.opd.upper())
     if opd is None or not opd.active:
-        known = ", ".join(o.code for o in await uow.core.opds())
+        known = ", ".join(o.code for o in await uow.region.opds())
         raise _Failed(f"unknown OPD {args.opd!r}; known: {known}")
     try:
         title = rules.check_length(args.title, rules.TITLE, "--title")
@@ -235,7 +235,7 @@ async def _create(args, uow, ctx: RegionContext, notifier: Notifier, now: dateti
         translator_for=notifier.translator_for,
         send=_sender(uow, notifier, now),
     )
-    uow.core.audit(
+    uow.audit.audit(
         at=now,
         action="forum_created",
         actor_user_id=None,

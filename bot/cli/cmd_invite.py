@@ -33,20 +33,19 @@ async def run(args: argparse.Namespace, db: Database, settings, now: datetime) -
         print("kanal: --valid-days must be 1-90", file=sys.stderr)
         return 2
     async with db.unit_of_work() as uow:
-        repo = uow.core
         opd_code = None
         if args.role == "officer":
-            opd = await repo.get_opd(args.opd)
+            opd = await uow.region.get_opd(args.opd)
             if opd is None or not opd.active:
-                known = ", ".join(o.code for o in await repo.opds())
+                known = ", ".join(o.code for o in await uow.region.opds())
                 print(f"kanal: unknown OPD {args.opd!r}; known: {known}", file=sys.stderr)
                 return 2
             opd_code = opd.code
         code = new_invite_code()
-        repo.create_invite(
+        uow.invites.create_invite(
             code=code, role=args.role, opd_code=opd_code, now=now, valid_for=timedelta(days=args.valid_days)
         )
-        repo.audit(
+        uow.audit.audit(
             at=now,
             action="invite_created",
             actor_user_id=None,

@@ -97,7 +97,7 @@ def parse_at(raw: str, tz: ZoneInfo, now: datetime) -> datetime:
 
 async def _timezone(db, settings) -> str:
     async with db.unit_of_work() as uow:
-        region = await uow.core.region()
+        region = await uow.region.region()
     return region.timezone if region is not None else settings.timezone
 
 
@@ -137,7 +137,7 @@ def _list(settings, tz: ZoneInfo, at: datetime) -> int:
 
 async def _run(name: str, db, settings, at: datetime) -> int:
     async with db.unit_of_work() as uow:
-        if await uow.core.region() is None:
+        if await uow.region.region() is None:
             print(
                 "kanal: no region loaded: run `kanal region load FILE` (or start `kanal run` once) first",
                 file=sys.stderr,

@@ -119,7 +119,7 @@ async def _qr(args, db, settings) -> int:
         print("kanal: give one UNITCODE, or --all with -o DIRECTORY", file=sys.stderr)
         return 2
     async with db.unit_of_work() as uow:
-        repo = uow.core
+        repo = uow.region
         units = list(await repo.units())
         opds = {o.code: o.name for o in await repo.opds()}
     if args.unit:

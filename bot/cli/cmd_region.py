@@ -44,7 +44,7 @@ async def run(args: argparse.Namespace, db: Database, settings, now: datetime) -
 
 async def _show(db: Database) -> int:
     async with db.unit_of_work() as uow:
-        repo = uow.core
+        repo = uow.region
         reg = await repo.region()
         if reg is None:
             print("no region loaded: run `kanal region load FILE` (or `kanal run`, which loads the demo region)")

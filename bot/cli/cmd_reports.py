@@ -53,7 +53,7 @@ async def run(args: argparse.Namespace, db, settings, now) -> int:
 
 async def _export(args, db, settings, now) -> int:
     async with db.unit_of_work() as uow:
-        region = await uow.core.region()
+        region = await uow.region.region()
         if region is None:
             print("kanal: no region loaded: run `kanal region load FILE` first", file=sys.stderr)
             return 1
@@ -63,7 +63,7 @@ async def _export(args, db, settings, now) -> int:
         except PeriodError as exc:
             print(f"kanal: --period: {exc}", file=sys.stderr)
             return 2
-        if args.opd and await uow.core.get_opd(args.opd.upper()) is None:
+        if args.opd and await uow.region.get_opd(args.opd.upper()) is None:
             print(f"kanal: unknown OPD {args.opd!r}", file=sys.stderr)
             return 2
     fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "xlsx")

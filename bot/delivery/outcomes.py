@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage import Repo
+from storage import UnitOfWork
 
 #: a chat: (channel, address)
 ChatKey = tuple[str, str]
 
-#: tells whom a message that failed for good concerns: (repo, the row's ``on_failure``, now)
-OnFailed = Callable[[Repo, dict[str, Any], Any], Awaitable[Any]]
+#: tells whom a message that failed for good concerns: (the unit of work, the row's ``on_failure``, now)
+OnFailed = Callable[[UnitOfWork, dict[str, Any], Any], Awaitable[Any]]
 
 WAITING_BEHIND = "waiting behind an earlier message"
 
@@ -90,15 +90,16 @@ def failure_reports(batch: Sequence[Outcome]) -> list[Any]:
     return [o.tell for o in batch if isinstance(o, FailedFinal) and o.tell]
 
 
-async def write_outcomes(repo: Repo, batch: Sequence[Outcome], now: datetime, on_failed: OnFailed | None) -> None:
-    """Record ``batch`` through ``repo`` (the caller commits)."""
+async def write_outcomes(uow: UnitOfWork, batch: Sequence[Outcome], now: datetime, on_failed: OnFailed | None) -> None:
+    """Record ``batch`` in ``uow`` (the caller commits)."""
+    repo = uow.outbox
     await repo.mark_sent_many([(o.row_id, o.platform_message_id) for o in batch if isinstance(o, Sent)], now)
     if on_failed is not None:
         # once per staff member and complaint: a long answer's parts all fail together
         reports = failure_reports(batch)
         once = {(str(r.get("user_id")), str(r.get("about"))): r for r in reports if isinstance(r, dict)}
         for report in once.values():
-            await on_failed(repo, report, now)
+            await on_failed(uow, report, now)
     for o in batch:
         if isinstance(o, FailedFinal):
             await repo.mark_failed(o.row_id, o.error)

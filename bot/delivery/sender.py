@@ -38,7 +38,7 @@ from bot.delivery.outcomes import (
 from bot.delivery.rates import Buckets, TokenBucket
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.messages import SendError, SendResult
-from storage import Database, Repo
+from storage import Database
 from storage.core_repo import ClaimedMessage
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class OutboxSender:
     # ---- claiming -------------------------------------------------------------------------
     async def _nothing_due(self) -> bool:
         async with self.db.unit_of_work() as uow:
-            rows = await Repo(uow.session).claim_due(self.clock.now(), limit=1, lease=self.lease, channels=self.senders)
+            rows = await uow.outbox.claim_due(self.clock.now(), limit=1, lease=self.lease, channels=self.senders)
             return not rows  # rolled back: nothing claimed
 
     async def _claim_loop(self) -> None:
@@ -207,7 +207,7 @@ class OutboxSender:
         overtake a notification to the same person that was still waiting to be claimed.
         """
         async with self.db.unit_of_work() as uow:
-            repo = Repo(uow.session)
+            repo = uow.outbox
             now = self.clock.now()
             rows = list(await repo.claim_due(now, limit=limit, lease=self.lease, channels=self.senders, replies=True))
             bulk_room = self.in_flight.bulk_room(limit - len(rows))
@@ -348,7 +348,7 @@ class OutboxSender:
         self.outcomes.writing = True
         try:
             async with self.db.unit_of_work() as uow:
-                await write_outcomes(Repo(uow.session), batch, self.clock.now(), self.on_failed)
+                await write_outcomes(uow, batch, self.clock.now(), self.on_failed)
                 await uow.commit()
         except BaseException:
             self.outcomes.put_back(batch)  # keep them for the next try

@@ -33,7 +33,7 @@ from bot.engine.notify import Notifier, Renderer
 from bot.engine.router import Router
 from bot.engine.turn import DatabaseUnavailable, Outcome, Turn
 from bot.settings import Settings
-from storage import Database, Repo, UnitOfWork
+from storage import Database, UnitOfWork
 from storage.models import ConversationState, User
 from storage.outbox_repo import OutboxRepo
 
@@ -294,11 +294,11 @@ class Dispatcher:
         return count
 
     def enqueue_reply(
-        self, repo: OutboxRepo | Repo, *, channel: str, address: str, user_id: int | None, reply: Reply, now
+        self, outbox: OutboxRepo, *, channel: str, address: str, user_id: int | None, reply: Reply, now
     ) -> int:
-        """Render ``reply`` for its channel and add the outbox rows through ``repo`` (the outbox
-        repository, or the core facade); see :class:`bot.engine.notify.Notifier`."""
-        return self.notifier.enqueue(repo, channel=channel, address=address, user_id=user_id, reply=reply, now=now)
+        """Render ``reply`` for its channel and add the outbox rows through ``outbox``; see
+        :class:`bot.engine.notify.Notifier`."""
+        return self.notifier.enqueue(outbox, channel=channel, address=address, user_id=user_id, reply=reply, now=now)
 
     def _after_commit(self, uow) -> None:
         for cb in self.on_commit:

@@ -1,7 +1,7 @@
 """Render a :class:`~bot.domain.messages.Reply` for its channel and add the outbox rows: one place for the
 dispatcher's turns and the scheduled jobs.
 
-The caller owns the transaction: rows are added to the given :class:`storage.Repo`'s session and
+The caller owns the transaction: rows are added through the given outbox repository and
 go out only when that unit of work commits (then wake the outbox sender). Nothing here sends.
 """
 
@@ -28,7 +28,7 @@ class Notifier:
 
     def enqueue(
         self,
-        repo,
+        outbox,
         *,
         channel: str,
         address: str,
@@ -42,7 +42,7 @@ class Notifier:
         render = self.renderers.get(channel)
         payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
         for payload in payloads:
-            repo.enqueue(
+            outbox.enqueue(
                 channel=channel,
                 address=address,
                 payload=payload,
@@ -54,7 +54,7 @@ class Notifier:
             )
         return len(payloads)
 
-    def to_user(self, repo, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
+    def to_user(self, outbox, user: Any, reply: Reply, now: datetime, *, not_before: datetime | None = None) -> int:
         """A notification to a stored user (``storage.models.User``); nothing for an erased one."""
         if user is None or getattr(user, "erased_at", None) is not None:
             return 0
@@ -63,7 +63,7 @@ class Notifier:
         if "lang" not in reply.extra:
             reply = replace(reply, extra={**reply.extra, "lang": self.language_for(user)})
         return self.enqueue(
-            repo,
+            outbox,
             channel=user.channel,
             address=user.external_id,
             user_id=user.id,
@@ -72,13 +72,13 @@ class Notifier:
             not_before=not_before,
         )
 
-    async def delivery_failed(self, repo, report: dict[str, Any], now: datetime) -> int:
+    async def delivery_failed(self, uow, report: dict[str, Any], now: datetime) -> int:
         """Tell the staff member named in an outbox row's ``on_failure`` that the message their
         action sent to a citizen could not be delivered (blocked bot, closed account, rejected
         template): otherwise they believe the citizen has their answer. Names no one: the citizen
         may be anonymous."""
         user_id = report.get("user_id") if isinstance(report, dict) else None
-        user = await repo.get_user(user_id) if isinstance(user_id, int) else None
+        user = await uow.users.get_user(user_id) if isinstance(user_id, int) else None
         if user is None:
             return 0
         t = self.translator_for(user)
@@ -89,7 +89,7 @@ class Notifier:
             "dan pelapor tetap bisa melihatnya lewat /status {number}.",
             number=about,
         )
-        return self.to_user(repo, user, Reply(text=text, purpose="notification"), now)
+        return self.to_user(uow.outbox, user, Reply(text=text, purpose="notification"), now)
 
     def language_for(self, user: Any) -> str:
         lang = getattr(user, "language", None)

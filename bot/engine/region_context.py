@@ -14,7 +14,7 @@ from babel.dates import format_date, format_datetime
 from bot.domain.region_config import SkmConfig, SlaConfig
 from bot.domain.routing import KeywordRouter
 from bot.domain.workdays import WorkCalendar
-from storage import Repo
+from storage.region_repo import RegionRepo
 
 
 class Reader(Protocol):
@@ -49,7 +49,7 @@ class RegionContext:
 _cache: dict[tuple[str, datetime], RegionContext] = {}
 
 
-async def region_context(repo: Repo) -> RegionContext:
+async def region_context(repo: RegionRepo) -> RegionContext:
     """The context of the loaded region, read through ``repo`` (built once per region load)."""
     region = await repo.region()
     if region is None:

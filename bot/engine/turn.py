@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.i18n import Translator
 from bot.domain.messages import Choice, Inbound, Kind, Reply
 from bot.settings import Settings
-from storage import Repo, UnitOfWork
+from storage import UnitOfWork
 from storage.models import ConversationState, User
 
 if TYPE_CHECKING:
@@ -52,11 +52,6 @@ class Turn:
     #: the whole router (set by :meth:`Router.route`): /bantuan lists its commands, /batal and
     #: /hapusdata run its hooks
     router: Router | None = None
-
-    @property
-    def repo(self) -> Repo:
-        """The core repository of this turn's unit of work (users, state, outbox, audit, region)."""
-        return self.uow.core
 
     @property
     def t(self) -> Translator:
@@ -103,7 +98,7 @@ class Turn:
     def audit(
         self, action: str, *, subject_type: str | None = None, subject_id: str | None = None, **detail: Any
     ) -> None:
-        self.repo.audit(
+        self.uow.audit.audit(
             at=self.now,
             action=action,
             actor_user_id=self.user.id,

@@ -143,7 +143,7 @@ async def _small_samples(uow: UnitOfWork, ctx: RegionContext, period, opd: str |
     }
     populations = await uow.skm.populations(period.key, opd)
     basis = ctx.skm.population_basis
-    names = {u.code: u.name for u in await uow.core.units(opd)}
+    names = {u.code: u.name for u in await uow.region.units(opd)}
     small = []
     for code, known in populations.items():
         # (coordinator's figure for the period, region file's yearly one) → N for this period

@@ -96,9 +96,9 @@ async def export_forum(args, db) -> int:
         if forum is None:
             print(f"kanal: forum {args.forum_id} not found (kanal forum list)", file=sys.stderr)
             return 2
-        region = await uow.core.region()
+        region = await uow.region.region()
         tz = ZoneInfo(region.timezone if region else "Asia/Jakarta")
-        opd = await uow.core.get_opd(forum.opd_code)
+        opd = await uow.region.get_opd(forum.opd_code)
         people = await repo.attendees(forum.id, include_cancelled=True)
         inputs = await repo.inputs(forum.id)
     fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "xlsx")

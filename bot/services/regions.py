@@ -12,7 +12,7 @@ from storage import Database
 async def store_region(db: Database, region: Region, now: datetime) -> dict[str, int]:
     """Write ``region`` to the database in one transaction: counts of OPDs, units and services."""
     async with db.unit_of_work() as uow:
-        counts = await uow.core.replace_region(
+        counts = await uow.region.replace_region(
             code=region.code,
             name=region.name,
             timezone=region.timezone,

@@ -45,8 +45,9 @@ from bot.domain.skm import (
     QualityReport,
     SampleStatus,
 )
-from storage import Repo
+from storage.region_repo import RegionRepo
 from storage.skm_repo import SkmRepo, sum_totals
+from storage.unit_state import read_cache_of
 
 if TYPE_CHECKING:
     from openpyxl.cell import WriteOnlyCell
@@ -121,13 +122,13 @@ def _is_database(source: Any) -> bool:
 
 @contextlib.asynccontextmanager
 async def _repos(source: Any, repo: Any = None) -> AsyncIterator[tuple[Any, Any]]:
-    """(SkmRepo, Repo) from a ``Database`` (own read-only unit of work), an ``SkmRepo`` or a session."""
+    """(SkmRepo, RegionRepo) from a ``Database`` (own read-only unit of work) or an ``SkmRepo``."""
     if _is_database(source):
         async with source.unit_of_work() as uow:
-            yield SkmRepo(uow.session), Repo(uow.session)
+            yield uow.skm, uow.region
         return
     skm_repo = source if isinstance(source, SkmRepo) else SkmRepo(source)
-    yield skm_repo, (repo if repo is not None else Repo(skm_repo.session))
+    yield skm_repo, (repo if repo is not None else RegionRepo(skm_repo.session, read_cache_of(skm_repo.session)))
 
 
 async def _region_defaults(
@@ -310,7 +311,7 @@ async def collect_skm_report(
     """IKM, sample status and quality report per unit (plus per OPD and the whole scope) for a period.
 
     ``source``: a ``storage.Database`` (a read-only unit of work is opened), an ``SkmRepo`` or an
-    ``AsyncSession`` (then ``repo`` may be the turn's ``Repo``). ``timezone``/``weight``/``missing``
+    ``AsyncSession`` (then ``repo`` may be the turn's ``uow.region``). ``timezone``/``weight``/``missing``
     default to the loaded region's (``Asia/Jakarta``, ``exact``, ``drop``). ``opd_code`` limits the
     report to one OPD (officers); ``quality_options`` go to ``bot.domain.skm.quality_from_moments``;
     ``splits`` (e.g. :data:`SPLITS`) adds each unit's quality report per channel and per profile

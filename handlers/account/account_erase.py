@@ -60,7 +60,7 @@ async def erase_step(turn: Turn) -> None:
         )
         for hook in turn.router.on_erase:
             await hook(turn)
-        await turn.repo.erase_user(turn.user, turn.now)
+        await turn.uow.users.erase_user(turn.user, turn.now)
     elif turn.inbound.choice == ERASE_NO:
         turn.clear_state()
         show_menu(turn, t("Baik, data Anda tidak dihapus."))

@@ -21,7 +21,7 @@ async def join(turn: Turn, args: str) -> None:
     if not code:
         turn.reply(t("Ketik /gabung diikuti kode undangan, misalnya: /gabung ABCD-EFGH-JKLM"))
         return
-    invite = await turn.repo.redeem_invite(code, turn.user.id, turn.now) if len(code) <= MAX_CODE else None
+    invite = await turn.uow.invites.redeem_invite(code, turn.user.id, turn.now) if len(code) <= MAX_CODE else None
     if invite is None:
         turn.audit("invite_rejected")
         turn.reply(
@@ -35,7 +35,7 @@ async def join(turn: Turn, args: str) -> None:
     turn.user.opd_code = invite.opd_code
     turn.audit("role_granted", subject_type="user", subject_id=str(turn.user.id), role=invite.role, opd=invite.opd_code)
     if invite.role == "officer":
-        opd = await turn.repo.get_opd(invite.opd_code or "")
+        opd = await turn.uow.region.get_opd(invite.opd_code or "")
         turn.reply(
             t(
                 "Selamat, Anda terdaftar sebagai petugas {opd}. Ketik /bantuan untuk melihat perintah petugas.",

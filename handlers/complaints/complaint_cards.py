@@ -178,10 +178,10 @@ def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
 async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_msgid: str, **kw) -> None:
     """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage."""
     if c.state == "triase" or c.opd_code is None:
-        people = await turn.repo.users_with_role("coordinator")
+        people = await turn.uow.users.users_with_role("coordinator")
     else:
-        people = await turn.repo.users_with_role("officer", c.opd_code)
-    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+        people = await turn.uow.users.users_with_role("officer", c.opd_code)
+    citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     for person in people:
         if person.id == turn.user.id:
             continue
@@ -194,7 +194,7 @@ async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Ch
     """Tell the reporter (unless it is them acting, or they erased their data)."""
     if c.citizen_user_id is None or c.citizen_user_id == turn.user.id:
         return
-    citizen = await turn.repo.get_user(c.citizen_user_id)
+    citizen = await turn.uow.users.get_user(c.citizen_user_id)
     if citizen is None or citizen.erased_at is not None:
         return
     t = turn.translator_for(citizen)

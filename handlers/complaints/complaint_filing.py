@@ -156,7 +156,7 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
 
 async def show_summary(turn: Turn, data: dict) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     route = ctx.router.route(data["text"])
     data = {**data, "editing": True}
     turn.set_state(FILING_FLOW, FilingStep.CONFIRM, data)
@@ -327,7 +327,7 @@ STEPS = {
 
 # ---- sending -------------------------------------------------------------------------------------
 async def submit(turn: Turn, data: dict) -> None:
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     route = ctx.router.route(data["text"])
     routed = route.opd_code is not None and route.opd_code in ctx.opd_names
     c = await store_complaint(turn, ctx, data, route, routed)

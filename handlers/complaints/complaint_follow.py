@@ -38,7 +38,7 @@ class RateStep(StrEnum):
 @router.command("status", description=N_("cek status pengaduan Anda"), usage=N_("[nomor]"))
 async def status(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     if not args.strip():
         await list_mine(turn, ctx)
         return
@@ -150,7 +150,7 @@ async def rate_reason(turn: Turn) -> None:
     if c is None or c.state != "selesai":
         turn.reply(t("Laporan itu sudah tidak menunggu penilaian. Ketik /status untuk melihat statusnya."))
         return
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo.reopen_unsatisfied(c, ctx.due(turn.now, ctx.completion_days(c.klass)))
     apply_action(turn, c, "rate_bad", actor_role="citizen", text=reason[: rules.MAX_ANSWER])
     turn.reply(

@@ -63,7 +63,7 @@ class PromptStep(StrEnum):
 )
 async def queue(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     words = args.split()
     coordinator = turn.user.role == "coordinator"
     # a coordinator may name the OPD instead: "/antrian PUPR"
@@ -115,9 +115,9 @@ async def view(turn: Turn, args: str) -> None:
     if c is None:
         not_found(turn, first_word(args))
         return
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo = turn.uow.complaints
-    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     lines = [
         complaint_card(turn, ctx, c, citizen, t, heading=t("Laporan {number}", number=c.number)),
         "",
@@ -199,7 +199,7 @@ async def answer(turn: Turn, args: str) -> None:
     c, text = got
     turn.uow.complaints.mark_answered(c, turn.now)
     apply_action(turn, c, "answer", actor_role=turn.user.role, text=text)
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     await notify_citizen(
         turn,
         c,
@@ -224,10 +224,10 @@ async def resolve(turn: Turn, args: str) -> None:
     if got is None:
         return
     c, text = got
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     turn.uow.complaints.mark_resolved(c, turn.now)
     apply_action(turn, c, "resolve", actor_role=turn.user.role, text=text)
-    citizen = await turn.repo.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     if citizen is not None:
         await notify_citizen(
             turn,
@@ -257,7 +257,7 @@ async def forward(turn: Turn, args: str) -> None:
     parsed = rules.split_number(args)
     target, _, reason = parsed.rest.partition(" ")
     target = target.upper()
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     c = await find_for_handler(turn, parsed.number)
     if c is None:
         not_found(turn, first_word(args))
@@ -301,7 +301,7 @@ async def give_back(turn: Turn, args: str) -> None:
     if got is None:
         return
     c, reason = got
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     old = c.opd_code
     turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, ctx.sla.triage_days))
     apply_action(turn, c, "return", actor_role="officer", text=reason, visible=False)

@@ -37,7 +37,7 @@ COORDINATOR = ("coordinator",)
 )
 async def triage(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     page = page_number(turn, "triase", first_word(args) or None)
     if page is None:
         return
@@ -60,7 +60,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
     t = turn.t
     parsed = rules.split_number(args)
     target = (parsed.rest.split() or [""])[0].upper()
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     c = await find_for_handler(turn, parsed.number)
     if c is None:
         not_found(turn, first_word(args))
@@ -91,7 +91,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
 )
 async def invite(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     opd = args.strip().upper()
     if opd not in ctx.opd_names:
         turn.reply(
@@ -99,7 +99,7 @@ async def invite(turn: Turn, args: str) -> None:
         )
         return
     code = new_invite_code()
-    turn.repo.create_invite(
+    turn.uow.invites.create_invite(
         code=code, role="officer", opd_code=opd, now=turn.now, valid_for=INVITE_VALID_FOR, created_by=turn.user.id
     )
     turn.audit("invite_created", subject_type="opd", subject_id=opd, role="officer")
@@ -116,7 +116,7 @@ async def search(turn: Turn, args: str) -> None:
     if len(term) < 3:
         turn.reply(t("Ketik /cari diikuti minimal 3 huruf, misalnya: /cari jembatan"))
         return
-    await region_context(turn.repo)  # as every complaint command: there must be a loaded region
+    await region_context(turn.uow.region)  # as every complaint command: there must be a loaded region
     rows = await turn.uow.complaints.search(term)
     if not rows:
         turn.reply(t('Tidak ada laporan yang memuat "{term}".', term=term))

@@ -85,7 +85,7 @@ def back_to_list(turn: Turn) -> Choice:
 # ---- lists -------------------------------------------------------------------------------------
 async def list_upcoming(turn: Turn, page: int) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo = turn.uow.forum
     got = await repo.upcoming(turn.now, limit=PAGE, offset=page * PAGE, opd_code=officer_scope(turn))
     counts = await repo.registered_counts(f.id for f in got.rows)
@@ -108,7 +108,7 @@ async def list_upcoming(turn: Turn, page: int) -> None:
 
 async def list_past(turn: Turn, page: int) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     got = await turn.uow.forum.past(turn.now, limit=PAGE, offset=page * PAGE, opd_code=officer_scope(turn))
     upcoming = Choice(t("⬅️ Forum mendatang"), upcoming_link(0))
     if not got.rows:
@@ -133,7 +133,7 @@ async def show_forum(turn: Turn, forum_id: int) -> None:
     if f is None:
         not_found(turn, forum_id)
         return
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     registered = await repo.registered_count(f.id)
     mine = await repo.rsvp(f.id, turn.user.id)
     phase = rules.phase(f.status, f.starts_at, turn.now)
@@ -187,7 +187,7 @@ async def rsvp(turn: Turn, forum_id: int) -> None:
         return
     await repo.register(f.id, turn.user.id, turn.now)
     turn.audit("forum_rsvp", subject_type="forum", subject_id=str(f.id))
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     turn.reply(
         t(
             '✅ Anda terdaftar di forum #{id} "{title}", {when}. Kami kirim pengingat sehari sebelumnya.',
@@ -224,7 +224,7 @@ async def unrsvp(turn: Turn, forum_id: int) -> None:
 # ---- subscriptions -----------------------------------------------------------------------------
 async def subscriptions(turn: Turn) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     mine = set(await turn.uow.forum.subscriptions(turn.user.id))
     lines = [
         t(
@@ -253,7 +253,7 @@ async def subscriptions(turn: Turn) -> None:
 
 async def toggle_subscription(turn: Turn, scope: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     if scope != rules.SCOPE_REGION and scope not in ctx.opd_names:
         await subscriptions(turn)
         return

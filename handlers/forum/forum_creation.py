@@ -38,7 +38,7 @@ async def new_forum(turn: Turn, args: str) -> None:
     if turn.user.role == "officer":
         await ask_step(turn, {"opd": turn.user.opd_code}, NewStep.TITLE)
         return
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     turn.set_state(FLOW, NewStep.OPD, {})
     turn.reply(
         t("Forum baru: untuk OPD mana?"),
@@ -65,7 +65,7 @@ async def ask_step(turn: Turn, data: dict, step: str) -> None:
         NewStep.TOPIC: t("Topik utama yang dibahas? (satu kalimat pendek)"),
         NewStep.WHEN: t(
             "Tanggal dan jam mulai ({tz})? Tulis seperti ini: {example}",
-            tz=rules.tz_abbrev((await region_context(turn.repo)).tz),
+            tz=rules.tz_abbrev((await region_context(turn.uow.region)).tz),
             example=rules.DATE_EXAMPLE,
         ),
         NewStep.PLACE: t('Tempatnya? Tulis alamat, atau tautan rapat daring (https://…), atau keduanya dipisah " | ".'),
@@ -77,7 +77,7 @@ async def ask_step(turn: Turn, data: dict, step: str) -> None:
 
 async def propose(turn: Turn, data: dict) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     draft = await agenda_proposal(
         turn.uow.skm,
         turn.uow.forum,
@@ -110,7 +110,7 @@ async def propose(turn: Turn, data: dict) -> None:
 
 async def confirm(turn: Turn, data: dict) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     turn.set_state(FLOW, NewStep.CONFIRM, data)
     starts = datetime.fromisoformat(data["starts_at"])
     text = "\n".join(
@@ -141,7 +141,7 @@ async def creation(turn: Turn) -> None:
     inbound = turn.inbound
     choice = inbound.choice if inbound.kind is Kind.CHOICE else None
     text = (inbound.text or "") if inbound.kind is Kind.TEXT else ""
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     if step == NewStep.OPD:
         await take_opd(turn, ctx, data, choice, text)
         return
@@ -224,7 +224,7 @@ def new_forum_of(data: dict) -> NewForum:
 
 async def publish_forum(turn: Turn, data: dict) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     if turn.user.role == "officer" and data["opd"] != turn.user.opd_code:
         turn.clear_state()
         turn.reply(t("Petugas hanya dapat membuat forum untuk OPD-nya sendiri."))

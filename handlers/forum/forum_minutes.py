@@ -142,7 +142,7 @@ async def publish(turn: Turn, data: dict) -> None:
         return
     sent = await publish_result(
         turn.uow.forum,
-        await region_context(turn.repo),
+        await region_context(turn.uow.region),
         f,
         turn.now,
         text=data["text"],

@@ -21,7 +21,7 @@ async def staff_view(turn: Turn, forum_id: int) -> None:
     if f is None:
         not_found(turn, forum_id)
         return
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo = turn.uow.forum
     people = await repo.attendees(f.id)
     inputs = await repo.inputs(f.id, limit=MAX_INPUTS)

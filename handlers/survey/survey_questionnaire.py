@@ -71,7 +71,7 @@ async def on_cancel(turn: Turn) -> None:
 
 async def offer_resume(turn: Turn, open_row: SurveyResponse) -> None:
     t = turn.t
-    unit = await turn.repo.get_unit(open_row.unit_code)
+    unit = await turn.uow.region.get_unit(open_row.unit_code)
     answered = sum(1 for e in rules.ELEMENTS if getattr(open_row, e.column) is not None)
     turn.set_state(FLOW, Step.RESUME, {"rid": open_row.id, "unit": open_row.unit_code})
     turn.reply(
@@ -92,9 +92,9 @@ async def offer_resume(turn: Turn, open_row: SurveyResponse) -> None:
 # ---- the questions -----------------------------------------------------------------------------
 async def ask_opd(turn: Turn, page: int = 0) -> None:
     t = turn.t
-    units = await turn.repo.units()
+    units = await turn.uow.region.units()
     with_units = {u.opd_code for u in units}
-    opds = [o for o in await turn.repo.opds() if o.code in with_units]
+    opds = [o for o in await turn.uow.region.opds() if o.code in with_units]
     turn.set_state(FLOW, Step.OPD, {})
     choices = [Choice(o.name[:60], button(Act.OPD, o.code)) for o in opds]
     turn.reply(
@@ -106,7 +106,7 @@ async def ask_opd(turn: Turn, page: int = 0) -> None:
 
 async def ask_unit(turn: Turn, opd_code: str, page: int = 0) -> None:
     t = turn.t
-    units = list(await turn.repo.units(opd_code))
+    units = list(await turn.uow.region.units(opd_code))
     if not units:
         await ask_opd(turn)
         return
@@ -120,8 +120,8 @@ async def ask_unit(turn: Turn, opd_code: str, page: int = 0) -> None:
 
 async def start_for_unit(turn: Turn, unit_code: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
-    unit = await turn.repo.get_unit(unit_code)
+    ctx = await region_context(turn.uow.region)
+    unit = await turn.uow.region.get_unit(unit_code)
     if unit is None or not unit.active:
         turn.reply(t('Unit layanan "{code}" tidak ditemukan. Silakan pilih dari daftar.', code=unit_code[:20]))
         await ask_opd(turn)
@@ -141,7 +141,7 @@ async def start_for_unit(turn: Turn, unit_code: str) -> None:
             ),
         )
         return
-    services = list(await turn.repo.services(unit.code))
+    services = list(await turn.uow.region.services(unit.code))
     data = {"unit": unit.code, "opd": unit.opd_code}
     if len(services) > 1:
         turn.set_state(FLOW, Step.SERVICE, data)
@@ -191,7 +191,7 @@ async def ask_profile(turn: Turn, data: dict, index: int) -> None:
 
 
 async def begin(turn: Turn, data: dict, profile: dict) -> None:
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo = turn.uow.skm
     await repo.abandon_open(turn.user.id, turn.now)
     period = current_period(turn, ctx)
@@ -258,7 +258,7 @@ async def finish(turn: Turn, row: SurveyResponse) -> None:
     await turn.uow.flush()
     turn.audit("skm_completed", subject_type="unit", subject_id=row.unit_code)
     turn.clear_state()
-    unit = await turn.repo.get_unit(row.unit_code)
+    unit = await turn.uow.region.get_unit(row.unit_code)
     text = t(
         "Terima kasih! Jawaban Anda sudah kami simpan dan akan dipakai untuk memperbaiki layanan {unit}.",
         unit=unit.name if unit else row.unit_code,
@@ -269,7 +269,7 @@ async def finish(turn: Turn, row: SurveyResponse) -> None:
 async def unit_ikm_note(turn: Turn, unit_code: str) -> str:
     """The unit's IKM of the current period for the respondent, when the sample is meaningful."""
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     repo = turn.uow.skm
     period = current_period(turn, ctx)
     start, end = period.utc_range(ctx.tz.key)
@@ -316,7 +316,7 @@ async def step(turn: Turn) -> None:
     elif s in (Step.OPD, Step.UNIT) and text:
         turn.reply(turn.t("Mohon pilih dari tombol di atas, atau ketik kode unit."))
     elif s == Step.SERVICE and act is Act.SERVICE:
-        services = {x.code for x in await turn.repo.services(data["unit"])}
+        services = {x.code for x in await turn.uow.region.services(data["unit"])}
         data["service"] = pressed.arg if pressed.arg in services else None
         await after_service(turn, data)
     elif s == Step.PROFILE:

@@ -72,12 +72,12 @@ def parse_args(
 )
 async def ikm(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     scope = turn.user.opd_code if turn.user.role == "officer" else None
     if turn.user.role == "officer" and scope is None:
         turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
         return
-    units = {u.code: u for u in await turn.repo.units(scope)}
+    units = {u.code: u for u in await turn.uow.region.units(scope)}
     unit_code, period, error = parse_args(turn, ctx, args, units)
     if error:
         turn.reply(error)
@@ -133,7 +133,7 @@ async def unit_detail(turn: Turn, ctx: RegionContext, unit, period: rules.Period
     title = f"{unit.name} ({unit.code}) · {period.label(turn.lang)}"
     report = await collect_skm_report(
         turn.uow.skm,
-        turn.repo,
+        turn.uow.region,
         period=period,
         timezone=ctx.tz.key,
         weight=ctx.skm.weight,
@@ -224,9 +224,9 @@ def quality_lines(turn: Turn, u) -> list[str]:
 )
 async def populasi(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     words = args.split()
-    units = {u.code: u for u in await turn.repo.units()}
+    units = {u.code: u for u in await turn.uow.region.units()}
     if not words or words[0].upper() not in units:
         turn.reply(
             t(
@@ -330,7 +330,7 @@ async def show_population(turn: Turn, ctx: RegionContext, unit, period: rules.Pe
 )
 async def export(turn: Turn, args: str) -> None:
     t = turn.t
-    ctx = await region_context(turn.repo)
+    ctx = await region_context(turn.uow.region)
     words = args.split()
     if not words or words[0].lower() != "skm":
         turn.reply(t("Ketik /ekspor skm [periode], misalnya /ekspor skm 2026-S2."))
@@ -346,7 +346,7 @@ async def export(turn: Turn, args: str) -> None:
     scope = turn.user.opd_code if turn.user.role == "officer" else None
     data = await build_skm_workbook(
         turn.uow.skm,
-        turn.repo,
+        turn.uow.region,
         period=period,
         timezone=ctx.tz.key,
         weight=ctx.skm.weight,

@@ -29,7 +29,7 @@ async def test_each_outcome_is_written_as_its_rows_state(db, clock):
     later = clock.now() + timedelta(seconds=30)
     told: list[dict] = []
 
-    async def on_failed(repo, report, now):
+    async def on_failed(uow, report, now):
         told.append(report)
 
     batch = [
@@ -40,7 +40,7 @@ async def test_each_outcome_is_written_as_its_rows_state(db, clock):
         Released(released),
     ]
     async with db.unit_of_work() as uow:
-        await write_outcomes(Repo(uow.session), batch, clock.now(), on_failed)
+        await write_outcomes(uow, batch, clock.now(), on_failed)
         await uow.commit()
     async with db.unit_of_work() as uow:
         rows = {r.id: r for r in (await uow.session.execute(select(OutboxMessage))).scalars()}
