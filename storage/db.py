@@ -197,8 +197,9 @@ class UnitOfWork:
         self.pending.group_commit = True
 
     async def flush(self) -> None:
-        """Write what the repositories hold so far (pending rows, ids of new rows), without committing."""
-        await self.pending.write()
+        """Write the new and changed ORM objects (a new row gets its id), without committing. The
+        pending outbox, audit and SKM rows stay pending: they are written at the commit, a whole
+        group commit's in one statement per table."""
         await self.session.flush()
 
     async def detach_all(self, *, keep: Iterable[object] = ()) -> None:
