@@ -14,6 +14,7 @@ from bot.channels.base import Channel, ChannelContext, CommandMenu
 from bot.channels.registry import build_channels
 from bot.delivery.sender import OutboxSender
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
 from bot.domain.region import load_region_file
 from bot.engine import language
@@ -182,7 +183,7 @@ class KanalApp:
             t = Translator(lang)
             menus["" if lang == self.settings.default_language else lang] = [
                 (c.names[0] if lang == "id" else c.names[-1], t(c.description))
-                for c in self.router.commands_for("citizen")
+                for c in self.router.commands_for(Role.CITIZEN)
             ]
         return menus
 

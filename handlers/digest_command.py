@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
@@ -19,13 +20,13 @@ router = Router("digest")
 
 
 @router.command(
-    "ringkasan", "digest", description=N_("ringkasan harian pengaduan dan SKM"), roles=("officer", "coordinator")
+    "ringkasan", "digest", description=N_("ringkasan harian pengaduan dan SKM"), roles=(Role.OFFICER, Role.COORDINATOR)
 )
 async def ringkasan(turn: Turn, args: str) -> None:
     t = turn.t
     ctx = await region_context(turn.uow.region)
     start = turn.now - timedelta(hours=24)
-    if turn.user.role == "coordinator":
+    if turn.user.role == Role.COORDINATOR:
         data = await collect_digest(turn.uow, ctx, turn.now, start)
         reply = coordinator_reply(t, ctx, data, await chart_png(t, ctx, data))
     elif turn.user.opd_code:

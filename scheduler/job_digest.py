@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
 from bot.domain.sla import digest_day, digest_window_start, parse_clock_time
 from bot.services.digest import DigestData, chart_png, collect_digest, coordinator_reply, officer_reply
@@ -41,15 +42,17 @@ async def _collect(ctx: JobContext, region: Any, day: date, now: datetime, start
     """The region's digest to the coordinators, each late OPD's to its officers, and the charts."""
     async with ctx.db.unit_of_work() as uow:
         staff = await uow.sla.staff()
-        coordinators = [u for u in staff if u.role == "coordinator"]
+        coordinators = [u for u in staff if u.role == Role.COORDINATOR]
         data = await collect_digest(uow, region, now, start)
         late_opds = {opd for opd, _n, late in data.open_by_opd if opd and late}
-        officers = [u for u in staff if u.role == "officer" and u.opd_code in late_opds]
+        officers = [u for u in staff if u.role == Role.OFFICER and u.opd_code in late_opds]
         per_opd = {
             opd: await collect_digest(uow, region, now, start, opd=opd)
             for opd in sorted({u.opd_code for u in officers})
         }
-    plan = _Plan(day, data, per_opd, [(u, "coordinator") for u in coordinators] + [(u, "officer") for u in officers])
+    plan = _Plan(
+        day, data, per_opd, [(u, Role.COORDINATOR) for u in coordinators] + [(u, Role.OFFICER) for u in officers]
+    )
     for lang in sorted({ctx.notifier.language_for(u) for u in coordinators}):
         plan.charts[lang] = await chart_png(Translator(lang), region, data)
     return plan
@@ -63,7 +66,7 @@ async def _send(ctx: JobContext, plan: _Plan, region: Any, now: datetime, result
                     result.add("already_sent")
                     continue
                 t = ctx.notifier.translator_for(person)
-                if kind == "coordinator":
+                if kind == Role.COORDINATOR:
                     reply = coordinator_reply(t, region, plan.data, plan.charts[t.lang])
                 else:
                     reply = officer_reply(t, region, plan.per_opd[person.opd_code])

@@ -27,6 +27,7 @@ from typing import Any
 
 from babel.dates import format_date
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Reply
 from bot.domain.sla import (
@@ -71,7 +72,7 @@ def _short(text: str, n: int) -> str:
 def _reminder_line(t: Translator, item: ReminderItem, cal: WorkCalendar, role: str) -> str:
     c = item.complaint
     parts = [c.number]
-    if item.due.kind == "escalation" or role == "coordinator":
+    if item.due.kind == "escalation" or role == Role.COORDINATOR:
         parts.append(c.opd_code or t("Triase"))
     deadline = stage_deadline(item.stage, c)
     parts.append(t("batas {date}", date=_format_day(t.lang, cal.local_date(deadline))))
@@ -107,7 +108,9 @@ def reminder_reply(
         lines.append(t("… dan {n} lainnya.", n=len(ordered) - MAX_REMINDER_LINES))
     lines += [
         "",
-        t("Buka /triase atau /lihat <nomor>.") if role == "coordinator" else t("Buka /antrian untuk menindaklanjuti."),
+        t("Buka /triase atau /lihat <nomor>.")
+        if role == Role.COORDINATOR
+        else t("Buka /antrian untuk menindaklanjuti."),
     ]
     numbers = list(dict.fromkeys(i.complaint.number for i in ordered))[:5]
     escalation = any(i.due.kind == "escalation" for i in items)
@@ -150,10 +153,10 @@ def _due_items(complaints, group: Flagged, now: datetime, cal: WorkCalendar, pol
 
 def _inboxes(items: list[ReminderItem], staff: Sequence[Any], result: JobResult) -> dict[int, list[ReminderItem]]:
     """Each staff member's reminders (by user id)."""
-    coordinators = [u for u in staff if u.role == "coordinator"]
+    coordinators = [u for u in staff if u.role == Role.COORDINATOR]
     officers: dict[str, list] = defaultdict(list)
     for u in staff:
-        if u.role == "officer" and u.opd_code:
+        if u.role == Role.OFFICER and u.opd_code:
             officers[u.opd_code].append(u)
     inbox: dict[int, list[ReminderItem]] = defaultdict(list)
     for item in items:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
 from bot.domain.messages import Choice, Inbound, Kind, Reply
 from bot.settings import Settings
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROLES = ("citizen", "officer", "coordinator")
+ROLES = tuple(Role)
 
 
 class DatabaseUnavailable(Exception):

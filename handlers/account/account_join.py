@@ -3,6 +3,7 @@ coordinator). Codes are made by ``bot.services.invites``."""
 
 from __future__ import annotations
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -34,7 +35,7 @@ async def join(turn: Turn, args: str) -> None:
     turn.user.role = invite.role
     turn.user.opd_code = invite.opd_code
     turn.audit("role_granted", subject_type="user", subject_id=str(turn.user.id), role=invite.role, opd=invite.opd_code)
-    if invite.role == "officer":
+    if invite.role == Role.OFFICER:
         opd = await turn.uow.region.get_opd(invite.opd_code or "")
         turn.reply(
             t(

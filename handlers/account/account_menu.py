@@ -6,6 +6,7 @@ command it stands for, routed exactly as if the person had typed it.
 
 from __future__ import annotations
 
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice
 from bot.engine.router import Router
@@ -13,7 +14,7 @@ from bot.engine.turn import Turn
 
 router = Router("account.menu")
 
-ROLE_NAMES = {"citizen": N_("warga"), "officer": N_("petugas OPD"), "coordinator": N_("koordinator")}
+ROLE_NAMES = {Role.CITIZEN: N_("warga"), Role.OFFICER: N_("petugas OPD"), Role.COORDINATOR: N_("koordinator")}
 
 # Menu entries: (label msgid, command the button sends).
 MENU = (

@@ -5,12 +5,13 @@ answers when it is not there or not in a state for the action, and the state tra
 from __future__ import annotations
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import Role
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_cards import short, state_label
 from storage.models import Complaint
 
 #: the roles that handle complaints
-HANDLERS = ("officer", "coordinator")
+HANDLERS = (Role.OFFICER, Role.COORDINATOR)
 
 
 def apply_action(
@@ -45,9 +46,9 @@ async def find_for_handler(turn: Turn, number: str | None, *, lock: bool = True)
     if number is None:
         return None
     repo = turn.uow.complaints
-    if turn.user.role == "coordinator":
+    if turn.user.role == Role.COORDINATOR:
         return await repo.get(number, lock=lock)
-    if turn.user.role == "officer" and turn.user.opd_code:
+    if turn.user.role == Role.OFFICER and turn.user.opd_code:
         return await repo.get(number, lock=lock, opd_code=turn.user.opd_code)
     return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Reply
 from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
@@ -37,12 +38,12 @@ ACTION_EVENT_LABELS = {
 
 def reporter_line(t: Translator, c: Complaint, citizen: User | None) -> str:
     """Who filed it, as an officer/coordinator may see it. Anonim: nothing identifying, ever."""
-    if c.privacy == "anonim":
+    if c.privacy == Privacy.ANONIM:
         return t("Pelapor: Anonim")
     if citizen is None or citizen.erased_at is not None:
         return t("Pelapor: (data pribadi telah dihapus)")
     name = citizen.display_name or t("tanpa nama")
-    extra = t(" · 🔒 Rahasia") if c.privacy == "rahasia" else ""
+    extra = t(" · 🔒 Rahasia") if c.privacy == Privacy.RAHASIA else ""
     return t("Pelapor: {name}", name=name) + extra
 
 
@@ -106,11 +107,11 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
     label = t(
         ACTION_EVENT_LABELS.get(ev.action, ev.action), opd=ctx.opd_names.get(ev.opd_code or "", ev.opd_code or "-")
     )
-    if ev.actor_role == "citizen":
+    if ev.actor_role == Role.CITIZEN:
         who = t("Anda") if for_citizen else t("Pelapor")
-    elif ev.actor_role == "officer":
+    elif ev.actor_role == Role.OFFICER:
         who = t("Petugas {opd}", opd=ev.opd_code or "")
-    elif ev.actor_role == "coordinator":
+    elif ev.actor_role == Role.COORDINATOR:
         who = t("Koordinator")
     else:
         who = t("Sistem")
@@ -120,8 +121,10 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
 
 def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint) -> str:
     """One complaint of a paged staff list (/antrian, /triase)."""
-    due = c.triage_due_at if c.state == "triase" else c.completion_due_at
-    suggestion = t(" · usulan: {opd}", opd=c.suggested_opd) if c.state == "triase" and c.suggested_opd else ""
+    due = c.triage_due_at if c.state == ComplaintState.TRIASE else c.completion_due_at
+    suggestion = (
+        t(" · usulan: {opd}", opd=c.suggested_opd) if c.state == ComplaintState.TRIASE and c.suggested_opd else ""
+    )
     deadline = t("batas {date}", date=fmt_date(turn, ctx, due))
     return (
         f"{i}. {c.number} · {state_label(t, c.state)} · {deadline}{overdue_mark(turn, ctx, c)}{suggestion}\n"
@@ -167,20 +170,20 @@ def send_list(
 
 def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
     """The buttons under a notification to one of the complaint's handlers."""
-    if person.role == "officer":
+    if person.role == Role.OFFICER:
         return officer_buttons(t, c.number)
     choices = [view_choice(t, c.number)]
-    if c.state == "triase" and c.suggested_opd:
+    if c.state == ComplaintState.TRIASE and c.suggested_opd:
         choices.append(route_choice(t, c.number, c.suggested_opd))
     return choices
 
 
 async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_msgid: str, **kw) -> None:
     """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage."""
-    if c.state == "triase" or c.opd_code is None:
-        people = await turn.uow.users.users_with_role("coordinator")
+    if c.state == ComplaintState.TRIASE or c.opd_code is None:
+        people = await turn.uow.users.users_with_role(Role.COORDINATOR)
     else:
-        people = await turn.uow.users.users_with_role("officer", c.opd_code)
+        people = await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     for person in people:
         if person.id == turn.user.id:
@@ -199,5 +202,7 @@ async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Ch
         return
     t = turn.translator_for(citizen)
     # a staff member's answer that cannot be delivered is reported back to them (Notifier.delivery_failed)
-    report = {"user_id": turn.user.id, "about": c.number} if turn.user.role in ("officer", "coordinator") else None
+    report = (
+        {"user_id": turn.user.id, "about": c.number} if turn.user.role in (Role.OFFICER, Role.COORDINATOR) else None
+    )
     turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices, on_failure=report))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Kind
 from bot.domain.routing import RouteResult
@@ -38,7 +39,7 @@ SKIP = "lapor:skip"
 SEND = "lapor:send"
 PRIVACY_PREFIX = "lapor:privacy:"
 EDIT_PREFIX = "lapor:edit:"
-PRIVACY_BY_NUMBER = {"1": "biasa", "2": "rahasia", "3": "anonim"}
+PRIVACY_BY_NUMBER = {"1": Privacy.BIASA, "2": Privacy.RAHASIA, "3": Privacy.ANONIM}
 NEXT_WORDS = ("lanjut", "next", "lewati", "skip", "tidak", "tidak ada")
 SKIP_WORDS = ("lewati", "skip", "tidak", "tidak ada")
 SEND_WORDS = ("kirim", "send", "ya")
@@ -168,7 +169,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
             "",
             t("📷 Foto: {n}", n=len(data.get("photos", []))),
             t("📍 Lokasi: {where}", where=where),
-            t("🔒 Kerahasiaan: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", "biasa")])),
+            t("🔒 Kerahasiaan: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
             t("🏢 Usulan OPD tujuan: {opd}", opd=opd),
             "",
             t("Kirim laporan ini?"),
@@ -358,8 +359,8 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
         latitude=data.get("lat"),
         longitude=data.get("lon"),
         address=data.get("address"),
-        privacy=data.get("privacy", "biasa"),
-        state="disposisi" if routed else "triase",
+        privacy=data.get("privacy", Privacy.BIASA),
+        state=ComplaintState.DISPOSISI if routed else ComplaintState.TRIASE,
         opd_code=route.opd_code if routed else None,
         suggested_opd=route.opd_code,
         route_confidence=route.confidence,
@@ -383,7 +384,9 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
             caption=p.get("caption"),
             now=now,
         )
-    repo.add_event(complaint=c, at=now, actor_user_id=turn.user.id, actor_role="citizen", action="filed", text=c.text)
+    repo.add_event(
+        complaint=c, at=now, actor_user_id=turn.user.id, actor_role=Role.CITIZEN, action="filed", text=c.text
+    )
     if routed:
         repo.add_event(complaint=c, at=now, actor_user_id=None, actor_role="system", action="auto_routed")
     return c

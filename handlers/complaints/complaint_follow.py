@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Kind
 from bot.engine.region_context import RegionContext, fmt_date, region_context
@@ -86,7 +87,7 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
     lines += ["", t("Riwayat:")]
     for ev in await turn.uow.complaints.events(c.id, citizen_view=True):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=True))
-    choices = list(rate_choices(t, c.number)) if c.state == "selesai" else []
+    choices = list(rate_choices(t, c.number)) if c.state == ComplaintState.SELESAI else []
     turn.reply("\n".join(lines), choices)
 
 
@@ -95,7 +96,7 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
     "nilai",
     "rate",
     description=N_("beri penilaian atas laporan yang selesai"),
-    roles=("citizen", "officer", "coordinator"),
+    roles=(Role.CITIZEN, Role.OFFICER, Role.COORDINATOR),
     usage=N_("<nomor> puas|tidak"),
 )
 async def rate(turn: Turn, args: str) -> None:
@@ -107,7 +108,7 @@ async def rate(turn: Turn, args: str) -> None:
     if c is None:
         turn.reply(t("Laporan tidak ditemukan di antara laporan Anda. Ketik /status untuk daftar laporan Anda."))
         return
-    if c.state != "selesai":
+    if c.state != ComplaintState.SELESAI:
         turn.reply(
             t(
                 'Laporan {number} berstatus "{state}"; '
@@ -118,7 +119,7 @@ async def rate(turn: Turn, args: str) -> None:
         )
         return
     if verdict in GOOD_WORDS:
-        apply_action(turn, c, "rate_good", actor_role="citizen", text=None)
+        apply_action(turn, c, "rate_good", actor_role=Role.CITIZEN, text=None)
         repo.rate_satisfied(c)
         turn.reply(t("Terima kasih atas penilaian Anda. Laporan {number} ditutup.", number=c.number))
     elif verdict in BAD_WORDS:
@@ -147,12 +148,12 @@ async def rate_reason(turn: Turn) -> None:
     repo = turn.uow.complaints
     c = await repo.get(turn.data.get("number", ""), citizen_user_id=turn.user.id, lock=True)
     turn.clear_state()
-    if c is None or c.state != "selesai":
+    if c is None or c.state != ComplaintState.SELESAI:
         turn.reply(t("Laporan itu sudah tidak menunggu penilaian. Ketik /status untuk melihat statusnya."))
         return
     ctx = await region_context(turn.uow.region)
     repo.reopen_unsatisfied(c, ctx.due(turn.now, ctx.completion_days(c.klass)))
-    apply_action(turn, c, "rate_bad", actor_role="citizen", text=reason[: rules.MAX_ANSWER])
+    apply_action(turn, c, "rate_bad", actor_role=Role.CITIZEN, text=reason[: rules.MAX_ANSWER])
     turn.reply(
         t(
             "Laporan {number} dibuka kembali dan diteruskan lagi ke {opd}. Batas penyelesaian baru: {date}.",

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Attachment, Kind
 from bot.engine.region_context import RegionContext, region_context
@@ -65,7 +66,7 @@ async def queue(turn: Turn, args: str) -> None:
     t = turn.t
     ctx = await region_context(turn.uow.region)
     words = args.split()
-    coordinator = turn.user.role == "coordinator"
+    coordinator = turn.user.role == Role.COORDINATOR
     # a coordinator may name the OPD instead: "/antrian PUPR"
     page = page_number(turn, "antrian", words[0] if words and (words[0].isdecimal() or not coordinator) else None)
     if page is None:
@@ -127,7 +128,7 @@ async def view(turn: Turn, args: str) -> None:
         lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
     choices = (
         officer_buttons(t, c.number)
-        if turn.user.role == "officer"
+        if turn.user.role == Role.OFFICER
         else [answer_choice(t, c.number), resolve_choice(t, c.number)]
     )
     turn.reply("\n".join(lines), choices if c.state in rules.OPEN_STATES else [])
@@ -291,7 +292,7 @@ async def forward(turn: Turn, args: str) -> None:
     "kembalikan",
     "return",
     description=N_("kembalikan ke koordinator (bukan kewenangan OPD)"),
-    roles=("officer",),
+    roles=(Role.OFFICER,),
     usage=N_("<nomor> <alasan>"),
 )
 async def give_back(turn: Turn, args: str) -> None:
@@ -304,7 +305,7 @@ async def give_back(turn: Turn, args: str) -> None:
     ctx = await region_context(turn.uow.region)
     old = c.opd_code
     turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, ctx.sla.triage_days))
-    apply_action(turn, c, "return", actor_role="officer", text=reason, visible=False)
+    apply_action(turn, c, "return", actor_role=Role.OFFICER, text=reason, visible=False)
     await notify_handlers(
         turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)
     )

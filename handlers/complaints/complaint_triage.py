@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bot.domain import complaint_rules as rules
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
@@ -29,7 +30,7 @@ from handlers.complaints.complaint_cards import (
 
 router = Router("complaints.triage")
 
-COORDINATOR = ("coordinator",)
+COORDINATOR = (Role.COORDINATOR,)
 
 
 @router.command(
@@ -78,7 +79,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
         refuse_in_state(turn, c)
         return
     turn.uow.complaints.route_to(c, target, turn.now)
-    apply_action(turn, c, "route", actor_role="coordinator", text=None)
+    apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} sudah diverifikasi dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
@@ -100,9 +101,9 @@ async def invite(turn: Turn, args: str) -> None:
         return
     code = new_invite_code()
     turn.uow.invites.create_invite(
-        code=code, role="officer", opd_code=opd, now=turn.now, valid_for=INVITE_VALID_FOR, created_by=turn.user.id
+        code=code, role=Role.OFFICER, opd_code=opd, now=turn.now, valid_for=INVITE_VALID_FOR, created_by=turn.user.id
     )
-    turn.audit("invite_created", subject_type="opd", subject_id=opd, role="officer")
+    turn.audit("invite_created", subject_type="opd", subject_id=opd, role=Role.OFFICER)
     turn.reply(
         t("Kode undangan petugas {opd} (sekali pakai, berlaku 7 hari). Petugas mengetik:", opd=ctx.opd_names[opd])
         + f"\n\n{command('gabung', code)}"

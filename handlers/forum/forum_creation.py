@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain import forum_rules as rules
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Choice, Kind
 from bot.engine.region_context import RegionContext, region_context
@@ -35,7 +36,7 @@ FLOW = ForumFlow.NEW
 async def new_forum(turn: Turn, args: str) -> None:
     turn.clear_state()
     t = turn.t
-    if turn.user.role == "officer":
+    if turn.user.role == Role.OFFICER:
         await ask_step(turn, {"opd": turn.user.opd_code}, NewStep.TITLE)
         return
     ctx = await region_context(turn.uow.region)
@@ -225,7 +226,7 @@ def new_forum_of(data: dict) -> NewForum:
 async def publish_forum(turn: Turn, data: dict) -> None:
     t = turn.t
     ctx = await region_context(turn.uow.region)
-    if turn.user.role == "officer" and data["opd"] != turn.user.opd_code:
+    if turn.user.role == Role.OFFICER and data["opd"] != turn.user.opd_code:
         turn.clear_state()
         turn.reply(t("Petugas hanya dapat membuat forum untuk OPD-nya sendiri."))
         return

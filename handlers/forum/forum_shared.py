@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.domain import forum_rules as rules
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
 from bot.domain.messages import Choice
 from bot.engine.region_context import RegionContext
@@ -14,7 +15,7 @@ from handlers.forum.forum_buttons import forum_link
 from storage.models import Forum
 
 PAGE = 5
-STAFF = ("officer", "coordinator")
+STAFF = (Role.OFFICER, Role.COORDINATOR)
 
 
 def is_staff(turn: Turn) -> bool:
@@ -23,7 +24,7 @@ def is_staff(turn: Turn) -> bool:
 
 def officer_scope(turn: Turn) -> str | None:
     """An officer's OPD (they see only its forums); None for everyone else."""
-    return turn.user.opd_code if turn.user.role == "officer" else None
+    return turn.user.opd_code if turn.user.role == Role.OFFICER else None
 
 
 async def staff_forum(turn: Turn, forum_id: int, *, lock: bool = False) -> Forum | None:

@@ -7,6 +7,7 @@ Officers see their own OPD, coordinators the whole region.
 from __future__ import annotations
 
 from bot.domain import skm as rules
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment
 from bot.engine.region_context import RegionContext, region_context
@@ -17,7 +18,7 @@ from handlers.survey.survey_shared import current_period, num, population_basis
 
 router = Router("survey_results")
 
-STAFF = ("officer", "coordinator")
+STAFF = (Role.OFFICER, Role.COORDINATOR)
 MAX_POPULATION = 100_000_000
 MAX_SEGMENT_LINES = 8
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,8 +74,8 @@ def parse_args(
 async def ikm(turn: Turn, args: str) -> None:
     t = turn.t
     ctx = await region_context(turn.uow.region)
-    scope = turn.user.opd_code if turn.user.role == "officer" else None
-    if turn.user.role == "officer" and scope is None:
+    scope = turn.user.opd_code if turn.user.role == Role.OFFICER else None
+    if turn.user.role == Role.OFFICER and scope is None:
         turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
         return
     units = {u.code: u for u in await turn.uow.region.units(scope)}
@@ -219,7 +220,7 @@ def quality_lines(turn: Turn, u) -> list[str]:
     "populasi",
     "population",
     description=N_("atur populasi pengguna layanan unit untuk ukuran sampel"),
-    roles=("coordinator",),
+    roles=(Role.COORDINATOR,),
     usage=N_("KODE-UNIT [JUMLAH|hapus] [periode]"),
 )
 async def populasi(turn: Turn, args: str) -> None:
@@ -343,7 +344,7 @@ async def export(turn: Turn, args: str) -> None:
             t('Periode "{word}" tidak dikenal. Contoh: {examples}', word=words[1][:30], examples=rules.PERIOD_EXAMPLES)
         )
         return
-    scope = turn.user.opd_code if turn.user.role == "officer" else None
+    scope = turn.user.opd_code if turn.user.role == Role.OFFICER else None
     data = await build_skm_workbook(
         turn.uow.skm,
         turn.uow.region,
