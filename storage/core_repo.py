@@ -1,5 +1,5 @@
-"""``Repo``: one object with the methods of the core repositories, for code written before they
-were split by table group. Each method is the split repository's own (same name, same signature):
+"""``Repo``: one object with the methods of the core repositories, for the tests and benchmarks
+written before they were split by table group (the application itself no longer uses it). Each method is the split repository's own (same name, same signature):
 users and conversation state (:mod:`storage.user_repo`), inbound dedupe (:mod:`storage.inbound_repo`),
 outbox (:mod:`storage.outbox_repo`), audit (:mod:`storage.audit_repo`), region
 (:mod:`storage.region_repo`) and invites (:mod:`storage.invite_repo`). New code uses those through
@@ -63,7 +63,7 @@ class _Delegate:
 
 
 class Repo:
-    """The core repositories of one unit of work behind one object (``uow.core``, ``turn.repo``)."""
+    """The core repositories of one unit of work behind one object (``uow.core``, ``Repo(session)``)."""
 
     #: how far a message got (see :meth:`OutboxRepo.record_delivery_status`)
     DELIVERY_RANK = OutboxRepo.DELIVERY_RANK
