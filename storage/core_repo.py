@@ -1,9 +1,10 @@
 """``Repo``: one object with the methods of the core repositories, for the tests and benchmarks
-written before they were split by table group (the application itself no longer uses it). Each method is the split repository's own (same name, same signature):
-users and conversation state (:mod:`storage.user_repo`), inbound dedupe (:mod:`storage.inbound_repo`),
-outbox (:mod:`storage.outbox_repo`), audit (:mod:`storage.audit_repo`), region
-(:mod:`storage.region_repo`) and invites (:mod:`storage.invite_repo`). New code uses those through
-the unit of work (``uow.users``, ``uow.outbox``, ...).
+written before they were split by table group (the application itself no longer uses it). Each
+method is the split repository's own (same name, same signature): users and conversation state
+(:mod:`storage.user_repo`), inbound dedupe (:mod:`storage.inbound_repo`), outbox
+(:mod:`storage.outbox_repo`), audit (:mod:`storage.audit_repo`), region (:mod:`storage.region_repo`)
+and invites (:mod:`storage.invite_repo`). New code uses those through the unit of work
+(``uow.users``, ``uow.outbox``, ...).
 
 All methods take aware UTC datetimes (``now``) from the caller: time is injected, never read here.
 """
