@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bot.channels.registry import renderers as renderers_for
+from bot.channels.registry import renderers
 from bot.domain import forum_rules as rules
 from bot.domain.i18n import Translator
 from bot.domain.messages import Attachment
@@ -77,7 +77,7 @@ class _Failed(Exception):
 async def run(args: argparse.Namespace, db, settings, now: datetime) -> int:
     try:
         body, pdf = _result_input(args) if args.forum_command == "result" else (None, None)
-        notifier = Notifier(renderers_for(None), languages=settings.languages)
+        notifier = Notifier(renderers(None), languages=settings.languages)
         async with db.unit_of_work() as uow:
             if await uow.region.region() is None:
                 raise _Failed("no region loaded: run `kanal region load FILE` first", 1)

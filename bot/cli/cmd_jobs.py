@@ -17,7 +17,7 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.channels.registry import renderers as renderers_for
+from bot.channels.registry import renderers
 from bot.domain.clock import ManualClock, SystemClock
 from bot.engine.notify import Notifier
 from scheduler.job_context import JobContext
@@ -146,7 +146,7 @@ async def _run(name: str, db, settings, at: datetime) -> int:
     ctx = JobContext(
         db,
         settings,
-        Notifier(renderers_for(None), languages=settings.languages),
+        Notifier(renderers(None), languages=settings.languages),
         clock=ManualClock(at),
         release_clock=SystemClock(),
     )

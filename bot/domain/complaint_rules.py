@@ -46,15 +46,18 @@ class Privacy(StrEnum):
     ANONIM = "anonim"  # no identity is kept for staff at all
 
 
-State = ComplaintState
 STATES: tuple[ComplaintState, ...] = tuple(ComplaintState)
-OPEN_STATES: tuple[ComplaintState, ...] = (State.TRIASE, State.DISPOSISI, State.TINDAK_LANJUT)
+OPEN_STATES: tuple[ComplaintState, ...] = (
+    ComplaintState.TRIASE,
+    ComplaintState.DISPOSISI,
+    ComplaintState.TINDAK_LANJUT,
+)
 STATE_LABELS = {
-    State.TRIASE: N_("Menunggu verifikasi (triase)"),
-    State.DISPOSISI: N_("Didisposisikan ke OPD"),
-    State.TINDAK_LANJUT: N_("Ditindaklanjuti"),
-    State.SELESAI: N_("Selesai, menunggu konfirmasi Anda"),
-    State.DITUTUP: N_("Ditutup"),
+    ComplaintState.TRIASE: N_("Menunggu verifikasi (triase)"),
+    ComplaintState.DISPOSISI: N_("Didisposisikan ke OPD"),
+    ComplaintState.TINDAK_LANJUT: N_("Ditindaklanjuti"),
+    ComplaintState.SELESAI: N_("Selesai, menunggu konfirmasi Anda"),
+    ComplaintState.DITUTUP: N_("Ditutup"),
 }
 PRIVACY: tuple[Privacy, ...] = tuple(Privacy)
 PRIVACY_LABELS = {Privacy.BIASA: N_("Biasa"), Privacy.RAHASIA: N_("Rahasia"), Privacy.ANONIM: N_("Anonim")}
@@ -68,14 +71,14 @@ MAX_ANSWER = 4000
 
 # action -> (states it is allowed from, resulting state or None = unchanged)
 TRANSITIONS: dict[str, tuple[tuple[ComplaintState, ...], ComplaintState | None]] = {
-    "route": ((State.TRIASE,), State.DISPOSISI),
-    "answer": ((State.DISPOSISI, State.TINDAK_LANJUT), State.TINDAK_LANJUT),
-    "resolve": ((State.DISPOSISI, State.TINDAK_LANJUT), State.SELESAI),
-    "forward": ((State.DISPOSISI, State.TINDAK_LANJUT), State.DISPOSISI),
-    "return": ((State.DISPOSISI, State.TINDAK_LANJUT), State.TRIASE),
-    "rate_good": ((State.SELESAI,), State.DITUTUP),
-    "rate_bad": ((State.SELESAI,), State.TINDAK_LANJUT),
-    "autoclose": ((State.SELESAI,), State.DITUTUP),
+    "route": ((ComplaintState.TRIASE,), ComplaintState.DISPOSISI),
+    "answer": ((ComplaintState.DISPOSISI, ComplaintState.TINDAK_LANJUT), ComplaintState.TINDAK_LANJUT),
+    "resolve": ((ComplaintState.DISPOSISI, ComplaintState.TINDAK_LANJUT), ComplaintState.SELESAI),
+    "forward": ((ComplaintState.DISPOSISI, ComplaintState.TINDAK_LANJUT), ComplaintState.DISPOSISI),
+    "return": ((ComplaintState.DISPOSISI, ComplaintState.TINDAK_LANJUT), ComplaintState.TRIASE),
+    "rate_good": ((ComplaintState.SELESAI,), ComplaintState.DITUTUP),
+    "rate_bad": ((ComplaintState.SELESAI,), ComplaintState.TINDAK_LANJUT),
+    "autoclose": ((ComplaintState.SELESAI,), ComplaintState.DITUTUP),
     "reclassify": (OPEN_STATES, None),
 }
 

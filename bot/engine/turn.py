@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
-from bot.domain.messages import Choice, Inbound, Kind, Reply
+from bot.domain.messages import Choice, Inbound, Reply
 from bot.settings import Settings
 from storage import UnitOfWork
 from storage.models import ConversationState, User
@@ -111,7 +111,3 @@ class Turn:
 
 def _reply_fields(reply: Reply) -> dict[str, Any]:
     return {name: getattr(reply, name) for name in reply.__dataclass_fields__}
-
-
-def is_text(turn: Turn) -> bool:
-    return turn.inbound.kind is Kind.TEXT and bool(turn.inbound.text)
