@@ -1,19 +1,36 @@
-"""Logging set-up with secret redaction: tokens and app secrets never reach a log line."""
+"""Logging set-up: tokens, app secrets and passwords never reach a log line, whatever their length,
+and control characters from outside (a newline in a web chat message id) cannot forge a line."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import fields
+
+from bot.settings import database_password
 
 REDACTED = "[REDACTED]"
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every control character (newline, carriage return, escape, …) written as a
+    visible escape (``\\n``, ``\\x1b``), so one log record stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or unicodedata.category(c) not in ("Cc", "Zl", "Zp") else repr(c)[1:-1] for c in text
+    )
+
+
 class RedactSecrets(logging.Filter):
+    """Redacts every configured secret (whatever its length) and escapes control characters in
+    the message; a traceback keeps its lines but loses the secrets."""
+
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def _clean(self, text: str) -> str:
         for s in self.secrets:
@@ -22,10 +39,8 @@ class RedactSecrets(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        cleaned = self._clean(message)
+        cleaned = escape_controls(self._clean(message))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -36,18 +51,21 @@ class RedactSecrets(logging.Filter):
 
 
 def secret_values(settings) -> list[str]:
-    """Every configured secret of ``settings`` (fields declared with ``secret=True``)."""
-    return [
+    """Every configured secret of ``settings`` (fields declared with ``secret=True``, and the
+    database URL's password)."""
+    values = [
         v
         for f in fields(settings)
         if f.metadata.get("secret") and isinstance(v := getattr(settings, f.name), str) and v
     ]
+    password = database_password(getattr(settings, "database_url", None))
+    return values + [password] if password else values
 
 
 def add_secrets(secrets: Iterable[str | None]) -> None:
     """Also redact ``secrets`` in the handlers :func:`setup_logging` installed (channels enabled
     after logging was set up, e.g. WhatsApp's token, app secret and verify token)."""
-    extra = [s for s in secrets if s and len(s) >= 6]
+    extra = [s for s in secrets if s]
     for handler in logging.getLogger().handlers:
         for flt in handler.filters:
             if isinstance(flt, RedactSecrets):

@@ -190,18 +190,47 @@ def _parse_event_loop(var: str, raw: str) -> str:
     return low
 
 
-def _opt(name: str, parse: Callable[[str, str], Any], default: Any = None, *, secret: bool = False, doc: str = ""):
+def _opt(
+    name: str,
+    parse: Callable[[str, str], Any],
+    default: Any = None,
+    *,
+    secret: bool = False,
+    doc: str = "",
+    show: Callable[[Any], str] | None = None,
+):
+    """A setting: ``secret`` ones are masked wherever shown and redacted from logs; ``show`` renders
+    a value that holds a secret inside it (a database URL's password) for ``kanal config``."""
     return field(
         default=default,
-        repr=not secret,
-        metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc},
+        repr=not secret and show is None,
+        metadata={"env": f"KANAL_{name}", "parse": parse, "secret": secret, "doc": doc, "show": show},
     )
+
+
+def database_password(url: str | None) -> str | None:
+    """The password inside a database URL (a secret to redact from logs), or None."""
+    if not url:
+        return None
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
+
+
+def masked_database_url(url: str) -> str:
+    """``url`` with its password shown as ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = _opt(
-        "DATABASE_URL", _parse_database_url, None, doc="SQLAlchemy async URL; default ./kanal.sqlite3"
+        "DATABASE_URL",
+        _parse_database_url,
+        None,
+        doc="SQLAlchemy async URL; default ./kanal.sqlite3",
+        show=masked_database_url,
     )
     http_host: str = _opt("HTTP_HOST", _identity, "127.0.0.1", doc="address the HTTP server binds")
     http_port: int = _opt("HTTP_PORT", _parse_port, 8080, doc="port of web chat, webhooks and /healthz")
@@ -386,6 +415,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.metadata["secret"] and value:
                 shown = "****"
+            elif f.metadata["show"] and value:
+                shown = f.metadata["show"](value)
             elif isinstance(value, tuple):
                 shown = ",".join(value)
             else:

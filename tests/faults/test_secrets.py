@@ -167,6 +167,38 @@ def test_bad_secret_values_are_not_echoed(var, bad, tmp_path):
     assert not leaks(str(err.value), [bad, *bad.split()])
 
 
+def test_database_password_is_masked_in_config_and_redacted_from_logs():
+    """``kanal config`` shows the database URL without its password, and the log filter redacts it."""
+    password = "pg-Pa55w0rd-Kanal"
+    s = Settings(database_url=f"postgresql+asyncpg://kanal:{password}@db.example.go.id:5432/kanal")
+    shown = dict((var, value) for var, value, _ in s.describe())
+    assert password not in repr(s) + str(s) + repr(s.describe())
+    assert shown["KANAL_DATABASE_URL"] == "postgresql+asyncpg://kanal:***@db.example.go.id:5432/kanal"
+    assert password in secret_values(s)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 0, "connect to %s failed", (s.database_url,), None)
+    RedactSecrets(secret_values(s)).filter(record)
+    assert password not in record.getMessage() and "[REDACTED]" in record.getMessage()
+
+
+@pytest.mark.parametrize("secret", ["k", "ab", "x9Z", "s3cr3"])
+def test_short_secrets_are_redacted_too(secret):
+    """A webhook secret of any length (Telegram allows 1-256 characters) is redacted, not only
+    those of six characters or more."""
+    record = logging.LogRecord("x", logging.DEBUG, __file__, 0, "header secret=%s;", (secret,), None)
+    RedactSecrets([secret]).filter(record)
+    assert record.getMessage() == "header secret=[REDACTED];"
+
+
+def test_control_characters_cannot_forge_log_lines():
+    """A message id with a newline (a web chat client chooses it) stays on one line, visibly escaped."""
+    forged = "m1\n2026-12-04 10:00:00 INFO bot.app: officer 7 granted coordinator\r\x1b[2K"
+    record = logging.LogRecord("x", logging.INFO, __file__, 0, "duplicate %s ignored", (forged,), None)
+    RedactSecrets([]).filter(record)
+    line = logging.Formatter("%(levelname)s %(message)s").format(record)
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert line == "INFO duplicate m1\\n2026-12-04 10:00:00 INFO bot.app: officer 7 granted coordinator\\r\\x1b[2K ignored"
+
+
 async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path):
     """``kanal config`` masks; a configuration error names the variable, never the value."""
     good = bot_env(
