@@ -246,12 +246,26 @@ def parse_when(text: str, tz: ZoneInfo | str, now: datetime) -> datetime:
         raise ForumInputError(
             N_("Jam {text} tidak valid; pakai format 24 jam, misalnya 09:00 atau 14:30."), text=f"{m['H']}:{m['M']}"
         )
-    local = datetime.combine(day, time(hour, minute), tzinfo=zone)
-    at = local.astimezone(UTC)
+    # a year far away (0001, 9999) is refused before any arithmetic could overflow
+    if day.year < now.year - 1:
+        raise ForumInputError(_PAST)
+    if day.year > now.year + 3:
+        raise ForumInputError(_TOO_FAR)
+    return check_start(datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC), now)
+
+
+_PAST = N_("Waktu forum sudah lewat. Pilih tanggal dan jam setelah sekarang.")
+_TOO_FAR = N_("Forum hanya bisa dijadwalkan paling lama dua tahun ke depan.")
+
+
+def check_start(at: datetime, now: datetime) -> datetime:
+    """``at`` when a forum may start then (strictly after ``now``, at most about two years ahead);
+    raises :class:`ForumInputError` otherwise. Checked when the date is typed and again when the
+    forum is published, which may be much later."""
     if at <= now:
-        raise ForumInputError(N_("Waktu forum sudah lewat. Pilih tanggal dan jam setelah sekarang."))
+        raise ForumInputError(_PAST)
     if at - now > MAX_AHEAD:
-        raise ForumInputError(N_("Forum hanya bisa dijadwalkan paling lama dua tahun ke depan."))
+        raise ForumInputError(_TOO_FAR)
     return at
 
 

@@ -110,7 +110,9 @@ async def create_forum(
     translator_for: TranslatorFor,
     send: Send,
 ) -> tuple[Forum, int]:
-    """Create the forum as published and announce it (not to its creator): (forum, people told)."""
+    """Create the forum as published and announce it (not to its creator): (forum, people told).
+    Raises ``rules.ForumInputError`` when its start has passed (or is too far) by now."""
+    rules.check_start(new.starts_at, now)
     f = await repo.create(
         **dataclasses.asdict(new), status="published", created_by=created_by, created_via=created_via, created_at=now
     )

@@ -52,6 +52,10 @@ def opd_choices(turn: Turn, ctx: RegionContext) -> list[Choice]:
     return [Choice(name[:60], opd_button(code)) for code, name in ctx.opd_names.items()] + [cancel_choice(turn.t)]
 
 
+#: set in the state while a date is asked again at publication
+FIXING = "fixing"
+
+
 async def ask_step(turn: Turn, data: dict, step: str) -> None:
     t = turn.t
     if step == NewStep.AGENDA:
@@ -168,6 +172,8 @@ async def creation(turn: Turn) -> None:
         turn.reply(exc.text(t), [cancel_choice(t)])
         return
     nxt = NEW_STEPS[NEW_STEPS.index(step) + 1] if step in NEW_STEPS[:-1] else NewStep.CONFIRM
+    if data.pop(FIXING, False):  # a date corrected at publication goes straight back to the summary
+        nxt = NewStep.CONFIRM
     await ask_step(turn, data, nxt)
 
 
@@ -229,6 +235,13 @@ async def publish_forum(turn: Turn, data: dict) -> None:
     if turn.user.role == Role.OFFICER and data["opd"] != turn.user.opd_code:
         turn.clear_state()
         turn.reply(t("Petugas hanya dapat membuat forum untuk OPD-nya sendiri."))
+        return
+    try:
+        rules.check_start(datetime.fromisoformat(data["starts_at"]), turn.now)
+    except rules.ForumInputError as exc:
+        # the summary was confirmed long after the date was typed: ask for the date again
+        turn.reply(exc.text(t))
+        await ask_step(turn, {**data, FIXING: True}, NewStep.WHEN)
         return
     f, sent = await create_forum(
         turn.uow.forum,

@@ -268,3 +268,18 @@ def test_audience_and_outcome_window():
     created, data_from, published = NOW - timedelta(days=10), NOW - timedelta(days=200), NOW
     assert rules.outcome_window(data_from, created, published) == (data_from, published)
     assert rules.outcome_window(None, created, published) == (created, published)
+
+
+@pytest.mark.parametrize("typed", ["0001-01-01 00:00", "01-01-0001 09:00", "9999-12-31 23:59", "1900-06-01 10:00"])
+def test_dates_far_away_are_refused_with_a_message_not_an_overflow(typed):
+    with pytest.raises(rules.ForumInputError) as exc:
+        rules.parse_when(typed, WIB, NOW)
+    assert "sudah lewat" in exc.value.text(ID) or "dua tahun" in exc.value.text(ID)
+
+
+def test_the_start_is_checked_again_at_publication():
+    at = rules.parse_when("2026-11-30 09:00", WIB, NOW)
+    assert rules.check_start(at, NOW) == at
+    with pytest.raises(rules.ForumInputError) as exc:
+        rules.check_start(at, at)  # published when it starts
+    assert "sudah lewat" in exc.value.text(ID)

@@ -196,7 +196,9 @@ def test_control_characters_cannot_forge_log_lines():
     RedactSecrets([]).filter(record)
     line = logging.Formatter("%(levelname)s %(message)s").format(record)
     assert "\n" not in line and "\r" not in line and "\x1b" not in line
-    assert line == "INFO duplicate m1\\n2026-12-04 10:00:00 INFO bot.app: officer 7 granted coordinator\\r\\x1b[2K ignored"
+    assert (
+        line == "INFO duplicate m1\\n2026-12-04 10:00:00 INFO bot.app: officer 7 granted coordinator\\r\\x1b[2K ignored"
+    )
 
 
 async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path):

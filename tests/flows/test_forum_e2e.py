@@ -5,6 +5,8 @@ acara reaches the participants and the subscribed contributors, nobody else. Plu
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -297,6 +299,11 @@ async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
         "d",
     )
     assert rc == 2
+    for far in ("0001-01-01 00:00", "9999-12-31 23:59"):  # a year that once overflowed: a line, not a traceback
+        args = ("--opd", "DLH", "--title", "Forum Sampah", "--at", far, "--place", "Balai Desa")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            rc, _ = await kanal(app, "forum", "create", *args)
+        assert rc == 2 and ("already passed" in err.getvalue() or "two years" in err.getvalue()), err.getvalue()
     rc, out = await kanal(app, "forum", "list")
     assert rc == 0 and "Forum Pengelolaan Sampah" in out and "[0/30]" in out
     await ani.send("/forum 1 masukan")
@@ -359,6 +366,11 @@ async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
     )
     rc, out = await kanal(app, "forum", "result", "1", "--text", "Sekali lagi diterbitkan, tidak boleh dua kali ya.")
     assert rc == 2
+    for far in ("0001-01-01 00:00", "9999-12-31 23:59"):  # a year that once overflowed: a line, not a traceback
+        args = ("--opd", "DLH", "--title", "Forum Sampah", "--at", far, "--place", "Balai Desa")
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            rc, _ = await kanal(app, "forum", "create", *args)
+        assert rc == 2 and ("already passed" in err.getvalue() or "two years" in err.getvalue()), err.getvalue()
     rc, out = await kanal(app, "forum", "list")
     assert "result published" in out
 

@@ -1,0 +1,65 @@
+"""A forum's date is checked when typed and again when it is published: a summary confirmed after
+the start asks for a new date; a year such as 0001 gets a message in chat and on the command line."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.channels.web.web_channel import render as web_render
+from bot.domain.messages import Inbound
+from bot.domain.region import load_region_file
+from bot.engine.dispatch import Dispatcher
+from bot.services.regions import store_region
+from handlers import build_router
+from storage.models import Forum, OutboxMessage
+from testkit.helpers import choice, text
+
+COORD = "forum-coord"
+
+
+async def setup(db, settings, clock) -> Dispatcher:
+    await store_region(db, load_region_file(), clock.now())
+    async with db.unit_of_work() as uow:
+        user = await uow.users.get_or_create_user("web", COORD, clock.now(), display_name="Koordinator")
+        user.role, user.consent_at = "coordinator", clock.now()
+        await uow.commit()
+    return Dispatcher(db, build_router(), settings, clock=clock, renderers={"web": web_render})
+
+
+async def say(db, dispatcher: Dispatcher, inbound: Inbound) -> str:
+    async with db.unit_of_work() as uow:
+        before = (await uow.session.execute(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))).first()
+    await dispatcher.handle(inbound)
+    async with db.unit_of_work() as uow:
+        stmt = select(OutboxMessage).where(OutboxMessage.id > (before[0] if before else 0))
+        rows = (await uow.session.execute(stmt.order_by(OutboxMessage.id))).scalars().all()
+    return "\n".join(r.payload.get("text", "") for r in rows if r.address == COORD)
+
+
+async def test_year_0001_and_publication_after_the_start(db, settings, clock):
+    dispatcher = await setup(db, settings, clock)
+    when = (clock.now() + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
+    await say(db, dispatcher, text(COORD, "/forumbaru"))
+    await say(db, dispatcher, choice(COORD, "forumbaru:opd:PDAM"))
+    await say(db, dispatcher, text(COORD, "Forum Konsultasi Publik Layanan Air Bersih"))
+    await say(db, dispatcher, text(COORD, "Gangguan aliran air dan tagihan"))
+    out = await say(db, dispatcher, text(COORD, "0001-01-01 00:00"))
+    assert "sudah lewat" in out
+    await say(db, dispatcher, text(COORD, when))
+    await say(db, dispatcher, text(COORD, "Aula PDAM Tirta Sukamaju, Jl. Merdeka 1"))
+    await say(db, dispatcher, text(COORD, "50"))
+    await say(db, dispatcher, text(COORD, "Membahas gangguan air dan tagihan bersama pelanggan PDAM."))
+    out = await say(db, dispatcher, choice(COORD, "forumbaru:agenda:ok"))
+    assert "forumbaru:publish" not in out and "Terbitkan" in out
+    clock.advance(timedelta(days=4))  # the summary waited past the start
+    out = await say(db, dispatcher, choice(COORD, "forumbaru:publish"))
+    assert "sudah lewat" in out and "Tanggal dan jam mulai" in out
+    async with db.unit_of_work() as uow:
+        assert (await uow.session.execute(select(Forum))).scalars().all() == []
+    later = (clock.now() + timedelta(days=2)).strftime("%Y-%m-%d 10:00")
+    out = await say(db, dispatcher, text(COORD, later))
+    assert "Terbitkan" in out
+    out = await say(db, dispatcher, choice(COORD, "forumbaru:publish"))
+    assert "diterbitkan" in out
