@@ -171,7 +171,7 @@ def test_database_password_is_masked_in_config_and_redacted_from_logs():
     """``kanal config`` shows the database URL without its password, and the log filter redacts it."""
     password = "pg-Pa55w0rd-Kanal"
     s = Settings(database_url=f"postgresql+asyncpg://kanal:{password}@db.example.go.id:5432/kanal")
-    shown = dict((var, value) for var, value, _ in s.describe())
+    shown = {var: value for var, value, _ in s.describe()}
     assert password not in repr(s) + str(s) + repr(s.describe())
     assert shown["KANAL_DATABASE_URL"] == "postgresql+asyncpg://kanal:***@db.example.go.id:5432/kanal"
     assert password in secret_values(s)
