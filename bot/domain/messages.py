@@ -6,11 +6,40 @@ Nothing platform-specific (PTB ``Update``, WhatsApp JSON, websocket frames) cros
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 #: Telegram limits callback data to 64 bytes; every channel shares the limit so flows stay portable.
 MAX_CHOICE_VALUE_BYTES = 64
+
+
+_JOINER = "\u200d"
+
+
+def without_invisible(text: str) -> str:
+    """``text`` without the characters nobody sees: zero-width spaces and joiners, byte-order
+    marks, direction overrides (Unicode format characters, category Cf) and NUL. The zero-width
+    joiner inside an emoji sequence (👨‍👩‍👧) stays. Applied to what a person types before any
+    length check, so twenty zero-width spaces are an empty message, not a 20-character report."""
+    if text.isascii():
+        return text.replace("\x00", "") if "\x00" in text else text
+    kept: list[str] = []
+    for i, c in enumerate(text):
+        if c == "\x00":
+            continue
+        if unicodedata.category(c) == "Cf":
+            between_emoji = (
+                c == _JOINER
+                and kept
+                and unicodedata.category(kept[-1]) in ("So", "Mn", "Sk")
+                and i + 1 < len(text)
+                and unicodedata.category(text[i + 1]) == "So"
+            )
+            if not between_emoji:
+                continue
+        kept.append(c)
+    return "".join(kept)
 
 
 class Kind(enum.StrEnum):

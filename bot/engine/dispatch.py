@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
-from bot.domain.messages import Inbound, Kind, Reply
+from bot.domain.messages import Inbound, Kind, Reply, without_invisible
 from bot.engine.group_commit import GroupCommit
 from bot.engine.language import choose_language
 from bot.engine.notify import Notifier, Renderer
@@ -78,6 +78,14 @@ def _clean(value: str | None, limit: int | None = None) -> str | None:
     return value[:limit] if limit else value
 
 
+def _typed(value: str | None) -> str | None:
+    """What a person typed, without invisible characters (and NUL), or None when nothing is left
+    of a text that had only those."""
+    if value is None or not isinstance(value, str):
+        return value
+    return without_invisible(value)
+
+
 def _refresh_user(user: User, inbound: Inbound, now: datetime) -> None:
     """What the message says about its sender: name, username, phone (a shared contact), last seen."""
     if inbound.display_name and user.display_name != inbound.display_name:
@@ -91,14 +99,19 @@ def _refresh_user(user: User, inbound: Inbound, now: datetime) -> None:
 
 
 def storable(inbound: Inbound) -> Inbound:
-    """``inbound`` without NUL characters, names cut and over-long ids hashed to their column sizes.
+    """``inbound`` without NUL characters, what was typed without invisible characters (zero-width
+    spaces, direction overrides: see ``without_invisible``), names cut and over-long ids hashed to
+    their column sizes.
 
     PostgreSQL text and JSON cannot hold U+0000 (SQLite can): a NUL anywhere a person typed (a web
     chat frame, a profile name) would fail every turn of that person on PostgreSQL only.
     """
     fields: dict[str, Any] = {}
+    if inbound.text is not None and not inbound.text.isascii():
+        fields["text"] = _typed(inbound.text)
+    if inbound.photo is not None and inbound.photo.caption and not inbound.photo.caption.isascii():
+        fields["photo"] = replace(inbound.photo, caption=_typed(inbound.photo.caption))
     for name in (
-        "text",
         "choice",
         "unsupported_type",
         "external_id",
@@ -114,12 +127,17 @@ def storable(inbound: Inbound) -> Inbound:
         value = fields.get(name, getattr(inbound, name))
         if len(value) > 128:
             fields[name] = "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-    if inbound.display_name is not None and ("\x00" in inbound.display_name or len(inbound.display_name) > 200):
-        fields["display_name"] = _clean(inbound.display_name, 200)
+    if inbound.display_name is not None and (
+        "\x00" in inbound.display_name or len(inbound.display_name) > 200 or not inbound.display_name.isascii()
+    ):
+        fields["display_name"] = _clean(_typed(inbound.display_name), 200) or None
     if inbound.username is not None and ("\x00" in inbound.username or len(inbound.username) > 100):
         fields["username"] = _clean(inbound.username, 100)
-    if inbound.photo is not None and inbound.photo.caption and "\x00" in inbound.photo.caption:
-        fields["photo"] = replace(inbound.photo, caption=_clean(inbound.photo.caption))
+    if "text" not in fields and inbound.text is not None and "\x00" in inbound.text:
+        fields["text"] = _clean(inbound.text)
+    photo = fields.get("photo", inbound.photo)
+    if photo is not None and photo.caption and "\x00" in photo.caption:
+        fields["photo"] = replace(photo, caption=_clean(photo.caption))
     if inbound.location is not None and inbound.location.address and "\x00" in inbound.location.address:
         fields["location"] = replace(inbound.location, address=_clean(inbound.location.address))
     if inbound.contact is not None and "\x00" in f"{inbound.contact.phone}{inbound.contact.name or ''}":
