@@ -29,8 +29,18 @@ from scheduler.job_registry import schedule
 from scheduler.leader import Leadership
 from scheduler.runner import JobRunner
 from storage import Database, StorageError, migrate
+from storage.file_claim import claim_database_file
 
 log = logging.getLogger(__name__)
+
+#: seconds /healthz waits for the database before it answers 503 "timeout"
+HEALTH_TIMEOUT = 1.5
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    """Read a finished background health check's error, so asyncio does not log it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 class KanalApp:
@@ -63,6 +73,7 @@ class KanalApp:
         self.leadership: Leadership | None = None  # when KANAL_SCHEDULER is on
         self.jobs: JobRunner | None = None
         self.port: int | None = None
+        self._health_check: asyncio.Future | None = None  # the /healthz database check under way
 
     def _context(self, name: str) -> ChannelContext:
         ports = ChannelPorts(
@@ -95,8 +106,17 @@ class KanalApp:
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
+        """200 with the outbox backlog, or 503 naming what is wrong, always within
+        :data:`HEALTH_TIMEOUT`: a database that does not answer (a SQLite file locked by another
+        process, a server that hangs) is reported as ``timeout`` while the check goes on in the
+        background; one check at a time, so a monitor polling a stuck database piles nothing up."""
+        if self._health_check is None or self._health_check.done():
+            self._health_check = asyncio.ensure_future(outbox_backlog(self.db, self.clock.now()))
+            self._health_check.add_done_callback(_retrieve)
         try:
-            backlog = await outbox_backlog(self.db, self.clock.now())
+            backlog = await asyncio.wait_for(asyncio.shield(self._health_check), HEALTH_TIMEOUT)
+        except TimeoutError:
+            return web.json_response({"ok": False, "database": "timeout"}, status=503)
         except Exception as exc:
             return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
         scheduler = "off" if self.leadership is None else ("leader" if self.leadership.is_leader else "standby")
@@ -188,6 +208,8 @@ class KanalApp:
         return menus
 
     async def stop(self) -> None:
+        if self._health_check is not None:
+            self._health_check.cancel()
         if self.leadership is not None:  # deposed first: running jobs finish, then the lock goes
             await self.leadership.stop()
         if self.jobs is not None:
@@ -210,6 +232,10 @@ class KanalApp:
                 loop.add_signal_handler(sig, stop.set)
             except NotImplementedError:  # pragma: no cover - Windows
                 pass
+        with claim_database_file(self.settings.database_url):
+            await self._serve_until(stop, auto_migrate=auto_migrate)
+
+    async def _serve_until(self, stop: asyncio.Event, *, auto_migrate: bool) -> None:
         await self.start(auto_migrate=auto_migrate)
         http_url = f"http://{self.settings.http_host}:{self.port}"
         where = [channel.summary(http_url) for channel in self.channels.values()]

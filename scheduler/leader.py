@@ -17,7 +17,8 @@ yet, so jobs must be idempotent (reminders and digests are recorded rows, closes
 conditional updates). The job runner narrows it further by calling :meth:`Leadership.confirm`
 right before each run.
 
-SQLite: one process per database file, so the instance is always the leader once started.
+SQLite: one process per database file (``kanal run`` claims the file, see ``storage.file_claim``), so
+the instance is always the leader once started.
 """
 
 from __future__ import annotations
