@@ -95,7 +95,7 @@ async def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start(db_url, tmp
         second = await start_bot(second_env, tmp_path, tmp_path / "second.log")
         assert await asyncio.wait_for(second.wait(), timeout=60) == 1
         said = (tmp_path / "second.log").read_text().strip().splitlines()
-        assert len(said) == 1 and said[0].startswith("kanal: another `kanal run` is already using the SQLite file"), said
+        assert len(said) == 1 and said[0].startswith("kanal: another `kanal run` is already using the SQLite"), said
         assert first.returncode is None  # the first goes on
         status, body, _ = await get_health(int(env["KANAL_HTTP_PORT"]))
         assert status == 200
