@@ -374,8 +374,14 @@ class WhatsAppChannel:
             if not all(results):
                 log.error("whatsapp webhook body %d kept in the inbox: handled again at the next start", inbox_id)
                 return False
-            await self._inbox.forget_webhook(inbox_id)
-            return True
+            for delay in (0.0, *self.status_retry_delays):  # a raw body is not kept longer than needed
+                await asyncio.sleep(delay)
+                try:
+                    await self._inbox.forget_webhook(inbox_id)
+                    return True
+                except Exception as exc:
+                    log.warning("whatsapp webhook body %d not deleted yet (%s)", inbox_id, type(exc).__name__)
+            return False
         finally:
             self._live.discard(inbox_id)
 
