@@ -45,6 +45,21 @@ class ChannelPorts:
         async with self.db.unit_of_work() as uow:
             return await uow.outbox.last_delivered_payload(self.channel, address)
 
+    async def store_webhook(self, body: bytes) -> int:
+        async with self.db.unit_of_work() as uow:
+            inbox_id = await uow.inbox.store(self.channel, body, self.clock.now())
+            await uow.commit()
+            return inbox_id
+
+    async def stored_webhooks(self, after_id: int, limit: int) -> list[tuple[int, bytes]]:
+        async with self.db.unit_of_work() as uow:
+            return await uow.inbox.pending(self.channel, after_id=after_id, limit=limit)
+
+    async def forget_webhook(self, inbox_id: int) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.inbox.forget(inbox_id)
+            await uow.commit()
+
     async def record_status(self, platform_message_id: str, status: str, at: datetime, error: str | None) -> bool:
         async with self.db.unit_of_work() as uow:
             found, tell = await uow.outbox.record_delivery_status(

@@ -344,6 +344,13 @@ class Settings:
         730,
         doc="days after closing before a complaint is anonymised",
     )
+    dedupe_hours: int = _opt(
+        "DEDUPE_HOURS",
+        lambda v, r: _parse_number(v, r, 25, 2160),
+        192,
+        doc="hours a message id is remembered against platform redeliveries (WhatsApp retries up to "
+        "7 days, Telegram 24 h); older ids are pruned and a repeat of one is handled, with a warning",
+    )
     scheduler_enabled: bool = _opt(
         "SCHEDULER",
         _parse_bool,

@@ -16,6 +16,7 @@ from typing import Any
 
 from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext, JobResult
+from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
 from scheduler.job_retention import retention
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SLA_INTERVAL = 60  # seconds
 AUTOCLOSE_AT = time(8, 5)  # citizens are told in the morning, not at midnight
 RETENTION_AT = time(2, 30)
+DEDUPE_PRUNE_INTERVAL = 3600  # seconds
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ JOBS: tuple[Job, ...] = (
         forum_reminder,
         "day-before reminder to people registered to a forum (once per person and forum)",
         interval=REMINDER_INTERVAL,
+    ),
+    Job(
+        "dedupe_prune",
+        dedupe_prune,
+        "forget inbound message ids older than KANAL_DEDUPE_HOURS (the platforms' redelivery horizon)",
+        interval=DEDUPE_PRUNE_INTERVAL,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

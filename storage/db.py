@@ -26,6 +26,7 @@ from storage.complaint_repo import ComplaintRepo
 from storage.core_repo import Repo
 from storage.forum_repo import ForumRepo
 from storage.inbound_repo import InboundRepo
+from storage.inbox_repo import InboxRepo
 from storage.invite_repo import InviteRepo
 from storage.outbox_repo import OutboxRepo
 from storage.region_repo import RegionRepo
@@ -150,6 +151,11 @@ class UnitOfWork:
     def inbound(self) -> InboundRepo:
         """Inbound dedupe rows."""
         return InboundRepo(self.session)
+
+    @functools.cached_property
+    def inbox(self) -> InboxRepo:
+        """Webhook bodies stored before the platform was acknowledged, until processed."""
+        return InboxRepo(self.session)
 
     @functools.cached_property
     def outbox(self) -> OutboxRepo:

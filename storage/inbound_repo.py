@@ -7,7 +7,7 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundMessage
@@ -57,6 +57,30 @@ class InboundRepo:
         result = await self.session.execute(_record_inbound_statement(self.dialect), params)
         return {(c, e) for c, e in result.all()}
 
-    async def prune_inbound(self, before: datetime) -> int:
-        res = await self.session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
+    async def reclaim_stale(
+        self, keys: Sequence[tuple[str, str]], *, before: datetime, now: datetime
+    ) -> set[tuple[str, str]]:
+        """Of the ``(channel, external id)`` rows in ``keys``, those received before ``before``
+        (older than the redelivery horizon, not pruned yet): their time is renewed to ``now`` and
+        they are returned. A rare path (only redeliveries get here): one statement per key."""
+        t = InboundMessage
+        renewed: set[tuple[str, str]] = set()
+        for channel, external_id in keys:
+            stmt = (
+                update(t)
+                .where(t.channel == channel, t.external_id == external_id, t.received_at < before)
+                .values(received_at=now)
+            )
+            if ((await self.session.execute(stmt)).rowcount or 0) > 0:
+                renewed.add((channel, external_id))
+        return renewed
+
+    async def prune_inbound(self, before: datetime, limit: int | None = None) -> int:
+        """Delete the rows received before ``before`` (at most ``limit``, oldest first); how many."""
+        t = InboundMessage
+        if limit is None:
+            res = await self.session.execute(delete(t).where(t.received_at < before))
+            return res.rowcount or 0
+        ids = select(t.id).where(t.received_at < before).order_by(t.received_at).limit(limit)
+        res = await self.session.execute(delete(t).where(t.id.in_(ids.scalar_subquery())))
         return res.rowcount or 0

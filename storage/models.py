@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -125,6 +126,18 @@ class ConversationState(Base):
     updated_at: Mapped[datetime]
     # optimistic check on top of the row lock: a concurrent writer makes the flush fail
     __mapper_args__ = {"version_id_col": version}
+
+
+class WebhookInbox(Base):
+    """A webhook body stored before the platform is told it arrived, until its messages are stored
+    as turns: then the row is deleted (the body holds phone numbers and texts). Rows left by a
+    crash are processed at the next start."""
+
+    __tablename__ = "webhook_inbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime]
 
 
 class InboundMessage(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
 from bot.domain.messages import Inbound, Kind, Reply, without_invisible
+from bot.engine.dedupe import record_new
 from bot.engine.group_commit import GroupCommit
 from bot.engine.language import choose_language
 from bot.engine.notify import Notifier, Renderer
@@ -173,6 +174,7 @@ class Dispatcher:
         self.on_commit: list[Callable[[], None]] = []
         self._locks = _KeyedLocks()
         self.stats = {"turns": 0, "batches": 0, "batch_fallbacks": 0}
+        self.dedupe_horizon = timedelta(hours=settings.dedupe_hours)
         # SQLite has one writer: a second transaction would only queue for it. PostgreSQL runs a
         # second batch's Python work while the first waits for the server.
         self.group_commit = GroupCommit(
@@ -184,6 +186,7 @@ class Dispatcher:
             run_alone=self._handle_alone,
             run_turn=self._turn_body,
             commit=self._commit,
+            dedupe_horizon=self.dedupe_horizon,
         )
 
     async def handle(self, inbound: Inbound) -> Outcome:
@@ -262,7 +265,8 @@ class Dispatcher:
                 inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username
             )
             # dedupe inside the same transaction
-            if await uow.inbound.record_inbound(inbound.channel, inbound.external_id, now, user.id) is None:
+            key = (inbound.channel, inbound.external_id)
+            if key not in await record_new(uow, [(*key, user.id)], now, self.dedupe_horizon):
                 log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
                 return Outcome(handled=False)
         _refresh_user(user, inbound, now)
@@ -327,8 +331,8 @@ class Dispatcher:
         try:
             async with self.db.unit_of_work() as uow:
                 now = self.clock.now()
-                inbound_id = await uow.inbound.record_inbound(inbound.channel, inbound.external_id, now)
-                if inbound_id is None:
+                key = (inbound.channel, inbound.external_id)
+                if key not in await record_new(uow, [(*key, None)], now, self.dedupe_horizon):
                     return Outcome(handled=False)
                 user = await uow.users.get_or_create_user(inbound.channel, inbound.user_key, now)
                 t = Translator(

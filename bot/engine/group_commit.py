@@ -35,10 +35,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from bot.domain.clock import Clock
 from bot.domain.messages import Inbound
+from bot.engine.dedupe import DEFAULT_HORIZON, record_new
 from bot.engine.turn import DatabaseUnavailable, Outcome
 from storage import Database, UnitOfWork
 from storage.models import ConversationState, User
@@ -86,6 +88,7 @@ class GroupCommit:
         run_alone: Callable[[Inbound], Awaitable[Outcome]],
         run_turn: TurnBody,
         commit: Callable[[UnitOfWork, int], Awaitable[None]],
+        dedupe_horizon: timedelta = DEFAULT_HORIZON,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -95,6 +98,7 @@ class GroupCommit:
         self._run_alone = run_alone
         self._run_turn = run_turn
         self._commit = commit
+        self.dedupe_horizon = dedupe_horizon
         self._waiting: deque[_Waiting] = deque()
         self._workers: set[asyncio.Task] = set()
         self._in_batch: set[tuple[str, str]] = set()  # people whose turn a running transaction holds
@@ -203,9 +207,11 @@ class GroupCommit:
             # (users and locked state rows) and the dedupe rows of their messages
             people = await uow.users.people([(i.channel, i.user_key) for i in inbounds])
             known = [people.get((i.channel, i.user_key)) for i in inbounds]
-            fresh = await uow.inbound.record_inbound_many(
+            fresh = await record_new(
+                uow,
                 [(i.channel, i.external_id, k[0].id) for i, k in zip(inbounds, known, strict=False) if k is not None],
                 self.clock.now(),
+                self.dedupe_horizon,
             )
             outcomes = []
             states: list[dict] = []  # the changed state rows, written together before the commit

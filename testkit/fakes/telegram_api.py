@@ -578,6 +578,11 @@ class FakeTelegramServer:
             poll.event.set()
         return update
 
+    def restart_update_ids(self, first: int = 1) -> None:
+        """What Telegram does after a week without updates: the next update id is chosen anew
+        (here ``first``), possibly one used before. Message ids go on as before."""
+        self._next_update_id = first
+
     def push_message(
         self,
         chat_id: int,

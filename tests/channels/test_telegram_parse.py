@@ -22,7 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.channels.telegram.telegram_parse import parse_raw, parse_update, read_updates
+from bot.channels.telegram.telegram_parse import parse_raw, parse_update, read_updates, update_key
 from bot.domain.messages import Contact, Inbound, Kind, Location, Photo
 from testkit.fakes.telegram_api import FakeTelegramServer
 
@@ -31,11 +31,11 @@ BOT = Bot(TOKEN)
 DATA = Path(__file__).parents[1] / "data" / "telegram"
 
 
-def _ptb(item: dict[str, Any]):
+def _ptb(item: dict[str, Any], bot_id: str = ""):
     """What the PTB path makes of ``item``: an Inbound, None (not for us), or "unreadable"."""
     try:
         update = Update.de_json(copy.deepcopy(item), BOT)
-        return parse_update(update) if update is not None else "unreadable"
+        return parse_update(update, bot_id) if update is not None else "unreadable"
     except Exception:
         return "unreadable"
 
@@ -125,7 +125,7 @@ def test_recorded_update_gives_the_same_inbound_both_ways(
         assert ptb is None
         return
     assert isinstance(ptb, Inbound)
-    assert (ptb.channel, ptb.external_id) == ("telegram", f"u{item['update_id']}")
+    assert (ptb.channel, ptb.external_id) == ("telegram", update_key("", item))
     for field, value in {"kind": Kind.TEXT, **expected}.items():
         if field == "received_at":  # a button press: Telegram says when the message was sent, not the press
             assert ptb.received_at is value
@@ -142,7 +142,9 @@ def test_a_batch_of_recorded_updates_reads_as_each_alone() -> None:
     items = [load(name) for name, _, _ in RECORDED]
     updates, last = read_updates(copy.deepcopy(items), BOT)
     assert last == items[-1]["update_id"]
-    expected = [(item["callback_query"]["id"] if "callback_query" in item else None, _ptb(item)) for item in items]
+    expected = [
+        (item["callback_query"]["id"] if "callback_query" in item else None, _ptb(item, "123456")) for item in items
+    ]
     assert updates == expected
 
 

@@ -20,7 +20,7 @@ from bot.channels.whatsapp.whatsapp_render import MAX_BODY, choice_style, flatte
 from bot.domain.messages import Attachment, Choice, Kind, Reply, SendError
 from bot.settings import Settings, SettingsError
 from storage import Repo
-from storage.models import InboundMessage, OutboxMessage, User
+from storage.models import InboundMessage, OutboxMessage, User, WebhookInbox
 from testkit.fakes.whatsapp_api import FakeWhatsAppServer, sign
 
 DATA = Path(__file__).parents[1] / "data" / "whatsapp"
@@ -642,3 +642,44 @@ def test_settings_require_the_whole_whatsapp_set():
     with pytest.raises(SettingsError) as err:
         Settings.from_env({**base, "KANAL_WHATSAPP_TOKEN": "short"})
     assert "short" not in str(err.value)
+
+
+# ---- the webhook inbox: stored before acknowledged ------------------------------------------------
+async def test_a_webhook_that_cannot_be_stored_is_answered_500_and_nothing_is_handled(app, wa):
+    seen = spy(app)
+
+    async def broken(body: bytes) -> int:
+        raise OSError("database down")
+
+    app.whatsapp._inbox.store_webhook = broken  # type: ignore[union-attr]
+    payload = wa.message_payload("6281200001111", {"type": "text", "text": {"body": "/start"}})
+    assert await wa.deliver(payload) == 500  # Meta sends it again
+    await app.whatsapp.idle()
+    assert seen == [] and await count(app, WebhookInbox) == 0
+
+
+async def test_a_body_whose_message_was_not_stored_stays_in_the_inbox_for_the_next_start(wa, settings):
+    s = wa_settings(settings, wa.base_url)
+    first = KanalApp(s)
+    await first.start()
+    wa.webhook_url = f"http://127.0.0.1:{first.port}/webhooks/whatsapp"
+    try:
+        first.whatsapp.store_retry_window = 0.0
+
+        async def down(inbound):
+            raise OSError("database down")
+
+        first.whatsapp._handle = down
+        await wa.push_text("6281200002222", "/start")
+        await first.whatsapp.idle()
+        assert await count(first, WebhookInbox) == 1 and await count(first, InboundMessage) == 0
+    finally:
+        await first.stop()
+    second = KanalApp(s)
+    await second.start()
+    try:
+        await wa.wait_for_sent(1, to="6281200002222", timeout=10)
+        await second.whatsapp.idle()
+        assert await count(second, WebhookInbox) == 0 and await count(second, InboundMessage) == 1
+    finally:
+        await second.stop()

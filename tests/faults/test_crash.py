@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.channels.telegram.telegram_parse import bot_id_of, update_key
 from storage import Database
 from storage.models import Complaint, InboundMessage, OutboxMessage, User
 from testkit.fakes.telegram_api import FakeTelegramServer
@@ -143,6 +144,7 @@ class _Run:
 
     def __init__(self) -> None:
         self.pushed: dict[int, list[int]] = {}  # chat -> update ids, in order
+        self.keys: dict[int, str] = {}  # update id -> its dedupe key (telegram_parse.update_key)
         self.done: set[int] = set()
         self.kills: list[float] = []
         self.in_doubt: list[Counter] = []  # per kill: Counter of (chat, text) of rows claimed when it died
@@ -152,12 +154,10 @@ class _Run:
         self.duplicates = 0  # extra copies of in-flight rows (the at-least-once window)
 
 
-async def _stored(db: Database, update_id: int) -> bool:
+async def _stored(db: Database, key: str) -> bool:
     async with db.unit_of_work() as uow:
         found = await uow.session.execute(
-            select(InboundMessage.id).where(
-                InboundMessage.channel == "telegram", InboundMessage.external_id == f"u{update_id}"
-            )
+            select(InboundMessage.id).where(InboundMessage.channel == "telegram", InboundMessage.external_id == key)
         )
         return found.scalar_one_or_none() is not None
 
@@ -191,6 +191,7 @@ async def _citizen(
                 upd = tg.push_callback(chat_id, value, first_name=f"Warga{index}", language_code="id")
             uid = upd["update_id"]
             run.pushed[chat_id].append(uid)
+            run.keys[uid] = update_key(bot_id_of(TOKEN), upd)
             pushed_at, first_request = time.monotonic(), len(tg.requests)
             answered = lost = False
             last_look, confirm = 0.0, None
@@ -217,7 +218,11 @@ async def _citizen(
                             ),
                             None,
                         )
-                    if confirm is not None and any(k > confirm.time for k in run.kills) and not await _stored(db, uid):
+                    if (
+                        confirm is not None
+                        and any(k > confirm.time for k in run.kills)
+                        and not await _stored(db, run.keys[uid])
+                    ):
                         lost = True
                         run.lost.append(
                             {
@@ -414,8 +419,8 @@ async def _check_exactly_once(db_url: str, run: _Run, citizens: int) -> None:
         await db.dispose()
     assert len(run.done) == citizens
     # effects: every update stored exactly once, one complaint per citizen
-    lost = {f"u{x['update_id']}" for x in run.lost}
-    pushed = [f"u{u}" for ids in run.pushed.values() for u in ids]
+    lost = {run.keys[x["update_id"]] for x in run.lost}
+    pushed = [run.keys[u] for ids in run.pushed.values() for u in ids]
     assert len(pushed) == citizens * TURNS_PER_CITIZEN + len(lost)  # a lost turn was sent again, nothing else
     assert set(inbound) == set(pushed) - lost and max(inbound.values()) == 1
     assert sorted(complaints.values()) == [1] * citizens and set(complaints) == {users[str(c)] for c in run.pushed}

@@ -43,7 +43,7 @@ from bot.channels.base import (
     RateLimit,
     retry_until_stored,
 )
-from bot.channels.telegram.telegram_parse import CHANNEL, ReadUpdate, parse_update, read_updates
+from bot.channels.telegram.telegram_parse import CHANNEL, ReadUpdate, bot_id_of, parse_update, read_updates
 from bot.channels.telegram.telegram_request import AiohttpRequest, JsonRequestData
 from bot.domain.messages import Inbound, Reply, SendError, SendResult
 
@@ -198,6 +198,7 @@ class TelegramChannel:
         rate_limit: RateLimit | None = None,
     ) -> None:
         self._handle = handle
+        self.bot_id = bot_id_of(token)  # part of every dedupe key (telegram_parse)
         self.rate_limit = rate_limit
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
         self.webhook_url = webhook_url
@@ -387,7 +388,7 @@ class TelegramChannel:
             update = Update.de_json(data, self.bot)
             # a shape Telegram never sends (e.g. "message": [] or "chat": null) fails in PTB or in
             # parse_update with AttributeError; JSON nested too deep with RecursionError: 400, not 500
-            inbound = parse_update(update) if update is not None else None
+            inbound = parse_update(update, self.bot_id) if update is not None else None
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return web.Response(status=400, text="bad update")
         if update is None:

@@ -7,6 +7,13 @@ CPU); anything else, or anything whose fields are not of the documented types, i
 (returns False). Where both read an update they must give the same Inbound: checked against the
 recorded updates in ``tests/data/telegram`` and against broken ones (``tests/channels/test_telegram_parse.py``).
 Nothing of PTB or of the Bot API's JSON passes this module.
+
+Dedupe keys (:func:`message_key`, :func:`press_key`) are unique over time, never the update id:
+Telegram starts update ids again at a random number after a week without updates, and a second
+bot on the same database counts from its own start. A message is ``m<bot id>:<chat id>:<message
+id>`` (message ids never repeat within a bot's chat), an edit ``e…:<edit date>``, a button press
+``q<bot id>:<callback query id>`` (globally unique). The update id is only a last resort for an
+update without either (``u<bot id>:<update id>``), which the dedupe horizon bounds.
 """
 
 from __future__ import annotations
@@ -40,19 +47,50 @@ UNSUPPORTED_KINDS = (
 ReadUpdate = tuple[str | None, Inbound | None]
 
 
+# ---- dedupe keys -------------------------------------------------------------------------------
+def bot_id_of(token: str) -> str:
+    """The bot's user id: the numeric part of its token (``123456:ABC…`` → ``123456``)."""
+    return token.split(":", 1)[0]
+
+
+def message_key(bot_id: str, chat_id: Any, message_id: Any, edit_date: Any = None) -> str:
+    """The dedupe key of a message (``edit_date``: of an edit of it), unique over time."""
+    key = f"m{bot_id}:{chat_id}:{message_id}"
+    return key if edit_date is None else "e" + key[1:] + f":{edit_date}"
+
+
+def press_key(bot_id: str, query_id: Any) -> str:
+    """The dedupe key of a button press: its callback query id (unique over time)."""
+    return f"q{bot_id}:{query_id}"
+
+
+def update_key(bot_id: str, item: dict[str, Any]) -> str:
+    """The dedupe key of a raw update (what the parsers give its Inbound); the update id only
+    for an update that has neither a message nor a button press."""
+    q = item.get("callback_query")
+    if isinstance(q, dict) and q.get("id") is not None:
+        return press_key(bot_id, q["id"])
+    for field, edited in (("message", False), ("edited_message", True)):
+        msg = item.get(field)
+        if isinstance(msg, dict) and isinstance(msg.get("chat"), dict) and msg.get("message_id") is not None:
+            edit = msg.get("edit_date", 0) if edited else None
+            return message_key(bot_id, msg["chat"].get("id"), msg["message_id"], edit)
+    return f"u{bot_id}:{item.get('update_id')}"
+
+
 # ---- PTB's Update -> Inbound ------------------------------------------------------------------
 def _str(value: Any) -> str | None:
     """A field Telegram documents as a string, else None: PTB does not check the types it reads."""
     return value if isinstance(value, str) else None
 
 
-def _button_press(update: Update) -> Inbound:
+def _button_press(update: Update, bot_id: str) -> Inbound:
     q = update.callback_query
     chat_id = q.message.chat.id if q.message is not None else q.from_user.id
     return Inbound(
         channel=CHANNEL,
         user_key=str(chat_id),
-        external_id=f"u{update.update_id}",
+        external_id=press_key(bot_id, q.id),
         kind=Kind.CHOICE,
         choice=_str(q.data) or "",
         language_hint=_str(q.from_user.language_code),
@@ -81,10 +119,11 @@ def _media(msg: Any, base: dict[str, Any]) -> Inbound | None:
     return None
 
 
-def parse_update(update: Update) -> Inbound | None:
-    """The normal form of an update, or None for updates that are not a person talking to us."""
+def parse_update(update: Update, bot_id: str = "") -> Inbound | None:
+    """The normal form of an update, or None for updates that are not a person talking to us;
+    ``bot_id`` (:func:`bot_id_of`) goes into the dedupe key."""
     if update.callback_query is not None:
-        return _button_press(update)
+        return _button_press(update, bot_id)
     msg = update.message or update.edited_message
     if msg is None or msg.chat.type != "private":
         return None  # channel posts, group chatter, member updates: not for this bot
@@ -92,7 +131,12 @@ def parse_update(update: Update) -> Inbound | None:
     base = {
         "channel": CHANNEL,
         "user_key": str(msg.chat.id),
-        "external_id": f"u{update.update_id}",
+        "external_id": message_key(
+            bot_id,
+            msg.chat.id,
+            msg.message_id,
+            _edit_stamp(msg) if update.edited_message is not None else None,
+        ),
         "language_hint": _str(user.language_code) if user else None,
         "display_name": user.full_name if user else None,
         "username": _str(user.username) if user else None,
@@ -109,11 +153,17 @@ def parse_update(update: Update) -> Inbound | None:
     return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=kind, **base)
 
 
-def parse_or_skip(update: Update) -> Inbound | None:
+def _edit_stamp(msg: Any) -> int:
+    """An edit's ``edit_date`` as the Bot API sends it (seconds since the epoch), 0 when absent."""
+    edited = msg.edit_date
+    return int(edited.timestamp()) if isinstance(edited, datetime) else 0
+
+
+def parse_or_skip(update: Update, bot_id: str = "") -> Inbound | None:
     """:func:`parse_update`, or None (logged) for a shape Telegram never sends: one odd update
     must not stop the polling loop, nor be fetched again forever."""
     try:
-        return parse_update(update)
+        return parse_update(update, bot_id)
     except (AttributeError, TypeError, ValueError, KeyError):
         log.warning("telegram update %s skipped: not a shape this bot understands", update.update_id)
         return None
@@ -144,7 +194,7 @@ def _chat_message(raw: Any) -> bool:
     return type(chat) is dict and type(chat.get("id")) is int and type(chat.get("type")) is str
 
 
-def _raw_button_press(uid: str, q: Any, only_key: bool) -> Inbound | Literal[False]:
+def _raw_button_press(bot_id: str, q: Any, only_key: bool) -> Inbound | Literal[False]:
     if (
         not only_key
         or type(q) is not dict
@@ -161,7 +211,7 @@ def _raw_button_press(uid: str, q: Any, only_key: bool) -> Inbound | Literal[Fal
     return Inbound(
         channel=CHANNEL,
         user_key=str(chat_id),
-        external_id=uid,
+        external_id=press_key(bot_id, q["id"]),
         kind=Kind.CHOICE,
         choice=q["data"],
         language_hint=who[2],
@@ -170,16 +220,15 @@ def _raw_button_press(uid: str, q: Any, only_key: bool) -> Inbound | Literal[Fal
     )
 
 
-def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
+def parse_raw(item: dict[str, Any], bot_id: str = "") -> Inbound | Literal[False]:
     """:func:`parse_update` for the two updates that make up most of the traffic, a private text
     message and a button press, read straight from the JSON. False for anything else or anything
     whose fields the turn reads are not of the documented types: that goes through PTB and
     :func:`parse_update`. Where PTB reads the update too, both give the same :class:`Inbound`;
     where PTB would give up on a broken field the turn does not read, this still reads the rest."""
-    uid = f"u{item['update_id']}"
     q = item.get("callback_query")
     if q is not None:
-        return _raw_button_press(uid, q, len(item) == 2)
+        return _raw_button_press(bot_id, q, len(item) == 2)
     msg = item.get("message")
     if len(item) != 2 or not _chat_message(msg) or type(msg.get("text")) is not str or msg["chat"]["type"] != "private":
         return False
@@ -189,7 +238,7 @@ def parse_raw(item: dict[str, Any]) -> Inbound | Literal[False]:
     return Inbound(
         channel=CHANNEL,
         user_key=str(msg["chat"]["id"]),
-        external_id=uid,
+        external_id=message_key(bot_id, msg["chat"]["id"], msg["message_id"]),
         kind=Kind.TEXT,
         text=msg["text"],
         language_hint=who[2],
@@ -206,11 +255,12 @@ def read_updates(raw: Any, bot: Bot) -> tuple[list[ReadUpdate], int | None]:
     the fast path when it can, else through PTB; an update PTB cannot read either is skipped (logged)."""
     updates: list[ReadUpdate] = []
     last: int | None = None
+    bot_id = bot_id_of(bot.token)
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("update_id"), int):
             continue
         last = item["update_id"]
-        fast = parse_raw(item)
+        fast = parse_raw(item, bot_id)
         if fast is not False:
             q = item.get("callback_query")
             updates.append((q["id"] if q is not None else None, fast))
@@ -223,5 +273,5 @@ def read_updates(raw: Any, bot: Bot) -> tuple[list[ReadUpdate], int | None]:
             log.warning("telegram update %s skipped: not a shape this bot understands", last)
             continue
         query = update.callback_query.id if update.callback_query is not None else None
-        updates.append((query, parse_or_skip(update)))
+        updates.append((query, parse_or_skip(update, bot_id)))
     return updates, last

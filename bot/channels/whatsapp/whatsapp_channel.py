@@ -1,12 +1,17 @@
 """WhatsApp through Meta's Cloud API (the Graph API), over aiohttp.
 
 Inbound: Meta POSTs webhook payloads to ``/webhooks/whatsapp``. The body's signature is checked
-*before* anything is parsed; the request is acknowledged at once and the messages are handled in
-background tasks (one ordered chain per person; references kept, awaited at shutdown), stored
-with retries while the database is down. :mod:`~bot.channels.whatsapp.whatsapp_parse` reads the
-payloads. Redeliveries (Meta retries for days) are deduplicated by the dispatcher on
-``("whatsapp", wamid)``. A bare number typed after a numbered menu is resolved against the newest
-message sent to that person (:class:`WhatsAppMenus`).
+*before* anything is parsed; the raw body is stored in the webhook inbox (:class:`WhatsAppInbox`,
+one small transaction) and only then is the request answered 200 (500 when it cannot be stored:
+Meta sends it again). The messages are handled from there in background tasks (one ordered
+chain per person; references kept, awaited at shutdown), stored as turns with retries while the
+database is down, and the inbox row is deleted once every message of it is stored. Rows that a
+crash or a shutdown left are handled at the next start (:meth:`WhatsAppChannel.start_receiving`).
+:mod:`~bot.channels.whatsapp.whatsapp_parse` reads the payloads. Redeliveries (Meta retries for
+days) and a body handled twice (a crash after its turns, before its row was deleted) are
+deduplicated by the dispatcher on ``("whatsapp", wamid)``; wamids are unique over time. A bare
+number typed after a numbered menu is resolved against the newest message sent to that person
+(:class:`WhatsAppMenus`).
 
 Outbound: :mod:`~bot.channels.whatsapp.whatsapp_render` renders replies; :meth:`WhatsAppChannel.send`
 posts one stored body. Images and documents are uploaded (``POST /{phone-number-id}/media``) and
@@ -95,6 +100,20 @@ class WhatsAppMenus(Protocol):
         ...
 
 
+class WhatsAppInbox(Protocol):
+    async def store_webhook(self, body: bytes) -> int:
+        """Store a webhook body (committed); its inbox id."""
+        ...
+
+    async def stored_webhooks(self, after_id: int, limit: int) -> list[tuple[int, bytes]]:
+        """Stored bodies with an inbox id above ``after_id``, oldest first, at most ``limit``."""
+        ...
+
+    async def forget_webhook(self, inbox_id: int) -> None:
+        """Delete a body whose messages are all stored."""
+        ...
+
+
 # ---- settings, limits, building -----------------------------------------------------------
 @dataclass(frozen=True)
 class WhatsAppConfig:
@@ -142,8 +161,8 @@ def whatsapp_limit(global_rate: float = 80.0, user_rate: float = 1 / 6, user_bur
 
 
 def build(config: WhatsAppConfig, context: ChannelContext) -> WhatsAppChannel:
-    """The channel; ``context.ports`` implements :class:`WhatsAppWindow`, :class:`WhatsAppStatuses`
-    and :class:`WhatsAppMenus`."""
+    """The channel; ``context.ports`` implements :class:`WhatsAppWindow`, :class:`WhatsAppStatuses`,
+    :class:`WhatsAppMenus` and :class:`WhatsAppInbox`."""
     return WhatsAppChannel(
         token=config.token,
         phone_number_id=config.phone_number_id,
@@ -157,6 +176,7 @@ def build(config: WhatsAppConfig, context: ChannelContext) -> WhatsAppChannel:
         window=context.ports,
         statuses=context.ports,
         menus=context.ports,
+        inbox=context.ports,
         rate_limit=whatsapp_limit(config.global_rate, config.user_rate, config.user_burst),
     )
 
@@ -181,6 +201,7 @@ class WhatsAppChannel:
         window: WhatsAppWindow | None = None,
         statuses: WhatsAppStatuses | None = None,
         menus: WhatsAppMenus | None = None,
+        inbox: WhatsAppInbox | None = None,
         request_timeout: float = 30.0,
         rate_limit: RateLimit | None = None,
     ) -> None:
@@ -196,6 +217,8 @@ class WhatsAppChannel:
         self._window = window
         self._statuses = statuses
         self._menus = menus
+        self._inbox = inbox  # None (tests): acknowledged before it is stored
+        self._live: set[int] = set()  # inbox rows being handled by this process
         self.rate_limit = rate_limit
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -221,7 +244,34 @@ class WhatsAppChannel:
         return f"WhatsApp (webhook {WEBHOOK_PATH})"
 
     async def start_receiving(self, commands: CommandMenu) -> None:
-        """The webhook receives as soon as the HTTP server serves it."""
+        """The webhook receives as soon as the HTTP server serves it; the bodies a crash or a
+        shutdown left in the inbox are handled now, in the order they arrived."""
+        if self._inbox is not None:
+            self._spawn(None, self._recover)
+
+    async def _recover(self) -> bool:
+        """Handle the inbox rows this process did not receive itself, page by page."""
+        assert self._inbox is not None
+        after, handled = 0, 0
+        while not self._closing:
+            rows = await self._inbox.stored_webhooks(after, 100)
+            if not rows:
+                break
+            page = []
+            for inbox_id, body in rows:
+                after = inbox_id
+                if inbox_id in self._live:
+                    continue
+                try:
+                    data = json.loads(body)
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    data = None
+                page += self._accept(data if isinstance(data, dict) else {}, inbox_id)
+                handled += 1
+            await asyncio.gather(*page)
+        if handled:
+            log.info("whatsapp: %d webhook bodies left by the last run handled from the inbox", handled)
+        return True
 
     async def stop_receiving(self) -> None:
         """Webhooks are refused in :meth:`stop`, after delivery stopped: messages being handled
@@ -265,7 +315,8 @@ class WhatsAppChannel:
         return web.Response(status=403, text="forbidden")
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST: size check, signature over the raw body, parse, acknowledge; handle in background."""
+        """POST: size check, signature over the raw body, parse, store in the inbox, acknowledge;
+        handle in background."""
         if self._closing:
             return web.Response(status=503, text="stopping")
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
@@ -288,31 +339,67 @@ class WhatsAppChannel:
             return web.Response(status=400, text="bad json")
         if not isinstance(data, dict):
             return web.Response(status=400, text="bad payload")
+        inbox_id = None
+        if self._inbox is not None:
+            try:  # stored before Meta is told: an acknowledged webhook is never sent again
+                inbox_id = await self._inbox.store_webhook(body)
+            except Exception as exc:
+                log.error("whatsapp webhook not stored (%s): answered 500, Meta sends it again", type(exc).__name__)
+                return web.Response(status=500, text="retry")
+        self._accept(data, inbox_id)
+        return web.Response(text="ok")
+
+    def _accept(self, data: dict[str, Any], inbox_id: int | None) -> list[asyncio.Task]:
+        """Handle a (stored) webhook body in background tasks; its inbox row is deleted once all
+        of its messages are stored. The tasks, the row's last."""
         events = parse_webhook(data, phone_number_id=self.phone_number_id)
         for err in events.errors:
             log.warning("whatsapp webhook reports an error: %s", err)
         by_person: dict[str, list[Inbound]] = {}
         for inbound in events.messages:
             by_person.setdefault(inbound.user_key, []).append(inbound)
-        for key, messages in by_person.items():
-            self._spawn(key, lambda m=messages: self._process_messages(m))
-        for update in events.statuses:
-            self._spawn(None, lambda u=update: self._process_status(u))
-        return web.Response(text="ok")
+        tasks = [self._spawn(key, lambda m=messages: self._process_messages(m)) for key, messages in by_person.items()]
+        tasks += [self._spawn(None, lambda u=update: self._process_status(u)) for update in events.statuses]
+        if inbox_id is None:
+            return tasks
+        self._live.add(inbox_id)
+        return [*tasks, self._spawn(None, lambda: self._forget_when_done(inbox_id, tasks))]
 
-    def _spawn(self, key: str | None, work: Callable[[], Awaitable[None]]) -> None:
-        """A background task; tasks of one person run one after the other, in arrival order."""
+    async def _forget_when_done(self, inbox_id: int, tasks: list[asyncio.Task]) -> bool:
+        """Delete the inbox row once every task of its body has stored what it had; a body with
+        a message that could not be stored stays for the next start."""
+        assert self._inbox is not None
+        try:
+            results = await asyncio.gather(*tasks)
+            if not all(results):
+                log.error("whatsapp webhook body %d kept in the inbox: handled again at the next start", inbox_id)
+                return False
+            for delay in (0.0, *self.status_retry_delays):  # a raw body is not kept longer than needed
+                await asyncio.sleep(delay)
+                try:
+                    await self._inbox.forget_webhook(inbox_id)
+                    return True
+                except Exception as exc:
+                    log.warning("whatsapp webhook body %d not deleted yet (%s)", inbox_id, type(exc).__name__)
+            return False
+        finally:
+            self._live.discard(inbox_id)
+
+    def _spawn(self, key: str | None, work: Callable[[], Awaitable[bool]]) -> asyncio.Task:
+        """A background task (its result: True when done, False when given up); tasks of one
+        person run one after the other, in arrival order."""
         prev = self._tails.get(key) if key is not None else None
 
-        async def run() -> None:
+        async def run() -> bool:
             if prev is not None and not prev.done():
                 await asyncio.wait([prev])
             try:
-                await work()
+                return await work()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("whatsapp webhook handling failed")
+                return False
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
@@ -325,11 +412,15 @@ class WhatsAppChannel:
                     del self._tails[k]
 
             task.add_done_callback(forget)
+        return task
 
-    async def _process_messages(self, messages: list[Inbound]) -> None:
+    async def _process_messages(self, messages: list[Inbound]) -> bool:
+        """Store each message as a turn, in order; False when one could not be stored."""
+        stored = True
         for inbound in messages:
             inbound = await self._resolve_number(inbound)
-            await self._handle_until_stored(inbound)
+            stored = await self._handle_until_stored(inbound) and stored
+        return stored
 
     async def _resolve_number(self, inbound: Inbound) -> Inbound:
         """A bare number typed after a numbered menu is that menu's choice."""
@@ -345,10 +436,11 @@ class WhatsAppChannel:
             return inbound
         return dataclasses.replace(inbound, kind=Kind.CHOICE, choice=value, text=None)
 
-    async def _handle_until_stored(self, inbound: Inbound) -> None:
+    async def _handle_until_stored(self, inbound: Inbound) -> bool:
         """The webhook is already acknowledged, so a turn that cannot be stored (database down)
-        is retried with backoff for up to ``store_retry_window`` seconds."""
-        await retry_until_stored(
+        is retried with backoff for up to ``store_retry_window`` seconds (then it waits in the
+        inbox for the next start)."""
+        return await retry_until_stored(
             self._handle,
             inbound,
             window=self.store_retry_window,
@@ -357,7 +449,7 @@ class WhatsAppChannel:
             logger=log,
         )
 
-    async def _process_status(self, update: StatusUpdate) -> None:
+    async def _process_status(self, update: StatusUpdate) -> bool:
         if update.status == "failed":
             log.warning(
                 "whatsapp message …%s to %s failed: %s",
@@ -366,18 +458,19 @@ class WhatsAppChannel:
                 update.error,
             )
         if self._statuses is None:
-            return
+            return True
         for delay in (0.0, *self.status_retry_delays):
             if delay:
                 await asyncio.sleep(delay)
             try:
                 if await self._statuses.record_status(update.message_id, update.status, update.at, update.error):
-                    return
+                    return True
             except Exception as exc:
                 log.warning("whatsapp status not recorded yet (%s)", type(exc).__name__)
             if self._closing:
                 break
         log.info("whatsapp status %s for unknown message …%s ignored", update.status, update.message_id[-12:])
+        return True
 
     # ---- sending ------------------------------------------------------------------------
     async def _window_open(self, address: str) -> bool:
