@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Invite
@@ -42,14 +42,25 @@ class InviteRepo:
         self.session.add(invite)
         return invite
 
-    async def redeem_invite(self, code: str, user_id: int, now: datetime) -> Invite | None:
-        """Mark the invite used by ``user_id``; None when unknown, used or expired (atomic)."""
+    async def redeem_invite(
+        self, code: str, user_id: int, now: datetime, *, code_hash: str | None = None
+    ) -> Invite | None:
+        """Mark the invite used by ``user_id``; None when unknown, used or expired (atomic).
+        ``code_hash`` (from :meth:`usable_invite`) instead of ``code``: the code itself is never kept."""
+        key = code_hash or hash_code(code)
         res = await self.session.execute(
             update(Invite)
-            .where(Invite.code_hash == hash_code(code), Invite.used_at.is_(None), Invite.expires_at > now)
+            .where(Invite.code_hash == key, Invite.used_at.is_(None), Invite.expires_at > now)
             .values(used_at=now, used_by=user_id)
             .returning(Invite.code_hash)
         )
         if res.scalar_one_or_none() is None:
             return None
-        return await self.session.get(Invite, hash_code(code), populate_existing=True)
+        return await self.session.get(Invite, key, populate_existing=True)
+
+    async def usable_invite(self, code: str, now: datetime) -> Invite | None:
+        """The invite for ``code`` if it can still be redeemed (not used, not expired); nothing is marked."""
+        stmt = select(Invite).where(
+            Invite.code_hash == hash_code(code), Invite.used_at.is_(None), Invite.expires_at > now
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -81,6 +81,19 @@ class UserRepo:
             stmt = stmt.where(User.opd_code == opd_code)
         return (await self.session.execute(stmt.order_by(User.id))).scalars().all()
 
+    async def staff(self) -> Sequence[User]:
+        """Everyone holding a staff role (officers and coordinators), not erased, by id."""
+        stmt = select(User).where(User.role.in_(("officer", "coordinator")), User.erased_at.is_(None))
+        return (await self.session.execute(stmt.order_by(User.id))).scalars().all()
+
+    async def revoke_staff(self, user: User) -> None:
+        """Take the staff role away at once: the person becomes a citizen, and a staff flow they were in
+        (e.g. a half-typed answer) is dropped with their conversation state."""
+        await self.pending.write()
+        await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
+        user.role = "citizen"
+        user.opd_code = None
+
     async def last_inbound_at(self, channel: str, external_id: str) -> datetime | None:
         """When the person last wrote to us on ``channel`` (WhatsApp's 24-hour window), or None."""
         stmt = select(User.last_inbound_at).where(User.channel == channel, User.external_id == external_id)

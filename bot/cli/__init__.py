@@ -19,7 +19,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
-from bot.cli import cmd_config, cmd_db, cmd_forum, cmd_invite, cmd_jobs, cmd_qr, cmd_region, cmd_reports, cmd_run
+from bot.cli import (
+    cmd_config,
+    cmd_db,
+    cmd_forum,
+    cmd_invite,
+    cmd_jobs,
+    cmd_qr,
+    cmd_region,
+    cmd_reports,
+    cmd_run,
+    cmd_staff,
+)
 from bot.domain.clock import SystemClock
 from bot.domain.region import RegionError
 from bot.logs import setup_logging
@@ -42,6 +53,7 @@ GROUPS: tuple[ModuleType, ...] = (
     cmd_db,
     cmd_region,
     cmd_invite,
+    cmd_staff,
     cmd_reports,
     cmd_qr,
     cmd_jobs,

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.domain.export_safety import safe_row
+
 INPUT_HEADER = ["No", "Waktu", "Pengirim", "Kanal", "Masukan"]
 ATTENDANCE_HEADER = ["No", "Nama", "Kanal", "Status", "Mendaftar", "Dibatalkan"]
 
@@ -64,7 +66,7 @@ def build_workbook(forum, opd_name: str, people, inputs, tz: ZoneInfo) -> bytes:
         ("Masukan", len(inputs)),
         ("Berita acara", forum.result_text or ""),
     ):
-        info.append([key, value])
+        info.append(safe_row([key, value]))
         info.cell(row=info.max_row, column=1).font = Font(bold=True)
     for title, header, rows in (
         ("Kehadiran", ATTENDANCE_HEADER, attendance_rows(people, tz)),
@@ -75,7 +77,7 @@ def build_workbook(forum, opd_name: str, people, inputs, tz: ZoneInfo) -> bytes:
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            ws.append(row)
+            ws.append(safe_row(row))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -85,7 +87,7 @@ def build_csv(inputs, tz: ZoneInfo) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(INPUT_HEADER)
-    writer.writerows(input_rows(inputs, tz))
+    writer.writerows(safe_row(row) for row in input_rows(inputs, tz))
     return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens it as UTF-8
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import skm
+from bot.domain.export_safety import safe_cell, safe_row
 from bot.domain.region_config import SkmConfig
 from bot.domain.skm import (
     ELEMENT_BY_CODE,
@@ -356,6 +357,20 @@ def sheet_title(base: str, used: set[str]) -> str:
     return candidate
 
 
+class _SafeSheet:
+    """A write-only worksheet whose ``append`` neutralises formula-like texts (``bot.domain.export_safety``);
+    cells made by :func:`_cell` are already safe."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    def append(self, row: list[Any]) -> None:
+        self._ws.append(safe_row(row))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
+
+
 @functools.cache
 def _openpyxl() -> SimpleNamespace:
     """openpyxl's pieces and the styles named above, on first use."""
@@ -390,7 +405,7 @@ def _cell(
     if isinstance(value, Decimal):
         value = float(value)
     xl = _openpyxl()
-    c = xl.WriteOnlyCell(ws, value=value)
+    c = xl.WriteOnlyCell(ws, value=safe_cell(value))
     if font is not None:
         c.font = xl.styles[font]
     if fmt is not None:
@@ -849,15 +864,17 @@ async def build_skm_workbook(
         start, end = period.utc_range(report.timezone)
         wb = _openpyxl().Workbook(write_only=True)
         used: set[str] = {"Ringkasan", "Profil", "Saran", "Kualitas"}
-        summary = wb.create_sheet("Ringkasan")
+        summary = _SafeSheet(wb.create_sheet("Ringkasan"))
         _write_summary(summary, report)
         for u in report.units:
             if u.responses:
-                ws = wb.create_sheet(sheet_title(f"Tab {u.unit_code}", used))
+                ws = _SafeSheet(wb.create_sheet(sheet_title(f"Tab {u.unit_code}", used)))
                 await _write_tabulation(ws, skm_repo, report, u, zone, start, end)
-        _write_profile(wb.create_sheet("Profil"), report)
-        await _write_suggestions(wb.create_sheet("Saran"), skm_repo, report, zone, start, end, opd_code, unit_code)
-        _write_quality(wb.create_sheet("Kualitas"), report)
+        _write_profile(_SafeSheet(wb.create_sheet("Profil")), report)
+        await _write_suggestions(
+            _SafeSheet(wb.create_sheet("Saran")), skm_repo, report, zone, start, end, opd_code, unit_code
+        )
+        _write_quality(_SafeSheet(wb.create_sheet("Kualitas")), report)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -915,8 +932,18 @@ async def build_skm_csv(
         quality_options=quality_options,
     )
     text = io.StringIO()
-    _write_csv(csv.writer(text, delimiter=delimiter, lineterminator="\r\n"), report, period, opd_code)
+    _write_csv(_SafeCsv(csv.writer(text, delimiter=delimiter, lineterminator="\r\n")), report, period, opd_code)
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
+
+
+class _SafeCsv:
+    """A csv writer whose rows go through ``bot.domain.export_safety.safe_row``."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow(safe_row(row))
 
 
 def _csv_ikm_cols(r: IkmResult | None) -> list[str]:

@@ -17,6 +17,7 @@ from handlers.account import (
     account_join,
     account_language,
     account_menu,
+    account_staff,
     account_start,
 )
 from handlers.account.account_menu import menu_choices, show_menu
@@ -32,6 +33,7 @@ for _module in (
     account_language,
     account_erase,
     account_join,
+    account_staff,
     account_fallback,
     account_forbidden,
 ):
