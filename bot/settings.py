@@ -344,6 +344,12 @@ class Settings:
         730,
         doc="days after closing before a complaint is anonymised",
     )
+    outbox_keep_days: int = _opt(
+        "OUTBOX_KEEP_DAYS",
+        lambda v, r: _parse_number(v, r, 1, 365),
+        7,
+        doc="days a sent (or failed) message is kept in the outbox before the outbox_prune job deletes it",
+    )
     scheduler_enabled: bool = _opt(
         "SCHEDULER",
         _parse_bool,

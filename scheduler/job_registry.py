@@ -18,6 +18,7 @@ from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext, JobResult
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
+from scheduler.job_outbox_prune import outbox_prune
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SLA_INTERVAL = 60  # seconds
 AUTOCLOSE_AT = time(8, 5)  # citizens are told in the morning, not at midnight
 RETENTION_AT = time(2, 30)
+OUTBOX_PRUNE_AT = time(3, 0)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,14 @@ JOBS: tuple[Job, ...] = (
     Job(
         "retention",
         retention,
-        "anonymise complaints closed longer than KANAL_RETENTION_DAYS ago",
+        "anonymise complaints closed longer than KANAL_RETENTION_DAYS ago; erase citizens silent that long",
         daily_at=lambda _settings: RETENTION_AT,
+    ),
+    Job(
+        "outbox_prune",
+        outbox_prune,
+        "delete sent and failed outbox rows older than KANAL_OUTBOX_KEEP_DAYS",
+        daily_at=lambda _settings: OUTBOX_PRUNE_AT,
     ),
     Job(
         "forum_reminder",
