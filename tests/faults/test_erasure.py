@@ -11,6 +11,7 @@ The statistics stay: complaints (detached), complete SKM answers."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -327,3 +328,44 @@ async def test_sqlite_file_is_private_and_deleted_rows_leave_no_bytes(tmp_path):
         await db.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert secret.encode() not in path.read_bytes()
+
+
+async def outbox_rows(db) -> list[OutboxMessage]:
+    async with db.unit_of_work() as uow:
+        return list((await uow.session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_refused_consent_keeps_no_name_and_delivered_secrets_are_not_kept(settings, clock, db):
+    """Refusing consent stores no name or username; an invite code and an export workbook are not
+    kept in the outbox once delivered; the outbox_prune job deletes what went out before the horizon."""
+    from testkit.tg_chat import Chat, running
+
+    async with running(settings, clock=clock) as (tg, app):
+        shy = Chat(tg, app, 5550001, "Sekar Ayu", "sekar_ayu")
+        await shy.send("/start")
+        assert "tidak ada data yang kami proses" in text_of(await shy.press("consent:no"))
+        async with db.unit_of_work() as uow:
+            user = (await uow.session.execute(select(User).where(User.external_id == "5550001"))).scalar_one()
+        assert (user.display_name, user.username) == (None, None)
+
+        coord = await person(tg, app, 5550002, "Bu Koordinator", role="coordinator")
+        (code,) = set(re.findall(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", text_of(await coord.send("/undang PDAM"))))
+        out = await coord.send("/ekspor skm")
+        assert any(m.get("document") or m.get("method") == "sendDocument" for m in tg.sent(5550002)), text_of(out)
+        await tg_quiet(tg, app)
+        rows = await outbox_rows(db)
+        assert not [r.id for r in rows if code in orjson.dumps(r.payload).decode()]
+        assert max(len(orjson.dumps(r.payload)) for r in rows) < 8000  # no workbook kept
+        assert sum(bool(r.scrubbed) for r in rows) >= 2 and all(r.status == "sent" for r in rows)
+
+        pending = await outbox_rows(db)
+        async with db.unit_of_work() as uow:  # one message that has not gone out yet
+            uow.outbox.enqueue(
+                channel="telegram", address="1", payload={"text": "x"}, now=clock.now() + timedelta(days=30)
+            )
+            await uow.commit()
+        out = await run_job(
+            app, clock, "outbox_prune", clock.now() + timedelta(days=settings.outbox_keep_days, hours=1)
+        )
+        assert f"deleted={len(pending)}" in out.replace(" ", "").replace(":", "=") or str(len(pending)) in out, out
+        assert [r.status for r in await outbox_rows(db)] == ["pending"]
