@@ -186,7 +186,8 @@ class PersonalData:
         their delivery bookkeeping with the payload rewritten (and the address, for the person's own)."""
         o = OutboxMessage
         drop = [i for i, s in rows if s == "pending" or (scrub_address and s != "sending")]
-        keep = [i for i, s in rows if i not in set(drop)]
+        dropped = set(drop)
+        keep = [i for i, _s in rows if i not in dropped]
         if drop:
             await self.session.execute(delete(o).where(o.id.in_(drop)).execution_options(synchronize_session=False))
         if keep:
