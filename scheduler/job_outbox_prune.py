@@ -25,6 +25,7 @@ async def outbox_prune(ctx: JobContext) -> JobResult:
         async with ctx.db.unit_of_work() as uow:
             n = await uow.personal.prune_outbox(bound, limit=ctx.chunk_size)
             await uow.commit()
-        result.add("deleted", n)
+        if n:
+            result.add("deleted", n)
         if n < ctx.chunk_size:
             return result

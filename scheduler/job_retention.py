@@ -34,6 +34,7 @@ async def retention(ctx: JobContext) -> JobResult:
             people = await uow.personal.inactive_citizens(bound, limit=ctx.chunk_size)
             n = await uow.personal.erase(people, now)
             await uow.commit()
-        result.add("people_erased", n)
+        if n:
+            result.add("people_erased", n)
         if len(people) < ctx.chunk_size:
             return result

@@ -367,5 +367,5 @@ async def test_refused_consent_keeps_no_name_and_delivered_secrets_are_not_kept(
         out = await run_job(
             app, clock, "outbox_prune", clock.now() + timedelta(days=settings.outbox_keep_days, hours=1)
         )
-        assert f"deleted={len(pending)}" in out.replace(" ", "").replace(":", "=") or str(len(pending)) in out, out
+        assert f"deleted {len(pending)}" in out, out
         assert [r.status for r in await outbox_rows(db)] == ["pending"]
