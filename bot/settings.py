@@ -351,6 +351,12 @@ class Settings:
         doc="hours a message id is remembered against platform redeliveries (WhatsApp retries up to "
         "7 days, Telegram 24 h); older ids are pruned and a repeat of one is handled, with a warning",
     )
+    outbox_keep_days: int = _opt(
+        "OUTBOX_KEEP_DAYS",
+        lambda v, r: _parse_number(v, r, 1, 365),
+        7,
+        doc="days a sent (or failed) message is kept in the outbox before the outbox_prune job deletes it",
+    )
     scheduler_enabled: bool = _opt(
         "SCHEDULER",
         _parse_bool,

@@ -19,6 +19,7 @@ from scheduler.job_context import JobContext, JobResult
 from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
+from scheduler.job_outbox_prune import outbox_prune
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
 
@@ -28,6 +29,7 @@ SLA_INTERVAL = 60  # seconds
 AUTOCLOSE_AT = time(8, 5)  # citizens are told in the morning, not at midnight
 RETENTION_AT = time(2, 30)
 DEDUPE_PRUNE_INTERVAL = 3600  # seconds
+OUTBOX_PRUNE_AT = time(3, 0)
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,14 @@ JOBS: tuple[Job, ...] = (
     Job(
         "retention",
         retention,
-        "anonymise complaints closed longer than KANAL_RETENTION_DAYS ago",
+        "anonymise complaints closed longer than KANAL_RETENTION_DAYS ago; erase citizens silent that long",
         daily_at=lambda _settings: RETENTION_AT,
+    ),
+    Job(
+        "outbox_prune",
+        outbox_prune,
+        "delete sent and failed outbox rows older than KANAL_OUTBOX_KEEP_DAYS",
+        daily_at=lambda _settings: OUTBOX_PRUNE_AT,
     ),
     Job(
         "forum_reminder",

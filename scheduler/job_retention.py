@@ -5,6 +5,10 @@ Decision on the text: **scrubbed**. Free text (the complaint, answers, reasons) 
 names, phone numbers and addresses, so it is removed with the identifiers; what is kept is what
 the statistics need — number, OPD, topic, class, privacy, state, dates, rating, reopen count, the
 roles in the history and the reminder records (:meth:`storage.sla_repo.SlaRepo.anonymise`).
+
+Then the people: a citizen silent for ``KANAL_RETENTION_DAYS`` with no complaint still linked to
+them is erased as by /hapusdata (:meth:`storage.erasure.PersonalData.erase`): their chat id, name,
+messages in the outbox and everything else the erasure knows; survey answers stay anonymous.
 """
 
 from __future__ import annotations
@@ -25,4 +29,12 @@ async def retention(ctx: JobContext) -> JobResult:
             done = await uow.sla.anonymise(chunk, closed_before=bound, now=now)
             await uow.commit()
         result.add("anonymised", len(done))
-    return result
+    while True:
+        async with ctx.db.unit_of_work() as uow:
+            people = await uow.personal.inactive_citizens(bound, limit=ctx.chunk_size)
+            n = await uow.personal.erase(people, now)
+            await uow.commit()
+        if n:
+            result.add("people_erased", n)
+        if len(people) < ctx.chunk_size:
+            return result

@@ -233,12 +233,3 @@ class ComplaintRepo:
     async def photos(self, complaint_id: int) -> Sequence[ComplaintPhoto]:
         stmt = select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == complaint_id).order_by(ComplaintPhoto.id)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def anonymise_citizen(self, user_id: int) -> int:
-        """On /hapusdata: detach the reporter from their complaints (statistics stay)."""
-        rows = (
-            (await self.session.execute(select(Complaint).where(Complaint.citizen_user_id == user_id))).scalars().all()
-        )
-        for c in rows:
-            c.citizen_user_id = None
-        return len(rows)

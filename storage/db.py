@@ -24,6 +24,7 @@ from storage import sqlite_driver
 from storage.audit_repo import AuditRepo
 from storage.complaint_repo import ComplaintRepo
 from storage.core_repo import Repo
+from storage.erasure import PersonalData
 from storage.forum_repo import ForumRepo
 from storage.inbound_repo import InboundRepo
 from storage.inbox_repo import InboxRepo
@@ -68,6 +69,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # deleted and overwritten content is zeroed in the file, not left in free space
+            # (erasure, storage/erasure.py, must reach the bytes on disk)
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -146,6 +150,11 @@ class UnitOfWork:
     def users(self) -> UserRepo:
         """Users and their conversation state; erasure."""
         return UserRepo(self.session, self.pending)
+
+    @functools.cached_property
+    def personal(self) -> PersonalData:
+        """Where a person's data lives: erasure (/hapusdata, retention) and the outbox horizon."""
+        return PersonalData(self.session, self.pending)
 
     @functools.cached_property
     def inbound(self) -> InboundRepo:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -413,25 +413,6 @@ class ForumRepo:
             .order_by(ForumReminder.user_id, ForumReminder.kind)
         )
         return [(int(u), str(k), at) for u, k, at in (await self.session.execute(stmt)).all()]
-
-    # ---- erasure (/hapusdata) -------------------------------------------------------------
-    async def erase_user(self, user_id: int, now: datetime) -> None:
-        """Subscriptions end (consent withdrawn); input stays without its sender; registrations
-        for forums still to come are cancelled so the seat is free again."""
-        await self.session.execute(delete(ForumSubscription).where(ForumSubscription.user_id == user_id))
-        await self.session.execute(
-            update(ForumInput)
-            .where(ForumInput.user_id == user_id)
-            .values(user_id=None)
-            .execution_options(synchronize_session=False)
-        )
-        upcoming = select(Forum.id).where(Forum.starts_at > now)
-        await self.session.execute(
-            update(ForumRsvp)
-            .where(ForumRsvp.user_id == user_id, ForumRsvp.status == "registered", ForumRsvp.forum_id.in_(upcoming))
-            .values(status="cancelled", cancelled_at=now)
-            .execution_options(synchronize_session=False)
-        )
 
 
 async def upcoming_forums(db: Any, now: datetime, days: int, *, opd_code: str | None = None) -> list[ForumSummary]:

@@ -174,6 +174,12 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     #: ``{"user_id": …, "about": …}``: whom to tell if this message cannot be delivered (migration 0008)
     on_failure: Mapped[dict[str, Any] | None]
+    #: what goes once the message is delivered or failed for good (migration 0009): "payload" (an
+    #: export, an invite code: the payload is replaced) or "row" (the goodbye after /hapusdata)
+    forget: Mapped[str | None] = mapped_column(String(8))
+    #: the payload was replaced (delivered with ``forget``, or it named an erased person); such
+    #: rows are never replayed to a web chat
+    scrubbed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class AuditEvent(Base):

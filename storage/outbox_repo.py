@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
 from storage.unit_state import PendingWrites, WriteResult
+
+#: what a delivered message whose content is not kept leaves in its payload
+FORGOTTEN_TEXT = "(isi pesan tidak disimpan setelah terkirim)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,8 @@ class ClaimedMessage:
     purpose: str
     user_id: int | None
     on_failure: dict[str, Any] | None = None
+    #: what is forgotten once it is delivered (``bot.domain.messages.Forget``), or None
+    forget: str | None = None
 
 
 class DeliveryRecorded(NamedTuple):
@@ -64,7 +69,15 @@ def _claim_statement(by_channel: bool, replies: bool | None):
         .exists()
     )
     stmt = select(
-        t.c.id, t.c.channel, t.c.address, t.c.payload, t.c.attempts, t.c.purpose, t.c.user_id, t.c.on_failure
+        t.c.id,
+        t.c.channel,
+        t.c.address,
+        t.c.payload,
+        t.c.attempts,
+        t.c.purpose,
+        t.c.user_id,
+        t.c.on_failure,
+        t.c.forget,
     ).where(due, ~waiting_before)
     if by_channel:
         stmt = stmt.where(t.c.channel.in_(bindparam("channels", expanding=True)))
@@ -108,6 +121,7 @@ class OutboxRepo:
         purpose: str = "reply",
         not_before: datetime | None = None,
         on_failure: dict[str, Any] | None = None,
+        forget: str | None = None,
     ) -> WriteResult:
         """Add an outbox row. It is written when the transaction commits (or before this repository
         next reads the outbox), in one statement with the transaction's other new rows
@@ -125,6 +139,7 @@ class OutboxRepo:
             next_attempt_at=not_before or now,
             created_at=now,
             on_failure=on_failure,
+            forget=forget,
         )
 
     async def claim_due(
@@ -154,7 +169,9 @@ class OutboxRepo:
         # on PostgreSQL; SQLite's writer lock is held), and the attempts counted are those read + 1
         await self.session.execute(_MARK_SENDING, {"ids": [r.id for r in rows], "until": now + lease})
         return [
-            ClaimedMessage(r.id, r.channel, r.address, r.payload, r.attempts + 1, r.purpose, r.user_id, r.on_failure)
+            ClaimedMessage(
+                r.id, r.channel, r.address, r.payload, r.attempts + 1, r.purpose, r.user_id, r.on_failure, r.forget
+            )
             for r in rows
         ]
 
@@ -177,6 +194,20 @@ class OutboxRepo:
                     }
                     for i, pm in sent
                 ],
+            )
+
+    async def forget_delivered(self, rows: Sequence[tuple[int, str]]) -> None:
+        """Rows delivered or failed for good whose content is not kept (``(outbox id, forget)``):
+        "row" deletes the row, "payload" replaces the payload (the bookkeeping stays)."""
+        drop = [i for i, forget in rows if forget == "row"]
+        scrub = [i for i, forget in rows if forget != "row"]
+        if drop:
+            await self.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(drop)))
+        if scrub:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(scrub))
+                .values(payload={"text": FORGOTTEN_TEXT, "forgotten": True}, scrubbed=True)
             )
 
     async def mark_retry(self, outbox_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
@@ -227,6 +258,7 @@ class OutboxRepo:
                 OutboxMessage.address == address,
                 OutboxMessage.status.in_(["sent", "sending"]),
                 OutboxMessage.id > after_id,
+                OutboxMessage.scrubbed.is_(False),
             )
             .order_by(OutboxMessage.id)
             .limit(limit)

@@ -18,6 +18,7 @@ SQLAlchemy's aiosqlite dialect as ``async_creator_fn`` (see :func:`storage.db.cr
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -124,8 +125,27 @@ class OneTripConnection(aiosqlite.Connection):
         return _Cursor(self)
 
 
+def private_file(database: str) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite does (SQLite's
+    -wal and -shm files take its permissions); an existing file readable by others is narrowed."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # no such folder, no permission: sqlite3 says so in its own words
+    try:
+        mode = os.fstat(fd).st_mode
+        if mode & 0o077 and os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, mode & 0o700)
+    finally:
+        os.close(fd)
+
+
 def connect(database: str, **kwargs: Any) -> OneTripConnection:
-    """Like :func:`aiosqlite.connect` (``kwargs`` go to :func:`sqlite3.connect`)."""
+    """Like :func:`aiosqlite.connect` (``kwargs`` go to :func:`sqlite3.connect`); the file is
+    private to its owner (:func:`private_file`)."""
+    private_file(str(database))
     conn = OneTripConnection(lambda: sqlite3.connect(str(database), **kwargs), 64)
     # a daemon thread, as SQLAlchemy makes aiosqlite's own (before aiosqlite 0.21 the connection
     # was the thread itself)

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationState, OutboxMessage, User
+from storage.erasure import PersonalData
+from storage.models import ConversationState, User
 from storage.sql_dialect import dialect_insert
 from storage.unit_state import PendingWrites, check_rowcount
 
@@ -100,21 +101,9 @@ class UserRepo:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def erase_user(self, user: User, now: datetime) -> None:
-        """Remove personal identifiers; the row (and the statistics pointing at it) stays. The
-        person's messages not sent yet go too, this transaction's own included."""
-        await self.pending.write()
-        await self.session.execute(
-            delete(OutboxMessage).where(OutboxMessage.user_id == user.id, OutboxMessage.status == "pending")
-        )
-        await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
-        user.external_id = f"erased:{user.id}"
-        user.display_name = None
-        user.username = None
-        user.phone = None
-        user.consent_at = None
-        user.role = "citizen"
-        user.opd_code = None
-        user.erased_at = now
+        """Erase the person's data: :meth:`storage.erasure.PersonalData.erase` (the one place
+        that knows where it lives); the row (and the statistics pointing at it) stays."""
+        await PersonalData(self.session, self.pending).erase([user], now)
 
     async def people(
         self, keys: Sequence[tuple[str, str]]

@@ -29,6 +29,7 @@ WAITING_BEHIND = "waiting behind an earlier message"
 class Sent:
     row_id: int
     platform_message_id: str | None
+    forget: str | None = None  # the row's ``forget``: its content goes once recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class FailedFinal:
     row_id: int
     error: str
     tell: dict[str, Any] | None
+    forget: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +109,6 @@ async def write_outcomes(uow: UnitOfWork, batch: Sequence[Outcome], now: datetim
             await repo.mark_retry(o.row_id, o.at, o.error, count_attempt=o.counts_attempt)
         elif isinstance(o, Released):
             await repo.mark_retry(o.row_id, now, "released at shutdown", count_attempt=False)
+    forgotten = [(o.row_id, o.forget) for o in batch if isinstance(o, Sent | FailedFinal) and o.forget]
+    if forgotten:  # exports, invite codes, the goodbye after /hapusdata: not kept once delivered
+        await repo.forget_delivered(forgotten)

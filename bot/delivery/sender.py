@@ -266,13 +266,13 @@ class OutboxSender:
             if exc.retryable:
                 return exc
             log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.channel, mask(row.address), exc)
-            return FailedFinal(row.id, str(exc), row.on_failure)
+            return FailedFinal(row.id, str(exc), row.on_failure, row.forget)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug in a sender: keep the row, back off
             log.exception("outbox sender %s crashed on row %s", row.channel, row.id)
             return SendError(type(exc).__name__, retryable=True)
-        return Sent(row.id, result.platform_message_id)
+        return Sent(row.id, result.platform_message_id, row.forget)
 
     def _lane_ended(self, lane: _Lane) -> None:
         lane.task = None
@@ -306,7 +306,7 @@ class OutboxSender:
         at = self.clock.now() + timedelta(seconds=delay)
         if not rate_limited and first.attempts >= MAX_ATTEMPTS:  # give up
             self.outcomes.add(
-                FailedFinal(first.id, f"gave up after {first.attempts} attempts: {exc}", first.on_failure)
+                FailedFinal(first.id, f"gave up after {first.attempts} attempts: {exc}", first.on_failure, first.forget)
             )
             self.stats["failed"] += 1
             at = self.clock.now()

@@ -136,6 +136,14 @@ class Purpose(enum.StrEnum):
     NOTIFICATION = "notification"  # anything the person did not just ask for
 
 
+class Forget(enum.StrEnum):
+    """What the outbox forgets of a message once it is delivered or failed for good
+    (``outbox.forget``). A reply with attachment bytes forgets its payload by default."""
+
+    PAYLOAD = "payload"  # text and attachments replaced (an export, an invite code)
+    ROW = "row"  # the whole row deleted (the goodbye after /hapusdata)
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to a person. Plain text: each channel escapes/formats it for its platform."""
@@ -152,6 +160,9 @@ class Reply:
     extra: dict = field(default_factory=dict)
     #: ``{"user_id": …, "about": …}``: the staff member to tell if this cannot be delivered
     on_failure: dict | None = None
+    #: what the outbox forgets once this is delivered (:class:`Forget`); None: kept until the
+    #: outbox horizon (``KANAL_OUTBOX_KEEP_DAYS``)
+    forget: str | None = None
 
 
 class SendError(Exception):

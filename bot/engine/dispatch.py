@@ -88,15 +88,19 @@ def _typed(value: str | None) -> str | None:
 
 
 def _refresh_user(user: User, inbound: Inbound, now: datetime) -> None:
-    """What the message says about its sender: name, username, phone (a shared contact), last seen."""
+    """What the message says about its sender: name, username, phone (a shared contact), last seen.
+    Name, username and phone only once the person has consented (also right after the turn that
+    gave consent): a person who refuses, or erased their data, leaves no name behind."""
+    if user.last_inbound_at is None or now - user.last_inbound_at >= LAST_INBOUND_GRANULARITY:
+        user.last_inbound_at = now
+    if user.consent_at is None:
+        return
     if inbound.display_name and user.display_name != inbound.display_name:
         user.display_name = inbound.display_name
     if inbound.username and user.username != inbound.username:
         user.username = inbound.username
     if inbound.contact and inbound.contact.phone:
         user.phone = inbound.contact.phone
-    if user.last_inbound_at is None or now - user.last_inbound_at >= LAST_INBOUND_GRANULARITY:
-        user.last_inbound_at = now
 
 
 def storable(inbound: Inbound) -> Inbound:
@@ -261,9 +265,7 @@ class Dispatcher:
         and ``states``, where the turn's changed state row goes instead of into the next flush."""
         now = self.clock.now()
         if user is None:
-            user = await uow.users.get_or_create_user(
-                inbound.channel, inbound.user_key, now, display_name=inbound.display_name, username=inbound.username
-            )
+            user = await uow.users.get_or_create_user(inbound.channel, inbound.user_key, now)
             # dedupe inside the same transaction
             key = (inbound.channel, inbound.external_id)
             if key not in await record_new(uow, [(*key, user.id)], now, self.dedupe_horizon):
@@ -275,6 +277,8 @@ class Dispatcher:
         lang = self._language(user, inbound)
         turn = Turn(inbound=inbound, user=user, state=state, uow=uow, now=now, settings=self.settings, lang=lang)
         await self.router.route(turn)
+        if user.consent_at is not None and user.erased_at is None and (user.display_name is None):
+            _refresh_user(user, inbound, now)  # consent given in this turn: now the name is kept
         if not turn.replies:
             log.warning("flow produced no reply for %s message %s", inbound.channel, inbound.external_id)
         count = await self._enqueue(uow, turn)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.i18n import Translator
-from bot.domain.messages import Reply
+from bot.domain.messages import Forget, Reply
 
 Renderer = Callable[[Reply], list[dict[str, Any]]]
 
@@ -41,6 +41,7 @@ class Notifier:
         that is not enabled gets one row marked undeliverable (the sender records it as failed)."""
         render = self.renderers.get(channel)
         payloads = render(reply) if render is not None else [{"undeliverable": f"channel {channel} is not enabled"}]
+        forget = reply.forget or (Forget.PAYLOAD if _carries_bytes(reply) else None)
         for payload in payloads:
             outbox.enqueue(
                 channel=channel,
@@ -51,6 +52,7 @@ class Notifier:
                 purpose=reply.purpose,
                 not_before=not_before,
                 on_failure=reply.on_failure,
+                forget=forget,
             )
         return len(payloads)
 
@@ -97,3 +99,8 @@ class Notifier:
 
     def translator_for(self, user: Any) -> Translator:
         return Translator(self.language_for(user))
+
+
+def _carries_bytes(reply: Reply) -> bool:
+    """An attachment sent as bytes (an export workbook, a chart, a PDF) is not kept after delivery."""
+    return any(att is not None and att.data is not None for att in (reply.image, reply.document))

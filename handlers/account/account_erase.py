@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.domain.i18n import N_
-from bot.domain.messages import Choice
+from bot.domain.messages import Choice, Forget
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_menu import show_menu
@@ -51,16 +51,19 @@ async def erase_step(turn: Turn) -> None:
     t = turn.t
     if turn.inbound.choice == ERASE_YES:
         turn.audit("user_erased", subject_type="user", subject_id=str(turn.user.id))
-        # the goodbye goes out to the address before the identifiers are removed
+        for hook in turn.router.on_erase:
+            await hook(turn)
+        # storage.erasure: everything the person left, in every table, outbox included
+        await turn.uow.personal.erase([turn.user], turn.now)
+        # the goodbye is written after the erasure, to the address they wrote from, and the row
+        # is deleted once it went out (a web chat reload shows nothing)
         turn.reply(
             t(
                 "Data pribadi Anda sudah dihapus. Terima kasih telah berpartisipasi. "
                 "Ketik /start jika ingin memakai layanan ini lagi."
-            )
+            ),
+            forget=Forget.ROW,
         )
-        for hook in turn.router.on_erase:
-            await hook(turn)
-        await turn.uow.users.erase_user(turn.user, turn.now)
     elif turn.inbound.choice == ERASE_NO:
         turn.clear_state()
         show_menu(turn, t("Baik, data Anda tidak dihapus."))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
+from bot.domain.messages import Forget
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -106,7 +107,8 @@ async def invite(turn: Turn, args: str) -> None:
     turn.audit("invite_created", subject_type="opd", subject_id=opd, role=Role.OFFICER)
     turn.reply(
         t("Kode undangan petugas {opd} (sekali pakai, berlaku 7 hari). Petugas mengetik:", opd=ctx.opd_names[opd])
-        + f"\n\n{command('gabung', code)}"
+        + f"\n\n{command('gabung', code)}",
+        forget=Forget.PAYLOAD,  # the code is stored only hashed: not in the sent message either
     )
 
 

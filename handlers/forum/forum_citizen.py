@@ -2,7 +2,7 @@
 past forums with their berita acara, and opt-in announcements for the whole region or one OPD (the
 subscription is also the citizen's agreement to receive the berita acara of forums on an OPD they
 complained about or surveyed). Staff get their registrations-and-input view of ``/forum <id>``.
-Also the erase hook: a person's forum data when they ask for their data to be erased.
+(/hapusdata erases forum data through storage.erasure.)
 """
 
 from __future__ import annotations
@@ -37,12 +37,6 @@ from handlers.forum.forum_shared import (
 from handlers.forum.forum_staff_view import staff_view
 
 router = Router("forum_citizen")
-
-
-@router.erase_hook
-async def erase(turn: Turn) -> None:
-    """/hapusdata: subscriptions end, input stays without its sender, seats are freed."""
-    await turn.uow.forum.erase_user(turn.user.id, turn.now)
 
 
 @router.command(

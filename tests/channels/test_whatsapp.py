@@ -146,7 +146,8 @@ async def test_recorded_message_through_the_webhook(wa, app, name, expected):
     stored = await rows(app, InboundMessage)
     assert [(r.channel, r.external_id) for r in stored] == [("whatsapp", message["id"])]
     (user,) = await rows(app, User)
-    assert (user.channel, user.external_id, user.display_name) == ("whatsapp", WA, "Siti Aminah")
+    # no consent yet: the chat id is kept for the conversation, the name only once they agree
+    assert (user.channel, user.external_id, user.display_name) == ("whatsapp", WA, None)
     assert expected.get("answer", "UU No. 27/2022") in sent[0]["text"]
 
 

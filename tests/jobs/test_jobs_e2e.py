@@ -279,7 +279,7 @@ async def test_autoclose_tells_the_citizen_and_retention_anonymises(world):
     # 730 days (KANAL_RETENTION_DAYS) after closing: anonymised, the citizen's link is gone
     closed = (await complaint(app, number)).closed_at
     out = await run_job(app, clock, "retention", closed + timedelta(days=731))
-    assert "anonymised 1" in out
+    assert "anonymised 1" in out and "people_erased 1" in out  # the citizen, silent as long, too
     c = await complaint(app, number)
     assert (c.text, c.citizen_user_id, c.address, c.state, c.opd_code) == (
         ANONYMISED_TEXT,
@@ -288,8 +288,8 @@ async def test_autoclose_tells_the_citizen_and_retention_anonymises(world):
         "ditutup",
         "PUPR",
     )
-    got = await citizen.send(f"/status {number}")
-    assert "tidak ditemukan" in text_of(got) and "Jalan rusak" not in text_of(got)
+    got = await citizen.send(f"/status {number}")  # erased: a new conversation starts
+    assert "UU No. 27/2022" in text_of(got) and "Jalan rusak" not in text_of(got)
     out = await run_job(app, clock, "retention", closed + timedelta(days=732))
     assert "nothing to do" in out
 

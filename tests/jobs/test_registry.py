@@ -22,7 +22,7 @@ class _Settings:
 
 def test_every_job_is_listed_once_with_a_description_and_a_trigger():
     names = [job.name for job in registry.JOBS]
-    assert names == ["sla", "autoclose", "digest", "retention", "forum_reminder", "dedupe_prune"]
+    assert names == ["sla", "autoclose", "digest", "retention", "outbox_prune", "forum_reminder", "dedupe_prune"]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
         assert job.description and (job.interval is not None) != (job.daily_at is not None)

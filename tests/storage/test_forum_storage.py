@@ -15,7 +15,7 @@ from bot.services.regions import store_region
 from storage import Repo
 from storage.complaint_repo import ComplaintRepo
 from storage.forum_repo import ForumRepo, upcoming_forums
-from storage.models import ForumReminder, SurveyResponse
+from storage.models import ForumReminder, SurveyResponse, User
 from storage.sla_repo import SlaRepo
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -230,7 +230,7 @@ async def test_erasure_ends_subscriptions_frees_seats_and_keeps_input(seeded):
         repo.add_input(
             forum_id=coming, user_id=ani, anonymous=False, channel="web", text="Masukan yang tetap disimpan.", now=NOW
         )
-        await repo.erase_user(ani, NOW)
+        await uow.personal.erase([await uow.session.get(User, ani)], NOW)  # storage.erasure
         await uow.commit()
     async with db.unit_of_work() as uow:
         repo = ForumRepo(uow.session)
