@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.erasure import PersonalData
