@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.erasure import PersonalData
-from storage.models import ConversationState, User
+from storage.models import ConversationState, OutboxMessage, User
 from storage.sql_dialect import dialect_insert
 from storage.unit_state import PendingWrites, check_rowcount
 
@@ -88,10 +88,18 @@ class UserRepo:
         return (await self.session.execute(stmt.order_by(User.id))).scalars().all()
 
     async def revoke_staff(self, user: User) -> None:
-        """Take the staff role away at once: the person becomes a citizen, and a staff flow they were in
-        (e.g. a half-typed answer) is dropped with their conversation state."""
+        """Take the staff role away at once: the person becomes a citizen, a staff flow they were in
+        (e.g. a half-typed answer) is dropped with their conversation state, and the staff
+        notifications not sent to them yet (a Rahasia complaint's card) are not sent at all."""
         await self.pending.write()
         await self.session.execute(delete(ConversationState).where(ConversationState.user_id == user.id))
+        await self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.user_id == user.id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.purpose == "notification",
+            )
+        )
         user.role = "citizen"
         user.opd_code = None
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from bot.logs import escape_controls
 from bot.services.staff import revoke, staff_members
 from storage import Database
 
@@ -24,7 +25,7 @@ def add_parsers(sub) -> None:
         "list",
         help="every officer and coordinator",
         description="One line per person: user id, role, OPD, channel, masked chat id or phone number, "
-        "and since when they hold the role.",
+        "since when they hold the role, and the name they chat under.",
     )
     rev = ssub.add_parser(
         "revoke",
@@ -47,10 +48,12 @@ async def _list(db: Database) -> int:
     if not members:
         print("no officers or coordinators (make an invitation code: kanal invite --role ...)")
         return 0
-    print(f"{'USER':>6}  {'ROLE':<12} {'OPD':<10} {'CHANNEL':<9} {'IDENTITY':<10} SINCE")
+    print(f"{'USER':>6}  {'ROLE':<12} {'OPD':<10} {'CHANNEL':<9} {'IDENTITY':<10} {'SINCE':<10}  NAME")
     for m in members:
         since = m.since.strftime("%Y-%m-%d") if m.since else "-"
-        print(f"{m.user_id:>6}  {m.role:<12} {m.opd_code or '-':<10} {m.channel:<9} {m.identity:<10} {since}")
+        print(
+            f"{m.user_id:>6}  {m.role:<12} {m.opd_code or '-':<10} {m.channel:<9} {m.identity:<10} {since:<10}  {escape_controls(m.name)}"
+        )
     return 0
 
 

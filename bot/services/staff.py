@@ -20,6 +20,7 @@ class StaffMember:
     channel: str
     identity: str  # masked: never the whole chat id or phone number
     since: datetime | None  # when the role was last granted (audit trail), else when the person first wrote
+    name: str  # the display name the person chats under (to tell who is who), "" when none
 
 
 def mask_identity(external_id: str | None) -> str:
@@ -45,6 +46,7 @@ async def staff_members(uow: Any) -> list[StaffMember]:
                 channel=user.channel,
                 identity=mask_identity(user.external_id),
                 since=granted[-1] if granted else user.created_at,
+                name=user.display_name or "",
             )
         )
     return out

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
-from bot.domain.messages import Choice, Kind
+from bot.domain.messages import Choice, Kind, Reply
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from bot.services.staff import revoke
@@ -93,6 +93,16 @@ async def revoke_step(turn: Turn) -> None:
         turn.reply(t("Petugas itu tidak ditemukan, atau perannya sudah dicabut."))
         return
     await revoke(turn.uow, target, actor_user_id=turn.user.id, now=turn.now, via="chat")
+    told = turn.translator_for(target)
+    turn.notify(
+        target,
+        Reply(
+            text=told(
+                "Peran Anda sebagai petugas sudah dicabut oleh koordinator. "
+                "Anda tetap bisa memakai layanan ini sebagai warga."
+            )
+        ),
+    )
     turn.reply(
         t("Peran petugas {name} (nomor {id}) sudah dicabut.", name=target.display_name or target.channel, id=target.id)
     )
