@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from bot.domain.export_safety import FORMULA_STARTS
-from bot.domain.export_safety import safe_cell, safe_row
+from bot.domain.export_safety import FORMULA_STARTS, safe_cell, safe_row
 from testkit.tg_chat import person, running, text_of
 from tests.flows.test_complaints_e2e import file_complaint
 from tests.jobs.test_jobs_e2e import kanal
