@@ -51,9 +51,8 @@ async def _list(db: Database) -> int:
     print(f"{'USER':>6}  {'ROLE':<12} {'OPD':<10} {'CHANNEL':<9} {'IDENTITY':<10} {'SINCE':<10}  NAME")
     for m in members:
         since = m.since.strftime("%Y-%m-%d") if m.since else "-"
-        print(
-            f"{m.user_id:>6}  {m.role:<12} {m.opd_code or '-':<10} {m.channel:<9} {m.identity:<10} {since:<10}  {escape_controls(m.name)}"
-        )
+        head = f"{m.user_id:>6}  {m.role:<12} {m.opd_code or '-':<10} {m.channel:<9} {m.identity:<10}"
+        print(f"{head} {since:<10}  {escape_controls(m.name)}")
     return 0
 
 
