@@ -18,6 +18,8 @@ from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext, JobResult
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
+from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
+from scheduler.job_new_complaints import new_complaints
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
 
@@ -69,6 +71,12 @@ JOBS: tuple[Job, ...] = (
         forum_reminder,
         "day-before reminder to people registered to a forum (once per person and forum)",
         interval=REMINDER_INTERVAL,
+    ),
+    Job(
+        "new_complaints",
+        new_complaints,
+        "one summary per handler of the new complaints held back by KANAL_COMPLAINT_NOTIFY_WINDOW",
+        interval=NEW_COMPLAINTS_INTERVAL,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}
