@@ -117,9 +117,9 @@ async def test_cookie_is_host_prefixed_and_secure_when_the_proxy_says_tls(app):
 
 
 async def test_tls_header_from_an_untrusted_peer_is_ignored(web_app):
-    async with aiohttp.ClientSession() as s:
-        async with s.post(f"http://127.0.0.1:{web_app.port}/session", headers={"X-Forwarded-Proto": "https"}) as resp:
-            header = cookie_header(resp)
+    url = f"http://127.0.0.1:{web_app.port}/session"
+    async with aiohttp.ClientSession() as s, s.post(url, headers={"X-Forwarded-Proto": "https"}) as resp:
+        header = cookie_header(resp)
     assert header.startswith("kanal_web=") and "Secure" not in header
 
 
@@ -151,7 +151,7 @@ async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str, needle: str = 
             return frame
 
 
-async def test_identity_is_rotated_when_the_role_changes(app, clock):
+async def test_identity_is_rotated_when_the_role_changes(app):
     base = f"http://127.0.0.1:{app.port}"
     async with app.db.unit_of_work() as uow:
         Repo(uow.session).create_invite(

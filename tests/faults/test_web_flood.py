@@ -102,9 +102,11 @@ async def test_one_client_flooding_is_capped_while_another_citizen_is_answered(a
     try:
         # identities: 20 at once from one address → exactly the limit, the rest 429 + Retry-After
         async def ask() -> tuple[int, str | None, str]:
-            async with aiohttp.ClientSession(headers={"X-Forwarded-For": FLOODER}) as s:
-                async with s.post(base + "/session") as resp:
-                    return resp.status, resp.headers.get("Retry-After"), await resp.text()
+            async with (
+                aiohttp.ClientSession(headers={"X-Forwarded-For": FLOODER}) as s,
+                s.post(base + "/session") as resp,
+            ):
+                return resp.status, resp.headers.get("Retry-After"), await resp.text()
 
         answers = await asyncio.gather(*(ask() for _ in range(20)))
         assert sorted(status for status, _, _ in answers) == [204] * IDENTITIES + [429] * (20 - IDENTITIES)
