@@ -191,3 +191,25 @@ async def test_identity_is_rotated_when_the_role_changes(app):
         await ws.send_json({"type": "hello", "start": None, "last_seen": 0})
         await receive(ws, "message", "UU No. 27/2022")
         await ws.close()
+
+
+async def test_an_unsigned_cookie_of_a_stored_person_is_replaced_by_a_signed_one(app):
+    base = f"http://127.0.0.1:{app.port}"
+    legacy = "L" * 43  # a cookie from before identities were signed (the client could choose it)
+    async with app.db.unit_of_work() as uow:
+        await uow.users.get_or_create_user("web", user_key_for(legacy), app.clock.now())
+        await uow.commit()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        s.cookie_jar.update_cookies({"kanal_web": legacy})
+        async with s.post(base + "/session") as resp:
+            assert resp.status == 204
+            fresh = resp.cookies["kanal_web"].value
+    assert fresh != legacy
+    async with app.db.unit_of_work() as uow:
+        keys = (await uow.session.execute(select(User.external_id))).scalars().all()
+    assert keys == [user_key_for(fresh)]  # the same person, under the new identity
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        s.cookie_jar.update_cookies({"kanal_web": legacy})
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await s.ws_connect(base + "/ws")
+        assert err.value.status == 401  # the old one is dead

@@ -164,12 +164,17 @@ class WebChatChannel:
             return web.Response(status=403, text="cross-origin request refused")
         token = self._token(request)
         if token is not None:
-            rotated = self._take_handoff(user_key_for(token))
+            key = user_key_for(token)
+            rotated = self._take_handoff(key)
             if rotated is not None:
                 return self._with_cookie(request, rotated)
-            try:
-                if await self._accepted(token):
-                    return web.Response(status=204)
+            if self.identities.signed(token):
+                return web.Response(status=204)
+            try:  # a stored person's unsigned cookie (from before identities were signed): replace it
+                if await self._history.identity_known(key):
+                    fresh = self.identities.issue()
+                    if await self._history.rekey(key, user_key_for(fresh)):
+                        return self._with_cookie(request, fresh)
             except Exception as exc:
                 log.warning("web chat identity not checked: %s", type(exc).__name__)
                 return _refusal(503, 5, "Sistem sedang sibuk, coba lagi. / System busy, please retry.")

@@ -6,7 +6,7 @@
 * **Identities are issued by the server**: :class:`Identities` mints a random token signed with an
   HMAC key; a cookie the server did not sign is not accepted (unless its hash already names a
   stored person: identities issued before signing existed, or before a restart without a
-  configured key).
+  configured key; ``POST /session`` then replaces it with a signed one).
 * **Limits** (:class:`WebLimits`, sliding windows of the ``limits`` library, in memory per
   process): new identities per client address and per hour overall, turns per minute per
   identity, per client address and overall. Per-address limits are generous (a whole office
