@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import aiohttp
 import pytest
@@ -96,7 +97,8 @@ class Client:
         await self.http.close()
 
 
-async def test_one_client_flooding_is_capped_while_another_citizen_is_answered(app):
+async def test_one_client_flooding_is_capped_while_another_citizen_is_answered(app, caplog):
+    caplog.set_level(logging.WARNING)
     base = f"http://127.0.0.1:{app.port}"
     flooder, citizen = Client(base, FLOODER), Client(base, CITIZEN)
     try:
@@ -154,6 +156,9 @@ async def test_one_client_flooding_is_capped_while_another_citizen_is_answered(a
             complaints = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
         assert people == 2  # identities issued but never used leave nothing behind
         assert complaints == COMPLAINTS
+        # one log line per flooding address and minute, not one per refused request
+        refusals = [r.getMessage() for r in caplog.records if "web chat: too many" in r.getMessage()]
+        assert len(refusals) == 2 and FLOODER in refusals[0]
     finally:
         await flooder.close()
         await citizen.close()

@@ -178,9 +178,10 @@ class WebChatChannel:
             except Exception as exc:
                 log.warning("web chat identity not checked: %s", type(exc).__name__)
                 return _refusal(503, 5, "Sistem sedang sibuk, coba lagi. / System busy, please retry.")
-        wait = self.limits.new_identity(self._client(request))
-        if wait:
-            log.warning("web chat: new identities limited for %s", _printable(self._client(request)))
+        client = self._client(request)
+        if wait := self.limits.new_identity(client):
+            if self.limits.worth_logging(client):
+                log.warning("web chat: too many new identities from %s (refused for %d s)", _printable(client), wait)
             return _refusal(429, wait, limit_text(wait))
         return self._with_cookie(request, self.identities.issue())
 
@@ -312,8 +313,9 @@ class WebChatChannel:
         else:
             await error("Jenis pesan tidak didukung. / Unsupported message type.")
             return
-        wait = self.limits.turn(key, address)
-        if wait:
+        if wait := self.limits.turn(key, address):
+            if self.limits.worth_logging(address):
+                log.warning("web chat: too many messages from %s (refused for %d s)", _printable(address), wait)
             await _send_json(ws, {"type": "error", "id": client_id, "text": limit_text(wait), "retry_after": wait})
             return
         try:

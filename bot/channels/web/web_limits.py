@@ -125,6 +125,11 @@ class WebLimits:
             RateLimitItemPerMinute(c.turns_per_address_minute, namespace="turn-addr"),
             RateLimitItemPerMinute(c.turns_per_minute, namespace="turn-all"),
         )
+        self._log_item = RateLimitItemPerMinute(1, namespace="log")
+
+    def worth_logging(self, address: str) -> bool:
+        """True at most once a minute per address: a flood makes one log line, not thousands."""
+        return self._limiter.hit(self._log_item, address)
 
     def _take(self, checks: list[tuple[RateLimitItem, str]]) -> int:
         checks = [(item, key) for item, key in checks if item.amount > 0]
