@@ -37,6 +37,17 @@ class ChannelPorts:
             rows = await uow.outbox.sent_since(self.channel, address, after_id)
             return [(r.id, r.payload) for r in rows]
 
+    async def identity_known(self, address: str) -> bool:
+        async with self.db.unit_of_work() as uow:
+            return await uow.users.identity_known(self.channel, address)
+
+    async def rekey(self, old: str, new: str) -> bool:
+        async with self.db.unit_of_work() as uow:
+            moved = await uow.users.rekey(self.channel, old, new)
+            if moved:
+                await uow.commit()
+            return moved
+
     async def last_inbound_at(self, address: str) -> datetime | None:
         async with self.db.unit_of_work() as uow:
             return await uow.users.last_inbound_at(self.channel, address)

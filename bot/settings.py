@@ -6,6 +6,7 @@ A bad value stops the start with one line naming the variable (:class:`SettingsE
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -121,6 +122,20 @@ def _parse_opaque_secret(var: str, raw: str) -> str:
         # never echo the value: it is a secret
         raise SettingsError(f"{var}: expected 8-2048 characters without spaces")
     return raw
+
+
+def _parse_networks(var: str, raw: str) -> tuple[str, ...]:
+    nets = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for net in nets:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise SettingsError(f"{var}: expected addresses or networks (10.0.0.1, 10.0.0.0/8), got {net!r}") from None
+    return nets
+
+
+def _per(low: int, high: int) -> Callable[[str, str], int]:
+    return lambda var, raw: _parse_number(var, raw, low, high)
 
 
 def _parse_digits(var: str, raw: str) -> str:
@@ -338,6 +353,55 @@ class Settings:
         "while another waits for the server), 1 on SQLite (one writer)",
     )
     webchat_enabled: bool = _opt("WEBCHAT", _parse_bool, True, doc="serve the web chat at /")
+    trusted_proxies: tuple[str, ...] = _opt(
+        "TRUSTED_PROXIES",
+        _parse_networks,
+        (),
+        doc="comma-separated addresses/networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (client address for limits, TLS for the Secure cookie)",
+    )
+    web_secret: str | None = _opt(
+        "WEB_SECRET",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="key that signs web chat identities; set it (the same on every instance) so an identity "
+        "issued but not used yet survives a restart; default a random key per process",
+    )
+    web_identities_per_address: int = _opt(
+        "WEB_IDENTITIES_PER_ADDRESS",
+        _per(0, 1_000_000),
+        300,
+        doc="new web chat identities per client address per hour (an office NAT shares one); 0 = no limit",
+    )
+    web_identities_per_hour: int = _opt(
+        "WEB_IDENTITIES_PER_HOUR", _per(0, 10_000_000), 20_000, doc="new web chat identities per hour; 0 = no limit"
+    )
+    web_turns_per_identity: int = _opt(
+        "WEB_TURNS_PER_IDENTITY", _per(0, 100_000), 30, doc="web chat messages per minute per identity; 0 = no limit"
+    )
+    web_turns_per_address: int = _opt(
+        "WEB_TURNS_PER_ADDRESS",
+        _per(0, 10_000_000),
+        1_200,
+        doc="web chat messages per minute per client address; 0 = no limit",
+    )
+    web_turns_per_minute: int = _opt(
+        "WEB_TURNS_PER_MINUTE", _per(0, 100_000_000), 30_000, doc="web chat messages per minute in all; 0 = no limit"
+    )
+    complaints_per_day: int = _opt(
+        "COMPLAINTS_PER_DAY",
+        _per(0, 10_000),
+        10,
+        doc="complaints one person may file in 24 hours, on every channel; 0 = no limit",
+    )
+    complaint_notify_window: int = _opt(
+        "COMPLAINT_NOTIFY_WINDOW",
+        _per(0, 1440),
+        10,
+        doc="minutes: after a new-complaint notice to an OPD (or the coordinators), further new "
+        "complaints for it within this window go out as one summary; 0 = one notice per complaint",
+    )
     retention_days: int = _opt(
         "RETENTION_DAYS",
         lambda v, r: _parse_number(v, r, 30, 3650),

@@ -20,6 +20,8 @@ from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
 from scheduler.job_outbox_prune import outbox_prune
+from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
+from scheduler.job_new_complaints import new_complaints
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
 
@@ -85,6 +87,12 @@ JOBS: tuple[Job, ...] = (
         dedupe_prune,
         "forget inbound message ids older than KANAL_DEDUPE_HOURS (the platforms' redelivery horizon)",
         interval=DEDUPE_PRUNE_INTERVAL,
+    ),
+    Job(
+        "new_complaints",
+        new_complaints,
+        "one summary per handler of the new complaints held back by KANAL_COMPLAINT_NOTIFY_WINDOW",
+        interval=NEW_COMPLAINTS_INTERVAL,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

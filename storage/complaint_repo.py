@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 
 from storage.models import Complaint, ComplaintEvent, ComplaintPhoto
 
@@ -233,3 +233,39 @@ class ComplaintRepo:
     async def photos(self, complaint_id: int) -> Sequence[ComplaintPhoto]:
         stmt = select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == complaint_id).order_by(ComplaintPhoto.id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    # ---- abuse limits and batched notices --------------------------------------------------
+    async def filed_since(self, citizen_user_id: int, since: datetime) -> int:
+        """How many complaints this person filed at or after ``since`` (the daily limit)."""
+        stmt = select(func.count()).where(Complaint.citizen_user_id == citizen_user_id, Complaint.filed_at >= since)
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def filed_to_queue_since(self, opd_code: str | None, since: datetime, *, other_than: int) -> int:
+        """Complaints filed at or after ``since`` for an OPD (``None``: the triage queue), but one."""
+        queue = Complaint.opd_code == opd_code if opd_code is not None else Complaint.opd_code.is_(None)
+        stmt = select(func.count()).where(queue, Complaint.filed_at >= since, Complaint.id != other_than)
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def notices_waiting(self) -> Sequence[Complaint]:
+        """Complaints whose new-complaint notice waits for a summary, oldest first."""
+        stmt = select(Complaint).where(Complaint.notice_due_at.is_not(None)).order_by(Complaint.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def notices_sent(self, ids: Sequence[int]) -> int:
+        """Clear the waiting notices of ``ids``; the number cleared (0: another run took them)."""
+        res = await self.session.execute(
+            update(Complaint)
+            .where(Complaint.id.in_(list(ids)), Complaint.notice_due_at.is_not(None))
+            .values(notice_due_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return res.rowcount or 0
+
+    async def anonymise_citizen(self, user_id: int) -> int:
+        """On /hapusdata: detach the reporter from their complaints (statistics stay)."""
+        rows = (
+            (await self.session.execute(select(Complaint).where(Complaint.citizen_user_id == user_id))).scalars().all()
+        )
+        for c in rows:
+            c.citizen_user_id = None
+        return len(rows)

@@ -285,6 +285,7 @@ class Complaint(Base):
         Index("ix_complaints_queue", "opd_code", "state", "completion_due_at"),
         Index("ix_complaints_state_due", "state", "completion_due_at"),
         Index("ix_complaints_citizen", "citizen_user_id", "filed_at"),
+        Index("ix_complaints_notice_due", "notice_due_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     number: Mapped[str | None] = mapped_column(String(24), unique=True)
@@ -313,6 +314,8 @@ class Complaint(Base):
     rating: Mapped[str | None] = mapped_column(String(12))  # puas | tidak_puas
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     anonymised_at: Mapped[datetime | None]
+    #: a new-complaint notice batched into a summary, due then (the ``new_complaints`` job, migration 0011)
+    notice_due_at: Mapped[datetime | None]
 
 
 class ComplaintPhoto(Base):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, select
+from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.erasure import PersonalData
@@ -107,6 +107,27 @@ class UserRepo:
         """When the person last wrote to us on ``channel`` (WhatsApp's 24-hour window), or None."""
         stmt = select(User.last_inbound_at).where(User.channel == channel, User.external_id == external_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def identity_known(self, channel: str, external_id: str) -> bool:
+        """Whether a (not erased) person is stored under this address (web chat identities)."""
+        stmt = select(User.id).where(User.channel == channel, User.external_id == external_id)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def rekey(self, channel: str, old: str, new: str) -> bool:
+        """Move a person and the messages addressed to them to a new address (a web chat identity
+        rotated after a role change). False when nobody is stored under ``old``."""
+        await self.pending.write()
+        res = await self.session.execute(
+            update(User).where(User.channel == channel, User.external_id == old).values(external_id=new)
+        )
+        if not res.rowcount:
+            return False
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.address == old)
+            .values(address=new)
+        )
+        return True
 
     async def erase_user(self, user: User, now: datetime) -> None:
         """Erase the person's data: :meth:`storage.erasure.PersonalData.erase` (the one place

@@ -272,6 +272,7 @@ class Dispatcher:
                 log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
                 return Outcome(handled=False)
         _refresh_user(user, inbound, now)
+        role_before = (user.role, user.opd_code)
         if state is None:
             state = await uow.users.load_state(user.id, now)
         lang = self._language(user, inbound)
@@ -284,7 +285,8 @@ class Dispatcher:
         count = await self._enqueue(uow, turn)
         if states is not None and (row := uow.users.take_state_change(state)) is not None:
             states.append(row)
-        return Outcome(handled=True, user_id=user.id, replies=count)
+        changed = (user.role, user.opd_code) != role_before
+        return Outcome(handled=True, user_id=user.id, replies=count, role_changed=changed)
 
     def _language(self, user: User, inbound: Inbound) -> str:
         """The language of this turn's answers; stored on the user when detected or first chosen."""

@@ -38,6 +38,9 @@ class Outcome:
     handled: bool  # False: a duplicate delivery, nothing done
     user_id: int | None = None
     replies: int = 0
+    #: the person's role (or OPD) changed in this turn (e.g. /gabung): a channel whose identity is
+    #: a bearer token (the web chat cookie) issues a new one
+    role_changed: bool = False
 
 
 @dataclass

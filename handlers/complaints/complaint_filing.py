@@ -6,6 +6,7 @@ routed at once, anything else waits for the coordinators' triage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
@@ -92,6 +93,8 @@ class Answer:
 @router.command("lapor", "complaint", description=N_("buat pengaduan"))
 async def lapor(turn: Turn, args: str) -> None:
     turn.clear_state()  # another flow left half-way restarts cleanly (an SKM questionnaire stays resumable)
+    if await daily_limit_reached(turn):
+        return
     turn.set_state(FILING_FLOW, FilingStep.TEXT, {"photos": []})
     t = turn.t
     text = args.strip()
@@ -106,6 +109,25 @@ async def lapor(turn: Turn, args: str) -> None:
         ),
         title=t("Buat pengaduan"),
     )
+
+
+async def daily_limit_reached(turn: Turn) -> bool:
+    """``KANAL_COMPLAINTS_PER_DAY``, on every channel: True (the person told, the draft dropped)
+    when this person filed that many complaints in the last 24 hours."""
+    limit = turn.settings.complaints_per_day
+    if not limit or await turn.uow.complaints.filed_since(turn.user.id, turn.now - timedelta(days=1)) < limit:
+        return False
+    t = turn.t
+    turn.clear_state()
+    turn.reply(
+        t(
+            "Anda sudah mengirim {limit} laporan dalam 24 jam terakhir. Itu batas harian untuk satu orang. "
+            "Kirim laporan baru besok. Laporan yang sudah terkirim tetap diproses; cek dengan /status.",
+            limit=limit,
+        ),
+        [menu_choice(t)],
+    )
+    return True
 
 
 def after(data: dict, step: FilingStep) -> FilingStep:
@@ -328,6 +350,8 @@ STEPS = {
 
 # ---- sending -------------------------------------------------------------------------------------
 async def submit(turn: Turn, data: dict) -> None:
+    if await daily_limit_reached(turn):
+        return
     ctx = await region_context(turn.uow.region)
     route = ctx.router.route(data["text"])
     routed = route.opd_code is not None and route.opd_code in ctx.opd_names
@@ -342,9 +366,25 @@ async def submit(turn: Turn, data: dict) -> None:
     )
     turn.clear_state()
     confirm_filed(turn, ctx, c, routed)
+    if await notice_held_back(turn, c):
+        return
     await notify_handlers(
         turn, ctx, c, N_("📣 Pengaduan baru {number}") if routed else N_("📥 Pengaduan baru untuk triase: {number}")
     )
+
+
+async def notice_held_back(turn: Turn, c: Complaint) -> bool:
+    """Many new complaints to one OPD (or to triage) make one summary, not one notice each: the
+    first within ``KANAL_COMPLAINT_NOTIFY_WINDOW`` minutes is notified at once, the next ones wait
+    for the ``new_complaints`` job (run by the scheduler; without it every notice goes at once)."""
+    minutes = turn.settings.complaint_notify_window
+    if not minutes or not turn.settings.scheduler_enabled:
+        return False
+    window = timedelta(minutes=minutes)
+    if not await turn.uow.complaints.filed_to_queue_since(c.opd_code, turn.now - window, other_than=c.id):
+        return False
+    c.notice_due_at = turn.now + window
+    return True
 
 
 async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: RouteResult, routed: bool) -> Complaint:

@@ -18,7 +18,7 @@ def app(web_app):
 
 
 class Page:
-    """What a browser tab does: load the page (cookie), open the socket, read frames."""
+    """What a browser tab does: load the page, get the identity cookie, open the socket, read frames."""
 
     def __init__(self, base: str) -> None:
         self.base = base
@@ -29,6 +29,8 @@ class Page:
     async def open(self, *, start: str | None = None, last_seen: int = 0) -> None:
         async with self.session.get(self.base + "/") as resp:
             assert resp.status == 200 and "text/html" in resp.headers["Content-Type"]
+        async with self.session.post(self.base + "/session") as resp:
+            assert resp.status == 204
         self.ws = await self.session.ws_connect(self.base + "/ws")
         await self.ws.send_json({"type": "hello", "start": start, "last_seen": last_seen})
 
@@ -115,8 +117,10 @@ async def test_socket_needs_cookie_and_same_origin(app):
         assert resp.status == 401
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
         async with s.get(base + "/") as resp:
+            assert not resp.cookies  # the page alone makes no identity
+        async with s.post(base + "/session") as resp:
             cookie = resp.cookies["kanal_web"]
-            assert cookie["httponly"]
+            assert cookie["httponly"] and cookie["samesite"] == "Lax" and not cookie["secure"]
         with pytest.raises(aiohttp.WSServerHandshakeError) as err:
             await s.ws_connect(base + "/ws", headers={"Origin": "https://evil.example"})
         assert err.value.status == 403

@@ -541,6 +541,8 @@ async def open_page(stack: Stack) -> tuple[aiohttp.ClientSession, aiohttp.Client
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with session.get(stack.base + "/") as resp:
         assert resp.status == 200
+    async with session.post(stack.base + "/session") as resp:
+        assert resp.status == 204
     ws = await session.ws_connect(stack.base + "/ws")
     return session, ws
 

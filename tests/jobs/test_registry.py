@@ -22,7 +22,16 @@ class _Settings:
 
 def test_every_job_is_listed_once_with_a_description_and_a_trigger():
     names = [job.name for job in registry.JOBS]
-    assert names == ["sla", "autoclose", "digest", "retention", "outbox_prune", "forum_reminder", "dedupe_prune"]
+    assert names == [
+        "sla",
+        "autoclose",
+        "digest",
+        "retention",
+        "outbox_prune",
+        "forum_reminder",
+        "dedupe_prune",
+        "new_complaints",
+    ]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
         assert job.description and (job.interval is not None) != (job.daily_at is not None)
@@ -34,6 +43,7 @@ def test_schedule_puts_every_job_on_the_runner_with_the_digest_time_from_the_set
     listed = {name: when for name, when, _ in runner.list_jobs()}
     assert list(listed) == [job.name for job in registry.JOBS]
     assert listed["sla"] == "every 60 s" and listed["forum_reminder"] == "every 900 s"
+    assert listed["new_complaints"] == "every 60 s"
     assert listed["digest"] == "daily at 06:30 Asia/Jakarta"
     assert listed["autoclose"] == "daily at 08:05 Asia/Jakarta"
     assert listed["retention"] == "daily at 02:30 Asia/Jakarta"

@@ -1,12 +1,18 @@
 """Web chat: a small page at ``/`` talking JSON over a websocket at ``/ws``.
 
-Identity is a random token in an HttpOnly cookie; the database only ever sees a hash of it, so a
-leaked database does not let anyone take over a conversation. Messages to a person are pushed to
-their open sockets and stay in the outbox, so a reconnecting page replays what it missed
-(``hello.last_seen``). Cross-site websocket hijacking is refused by checking ``Origin``.
+Identity is a random token issued and signed by the server (never one the client chose) in an
+HttpOnly, SameSite=Lax cookie, ``__Host-`` and ``Secure`` when the browser came over TLS; the
+database only ever sees a hash of it, so a leaked database does not let anyone take over a
+conversation. A turn that changes the person's role (``/gabung``) rotates it: the page is told
+(``rotate``), fetches the new cookie from ``POST /session`` and reconnects. New identities and turns
+are limited per client address, per identity and overall (:mod:`bot.channels.web.web_limits`).
+Messages to a person are pushed to their open sockets and stay in the outbox, so a reconnecting
+page replays what it missed (``hello.last_seen``). Cross-site websocket hijacking is refused by checking ``Origin``.
 
 Frames, client → server: ``hello {start, last_seen}``, ``text {id, text}``, ``choice {id, value, label}``.
-Server → client: ``message {id, title, text, choices, image, document}``, ``ack {id}``, ``error {text}``.
+Server → client: ``message {id, title, text, choices, image, document}``, ``ack {id}``,
+``error {text, retry_after?}``, ``rotate``. ``POST /session`` issues (or rotates) the cookie: 204, or
+429 with ``Retry-After`` when the client's address made too many identities.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ import base64
 import hashlib
 import json
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -26,35 +31,60 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
+from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig, WebLimits, limit_text, parse_proxies
 from bot.domain.messages import Inbound, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
-COOKIE = "kanal_web"
+COOKIE = "kanal_web"  # over plain HTTP (development); browsers refuse __Host- cookies without Secure
+SECURE_COOKIE = "__Host-kanal_web"
+COOKIE_AGE = 365 * 24 * 3600
+ROTATION_HANDOFF = 300.0  # seconds a rotated identity's new cookie waits for its page to fetch it
 MAX_FRAME = 16 * 1024
 MAX_TEXT = 4000
 
 
 class WebHistory(Protocol):
-    """The database port of the web chat: what a reconnecting page missed."""
+    """The database ports of the web chat: what a reconnecting page missed, and its identities."""
 
     async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
         """(outbox id, payload) of the messages sent to ``address`` after outbox id ``after_id``."""
         ...
 
+    async def identity_known(self, address: str) -> bool:
+        """Whether a person is stored under ``address`` (an identity issued earlier)."""
+        ...
+
+    async def rekey(self, old: str, new: str) -> bool:
+        """Move the person at ``old`` (and their messages) to ``new``; False when there is none."""
+        ...
+
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The web chat has nothing to configure but whether it is on."""
+    """The web chat's limits, the proxies it believes and the key that signs its identities."""
+
+    limits: LimitConfig = LimitConfig()
+    trusted_proxies: tuple[str, ...] = ()
+    secret: str | None = None
 
 
 def config_from(settings: Any) -> WebConfig | None:
-    return WebConfig() if settings.webchat_enabled else None
+    if not settings.webchat_enabled:
+        return None
+    limits = LimitConfig(
+        identities_per_address_hour=settings.web_identities_per_address,
+        identities_per_hour=settings.web_identities_per_hour,
+        turns_per_identity_minute=settings.web_turns_per_identity,
+        turns_per_address_minute=settings.web_turns_per_address,
+        turns_per_minute=settings.web_turns_per_minute,
+    )
+    return WebConfig(limits=limits, trusted_proxies=settings.trusted_proxies, secret=settings.web_secret)
 
 
 def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
-    return WebChatChannel(handle=context.handle, history=context.ports)
+    return WebChatChannel(handle=context.handle, history=context.ports, config=config)
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
@@ -84,15 +114,20 @@ class WebChatChannel:
     render = staticmethod(render)
     rate_limit = None
 
-    def __init__(self, *, handle: Handle, history: WebHistory) -> None:
+    def __init__(self, *, handle: Handle, history: WebHistory, config: WebConfig | None = None) -> None:
+        config = config or WebConfig()
         self._handle = handle
         self._history = history
+        self.limits = WebLimits(config.limits)
+        self.addresses = ClientAddresses(parse_proxies(config.trusted_proxies))
+        self.identities = Identities(config.secret.encode() if config.secret else None)
+        self._handoff: dict[str, tuple[str, float]] = {}  # old key → (new token, deadline)
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
         self._page = (resources.files("bot.channels.web") / "static" / "webchat.html").read_bytes()
         self._tasks: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/", self.page), web.get("/ws", self.websocket)]
+        return [web.get("/", self.page), web.post("/session", self.session), web.get("/ws", self.websocket)]
 
     def summary(self, http_url: str) -> str:
         return f"web chat {http_url}/"
@@ -111,6 +146,8 @@ class WebChatChannel:
 
     # ---- HTTP ---------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:
+        """The page only: the identity comes from ``POST /session`` (link previews and crawlers
+        that fetch the page make none)."""
         resp = web.Response(body=self._page, content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src "
@@ -118,32 +155,57 @@ class WebChatChannel:
         )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
-        if not _valid_token(request.cookies.get(COOKIE)):
-            resp.set_cookie(
-                COOKIE,
-                secrets.token_urlsafe(32),
-                max_age=365 * 24 * 3600,
-                httponly=True,
-                samesite="Lax",
-                secure=request.secure,
-                path="/",
-            )
         return resp
 
+    async def session(self, request: web.Request) -> web.Response:
+        """204 with the cookie of a new identity (or of the rotated one), 204 alone when the
+        cookie is good, 429 + ``Retry-After`` when this address made too many identities."""
+        if not _same_origin(request):
+            return web.Response(status=403, text="cross-origin request refused")
+        token = self._token(request)
+        if token is not None:
+            key = user_key_for(token)
+            rotated = self._take_handoff(key)
+            if rotated is not None:
+                return self._with_cookie(request, rotated)
+            if self.identities.signed(token):
+                return web.Response(status=204)
+            try:  # a stored person's unsigned cookie (from before identities were signed): replace it
+                if await self._history.identity_known(key):
+                    fresh = self.identities.issue()
+                    if await self._history.rekey(key, user_key_for(fresh)):
+                        return self._with_cookie(request, fresh)
+            except Exception as exc:
+                log.warning("web chat identity not checked: %s", type(exc).__name__)
+                return _refusal(503, 5, "Sistem sedang sibuk, coba lagi. / System busy, please retry.")
+        client = self._client(request)
+        if wait := self.limits.new_identity(client):
+            if self.limits.worth_logging(client):
+                log.warning("web chat: too many new identities from %s (refused for %d s)", _printable(client), wait)
+            return _refusal(429, wait, limit_text(wait))
+        return self._with_cookie(request, self.identities.issue())
+
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        token = request.cookies.get(COOKIE)
-        if not _valid_token(token):
+        token = self._token(request)
+        if token is None:
             return web.Response(status=401, text="open the chat page first")
         if not _same_origin(request):
             return web.Response(status=403, text="cross-origin websocket refused")
+        try:
+            if not await self._accepted(token):
+                return web.Response(status=401, text="open the chat page first")
+        except Exception as exc:
+            log.warning("web chat identity not checked: %s", type(exc).__name__)
+            return web.Response(status=503, text="busy", headers={"Retry-After": "5"})
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
         key = user_key_for(token)
+        address = self._client(request)
         self._sockets.setdefault(key, set()).add(ws)
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    await self._on_frame(ws, key, msg.data)
+                    await self._on_frame(ws, key, msg.data, address)
                 elif msg.type is WSMsgType.ERROR:
                     break
         finally:
@@ -154,7 +216,60 @@ class WebChatChannel:
                     del self._sockets[key]
         return ws
 
-    async def _on_frame(self, ws: web.WebSocketResponse, key: str, raw: str) -> None:
+    # ---- identities ---------------------------------------------------------------------
+    def _client(self, request: web.Request) -> str:
+        return self.addresses.client(request.remote, request.headers.get("X-Forwarded-For"))
+
+    def _token(self, request: web.Request) -> str | None:
+        token = request.cookies.get(SECURE_COOKIE) or request.cookies.get(COOKIE)
+        return token if _valid_token(token) else None
+
+    async def _accepted(self, token: str) -> bool:
+        """Signed by us, or (unsigned: issued before signing, or under a per-process key before a
+        restart) already the address of a stored person. Raises when the database cannot say."""
+        return self.identities.signed(token) or await self._history.identity_known(user_key_for(token))
+
+    def _with_cookie(self, request: web.Request, token: str) -> web.Response:
+        tls = self.addresses.is_tls(request.remote, request.secure, request.headers.get("X-Forwarded-Proto"))
+        resp = web.Response(status=204)
+        resp.set_cookie(
+            SECURE_COOKIE if tls else COOKIE,
+            token,
+            max_age=COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=tls,
+            path="/",
+        )
+        if tls and COOKIE in request.cookies:  # a plain cookie from before would shadow nothing, but go
+            resp.del_cookie(COOKIE, path="/")
+        return resp
+
+    def _take_handoff(self, key: str) -> str | None:
+        now = asyncio.get_running_loop().time()
+        for old in [k for k, (_, deadline) in self._handoff.items() if deadline < now]:
+            del self._handoff[old]
+        entry = self._handoff.pop(key, None)
+        return entry[0] if entry is not None else None
+
+    async def _rotate(self, key: str) -> None:
+        """The person's role changed: move them to a new identity, and close their pages (they
+        fetch the new cookie from ``POST /session`` and reconnect). The old cookie is then just a
+        new visitor's."""
+        token = self.identities.issue()
+        try:
+            moved = await self._history.rekey(key, user_key_for(token))
+        except Exception as exc:
+            log.warning("web chat identity not rotated: %s", type(exc).__name__)
+            return
+        if not moved:
+            return
+        self._handoff[key] = (token, asyncio.get_running_loop().time() + ROTATION_HANDOFF)
+        for ws in list(self._sockets.get(key, ())):
+            await _send_json(ws, {"type": "rotate"})
+            await ws.close()
+
+    async def _on_frame(self, ws: web.WebSocketResponse, key: str, raw: str, address: str) -> None:
         try:
             frame = json.loads(raw)
             if not isinstance(frame, dict):
@@ -166,7 +281,7 @@ class WebChatChannel:
             return
         kind = frame.get("type")
         if kind == "hello":
-            await self._on_hello(ws, key, frame)
+            await self._on_hello(ws, key, frame, address)
             return
         client_id = str(frame.get("id") or uuid.uuid4())[:64]
 
@@ -198,15 +313,22 @@ class WebChatChannel:
         else:
             await error("Jenis pesan tidak didukung. / Unsupported message type.")
             return
+        if wait := self.limits.turn(key, address):
+            if self.limits.worth_logging(address):
+                log.warning("web chat: too many messages from %s (refused for %d s)", _printable(address), wait)
+            await _send_json(ws, {"type": "error", "id": client_id, "text": limit_text(wait), "retry_after": wait})
+            return
         try:
-            await self._handle(inbound)
+            outcome = await self._handle(inbound)
         except Exception as exc:  # database down: tell the page; it may send again (same id → once)
             log.error("web chat message not stored: %s", type(exc).__name__)
             await error("Sistem sedang sibuk, pesan belum terkirim. Coba lagi. / System busy, please retry.")
             return
         await _send_json(ws, {"type": "ack", "id": client_id})
+        if getattr(outcome, "role_changed", False):
+            await self._rotate(key)
 
-    async def _on_hello(self, ws: web.WebSocketResponse, key: str, frame: dict[str, Any]) -> None:
+    async def _on_hello(self, ws: web.WebSocketResponse, key: str, frame: dict[str, Any], address: str) -> None:
         last_seen = frame.get("last_seen")
         last_seen = last_seen if isinstance(last_seen, int) and last_seen >= 0 else 0
         replayed = 0
@@ -225,6 +347,9 @@ class WebChatChannel:
         elif last_seen == 0 and replayed == 0:  # a first visit: greet
             text = "/start"
         else:  # a reload or a reconnect: the history is on screen, nothing new to say
+            return
+        if wait := self.limits.turn(key, address):
+            await _send_json(ws, {"type": "error", "id": None, "text": limit_text(wait), "retry_after": wait})
             return
         # the first hello of a page load starts (or resumes) the conversation; id per page load
         inbound = Inbound(
@@ -260,6 +385,15 @@ async def _send_json(ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
         await ws.send_str(json.dumps(frame, ensure_ascii=False))
     except (ConnectionError, RuntimeError):
         pass  # the page went away; it replays on reconnect
+
+
+def _refusal(status: int, retry_after: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, headers={"Retry-After": str(retry_after)})
+
+
+def _printable(text: str) -> str:
+    """An address for a log line: nothing that could forge a line."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:64]
 
 
 def _valid_token(token: str | None) -> bool:
