@@ -19,9 +19,9 @@ from scheduler.job_context import JobContext, JobResult
 from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
-from scheduler.job_outbox_prune import outbox_prune
 from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
 from scheduler.job_new_complaints import new_complaints
+from scheduler.job_outbox_prune import outbox_prune
 from scheduler.job_retention import retention
 from scheduler.job_sla import sla_sweep
 
