@@ -11,6 +11,7 @@ The statistics stay: complaints (detached), complete SKM answers."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -58,6 +59,8 @@ class Driver:
             base = f"http://127.0.0.1:{self.app.port}"
             async with self.page.get(base + "/") as resp:
                 assert resp.status == 200
+            async with self.page.post(base + "/session") as resp:  # the server issues the identity
+                assert resp.status == 204
             self.ws = await self.page.ws_connect(base + "/ws")
             await self.ws.send_json({"type": "hello", "start": None, "last_seen": 0})
             await self.settle()
@@ -94,6 +97,7 @@ class Driver:
                 if got:
                     break
                 continue
+            assert msg.type == aiohttp.WSMsgType.TEXT, (msg, got[-3:])
             frame = orjson.loads(msg.data)
             if frame["type"] == "message":
                 got.append(frame)
@@ -186,6 +190,11 @@ async def everything_done(world, clock, channels=("telegram", "whatsapp", "web")
     return people, officer
 
 
+def unlimited(settings):
+    """The web chat's turn limits off: the test's citizen answers far faster than a person."""
+    return dataclasses.replace(settings, web_turns_per_identity=0, web_turns_per_address=0)
+
+
 async def erase(citizen: Driver) -> None:
     assert "Tindakan ini tidak bisa dibatalkan" in await citizen.send("/hapusdata")
     assert "Data pribadi Anda sudah dihapus" in await citizen.press("erase:yes")
@@ -246,6 +255,7 @@ async def reload_shows_nothing(citizen: Driver, erased_texts: list[str]) -> None
 
 
 async def test_hapusdata_on_telegram_whatsapp_and_web_leaves_nothing(settings, clock, db):
+    settings = unlimited(settings)
     async with both_channels(settings, clock) as world:
         people, officer = await everything_done(world, clock)
         before = await statistics(db)
@@ -275,6 +285,7 @@ async def test_hapusdata_on_telegram_whatsapp_and_web_leaves_nothing(settings, c
 
 
 async def test_retention_erases_a_silent_citizen_like_hapusdata(settings, clock, db):
+    settings = unlimited(settings)
     async with both_channels(settings, clock) as world:
         tg, wa, app = world
         people, officer = await everything_done(world, clock, channels=("telegram", "whatsapp"))

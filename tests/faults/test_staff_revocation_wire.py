@@ -14,9 +14,11 @@ command a citizen may not use, under every name) is refused to each of them with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from bot.cli import _dispatch, build_parser
@@ -38,6 +40,12 @@ def staff_commands() -> list[tuple[str, ...]]:
     return cmds
 
 
+@pytest.fixture
+def settings(settings):
+    """The web chat's turn limits off: these officers type far faster than people do."""
+    return dataclasses.replace(settings, web_turns_per_identity=0, web_turns_per_address=0)
+
+
 class WebPerson:
     """A browser tab on the web chat: every action returns the message frames it brought."""
 
@@ -46,10 +54,13 @@ class WebPerson:
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.n = 0
+        self.last = 0  # the newest message id seen (replay after a reconnect starts there)
 
     async def open(self) -> list[dict]:
         async with self.session.get(self.base + "/") as resp:
             assert resp.status == 200
+        async with self.session.post(self.base + "/session") as resp:  # the server issues the identity
+            assert resp.status == 204
         self.ws = await self.session.ws_connect(self.base + "/ws")
         await self.ws.send_json({"type": "hello", "start": None, "last_seen": 0})
         return await self.settle()
@@ -62,12 +73,23 @@ class WebPerson:
                 msg = await asyncio.wait_for(self.ws.receive(), timeout)
             except TimeoutError:
                 break
+            if msg.type != aiohttp.WSMsgType.TEXT:  # closed after "rotate": a new identity waits
+                await self.reconnect()
+                continue
             frame = json.loads(msg.data)
             if frame["type"] == "message":
                 got.append(frame)
+                self.last = max(self.last, frame["id"]) if isinstance(frame.get("id"), int) else self.last
                 timeout = 0.6  # the first answer came: wait for the rest of the turn
         assert got, "the web chat answered nothing"
         return got
+
+    async def reconnect(self) -> None:
+        """What the page does when told ``rotate``: fetch the new cookie, reconnect, replay what it missed."""
+        async with self.session.post(self.base + "/session") as resp:
+            assert resp.status == 204
+        self.ws = await self.session.ws_connect(self.base + "/ws")
+        await self.ws.send_json({"type": "hello", "start": None, "last_seen": self.last})
 
     async def send(self, text: str) -> list[dict]:
         self.n += 1
