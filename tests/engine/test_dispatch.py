@@ -223,7 +223,7 @@ async def test_language_chosen_on_the_consent_screen_reshows_the_notice(dispatch
     assert (await outbox_texts(db, "u9"))[-1].startswith("Before we start, we need your consent")
     async with db.unit_of_work() as uow:
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
-    assert (state.flow, state.data) == ("consent", {"start": "skm_PUPR-BM"})  # the deep link survives
+    assert state.flow == "consent" and state.data["start"] == "skm_PUPR-BM"  # the deep link survives
 
 
 async def test_the_after_commit_hook_runs_right_after_each_commit(dispatcher, monkeypatch):
