@@ -47,19 +47,24 @@ async def test_year_0001_and_publication_after_the_start(db, settings, clock):
     await say(db, dispatcher, text(COORD, "Gangguan aliran air dan tagihan"))
     out = await say(db, dispatcher, text(COORD, "0001-01-01 00:00"))
     assert "sudah lewat" in out
-    await say(db, dispatcher, text(COORD, when))
+    out = await say(db, dispatcher, text(COORD, when))
+    assert "Kamis, 26 November 2026 pukul 09.00 WIB — betul?" in out
+    await say(db, dispatcher, choice(COORD, "forumbaru:when:ok"))
     await say(db, dispatcher, text(COORD, "Aula PDAM Tirta Sukamaju, Jl. Merdeka 1"))
     await say(db, dispatcher, text(COORD, "50"))
     await say(db, dispatcher, text(COORD, "Membahas gangguan air dan tagihan bersama pelanggan PDAM."))
+    await say(db, dispatcher, choice(COORD, "forumbaru:more:done"))
     out = await say(db, dispatcher, choice(COORD, "forumbaru:agenda:ok"))
     assert "forumbaru:publish" not in out and "Terbitkan" in out
     clock.advance(timedelta(days=4))  # the summary waited past the start
     out = await say(db, dispatcher, choice(COORD, "forumbaru:publish"))
-    assert "sudah lewat" in out and "Tanggal dan jam mulai" in out
+    assert "sudah lewat" in out and "Kapan forum dimulai" in out
     async with db.unit_of_work() as uow:
         assert (await uow.session.execute(select(Forum))).scalars().all() == []
     later = (clock.now() + timedelta(days=2)).strftime("%Y-%m-%d 10:00")
     out = await say(db, dispatcher, text(COORD, later))
-    assert "Terbitkan" in out
+    assert "pukul 10.00 WIB — betul?" in out
+    out = await say(db, dispatcher, text(COORD, "ya"))  # read back, then straight back to the summary
+    assert "Terbitkan" in out and "Ada yang perlu diubah" in out
     out = await say(db, dispatcher, choice(COORD, "forumbaru:publish"))
     assert "diterbitkan" in out

@@ -1,5 +1,7 @@
-"""FKP end to end through PTB against the fake Bot API server: a coordinator creates a forum and
-sees an agenda proposed from seeded SKM and complaint data; subscribers are announced to; a
+"""FKP end to end through PTB against the fake Bot API server: a coordinator creates a forum by
+typing every answer and sees an agenda proposed from seeded SKM and complaint data of the current
+period; the wizard's summary edits one field and comes back, takes an agenda typed line by line,
+reads dates back; subscribers are announced to; a
 citizen registers and sends anonymous input; the day-before reminder goes out once; the berita
 acara reaches the participants and the subscribed contributors, nobody else. Plus the export."""
 
@@ -28,11 +30,11 @@ from handlers.forum.forum_buttons import (
 )
 from storage.complaint_repo import ComplaintRepo
 from storage.models import ForumInput, ForumReminder, SurveyResponse, User
-from testkit.tg_chat import buttons, person, quiet, running, text_of
+from testkit.tg_chat import buttons, labels, person, quiet, running, text_of
 from tests.jobs.test_jobs_e2e import kanal, run_job
 
 WIB = ZoneInfo("Asia/Jakarta")
-S1 = datetime(2026, 3, 10, 9, 0, tzinfo=WIB)  # inside 2026-S1, the "last period" seen from November 2026
+S2 = datetime(2026, 9, 10, 9, 0, tzinfo=WIB)  # inside 2026-S2, the current period seen from November 2026
 # three PDAM questionnaires: NRR U1 3,67 · U2 3,00 · U3 2,00 · U4–U6 4,00 · U7 2,33 · U8–U9 4,00
 ANSWERS = [[4, 3, 2, 4, 4, 4, 3, 4, 4], [3, 3, 1, 4, 4, 4, 2, 4, 4], [4, 3, 3, 4, 4, 4, 2, 4, 4]]
 TOPICS = ["air tidak mengalir"] * 3 + ["tagihan air"] * 2 + ["pipa bocor"]
@@ -58,15 +60,16 @@ async def user_id(app, chat_id: int) -> int:
 
 
 async def seed(app, *, complainants: dict[int, datetime]) -> None:
-    """S1 data of PDAM (SKM and complaints with topics), plus noise that must not count: another
-    OPD's complaints in S1 and a PDAM questionnaire in S2. ``complainants``: user id → when that
-    citizen filed a PDAM complaint."""
+    """S2 (current period) data of PDAM (SKM and complaints with topics), plus noise that must not
+    count: another OPD's complaints in S2 and a PDAM questionnaire of the previous period (S1), which
+    the agenda used to be built from. ``complainants``: user id → when that citizen filed a PDAM
+    complaint."""
     async with app.db.unit_of_work() as uow:
         s = uow.session
         from storage import Repo
 
         for i, answers in enumerate(ANSWERS + [[1] * 9]):
-            finished = S1 + timedelta(days=i) if i < 3 else datetime(2026, 11, 2, 9, 0, tzinfo=WIB)
+            finished = S2 + timedelta(days=i) if i < 3 else datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
             respondent = await Repo(s).get_or_create_user("web", f"seed-{i}", finished)
             row = SurveyResponse(
                 user_id=respondent.id,
@@ -74,7 +77,7 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
                 opd_code="PDAM",
                 service_code=None,
                 channel="telegram",
-                period_key="2026-S1" if i < 3 else "2026-S2",
+                period_key="2026-S2" if i < 3 else "2026-S1",
                 status="complete",
                 started_at=finished - timedelta(minutes=4),
                 finished_at=finished,
@@ -84,8 +87,8 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
                 setattr(row, f"u{k + 1}", v)
             s.add(row)
         repo = ComplaintRepo(s)
-        filed = [("PDAM", topic, None, S1 + timedelta(days=i)) for i, topic in enumerate(TOPICS)]
-        filed += [("PUPR", "jalan rusak", None, S1)] * 4
+        filed = [("PDAM", topic, None, S2 + timedelta(days=i)) for i, topic in enumerate(TOPICS)]
+        filed += [("PUPR", "jalan rusak", None, S2)] * 4
         filed += [("PDAM", "air tidak mengalir", uid, at) for uid, at in complainants.items()]
         for opd, topic, uid, at in filed:
             await repo.create(
@@ -133,36 +136,47 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     out = await citra.send("/forum langganan DLH")  # pressing again stops it
     assert "dihentikan" in text_of(out)
 
-    # ---- the coordinator creates a forum; the agenda comes from the S1 data --------------------
+    # ---- the coordinator creates a forum, typing every answer; the agenda comes from the S2 data --
     out = await coord.send("/forumbaru")
-    assert "forumbaru:opd:PDAM" in buttons(out[-1])
-    await coord.press("forumbaru:opd:PDAM")
+    numbered = {v: k for k, v in labels(out[-1]).items()}
+    assert numbered["forumbaru:opd:PDAM"].startswith("9 · Perumda Air Minum"), numbered  # the number may be typed
+    out = await coord.send("dinas")  # several OPDs are "Dinas …": asked again, with why
+    assert "tidak saya kenali, atau ada beberapa yang mirip" in text_of(out) and "forumbaru:opd:PDAM" in buttons(
+        out[-1]
+    )
+    await coord.send("air minum")  # a part of the OPD's name
     out = await coord.send("Air")  # too short
-    assert "terlalu pendek" in text_of(out)
+    assert "terlalu pendek" in text_of(out) and "Judul forum?" in text_of(out)
     await coord.send("Forum Konsultasi Publik Layanan Air Bersih")
     await coord.send("Gangguan aliran air dan tagihan")
     out = await coord.send("30/11/2026 jam 25:00")
-    assert "Jam 25:00 tidak valid" in text_of(out)
-    await coord.send("2026-11-30 09:00")
+    assert "Jam 25:00 tidak ada" in text_of(out) and "Kapan forum dimulai (WIB)?" in text_of(out)
+    out = await coord.send("Senin 30 November jam 9 pagi")
+    assert "Senin, 30 November 2026 pukul 09.00 WIB — betul?" in text_of(out)
+    out = await coord.send("iya")
+    assert "Tempatnya?" in text_of(out)
     await coord.send("Aula PDAM Tirta Sukamaju, Jl. Merdeka 1")
     out = await coord.send("lima puluh")
-    assert "Kuota harus berupa angka" in text_of(out)
-    await coord.send("50")
+    assert "Kuota harus berupa angka" in text_of(out) and "Kuota peserta" in text_of(out)
+    await coord.send("50 orang")
     out = await coord.send("Membahas gangguan air dan tagihan bersama pelanggan PDAM.")
+    assert "Deskripsi tersimpan (1 baris)" in text_of(out)
+    out = await coord.send("Selesai")
     agenda = text_of(out)
-    assert "Semester I 2026" in agenda
+    assert "Semester II 2026" in agenda and "Semester I 2026" not in agenda
     assert "3 responden, IKM 86,11 mutu B" in agenda
     assert (
         "U3 Waktu Penyelesaian (NRR 2,00); U7 Perilaku Pelaksana (NRR 2,33); U2 Sistem, Mekanisme, dan Prosedur (NRR 3,00)"
         in agenda
     )
     assert (
-        "dari 6 pengaduan): air tidak mengalir (3 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)"
+        "dari 8 pengaduan): air tidak mengalir (5 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)"
         in agenda
     )
-    out = await coord.press("forumbaru:agenda:ok")
+    out = await coord.send("pakai")
     assert "Sen, 30 Nov 2026 09:00 WIB" in text_of(out), text_of(out)
-    out = await coord.press("forumbaru:publish")
+    assert "Unsur SKM terendah Semester II 2026" in text_of(out)
+    out = await coord.send("terbitkan")
     assert "Forum #1 diterbitkan dan diumumkan ke 3 pelanggan" in text_of(out)
 
     for citizen in (ani, budi, citra):
