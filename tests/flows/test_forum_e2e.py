@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,7 @@ from handlers.forum.forum_buttons import (
     upcoming_link,
 )
 from storage.complaint_repo import ComplaintRepo
-from storage.models import ForumInput, ForumReminder, SurveyResponse, User
+from storage.models import Forum, ForumInput, ForumReminder, SurveyResponse, User
 from testkit.tg_chat import buttons, labels, person, quiet, running, text_of
 from tests.jobs.test_jobs_e2e import kanal, run_job
 
@@ -265,6 +265,92 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     assert [(r[2], r[4]) for r in inputs] == [
         ("anonim", "Mohon jadwal gangguan air diumumkan lebih awal lewat WhatsApp.")
     ]
+
+
+async def test_wizard_edits_from_the_summary_lines_and_dates(world):
+    """A date without a time asks for it; the date is read back and a new try replaces it; the
+    agenda typed line by line keeps every line; each edit button of the summary changes one field
+    and comes back to the summary; a typed reply that is no choice says why. The agenda proposal
+    falls back to the previous period when the current one has no data."""
+    tg, app, clock = world
+    coord = await person(tg, app, 900, "Bu Koordinator", role="coordinator")
+    async with app.db.unit_of_work() as uow:  # DLH: complaints in the previous period (S1) only
+        for topic in ("sampah menumpuk", "sampah menumpuk", "TPS liar"):
+            at = datetime(2026, 4, 6, 9, 0, tzinfo=WIB)
+            await ComplaintRepo(uow.session).create(
+                number_year=2026,
+                citizen_user_id=None,
+                channel="telegram",
+                text=f"Keluhan {topic} di lingkungan kami",
+                privacy="biasa",
+                state="tindak_lanjut",
+                opd_code="DLH",
+                topic=topic,
+                filed_at=at,
+                updated_at=at,
+            )
+        await uow.commit()
+
+    await coord.send("/forumbaru")
+    out = await coord.send("dinas xyz")
+    assert "tidak saya kenali" in text_of(out) and "forumbaru:opd:DLH" in buttons(out[-1])
+    await coord.send("DLH")
+    await coord.send("Forum Pengelolaan Sampah")
+    await coord.send("Jadwal angkut sampah")
+    out = await coord.send("Kamis 10 Desember")  # no time: asked for it, not midnight
+    assert "Kamis, 10 Desember 2026: jam berapa forum dimulai?" in text_of(out)
+    out = await coord.send("jam 3 sore")
+    assert "Kamis, 10 Desember 2026 pukul 15.00 WIB — betul?" in text_of(out)
+    assert "forumbaru:when:ok" in buttons(out[-1])
+    out = await coord.send("Jumat 10 Desember jam 9")  # not a yes: a new try, whose weekday is wrong
+    assert "jatuh pada Kamis, 10 Desember 2026" in text_of(out) and "Kapan forum dimulai" in text_of(out)
+    out = await coord.send("Jumat 11 Desember jam 7 malam")
+    assert "Jumat, 11 Desember 2026 pukul 19.00 WIB — betul?" in text_of(out)
+    out = await coord.press("forumbaru:when:ok")
+    assert "Tempatnya?" in text_of(out)
+    await coord.send("Balai Desa Sukamaju")
+    await coord.send("30")
+    await coord.send("Membahas jadwal angkut sampah dan TPS liar.")
+    out = await coord.send("Yang diundang: warga dan ketua RT.")  # a second line of the description
+    assert "Deskripsi tersimpan (2 baris)" in text_of(out)
+    out = await coord.press("forumbaru:more:done")
+    assert "Semester I 2026" in text_of(out) and "sampah menumpuk (2 pengaduan); TPS liar (1 pengaduan)" in text_of(out)
+    out = await coord.send("1. Pembukaan")
+    assert "Agenda tersimpan (1 baris)" in text_of(out) and "forumbaru:more:done" in buttons(out[-1])
+    await coord.send("2. Jadwal angkut sampah per RW")
+    out = await coord.send("3. TPS liar dan tanya jawab")
+    assert "Agenda tersimpan (3 baris)" in text_of(out)
+    out = await coord.send("sudah")
+    summary = text_of(out)
+    assert "Jum, 11 Des 2026 19:00 WIB" in summary and "2. Jadwal angkut sampah per RW\n3. TPS liar" in summary
+    assert {"forumbaru:edit:title", "forumbaru:edit:when", "forumbaru:edit:agenda"} <= set(buttons(out[-1]))
+
+    out = await coord.send("halo")  # neither publish nor a field: why, and the summary again
+    assert "Forum belum diterbitkan" in text_of(out) and "forumbaru:publish" in buttons(out[-1])
+    out = await coord.press("forumbaru:edit:when")
+    assert "Sekarang: Jumat, 11 Desember 2026 pukul 19.00 WIB" in text_of(out)
+    out = await coord.send("besok jam 13.00")
+    assert "Selasa, 24 November 2026 pukul 13.00 WIB — betul?" in text_of(out)
+    out = await coord.send("betul")  # back to the summary, not on to the place
+    assert "Sel, 24 Nov 2026 13:00 WIB" in text_of(out) and "Tempatnya?" not in text_of(out)
+    out = await coord.press("forumbaru:edit:title")
+    assert "Sekarang: Forum Pengelolaan Sampah" in text_of(out)
+    out = await coord.send("Forum Konsultasi Sampah Sukamaju")
+    assert "Forum Konsultasi Sampah Sukamaju — Jadwal angkut sampah" in text_of(out)
+    out = await coord.send("ubah agenda")  # a field typed by its name
+    assert "Agenda sekarang:" in text_of(out) and "forumbaru:agenda:keep" in buttons(out[-1])
+    out = await coord.press("forumbaru:agenda:keep")
+    assert "3. TPS liar dan tanya jawab" in text_of(out)
+    out = await coord.press("forumbaru:publish")
+    assert "Forum #1 diterbitkan" in text_of(out)
+    async with app.db.unit_of_work() as uow:
+        f = (await uow.session.execute(select(Forum))).scalar_one()
+    assert f.title == "Forum Konsultasi Sampah Sukamaju" and f.opd_code == "DLH" and f.capacity == 30
+    starts = f.starts_at if f.starts_at.tzinfo else f.starts_at.replace(tzinfo=UTC)
+    assert starts == local(date(2026, 11, 24), 13)
+    assert f.description == "Membahas jadwal angkut sampah dan TPS liar.\nYang diundang: warga dan ketua RT."
+    assert f.agenda == "1. Pembukaan\n2. Jadwal angkut sampah per RW\n3. TPS liar dan tanya jawab"
+    assert f.data_period_key == "2026-S1"
 
 
 async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):
