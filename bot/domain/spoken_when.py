@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from dateparser.date import DateDataParser
 
 LANGUAGES = ["id", "en"]
+#: longer answers are not read as a date
+MAX_LENGTH = 80
 
 #: the reasons of a :class:`WhenError`
 UNKNOWN, BAD_TIME, BAD_DAY, PAST, TOO_FAR, WRONG_WEEKDAY = (
@@ -157,6 +159,8 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo | str) -> Spoken:
     WRONG_WEEKDAY when a named weekday does not match the date). Whether the moment is still
     ahead is the caller's rule."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    if len(text) > MAX_LENGTH:  # no date is that long; dateparser is slow on long texts
+        raise WhenError(UNKNOWN)
     s = normalise(text)
     _check_numbers(s, now)
     base = now.astimezone(zone).replace(tzinfo=None)
@@ -177,8 +181,8 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo | str) -> Spoken:
     }
     try:
         data = DateDataParser(languages=LANGUAGES, settings=settings).get_date_data(s) if s else None
-    except (OverflowError, ValueError):
-        raise WhenError(UNKNOWN) from None
+    except (OverflowError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        raise WhenError(UNKNOWN) from None  # dateparser on odd input: not a date we can use
     if data is None or data.date_obj is None or data.period not in ("day", "week", "time"):
         raise WhenError(UNKNOWN)
     at = data.date_obj.astimezone(zone)

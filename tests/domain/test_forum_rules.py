@@ -9,6 +9,9 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.domain import forum_rules as rules
 from bot.domain import spoken_when
@@ -349,3 +352,27 @@ def test_the_start_is_checked_again_at_publication():
     with pytest.raises(rules.ForumInputError) as exc:
         rules.check_start(at, at)  # published when it starts
     assert "sudah lewat" in exc.value.text(ID)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=100),
+        st.from_regex(
+            r"(senin|kamis|besok|lusa|hari ini)? ?\d{1,2}[/ .-]\d{1,2}([/ .-]\d{2,4})? (jam|pukul)? ?\d{1,2}([.:]\d{2})?"
+            r" ?(pagi|siang|sore|malam)?",
+            fullmatch=True,
+        ),
+    )
+)
+def test_any_text_gives_a_start_ahead_or_a_reason(typed):
+    """Nothing typed makes the parser crash or accept a start that has passed."""
+    try:
+        said = rules.read_when(typed, WIB, NOW)
+    except rules.ForumInputError as exc:
+        assert exc.text(ID) and exc.text(EN)
+        return
+    if said.has_time:
+        assert NOW < said.at <= NOW + rules.MAX_AHEAD
+    else:
+        assert said.day >= NOW.astimezone(WIB).date()
