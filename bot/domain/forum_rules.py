@@ -285,7 +285,10 @@ def parse_when(text: str, tz: ZoneInfo | str, now: datetime) -> datetime:
 def at_time_of(day: date, text: str, tz: ZoneInfo | str, now: datetime) -> datetime | None:
     """``day`` at the time ``text`` names when ``text`` is only a time ("jam 9 pagi", "13.00"),
     checked like any start (aware UTC); None when ``text`` is more than a time."""
-    clock = spoken_when.time_only(clean(text))
+    try:
+        clock = spoken_when.time_only(clean(text))
+    except spoken_when.WhenError as exc:
+        raise _when_error(exc) from None
     if clock is None:
         return None
     return check_start(spoken_when.at_time(day, clock, tz).astimezone(UTC), now)
@@ -324,6 +327,7 @@ def check_start(at: datetime, now: datetime) -> datetime:
 # ---------------------------------------------------------------------------------------------
 
 YES_WORDS = frozenset({"ya", "iya", "y", "yes", "ok", "oke", "okay", "betul", "benar", "bener", "setuju", "sip"})
+NO_WORDS = frozenset({"tidak", "tdk", "bukan", "salah", "no", "ganti", "nggak", "gak", "enggak"})
 DONE_WORDS = YES_WORDS | {"selesai", "sudah", "cukup", "lanjut", "done"}
 PUBLISH_WORDS = YES_WORDS | {"terbitkan", "publish", "terbit"}
 USE_WORDS = YES_WORDS | {"pakai", "gunakan", "use"}

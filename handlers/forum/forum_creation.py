@@ -165,7 +165,7 @@ async def take_when_ok(turn: Turn, ctx: RegionContext, data: dict, step: str, an
     choice, text = answer
     if choice == WHEN_YES or (not choice and rules.said(text, rules.YES_WORDS)):
         await ask_step(turn, data, following(data, NewStep.WHEN))
-    elif choice == WHEN_AGAIN:
+    elif choice == WHEN_AGAIN or (not choice and rules.said(text, rules.NO_WORDS)):
         await ask_step(turn, data, NewStep.WHEN)
     elif text:  # anything else typed is a new try
         await take_when(turn, ctx, data, NewStep.WHEN, answer)
@@ -190,7 +190,11 @@ async def take_description(turn: Turn, ctx: RegionContext, data: dict, step: str
 async def take_agenda(turn: Turn, ctx: RegionContext, data: dict, step: str, answer: Answer) -> None:
     choice, text = answer
     if choice == AGENDA_OK or (not choice and rules.said(text, rules.USE_WORDS)):
-        data["agenda"] = data.pop(PROPOSAL)
+        proposal = data.pop(PROPOSAL, None)
+        if proposal is None:  # a conversation older than the proposal in the state: propose again
+            await ask_step(turn, data, step)
+            return
+        data["agenda"] = proposal
         await ask_step(turn, data, following(data, step))
         return
     if choice == AGENDA_KEEP and data.get("agenda"):

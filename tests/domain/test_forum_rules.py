@@ -368,6 +368,11 @@ def test_the_start_is_checked_again_at_publication():
 def test_any_text_gives_a_start_ahead_or_a_reason(typed):
     """Nothing typed makes the parser crash or accept a start that has passed."""
     try:
+        at = rules.at_time_of(date(2026, 12, 10), typed, WIB, NOW)
+        assert at is None or at == local(2026, 12, 10, at.astimezone(WIB).hour, at.minute).astimezone(UTC)
+    except rules.ForumInputError as exc:
+        assert exc.text(ID) and exc.text(EN)
+    try:
         said = rules.read_when(typed, WIB, NOW)
     except rules.ForumInputError as exc:
         assert exc.text(ID) and exc.text(EN)

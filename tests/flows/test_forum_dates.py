@@ -68,3 +68,29 @@ async def test_year_0001_and_publication_after_the_start(db, settings, clock):
     assert "Terbitkan" in out and "Ada yang perlu diubah" in out
     out = await say(db, dispatcher, choice(COORD, "forumbaru:publish"))
     assert "diterbitkan" in out
+
+
+async def test_an_english_coordinator_types_dates_and_gets_them_read_back_in_english(db, settings, clock):
+    dispatcher = await setup(db, settings, clock)
+    async with db.unit_of_work() as uow:
+        user = await uow.users.get_or_create_user("web", COORD, clock.now())
+        user.language, user.language_explicit = "en", True
+        await uow.commit()
+    out = await say(db, dispatcher, text(COORD, "/forumbaru"))
+    assert "for which OPD?" in out
+    await say(db, dispatcher, text(COORD, "pdam"))
+    await say(db, dispatcher, text(COORD, "Public Consultation Forum on Water"))
+    out = await say(db, dispatcher, text(COORD, "Water supply and bills"))
+    assert "When does the forum start (WIB)?" in out and "Thursday 10 December 9am" in out
+    out = await say(db, dispatcher, text(COORD, "Thursday 10 December 9am"))
+    assert "Thursday, 10 December 2026 at 09:00 WIB — is that right?" in out
+    out = await say(db, dispatcher, text(COORD, "no"))  # asked again, nothing kept
+    assert "When does the forum start" in out and "could not read" not in out
+    out = await say(db, dispatcher, text(COORD, "Kamis 10 Desember"))  # a day alone: the time is asked
+    assert "Thursday, 10 December 2026: what time does the forum start?" in out
+    out = await say(db, dispatcher, text(COORD, "25.00"))
+    assert "There is no time 25:00" in out and "what time does the forum start?" in out
+    out = await say(db, dispatcher, text(COORD, "jam 2 siang"))
+    assert "Thursday, 10 December 2026 at 14:00 WIB — is that right?" in out
+    out = await say(db, dispatcher, text(COORD, "yes"))
+    assert "Venue?" in out
