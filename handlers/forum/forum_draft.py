@@ -12,6 +12,7 @@ from bot.domain import forum_rules as rules
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Choice
+from bot.domain.typed import Means
 from bot.engine.region_context import RegionContext, region_context
 from bot.engine.turn import Turn
 from bot.services.forum_service import agenda_proposal
@@ -114,15 +115,23 @@ async def ask_step(turn: Turn, data: dict, step: str, note: str | None = None) -
 
 def current_value(turn: Turn, ctx: RegionContext, data: dict, step: str) -> str | None:
     """What the draft already says for ``step`` (shown when it is edited)."""
-    if step == NewStep.WHEN and data.get("starts_at"):
-        return rules.fmt_when_long(datetime.fromisoformat(data["starts_at"]), ctx.tz, turn.t, turn.lang)
-    if step == NewStep.PLACE and (data.get("place") or data.get("url")):
-        return rules.where_text(data.get("place"), data.get("url"), turn.t)
-    field = {NewStep.TITLE: "title", NewStep.TOPIC: "topic", NewStep.CAPACITY: "capacity"}.get(step)
-    if step == NewStep.DESCRIPTION:
-        field = "description"
-    value = data.get(field) if field else None
+    if step == NewStep.WHEN:
+        at = data.get("starts_at")
+        return rules.fmt_when_long(datetime.fromisoformat(at), ctx.tz, turn.t, turn.lang) if at else None
+    if step == NewStep.PLACE:
+        has_place = data.get("place") or data.get("url")
+        return rules.where_text(data.get("place"), data.get("url"), turn.t) if has_place else None
+    value = data.get(FIELDS.get(step, ""))
     return None if value is None else str(value)
+
+
+#: the state field a one-value step fills
+FIELDS = {
+    NewStep.TITLE: "title",
+    NewStep.TOPIC: "topic",
+    NewStep.CAPACITY: "capacity",
+    NewStep.DESCRIPTION: "description",
+}
 
 
 def ask_time(turn: Turn, data: dict, day: date, note: str | None = None) -> None:
@@ -149,7 +158,11 @@ async def read_back(turn: Turn, data: dict, note: str | None = None) -> None:
     when = rules.fmt_when_long(datetime.fromisoformat(data["starts_at"]), ctx.tz, t, turn.lang)
     turn.reply(
         with_note(note, t("🗓 {when} — betul?", when=when) + "\n" + t('Ketik "ya", atau tulis tanggal dan jam lain.')),
-        [Choice(t("✅ Betul"), WHEN_YES), Choice(t("✏️ Ganti tanggal"), WHEN_AGAIN), cancel_choice(t)],
+        [
+            Choice(t("✅ Betul"), WHEN_YES, means=Means.YES),
+            Choice(t("✏️ Ganti tanggal"), WHEN_AGAIN, means=Means.NO),
+            cancel_choice(t),
+        ],
     )
 
 
@@ -168,7 +181,8 @@ def ask_more(turn: Turn, data: dict, step: NewStep, note: str | None = None) -> 
                 n=lines,
             ),
         ),
-        [Choice(t("✅ Selesai"), MORE_DONE), cancel_choice(t)],
+        # "Selesai" is a control: a typed line is never taken for it by its likeness
+        [Choice(t("✅ Selesai"), MORE_DONE, means=Means.NEXT), cancel_choice(t)],
     )
 
 
@@ -199,7 +213,7 @@ async def propose(turn: Turn, data: dict, note: str | None = None) -> None:
     )
     if not draft.has_data:
         intro += "\n" + t("(Belum ada data SKM atau pengaduan untuk periode itu.)")
-    choices = [Choice(t("✅ Pakai agenda ini"), AGENDA_OK)]
+    choices = [Choice(t("✅ Pakai agenda ini"), AGENDA_OK, means=Means.YES)]
     if data.get(BACK) and data.get("agenda"):
         intro = t("Agenda sekarang:") + "\n" + data["agenda"] + "\n\n" + intro
         choices.append(Choice(t("↩️ Tetap agenda sekarang"), AGENDA_KEEP))
@@ -243,7 +257,7 @@ def summary_choices(turn: Turn) -> list[Choice]:
     edits = [Choice(t(label), edit_button(step)) for step, label in EDITS]
     if turn.user.role == Role.OFFICER:  # an officer's forum is for their own OPD
         edits = edits[1:]
-    return [Choice(t("📢 Terbitkan"), PUBLISH_FORUM), *edits, cancel_choice(t)]
+    return [Choice(t("📢 Terbitkan"), PUBLISH_FORUM, means=Means.YES), *edits, cancel_choice(t)]
 
 
 def following(data: dict, step: str) -> NewStep:
