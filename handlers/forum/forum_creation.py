@@ -50,6 +50,7 @@ from handlers.forum.forum_shared import STAFF
 router = Router("forum_creation")
 
 Answer = tuple[str | None, str]  # the pressed button's value, the typed text
+OWN_OPD_ONLY = N_("Petugas hanya dapat membuat forum untuk OPD-nya sendiri.")
 
 
 @router.command("forumbaru", "newforum", description=N_("buat forum konsultasi publik"), roles=STAFF)
@@ -73,7 +74,8 @@ async def creation(turn: Turn) -> None:
     target = edited_step(answer[0])
     if target is not None and data.get("starts_at") and data.get("agenda"):  # an edit button of the summary
         if target == NewStep.OPD and turn.user.role == Role.OFFICER:
-            target = NewStep.CONFIRM
+            await ask_step(turn, data, NewStep.CONFIRM, turn.t(OWN_OPD_ONLY))
+            return
         await ask_step(turn, {**data, BACK: True}, target)
         return
     ctx = await region_context(turn.uow.region)
@@ -240,7 +242,10 @@ async def take_confirm(turn: Turn, ctx: RegionContext, data: dict, step: str, an
         await publish_forum(turn, data)
         return
     target = rules.field_named(text) if not choice else None
-    if target and not (target == "opd" and turn.user.role == Role.OFFICER):
+    if target == "opd" and turn.user.role == Role.OFFICER:
+        await ask_step(turn, data, NewStep.CONFIRM, turn.t(OWN_OPD_ONLY))
+        return
+    if target:
         await ask_step(turn, {**data, BACK: True}, NewStep(target))
         return
     await ask_step(
@@ -291,7 +296,7 @@ async def publish_forum(turn: Turn, data: dict) -> None:
     ctx = await region_context(turn.uow.region)
     if turn.user.role == Role.OFFICER and data["opd"] != turn.user.opd_code:
         turn.clear_state()
-        turn.reply(t("Petugas hanya dapat membuat forum untuk OPD-nya sendiri."))
+        turn.reply(t(OWN_OPD_ONLY))
         return
     try:
         rules.check_start(datetime.fromisoformat(data["starts_at"]), turn.now)

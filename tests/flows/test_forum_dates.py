@@ -94,3 +94,36 @@ async def test_an_english_coordinator_types_dates_and_gets_them_read_back_in_eng
     assert "Thursday, 10 December 2026 at 14:00 WIB — is that right?" in out
     out = await say(db, dispatcher, text(COORD, "yes"))
     assert "Venue?" in out
+
+
+async def test_an_officer_types_the_whole_draft_and_cannot_move_it_to_another_opd(db, settings, clock):
+    dispatcher = await setup(db, settings, clock)
+    async with db.unit_of_work() as uow:
+        user = await uow.users.get_or_create_user("web", COORD, clock.now())
+        user.role, user.opd_code = "officer", "PDAM"
+        await uow.commit()
+    out = await say(db, dispatcher, text(COORD, "/forumbaru"))
+    assert "Judul forum?" in out  # an officer's forum is for their own OPD: no OPD question
+    for answer in ("Forum Air Bersih Sukamaju", "Gangguan air", "besok jam 10", "ya", "Aula PDAM", "40"):
+        out = await say(db, dispatcher, text(COORD, answer))
+    assert "Deskripsi singkat" in out
+    await say(db, dispatcher, text(COORD, "Membahas gangguan air bersama pelanggan."))
+    out = await say(db, dispatcher, text(COORD, "sudah"))
+    assert "Usulan agenda dari data" in out
+    out = await say(db, dispatcher, text(COORD, "ya"))
+    assert "Sel, 24 Nov 2026 10:00 WIB" in out and "Ada yang perlu diubah?" in out
+    out = await say(db, dispatcher, text(COORD, "ganti opd"))
+    assert "hanya dapat membuat forum untuk OPD-nya sendiri" in out and "Ada yang perlu diubah?" in out
+    out = await say(db, dispatcher, choice(COORD, "forumbaru:edit:opd"))  # an old or crafted button
+    assert "hanya dapat membuat forum untuk OPD-nya sendiri" in out
+    out = await say(db, dispatcher, text(COORD, "kuota"))
+    assert "Sekarang: 40" in out
+    out = await say(db, dispatcher, text(COORD, "0"))
+    assert "Kuota harus antara 1 dan 10000 orang." in out and "Sekarang: 40" in out
+    out = await say(db, dispatcher, text(COORD, "60"))
+    assert "Kuota 60 orang" in out
+    out = await say(db, dispatcher, text(COORD, "terbitkan"))
+    assert "Forum #1 diterbitkan" in out
+    async with db.unit_of_work() as uow:
+        f = (await uow.session.execute(select(Forum))).scalar_one()
+    assert (f.opd_code, f.capacity, f.title) == ("PDAM", 60, "Forum Air Bersih Sukamaju")

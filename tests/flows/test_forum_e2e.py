@@ -295,6 +295,8 @@ async def test_wizard_edits_from_the_summary_lines_and_dates(world):
     out = await coord.send("dinas xyz")
     assert "tidak saya kenali" in text_of(out) and "forumbaru:opd:DLH" in buttons(out[-1])
     await coord.send("DLH")
+    out = await coord.photo()  # not an answer to a text question: why, and the question again
+    assert "Jawab dengan teks" in text_of(out) and "Judul forum?" in text_of(out)
     await coord.send("Forum Pengelolaan Sampah")
     await coord.send("Jadwal angkut sampah")
     out = await coord.send("Kamis 10 Desember")  # no time: asked for it, not midnight
