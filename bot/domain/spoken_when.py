@@ -24,6 +24,8 @@ from dateparser.date import DateDataParser
 LANGUAGES = ["id", "en"]
 #: longer answers are not read as a date
 MAX_LENGTH = 80
+#: how many words after a date may be dropped ("Kamis 10 Desember jam 9 di aula kantor")
+TRAILING_WORDS = 3
 
 #: the reasons of a :class:`WhenError`
 UNKNOWN, BAD_TIME, BAD_DAY, PAST, TOO_FAR, WRONG_WEEKDAY = (
@@ -60,9 +62,13 @@ class Spoken:
 
 
 _PART = r"(pagi|siang|sore|petang|malam|subuh)"
-_HOUR_WORD = r"(?:jam|pukul|pkl\.?)"
-_WITH_WORD = re.compile(rf"\b{_HOUR_WORD}\s*(\d{{1,2}})(?:[.:](\d{{2}}))?(?:\s*{_PART}\b)?")
+_UNTIL = r"(?:sampai|sampe|hingga|s\.?d\.?|s/d|until|to)"
+_HOUR_WORD = r"(?:jam|jm|pukul|pkl\.?)"
+#: the end of an hour range ("jam 9-12"), dropped
+_RANGE_END = r"(?:\s*[-–]\s*\d{1,2}(?:[.:]\d{2})?)?"
+_WITH_WORD = re.compile(rf"\b{_HOUR_WORD}\s*(\d{{1,2}})(?:[.:](\d{{2}}))?{_RANGE_END}(?:\s*{_PART}\b)?")
 _WITH_PART = re.compile(rf"\b(\d{{1,2}})(?:[.:](\d{{2}}))?\s*{_PART}\b")
+_AM_PM = re.compile(r"\b(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?m\b\.?")
 _DOT_TIME = re.compile(r"(?<![\d./-])(\d{1,2})\.(\d{2})(?![\d.])")
 _CLOCK = re.compile(r"(?<![\d.])(\d{1,2}):(\d{2})(?![\d])")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
@@ -116,9 +122,15 @@ def normalise(text: str) -> str:
     """``text`` in the words dateparser reads: lower case, hours on the 24-hour clock as HH:MM,
     no time-zone names, no lone parts of the day, "depan" (next) dropped after a weekday."""
     s = " " + " ".join(text.lower().replace(",", " ").split()) + " "
+    # a range: its start ("jam 9 sampai 12", "09.00 s.d. selesai")
+    s = re.sub(
+        rf"\s{_UNTIL}\s+(?:{_HOUR_WORD}\s*)?\d{{1,2}}(?:[.:]\d{{2}})?(?:\s*(?:{_PART}|[ap]\.?m\.?))?(?=\s)", " ", s
+    )
+    s = re.split(rf"\s{_UNTIL}\s", s)[0] + " "
     s = re.sub(r"\b(wib|wita|wit)\b", " ", s)
     s = _WITH_WORD.sub(lambda m: _clock(m[1], m[2], m[3]), s)
     s = _WITH_PART.sub(lambda m: _clock(m[1], m[2], m[3]), s)
+    s = _AM_PM.sub(lambda m: _clock(m[1], m[2], "pagi" if m[3] == "a" else "sore"), s)
     s = _DOT_TIME.sub(lambda m: _clock(m[1], m[2], None), s)
     for m in _CLOCK.finditer(s):
         _clock(m[1], m[2], None)
@@ -170,6 +182,35 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo | str) -> Spoken:
         return Spoken(at if at > now else at_time(base.date() + timedelta(days=1), clock, zone), True)
     if re.search(r"\blusa\b", s):  # the day after tomorrow: "besok" seen from tomorrow
         s, base = re.sub(r"\blusa\b", "besok", s), base + timedelta(days=1)
+    words = s.split()
+    # words after the date ("… di aula", "… sampai selesai") are dropped, a few at most
+    for end in range(len(words), max(len(words) - TRAILING_WORDS, 1) - 1, -1):
+        read = " ".join(words[:end])
+        data = _dateparser(read, base, zone)
+        if data is not None:
+            break
+    else:
+        raise WhenError(UNKNOWN)
+    at = data.date_obj.astimezone(zone)
+    # an hour written out is the time, also where dateparser says "day" ("besok 09:00" typed at 09:00)
+    clocks = _CLOCK.findall(read)
+    if clocks:
+        return _checked(s, at_time(at.date(), time(int(clocks[-1][0]), int(clocks[-1][1])), zone), True)
+    if data.period == "time":
+        return _checked(s, at, True)
+    return _checked(s, datetime.combine(at.date(), time(0), tzinfo=zone), False)
+
+
+def _checked(s: str, at: datetime, has_time: bool) -> Spoken:
+    """``at`` unless ``s`` names a weekday it does not fall on."""
+    named = [d for word, d in _WEEKDAYS.items() if re.search(rf"\b{re.escape(word)}\b", s)]
+    if named and at.weekday() not in named:
+        raise WhenError(WRONG_WEEKDAY, at.date().isoformat())
+    return Spoken(at, has_time)
+
+
+def _dateparser(s: str, base: datetime, zone: ZoneInfo):
+    """dateparser's reading of ``s`` when it is a day or a moment (not a month or a year)."""
     settings = {
         "RELATIVE_BASE": base,
         "PREFER_DATES_FROM": "future",
@@ -182,17 +223,10 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo | str) -> Spoken:
     try:
         data = DateDataParser(languages=LANGUAGES, settings=settings).get_date_data(s) if s else None
     except (OverflowError, ValueError, TypeError, KeyError, IndexError, AttributeError):
-        raise WhenError(UNKNOWN) from None  # dateparser on odd input: not a date we can use
+        return None  # dateparser on odd input: not a date we can use
     if data is None or data.date_obj is None or data.period not in ("day", "week", "time"):
-        raise WhenError(UNKNOWN)
-    at = data.date_obj.astimezone(zone)
-    has_time = data.period == "time"
-    if not has_time:
-        at = datetime.combine(at.date(), time(0), tzinfo=zone)
-    named = [d for word, d in _WEEKDAYS.items() if re.search(rf"\b{re.escape(word)}\b", s)]
-    if named and at.weekday() not in named:
-        raise WhenError(WRONG_WEEKDAY, at.date().isoformat())
-    return Spoken(at, has_time)
+        return None
+    return data
 
 
 def at_time(day: date, clock: time, tz: ZoneInfo | str) -> datetime:

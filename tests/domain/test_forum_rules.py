@@ -109,6 +109,16 @@ def test_when_in_another_zone():
         ("jam 8 pagi", local(2026, 11, 24, 8)),  # ... else tomorrow
         ("tomorrow 1pm", local(2026, 11, 24, 13)),
         ("10/11 09:00", local(2027, 11, 10, 9)),  # a day already past this year: the next one
+        # what people add around a date: a range, the place, "jm", am/pm
+        ("Kamis 10 Desember jam 09.00 - 12.00 WIB", local(2026, 12, 10, 9)),
+        ("10/12 pukul 13.00 s/d 15.00", local(2026, 12, 10, 13)),
+        ("10 Desember jam 9 pagi sampai selesai", local(2026, 12, 10, 9)),
+        ("Kamis 10 Desember jam 9 pagi di aula", local(2026, 12, 10, 9)),
+        ("10 desember jm 9", local(2026, 12, 10, 9)),
+        ("10 December 2026 3 pm", local(2026, 12, 10, 15)),
+        # the same hour as now: dateparser calls it a day, the hour written out says otherwise
+        ("besok jam 9", local(2026, 11, 24, 9)),
+        ("tomorrow 9am", local(2026, 11, 24, 9)),
     ],
 )
 def test_natural_dates_are_read_day_first_in_the_future(typed, expected):
