@@ -70,6 +70,8 @@ _WITH_WORD = re.compile(rf"\b{_HOUR_WORD}\s*(\d{{1,2}})(?:[.:](\d{{2}}))?{_RANGE
 _WITH_PART = re.compile(rf"\b(\d{{1,2}})(?:[.:](\d{{2}}))?\s*{_PART}\b")
 _AM_PM = re.compile(r"\b(\d{1,2})(?:[.:](\d{2}))?\s*([ap])\.?m\b\.?")
 _DOT_TIME = re.compile(r"(?<![\d./-])(\d{1,2})\.(\d{2})(?![\d.])")
+#: "09:00-12:00", "09:00 - 12.00": the start only
+_CLOCK_RANGE = re.compile(r"(?<![\d.])(\d{1,2}:\d{2})\s*[-–]\s*\d{1,2}(?:[.:]\d{2})?(?!\d)")
 _CLOCK = re.compile(r"(?<![\d.])(\d{1,2}):(\d{2})(?![\d])")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _DMY_DAY = re.compile(r"(?<![\d:.])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2,4}))?\b")
@@ -132,6 +134,7 @@ def normalise(text: str) -> str:
     s = _WITH_PART.sub(lambda m: _clock(m[1], m[2], m[3]), s)
     s = _AM_PM.sub(lambda m: _clock(m[1], m[2], "pagi" if m[3] == "a" else "sore"), s)
     s = _DOT_TIME.sub(lambda m: _clock(m[1], m[2], None), s)
+    s = _CLOCK_RANGE.sub(r"\1", s)
     for m in _CLOCK.finditer(s):
         _clock(m[1], m[2], None)
     s = re.sub(rf"\b{_PART}\b", " ", s)

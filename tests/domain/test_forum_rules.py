@@ -112,6 +112,8 @@ def test_when_in_another_zone():
         # what people add around a date: a range, the place, "jm", am/pm
         ("Kamis 10 Desember jam 09.00 - 12.00 WIB", local(2026, 12, 10, 9)),
         ("10/12 pukul 13.00 s/d 15.00", local(2026, 12, 10, 13)),
+        ("10/12 09:00-12:00", local(2026, 12, 10, 9)),
+        ("Kamis 10 Desember 09.00 - 12.00", local(2026, 12, 10, 9)),
         ("10 Desember jam 9 pagi sampai selesai", local(2026, 12, 10, 9)),
         ("Kamis 10 Desember jam 9 pagi di aula", local(2026, 12, 10, 9)),
         ("10 desember jm 9", local(2026, 12, 10, 9)),
