@@ -98,7 +98,9 @@ async def test_a_whole_questionnaire_typed(world, db):
     async with db.unit_of_work() as uow:
         row = (await uow.session.execute(select(SurveyResponse))).scalar_one()
         user = (await uow.session.execute(select(User).where(User.external_id == "1103"))).scalar_one()
-        profile = (await uow.session.execute(select(RespondentProfile).where(RespondentProfile.user_id == user.id))).scalar_one()
+        profile = (
+            await uow.session.execute(select(RespondentProfile).where(RespondentProfile.user_id == user.id))
+        ).scalar_one()
     answers = [getattr(row, f"u{i}") for i in range(1, 10)]
     assert answers == [3, 4, 2, 3, 3, 4, 1, 3, 4]
     assert (row.status, row.unit_code, row.service_code, row.saran) == ("complete", unit, service, None)
