@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.domain.complaint_rules import Role
 from bot.domain.messages import Kind
 from bot.domain.typed import normalise
 from bot.engine.router import Router
@@ -30,6 +31,10 @@ for _command, _words in {
     _single, *_phrases = _words.split("|")
     for _w in [*_single.split(), *_phrases]:
         INTENTS[_w] = _command
+#: staff work from memory too: their commands' words (only for staff: a citizen's "antrian" is a word)
+STAFF_INTENTS = {w: f"/{w}" for w in ("antrian", "triase", "ringkasan", "ikm", "populasi", "ekspor", "forumbaru")}
+STAFF_INTENTS |= {"forum baru": "/forumbaru", "antrean": "/antrian", "rekap": "/ringkasan"}
+STAFF_WITH_TEXT = {w: f"/{w}" for w in ("lihat", "balas", "selesai", "teruskan", "kembalikan", "arahkan", "cari")}
 #: the first word of "lapor jalan rusak di …", "status ADU-2026-00012": the command with the rest
 INTENTS_WITH_TEXT = {"lapor": "/lapor", "adu": "/lapor", "aduan": "/lapor", "keluhan": "/lapor", "status": "/status"}
 INTENTS_WITH_TEXT |= {"cek": "/status", "survei": "/survei"}
@@ -50,13 +55,15 @@ GREETINGS = frozenset(
 THANKS = frozenset(("terima kasih", "terimakasih", "makasih", "trims", "thanks", "thank you", "tq", "thx", "nuhun"))
 
 
-def typed_command(text: str) -> str | None:
+def typed_command(text: str, staff: bool = False) -> str | None:
     """The command a typed text outside a flow stands for, or None."""
     n = normalise(text)
     if n in INTENTS:
         return INTENTS[n]
+    if staff and n in STAFF_INTENTS:
+        return STAFF_INTENTS[n]
     head, _, rest = text.strip().partition(" ")
-    command = INTENTS_WITH_TEXT.get(normalise(head))
+    command = INTENTS_WITH_TEXT.get(normalise(head)) or (STAFF_WITH_TEXT.get(normalise(head)) if staff else None)
     if command is not None and rest.strip():
         return f"{command} {rest.strip()}"
     return None
@@ -95,7 +102,7 @@ async def fallback(turn: Turn) -> None:
 async def understood_words(turn: Turn, typed: str) -> bool:
     """A command typed as a word, a greeting or a thank-you; True when answered."""
     t = turn.t
-    command = typed_command(typed)
+    command = typed_command(typed, staff=turn.user.role != Role.CITIZEN)
     if command is not None and turn.router is not None:
         turn.inbound = replace(turn.inbound, kind=Kind.TEXT, text=command, choice=None)
         await turn.router.route(turn)

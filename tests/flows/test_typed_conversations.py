@@ -137,8 +137,10 @@ async def test_an_officer_answer_and_the_citizens_plain_reply(world, db):
     note = await officer.settle()
     assert REPLY in text_of(note) and number in text_of(note) and "Siti" in text_of(note)
 
-    out = await officer.send(f"/lihat {number}")
+    out = await officer.send(f"lihat {number}")  # staff type their commands' words too
     assert REPLY in text_of(out) and "Tambahan dari pelapor" in text_of(out)
+    out = await officer.send("antrian")
+    assert number in text_of(out)
     out = await citizen.send(f"status {number}")
     assert REPLY in text_of(out)
     async with db.unit_of_work() as uow:
