@@ -436,21 +436,26 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
         reopen_count=0,
     )
     for p in data.get("photos", []):
-        repo.add_photo(
-            complaint_id=c.id,
-            channel=p.get("channel") or turn.inbound.channel,
-            file_ref=p["ref"],
-            mime_type=p.get("mime"),
-            size=p.get("size"),
-            caption=p.get("caption"),
-            now=now,
-        )
+        store_photo(turn, c, p)
     repo.add_event(
         complaint=c, at=now, actor_user_id=turn.user.id, actor_role=Role.CITIZEN, action="filed", text=c.text
     )
     if routed:
         repo.add_event(complaint=c, at=now, actor_user_id=None, actor_role="system", action="auto_routed")
     return c
+
+
+def store_photo(turn: Turn, c: Complaint, p: dict) -> None:
+    """A photo kept in a draft (``{"ref", "mime", "size", "caption", "channel"}``) joins ``c``."""
+    turn.uow.complaints.add_photo(
+        complaint_id=c.id,
+        channel=p.get("channel") or turn.inbound.channel,
+        file_ref=p["ref"],
+        mime_type=p.get("mime"),
+        size=p.get("size"),
+        caption=p.get("caption"),
+        now=turn.now,
+    )
 
 
 def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) -> None:

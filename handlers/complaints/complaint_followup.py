@@ -27,7 +27,7 @@ from bot.engine.turn import Turn
 from handlers.account import show_menu
 from handlers.complaints.complaint_buttons import cancel_choice, command, officer_buttons, status_choice, view_choice
 from handlers.complaints.complaint_cards import reporter_line, short
-from handlers.complaints.complaint_filing import begin_with
+from handlers.complaints.complaint_filing import begin_with, store_photo
 from storage.models import Complaint
 
 router = Router("complaints.followup")
@@ -230,15 +230,7 @@ async def add_to(turn: Turn, number: str, item: dict) -> None:
     )
     photo = item.get("photo")
     if photo:
-        repo.add_photo(
-            complaint_id=c.id,
-            channel=photo.get("channel") or turn.inbound.channel,
-            file_ref=photo["ref"],
-            mime_type=photo.get("mime"),
-            size=photo.get("size"),
-            caption=photo.get("caption"),
-            now=turn.now,
-        )
+        store_photo(turn, c, photo)
     c.updated_at = turn.now
     turn.audit("complaint_followup", subject_type="complaint", subject_id=c.number, photo=bool(photo))
     ctx = await region_context(turn.uow.region)

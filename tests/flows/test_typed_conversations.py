@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage.models import Complaint, ComplaintEvent, ConversationState, RespondentProfile, SurveyResponse, User
+from storage.models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintPhoto,
+    ConversationState,
+    RespondentProfile,
+    SurveyResponse,
+    User,
+)
 from testkit.tg_chat import NUMBER_RE, buttons, labels, person, running, text_of
 
 ROAD = "Jalan di depan rumah saya rusak parah, banyak lubang besar sejak bulan lalu dan sudah ada motor jatuh"
@@ -223,3 +231,26 @@ async def test_whatsapp_a_complaint_typed_before_consent_is_filed_after_setuju(b
     async with db.unit_of_work() as uow:
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
     assert c.text == water and c.privacy == "rahasia" and c.opd_code == "PDAM"
+
+
+async def test_a_photo_outside_a_flow_starts_a_complaint_or_joins_the_open_one(world, db):
+    tg, app = world
+    citizen = await person(tg, app, 1108, "Tono")
+    out = await citizen.photo()
+    assert "Mau dijadikan pengaduan?" in text_of(out) and "1 foto" in text_of(out)
+    out = await citizen.send("ya")
+    assert "Ceritakan masalahnya" in text_of(out)  # the photo is kept; the description is asked for
+    out = await citizen.send(ROAD)
+    assert "sudah 1" in text_of(out)
+    for typed in ("lanjut", "lewati", "biasa"):
+        out = await citizen.send(typed)
+    out = await citizen.send("kirim")
+    number = NUMBER_RE.findall(text_of(out))[0]
+    out = await citizen.photo(caption="lubang kedua di sebelahnya")
+    assert f"laporan Anda {number}" in text_of(out) and "lubang kedua" in text_of(out)
+    out = await citizen.send("iya")
+    assert "Sudah ditambahkan" in text_of(out)
+    async with db.unit_of_work() as uow:
+        c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
+        photos = (await uow.session.execute(select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id))).all()
+    assert len(photos) == 2
