@@ -200,12 +200,16 @@ def best_label(n: str, choices: Sequence[Offered]) -> Offered | None:
     typed_words = n.split()
     for fits in (_same_or_prefix, _close):
         holding = [c for c, label in zip(choices, labels, strict=True) if all(fits(w, label) for w in typed_words)]
-        if len(holding) > 1:  # "cepet": "Cepat" rather than "Sangat cepat"
-            holding = [c for c in holding if len(labels[choices.index(c)]) == len(typed_words)]
-        if len(holding) == 1:
-            return holding[0]
+        if len(holding) > 1:  # "cepet": "Cepat" rather than "Sangat cepat"; "dinas pen": several
+            same_length = [
+                c
+                for c in holding
+                if len(label := labels[choices.index(c)]) == len(typed_words)
+                and all(_close(w, label) for w in typed_words)
+            ]
+            return same_length[0] if len(same_length) == 1 else None
         if holding:
-            return None
+            return holding[0]
     if len(n) < 3:
         return None
     found = process.extract(n, [" ".join(x) for x in labels], scorer=fuzz.WRatio, limit=2)
@@ -214,6 +218,21 @@ def best_label(n: str, choices: Sequence[Offered]) -> Offered | None:
     if len(found) > 1 and found[0][1] - found[1][1] < FUZZY_MARGIN:
         return None
     return choices[found[0][2]]
+
+
+def candidates(text: str, choices: Sequence[Offered]) -> list[Offered]:
+    """The content choices whose labels hold every typed word (or a prefix, or with a small typo):
+    what to offer back as "maksud Anda …?" when a typed text fits several."""
+    typed_words = normalise(SYNONYMS.get(normalise(text), text)).split()
+    pool = content(choices)
+    if not typed_words:
+        return []
+    labels = [normalise(c.label).split() for c in pool]
+    for fits in (_same_or_prefix, _close):
+        holding = [c for c, label in zip(pool, labels, strict=True) if all(fits(w, label) for w in typed_words)]
+        if holding:
+            return holding
+    return []
 
 
 def _same_or_prefix(word: str, label: list[str]) -> bool:

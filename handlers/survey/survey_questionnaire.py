@@ -12,7 +12,7 @@ from __future__ import annotations
 from bot.domain import skm as rules
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Kind
-from bot.domain.typed import Offered, match, numbered_label, typed_number
+from bot.domain.typed import Offered, candidates, match, numbered_label, typed_number
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -362,10 +362,24 @@ async def typed_place(turn: Turn, s: str, data: dict, text: str) -> None:
     else:
         names = [Offered(u.name, u.code) for u in await region.units(data.get("opd", ""))]
     picked = match(text, names) if typed_number(text) is None else None
+    several = candidates(text, names) if picked is None and typed_number(text) is None else []
+    act = Act.OPD if s == Step.OPD else Act.UNIT
     if picked is not None and s == Step.OPD:
         await ask_unit(turn, picked.value)
     elif picked is not None:
         await start_for_unit(turn, picked.value)
+    elif 1 < len(several) <= PAGE:  # "dinas": which one?
+        choices = [Choice(c.label[:60], button(act, c.value)) for c in several]
+        turn.reply(t("Maksud Anda yang mana?"), [*choices, Choice(t("❌ Batal"), "/batal")])
+    elif several:
+        turn.reply(
+            t(
+                "Ada {n} yang cocok dengan \u201c{typed}\u201d. Ketik lebih lengkap, misalnya dua kata dari namanya.",
+                n=len(several),
+                typed=text[:40],
+            )
+        )
+        await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
     else:
         what = t("instansi") if s == Step.OPD else t("unit layanan")
         turn.reply(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.typed import Means, Offered, match, meanings, normalise, typed_number
+from bot.domain.typed import Means, Offered, candidates, match, meanings, normalise, typed_number
 
 SPEED = [
     Offered("1 · Tidak cepat", "q:1"),
@@ -59,6 +59,8 @@ def test_answers_to_a_question(typed, value):
         ("kependudukan", "opd:DUKCAPIL"),
         ("pekerjaan umum", "opd:PUPR"),
         ("dinas", None),  # several: not guessed
+        ("dinas pe", None),
+        ("dinas pek", "opd:PUPR"),
         ("2", "opd:PUPR"),
         ("berikutnya", "page:1"),
         ("batal", "/batal"),
@@ -105,3 +107,9 @@ def test_normalise_and_numbers():
     assert typed_number("nomor 3") == 3 and typed_number("3a") is None
     assert meanings("Nggak") == (Means.NO, Means.SKIP)
     assert meanings("batal") == (Means.CANCEL,)
+
+
+def test_candidates_for_maksud_anda():
+    assert [c.value for c in candidates("dinas", OPDS)] == ["opd:DINKES", "opd:PUPR", "opd:DUKCAPIL"]
+    assert [c.value for c in candidates("dan", OPDS)] == ["opd:PUPR", "opd:DUKCAPIL"]
+    assert candidates("xyz", OPDS) == []

@@ -75,6 +75,10 @@ async def test_a_whole_questionnaire_typed(world, db):
     citizen = await person(tg, app, 1103, "Dewi")
     out = await citizen.send("survei")
     assert "instansi mana" in text_of(out)
+    out = await citizen.send("dinas")  # fits too many to list: type more
+    assert "yang cocok dengan “dinas”. Ketik lebih lengkap" in text_of(out)
+    out = await citizen.send("dinas pen")  # a few: which one?
+    assert "Maksud Anda yang mana?" in text_of(out) and len(buttons(out[-1])) > 2
     out = await citizen.send("kesehatan")  # a word of "Dinas Kesehatan", which may be on any page
     units = [v for v in buttons(out[-1]) if v.startswith("skm:unit:")]
     assert units, text_of(out)
