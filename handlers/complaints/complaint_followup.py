@@ -87,13 +87,14 @@ async def offer(turn: Turn) -> bool:
     text = item.get("text", "")
     if text and "photo" not in item and await rated_by_words(turn, text):
         return True
+    attachment = "photo" in item or "lat" in item
     mine = [c for c in await turn.uow.complaints.for_citizen(turn.user.id) if c.state in rules.OPEN_STATES]
     answered = [c for c in mine if c.first_response_at is not None]
-    target = (answered or (mine if "text" not in item or "photo" in item else []) or [None])[0]
-    if target is not None and (len(text.split()) >= 2 or "photo" in item or "lat" in item):
-        ask_add(turn, target, item)
+    pool = (answered or mine) if attachment else answered  # a text: only where an officer spoke
+    if pool and (attachment or len(text.split()) >= 2):
+        ask_add(turn, pool[0], item)
         return True
-    if complaint_length(text) or "photo" in item or "lat" in item:
+    if attachment or complaint_length(text):
         ask_new(turn, item)
         return True
     return False
