@@ -7,8 +7,8 @@ A person's data, table by table, and what erasure does with it:
   consent or role; ``external_id`` becomes ``erased:<id>``.
 - ``conversation_states``: deleted. ``respondent_profiles`` (the SKM profile asked once): deleted.
 - ``complaints`` they filed: detached (no reporter), address, coordinates and text removed (text
-  replaced by a marker); their ``complaint_photos`` deleted (platform file references: the bot
-  stores no media files on disk); the text of their history events removed, the reporter's id
+  replaced by a marker); their ``complaint_photos`` and ``complaint_voices`` deleted (platform
+  file references: the bot stores no media files on disk); the text of their history events removed, the reporter's id
   taken off events and audit rows of their actions. Number, OPD, topic, class, state, dates,
   rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
@@ -44,6 +44,7 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ComplaintPhoto,
+    ComplaintVoice,
     ConversationState,
     Forum,
     ForumInput,
@@ -143,11 +144,10 @@ class PersonalData:
             c.text = marker
             c.anonymised_at = c.anonymised_at or now
         await self.session.flush()
-        await self.session.execute(
-            delete(ComplaintPhoto)
-            .where(ComplaintPhoto.complaint_id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
+        for media in (ComplaintPhoto, ComplaintVoice):
+            await self.session.execute(
+                delete(media).where(media.complaint_id.in_(ids)).execution_options(synchronize_session=False)
+            )
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(ids))

@@ -90,9 +90,32 @@ def _keyboard(reply: Reply) -> dict[str, Any] | None:
     return {"inline_keyboard": rows}
 
 
+def _audio(reply: Reply, head: str) -> dict[str, Any] | None:
+    """A voice note (OGG, ``sendVoice``) or audio file (``sendAudio``) sent by its file id, with
+    the reply's text as its caption when that fits: one message for the officer, not two."""
+    att = reply.audio
+    if att is None or att.file_ref is None:
+        return None
+    voice = (att.mime_type or "").startswith("audio/ogg")
+    p: dict[str, Any] = {
+        "method": "sendVoice" if voice else "sendAudio",
+        "field": "voice" if voice else "audio",
+        "file_id": att.file_ref,
+        "mime_type": att.mime_type,
+    }
+    caption = head + html.escape(reply.text, quote=False)
+    if reply.image is None and reply.document is None and len(reply.title or "") + len(reply.text) < MAX_CAPTION:
+        p.update(caption=caption, parse_mode="HTML")
+    return p
+
+
 def render(reply: Reply) -> list[dict[str, Any]]:
     """Bot API payloads for one Reply; long text becomes several messages, buttons on the last."""
     head = f"<b>{html.escape(reply.title)}</b>\n" if reply.title else ""
+    audio = _audio(reply, head)
+    if audio is not None and "caption" in audio:
+        markup = _keyboard(reply)
+        return [{**audio, "reply_markup": markup} if markup else audio]
     budget = MAX_TEXT - (len(reply.title) + 1 if reply.title else 0)
     chunks = split_text(reply.text, budget)
     payloads: list[dict[str, Any]] = []
@@ -114,6 +137,8 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         else:
             p["file_id"] = att.file_ref
         payloads.append(p)
+    if audio is not None:
+        payloads.append(audio)
     if markup:
         payloads[-1 if payloads[-1]["method"] == "sendMessage" else 0]["reply_markup"] = markup
     return payloads
@@ -436,13 +461,25 @@ class TelegramChannel:
                 params["reply_markup"] = markup
             result = await self._call("sendMessage", params)
             return SendResult(platform_message_id=str(result["message_id"]))
-        if method not in ("sendPhoto", "sendDocument"):
+        senders = {
+            "sendPhoto": self.bot.send_photo,
+            "sendDocument": self.bot.send_document,
+            "sendVoice": self.bot.send_voice,
+            "sendAudio": self.bot.send_audio,
+        }
+        fn = senders.get(method)
+        if fn is None:
             raise SendError(f"unknown payload method {method}", retryable=False)
         media: Any = payload.get("file_id")
         if media is None:
             media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
-        fn = self.bot.send_photo if method == "sendPhoto" else self.bot.send_document
-        msg = await fn(address, media, caption=payload.get("caption"), reply_markup=_markup(markup))
+        msg = await fn(
+            address,
+            media,
+            caption=payload.get("caption"),
+            parse_mode=payload.get("parse_mode"),
+            reply_markup=_markup(markup),
+        )
         return SendResult(platform_message_id=str(msg.message_id))
 
 
