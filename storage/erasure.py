@@ -16,7 +16,8 @@ A person's data, table by table, and what erasure does with it:
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
 - ``outbox``: every row to them (any status) deleted — a row being sent right now is scrubbed
   instead (its send is under way); rows to staff that name them (their name, username, phone,
-  chat id, an address they typed) or one of their complaint numbers are rewritten to
+  chat id, an address they typed), one of their complaint numbers or the file reference of one of
+  their complaints' photos or voice notes are rewritten to
   :data:`ERASED_TEXT` (pending ones are deleted). The web chat replays only what is in the outbox,
   so a reload shows nothing of the erased conversation.
 - ``audit_events`` whose detail names them: detail rewritten.
@@ -115,6 +116,7 @@ class PersonalData:
         needles: set[str] = set()
         for u in users:
             needles |= needles_of(u, [c for c in complaints if c.citizen_user_id == u.id])
+        needles |= await self._media_refs([c.id for c in complaints])
         await self._complaints(complaints, now, marker)
         await self._outbox(users, needles)
         await self._audit(needles)
@@ -133,6 +135,16 @@ class PersonalData:
             u.opd_code = None
             u.erased_at = now
         return len(users)
+
+    async def _media_refs(self, complaint_ids: list[int]) -> set[str]:
+        """The platform file references of these complaints' photos and voice notes: a message to
+        staff that carries one (a voice note sent on as audio, a photo shown by /lihat) names the
+        person as surely as their name does (a voice is theirs)."""
+        refs: set[str] = set()
+        for media in (ComplaintPhoto, ComplaintVoice) if complaint_ids else ():
+            stmt = select(media.file_ref).where(media.complaint_id.in_(complaint_ids))
+            refs.update(r for r in (await self.session.execute(stmt)).scalars() if r and len(r) >= MIN_NEEDLE)
+        return refs
 
     async def _complaints(self, complaints: Sequence[Complaint], now: datetime, marker: str) -> None:
         if not complaints:
