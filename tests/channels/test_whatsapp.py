@@ -595,6 +595,11 @@ def test_render_media_and_notifications():
         all(p["_notify"] for p in payloads) and payloads[0]["_template"] == "Rekap" and "_template" not in payloads[1]
     )
     assert render(Reply("halo"))[0] == {"type": "text", "text": {"body": "halo", "preview_url": False}}
+    # audio carries no caption (Meta allows none): the text goes first, then the audio by media id
+    voice = Attachment("pesan-suara.ogg", "audio/ogg; codecs=opus", file_ref="1357924680135792")
+    payloads = render(Reply("🎤 Pesan suara laporan ADU-2026-00001", audio=voice, purpose="notification"))
+    assert [p["type"] for p in payloads] == ["text", "audio"]
+    assert payloads[1]["audio"] == {"id": "1357924680135792"} and payloads[0]["_template"]
 
 
 def test_flatten_split_and_numbers():

@@ -29,9 +29,12 @@ from bot.domain.messages import Contact, Inbound, Kind, Location, Photo, Voice
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-#: media a person may send that the bot cannot read, in the order they are looked for
+#: media a person may send that the bot cannot read, in the order they are looked for (a voice
+#: note or audio file only when its file id is unusable: see :func:`_voice`)
 UNSUPPORTED_KINDS = (
     "sticker",
+    "voice",
+    "audio",
     "video",
     "video_note",
     "animation",
@@ -109,7 +112,7 @@ def _seconds_of(medium: Any) -> int | None:
 def _voice(msg: Any) -> Voice | None:
     """A voice note, or an audio file (music-player audio: also someone speaking, often)."""
     medium = msg.voice or msg.audio
-    if medium is None or not isinstance(medium.file_id, str):
+    if medium is None or not isinstance(medium.file_id, str) or not 0 < len(medium.file_id) <= 256:
         return None
     return Voice(
         file_ref=medium.file_id,

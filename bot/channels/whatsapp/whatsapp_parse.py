@@ -199,8 +199,10 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="contacts", **base)
     if kind == "audio":  # a voice note (``voice: true``) or an audio file; the webhook gives no length
         audio = msg["audio"]
-        mime = audio.get("mime_type")
-        voice = Voice(file_ref=str(audio["id"]), mime_type=str(mime)[:64] if mime else None)
+        ref, mime = audio.get("id"), audio.get("mime_type")
+        if type(ref) not in (str, int) or not 0 < len(str(ref)) <= 256:  # a media id we could never send on
+            return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="audio", **base)
+        voice = Voice(file_ref=str(ref), mime_type=mime[:64] if isinstance(mime, str) and mime else None)
         return Inbound(kind=Kind.VOICE, voice=voice, **base)
     if kind == "unsupported":
         detail = msg.get("unsupported", {}).get("type") if isinstance(msg.get("unsupported"), dict) else None
