@@ -465,6 +465,7 @@ class FakeTelegramServer:
 
         self._faults: dict[str, list[list[Any]]] = {}
         self._blocked: set[int] = set()
+        self._no_voice: set[int] = set()  # people whose privacy settings refuse voice messages
         self._missing: set[int] = set()
         self._chat_buckets: dict[int, TokenBucket] = {}
         self._global_bucket = TokenBucket(global_per_second, global_burst)
@@ -844,6 +845,11 @@ class FakeTelegramServer:
         """The person blocked the bot: sends to the chat answer 403."""
         self._blocked.add(int(chat_id))
 
+    def forbid_voice(self, chat_id: int) -> None:
+        """The person's privacy settings refuse voice messages (Telegram Premium): ``sendVoice``
+        to the chat answers 400 ``VOICE_MESSAGES_FORBIDDEN``."""
+        self._no_voice.add(int(chat_id))
+
     def unblock_chat(self, chat_id: int) -> None:
         self._blocked.discard(int(chat_id))
 
@@ -866,6 +872,10 @@ class FakeTelegramServer:
             return list(items)
         wanted = method.lower()
         return [s for s in items if s["method"].lower() == wanted]
+
+    def file_data(self, file_id: str) -> bytes:
+        """The bytes of a file the server holds (a person's voice note, an uploaded document)."""
+        return self._files[file_id].data
 
     def edits(self, chat_id: int | str | None = None) -> list[JSON]:
         """Accepted ``editMessageText``/``editMessageReplyMarkup`` calls (same keys as :meth:`sent`)."""
@@ -1477,6 +1487,8 @@ class FakeTelegramServer:
         return await self._send_media("sendDocument", "document", params, files)
 
     async def _send_voice(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        if self._target_chat(params) in self._no_voice:
+            raise ApiError(400, "Bad Request: VOICE_MESSAGES_FORBIDDEN")
         return await self._send_media("sendVoice", "voice", params, files)
 
     async def _send_audio(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:

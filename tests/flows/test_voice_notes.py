@@ -104,3 +104,25 @@ async def test_a_voice_note_outside_a_flow_says_how_to_report_with_one(world):
     shown = text_of(out)
     assert "Pesan suara diterima. Untuk melapor dengan pesan suara, mulai dengan /lapor." in shown
     assert "belum bisa kami baca" not in shown
+
+
+async def test_a_handler_who_refuses_voice_messages_gets_the_voice_note_as_a_file(world):
+    """Telegram Premium users can refuse voice messages (sendVoice answers 400
+    VOICE_MESSAGES_FORBIDDEN): the coordinator gets the same recording as a document instead,
+    downloaded by its file id and uploaded again, with the same caption."""
+    tg, app = world
+    coord = await person(tg, app, 924, "Bu Koordinator", role="coordinator")
+    tg.forbid_voice(924)
+    citizen = await person(tg, app, 124, "Pak Darto")
+    await citizen.send("/lapor")
+    voice_id, _ = await citizen.voice(duration=42)
+    await citizen.press("lapor:next")
+    await citizen.press("lapor:skip")
+    await citizen.press("lapor:privacy:biasa")
+    (number,) = set(NUMBER_RE.findall(text_of(await citizen.press("lapor:send"))))
+
+    note = await coord.settle()
+    assert media_of(note, "sendVoice") == []
+    (doc,) = [m for m in note if m["method"] == "sendDocument"]
+    assert doc["media"]["data"] == tg.file_data(voice_id) and doc["media"]["filename"] == "pesan-suara.ogg"
+    assert number in doc["visible_text"] and "0:42" in doc["visible_text"]

@@ -200,6 +200,12 @@ def build(config: TelegramConfig, context: ChannelContext) -> TelegramChannel:
     )
 
 
+def file_url_of(base_url: str) -> str:
+    """PTB's ``base_file_url`` for a ``base_url``: ``…/bot`` → ``…/file/bot`` (Telegram's, a local
+    Bot API server's and the test fake's layout alike)."""
+    return base_url.removesuffix("/bot") + "/file/bot" if base_url.endswith("/bot") else base_url + "/file/bot"
+
+
 def _seconds(retry_after: Any) -> float:
     """PTB's ``retry_after`` in seconds, whether it is a timedelta or a number."""
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
@@ -238,6 +244,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
+            .base_file_url(file_url_of(base_url))
             .request(self._requests[0])
             .get_updates_request(self._requests[1])
             # no Updater: PTB's confirms a batch's offset with its next getUpdates, before the
@@ -473,14 +480,37 @@ class TelegramChannel:
         media: Any = payload.get("file_id")
         if media is None:
             media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
-        msg = await fn(
+        try:
+            msg = await fn(
+                address,
+                media,
+                caption=payload.get("caption"),
+                parse_mode=payload.get("parse_mode"),
+                reply_markup=_markup(markup),
+            )
+        except BadRequest as exc:
+            if (
+                method != "sendVoice"
+                or "voice_messages_forbidden" not in exc.message.lower()
+                or not payload.get("file_id")
+            ):
+                raise
+            msg = await self._voice_as_file(address, payload)
+        return SendResult(platform_message_id=str(msg.message_id))
+
+    async def _voice_as_file(self, address: str, payload: dict[str, Any]) -> Any:
+        """A person whose privacy settings refuse voice messages (Telegram Premium) gets the voice
+        note as a file: downloaded by its id and uploaded again as a document (Telegram does not
+        take a voice note's file id as a document's)."""
+        file = await self.bot.get_file(payload["file_id"])
+        data = bytes(await file.download_as_bytearray())
+        return await self.bot.send_document(
             address,
-            media,
+            InputFile(data, filename="pesan-suara.ogg"),
             caption=payload.get("caption"),
             parse_mode=payload.get("parse_mode"),
-            reply_markup=_markup(markup),
+            reply_markup=_markup(payload.get("reply_markup")),
         )
-        return SendResult(platform_message_id=str(msg.message_id))
 
 
 def _markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
