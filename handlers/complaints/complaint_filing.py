@@ -185,6 +185,8 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
             nav(t, Choice(t("⏭ Lewati"), SKIP)),
         )
     elif step == FilingStep.PRIVACY:
+        if data.get("voices"):  # a voice is the person's own: Anonim hides the name, not the voice
+            turn.reply(t("Petugas akan mendengar pesan suara Anda, juga jika Anda memilih Anonim."))
         turn.reply(
             t(
                 "Pilih kerahasiaan laporan:\n"

@@ -37,7 +37,8 @@ async def test_a_complaint_told_by_voice_note_reaches_the_handlers_as_audio(worl
     audio_id, out = await citizen.audio(duration=95)  # an audio file at the photos step: one more attachment
     assert "Pesan suara 1:35 diterima." in text_of(out) and "lapor:next" in buttons(out[-1])
     await citizen.press("lapor:next")
-    await citizen.press("lapor:skip")
+    out = await citizen.press("lapor:skip")
+    assert "Petugas akan mendengar pesan suara Anda, juga jika Anda memilih Anonim." in text_of(out)
     out = await citizen.press("lapor:privacy:biasa")
     summary = text_of(out)
     assert "(pesan suara, 0:42)" in summary and "🎤 Pesan suara: 2" in summary and "📷 Foto: 1" in summary
