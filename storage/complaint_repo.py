@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from storage.models import Complaint, ComplaintEvent, ComplaintPhoto
+from storage.models import Complaint, ComplaintEvent, ComplaintPhoto, ComplaintVoice
 
 OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
 QUEUE_STATES = ("disposisi", "tindak_lanjut")  # an OPD's queue (/antrian): routed and not yet resolved
@@ -67,6 +67,29 @@ class ComplaintRepo:
                 mime_type=mime_type,
                 size=size,
                 caption=caption,
+                added_at=now,
+            )
+        )
+
+    def add_voice(
+        self,
+        *,
+        complaint_id: int,
+        channel: str,
+        file_ref: str,
+        mime_type: str | None,
+        duration: int | None,
+        size: int | None,
+        now: datetime,
+    ) -> None:
+        self.session.add(
+            ComplaintVoice(
+                complaint_id=complaint_id,
+                channel=channel,
+                file_ref=file_ref,
+                mime_type=mime_type,
+                duration=duration,
+                size=size,
                 added_at=now,
             )
         )
@@ -232,6 +255,10 @@ class ComplaintRepo:
 
     async def photos(self, complaint_id: int) -> Sequence[ComplaintPhoto]:
         stmt = select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == complaint_id).order_by(ComplaintPhoto.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def voices(self, complaint_id: int) -> Sequence[ComplaintVoice]:
+        stmt = select(ComplaintVoice).where(ComplaintVoice.complaint_id == complaint_id).order_by(ComplaintVoice.id)
         return (await self.session.execute(stmt)).scalars().all()
 
     # ---- abuse limits and batched notices --------------------------------------------------

@@ -7,8 +7,8 @@ A person's data, table by table, and what erasure does with it:
   consent or role; ``external_id`` becomes ``erased:<id>``.
 - ``conversation_states``: deleted. ``respondent_profiles`` (the SKM profile asked once): deleted.
 - ``complaints`` they filed: detached (no reporter), address, coordinates and text removed (text
-  replaced by a marker); their ``complaint_photos`` deleted (platform file references: the bot
-  stores no media files on disk); the text of their history events removed, the reporter's id
+  replaced by a marker); their ``complaint_photos`` and ``complaint_voices`` deleted (platform
+  file references: the bot stores no media files on disk); the text of their history events removed, the reporter's id
   taken off events and audit rows of their actions. Number, OPD, topic, class, state, dates,
   rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
@@ -16,7 +16,8 @@ A person's data, table by table, and what erasure does with it:
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
 - ``outbox``: every row to them (any status) deleted — a row being sent right now is scrubbed
   instead (its send is under way); rows to staff that name them (their name, username, phone,
-  chat id, an address they typed) or one of their complaint numbers are rewritten to
+  chat id, an address they typed), one of their complaint numbers or the file reference of one of
+  their complaints' photos or voice notes are rewritten to
   :data:`ERASED_TEXT` (pending ones are deleted). The web chat replays only what is in the outbox,
   so a reload shows nothing of the erased conversation.
 - ``audit_events`` whose detail names them: detail rewritten.
@@ -44,6 +45,7 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ComplaintPhoto,
+    ComplaintVoice,
     ConversationState,
     Forum,
     ForumInput,
@@ -114,6 +116,7 @@ class PersonalData:
         needles: set[str] = set()
         for u in users:
             needles |= needles_of(u, [c for c in complaints if c.citizen_user_id == u.id])
+        needles |= await self._media_refs([c.id for c in complaints])
         await self._complaints(complaints, now, marker)
         await self._outbox(users, needles)
         await self._audit(needles)
@@ -133,6 +136,16 @@ class PersonalData:
             u.erased_at = now
         return len(users)
 
+    async def _media_refs(self, complaint_ids: list[int]) -> set[str]:
+        """The platform file references of these complaints' photos and voice notes: a message to
+        staff that carries one (a voice note sent on as audio, a photo shown by /lihat) names the
+        person as surely as their name does (a voice is theirs)."""
+        refs: set[str] = set()
+        for media in (ComplaintPhoto, ComplaintVoice) if complaint_ids else ():
+            stmt = select(media.file_ref).where(media.complaint_id.in_(complaint_ids))
+            refs.update(r for r in (await self.session.execute(stmt)).scalars() if r and len(r) >= MIN_NEEDLE)
+        return refs
+
     async def _complaints(self, complaints: Sequence[Complaint], now: datetime, marker: str) -> None:
         if not complaints:
             return
@@ -143,11 +156,10 @@ class PersonalData:
             c.text = marker
             c.anonymised_at = c.anonymised_at or now
         await self.session.flush()
-        await self.session.execute(
-            delete(ComplaintPhoto)
-            .where(ComplaintPhoto.complaint_id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
+        for media in (ComplaintPhoto, ComplaintVoice):
+            await self.session.execute(
+                delete(media).where(media.complaint_id.in_(ids)).execution_options(synchronize_session=False)
+            )
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(ids))

@@ -332,6 +332,21 @@ class ComplaintPhoto(Base):
     added_at: Mapped[datetime]
 
 
+class ComplaintVoice(Base):
+    """A voice note (or audio file) of a complaint as the platform's file reference plus its length
+    (the bytes stay on the platform, as for photos; migration 0012)."""
+
+    __tablename__ = "complaint_voices"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    file_ref: Mapped[str] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(64))
+    duration: Mapped[int | None] = mapped_column(Integer)  # seconds; None when the platform does not say
+    size: Mapped[int | None] = mapped_column(Integer)
+    added_at: Mapped[datetime]
+
+
 class ComplaintEvent(Base):
     """The complaint's history: every transition and message (who, when, what). Shown by /lihat."""
 

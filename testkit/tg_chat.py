@@ -63,6 +63,16 @@ class Chat:
         self.tg.push_photo(self.id, caption=caption, first_name=self.name, username=self.username)
         return await self.settle()
 
+    async def voice(self, duration: int = 3) -> tuple[str, list[dict]]:
+        """Send a voice note; its file id and what the bot answered."""
+        update = self.tg.push_voice(self.id, duration=duration, first_name=self.name, username=self.username)
+        return update["message"]["voice"]["file_id"], await self.settle()
+
+    async def audio(self, duration: int = 95) -> tuple[str, list[dict]]:
+        """Send an audio file (an mp3); its file id and what the bot answered."""
+        update = self.tg.push_audio(self.id, duration=duration, first_name=self.name, username=self.username)
+        return update["message"]["audio"]["file_id"], await self.settle()
+
     async def location(self, lat: float, lon: float) -> list[dict]:
         self.tg.push_location(self.id, lat, lon)
         return await self.settle()

@@ -67,6 +67,7 @@ SYSTEM = "system"  # the actor of what no person does (the autoclose job)
 MIN_TEXT = 15
 MAX_TEXT = 4000
 MAX_PHOTOS = 5
+MAX_VOICES = 3  # voice notes (or audio files) kept with one complaint
 MAX_ANSWER = 4000
 
 # action -> (states it is allowed from, resulting state or None = unchanged)
@@ -150,6 +151,13 @@ def split_number(args: str) -> ParsedCommand:
         return ParsedCommand(None, "")
     first, _, rest = args.partition(" ")
     return ParsedCommand(parse_number(first), rest.strip())
+
+
+def voice_description(length: str | None) -> str:
+    """The stored text of a complaint told by voice note, so its description is never empty:
+    ``"(pesan suara, 0:42)"`` (``length`` as :func:`bot.domain.messages.clock_length` gives it).
+    Stored in the region's working language, like the text a citizen types."""
+    return f"(pesan suara, {length})" if length else "(pesan suara)"
 
 
 def validate_text(text: str | None) -> str | None:

@@ -48,6 +48,7 @@ class Kind(enum.StrEnum):
     PHOTO = "photo"
     LOCATION = "location"
     CONTACT = "contact"
+    VOICE = "voice"  # a voice note or an audio file
     UNSUPPORTED = "unsupported"
 
 
@@ -57,6 +58,25 @@ class Photo:
     caption: str | None = None
     mime_type: str | None = None
     size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """A voice note (or an audio file) as the platform's file reference: the bot keeps no bytes."""
+
+    file_ref: str  # Telegram file id / WhatsApp media id
+    mime_type: str | None = None
+    duration: int | None = None  # seconds, when the platform says (Telegram does, WhatsApp does not)
+    size: int | None = None
+
+
+def clock_length(seconds: int | None) -> str | None:
+    """``42`` → ``"0:42"``, ``3725`` → ``"1:02:05"``; None when the length is not known."""
+    if seconds is None or seconds < 0:
+        return None
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +105,7 @@ class Inbound:
     photo: Photo | None = None
     location: Location | None = None
     contact: Contact | None = None
+    voice: Voice | None = None
     language_hint: str | None = None  # e.g. Telegram's language_code
     display_name: str | None = None
     username: str | None = None
@@ -124,7 +145,7 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """An image or document to send. ``data`` for generated files, ``file_ref`` for platform files."""
+    """An image, document or audio to send. ``data`` for generated files, ``file_ref`` for platform files."""
 
     filename: str
     mime_type: str
@@ -157,6 +178,8 @@ class Reply:
     title: str | None = None  # rendered bold above the text where the platform can
     image: Attachment | None = None
     document: Attachment | None = None
+    #: a voice note or audio file by its platform reference (``file_ref``), sent as audio
+    audio: Attachment | None = None
     #: None: the person whose message is being handled; otherwise the users.id of someone else
     to_user_id: int | None = None
     #: WhatsApp needs a template outside the 24 h window; flows say what kind of message this is

@@ -89,6 +89,8 @@ async def fallback(turn: Turn) -> None:
         text = t("Tombol itu sudah tidak berlaku. Silakan pilih dari menu terbaru:")
     elif inbound.command is not None:
         text = t("Perintah /{name} tidak dikenal. Ketik /bantuan untuk daftar perintah.", name=inbound.command[0][:32])
+    elif inbound.kind is Kind.VOICE:
+        text = t("Pesan suara diterima. Untuk melapor dengan pesan suara, mulai dengan /lapor.")
     elif inbound.kind in (Kind.PHOTO, Kind.LOCATION, Kind.CONTACT):
         text = t("Terima kasih. Untuk mengirim foto atau lokasi sebagai bagian dari laporan, mulai dulu dengan /lapor.")
     else:

@@ -7,17 +7,17 @@ which prints nothing identifying for an anonymous complaint.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import Choice, Reply
+from bot.domain.messages import Attachment, Choice, Reply, clock_length
 from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_buttons import officer_buttons, route_choice, view_choice
 from storage.complaint_repo import Page
-from storage.models import Complaint, ComplaintEvent, User
+from storage.models import Complaint, ComplaintEvent, ComplaintVoice, User
 
 PAGE = 8
 
@@ -179,19 +179,53 @@ def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
     return choices
 
 
+def voice_replies(t: Translator, c: Complaint, voices: Sequence[ComplaintVoice], channel: str) -> list[Reply]:
+    """The complaint's voice notes for a reader on ``channel``: each as audio (by its platform
+    file reference, on the channel it came from), else a line saying where to listen to it."""
+    out: list[Reply] = []
+    for v in voices:
+        if v.channel != channel:
+            out.append(
+                Reply(
+                    text=t(
+                        "🎤 Laporan {number} punya pesan suara dari {channel}; dengarkan lewat kanal itu.",
+                        number=c.number,
+                        channel=v.channel,
+                    )
+                )
+            )
+            continue
+        length = clock_length(v.duration)
+        text = (
+            t("🎤 Pesan suara laporan {number} ({length})", number=c.number, length=length)
+            if length
+            else t("🎤 Pesan suara laporan {number}", number=c.number)
+        )
+        mime = v.mime_type or "audio/ogg"
+        audio = Attachment(
+            filename="pesan-suara.ogg" if "ogg" in mime else "audio", mime_type=mime, file_ref=v.file_ref
+        )
+        out.append(Reply(text=text, audio=audio))
+    return out
+
+
 async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_msgid: str, **kw) -> None:
-    """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage."""
+    """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage;
+    the citizen's voice notes follow the card as audio."""
     if c.state == ComplaintState.TRIASE or c.opd_code is None:
         people = await turn.uow.users.users_with_role(Role.COORDINATOR)
     else:
         people = await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    voices = await turn.uow.complaints.voices(c.id)
     for person in people:
         if person.id == turn.user.id:
             continue
         t = turn.translator_for(person)
         text = complaint_card(turn, ctx, c, citizen, t, heading=t(heading_msgid, number=c.number, **kw))
         turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c))))
+        for reply in voice_replies(t, c, voices, person.channel):
+            turn.notify(person, reply)
 
 
 async def notify_citizen(

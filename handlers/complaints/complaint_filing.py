@@ -12,7 +12,7 @@ from enum import StrEnum
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import Choice, Kind
+from bot.domain.messages import Choice, Kind, clock_length
 from bot.domain.routing import RouteResult
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
@@ -185,6 +185,8 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
             nav(t, Choice(t("⏭ Lewati"), SKIP)),
         )
     elif step == FilingStep.PRIVACY:
+        if data.get("voices"):  # a voice is the person's own: Anonim hides the name, not the voice
+            turn.reply(t("Petugas akan mendengar pesan suara Anda, juga jika Anda memilih Anonim."))
         turn.reply(
             t(
                 "Pilih kerahasiaan laporan:\n"
@@ -211,6 +213,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
             short(data["text"], 700),
             "",
             t("📷 Foto: {n}", n=len(data.get("photos", []))),
+            *([t("🎤 Pesan suara: {n}", n=len(data["voices"]))] if data.get("voices") else []),
             t("📍 Lokasi: {where}", where=where),
             t("🔒 Kerahasiaan: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
             t("🏢 Usulan OPD tujuan: {opd}", opd=opd),
@@ -242,6 +245,9 @@ async def filing(turn: Turn) -> None:
     answer = Answer(inbound.choice if inbound.kind is Kind.CHOICE else None, text, text.lower())
     if inbound.kind is Kind.PHOTO and inbound.photo is not None and step in (FilingStep.TEXT, FilingStep.PHOTOS):
         await take_photo(turn, data, step)
+        return
+    if inbound.kind is Kind.VOICE and inbound.voice is not None and step in (FilingStep.TEXT, FilingStep.PHOTOS):
+        await take_voice(turn, data, step)
         return
     handler = STEPS.get(step)
     if handler is not None:
@@ -292,6 +298,34 @@ async def take_photo(turn: Turn, data: dict, step: str) -> None:
         ),
         nav(t, next_choice(t)),
     )
+
+
+async def take_voice(turn: Turn, data: dict, step: str) -> None:
+    """A voice note at the description step is the description (the stored text says so, with
+    its length); at the photos step it is one more attachment. Kept as the platform's file reference."""
+    t = turn.t
+    inbound = turn.inbound
+    voices = list(data.get("voices", []))
+    if len(voices) >= rules.MAX_VOICES:
+        turn.reply(
+            t("Sudah {max} pesan suara; pesan suara berikutnya tidak disimpan. Tekan Lanjut.", max=rules.MAX_VOICES),
+            nav(t, next_choice(t)),
+        )
+        return
+    v = inbound.voice
+    voices.append(
+        {"ref": v.file_ref, "mime": v.mime_type, "duration": v.duration, "size": v.size, "channel": inbound.channel}
+    )
+    data["voices"] = voices
+    length = clock_length(v.duration)
+    got = t("Pesan suara {length} diterima.", length=length) if length else t("Pesan suara diterima.")
+    if step == FilingStep.TEXT:
+        data["text"] = rules.voice_description(length)
+        turn.reply(got)
+        await advance(turn, data, after(data, FilingStep.PHOTOS))
+        return
+    turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
+    turn.reply(got + " " + t("Kirim foto atau pesan suara lain, atau tekan Lanjut."), nav(t, next_choice(t)))
 
 
 async def text_step(turn: Turn, data: dict, answer: Answer) -> None:
@@ -437,6 +471,16 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
     )
     for p in data.get("photos", []):
         store_photo(turn, c, p)
+    for v in data.get("voices", []):
+        repo.add_voice(
+            complaint_id=c.id,
+            channel=v.get("channel") or turn.inbound.channel,
+            file_ref=v["ref"],
+            mime_type=v.get("mime"),
+            duration=v.get("duration"),
+            size=v.get("size"),
+            now=now,
+        )
     repo.add_event(
         complaint=c, at=now, actor_user_id=turn.user.id, actor_role=Role.CITIZEN, action="filed", text=c.text
     )

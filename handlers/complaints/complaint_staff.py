@@ -42,6 +42,7 @@ from handlers.complaints.complaint_cards import (
     page_number,
     send_list,
     short,
+    voice_replies,
 )
 from storage.models import Complaint
 
@@ -133,6 +134,8 @@ async def view(turn: Turn, args: str) -> None:
     )
     turn.reply("\n".join(lines), choices if c.state in rules.OPEN_STATES else [])
     await show_photos(turn, c)
+    for reply in voice_replies(t, c, await repo.voices(c.id), turn.inbound.channel):
+        turn.reply(reply.text, audio=reply.audio)
     turn.audit("complaint_viewed", subject_type="complaint", subject_id=c.number)
 
 

@@ -465,6 +465,7 @@ class FakeTelegramServer:
 
         self._faults: dict[str, list[list[Any]]] = {}
         self._blocked: set[int] = set()
+        self._no_voice: set[int] = set()  # people whose privacy settings refuse voice messages
         self._missing: set[int] = set()
         self._chat_buckets: dict[int, TokenBucket] = {}
         self._global_bucket = TokenBucket(global_per_second, global_burst)
@@ -488,6 +489,8 @@ class FakeTelegramServer:
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
+            "sendvoice": self._send_voice,
+            "sendaudio": self._send_audio,
             "answercallbackquery": self._answer_callback_query,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
@@ -796,6 +799,34 @@ class FakeTelegramServer:
         }
         return self._push_user_message(chat_id, {"voice": voice}, user_id, first_name, KEEP, username, language_code)
 
+    def push_audio(
+        self,
+        chat_id: int,
+        *,
+        duration: int = 95,
+        filename: str = "rekaman.mp3",
+        mime_type: str = "audio/mpeg",
+        caption: str | None = None,
+        user_id: int | None = None,
+        first_name: str | _Keep = KEEP,
+        username: str | None | _Keep = KEEP,
+        language_code: str | None | _Keep = KEEP,
+    ) -> JSON:
+        """A person sends an audio file (shown in the music player, unlike a voice note)."""
+        f = self._store_file("audio", b"ID3\x04" + bytes(60), mime_type=mime_type, file_name=filename)
+        audio = {
+            "file_id": f.file_id,
+            "file_unique_id": f.file_unique_id,
+            "duration": duration,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(f.data),
+        }
+        content: JSON = {"audio": audio}
+        if caption is not None:
+            content["caption"] = caption
+        return self._push_user_message(chat_id, content, user_id, first_name, KEEP, username, language_code)
+
     @property
     def pending_updates(self) -> list[JSON]:
         """Queued updates not yet confirmed by an ``offset``."""
@@ -814,6 +845,11 @@ class FakeTelegramServer:
         """The person blocked the bot: sends to the chat answer 403."""
         self._blocked.add(int(chat_id))
 
+    def forbid_voice(self, chat_id: int) -> None:
+        """The person's privacy settings refuse voice messages (Telegram Premium): ``sendVoice``
+        to the chat answers 400 ``VOICE_MESSAGES_FORBIDDEN``."""
+        self._no_voice.add(int(chat_id))
+
     def unblock_chat(self, chat_id: int) -> None:
         self._blocked.discard(int(chat_id))
 
@@ -823,11 +859,12 @@ class FakeTelegramServer:
 
     # ---- inspection -----------------------------------------------------------------------
     def sent(self, chat_id: int | str | None = None, method: str | None = None) -> list[JSON]:
-        """Messages the server accepted (``sendMessage``/``sendPhoto``/``sendDocument``), in order.
+        """Messages the server accepted (``sendMessage``/``sendPhoto``/``sendDocument``/``sendVoice``/
+        ``sendAudio``), in order.
 
         Each is a dict with ``chat_id``, ``message_id``, ``method``, ``text`` (as sent; the caption
         for media), ``visible_text`` (after HTML parsing), ``parse_mode``, ``entities``,
-        ``reply_markup`` (a dict), ``media`` (for photos/documents), ``message`` (the Message
+        ``reply_markup`` (a dict), ``media`` (for photos/documents/voice/audio), ``message`` (the Message
         returned to the bot) and ``time``.
         """
         items = self._sent if chat_id is None else self._sent_by_chat.get(int(chat_id), [])
@@ -835,6 +872,10 @@ class FakeTelegramServer:
             return list(items)
         wanted = method.lower()
         return [s for s in items if s["method"].lower() == wanted]
+
+    def file_data(self, file_id: str) -> bytes:
+        """The bytes of a file the server holds (a person's voice note, an uploaded document)."""
+        return self._files[file_id].data
 
     def edits(self, chat_id: int | str | None = None) -> list[JSON]:
         """Accepted ``editMessageText``/``editMessageReplyMarkup`` calls (same keys as :meth:`sent`)."""
@@ -1445,8 +1486,20 @@ class FakeTelegramServer:
     async def _send_document(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return await self._send_media("sendDocument", "document", params, files)
 
+    async def _send_voice(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        if self._target_chat(params) in self._no_voice:
+            raise ApiError(400, "Bad Request: VOICE_MESSAGES_FORBIDDEN")
+        return await self._send_media("sendVoice", "voice", params, files)
+
+    async def _send_audio(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return await self._send_media("sendAudio", "audio", params, files)
+
     async def _send_media(
-        self, method: str, kind: Literal["photo", "document"], params: JSON, files: dict[str, UploadedFile]
+        self,
+        method: str,
+        kind: Literal["photo", "document", "voice", "audio"],
+        params: JSON,
+        files: dict[str, UploadedFile],
     ) -> JSON:
         chat_id = self._target_chat(params)
         stored = self._media_input(kind, params, files)
@@ -1482,6 +1535,16 @@ class FakeTelegramServer:
                     },
                 ]
             }
+        elif kind in ("voice", "audio"):
+            sound: JSON = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "duration": _int_param(params, "duration") or 1,
+                "file_size": len(stored.data),
+            }
+            if stored.mime_type:
+                sound["mime_type"] = stored.mime_type
+            content = {kind: sound}
         else:
             document: JSON = {
                 "file_id": stored.file_id,
@@ -1533,7 +1596,7 @@ class FakeTelegramServer:
                 raise ApiError(400, "Bad Request: file is too big")
             size = _image_size(upload.data) if kind == "photo" else None
             return self._store_file(
-                "photos" if kind == "photo" else "documents",
+                "photos" if kind == "photo" else kind if kind in ("voice", "audio") else "documents",
                 upload.data,
                 mime_type=upload.content_type or ("image/jpeg" if kind == "photo" else None),
                 file_name=None if kind == "photo" else (upload.filename or "file"),
@@ -1553,6 +1616,9 @@ class FakeTelegramServer:
         stored = self._files.get(value)
         if stored is None:
             raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        folder = stored.file_path.split("/", 1)[0]
+        if kind in ("voice", "audio") and folder != kind:  # Telegram keeps a file's type with its id
+            raise ApiError(400, f"Bad Request: can't use file of type {folder} as {kind.capitalize()}")
         return stored
 
     def _message_to_edit(self, params: JSON) -> tuple[int, JSON] | None:

@@ -398,6 +398,20 @@ class FakeWhatsAppServer:
             image["caption"] = caption
         return await self.push(wa_id, {"type": "image", "image": image})
 
+    async def push_audio(
+        self, wa_id: str, data: bytes = b"OggS" + bytes(60), *, voice: bool = True, mime_type: str | None = None
+    ) -> str:
+        """A voice note (``voice: true``, OGG/Opus as WhatsApp records them) or an audio file."""
+        mime = mime_type or ("audio/ogg; codecs=opus" if voice else "audio/mpeg")
+        media = self._store_media(data, mime, None)
+        audio: JSON = {
+            "mime_type": mime,
+            "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+            "id": media.id,
+            "voice": voice,
+        }
+        return await self.push(wa_id, {"type": "audio", "audio": audio})
+
     async def push_sticker(self, wa_id: str) -> str:
         media = self._store_media(b"RIFFfakeWEBP", "image/webp", None)
         return await self.push(
@@ -606,7 +620,9 @@ class FakeWhatsAppServer:
         if not isinstance(to, str) or not to.lstrip("+").isdigit():
             raise _invalid("The parameter to is required.", 100)
         kind = body.get("type", "text")
-        if kind not in ("text", "interactive", "image", "document", "template") or not isinstance(body.get(kind), dict):
+        if kind not in ("text", "interactive", "image", "document", "audio", "template") or not isinstance(
+            body.get(kind), dict
+        ):
             raise _invalid(f"Param {kind} is not supported or its object is missing", 100)
         record: JSON = {
             "to": to,
@@ -684,7 +700,9 @@ class FakeWhatsAppServer:
             return obj["body"]
         if kind == "interactive":
             return self._interactive(obj, record)
-        if kind in ("image", "document"):
+        if kind == "audio" and "caption" in obj:
+            raise _invalid("Param audio['caption'] is not a valid parameter", 100)
+        if kind in ("image", "document", "audio"):
             if "link" in obj:
                 raise _invalid("this fake only serves uploaded media ids", 100)
             media = self.media.get(str(obj.get("id")))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from telegram import Bot, Update
 
 from bot.channels.telegram.telegram_parse import parse_raw, parse_update, read_updates, update_key
-from bot.domain.messages import Contact, Inbound, Kind, Location, Photo
+from bot.domain.messages import Contact, Inbound, Kind, Location, Photo, Voice
 from testkit.fakes.telegram_api import FakeTelegramServer
 
 TOKEN = "123456:PARSE-test"
@@ -93,7 +93,16 @@ RECORDED: list[tuple[str, bool, dict[str, Any] | None]] = [
         {**SITI, "kind": Kind.LOCATION, "location": Location(-6.917464, 107.619123, "Jl. Merdeka No. 1, Sukamaju")},
     ),
     ("contact.json", False, {**SITI, "kind": Kind.CONTACT, "contact": Contact("+6281298765432", "Budi")}),
-    ("voice.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "voice"}),
+    (
+        "voice.json",
+        False,
+        {**SITI, "kind": Kind.VOICE, "voice": Voice("AwACAgUAAxkBAAIEs2kZ0NVoice", "audio/ogg", 4, 10240)},
+    ),
+    (
+        "audio.json",
+        False,
+        {**SITI, "kind": Kind.VOICE, "voice": Voice("CQACAgUAAxkBAAIEu2kZ0P1AudioFile", "audio/mpeg", 95, 381440)},
+    ),
     ("sticker.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "sticker"}),
     ("animation.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "animation"}),
     ("edited_message.json", False, {**SITI, "kind": Kind.UNSUPPORTED, "unsupported_type": "edited_message"}),
@@ -162,6 +171,8 @@ def _corpus() -> list[dict[str, Any]]:
         tg.push_location(107, -6.2, 106.8),
         tg.push_contact(108, "+628123456789"),
         tg.push_sticker(109),
+        tg.push_voice(113, duration=42),
+        tg.push_audio(114),
     ]
     # a button on a message too old for Telegram to send again (InaccessibleMessage: date 0)
     press = copy.deepcopy(tg.push_callback(110, "menu"))
@@ -199,7 +210,7 @@ def test_the_fast_path_agrees_with_ptb_on_every_shape_the_server_sends() -> None
 def test_the_fast_path_leaves_groups_photos_and_edits_to_ptb() -> None:
     slow = [item for item in CORPUS if parse_raw(copy.deepcopy(item)) is False]
     kinds = sorted(next(k for k in item if k != "update_id") for item in slow)
-    assert kinds == ["edited_message", "message", "message", "message", "message", "message"]
+    assert kinds == ["edited_message", *["message"] * 7]
 
 
 _BAD_VALUES = st.sampled_from([None, 0, 1, True, "", "x", [], {}, [1], {"id": "1"}, -5, 1.5])

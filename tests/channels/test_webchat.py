@@ -9,6 +9,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.channels.web.web_channel import render
+from bot.domain.messages import Attachment, Reply
 from storage.models import ConversationState
 
 
@@ -162,3 +164,12 @@ async def test_error_frames_name_the_message(page):
     await page.ws.send_json({"type": "text", "id": "empty-1", "text": "   "})
     (err,) = await page.frames(1, "error")
     assert err["id"] == "empty-1" and "kosong" in err["text"]
+
+
+def test_a_voice_note_is_a_line_of_text_in_the_web_chat():
+    """The web chat cannot play a Telegram or WhatsApp file: it says there is one, in the reader's language."""
+    note = Attachment("pesan-suara.ogg", "audio/ogg", file_ref="AwACAgUAAxkBVoice")
+    (p,) = render(Reply("Laporan ADU-2026-00001", audio=note))
+    assert p["text"] == "Laporan ADU-2026-00001\n(pesan suara)" and "AwAC" not in str(p)
+    (p,) = render(Reply("Report ADU-2026-00001", audio=note, extra={"lang": "en"}))
+    assert p["text"] == "Report ADU-2026-00001\n(voice message)"

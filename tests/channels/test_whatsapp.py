@@ -113,7 +113,8 @@ MESSAGE_CASES = [
     ("image.json", {"kind": Kind.PHOTO, "photo": ("1479537139650973", "Lubang di depan SD Negeri 3", "image/jpeg")}),
     ("contacts.json", {"kind": Kind.CONTACT, "contact": ("6281298765432", "Budi Santoso")}),
     ("sticker.json", {"kind": Kind.UNSUPPORTED, "unsupported_type": "sticker"}),
-    ("voice.json", {"kind": Kind.UNSUPPORTED, "unsupported_type": "voice"}),
+    ("voice.json", {"kind": Kind.VOICE, "voice": ("1357924680135792", "audio/ogg; codecs=opus", None)}),
+    ("audio.json", {"kind": Kind.VOICE, "voice": ("2468013579246801", "audio/mpeg", None)}),
     ("unsupported.json", {"kind": Kind.UNSUPPORTED, "unsupported_type": "edit"}),
     ("group_text.json", {"kind": Kind.UNSUPPORTED, "unsupported_type": "group"}),
     ("system.json", {"kind": Kind.UNSUPPORTED, "unsupported_type": "system"}),
@@ -139,6 +140,8 @@ async def test_recorded_message_through_the_webhook(wa, app, name, expected):
         assert (inbound.location.latitude, inbound.location.longitude, inbound.location.address) == expected["location"]
     if "photo" in expected:
         assert (inbound.photo.file_ref, inbound.photo.caption, inbound.photo.mime_type) == expected["photo"]
+    if "voice" in expected:
+        assert (inbound.voice.file_ref, inbound.voice.mime_type, inbound.voice.duration) == expected["voice"]
     if "contact" in expected:
         assert (inbound.contact.phone, inbound.contact.name) == expected["contact"]
     if "unsupported_type" in expected:
@@ -592,6 +595,11 @@ def test_render_media_and_notifications():
         all(p["_notify"] for p in payloads) and payloads[0]["_template"] == "Rekap" and "_template" not in payloads[1]
     )
     assert render(Reply("halo"))[0] == {"type": "text", "text": {"body": "halo", "preview_url": False}}
+    # audio carries no caption (Meta allows none): the text goes first, then the audio by media id
+    voice = Attachment("pesan-suara.ogg", "audio/ogg; codecs=opus", file_ref="1357924680135792")
+    payloads = render(Reply("🎤 Pesan suara laporan ADU-2026-00001", audio=voice, purpose="notification"))
+    assert [p["type"] for p in payloads] == ["text", "audio"]
+    assert payloads[1]["audio"] == {"id": "1357924680135792"} and payloads[0]["_template"]
 
 
 def test_flatten_split_and_numbers():

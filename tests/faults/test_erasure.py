@@ -21,10 +21,10 @@ import orjson
 from sqlalchemy import MetaData, func, select, update
 
 from bot.channels.web.web_channel import COOKIE, user_key_for
-from storage.models import Complaint, ForumRsvp, OutboxMessage, SurveyResponse, User
-from testkit.tg_chat import NUMBER_RE, person, text_of
+from storage.models import Complaint, ComplaintVoice, ForumRsvp, OutboxMessage, SurveyResponse, User
+from testkit.tg_chat import NUMBER_RE, buttons, person, text_of
 from testkit.tg_chat import quiet as tg_quiet
-from tests.flows.test_whatsapp_flows import WaPerson, both_channels
+from tests.flows.test_whatsapp_flows import WaPerson, both_channels, voice_complaint, wa_staff
 from tests.flows.test_whatsapp_flows import quiet as wa_quiet
 from tests.flows.test_whatsapp_flows import texts as wa_texts
 from tests.jobs.test_jobs_e2e import run_job
@@ -310,6 +310,47 @@ async def test_retention_erases_a_silent_citizen_like_hapusdata(settings, clock,
         for citizen in people:
             for secret in citizen.secrets():
                 assert secret.encode() not in data, secret
+
+
+async def test_hapusdata_removes_voice_notes_and_the_messages_that_carried_them(settings, clock, db):
+    """A complaint told by voice note on Telegram and one on WhatsApp, sent on to the coordinators
+    as audio (and once more by /lihat). After /hapusdata no table holds either file reference:
+    ``complaint_voices`` rows deleted like the photos, the staff messages that carried them rewritten."""
+    async with both_channels(settings, clock) as world:
+        tg, wa, app = world
+        coord_tg = await person(tg, app, 6015550009, "Bu Koordinator", role="coordinator")
+        coord_wa = await wa_staff(wa, app, "6281100000932", "Pak Koordinator", "coordinator")
+        siti = await person(tg, app, TG_CHAT, TG_NAME, username=TG_USER)
+        await siti.send("/lapor")
+        voice_id, _ = await siti.voice(duration=42)
+        await siti.press("lapor:next")
+        await siti.press("lapor:skip")
+        await siti.press("lapor:privacy:biasa")
+        (tg_number,) = set(NUMBER_RE.findall(text_of(await siti.press("lapor:send"))))
+        bambang = WaPerson(wa, app, WA_PHONE, WA_NAME)
+        await bambang.send("/start")
+        await bambang.tap(value="consent:yes")
+        _, media_id, _ = await voice_complaint(bambang)
+        await coord_tg.settle()
+        await coord_wa.settle()
+        out = await coord_tg.send(f"/lihat {tg_number}")
+        assert [m["media"]["file_id"] for m in out if m["method"] == "sendVoice"] == [voice_id]
+        await tg_quiet(tg, app)
+        before = await leftovers(db, [voice_id, media_id])
+        assert any(f.startswith("complaint_voices.file_ref") for f in before)  # the test can fail
+        assert any(f.startswith("outbox.payload") for f in before)
+
+        out = await siti.send("/hapusdata")
+        assert "erase:yes" in buttons(out[-1])
+        assert "Data pribadi Anda sudah dihapus" in text_of(await siti.press("erase:yes"))
+        await bambang.send("/hapusdata")
+        assert "Data pribadi Anda sudah dihapus" in wa_texts(await bambang.tap(value="erase:yes"))
+        await tg_quiet(tg, app)
+        await wa_quiet(wa, app)
+        assert await leftovers(db, [voice_id, media_id]) == []
+        async with db.unit_of_work() as uow:
+            assert (await uow.session.execute(select(func.count()).select_from(ComplaintVoice))).scalar_one() == 0
+            assert (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one() == 2
 
 
 async def test_sqlite_file_is_private_and_deleted_rows_leave_no_bytes(tmp_path):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram.telegram_channel import render as tg_render
 from bot.channels.web.web_channel import render as web_render
-from bot.domain.messages import Inbound, Kind
+from bot.domain.messages import Inbound, Kind, Voice
 from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
 from bot.services.regions import store_region
@@ -60,7 +60,8 @@ hostile_text = st.one_of(
 message = st.one_of(
     st.tuples(st.just(Kind.TEXT), hostile_text),
     st.tuples(st.just(Kind.CHOICE), st.one_of(st.sampled_from(CHOICES), st.text(min_size=1, max_size=20))),
-    st.tuples(st.just(Kind.UNSUPPORTED), st.sampled_from(["sticker", "voice", "poll", None])),
+    st.tuples(st.just(Kind.UNSUPPORTED), st.sampled_from(["sticker", "poll", None])),
+    st.tuples(st.just(Kind.VOICE), st.one_of(st.none(), st.integers(-5, 10**7))),  # its length in seconds
 )
 _ids = itertools.count()
 
@@ -86,6 +87,7 @@ async def test_any_sequence_gets_answers_and_no_errors(db, settings, clock, capl
             text=value if kind is Kind.TEXT else None,
             choice=value if kind is Kind.CHOICE else None,
             unsupported_type=value if kind is Kind.UNSUPPORTED else None,
+            voice=Voice(f"AwACfake{next(_ids)}", "audio/ogg", value, 4096) if kind is Kind.VOICE else None,
         )
         async with db.unit_of_work() as uow:
             before = (await uow.session.execute(select(func.max(OutboxMessage.id)))).scalar_one() or 0

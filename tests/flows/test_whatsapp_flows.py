@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from bot.app import KanalApp
 from bot.settings import Settings
-from storage.models import Complaint, OutboxMessage, SurveyResponse
+from storage.models import Complaint, ComplaintVoice, OutboxMessage, SurveyResponse
 from testkit.fakes.telegram_api import FakeTelegramServer
 from testkit.fakes.whatsapp_api import FakeWhatsAppServer
-from testkit.tg_chat import NUMBER_RE, person, text_of
+from testkit.tg_chat import NUMBER_RE, invite_code, person, text_of
 from testkit.tg_chat import TOKEN as TG_TOKEN
 
 WA_TOKEN = "EAAKanalFlowsTokenM4n8Qe2Wx7Kp3Zd"
@@ -344,3 +344,59 @@ async def test_an_answer_whatsapp_reports_failed_later_is_reported_to_the_office
     rows = await notifications(app, ANON)
     answer = [r for r in rows if "menutup kebocoran" in str(r.payload)]
     assert len(answer) == 1 and answer[0].delivery_status == "failed" and "131047" in (answer[0].last_error or "")
+
+
+# ---- voice notes (issue 18, item 8) ---------------------------------------------------------------
+async def voice_complaint(citizen: WaPerson) -> tuple[str, str, str]:
+    """/lapor told by a WhatsApp voice note, no photo, no location, Biasa, Kirim: the number, the
+    voice note's media id and the summary the citizen saw."""
+    await citizen.send("/lapor")
+    await citizen.wa.push_audio(citizen.id)  # voice: true, OGG/Opus; Meta's webhook gives no length
+    media_id = [m.id for m in citizen.wa.media.values() if m.mime_type.startswith("audio/")][-1]
+    out = await citizen.settle()
+    assert "Pesan suara diterima." in texts(out) and "lapor:next" in [r["id"] for r in offered(out[-1])]
+    await citizen.tap(value="lapor:next")
+    await citizen.tap(value="lapor:skip")
+    out = await citizen.tap(title="Biasa")
+    summary = texts(out)
+    out = await citizen.tap(value="lapor:send")
+    (number,) = set(NUMBER_RE.findall(texts(out)))
+    return number, media_id, summary
+
+
+async def wa_staff(wa: FakeWhatsAppServer, app: KanalApp, wa_id: str, name: str, role: str) -> WaPerson:
+    staff = WaPerson(wa, app, wa_id, name)
+    await staff.send("/start")
+    await staff.tap(value="consent:yes")
+    await staff.send(f"/gabung {await invite_code(app, role)}")
+    staff.new()
+    return staff
+
+
+async def test_a_whatsapp_voice_note_is_the_complaint_and_reaches_the_coordinator_as_audio(world, db):
+    tg, wa, app = world
+    coord_wa = await wa_staff(wa, app, "6281100000931", "Bu Koordinator", "coordinator")
+    coord_tg = await person(tg, app, 931, "Pak Koordinator", role="coordinator")
+    dewi = WaPerson(wa, app, CITIZEN, CITIZEN_NAME)
+    await dewi.send("/start")
+    await dewi.tap(value="consent:yes")
+
+    number, media_id, summary = await voice_complaint(dewi)
+    assert "(pesan suara)" in summary and "🎤 Pesan suara: 1" in summary
+
+    got = await coord_wa.settle()
+    assert number in texts(got) and "(pesan suara)" in texts(got)
+    audio = [m for m in got if m["type"] == "audio"]
+    assert [m["body"]["audio"] for m in audio] == [{"id": media_id}]  # by its media id, no caption
+    # the Telegram coordinator cannot play a WhatsApp file: told where to listen to it
+    assert f"🎤 Laporan {number} punya pesan suara dari whatsapp" in text_of(await coord_tg.settle())
+
+    async with db.unit_of_work() as uow:
+        c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
+        (v,) = (
+            (await uow.session.execute(select(ComplaintVoice).where(ComplaintVoice.complaint_id == c.id)))
+            .scalars()
+            .all()
+        )
+    assert (c.text, c.state, c.channel) == ("(pesan suara)", "triase", "whatsapp")
+    assert (v.file_ref, v.channel, v.duration, v.mime_type) == (media_id, "whatsapp", None, "audio/ogg; codecs=opus")

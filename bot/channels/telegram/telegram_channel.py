@@ -90,9 +90,32 @@ def _keyboard(reply: Reply) -> dict[str, Any] | None:
     return {"inline_keyboard": rows}
 
 
+def _audio(reply: Reply, head: str) -> dict[str, Any] | None:
+    """A voice note (OGG, ``sendVoice``) or audio file (``sendAudio``) sent by its file id, with
+    the reply's text as its caption when that fits: one message for the officer, not two."""
+    att = reply.audio
+    if att is None or att.file_ref is None:
+        return None
+    voice = (att.mime_type or "").startswith("audio/ogg")
+    p: dict[str, Any] = {
+        "method": "sendVoice" if voice else "sendAudio",
+        "field": "voice" if voice else "audio",
+        "file_id": att.file_ref,
+        "mime_type": att.mime_type,
+    }
+    caption = head + html.escape(reply.text, quote=False)
+    if reply.image is None and reply.document is None and len(reply.title or "") + len(reply.text) < MAX_CAPTION:
+        p.update(caption=caption, parse_mode="HTML")
+    return p
+
+
 def render(reply: Reply) -> list[dict[str, Any]]:
     """Bot API payloads for one Reply; long text becomes several messages, buttons on the last."""
     head = f"<b>{html.escape(reply.title)}</b>\n" if reply.title else ""
+    audio = _audio(reply, head)
+    if audio is not None and "caption" in audio:
+        markup = _keyboard(reply)
+        return [{**audio, "reply_markup": markup} if markup else audio]
     budget = MAX_TEXT - (len(reply.title) + 1 if reply.title else 0)
     chunks = split_text(reply.text, budget)
     payloads: list[dict[str, Any]] = []
@@ -114,6 +137,8 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         else:
             p["file_id"] = att.file_ref
         payloads.append(p)
+    if audio is not None:
+        payloads.append(audio)
     if markup:
         payloads[-1 if payloads[-1]["method"] == "sendMessage" else 0]["reply_markup"] = markup
     return payloads
@@ -175,6 +200,12 @@ def build(config: TelegramConfig, context: ChannelContext) -> TelegramChannel:
     )
 
 
+def file_url_of(base_url: str) -> str:
+    """PTB's ``base_file_url`` for a ``base_url``: ``…/bot`` → ``…/file/bot`` (Telegram's, a local
+    Bot API server's and the test fake's layout alike)."""
+    return base_url.removesuffix("/bot") + "/file/bot" if base_url.endswith("/bot") else base_url + "/file/bot"
+
+
 def _seconds(retry_after: Any) -> float:
     """PTB's ``retry_after`` in seconds, whether it is a timedelta or a number."""
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
@@ -213,6 +244,7 @@ class TelegramChannel:
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
+            .base_file_url(file_url_of(base_url))
             .request(self._requests[0])
             .get_updates_request(self._requests[1])
             # no Updater: PTB's confirms a batch's offset with its next getUpdates, before the
@@ -436,14 +468,49 @@ class TelegramChannel:
                 params["reply_markup"] = markup
             result = await self._call("sendMessage", params)
             return SendResult(platform_message_id=str(result["message_id"]))
-        if method not in ("sendPhoto", "sendDocument"):
+        senders = {
+            "sendPhoto": self.bot.send_photo,
+            "sendDocument": self.bot.send_document,
+            "sendVoice": self.bot.send_voice,
+            "sendAudio": self.bot.send_audio,
+        }
+        fn = senders.get(method)
+        if fn is None:
             raise SendError(f"unknown payload method {method}", retryable=False)
         media: Any = payload.get("file_id")
         if media is None:
             media = InputFile(base64.b64decode(payload["data_b64"]), filename=payload.get("filename"))
-        fn = self.bot.send_photo if method == "sendPhoto" else self.bot.send_document
-        msg = await fn(address, media, caption=payload.get("caption"), reply_markup=_markup(markup))
+        try:
+            msg = await fn(
+                address,
+                media,
+                caption=payload.get("caption"),
+                parse_mode=payload.get("parse_mode"),
+                reply_markup=_markup(markup),
+            )
+        except BadRequest as exc:
+            if (
+                method != "sendVoice"
+                or "voice_messages_forbidden" not in exc.message.lower()
+                or not payload.get("file_id")
+            ):
+                raise
+            msg = await self._voice_as_file(address, payload)
         return SendResult(platform_message_id=str(msg.message_id))
+
+    async def _voice_as_file(self, address: str, payload: dict[str, Any]) -> Any:
+        """A person whose privacy settings refuse voice messages (Telegram Premium) gets the voice
+        note as a file: downloaded by its id and uploaded again as a document (Telegram does not
+        take a voice note's file id as a document's)."""
+        file = await self.bot.get_file(payload["file_id"])
+        data = bytes(await file.download_as_bytearray())
+        return await self.bot.send_document(
+            address,
+            InputFile(data, filename="pesan-suara.ogg"),
+            caption=payload.get("caption"),
+            parse_mode=payload.get("parse_mode"),
+            reply_markup=_markup(payload.get("reply_markup")),
+        )
 
 
 def _markup(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | None:

@@ -19,17 +19,18 @@ update without either (``u<bot id>:<update id>``), which the dedupe horizon boun
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from telegram import Bot, Update
 
-from bot.domain.messages import Contact, Inbound, Kind, Location, Photo
+from bot.domain.messages import Contact, Inbound, Kind, Location, Photo, Voice
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-#: media a person may send that the bot cannot read, in the order they are looked for
+#: media a person may send that the bot cannot read, in the order they are looked for (a voice
+#: note or audio file only when its file id is unusable: see :func:`_voice`)
 UNSUPPORTED_KINDS = (
     "sticker",
     "voice",
@@ -99,8 +100,31 @@ def _button_press(update: Update, bot_id: str) -> Inbound:
     )
 
 
+def _seconds_of(medium: Any) -> int | None:
+    """A voice note's or audio file's ``duration`` in whole seconds, read from its Bot API form:
+    PTB's attribute warns (it becomes a timedelta in a future version) and may be either."""
+    value = medium.to_dict().get("duration")
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value if type(value) is int else None
+
+
+def _voice(msg: Any) -> Voice | None:
+    """A voice note, or an audio file (music-player audio: also someone speaking, often)."""
+    medium = msg.voice or msg.audio
+    if medium is None or not isinstance(medium.file_id, str) or not 0 < len(medium.file_id) <= 256:
+        return None
+    return Voice(
+        file_ref=medium.file_id,
+        mime_type=_str(medium.mime_type) or ("audio/ogg" if msg.voice else None),
+        duration=_seconds_of(medium),
+        size=medium.file_size if type(medium.file_size) is int else None,
+    )
+
+
 def _media(msg: Any, base: dict[str, Any]) -> Inbound | None:
-    """A photo, an image sent as a file, a location or a contact; None for anything else."""
+    """A photo, an image sent as a file, a voice note or audio file, a location or a contact;
+    None for anything else."""
     if msg.photo:
         best = msg.photo[-1]
         photo = Photo(file_ref=best.file_id, caption=msg.caption, size=best.file_size, mime_type="image/jpeg")
@@ -109,6 +133,9 @@ def _media(msg: Any, base: dict[str, Any]) -> Inbound | None:
         d = msg.document
         photo = Photo(file_ref=d.file_id, caption=msg.caption, size=d.file_size, mime_type=d.mime_type)
         return Inbound(kind=Kind.PHOTO, photo=photo, **base)
+    voice = _voice(msg)
+    if voice is not None:
+        return Inbound(kind=Kind.VOICE, voice=voice, **base)
     if msg.location is not None:
         loc = msg.location
         address = msg.venue.address if msg.venue is not None else None

@@ -32,6 +32,7 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
 from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig, WebLimits, limit_text, parse_proxies
+from bot.domain.i18n import N_, gettext
 from bot.domain.messages import Inbound, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
@@ -87,11 +88,19 @@ def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
     return WebChatChannel(handle=context.handle, history=context.ports, config=config)
 
 
+#: what the web chat shows for a voice note (it cannot play a Telegram or WhatsApp file)
+VOICE_LINE = N_("(pesan suara)")
+
+
 def render(reply: Reply) -> list[dict[str, Any]]:
+    text = reply.text
+    if reply.audio is not None:
+        lang = reply.extra.get("lang") if isinstance(reply.extra.get("lang"), str) else "id"
+        text = f"{text}\n{gettext(lang, VOICE_LINE)}" if text else gettext(lang, VOICE_LINE)
     payload: dict[str, Any] = {
         "type": "message",
         "title": reply.title,
-        "text": reply.text,
+        "text": text,
         "choices": [{"label": c.label, "value": c.value} for c in reply.choices],
         "image": None,
         "document": None,

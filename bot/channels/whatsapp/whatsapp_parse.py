@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.messages import Contact, Inbound, Kind, Location, Photo
+from bot.domain.messages import Contact, Inbound, Kind, Location, Photo, Voice
 
 log = logging.getLogger(__name__)
 
@@ -197,10 +197,13 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
         if phone:
             return Inbound(kind=Kind.CONTACT, contact=Contact(phone=phone, name=name), **base)
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="contacts", **base)
-    if kind == "audio":
-        return Inbound(
-            kind=Kind.UNSUPPORTED, unsupported_type="voice" if msg["audio"].get("voice") else "audio", **base
-        )
+    if kind == "audio":  # a voice note (``voice: true``) or an audio file; the webhook gives no length
+        audio = msg["audio"]
+        ref, mime = audio.get("id"), audio.get("mime_type")
+        if type(ref) not in (str, int) or not 0 < len(str(ref)) <= 256:  # a media id we could never send on
+            return Inbound(kind=Kind.UNSUPPORTED, unsupported_type="audio", **base)
+        voice = Voice(file_ref=str(ref), mime_type=mime[:64] if isinstance(mime, str) and mime else None)
+        return Inbound(kind=Kind.VOICE, voice=voice, **base)
     if kind == "unsupported":
         detail = msg.get("unsupported", {}).get("type") if isinstance(msg.get("unsupported"), dict) else None
         return Inbound(kind=Kind.UNSUPPORTED, unsupported_type=str(detail or "unsupported")[:32], **base)

@@ -7,8 +7,9 @@ stored in its outbox row (``_numbered``), so a typed number can be resolved agai
 message sent to that person without the channel keeping any state. Notifications
 (``Reply.purpose != "reply"``) are marked ``_notify``, and their first part carries the text of the
 template message that stands for it outside the 24-hour window (``_template``). Images and
-documents carry their bytes (``_upload``) or a media id. Lengths are counted in UTF-16 units, as Meta
-counts them. Private keys start with ``_`` and are never sent to Meta.
+documents carry their bytes (``_upload``) or a media id; audio (a citizen's voice note, sent on to
+an officer) only a media id, and never a caption (Meta allows none on audio). Lengths are counted
+in UTF-16 units, as Meta counts them. Private keys start with ``_`` and are never sent to Meta.
 """
 
 from __future__ import annotations
@@ -200,7 +201,9 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         return gettext(lang, msgid, **values)
 
     media = [
-        _media(kind, att) for kind, att in (("image", reply.image), ("document", reply.document)) if att is not None
+        _media(kind, att)
+        for kind, att in (("image", reply.image), ("document", reply.document), ("audio", reply.audio))
+        if att is not None
     ]
     text = reply.text or ""
     payloads: list[dict[str, Any]] = []
@@ -219,7 +222,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         if style == "numbered":
             menu = "\n".join(f"{i}. {c.label}" for i, c in enumerate(reply.choices, start=1))
             full = (full + "\n\n" if full else "") + menu + "\n\n" + tr(NUMBERED_HINT, n=len(reply.choices))
-        if style is None and len(media) == 1 and full and wlen(full) <= MAX_BODY:
+        if style is None and len(media) == 1 and media[0]["type"] != "audio" and full and wlen(full) <= MAX_BODY:
             media[0][media[0]["type"]]["caption"] = full
             payloads = media
         elif style is None:
