@@ -81,18 +81,18 @@ class ComplaintRepo:
         duration: int | None,
         size: int | None,
         now: datetime,
-    ) -> None:
-        self.session.add(
-            ComplaintVoice(
-                complaint_id=complaint_id,
-                channel=channel,
-                file_ref=file_ref,
-                mime_type=mime_type,
-                duration=duration,
-                size=size,
-                added_at=now,
-            )
+    ) -> ComplaintVoice:
+        voice = ComplaintVoice(
+            complaint_id=complaint_id,
+            channel=channel,
+            file_ref=file_ref,
+            mime_type=mime_type,
+            duration=duration,
+            size=size,
+            added_at=now,
         )
+        self.session.add(voice)
+        return voice
 
     def add_event(
         self,

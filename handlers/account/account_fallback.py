@@ -76,7 +76,7 @@ async def fallback(turn: Turn) -> None:
     typed = inbound.kind is Kind.TEXT and inbound.text and inbound.command is None
     if typed and await understood_words(turn, inbound.text):
         return
-    if inbound.kind in (Kind.TEXT, Kind.PHOTO, Kind.LOCATION) and inbound.command is None:
+    if inbound.kind in (Kind.TEXT, Kind.PHOTO, Kind.VOICE, Kind.LOCATION) and inbound.command is None:
         for hook in turn.router.free_text if turn.router else ():
             if await hook(turn):
                 return

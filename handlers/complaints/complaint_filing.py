@@ -19,7 +19,7 @@ from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_buttons import cancel_choice, menu_choice, status_choice
 from handlers.complaints.complaint_cards import notify_handlers, short
-from storage.models import Complaint
+from storage.models import Complaint, ComplaintVoice
 
 router = Router("complaints.filing")
 
@@ -111,14 +111,21 @@ async def lapor(turn: Turn, args: str) -> None:
     )
 
 
-async def begin_with(turn: Turn, text: str = "", photo: dict | None = None, place: dict | None = None) -> None:
-    """/lapor with what the person already sent outside the flow (a text, a photo, a location):
-    it is kept, and the flow asks only for what is missing."""
+async def begin_with(turn: Turn, item: dict) -> None:
+    """/lapor with what the person already sent outside the flow (``{"text", "photo", "voice",
+    "lat", "lon", "address"}``): it is kept, and the flow asks only for what is missing."""
     turn.clear_state()
     if await daily_limit_reached(turn):
         return
-    data: dict = {"photos": [photo] if photo else [], **(place or {})}
+    text, voice = item.get("text", ""), item.get("voice")
+    data: dict = {"photos": [item["photo"]] if item.get("photo") else [], "voices": [voice] if voice else []}
+    if item.get("lat") is not None:
+        data.update(lat=item["lat"], lon=item.get("lon"), address=item.get("address"))
     turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
+    if voice and not text:  # told by voice: the voice note is the description
+        data["text"] = rules.voice_description(clock_length(voice.get("duration")))
+        await advance(turn, data, FilingStep.PHOTOS)
+        return
     if text and not rules.validate_text(text):
         await take_text(turn, text)
         return
@@ -472,15 +479,7 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
     for p in data.get("photos", []):
         store_photo(turn, c, p)
     for v in data.get("voices", []):
-        repo.add_voice(
-            complaint_id=c.id,
-            channel=v.get("channel") or turn.inbound.channel,
-            file_ref=v["ref"],
-            mime_type=v.get("mime"),
-            duration=v.get("duration"),
-            size=v.get("size"),
-            now=now,
-        )
+        store_voice(turn, c, v)
     repo.add_event(
         complaint=c, at=now, actor_user_id=turn.user.id, actor_role=Role.CITIZEN, action="filed", text=c.text
     )
@@ -498,6 +497,19 @@ def store_photo(turn: Turn, c: Complaint, p: dict) -> None:
         mime_type=p.get("mime"),
         size=p.get("size"),
         caption=p.get("caption"),
+        now=turn.now,
+    )
+
+
+def store_voice(turn: Turn, c: Complaint, v: dict) -> ComplaintVoice:
+    """A voice note kept in a draft (``{"ref", "mime", "duration", "size", "channel"}``) joins ``c``."""
+    return turn.uow.complaints.add_voice(
+        complaint_id=c.id,
+        channel=v.get("channel") or turn.inbound.channel,
+        file_ref=v["ref"],
+        mime_type=v.get("mime"),
+        duration=v.get("duration"),
+        size=v.get("size"),
         now=turn.now,
     )
 

@@ -19,16 +19,16 @@ from enum import StrEnum
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import Choice, Kind, Reply
+from bot.domain.messages import Choice, Kind, Reply, clock_length
 from bot.domain.typed import Means, meanings
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account import show_menu
 from handlers.complaints.complaint_buttons import cancel_choice, command, officer_buttons, status_choice, view_choice
-from handlers.complaints.complaint_cards import reporter_line, short
-from handlers.complaints.complaint_filing import begin_with, store_photo
-from storage.models import Complaint
+from handlers.complaints.complaint_cards import reporter_line, short, voice_replies
+from handlers.complaints.complaint_filing import begin_with, store_photo, store_voice
+from storage.models import Complaint, ComplaintVoice
 
 router = Router("complaints.followup")
 
@@ -60,6 +60,10 @@ def sent_item(turn: Turn) -> dict | None:
         photo = {"ref": p.file_ref, "mime": p.mime_type, "size": p.size, "channel": inbound.channel}
         photo["caption"] = (p.caption or "")[:1000] or None
         return {"photo": photo, "text": (p.caption or "").strip()}
+    if inbound.kind is Kind.VOICE and inbound.voice is not None:
+        v = inbound.voice
+        voice = {"ref": v.file_ref, "mime": v.mime_type, "duration": v.duration, "size": v.size}
+        return {"voice": {**voice, "channel": inbound.channel}}
     if inbound.kind is Kind.LOCATION and inbound.location is not None:
         loc = inbound.location
         return {"lat": loc.latitude, "lon": loc.longitude, "address": loc.address}
@@ -87,7 +91,7 @@ async def offer(turn: Turn) -> bool:
     text = item.get("text", "")
     if text and "photo" not in item and await rated_by_words(turn, text):
         return True
-    attachment = "photo" in item or "lat" in item
+    attachment = any(k in item for k in ("photo", "voice", "lat"))
     mine = [c for c in await turn.uow.complaints.for_citizen(turn.user.id) if c.state in rules.OPEN_STATES]
     answered = [c for c in mine if c.first_response_at is not None]
     pool = (answered or mine) if attachment else answered  # a text: only where an officer spoke
@@ -118,6 +122,9 @@ def quoted(t: Translator, item: dict) -> str:
     parts = [f"\u201c{short(item['text'], 300)}\u201d"] if item.get("text") else []
     if item.get("photo"):
         parts.append(t("📷 1 foto"))
+    if item.get("voice"):
+        length = clock_length(item["voice"].get("duration"))
+        parts.append(t("🎤 pesan suara {length}", length=length) if length else t("🎤 pesan suara"))
     if item.get("lat") is not None:
         parts.append(t("📍 titik lokasi"))
     return "\n".join(parts)
@@ -157,7 +164,7 @@ async def step(turn: Turn) -> None:
     elif pressed == ADD_YES:
         await add_to(turn, data.get("number", ""), item)
     elif pressed in (ADD_AS_NEW, NEW_YES):
-        await begin_with(turn, item.get("text", ""), item.get("photo"), place_of(item))
+        await begin_with(turn, item)
     elif pressed == NEW_NO:
         turn.clear_state()
         show_menu(turn, t("Baik, pesan itu tidak dikirim ke petugas."))
@@ -171,12 +178,6 @@ async def step(turn: Turn) -> None:
         ask_new(turn, item)
     else:
         turn.reply(t("Pilih salah satu tombol di atas, atau ketik batal."))
-
-
-def place_of(item: dict) -> dict | None:
-    if item.get("lat") is None:
-        return None
-    return {"lat": item["lat"], "lon": item.get("lon"), "address": item.get("address")}
 
 
 # ---- /tambah -------------------------------------------------------------------------------------
@@ -232,10 +233,11 @@ async def add_to(turn: Turn, number: str, item: dict) -> None:
     photo = item.get("photo")
     if photo:
         store_photo(turn, c, photo)
+    voices = [store_voice(turn, c, item["voice"])] if item.get("voice") else []
     c.updated_at = turn.now
     turn.audit("complaint_followup", subject_type="complaint", subject_id=c.number, photo=bool(photo))
     ctx = await region_context(turn.uow.region)
-    told = await notify_followup(turn, c, text)
+    told = await notify_followup(turn, c, text, voices)
     opd = ctx.opd_names.get(c.opd_code or "", "") if c.opd_code else t("koordinator pengaduan")
     done = t("✅ Sudah ditambahkan ke laporan {number}.", number=c.number)
     if told:
@@ -247,6 +249,8 @@ def followup_text(item: dict) -> str:
     parts = [item["text"]] if item.get("text") else []
     if item.get("photo"):
         parts.append("📷")
+    if item.get("voice"):
+        parts.append(rules.voice_description(clock_length(item["voice"].get("duration"))))
     if item.get("lat") is not None:
         parts.append(
             f"📍 {item['lat']:.5f}, {item['lon']:.5f}" + (f" ({item['address']})" if item.get("address") else "")
@@ -254,9 +258,10 @@ def followup_text(item: dict) -> str:
     return " ".join(parts)[: rules.MAX_TEXT]
 
 
-async def notify_followup(turn: Turn, c: Complaint, text: str) -> int:
+async def notify_followup(turn: Turn, c: Complaint, text: str, voices: list[ComplaintVoice]) -> int:
     """Tell the complaint's handlers (its OPD's officers, or the coordinators while it waits to be
-    routed) what the reporter added; the reporter as ``reporter_line`` shows them. How many were told."""
+    routed) what the reporter added, a voice note as audio; the reporter as ``reporter_line`` shows
+    them. How many were told."""
     if c.opd_code is None or c.state == ComplaintState.TRIASE:
         people = await turn.uow.users.users_with_role(Role.COORDINATOR)
     else:
@@ -275,4 +280,6 @@ async def notify_followup(turn: Turn, c: Complaint, text: str) -> int:
         )
         choices = officer_buttons(t, c.number) if person.role == Role.OFFICER else [view_choice(t, c.number)]
         turn.notify(person, Reply(text=body, choices=tuple(choices)))
+        for reply in voice_replies(t, c, voices, person.channel):
+            turn.notify(person, reply)
     return len(people)

@@ -258,3 +258,30 @@ async def test_a_photo_outside_a_flow_starts_a_complaint_or_joins_the_open_one(w
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
         photos = (await uow.session.execute(select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id))).all()
     assert len(photos) == 2
+
+
+async def test_a_voice_note_outside_a_flow_files_a_complaint_and_answers_an_officer(world, db):
+    tg, app = world
+    officer = await person(tg, app, 1504, "Pak Rudi", role="officer", opd="PUPR")
+    coord = await person(tg, app, 1901, "Bu Koordinator", role="coordinator")
+    citizen = await person(tg, app, 1109, "Mbah Karto")
+    ref, out = await citizen.voice(duration=42)
+    assert "Mau dijadikan pengaduan?" in text_of(out) and "0:42" in text_of(out)
+    out = await citizen.send("iya")
+    assert "foto" in text_of(out).lower()  # the voice note is the description
+    for typed in ("lanjut", "lewati", "biasa"):
+        out = await citizen.send(typed)
+    out = await citizen.send("kirim")
+    number = NUMBER_RE.findall(text_of(out))[0]
+    await coord.settle()
+    await coord.send(f"/arahkan {number} PUPR")
+    await officer.settle()
+    await officer.send(f"/balas {number} Di mana tepatnya, Mbah?")
+    await citizen.settle()
+    ref2, out = await citizen.voice(duration=15)  # the answer, spoken
+    assert f"laporan Anda {number}" in text_of(out) and "0:15" in text_of(out)
+    out = await citizen.send("ya")
+    assert "Sudah ditambahkan" in text_of(out)
+    note = await officer.settle()
+    assert number in text_of(note)
+    assert [m["media"]["file_id"] for m in note if m["method"] == "sendVoice"] == [ref2]

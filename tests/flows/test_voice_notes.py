@@ -98,12 +98,12 @@ async def test_voice_notes_beyond_the_limit_are_not_kept(world, db):
     assert "🎤 Pesan suara: 3" in text_of(out) and "(pesan suara, 0:05)" in text_of(out)
 
 
-async def test_a_voice_note_outside_a_flow_says_how_to_report_with_one(world):
+async def test_a_voice_note_outside_a_flow_is_offered_as_a_complaint(world):
     tg, app = world
     citizen = await person(tg, app, 123, "Pak Harjo")
     _, out = await citizen.voice(duration=12)
     shown = text_of(out)
-    assert "Pesan suara diterima. Untuk melapor dengan pesan suara, mulai dengan /lapor." in shown
+    assert "Mau dijadikan pengaduan?" in shown and "0:12" in shown
     assert "belum bisa kami baca" not in shown
 
 
