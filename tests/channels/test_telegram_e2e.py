@@ -111,7 +111,7 @@ async def test_unsupported_messages_get_a_hint(tg, app):
     await consented(tg, chat)
     tg.push_sticker(chat)
     sent = await tg.wait_for_sent(4, chat_id=chat)
-    assert "sticker" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]
+    assert "(stiker)" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]
     tg.push_voice(chat)
     sent = await tg.wait_for_sent(5, chat_id=chat)
     assert "voice" in sent[4]["visible_text"]

@@ -155,7 +155,7 @@ async def test_unsupported_message_gets_the_friendly_hint(wa, app):
     await consented(wa, WA)
     assert await wa.deliver(load("sticker.json")) == 200
     sent = await wa.wait_for_sent(4, to=WA)
-    assert "sticker" in sent[3]["text"] and "belum bisa kami baca" in sent[3]["text"]
+    assert "(stiker)" in sent[3]["text"] and "belum bisa kami baca" in sent[3]["text"]
 
 
 async def test_reaction_is_not_a_message(wa, app):
