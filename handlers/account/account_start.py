@@ -96,11 +96,9 @@ async def ask_consent(turn: Turn, payload: str = "", pending: str | None = None)
     turn.set_state(CONSENT_FLOW, ConsentStep.ASK, data)
     turn.reply(
         consent_text(turn),
-        [
-            *consent_choices(turn),
-            Choice(t("📄 Baca selengkapnya"), CONSENT_MORE),
-            Choice(t("🌐 Bahasa / Language"), "/bahasa"),
-        ],
+        # three buttons: WhatsApp shows at most three as buttons (more become a list); the
+        # language button is on the full text
+        [*consent_choices(turn), Choice(t("📄 Baca selengkapnya"), CONSENT_MORE)],
         title=t("Selamat datang di Kanal Partisipasi"),
     )
 
