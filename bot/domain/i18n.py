@@ -95,10 +95,10 @@ def duration_words(t: Translator, days: int) -> str:
     years, months = round(days / 365), round(days / 30.4375)
     if years >= 1 and abs(days - years * 365) <= 2:
         return t("1 tahun") if years == 1 else t("{n} tahun", n=years)
-    if months >= 1 and abs(days - months * 30.4375) <= 2:
-        return t("1 bulan") if months == 1 else t("{n} bulan", n=months)
-    if days >= 7 and days % 7 == 0:
+    if 7 <= days < 60 and days % 7 == 0:
         return t("1 minggu") if days == 7 else t("{n} minggu", n=days // 7)
+    if months >= 1 and abs(days - months * 30.4375) <= 3:
+        return t("1 bulan") if months == 1 else t("{n} bulan", n=months)
     return t("1 hari") if days == 1 else t("{n} hari", n=days)
 
 
