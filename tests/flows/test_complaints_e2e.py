@@ -88,7 +88,12 @@ async def test_full_lifecycle_with_reopen(world, db):
 
     out = await citizen.send(f"/status {number}")
     history = text_of(out)
-    for expected in ("Status: Selesai dan ditutup", "tim kami akan meninjau", "Tambalannya sudah lepas", "Sudah diaspal ulang"):
+    for expected in (
+        "Status: Selesai dan ditutup",
+        "tim kami akan meninjau",
+        "Tambalannya sudah lepas",
+        "Sudah diaspal ulang",
+    ):
         assert expected in history
 
     async with db.unit_of_work() as uow:

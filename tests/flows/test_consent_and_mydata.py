@@ -152,7 +152,15 @@ async def test_my_data_shows_my_records_and_nothing_of_others(world, monkeypatch
 
     out = await siti.send("/datasaya")
     text = text_of(out)
-    for expected in ("Siti Aminah", "@siti_a", "Bahasa Indonesia", "warga", mine, "Sukamaju, lubangnya", "Setuju sejak"):
+    for expected in (
+        "Siti Aminah",
+        "@siti_a",
+        "Bahasa Indonesia",
+        "warga",
+        mine,
+        "Sukamaju, lubangnya",
+        "Setuju sejak",
+    ):
         assert expected in text, expected
     assert "Sedang diperiksa petugas" in text or "Sudah diteruskan ke" in text  # the citizen's words
     for foreign in (theirs, "Bambang", "bambang_t", "Sampah menumpuk"):
