@@ -114,7 +114,7 @@ async def test_unsupported_messages_get_a_hint(tg, app):
     assert "(stiker)" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]
     tg.push_voice(chat)
     sent = await tg.wait_for_sent(5, chat_id=chat)
-    assert "voice" in sent[4]["visible_text"]
+    assert "(pesan suara)" in sent[4]["visible_text"]
 
 
 async def test_burst_to_one_chat_is_paced_not_lost(tg, app):
