@@ -450,7 +450,7 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) ->
         )
     else:
         nxt = t(
-            "Koordinator pengaduan akan memeriksa dan meneruskannya ke OPD yang tepat paling lambat {due}.",
+            "Petugas kami akan memeriksanya dan meneruskannya ke dinas yang tepat paling lambat {due}.",
             due=fmt_date(turn, ctx, c.triage_due_at),
         )
     turn.reply(

@@ -216,3 +216,19 @@ async def test_citizens_read_plain_states_and_english_help_shows_english_placeho
     out = await citizen.send("/help")
     assert "[UNIT-CODE]" in text_of(out) and "[KODE-UNIT]" not in text_of(out)
     assert "/mydata" in text_of(out)
+
+
+async def test_choosing_a_language_on_the_notice_keeps_the_pending_message(world):
+    tg, app = world
+    code = await invite_code(app, "coordinator")
+    chat = Chat(tg, app, 307, "Mr Smith")
+    await chat.send(f"/join {code}")
+    await chat.press("consent:more")
+    await chat.press("/bahasa")
+    out = await chat.press("lang:en")
+    assert text_of(out).count("Before we start, we need your consent") == 1
+    out = await chat.send("yes")
+    assert "Thank you" in text_of(out) and "coordinator" in text_of(out)
+    async with app.db.unit_of_work() as uow:
+        user = (await uow.session.execute(select(User).where(User.external_id == "307"))).scalar_one()
+        assert user.role == "coordinator"
