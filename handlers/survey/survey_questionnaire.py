@@ -287,7 +287,8 @@ async def unit_ikm_note(turn: Turn, unit_code: str) -> str:
     if result is None or not meaningful:
         return ""
     return "\n\n" + t(
-        "Nilai kepuasan layanan unit ini untuk {period}: {ikm} dari 100 (mutu {grade}, {label}), dari {n} orang yang mengisi survei.",
+        "Nilai kepuasan layanan unit ini untuk {period}: {ikm} dari 100 (mutu {grade}, {label}), "
+        "dari {n} orang yang mengisi survei.",
         period=period.label(turn.lang),
         ikm=num(turn, result.ikm),
         grade=result.mutu,
