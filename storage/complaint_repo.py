@@ -204,7 +204,7 @@ class ComplaintRepo:
             .where(ComplaintPhoto.complaint_id.in_(list(complaint_ids)))
             .group_by(ComplaintPhoto.complaint_id)
         )
-        return dict((await self.session.execute(stmt)).tuples().all())
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
 
     async def queue(self, opd_code: str, *, limit: int = 10, offset: int = 0) -> Page:
         """The OPD's open complaints, nearest (or most overdue) completion deadline first."""
