@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -46,6 +47,42 @@ async def state_of(app, chat_id: int) -> ConversationState | None:
     async with app.db.unit_of_work() as uow:
         user = (await uow.session.execute(select(User).where(User.external_id == str(chat_id)))).scalar_one()
         return await uow.session.get(ConversationState, user.id)
+
+
+async def seed_survey_and_forum(app, chat_id: int, forum_title: str) -> None:
+    """A complete SKM questionnaire and a forum registration of the person in ``chat_id``."""
+    async with app.db.unit_of_work() as uow:
+        user = (await uow.session.execute(select(User).where(User.external_id == str(chat_id)))).scalar_one()
+        now = app.clock.now()
+        row = uow.skm.start(
+            user_id=user.id,
+            unit_code="PUPR-BM",
+            opd_code="PUPR",
+            service_code=None,
+            channel="telegram",
+            period_key="2026-S2",
+            now=now,
+            profile={},
+        )
+        for i in range(1, 10):
+            setattr(row, f"u{i}", 3)
+        row.status, row.finished_at = "complete", now
+        forum = await uow.forum.create(
+            opd_code="PUPR",
+            title=forum_title,
+            topic="Jalan",
+            starts_at=now + timedelta(days=3),
+            place="Aula",
+            online_url=None,
+            capacity=50,
+            description="-",
+            agenda="1. Pembukaan",
+            status="published",
+            created_via="cli",
+            created_at=now,
+        )
+        await uow.forum.register(forum.id, user.id, now)
+        await uow.commit()
 
 
 # ---- consent --------------------------------------------------------------------------------------
@@ -149,6 +186,8 @@ async def test_my_data_shows_my_records_and_nothing_of_others(world, monkeypatch
     other = await person(tg, app, 311, "Bambang Tetangga", username="bambang_t")
     mine, _ = await file_complaint(siti, "=1+1 " + ROAD)  # a formula-looking start, for the CSV
     theirs, _ = await file_complaint(other, "Sampah menumpuk di pasar Sukamaju sudah seminggu tidak diangkut.")
+    await seed_survey_and_forum(app, 310, "Forum Jalan Desa Sukamaju")
+    await seed_survey_and_forum(app, 311, "Forum Rahasia Tetangga")
 
     out = await siti.send("/datasaya")
     text = text_of(out)
@@ -163,7 +202,9 @@ async def test_my_data_shows_my_records_and_nothing_of_others(world, monkeypatch
     ):
         assert expected in text, expected
     assert "Sedang diperiksa petugas" in text or "Sudah diteruskan ke" in text  # the citizen's words
-    for foreign in (theirs, "Bambang", "bambang_t", "Sampah menumpuk"):
+    assert "Survei kepuasan: 1 kuesioner lengkap" in text and "2026-S2: PUPR-BM: 1 kuesioner lengkap" in text
+    assert "Forum warga: 1 pendaftaran" in text and "Forum Jalan Desa Sukamaju" in text and "terdaftar" in text
+    for foreign in (theirs, "Bambang", "bambang_t", "Sampah menumpuk", "Forum Rahasia Tetangga"):
         assert foreign not in text, foreign
 
     monkeypatch.setattr(account_mydata, "MAX_MESSAGE", 200)  # as if Siti had many long reports
@@ -174,7 +215,8 @@ async def test_my_data_shows_my_records_and_nothing_of_others(world, monkeypatch
     assert rows[0] == ["Bagian", "Butir", "Isi"]
     flat = "\n".join(",".join(r) for r in rows)
     assert mine in flat and "Siti Aminah" in flat
-    assert theirs not in flat and "Bambang" not in flat
+    assert theirs not in flat and "Bambang" not in flat and "Forum Rahasia" not in flat
+    assert "Forum Jalan Desa Sukamaju" in flat
     complaint_cells = [r[2] for r in rows if r[1] == mine]
     assert complaint_cells and "“=1+1" in complaint_cells[0]  # inside the cell, not at its start
     assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
