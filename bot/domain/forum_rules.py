@@ -6,9 +6,10 @@ msgids; a ``t`` (``bot.domain.i18n.Translator``) renders them in the reader's la
 
 Choices (documented, UNCONFIRMED where the regulation is silent):
 
-* "last period" for the agenda is the SKM period before the one containing the creation date
-  (the region's ``skm.period``: semester by default), for the SKM elements and the complaint
-  topics alike, so both halves of the agenda speak about the same months.
+* the agenda's data period is the SKM period containing the creation date (the region's
+  ``skm.period``: semester by default) when it has SKM answers or complaint topics of the OPD,
+  else the period before it (a period that has just begun); the SKM elements and the complaint
+  topics come from the same period, so both halves of the agenda speak about the same months.
 * the berita acara goes to every registered participant, and to every citizen who filed a
   complaint or completed a survey on the forum's OPD from the start of that data period up to
   the publication, *and* subscribed to forum news of the region or of that OPD (the
@@ -29,8 +30,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
+from rapidfuzz import fuzz, process, utils
 
+from bot.domain import spoken_when
 from bot.domain.i18n import N_
 from bot.domain.skm import ELEMENT_BY_CODE, compute_ikm, round_half_up
 
@@ -72,8 +75,19 @@ class ForumInputError(ValueError):
         self.values = values
 
     def text(self, t: Callable[..., str]) -> str:
-        values = {k: (t(v) if k == "what" and isinstance(v, str) else v) for k, v in self.values.items()}
+        lang = getattr(t, "lang", "id")
+        values = {k: _value(k, v, t, lang) for k, v in self.values.items()}
         return t(self.msgid, **values)
+
+
+def _value(key: str, value: object, t: Callable[..., str], lang: str) -> object:
+    """A placeholder of a :class:`ForumInputError` in the reader's language: msgids translated
+    (``what``, ``example``), days written out."""
+    if key in ("what", "example") and isinstance(value, str):
+        return t(value)
+    if isinstance(value, date):
+        return fmt_day(value, lang)
+    return value
 
 
 def tz_abbrev(tz: ZoneInfo | str) -> str:
@@ -216,42 +230,81 @@ def result_text(f, *, opd_name: str, tz: ZoneInfo, t: Callable[..., str], lang: 
 # Date and time
 # ---------------------------------------------------------------------------------------------
 
-_DATE_TIME_RE = re.compile(
-    r"^(?:(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})|(?P<d2>\d{1,2})[-/](?P<m2>\d{1,2})[-/](?P<y2>\d{4}))"
-    r"(?:[ T]+|\s*,\s*|\s+(?:jam|pukul|pkl\.?)\s+)(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:\s*(?:WIB|WITA|WIT))?$",
-    re.IGNORECASE,
-)
-DATE_EXAMPLE = "2026-12-05 09:00"
+#: how a date may be typed (any of the forms :mod:`bot.domain.spoken_when` reads)
+DATE_EXAMPLE = N_("Kamis 10 Desember jam 9 pagi, besok jam 13.00, atau 10/12 09:00")
+_UNKNOWN = N_("Tanggal dan jam itu tidak dapat saya baca. Tulis misalnya: {example}")
+_BAD_TIME = N_("Jam {text} tidak ada. Tulis misalnya 09.00, 14.30, atau jam 3 sore.")
+_BAD_DAY = N_("Tanggal {text} tidak ada di kalender.")
+_WRONG_WEEKDAY = N_("Hari dan tanggalnya tidak cocok: tanggal itu jatuh pada {day}. Tulis lagi hari dan tanggalnya.")
+NO_TIME = N_("Jam berapa forum dimulai? Tulis jamnya, misalnya 09.00, 14.30, atau jam 9 pagi.")
+
+
+def read_when(text: str, tz: ZoneInfo | str, now: datetime) -> spoken_when.Spoken:
+    """What a person typed as a forum's start, in the region's time zone: a moment strictly
+    after ``now`` and at most about two years ahead, or a day without a time (``has_time``
+    false; today or later) for which the time is still to be asked. Raises
+    :class:`ForumInputError` with the reason."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    try:
+        said = spoken_when.parse_when(clean(text), now, zone)
+    except spoken_when.WhenError as exc:
+        raise _when_error(exc) from None
+    if said.has_time:
+        check_start(said.at.astimezone(UTC), now)
+    elif said.day < now.astimezone(zone).date():
+        raise ForumInputError(_PAST)
+    elif local_midnight(said.day, zone) - now > MAX_AHEAD:
+        raise ForumInputError(_TOO_FAR)
+    return said
+
+
+def _when_error(exc: spoken_when.WhenError) -> ForumInputError:
+    if exc.reason == spoken_when.BAD_TIME:
+        return ForumInputError(_BAD_TIME, text=exc.value)
+    if exc.reason == spoken_when.BAD_DAY:
+        return ForumInputError(_BAD_DAY, text=exc.value)
+    if exc.reason == spoken_when.PAST:
+        return ForumInputError(_PAST)
+    if exc.reason == spoken_when.TOO_FAR:
+        return ForumInputError(_TOO_FAR)
+    if exc.reason == spoken_when.WRONG_WEEKDAY:
+        return ForumInputError(_WRONG_WEEKDAY, day=date.fromisoformat(exc.value))
+    return ForumInputError(_UNKNOWN, example=DATE_EXAMPLE)
 
 
 def parse_when(text: str, tz: ZoneInfo | str, now: datetime) -> datetime:
-    """A forum's start from "2026-12-05 09:00" (also "05-12-2026 09.00", "5/12/2026 jam 9:00"),
+    """A forum's start typed with its time ("Kamis 10 Desember jam 9 pagi", "2026-12-05 09:00"),
     read in the region's time zone; an aware UTC datetime strictly after ``now`` and at most
-    about two years ahead."""
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    m = _DATE_TIME_RE.match(clean(text))
-    if not m:
-        raise ForumInputError(
-            N_("Format tanggal tidak dikenali. Tulis tanggal dan jam seperti ini: {example}"), example=DATE_EXAMPLE
-        )
-    y, mo, d = (m["y"], m["m"], m["d"]) if m["y"] else (m["y2"], m["m2"], m["d2"])
+    about two years ahead. A day without a time is refused (:data:`NO_TIME`)."""
+    said = read_when(text, tz, now)
+    if not said.has_time:
+        raise ForumInputError(NO_TIME)
+    return said.at.astimezone(UTC)
+
+
+def at_time_of(day: date, text: str, tz: ZoneInfo | str, now: datetime) -> datetime | None:
+    """``day`` at the time ``text`` names when ``text`` is only a time ("jam 9 pagi", "13.00"),
+    checked like any start (aware UTC); None when ``text`` is more than a time."""
     try:
-        day = date(int(y), int(mo), int(d))
-    except ValueError:
-        raise ForumInputError(
-            N_("Tanggal {text} tidak ada di kalender."), text=f"{int(y):04d}-{int(mo):02d}-{int(d):02d}"
-        ) from None
-    hour, minute = int(m["H"]), int(m["M"])
-    if hour > 23 or minute > 59:
-        raise ForumInputError(
-            N_("Jam {text} tidak valid; pakai format 24 jam, misalnya 09:00 atau 14:30."), text=f"{m['H']}:{m['M']}"
-        )
-    # a year far away (0001, 9999) is refused before any arithmetic could overflow
-    if day.year < now.year - 1:
-        raise ForumInputError(_PAST)
-    if day.year > now.year + 3:
-        raise ForumInputError(_TOO_FAR)
-    return check_start(datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC), now)
+        clock = spoken_when.time_only(clean(text))
+    except spoken_when.WhenError as exc:
+        raise _when_error(exc) from None
+    if clock is None:
+        return None
+    return check_start(spoken_when.at_time(day, clock, tz).astimezone(UTC), now)
+
+
+def fmt_when_long(at: datetime, tz: ZoneInfo, t: Callable[..., str], lang: str) -> str:
+    """ "Kamis, 10 Desember 2026 pukul 09.00 WIB" (the read-back of a typed date), in ``lang``."""
+    local = at.astimezone(tz)
+    day = format_date(local.date(), "EEEE, d MMMM y", locale=lang)
+    clock = local.strftime("%H:%M" if lang == "en" else "%H.%M")
+    return t("{day} pukul {time}", day=day, time=clock) + f" {tz_abbrev(tz)}"
+
+
+def fmt_day(day: date, lang: str) -> str:
+    """ "Kamis, 10 Desember 2026" in ``lang``."""
+    return format_date(day, "EEEE, d MMMM y", locale=lang)
 
 
 _PAST = N_("Waktu forum sudah lewat. Pilih tanggal dan jam setelah sekarang.")
@@ -267,6 +320,80 @@ def check_start(at: datetime, now: datetime) -> datetime:
     if at - now > MAX_AHEAD:
         raise ForumInputError(_TOO_FAR)
     return at
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed answers in the creation wizard
+# ---------------------------------------------------------------------------------------------
+
+YES_WORDS = frozenset({"ya", "iya", "y", "yes", "ok", "oke", "okay", "betul", "benar", "bener", "setuju", "sip"})
+NO_WORDS = frozenset({"tidak", "tdk", "bukan", "salah", "no", "ganti", "nggak", "gak", "enggak"})
+DONE_WORDS = YES_WORDS | {"selesai", "sudah", "cukup", "lanjut", "done"}
+PUBLISH_WORDS = YES_WORDS | {"terbitkan", "publish", "terbit"}
+USE_WORDS = YES_WORDS | {"pakai", "gunakan", "use"}
+#: the fields of a draft forum by the words that name them (the summary's edit buttons, typed)
+FIELD_WORDS = {
+    "opd": "opd",
+    "dinas": "opd",
+    "judul": "title",
+    "title": "title",
+    "topik": "topic",
+    "topic": "topic",
+    "tanggal": "when",
+    "jam": "when",
+    "waktu": "when",
+    "hari": "when",
+    "date": "when",
+    "time": "when",
+    "tempat": "place",
+    "lokasi": "place",
+    "alamat": "place",
+    "place": "place",
+    "kuota": "capacity",
+    "capacity": "capacity",
+    "deskripsi": "description",
+    "description": "description",
+    "agenda": "agenda",
+}
+
+
+def words_of(text: str | None) -> list[str]:
+    """The words of a short answer, lower case, without punctuation or emoji."""
+    return re.sub(r"[^\w\s'-]", " ", (text or "").lower()).split()
+
+
+def said(text: str | None, vocabulary: frozenset[str]) -> bool:
+    """``text`` is one of ``vocabulary`` (a word or two: "ya", "ok betul", "sudah selesai")."""
+    w = words_of(text)
+    return 0 < len(w) <= 3 and all(x in vocabulary for x in w)
+
+
+def field_named(text: str | None) -> str | None:
+    """The draft field a short typed answer names ("ubah tanggal", "ganti judul"), or None."""
+    w = words_of(text)
+    if not 0 < len(w) <= 4:
+        return None
+    return next((FIELD_WORDS[x] for x in w if x in FIELD_WORDS), None)
+
+
+def match_opd(text: str, opd_names: Mapping[str, str]) -> str | None:
+    """The OPD a typed answer names: its code ("PDAM"), its place in the list ("2"), or a close
+    enough part of its name ("air minum", "dinas pu")."""
+    value = clean(text)
+    codes = list(opd_names)
+    by_code = {c.upper(): c for c in codes}
+    if value.upper() in by_code:
+        return by_code[value.upper()]
+    if value.isdecimal() and 1 <= int(value) <= len(codes):
+        return codes[int(value) - 1]
+    if len(value) < 3:
+        return None
+    found = process.extract(
+        value, opd_names, scorer=fuzz.partial_ratio, processor=utils.default_process, score_cutoff=85, limit=2
+    )
+    if not found or (len(found) == 2 and found[0][1] == found[1][1]):
+        return None  # nothing close, or two names equally close ("dinas")
+    return found[0][2]
 
 
 # ---------------------------------------------------------------------------------------------

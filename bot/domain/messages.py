@@ -81,7 +81,7 @@ class Inbound:
     external_id: str  # the platform's id for this message, for deduplication
     kind: Kind
     text: str | None = None
-    choice: str | None = None  # the value of the pressed Choice
+    choice: str | None = None  # the value of the pressed Choice (or of the one the typed text named)
     photo: Photo | None = None
     location: Location | None = None
     contact: Contact | None = None
@@ -106,10 +106,14 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """A button. ``value`` comes back as ``Inbound.choice`` when pressed."""
+    """A button. ``value`` comes back as ``Inbound.choice`` when pressed. ``means`` says what the
+    button stands for in the shared vocabulary of typed answers (``bot.domain.typed.Means``: "yes",
+    "no", "skip", "good", …) when its label alone does not, so that "iya" or "tidak ada" typed
+    instead of a press picks it."""
 
     label: str
     value: str
+    means: str | None = None
 
     def __post_init__(self) -> None:
         if not self.label:

@@ -33,6 +33,7 @@ from bot.engine.language import choose_language
 from bot.engine.notify import Notifier, Renderer
 from bot.engine.router import Router
 from bot.engine.turn import DatabaseUnavailable, Outcome, Turn
+from bot.engine.typed_input import remember, understand
 from bot.settings import Settings
 from storage import Database, UnitOfWork
 from storage.models import ConversationState, User
@@ -276,8 +277,11 @@ class Dispatcher:
         if state is None:
             state = await uow.users.load_state(user.id, now)
         lang = self._language(user, inbound)
-        turn = Turn(inbound=inbound, user=user, state=state, uow=uow, now=now, settings=self.settings, lang=lang)
+        understood = understand(inbound, state)
+        turn = Turn(inbound=understood, user=user, state=state, uow=uow, now=now, settings=self.settings, lang=lang)
         await self.router.route(turn)
+        if user.erased_at is None:  # erasure deleted the state row
+            remember(state, turn.replies)
         if user.consent_at is not None and user.erased_at is None and (user.display_name is None):
             _refresh_user(user, inbound, now)  # consent given in this turn: now the name is kept
         if not turn.replies:

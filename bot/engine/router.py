@@ -47,6 +47,9 @@ class Router:
         self.on_cancel: dict[str, StepHandler] = {}
         #: called before a user's identifiers are erased (flows anonymise their own rows)
         self.on_erase: list[StepHandler] = []
+        #: asked in order about a text, photo or location outside any flow and command (after the
+        #: typed intents): True when one took it (e.g. "add this to your complaint?")
+        self.free_text: list[Callable[[Turn], Awaitable[bool]]] = []
 
     # ---- declaring (decorators) ---------------------------------------------------------------
     def fallback_handler(self, fn: StepHandler) -> StepHandler:
@@ -89,6 +92,11 @@ class Router:
         self.on_erase.append(fn)
         return fn
 
+    def free_text_hook(self, fn: Callable[[Turn], Awaitable[bool]]):
+        """Offer something for a message outside any flow (the fallback asks every hook in turn)."""
+        self.free_text.append(fn)
+        return fn
+
     def include(self, other: Router) -> None:
         """Take over everything ``other`` declared (commands keep their order for /bantuan)."""
         for cmd in other.ordered:
@@ -102,6 +110,7 @@ class Router:
             self.deep_link(prefix)(fn)
         self.on_cancel.update(other.on_cancel)
         self.on_erase.extend(other.on_erase)
+        self.free_text.extend(other.free_text)
         for attr in ("fallback", "consent_gate", "forbidden"):
             if getattr(other, attr) is not None:
                 self._set_once(attr, getattr(other, attr))

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROLES = tuple(Role)
+#: the key of ``conversation_state.data`` where the engine keeps the choices the person was last
+#: offered (``bot/engine/typed_input.py``); flows neither see nor change it
+OFFERED_KEY = "_offered"
 
 
 class DatabaseUnavailable(Exception):
@@ -84,19 +87,26 @@ class Turn:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.state.data or {}
+        data = self.state.data or {}
+        return {k: v for k, v in data.items() if k != OFFERED_KEY} if OFFERED_KEY in data else data
+
+    def _engine_keys(self) -> dict[str, Any]:
+        data = self.state.data or {}
+        return {OFFERED_KEY: data[OFFERED_KEY]} if OFFERED_KEY in data else {}
 
     def set_state(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        new = dict(data if data is not None else self.data)
+        new.pop(OFFERED_KEY, None)
         self.state.flow = flow
         self.state.step = step
-        self.state.data = dict(data if data is not None else self.data)
+        self.state.data = {**new, **self._engine_keys()}
         self.state.updated_at = self.now
 
     def clear_state(self) -> None:
-        if self.state.flow is not None or self.state.data:
+        if self.state.flow is not None or self.data:
             self.state.flow = None
             self.state.step = None
-            self.state.data = {}
+            self.state.data = self._engine_keys()
             self.state.updated_at = self.now
 
     def audit(

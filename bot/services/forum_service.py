@@ -80,8 +80,39 @@ async def agenda_proposal(
     lang: str,
 ) -> AgendaDraft:
     """The agenda proposed from the data: the OPD's weakest SKM elements and most frequent
-    complaint topics of the last SKM period (the one before the current), rendered with ``t``."""
-    period = skm_rules.period_containing(now.astimezone(tz).date(), skm_config.period).previous()
+    complaint topics of the current SKM period when it has any, else of the one before (the
+    current period may have just begun), rendered with ``t``."""
+    current = skm_rules.period_containing(now.astimezone(tz).date(), skm_config.period)
+    draft = await _proposal_for(
+        skm, forums, current, tz=tz, skm_config=skm_config, opd_code=opd_code, opd_name=opd_name, t=t, lang=lang
+    )
+    if draft.has_data:
+        return draft
+    return await _proposal_for(
+        skm,
+        forums,
+        current.previous(),
+        tz=tz,
+        skm_config=skm_config,
+        opd_code=opd_code,
+        opd_name=opd_name,
+        t=t,
+        lang=lang,
+    )
+
+
+async def _proposal_for(
+    skm: SkmRepo,
+    forums: ForumRepo,
+    period: skm_rules.Period,
+    *,
+    tz: ZoneInfo,
+    skm_config: SkmConfig,
+    opd_code: str,
+    opd_name: str,
+    t: Translator,
+    lang: str,
+) -> AgendaDraft:
     start, end = period.utc_range(tz.key)
     totals = await skm.element_totals(start=start, end=end, group_by="opd", opd_code=opd_code)
     proposal = rules.propose_agenda(

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from bot.domain.i18n import N_
 from bot.domain.messages import Choice, Forget
+from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_menu import show_menu
@@ -26,7 +27,7 @@ ERASE_NO = "erase:no"
 
 def erase_choices(turn: Turn) -> list[Choice]:
     t = turn.t
-    return [Choice(t("🗑️ Ya, hapus data saya"), ERASE_YES), Choice(t("Tidak, kembali"), ERASE_NO)]
+    return [Choice(t("🗑️ Ya, hapus data saya"), ERASE_YES, Means.YES), Choice(t("Tidak, kembali"), ERASE_NO, Means.NO)]
 
 
 @router.command("hapusdata", "deletedata", description=N_("hapus data pribadi saya"), needs_consent=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Choice
+from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_staff import yes_or_no
@@ -61,7 +62,7 @@ async def join(turn: Turn, args: str) -> None:
                     current=_role_text(turn, user.role, user.opd_code),
                     new=_role_text(turn, invite.role, invite.opd_code),
                 ),
-                [Choice(t("Ya"), JOIN_YES), Choice(t("Tidak"), JOIN_NO)],
+                [Choice(t("Ya"), JOIN_YES, Means.YES), Choice(t("Tidak"), JOIN_NO, Means.NO)],
             )
             return
     await _redeem(turn, code=code)
@@ -72,7 +73,10 @@ async def join_confirm(turn: Turn) -> None:
     t = turn.t
     answer = yes_or_no(turn, JOIN_YES, JOIN_NO)
     if answer is None:
-        turn.reply(t("Mohon jawab Ya atau Tidak."), [Choice(t("Ya"), JOIN_YES), Choice(t("Tidak"), JOIN_NO)])
+        turn.reply(
+            t("Mohon jawab Ya atau Tidak."),
+            [Choice(t("Ya"), JOIN_YES, Means.YES), Choice(t("Tidak"), JOIN_NO, Means.NO)],
+        )
         return
     code_hash = str(turn.data.get("code_hash", ""))
     turn.clear_state()

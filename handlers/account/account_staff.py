@@ -8,6 +8,7 @@ from enum import StrEnum
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.messages import Choice, Kind, Reply
+from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from bot.services.staff import revoke
@@ -34,7 +35,7 @@ def yes_or_no(turn: Turn, yes: str, no: str) -> bool | None:
 
 
 def revoke_choices(turn: Turn) -> list[Choice]:
-    return [Choice(turn.t("Ya, cabut"), REVOKE_YES), Choice(turn.t("Tidak"), REVOKE_NO)]
+    return [Choice(turn.t("Ya, cabut"), REVOKE_YES, Means.YES), Choice(turn.t("Tidak"), REVOKE_NO, Means.NO)]
 
 
 async def _officer_list(turn: Turn) -> str:

@@ -33,6 +33,7 @@ ACTION_EVENT_LABELS = {
     "rate_good": N_("Pelapor puas; ditutup"),
     "rate_bad": N_("Pelapor tidak puas; dibuka kembali"),
     "autoclose": N_("Ditutup otomatis (pelapor tidak memberi penilaian)"),
+    "followup": N_("Tambahan dari pelapor"),
 }
 
 
@@ -197,8 +198,11 @@ async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_
         turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c))))
 
 
-async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Choice, ...] = (), **kw) -> None:
-    """Tell the reporter (unless it is them acting, or they erased their data)."""
+async def notify_citizen(
+    turn: Turn, c: Complaint, msgid: str, choices: tuple[Choice, ...] = (), *, answerable: bool = False, **kw
+) -> None:
+    """Tell the reporter (unless it is them acting, or they erased their data); ``answerable``: with
+    a "💬 Tanggapi" button (``/tambah``; a plain typed answer is offered the same way)."""
     if c.citizen_user_id is None or c.citizen_user_id == turn.user.id:
         return
     citizen = await turn.uow.users.get_user(c.citizen_user_id)
@@ -209,4 +213,6 @@ async def notify_citizen(turn: Turn, c: Complaint, msgid: str, choices: tuple[Ch
     report = (
         {"user_id": turn.user.id, "about": c.number} if turn.user.role in (Role.OFFICER, Role.COORDINATOR) else None
     )
+    if answerable:
+        choices = (*choices, Choice(t("💬 Tanggapi"), f"/tambah {c.number}"))
     turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices, on_failure=report))

@@ -111,6 +111,25 @@ async def lapor(turn: Turn, args: str) -> None:
     )
 
 
+async def begin_with(turn: Turn, text: str = "", photo: dict | None = None, place: dict | None = None) -> None:
+    """/lapor with what the person already sent outside the flow (a text, a photo, a location):
+    it is kept, and the flow asks only for what is missing."""
+    turn.clear_state()
+    if await daily_limit_reached(turn):
+        return
+    data: dict = {"photos": [photo] if photo else [], **(place or {})}
+    turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
+    if text and not rules.validate_text(text):
+        await take_text(turn, text)
+        return
+    t = turn.t
+    turn.reply(
+        t("Ceritakan masalahnya dalam satu pesan: apa yang terjadi, di mana, dan sejak kapan."),
+        nav(t),
+        title=t("Buat pengaduan"),
+    )
+
+
 async def daily_limit_reached(turn: Turn) -> bool:
     """``KANAL_COMPLAINTS_PER_DAY``, on every channel: True (the person told, the draft dropped)
     when this person filed that many complaints in the last 24 hours."""
@@ -146,8 +165,10 @@ async def take_text(turn: Turn, text: str) -> None:
 
 
 async def advance(turn: Turn, data: dict, step: str) -> None:
-    """Go to ``step`` and ask its question."""
+    """Go to ``step`` and ask its question (a location sent before the flow began is kept)."""
     t = turn.t
+    if step == FilingStep.LOCATION and data.get("lat") is not None and not data.get("editing"):
+        step = FilingStep.PRIVACY
     turn.set_state(FILING_FLOW, step, data)
     if step == FilingStep.PHOTOS:
         turn.reply(
@@ -420,21 +441,26 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
         reopen_count=0,
     )
     for p in data.get("photos", []):
-        repo.add_photo(
-            complaint_id=c.id,
-            channel=p.get("channel") or turn.inbound.channel,
-            file_ref=p["ref"],
-            mime_type=p.get("mime"),
-            size=p.get("size"),
-            caption=p.get("caption"),
-            now=now,
-        )
+        store_photo(turn, c, p)
     repo.add_event(
         complaint=c, at=now, actor_user_id=turn.user.id, actor_role=Role.CITIZEN, action="filed", text=c.text
     )
     if routed:
         repo.add_event(complaint=c, at=now, actor_user_id=None, actor_role="system", action="auto_routed")
     return c
+
+
+def store_photo(turn: Turn, c: Complaint, p: dict) -> None:
+    """A photo kept in a draft (``{"ref", "mime", "size", "caption", "channel"}``) joins ``c``."""
+    turn.uow.complaints.add_photo(
+        complaint_id=c.id,
+        channel=p.get("channel") or turn.inbound.channel,
+        file_ref=p["ref"],
+        mime_type=p.get("mime"),
+        size=p.get("size"),
+        caption=p.get("caption"),
+        now=turn.now,
+    )
 
 
 def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) -> None:

@@ -206,7 +206,8 @@ async def answer(turn: Turn, args: str) -> None:
     await notify_citizen(
         turn,
         c,
-        N_("💬 Jawaban atas laporan {number} dari {opd}:\n\n{text}"),
+        N_("💬 Jawaban atas laporan {number} dari {opd}:\n\n{text}\n\nUntuk menjawab, ketik saja balasan Anda."),
+        answerable=True,
         opd=ctx.opd_names.get(c.opd_code or "", ""),
         text=text,
     )

@@ -2,7 +2,7 @@
 
 ``router`` holds the feature in /bantuan order: ``/forum`` for everyone (``forum_citizen``, with
 written input in ``forum_input`` and the staff's view in ``forum_staff_view``), ``/forumbaru``
-(``forum_creation``) and ``/forumhasil`` (``forum_minutes``). Rules are in
+(``forum_creation``, its questions and summary in ``forum_draft``) and ``/forumhasil`` (``forum_minutes``). Rules are in
 ``bot.domain.forum_rules``, queries in ``storage.forum_repo``, announcing and publishing (shared
 with ``kanal forum``) in ``bot.services.forum_service``; every message to someone else goes through
 the outbox as a notification (WhatsApp sends a template outside the 24 h window).

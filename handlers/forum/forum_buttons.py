@@ -29,6 +29,12 @@ class NewStep(StrEnum):
     DESCRIPTION = "description"
     AGENDA = "agenda"
     CONFIRM = "confirm"
+    # the steps in between: the time of a day typed without one, the typed date read back,
+    # and more lines for the description or the agenda
+    WHEN_TIME = "when_time"
+    WHEN_OK = "when_ok"
+    DESCRIPTION_MORE = "description_more"
+    AGENDA_MORE = "agenda_more"
 
 
 #: the creation's questions after the OPD, in order
@@ -59,7 +65,14 @@ class ResultStep(StrEnum):
 INPUT_NAMED = "forum:mode:named"
 INPUT_ANON = "forum:mode:anon"
 AGENDA_OK = "forumbaru:agenda:ok"
+#: while the agenda is edited from the summary: keep the one already written
+AGENDA_KEEP = "forumbaru:agenda:keep"
+WHEN_YES = "forumbaru:when:ok"
+WHEN_AGAIN = "forumbaru:when:again"
+#: no more lines for the description or the agenda
+MORE_DONE = "forumbaru:more:done"
 PUBLISH_FORUM = "forumbaru:publish"
+_EDIT = "forumbaru:edit:"
 RESULT_SKIP_PHOTO = "forumhasil:skip"
 PUBLISH_RESULT = "forumhasil:publish"
 _OPD = "forumbaru:opd:"
@@ -73,6 +86,19 @@ def opd_button(code: str) -> str:
 def opd_of(choice: str) -> str:
     """The OPD code an :func:`opd_button` value names."""
     return choice.removeprefix(_OPD)
+
+
+def edit_button(step: str) -> str:
+    """The summary's button that goes back to ``step`` (a :class:`NewStep`)."""
+    return _EDIT + step
+
+
+def edited_step(choice: str | None) -> NewStep | None:
+    """The step an :func:`edit_button` value names, or None."""
+    if not choice or not choice.startswith(_EDIT):
+        return None
+    value = choice.removeprefix(_EDIT)
+    return NewStep(value) if value in NewStep.__members__.values() else None
 
 
 # ---- commands as buttons --------------------------------------------------------------------------

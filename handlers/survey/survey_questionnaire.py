@@ -14,6 +14,7 @@ from babel.dates import format_date
 from bot.domain import skm as rules
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Kind
+from bot.domain.typed import Offered, candidates, match, numbered_label, typed_number
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -185,7 +186,9 @@ async def ask_profile(turn: Turn, data: dict, index: int) -> None:
         if index == 0
         else ""
     )
-    choices = [Choice(t(opt.label), profile_button(index, i)) for i, opt in enumerate(field.options)]
+    choices = [
+        Choice(numbered_label(i + 1, t(opt.label)), profile_button(index, i)) for i, opt in enumerate(field.options)
+    ]
     choices.append(Choice(t("⏭ Lewati"), profile_button(index, NONE)))
     if index == 0:
         choices.append(Choice(t("⏭ Lewati semua"), button(Act.PROFILE, ALL)))
@@ -216,7 +219,9 @@ async def ask_question(turn: Turn, data: dict, i: int) -> None:
     t = turn.t
     element = rules.ELEMENTS[i]
     turn.set_state(FLOW, Step.QUESTION, {**data, "i": i})
-    choices = [Choice(t(label), button(Act.ANSWER, i, v)) for v, label in enumerate(element.labels, start=1)]
+    choices = [
+        Choice(numbered_label(v, t(label)), button(Act.ANSWER, i, v)) for v, label in enumerate(element.labels, start=1)
+    ]
     if i > 0:
         choices.append(Choice(t("⬅️ Kembali"), button(Act.BACK)))
     turn.reply(
@@ -314,16 +319,17 @@ async def step(turn: Turn) -> None:
         await ask_unit(turn, pressed.arg)
     elif s == Step.UNIT and act is Act.UNIT:
         await start_for_unit(turn, pressed.arg)
-    elif s in (Step.OPD, Step.UNIT) and text and " " not in text:  # a typed unit code
-        await start_for_unit(turn, text.upper()[:20])
     elif s in (Step.OPD, Step.UNIT) and text:
-        turn.reply(turn.t("Mohon pilih dari tombol di atas, atau ketik kode unit."))
+        await typed_place(turn, s, data, text)
     elif s == Step.SERVICE and act is Act.SERVICE:
         services = {x.code for x in await turn.uow.region.services(data["unit"])}
         data["service"] = pressed.arg if pressed.arg in services else None
         await after_service(turn, data)
+    elif s == Step.SERVICE:
+        turn.reply(not_a_choice(turn, text))
+        await start_for_unit(turn, data.get("unit", ""))
     elif s == Step.PROFILE:
-        await profile_step(turn, data, pressed)
+        await profile_step(turn, data, pressed, text)
     elif s == Step.RESUME:
         await resume_step(turn, act)
     elif s == Step.QUESTION:
@@ -331,7 +337,63 @@ async def step(turn: Turn) -> None:
     elif s == Step.SARAN:
         await saran_step(turn, act, text)
     else:
-        turn.reply(turn.t("Mohon pilih salah satu tombol, atau ketik /batal untuk keluar dari survei."))
+        turn.reply(turn.t("Mohon pilih salah satu tombol, atau ketik batal untuk keluar dari survei."))
+
+
+def not_a_choice(turn: Turn, text: str) -> str:
+    """Why a typed answer was not taken (the same choices follow)."""
+    t = turn.t
+    if not text:
+        return t("Mohon pilih salah satu jawaban di bawah ini.")
+    return t(
+        "\u201c{typed}\u201d tidak ada di pilihan. Ketik nomornya atau tulis jawabannya seperti di tombol.",
+        typed=text[:40],
+    )
+
+
+async def typed_place(turn: Turn, s: str, data: dict, text: str) -> None:
+    """An agency or unit typed at the OPD or unit step: a unit code, or words of a name on any page."""
+    t = turn.t
+    region = turn.uow.region
+    unit = await region.get_unit(text.upper()[:20]) if " " not in text else None
+    if unit is not None and unit.active:
+        await start_for_unit(turn, unit.code)
+        return
+    if s == Step.OPD:
+        with_units = {u.opd_code for u in await region.units()}
+        names = [Offered(o.name, o.code) for o in await region.opds() if o.code in with_units]
+    else:
+        names = [Offered(u.name, u.code) for u in await region.units(data.get("opd", ""))]
+    picked = match(text, names) if typed_number(text) is None else None
+    several = candidates(text, names) if picked is None and typed_number(text) is None else []
+    act = Act.OPD if s == Step.OPD else Act.UNIT
+    if picked is not None and s == Step.OPD:
+        await ask_unit(turn, picked.value)
+    elif picked is not None:
+        await start_for_unit(turn, picked.value)
+    elif 1 < len(several) <= PAGE:  # "dinas": which one?
+        choices = [Choice(c.label[:60], button(act, c.value)) for c in several]
+        turn.reply(t("Maksud Anda yang mana?"), [*choices, Choice(t("❌ Batal"), "/batal")])
+    elif several:
+        turn.reply(
+            t(
+                "Ada {n} yang cocok dengan \u201c{typed}\u201d. Ketik lebih lengkap, misalnya dua kata dari namanya.",
+                n=len(several),
+                typed=text[:40],
+            )
+        )
+        await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
+    else:
+        what = t("instansi") if s == Step.OPD else t("unit layanan")
+        turn.reply(
+            t(
+                "Tidak ada {what} yang cocok dengan \u201c{typed}\u201d. "
+                "Ketik sebagian namanya (misalnya satu kata) atau nomornya di daftar.",
+                what=what,
+                typed=text[:40],
+            )
+        )
+        await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
 
 
 async def resume_step(turn: Turn, act: Act | None) -> None:
@@ -355,7 +417,7 @@ async def resume_step(turn: Turn, act: Act | None) -> None:
         )
 
 
-async def profile_step(turn: Turn, data: dict, pressed: Pressed | None) -> None:
+async def profile_step(turn: Turn, data: dict, pressed: Pressed | None, text: str = "") -> None:
     fields = list(rules.PROFILE_FIELDS)
     index = int(data.get("pi", 0))
     if pressed is not None and pressed.act is Act.PROFILE and pressed.arg == ALL:
@@ -363,10 +425,15 @@ async def profile_step(turn: Turn, data: dict, pressed: Pressed | None) -> None:
         await ask_profile(turn, data, len(fields))
         return
     picked = pressed.profile_pick(index) if pressed is not None and pressed.act is Act.PROFILE else None
+    options = rules.PROFILE_FIELDS[fields[index]].options
+    years = typed_number(text) if fields[index] == "umur" else None
+    band = rules.age_band(years) if years is not None else None
+    if picked is None and band is not None:  # "35" for the age: its band
+        picked = str(next(i for i, o in enumerate(options) if o.code == band))
     if picked is None:
+        turn.reply(not_a_choice(turn, text))
         await ask_profile(turn, data, index)
         return
-    options = rules.PROFILE_FIELDS[fields[index]].options
     answers = dict(data.get("profile", {}))
     if picked.isdecimal() and int(picked) < len(options):
         answers[fields[index]] = options[int(picked)].code
@@ -388,10 +455,19 @@ async def question_step(turn: Turn, data: dict, pressed: Pressed | None, text: s
             await ask_question(turn, data, i)
             return
         answer = got[1] if got is not None else None
-    elif text in ("1", "2", "3", "4"):
-        answer = int(text)
+    elif typed_number(text) in (1, 2, 3, 4):  # the engine maps typed answers; this is for an older state
+        answer = typed_number(text)
     if answer not in (1, 2, 3, 4):
-        turn.reply(t("Mohon pilih salah satu dari empat jawaban (atau ketik angka 1–4)."))
+        turn.reply(
+            t(
+                "\u201c{typed}\u201d bukan salah satu jawaban. Ketik angka 1–4 atau tulis jawabannya, "
+                "misalnya \u201c{example}\u201d.",
+                typed=text[:40],
+                example=t(rules.ELEMENTS[i].labels[2]),
+            )
+            if text
+            else t("Mohon pilih salah satu dari empat jawaban (atau ketik angka 1–4).")
+        )
         await ask_question(turn, data, i)
         return
     if not await turn.uow.skm.set_answer(int(data.get("rid", 0)), turn.user.id, rules.ELEMENTS[i].column, answer):

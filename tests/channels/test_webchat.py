@@ -132,7 +132,7 @@ async def test_deep_link_start_parameter_is_passed(app, page):
     assert "UU No. 27/2022" in consent["text"]
     async with app.db.unit_of_work() as uow:
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
-    assert state.data == {"start": "skm_PUPR-BM"}
+    assert state.data["start"] == "skm_PUPR-BM"
 
 
 async def test_healthz(app):

@@ -3,14 +3,18 @@ due, the agenda proposed from SKM and complaint data, and who receives the berit
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.domain import forum_rules as rules
+from bot.domain import spoken_when
 from bot.domain.i18n import Translator
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -88,20 +92,97 @@ def test_when_in_another_zone():
 
 
 @pytest.mark.parametrize(
+    "typed, expected",
+    [
+        # the forms of the issue: Indonesian words, parts of the day, day-first numbers
+        ("Kamis 10 Desember jam 9 pagi", local(2026, 12, 10, 9)),
+        ("besok jam 13.00", local(2026, 11, 24, 13)),
+        ("10/12 09:00", local(2026, 12, 10, 9)),
+        ("10 Des 2026 pukul 14:30", local(2026, 12, 10, 14, 30)),
+        ("10 Desember jam 3 sore", local(2026, 12, 10, 15)),
+        ("Kamis 10 Desember jam 7 malam", local(2026, 12, 10, 19)),
+        ("Sabtu, 12 Desember 2026, pukul 08.00 WIB", local(2026, 12, 12, 8)),
+        ("lusa jam 1 siang", local(2026, 11, 25, 13)),
+        ("Senin depan jam 10", local(2026, 11, 30, 10)),
+        ("hari ini jam 14", local(2026, 11, 23, 14)),
+        ("jam 12 siang", local(2026, 11, 23, 12)),  # an hour alone: today while it is ahead
+        ("jam 8 pagi", local(2026, 11, 24, 8)),  # ... else tomorrow
+        ("tomorrow 1pm", local(2026, 11, 24, 13)),
+        ("10/11 09:00", local(2027, 11, 10, 9)),  # a day already past this year: the next one
+        # what people add around a date: a range, the place, "jm", am/pm
+        ("Kamis 10 Desember jam 09.00 - 12.00 WIB", local(2026, 12, 10, 9)),
+        ("10/12 pukul 13.00 s/d 15.00", local(2026, 12, 10, 13)),
+        ("10/12 09:00-12:00", local(2026, 12, 10, 9)),
+        ("Kamis 10 Desember 09.00 - 12.00", local(2026, 12, 10, 9)),
+        ("10 Desember jam 9 pagi sampai selesai", local(2026, 12, 10, 9)),
+        ("Kamis 10 Desember jam 9 pagi di aula", local(2026, 12, 10, 9)),
+        ("10 desember jm 9", local(2026, 12, 10, 9)),
+        ("10 December 2026 3 pm", local(2026, 12, 10, 15)),
+        # the same hour as now: dateparser calls it a day, the hour written out says otherwise
+        ("besok jam 9", local(2026, 11, 24, 9)),
+        ("tomorrow 9am", local(2026, 11, 24, 9)),
+    ],
+)
+def test_natural_dates_are_read_day_first_in_the_future(typed, expected):
+    assert rules.parse_when(typed, WIB, NOW) == expected.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    "hour, part, expected",
+    [(9, "pagi", 9), (12, "siang", 12), (1, "siang", 13), (3, "sore", 15), (7, "malam", 19), (12, "malam", 0)],
+)
+def test_parts_of_the_day_give_the_24_hour_clock(hour, part, expected):
+    assert spoken_when.hour_of(hour, part) == expected
+
+
+def test_a_day_without_a_time_is_kept_for_the_time_question():
+    said = rules.read_when("Kamis 10 Desember", WIB, NOW)
+    assert not said.has_time and said.day == date(2026, 12, 10)
+    assert not rules.read_when("besok pagi", WIB, NOW).has_time  # "pagi" alone is not an hour
+    assert rules.read_when("hari ini", WIB, NOW).day == date(2026, 11, 23)  # today is still possible
+    assert rules.at_time_of(date(2026, 12, 10), "jam 9 pagi", WIB, NOW) == local(2026, 12, 10, 9).astimezone(UTC)
+    assert rules.at_time_of(date(2026, 12, 10), "11 Desember jam 9", WIB, NOW) is None  # more than a time
+    with pytest.raises(rules.ForumInputError) as exc:
+        rules.at_time_of(date(2026, 11, 23), "08.00", WIB, NOW)
+    assert "sudah lewat" in exc.value.text(ID)
+
+
+def test_the_read_back_is_in_the_readers_language():
+    at = local(2026, 12, 10, 9).astimezone(UTC)
+    assert rules.fmt_when_long(at, WIB, ID, "id") == "Kamis, 10 Desember 2026 pukul 09.00 WIB"
+    assert rules.fmt_when_long(at, WIB, EN, "en") == "Thursday, 10 December 2026 at 09:00 WIB"
+
+
+@pytest.mark.parametrize(
     "typed, part",
     [
-        ("besok pagi", "Format tanggal tidak dikenali"),
+        ("besok pagi", "Jam berapa forum dimulai?"),  # no time: the command line needs one
+        ("halo apa kabar", "tidak dapat saya baca"),
+        ("50", "tidak dapat saya baca"),
         ("2026-02-30 09:00", "Tanggal 2026-02-30 tidak ada"),
-        ("2026-11-30 25:00", "Jam 25:00 tidak valid"),
+        ("31/02 10:00", "Tanggal 2026-02-31 tidak ada"),
+        ("2026-11-30 25:00", "Jam 25:00 tidak ada"),
+        ("10 Desember jam 25", "Jam 25:00 tidak ada"),
         ("2026-11-23 08:59", "sudah lewat"),
         ("2026-11-23 09:00", "sudah lewat"),
+        ("kemarin jam 9", "sudah lewat"),
         ("2029-01-01 09:00", "dua tahun"),
+        ("Jumat 10 Desember jam 9", "jatuh pada Kamis, 10 Desember 2026"),
     ],
 )
 def test_bad_dates(typed, part):
     with pytest.raises(rules.ForumInputError) as exc:
         rules.parse_when(typed, WIB, NOW)
     assert part in exc.value.text(ID)
+
+
+def test_bad_dates_in_english():
+    with pytest.raises(rules.ForumInputError) as exc:
+        rules.parse_when("Friday 10 December 9am", WIB, NOW)
+    assert "Thursday, 10 December 2026" in exc.value.text(EN)
+    with pytest.raises(rules.ForumInputError) as exc:
+        rules.parse_when("hello", WIB, NOW)
+    assert "Thursday 10 December 9am" in exc.value.text(EN), exc.value.text(EN)
 
 
 def test_when_is_shown_with_weekday_and_zone():
@@ -283,3 +364,32 @@ def test_the_start_is_checked_again_at_publication():
     with pytest.raises(rules.ForumInputError) as exc:
         rules.check_start(at, at)  # published when it starts
     assert "sudah lewat" in exc.value.text(ID)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=100),
+        st.from_regex(
+            r"(senin|kamis|besok|lusa|hari ini)? ?\d{1,2}[/ .-]\d{1,2}([/ .-]\d{2,4})? (jam|pukul)? ?\d{1,2}([.:]\d{2})?"
+            r" ?(pagi|siang|sore|malam)?",
+            fullmatch=True,
+        ),
+    )
+)
+def test_any_text_gives_a_start_ahead_or_a_reason(typed):
+    """Nothing typed makes the parser crash or accept a start that has passed."""
+    try:
+        at = rules.at_time_of(date(2026, 12, 10), typed, WIB, NOW)
+        assert at is None or at == local(2026, 12, 10, at.astimezone(WIB).hour, at.minute).astimezone(UTC)
+    except rules.ForumInputError as exc:
+        assert exc.text(ID) and exc.text(EN)
+    try:
+        said = rules.read_when(typed, WIB, NOW)
+    except rules.ForumInputError as exc:
+        assert exc.text(ID) and exc.text(EN)
+        return
+    if said.has_time:
+        assert NOW < said.at <= NOW + rules.MAX_AHEAD
+    else:
+        assert said.day >= NOW.astimezone(WIB).date()

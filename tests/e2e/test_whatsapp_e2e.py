@@ -266,7 +266,7 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
     out = await officer.send(f"/balas {number} Terima kasih, tim kami meninjau lokasi besok pagi.")
     assert "Jawaban terkirim" in text_of(out)
     got = await ani.settle()
-    assert [kind_of(m) for m in got] == ["text"] and "tim kami meninjau lokasi besok pagi" in got[0]["text"]
+    assert [kind_of(m) for m in got] == ["button"] and "tim kami meninjau lokasi besok pagi" in got[0]["text"]
     assert got[0]["template"] is None  # inside the 24-hour window: free-form
 
     # ---- 25 hours later the window has closed: the resolution goes out as the template --------

@@ -130,7 +130,7 @@ async def test_language_switch_sticks(dispatcher, db):
     await dispatcher.handle(choice("u1", "lang:en"))
     assert (await outbox_texts(db, "u1"))[-1].startswith("Language changed to English")
     await dispatcher.handle(text("u1", "Jalan di depan rumah saya rusak parah dan belum diperbaiki"))
-    assert "I did not understand" in (await outbox_texts(db, "u1"))[-1]
+    assert "Shall we file this as a complaint?" in (await outbox_texts(db, "u1"))[-1]
     await dispatcher.handle(text("u1", "/language id"))
     assert (await outbox_texts(db, "u1"))[-1].startswith("Bahasa diganti ke Bahasa Indonesia")
 
@@ -141,6 +141,10 @@ async def test_language_detected_from_longer_free_text_and_hint(dispatcher, db):
     await dispatcher.handle(text("u3", "/start", hint="id"))
     await dispatcher.handle(choice("u3", "consent:yes"))
     await dispatcher.handle(text("u3", "Hello, I would like to know how to report a broken street light"))
+    assert "Shall we file this as a complaint?" in (await outbox_texts(db, "u3"))[-1]
+    await dispatcher.handle(text("u3", "no"))
+    assert "that message was not sent" in (await outbox_texts(db, "u3"))[-1]
+    await dispatcher.handle(text("u3", "Why?"))
     assert "I did not understand" in (await outbox_texts(db, "u3"))[-1]
 
 
@@ -223,7 +227,7 @@ async def test_language_chosen_on_the_consent_screen_reshows_the_notice(dispatch
     assert (await outbox_texts(db, "u9"))[-1].startswith("Before we start, we need your consent")
     async with db.unit_of_work() as uow:
         state = (await uow.session.execute(select(ConversationState))).scalar_one()
-    assert (state.flow, state.data) == ("consent", {"start": "skm_PUPR-BM"})  # the deep link survives
+    assert state.flow == "consent" and state.data["start"] == "skm_PUPR-BM"  # the deep link survives
 
 
 async def test_the_after_commit_hook_runs_right_after_each_commit(dispatcher, monkeypatch):

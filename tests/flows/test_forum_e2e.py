@@ -1,5 +1,7 @@
-"""FKP end to end through PTB against the fake Bot API server: a coordinator creates a forum and
-sees an agenda proposed from seeded SKM and complaint data; subscribers are announced to; a
+"""FKP end to end through PTB against the fake Bot API server: a coordinator creates a forum by
+typing every answer and sees an agenda proposed from seeded SKM and complaint data of the current
+period; the wizard's summary edits one field and comes back, takes an agenda typed line by line,
+reads dates back; subscribers are announced to; a
 citizen registers and sends anonymous input; the day-before reminder goes out once; the berita
 acara reaches the participants and the subscribed contributors, nobody else. Plus the export."""
 
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,12 +29,12 @@ from handlers.forum.forum_buttons import (
     upcoming_link,
 )
 from storage.complaint_repo import ComplaintRepo
-from storage.models import ForumInput, ForumReminder, SurveyResponse, User
-from testkit.tg_chat import buttons, person, quiet, running, text_of
+from storage.models import Forum, ForumInput, ForumReminder, SurveyResponse, User
+from testkit.tg_chat import buttons, labels, person, quiet, running, text_of
 from tests.jobs.test_jobs_e2e import kanal, run_job
 
 WIB = ZoneInfo("Asia/Jakarta")
-S1 = datetime(2026, 3, 10, 9, 0, tzinfo=WIB)  # inside 2026-S1, the "last period" seen from November 2026
+S2 = datetime(2026, 9, 10, 9, 0, tzinfo=WIB)  # inside 2026-S2, the current period seen from November 2026
 # three PDAM questionnaires: NRR U1 3,67 · U2 3,00 · U3 2,00 · U4–U6 4,00 · U7 2,33 · U8–U9 4,00
 ANSWERS = [[4, 3, 2, 4, 4, 4, 3, 4, 4], [3, 3, 1, 4, 4, 4, 2, 4, 4], [4, 3, 3, 4, 4, 4, 2, 4, 4]]
 TOPICS = ["air tidak mengalir"] * 3 + ["tagihan air"] * 2 + ["pipa bocor"]
@@ -58,15 +60,16 @@ async def user_id(app, chat_id: int) -> int:
 
 
 async def seed(app, *, complainants: dict[int, datetime]) -> None:
-    """S1 data of PDAM (SKM and complaints with topics), plus noise that must not count: another
-    OPD's complaints in S1 and a PDAM questionnaire in S2. ``complainants``: user id → when that
-    citizen filed a PDAM complaint."""
+    """S2 (current period) data of PDAM (SKM and complaints with topics), plus noise that must not
+    count: another OPD's complaints in S2 and a PDAM questionnaire of the previous period (S1), which
+    the agenda used to be built from. ``complainants``: user id → when that citizen filed a PDAM
+    complaint."""
     async with app.db.unit_of_work() as uow:
         s = uow.session
         from storage import Repo
 
         for i, answers in enumerate(ANSWERS + [[1] * 9]):
-            finished = S1 + timedelta(days=i) if i < 3 else datetime(2026, 11, 2, 9, 0, tzinfo=WIB)
+            finished = S2 + timedelta(days=i) if i < 3 else datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
             respondent = await Repo(s).get_or_create_user("web", f"seed-{i}", finished)
             row = SurveyResponse(
                 user_id=respondent.id,
@@ -74,7 +77,7 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
                 opd_code="PDAM",
                 service_code=None,
                 channel="telegram",
-                period_key="2026-S1" if i < 3 else "2026-S2",
+                period_key="2026-S2" if i < 3 else "2026-S1",
                 status="complete",
                 started_at=finished - timedelta(minutes=4),
                 finished_at=finished,
@@ -84,8 +87,8 @@ async def seed(app, *, complainants: dict[int, datetime]) -> None:
                 setattr(row, f"u{k + 1}", v)
             s.add(row)
         repo = ComplaintRepo(s)
-        filed = [("PDAM", topic, None, S1 + timedelta(days=i)) for i, topic in enumerate(TOPICS)]
-        filed += [("PUPR", "jalan rusak", None, S1)] * 4
+        filed = [("PDAM", topic, None, S2 + timedelta(days=i)) for i, topic in enumerate(TOPICS)]
+        filed += [("PUPR", "jalan rusak", None, S2)] * 4
         filed += [("PDAM", "air tidak mengalir", uid, at) for uid, at in complainants.items()]
         for opd, topic, uid, at in filed:
             await repo.create(
@@ -133,36 +136,47 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     out = await citra.send("/forum langganan DLH")  # pressing again stops it
     assert "dihentikan" in text_of(out)
 
-    # ---- the coordinator creates a forum; the agenda comes from the S1 data --------------------
+    # ---- the coordinator creates a forum, typing every answer; the agenda comes from the S2 data --
     out = await coord.send("/forumbaru")
-    assert "forumbaru:opd:PDAM" in buttons(out[-1])
-    await coord.press("forumbaru:opd:PDAM")
+    numbered = {v: k for k, v in labels(out[-1]).items()}
+    assert numbered["forumbaru:opd:PDAM"].startswith("9 · Perumda Air Minum"), numbered  # the number may be typed
+    out = await coord.send("dinas")  # several OPDs are "Dinas …": asked again, with why
+    assert "tidak saya kenali, atau ada beberapa yang mirip" in text_of(out) and "forumbaru:opd:PDAM" in buttons(
+        out[-1]
+    )
+    await coord.send("air minum")  # a part of the OPD's name
     out = await coord.send("Air")  # too short
-    assert "terlalu pendek" in text_of(out)
+    assert "terlalu pendek" in text_of(out) and "Judul forum?" in text_of(out)
     await coord.send("Forum Konsultasi Publik Layanan Air Bersih")
     await coord.send("Gangguan aliran air dan tagihan")
     out = await coord.send("30/11/2026 jam 25:00")
-    assert "Jam 25:00 tidak valid" in text_of(out)
-    await coord.send("2026-11-30 09:00")
+    assert "Jam 25:00 tidak ada" in text_of(out) and "Kapan forum dimulai (WIB)?" in text_of(out)
+    out = await coord.send("Senin 30 November jam 9 pagi")
+    assert "Senin, 30 November 2026 pukul 09.00 WIB — betul?" in text_of(out)
+    out = await coord.send("iya")
+    assert "Tempatnya?" in text_of(out)
     await coord.send("Aula PDAM Tirta Sukamaju, Jl. Merdeka 1")
     out = await coord.send("lima puluh")
-    assert "Kuota harus berupa angka" in text_of(out)
-    await coord.send("50")
+    assert "Kuota harus berupa angka" in text_of(out) and "Kuota peserta" in text_of(out)
+    await coord.send("50 orang")
     out = await coord.send("Membahas gangguan air dan tagihan bersama pelanggan PDAM.")
+    assert "Deskripsi tersimpan (1 baris)" in text_of(out)
+    out = await coord.send("Selesai")
     agenda = text_of(out)
-    assert "Semester I 2026" in agenda
+    assert "Semester II 2026" in agenda and "Semester I 2026" not in agenda
     assert "3 responden, IKM 86,11 mutu B" in agenda
     assert (
         "U3 Waktu Penyelesaian (NRR 2,00); U7 Perilaku Pelaksana (NRR 2,33); U2 Sistem, Mekanisme, dan Prosedur (NRR 3,00)"
         in agenda
     )
     assert (
-        "dari 6 pengaduan): air tidak mengalir (3 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)"
+        "dari 8 pengaduan): air tidak mengalir (5 pengaduan); tagihan air (2 pengaduan); pipa bocor (1 pengaduan)"
         in agenda
     )
-    out = await coord.press("forumbaru:agenda:ok")
+    out = await coord.send("pakai")
     assert "Sen, 30 Nov 2026 09:00 WIB" in text_of(out), text_of(out)
-    out = await coord.press("forumbaru:publish")
+    assert "Unsur SKM terendah Semester II 2026" in text_of(out)
+    out = await coord.send("terbitkan")
     assert "Forum #1 diterbitkan dan diumumkan ke 3 pelanggan" in text_of(out)
 
     for citizen in (ani, budi, citra):
@@ -251,6 +265,96 @@ async def test_forum_from_agenda_to_berita_acara(world, tmp_path):
     assert [(r[2], r[4]) for r in inputs] == [
         ("anonim", "Mohon jadwal gangguan air diumumkan lebih awal lewat WhatsApp.")
     ]
+
+
+async def test_wizard_edits_from_the_summary_lines_and_dates(world):
+    """A date without a time asks for it; the date is read back and a new try replaces it; the
+    agenda typed line by line keeps every line; each edit button of the summary changes one field
+    and comes back to the summary; a typed reply that is no choice says why. The agenda proposal
+    falls back to the previous period when the current one has no data."""
+    tg, app, clock = world
+    coord = await person(tg, app, 900, "Bu Koordinator", role="coordinator")
+    async with app.db.unit_of_work() as uow:  # DLH: complaints in the previous period (S1) only
+        for topic in ("sampah menumpuk", "sampah menumpuk", "TPS liar"):
+            at = datetime(2026, 4, 6, 9, 0, tzinfo=WIB)
+            await ComplaintRepo(uow.session).create(
+                number_year=2026,
+                citizen_user_id=None,
+                channel="telegram",
+                text=f"Keluhan {topic} di lingkungan kami",
+                privacy="biasa",
+                state="tindak_lanjut",
+                opd_code="DLH",
+                topic=topic,
+                filed_at=at,
+                updated_at=at,
+            )
+        await uow.commit()
+
+    await coord.send("/forumbaru")
+    out = await coord.send("dinas xyz")
+    assert "tidak saya kenali" in text_of(out) and "forumbaru:opd:DLH" in buttons(out[-1])
+    await coord.send("DLH")
+    out = await coord.photo()  # not an answer to a text question: why, and the question again
+    assert "Jawab dengan teks" in text_of(out) and "Judul forum?" in text_of(out)
+    await coord.send("Forum Pengelolaan Sampah")
+    await coord.send("Jadwal angkut sampah")
+    out = await coord.send("Kamis 10 Desember")  # no time: asked for it, not midnight
+    assert "Kamis, 10 Desember 2026: jam berapa forum dimulai?" in text_of(out)
+    out = await coord.send("jam 3 sore")
+    assert "Kamis, 10 Desember 2026 pukul 15.00 WIB — betul?" in text_of(out)
+    assert "forumbaru:when:ok" in buttons(out[-1])
+    out = await coord.send("Jumat 10 Desember jam 9")  # not a yes: a new try, whose weekday is wrong
+    assert "jatuh pada Kamis, 10 Desember 2026" in text_of(out) and "Kapan forum dimulai" in text_of(out)
+    out = await coord.send("Jumat 11 Desember jam 7 malam")
+    assert "Jumat, 11 Desember 2026 pukul 19.00 WIB — betul?" in text_of(out)
+    out = await coord.press("forumbaru:when:ok")
+    assert "Tempatnya?" in text_of(out)
+    await coord.send("Balai Desa Sukamaju")
+    await coord.send("30")
+    await coord.send("Membahas jadwal angkut sampah dan TPS liar.")
+    out = await coord.send("Yang diundang: warga dan ketua RT.")  # a second line of the description
+    assert "Deskripsi tersimpan (2 baris)" in text_of(out)
+    out = await coord.press("forumbaru:more:done")
+    assert "Semester I 2026" in text_of(out) and "sampah menumpuk (2 pengaduan); TPS liar (1 pengaduan)" in text_of(out)
+    out = await coord.send("1. Pembukaan")
+    assert "Agenda tersimpan (1 baris)" in text_of(out) and "forumbaru:more:done" in buttons(out[-1])
+    await coord.send("2. Jadwal angkut sampah per RW")
+    out = await coord.send("3. TPS liar dan tanya jawab")
+    assert "Agenda tersimpan (3 baris)" in text_of(out)
+    out = await coord.send("Selesai acara")  # a line that looks like the button is still a line
+    assert "Agenda tersimpan (4 baris)" in text_of(out)
+    out = await coord.send("sudah")
+    summary = text_of(out)
+    assert "Jum, 11 Des 2026 19:00 WIB" in summary and "2. Jadwal angkut sampah per RW\n3. TPS liar" in summary
+    assert {"forumbaru:edit:title", "forumbaru:edit:when", "forumbaru:edit:agenda"} <= set(buttons(out[-1]))
+
+    out = await coord.send("halo")  # neither publish nor a field: why, and the summary again
+    assert "Forum belum diterbitkan" in text_of(out) and "forumbaru:publish" in buttons(out[-1])
+    out = await coord.press("forumbaru:edit:when")
+    assert "Sekarang: Jumat, 11 Desember 2026 pukul 19.00 WIB" in text_of(out)
+    out = await coord.send("besok jam 13.00")
+    assert "Selasa, 24 November 2026 pukul 13.00 WIB — betul?" in text_of(out)
+    out = await coord.send("betul")  # back to the summary, not on to the place
+    assert "Sel, 24 Nov 2026 13:00 WIB" in text_of(out) and "Tempatnya?" not in text_of(out)
+    out = await coord.press("forumbaru:edit:title")
+    assert "Sekarang: Forum Pengelolaan Sampah" in text_of(out)
+    out = await coord.send("Forum Konsultasi Sampah Sukamaju")
+    assert "Forum Konsultasi Sampah Sukamaju — Jadwal angkut sampah" in text_of(out)
+    out = await coord.send("ubah agenda")  # a field typed by its name
+    assert "Agenda sekarang:" in text_of(out) and "forumbaru:agenda:keep" in buttons(out[-1])
+    out = await coord.press("forumbaru:agenda:keep")
+    assert "3. TPS liar dan tanya jawab\nSelesai acara" in text_of(out)
+    out = await coord.press("forumbaru:publish")
+    assert "Forum #1 diterbitkan" in text_of(out)
+    async with app.db.unit_of_work() as uow:
+        f = (await uow.session.execute(select(Forum))).scalar_one()
+    assert f.title == "Forum Konsultasi Sampah Sukamaju" and f.opd_code == "DLH" and f.capacity == 30
+    starts = f.starts_at if f.starts_at.tzinfo else f.starts_at.replace(tzinfo=UTC)
+    assert starts == local(date(2026, 11, 24), 13)
+    assert f.description == "Membahas jadwal angkut sampah dan TPS liar.\nYang diundang: warga dan ketua RT."
+    assert f.agenda == "1. Pembukaan\n2. Jadwal angkut sampah per RW\n3. TPS liar dan tanya jawab\nSelesai acara"
+    assert f.data_period_key == "2026-S1"
 
 
 async def test_cli_create_list_result_and_csv(world, tmp_path, monkeypatch):

@@ -52,7 +52,7 @@ async def test_questionnaires_and_coordinator_ikm(world, db):
     for index, pick in enumerate((1, 1, 2, 3)):
         out = await a.press(f"skm:p:{index}:{pick}")
     assert "Pertanyaan 1 dari 9" in text_of(out)
-    assert list(labels(out[-1]))[:4] == ["Tidak sesuai", "Kurang sesuai", "Sesuai", "Sangat sesuai"]
+    assert list(labels(out[-1]))[:4] == ["1 · Tidak sesuai", "2 · Kurang sesuai", "3 · Sesuai", "4 · Sangat sesuai"]
     # answer U1 wrongly, go back, fix it
     out = await a.press("skm:a:0:1")
     assert "Pertanyaan 2 dari 9" in text_of(out) and "skm:back" in buttons(out[-1])

@@ -263,7 +263,8 @@ async def test_whatsapp_citizen_survey_complaint_answered_on_telegram_free_form_
     out = await officer.send(f"/balas {number} Petugas kami memperbaiki pipa distribusi di wilayah Anda hari ini.")
     assert "Jawaban terkirim" in text_of(out)
     got = await dewi.settle()
-    assert [kind(m) for m in got] == ["text"] and got[0]["template"] is None
+    # free-form inside the window, with the "Tanggapi" reply button (a typed answer works too)
+    assert [kind(m) for m in got] == ["button"] and got[0]["template"] is None
     assert number in got[0]["text"] and "memperbaiki pipa distribusi di wilayah Anda hari ini" in got[0]["text"]
 
     # ---- 4. another 90 minutes: the window has closed; /selesai goes out as the template ---------
@@ -314,7 +315,7 @@ async def test_anonim_complaint_from_whatsapp_shows_the_officer_no_name_and_no_n
     out = await officer.send(f"/balas {number} Tim kami menuju gang Melati untuk menutup kebocoran.")
     assert "Jawaban terkirim" in text_of(out)
     got = await joko.settle()  # the answer still reaches the anonymous citizen, on WhatsApp
-    assert [kind(m) for m in got] == ["text"] and "menutup kebocoran" in got[0]["text"]
+    assert [kind(m) for m in got] == ["button"] and "menutup kebocoran" in got[0]["text"]
     async with db.unit_of_work() as uow:
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
     assert (c.privacy, c.opd_code, c.channel) == ("anonim", "PDAM", "whatsapp")

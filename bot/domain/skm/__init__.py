@@ -28,6 +28,7 @@ from bot.domain.skm.catalogue import (
     Element,
     ProfileField,
     ProfileOption,
+    age_band,
 )
 from bot.domain.skm.ikm import (
     GRADE_TABLE,
@@ -82,6 +83,7 @@ from bot.domain.skm.sample import (
 )
 
 __all__ = [
+    "age_band",
     "ELEMENTS",
     "ELEMENT_BY_CODE",
     "ELEMENT_CODES",

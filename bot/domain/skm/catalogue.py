@@ -125,6 +125,18 @@ class ProfileField:
         return tuple(o.code for o in self.options)
 
 
+def age_band(years: int) -> str | None:
+    """The "umur" option an age typed in years falls in ("35" → "30-39"); None when no age."""
+    if not 10 <= years <= 120:
+        return None
+    if years < 20:
+        return "<20"
+    if years >= 60:
+        return "60+"
+    low = years // 10 * 10
+    return f"{low}-{low + 9}"
+
+
 PROFILE_FIELDS: dict[str, ProfileField] = {
     f.key: f
     for f in (
