@@ -10,13 +10,13 @@ on ``state = 'selesai'``, :meth:`storage.sla_repo.SlaRepo.autoclose`).
 from __future__ import annotations
 
 from bot.domain import complaint_rules
-from bot.domain.i18n import N_
+from bot.domain.i18n import N_, day_count
 from bot.domain.messages import Reply
 from bot.domain.sla import autoclose_bound
 from scheduler.job_context import JobContext, JobResult, chunks
 
 AUTOCLOSE_TEXT = N_(
-    "🔒 Laporan {number} ditutup otomatis karena tidak ada konfirmasi dalam {days} hari sejak dinyatakan selesai. "
+    "🔒 Laporan {number} ditutup otomatis karena tidak ada penilaian dalam {days} sejak dinyatakan selesai. "
     "Terima kasih telah melapor. Jika masalahnya muncul lagi, buat laporan baru dengan /lapor."
 )
 
@@ -42,7 +42,10 @@ async def autoclose(ctx: JobContext) -> JobResult:
                 if person is None:
                     continue
                 t = ctx.notifier.translator_for(person)
-                reply = Reply(text=t(AUTOCLOSE_TEXT, number=number, days=days), purpose="notification")
+                reply = Reply(
+                    text=t(AUTOCLOSE_TEXT, number=number, days=day_count(t, days, working=working)),
+                    purpose="notification",
+                )
                 result.add("messages", ctx.notify(uow.outbox, person, reply, now))
             await uow.commit()
         ctx.woke()

@@ -23,7 +23,7 @@ SUMMARY = N_("📣 {count} pengaduan baru lagi untuk {queue}:")
 MORE = N_("… dan {n} lainnya.")
 SEE_QUEUE = N_("Lihat semuanya dengan /antrian.")
 SEE_TRIAGE = N_("Lihat semuanya dengan /triase.")
-TRIAGE_QUEUE = N_("triase")
+TRIAGE_QUEUE = N_("diarahkan ke OPD")
 
 
 def summary(t: Translator, queue: str, complaints: Sequence, *, triage: bool) -> str:

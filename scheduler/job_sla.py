@@ -52,7 +52,7 @@ MEMO_KEY = "sla_full_scan_day"
 
 _KIND_ORDER = {"escalation": 0, "overdue": 1, "due": 2, "before": 3}
 _HEADINGS = {
-    "escalation": N_("🚨 Eskalasi — lewat batas {stage} {days} hari kerja atau lebih:"),
+    "escalation": N_("🚨 Perlu perhatian koordinator — lewat batas {stage} {days} hari kerja atau lebih:"),
     "overdue": N_("⚠️ Lewat batas {stage}:"),
     "due": N_("⏰ Hari ini batas {stage}:"),
     "before": N_("⏰ Mendekati batas {stage} ({days} hari kerja lagi):"),
@@ -73,7 +73,7 @@ def _reminder_line(t: Translator, item: ReminderItem, cal: WorkCalendar, role: s
     c = item.complaint
     parts = [c.number]
     if item.due.kind == "escalation" or role == Role.COORDINATOR:
-        parts.append(c.opd_code or t("Triase"))
+        parts.append(c.opd_code or t("Belum diarahkan"))
     deadline = stage_deadline(item.stage, c)
     parts.append(t("batas {date}", date=_format_day(t.lang, cal.local_date(deadline))))
     if item.due.overdue_days:
@@ -108,15 +108,13 @@ def reminder_reply(
         lines.append(t("… dan {n} lainnya.", n=len(ordered) - MAX_REMINDER_LINES))
     lines += [
         "",
-        t("Buka /triase atau /lihat <nomor>.")
-        if role == Role.COORDINATOR
-        else t("Buka /antrian untuk menindaklanjuti."),
+        t("Buka /triase atau /lihat <nomor>.") if role == Role.COORDINATOR else t("Buka /antrian untuk menanganinya."),
     ]
     numbers = list(dict.fromkeys(i.complaint.number for i in ordered))[:5]
     escalation = any(i.due.kind == "escalation" for i in items)
     return Reply(
         text="\n".join(lines),
-        title=t("Eskalasi pengaduan") if escalation else t("Pengingat batas waktu pengaduan"),
+        title=t("Pengaduan terlambat") if escalation else t("Pengingat batas waktu pengaduan"),
         choices=tuple(Choice(n, f"/lihat {n}") for n in numbers),
         purpose="notification",
     )

@@ -213,6 +213,22 @@ class ComplaintRepo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def all_for_citizen(self, user_id: int) -> Sequence[Complaint]:
+        """Every complaint the person filed, oldest first (``/datasaya``: what is stored about me)."""
+        stmt = select(Complaint).where(Complaint.citizen_user_id == user_id).order_by(Complaint.filed_at, Complaint.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def photo_counts(self, complaint_ids: Sequence[int]) -> dict[int, int]:
+        """The number of photos of each of ``complaint_ids`` (absent: none)."""
+        if not complaint_ids:
+            return {}
+        stmt = (
+            select(ComplaintPhoto.complaint_id, func.count())
+            .where(ComplaintPhoto.complaint_id.in_(list(complaint_ids)))
+            .group_by(ComplaintPhoto.complaint_id)
+        )
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
     async def queue(self, opd_code: str, *, limit: int = 10, offset: int = 0) -> Page:
         """The OPD's open complaints, nearest (or most overdue) completion deadline first."""
         where = (Complaint.opd_code == opd_code, queue_open())

@@ -189,6 +189,17 @@ class ForumRepo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def rsvps_of(self, user_id: int) -> list[tuple[Forum, ForumRsvp]]:
+        """Every registration of the person (kept or cancelled) with its forum, by forum date
+        (``/datasaya``: what is stored about me)."""
+        stmt = (
+            select(Forum, ForumRsvp)
+            .join(ForumRsvp, ForumRsvp.forum_id == Forum.id)
+            .where(ForumRsvp.user_id == user_id)
+            .order_by(Forum.starts_at, Forum.id)
+        )
+        return [(f, r) for f, r in (await self.session.execute(stmt)).all()]
+
     async def attendees(self, forum_id: int, *, include_cancelled: bool = False) -> list[Attendee]:
         stmt = (
             select(ForumRsvp, User)

@@ -228,6 +228,17 @@ class SkmRepo:
         row = {"user_id": user_id, "updated_at": now, **{k: values[k] for k in fields}}
         await self.session.execute(_save_profile_statement(self.session.bind.dialect.name, fields), row)
 
+    async def answered_by(self, user_id: int) -> list[tuple[str, str, str, int]]:
+        """The person's questionnaires as (period, unit code, status, count), by period and unit
+        (``/datasaya``: what is stored about me)."""
+        stmt = (
+            select(SurveyResponse.period_key, SurveyResponse.unit_code, SurveyResponse.status, func.count())
+            .where(SurveyResponse.user_id == user_id)
+            .group_by(SurveyResponse.period_key, SurveyResponse.unit_code, SurveyResponse.status)
+            .order_by(SurveyResponse.period_key, SurveyResponse.unit_code, SurveyResponse.status)
+        )
+        return [(p, u, s, n) for p, u, s, n in (await self.session.execute(stmt)).all()]
+
     # ---- questionnaires -------------------------------------------------------------------
     def start(
         self,

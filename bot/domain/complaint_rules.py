@@ -52,19 +52,23 @@ OPEN_STATES: tuple[ComplaintState, ...] = (
     ComplaintState.DISPOSISI,
     ComplaintState.TINDAK_LANJUT,
 )
+#: what a state means to the citizen who filed the complaint, in plain words (``{opd}``: the OPD's
+#: name); staff see their own labels
 STATE_LABELS = {
-    ComplaintState.TRIASE: N_("Menunggu verifikasi (triase)"),
-    ComplaintState.DISPOSISI: N_("Didisposisikan ke OPD"),
-    ComplaintState.TINDAK_LANJUT: N_("Ditindaklanjuti"),
-    ComplaintState.SELESAI: N_("Selesai, menunggu konfirmasi Anda"),
-    ComplaintState.DITUTUP: N_("Ditutup"),
+    ComplaintState.TRIASE: N_("Sedang diperiksa petugas"),
+    ComplaintState.DISPOSISI: N_("Sudah diteruskan ke {opd}, menunggu tanggapan"),
+    ComplaintState.TINDAK_LANJUT: N_("Sedang dikerjakan {opd}"),
+    ComplaintState.SELESAI: N_("Sudah selesai, menunggu penilaian Anda"),
+    ComplaintState.DITUTUP: N_("Selesai dan ditutup"),
 }
 PRIVACY: tuple[Privacy, ...] = tuple(Privacy)
 PRIVACY_LABELS = {Privacy.BIASA: N_("Biasa"), Privacy.RAHASIA: N_("Rahasia"), Privacy.ANONIM: N_("Anonim")}
 CLASSES = ("keluhan", "sengketa", "lapangan")
 SYSTEM = "system"  # the actor of what no person does (the autoclose job)
 
-MIN_TEXT = 15
+MIN_WORDS = 3  # a complaint says what, where, since when
+MIN_TEXT = 10  # characters, with the words: "ab cd ef" is no report
+WORD_RE = re.compile(r"\w{2,}")
 MAX_TEXT = 4000
 MAX_PHOTOS = 5
 MAX_VOICES = 3  # voice notes (or audio files) kept with one complaint
@@ -160,13 +164,19 @@ def voice_description(length: str | None) -> str:
     return f"(pesan suara, {length})" if length else "(pesan suara)"
 
 
+def word_count(text: str) -> int:
+    """Words of two or more letters or digits ("a a a" is no report; "RT 03" counts two)."""
+    return len(WORD_RE.findall(text or ""))
+
+
 def validate_text(text: str | None) -> str | None:
-    """The problem statement's error msgid, or None when acceptable."""
+    """The problem statement's error msgid (placeholders ``{words}``, ``{max}``, ``{n}``), or None
+    when acceptable: at least ``MIN_WORDS`` words and ``MIN_TEXT`` characters."""
     body = (text or "").strip()
-    if len(body) < MIN_TEXT:
-        return N_("Ceritakan sedikit lebih lengkap (minimal {min} karakter): apa masalahnya, di mana, sejak kapan.")
+    if word_count(body) < MIN_WORDS or len(body) < MIN_TEXT:
+        return N_("Ceritakan sedikit lebih lengkap (minimal {words} kata): apa masalahnya, di mana, sejak kapan.")
     if len(body) > MAX_TEXT:
         return N_(
-            "Laporan terlalu panjang ({n} karakter). Maksimal {max} karakter; ringkas atau bagi menjadi beberapa laporan."  # noqa: E501 - one msgid
+            "Laporan terlalu panjang ({n} huruf). Paling banyak {max} huruf; ringkas atau bagi menjadi beberapa laporan."  # noqa: E501 - one msgid
         )
     return None

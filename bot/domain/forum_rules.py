@@ -112,11 +112,11 @@ def check_length(text: str, bounds: tuple[int, int], what: str) -> str:
     lo, hi = bounds
     if len(value) < lo:
         raise ForumInputError(
-            N_("{what} terlalu pendek ({n} karakter); minimal {min} karakter."), what=what, n=len(value), min=lo
+            N_("{what} terlalu pendek ({n} huruf); paling sedikit {min} huruf."), what=what, n=len(value), min=lo
         )
     if len(value) > hi:
         raise ForumInputError(
-            N_("{what} terlalu panjang ({n} karakter); maksimal {max} karakter."), what=what, n=len(value), max=hi
+            N_("{what} terlalu panjang ({n} huruf); paling banyak {max} huruf."), what=what, n=len(value), max=hi
         )
     return value
 
@@ -592,7 +592,7 @@ def render_agenda(p: AgendaProposal, t: Callable[..., str], lang: str) -> str:
     else:
         items.append(t("Pengaduan {period}: belum ada pengaduan bertopik", period=p.period_label))
     items.append(t("Masukan tertulis dan tanggapan peserta"))
-    items.append(t("Kesepakatan perbaikan, rencana tindak lanjut, dan penandatanganan berita acara"))
+    items.append(t("Kesepakatan perbaikan, langkah berikutnya, dan penandatanganan berita acara"))
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
 
 

@@ -54,7 +54,7 @@ HANDLING = ("disposisi", "tindak_lanjut")
 DAILY_KINDS = ("before", "due")  # the kinds whose scan ranges are bounded (see the docstring)
 
 STAGE_LABELS = {
-    "triage": N_("verifikasi (triase)"),
+    "triage": N_("pemeriksaan awal"),
     "response": N_("tanggapan pertama"),
     "completion": N_("penyelesaian"),
 }

@@ -18,7 +18,9 @@ from storage.region_repo import RegionRepo
 
 
 class Reader(Protocol):
-    """Whom a date is formatted for (a ``Turn``): only the language is read."""
+    """Whom a date is formatted for: only the language is read. Pass the reader's translator
+    (``turn.translator_for(officer)``, ``notifier.translator_for(person)``) for a message to someone
+    else; a ``Turn`` formats in the sender's language, right only for the sender's own replies."""
 
     lang: str
 

@@ -206,7 +206,7 @@ def _day(lang: str, ctx: RegionContext, at: datetime | date) -> str:
 
 
 def opd_label(t: Translator, opd: str | None) -> str:
-    return opd if opd else t("Triase")
+    return opd if opd else t("Belum diarahkan")
 
 
 def _movement(t: Translator, lang: str, o: OpdIkm) -> str:
@@ -382,7 +382,7 @@ def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:
                 units=", ".join(s.unit_name for s in data.small_samples[:MAX_SMALL_SAMPLES]),
             )
         )
-    lines += ["", t("Buka /antrian untuk menindaklanjuti.")]
+    lines += ["", t("Buka /antrian untuk menanganinya.")]
     return "\n".join(lines)
 
 
@@ -422,7 +422,7 @@ def coordinator_reply(t: Translator, ctx: RegionContext, data: DigestData, png: 
         text=coordinator_text(t, ctx, data),
         title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)),
         image=image,
-        choices=(Choice(t("📥 Triase"), "/triase"),),
+        choices=(Choice(t("📥 Belum diarahkan"), "/triase"),),
     )
 
 

@@ -723,13 +723,13 @@ QUALITY_HEADER = [
     "Selesai (n)",
     "Tidak selesai",
     "% tidak selesai",
-    "Straight-lining",
-    "% straight-lining",
+    "Jawaban seragam",
+    "% jawaban seragam",
     "Median waktu (detik)",
     "Terlalu cepat",
     "% terlalu cepat",
     "Duplikat (orang)",
-    "Cronbach alpha",
+    "Alfa Cronbach",
     *(f"r item-total {c}" for c in ELEMENT_CODES),
     "Status sampel",
     "Catatan",
@@ -745,12 +745,12 @@ SEGMENT_HEADER = [
     "Selesai (n)",
     "Tidak selesai",
     "% tidak selesai",
-    "Straight-lining",
-    "% straight-lining",
+    "Jawaban seragam",
+    "% jawaban seragam",
     "Terlalu cepat",
     "% terlalu cepat",
     "Duplikat (orang)",
-    "Cronbach alpha",
+    "Alfa Cronbach",
     *(f"r item-total {c}" for c in ELEMENT_CODES),
     "Catatan",
 ]
@@ -770,10 +770,10 @@ def _write_quality(ws, report: SkmReport) -> None:
     ws.append([_period_text(report)])
     ws.append(
         [
-            "Terlalu cepat: waktu pengisian di bawah 1/3 median unit. Straight-lining: sembilan jawaban sama. "
+            "Terlalu cepat: waktu pengisian di bawah 1/3 median unit. Jawaban seragam: sembilan jawaban sama. "
             "Duplikat: orang yang mengisi lebih dari sekali untuk unit yang sama dalam periode ini, "
             "atau memulai berulang kali. "
-            "Alpha dan korelasi item-total dari kuesioner yang kesembilan unsurnya terisi."
+            "Alfa Cronbach dan korelasi item-total dari kuesioner yang kesembilan unsurnya terisi."
         ]
     )
     ws.append(_header(ws, QUALITY_HEADER))

@@ -1,5 +1,5 @@
 """The account flows: /start with the consent gate, the main menu, /bantuan, /batal, /bahasa,
-/hapusdata, /gabung, the fallback and the answer to a forbidden command.
+/datasaya, /hapusdata, /gabung, the fallback and the answer to a forbidden command.
 
 ``router`` includes the modules' routers in the order /bantuan lists their commands. Other flows
 end with the main menu: ``show_menu`` is re-exported here for them.
@@ -17,6 +17,7 @@ from handlers.account import (
     account_join,
     account_language,
     account_menu,
+    account_mydata,
     account_staff,
     account_start,
 )
@@ -31,6 +32,7 @@ for _module in (
     account_help,
     account_cancel,
     account_language,
+    account_mydata,
     account_erase,
     account_join,
     account_staff,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.complaint_rules import Role
+from bot.domain.i18n import unsupported_name
 from bot.domain.messages import Kind
 from bot.domain.typed import normalise
 from bot.engine.router import Router
@@ -83,7 +84,7 @@ async def fallback(turn: Turn) -> None:
     if inbound.kind is Kind.UNSUPPORTED:
         text = t(
             "Maaf, pesan jenis ini ({kind}) belum bisa kami baca. Silakan kirim teks atau pilih tombol.",
-            kind=inbound.unsupported_type or t("lainnya"),
+            kind=unsupported_name(t, inbound.unsupported_type),
         )
     elif inbound.kind is Kind.CHOICE:
         text = t("Tombol itu sudah tidak berlaku. Silakan pilih dari menu terbaru:")

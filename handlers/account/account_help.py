@@ -16,7 +16,7 @@ async def help_(turn: Turn, args: str) -> None:
     lines = [t("Perintah yang bisa Anda pakai ({role}):", role=t(ROLE_NAMES.get(turn.user.role, "warga")))]
     for cmd in turn.router.commands_for(turn.user.role):
         names = " ".join(f"/{n}" for n in cmd.names)
-        usage = f" {cmd.usage}" if cmd.usage else ""
+        usage = f" {t(cmd.usage)}" if cmd.usage else ""
         lines.append(f"• {names}{usage} — {t(cmd.description)}")
     lines.append("")
     lines.append(t("Anda juga bisa memakai tombol menu. Ketik /batal untuk keluar dari proses apa pun."))

@@ -73,7 +73,8 @@ async def _set_language(turn: Turn, code: str) -> None:
     turn.audit("language_set", subject_type="user", subject_id=str(turn.user.id), language=code)
     t = turn.t
     if turn.user.consent_at is None:  # the notice again, now in the chosen language
-        await ask_consent(turn, ((previous or {}).get("data") or {}).get("start", ""))
+        kept = (previous or {}).get("data") or {}
+        await ask_consent(turn, kept.get("start", ""), kept.get("pending"))
     elif previous and previous.get("flow"):
         turn.set_state(previous["flow"], previous["step"], previous.get("data") or {})
         turn.reply(

@@ -23,16 +23,16 @@ PAGE = 8
 
 ACTION_EVENT_LABELS = {
     "filed": N_("Laporan diterima"),
-    "routed": N_("Didisposisikan ke {opd}"),
+    "routed": N_("Diteruskan koordinator ke {opd}"),
     "auto_routed": N_("Diteruskan otomatis ke {opd}"),
-    "to_triage": N_("Menunggu verifikasi koordinator"),
+    "to_triage": N_("Menunggu diperiksa koordinator"),
     "answer": N_("Jawaban petugas"),
     "resolve": N_("Dinyatakan selesai"),
     "forward": N_("Diteruskan ke {opd}"),
     "return": N_("Dikembalikan ke koordinator"),
     "rate_good": N_("Pelapor puas; ditutup"),
     "rate_bad": N_("Pelapor tidak puas; dibuka kembali"),
-    "autoclose": N_("Ditutup otomatis (tidak ada konfirmasi)"),
+    "autoclose": N_("Ditutup otomatis (pelapor tidak memberi penilaian)"),
     "followup": N_("Tambahan dari pelapor"),
 }
 
@@ -71,16 +71,20 @@ def page_number(turn: Turn, command: str, word: str | None) -> int | None:
     return None
 
 
-def state_label(t: Translator, state: str) -> str:
-    return t(rules.STATE_LABELS.get(state, state))
+def state_label(t: Translator, state: str, opd: str = "") -> str:
+    """The citizen's words for ``state``; ``opd`` is the name of the OPD that has the complaint."""
+    return t(rules.STATE_LABELS.get(state, state), opd=opd or t("instansi yang berwenang"))
 
 
-def overdue_mark(turn: Turn, ctx: RegionContext, c: Complaint) -> str:
+def overdue_mark(turn: Turn, ctx: RegionContext, c: Complaint, t: Translator | None = None) -> str:
+    """ " ⚠️ lewat 2 hari kerja" when the completion deadline has passed, in ``t``'s language (the
+    reader's; the sender's by default)."""
+    t = t or turn.t
     if c.completion_due_at is None or c.state not in rules.OPEN_STATES:
         return ""
     if turn.now > c.completion_due_at:
         days = ctx.calendar.working_days_between(c.completion_due_at, turn.now)
-        return " ⚠️ " + turn.t("lewat {n} hari kerja", n=max(days, 1)) if days else " ⚠️ " + turn.t("lewat batas")
+        return " ⚠️ " + t("lewat {n} hari kerja", n=max(days, 1)) if days else " ⚠️ " + t("lewat batas")
     return ""
 
 
@@ -93,12 +97,14 @@ def complaint_card(
     if c.latitude is not None and c.longitude is not None:
         lines.append(t("📍 Lokasi: {lat:.5f}, {lon:.5f}", lat=c.latitude, lon=c.longitude))
     lines.append(reporter_line(t, c, citizen))
-    lines.append(t("Status: {state}", state=t(rules.STATE_LABELS[c.state])))
+    opd = ctx.opd_names.get(c.opd_code, c.opd_code) if c.opd_code else ""
+    lines.append(t("Status: {state}", state=state_label(t, c.state, opd)))
     if c.opd_code:
-        lines.append(t("OPD: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))
-    lines.append(t("Batas tanggapan pertama: {date}", date=fmt_date(turn, ctx, c.response_due_at)))
+        lines.append(t("OPD: {opd}", opd=opd))
+    # dates in the reader's language (t), not the sender's: the reader may speak another one
+    lines.append(t("Batas tanggapan pertama: {date}", date=fmt_date(t, ctx, c.response_due_at)))
     lines.append(
-        t("Batas penyelesaian: {date}", date=fmt_date(turn, ctx, c.completion_due_at)) + overdue_mark(turn, ctx, c)
+        t("Batas penyelesaian: {date}", date=fmt_date(t, ctx, c.completion_due_at)) + overdue_mark(turn, ctx, c, t)
     )
     return "\n".join(lines)
 
@@ -117,20 +123,18 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
     else:
         who = t("Sistem")
     body = f"\n  “{short(ev.text, 500)}”" if ev.text and ev.action != "filed" else ""
-    return f"• {fmt_datetime(turn, ctx, ev.at)} · {who}: {label}{body}"
+    return f"• {fmt_datetime(t, ctx, ev.at)} · {who}: {label}{body}"
 
 
 def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint) -> str:
     """One complaint of a paged staff list (/antrian, /triase)."""
     due = c.triage_due_at if c.state == ComplaintState.TRIASE else c.completion_due_at
     suggestion = (
-        t(" · usulan: {opd}", opd=c.suggested_opd) if c.state == ComplaintState.TRIASE and c.suggested_opd else ""
+        t(" · saran: {opd}", opd=c.suggested_opd) if c.state == ComplaintState.TRIASE and c.suggested_opd else ""
     )
-    deadline = t("batas {date}", date=fmt_date(turn, ctx, due))
-    return (
-        f"{i}. {c.number} · {state_label(t, c.state)} · {deadline}{overdue_mark(turn, ctx, c)}{suggestion}\n"
-        f"   {short(c.text, 80)}"
-    )
+    deadline = t("batas {date}", date=fmt_date(t, ctx, due))
+    label = state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", c.opd_code or ""))
+    return f"{i}. {c.number} · {label} · {deadline}{overdue_mark(turn, ctx, c, t)}{suggestion}\n   {short(c.text, 80)}"
 
 
 def send_list(

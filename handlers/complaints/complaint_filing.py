@@ -104,8 +104,8 @@ async def lapor(turn: Turn, args: str) -> None:
     turn.reply(
         t(
             "Ceritakan masalah yang ingin Anda laporkan: apa yang terjadi, di mana, dan sejak kapan.\n"
-            "Tulis dalam satu pesan (minimal {min} karakter). Ketik /batal untuk keluar.",
-            min=rules.MIN_TEXT,
+            "Tulis dalam satu pesan, paling sedikit {words} kata. Ketik /batal untuk keluar.",
+            words=rules.MIN_WORDS,
         ),
         title=t("Buat pengaduan"),
     )
@@ -165,7 +165,7 @@ async def take_text(turn: Turn, text: str) -> None:
     t = turn.t
     problem = rules.validate_text(text)
     if problem:
-        turn.reply(t(problem, min=rules.MIN_TEXT, max=rules.MAX_TEXT, n=len(text.strip())), nav(t))
+        turn.reply(t(problem, words=rules.MIN_WORDS, max=rules.MAX_TEXT, n=len(text.strip())), nav(t))
         return
     data = {**turn.data, "text": text.strip()}
     await advance(turn, data, after(data, FilingStep.PHOTOS))
@@ -196,9 +196,9 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
             turn.reply(t("Petugas akan mendengar pesan suara Anda, juga jika Anda memilih Anonim."))
         turn.reply(
             t(
-                "Pilih kerahasiaan laporan:\n"
+                "Siapa yang boleh tahu nama Anda?\n"
                 "• Biasa — petugas yang menangani melihat nama Anda.\n"
-                "• Rahasia — isi laporan hanya dilihat OPD yang menangani dan koordinator.\n"
+                "• Rahasia — isi laporan hanya dilihat petugas yang menangani dan koordinator.\n"
                 "• Anonim — petugas tidak pernah tahu siapa Anda; jawaban tetap sampai ke Anda di sini."
             ),
             privacy_choices(t),
@@ -222,8 +222,8 @@ async def show_summary(turn: Turn, data: dict) -> None:
             t("📷 Foto: {n}", n=len(data.get("photos", []))),
             *([t("🎤 Pesan suara: {n}", n=len(data["voices"]))] if data.get("voices") else []),
             t("📍 Lokasi: {where}", where=where),
-            t("🔒 Kerahasiaan: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
-            t("🏢 Usulan OPD tujuan: {opd}", opd=opd),
+            t("🔒 Siapa yang tahu nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
+            t("🏢 Akan diteruskan ke: {opd}", opd=opd),
             "",
             t("Kirim laporan ini?"),
         ]
@@ -235,7 +235,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
             Choice(t("✏️ Ubah teks"), edit_value(FilingStep.TEXT)),
             Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS)),
             Choice(t("📍 Ubah lokasi"), edit_value(FilingStep.LOCATION)),
-            Choice(t("🔒 Ubah kerahasiaan"), edit_value(FilingStep.PRIVACY)),
+            Choice(t("🔒 Ubah siapa yang tahu nama"), edit_value(FilingStep.PRIVACY)),
             cancel_choice(t),
         ],
         title=t("Ringkasan laporan"),
@@ -290,8 +290,8 @@ async def take_photo(turn: Turn, data: dict, step: str) -> None:
         turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
         turn.reply(
             t(
-                "Foto diterima. Sekarang ceritakan masalahnya dalam satu pesan (minimal {min} karakter).",
-                min=rules.MIN_TEXT,
+                "Foto diterima. Sekarang ceritakan masalahnya dalam satu pesan, paling sedikit {words} kata.",
+                words=rules.MIN_WORDS,
             ),
             nav(t),
         )
@@ -340,7 +340,9 @@ async def text_step(turn: Turn, data: dict, answer: Answer) -> None:
         await take_text(turn, answer.text)
     else:
         t = turn.t
-        turn.reply(t("Mohon tuliskan laporan Anda sebagai teks (minimal {min} karakter).", min=rules.MIN_TEXT), nav(t))
+        turn.reply(
+            t("Mohon tuliskan laporan Anda sebagai teks, paling sedikit {words} kata.", words=rules.MIN_WORDS), nav(t)
+        )
 
 
 async def photos_step(turn: Turn, data: dict, answer: Answer) -> None:
@@ -362,7 +364,7 @@ async def location_step(turn: Turn, data: dict, answer: Answer) -> None:
     else:
         t = turn.t
         turn.reply(
-            t("Kirim lokasi, ketik alamat (minimal 5 karakter), atau tekan Lewati."),
+            t("Kirim lokasi, ketik alamat (nama jalan, desa atau patokan), atau tekan Lewati."),
             nav(t, Choice(t("⏭ Lewati"), SKIP)),
         )
         return
@@ -387,7 +389,7 @@ async def confirm_step(turn: Turn, data: dict, answer: Answer) -> None:
     what = edited_step(answer.choice)
     if what == FilingStep.TEXT:
         turn.set_state(FILING_FLOW, FilingStep.TEXT, data)
-        turn.reply(t("Tulis ulang laporan Anda (minimal {min} karakter):", min=rules.MIN_TEXT), nav(t))
+        turn.reply(t("Tulis ulang laporan Anda, paling sedikit {words} kata:", words=rules.MIN_WORDS), nav(t))
     elif what == FilingStep.PHOTOS:
         data["photos"] = []
         turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
@@ -431,7 +433,10 @@ async def submit(turn: Turn, data: dict) -> None:
     if await notice_held_back(turn, c):
         return
     await notify_handlers(
-        turn, ctx, c, N_("📣 Pengaduan baru {number}") if routed else N_("📥 Pengaduan baru untuk triase: {number}")
+        turn,
+        ctx,
+        c,
+        N_("📣 Pengaduan baru {number}") if routed else N_("📥 Pengaduan baru, perlu diarahkan ke OPD: {number}"),
     )
 
 
@@ -527,7 +532,7 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) ->
         )
     else:
         nxt = t(
-            "Koordinator pengaduan akan memeriksa dan meneruskannya ke OPD yang tepat paling lambat {due}.",
+            "Petugas kami akan memeriksanya dan meneruskannya ke dinas yang tepat paling lambat {due}.",
             due=fmt_date(turn, ctx, c.triage_due_at),
         )
     turn.reply(

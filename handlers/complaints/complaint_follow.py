@@ -66,7 +66,8 @@ async def list_mine(turn: Turn, ctx: RegionContext) -> None:
     lines = [t("Laporan Anda:")]
     for c in mine:
         updated = t("diperbarui {date}", date=fmt_date(turn, ctx, c.updated_at))
-        lines.append(f"• {c.number} — {state_label(t, c.state)} ({updated})\n  {short(c.text, 70)}")
+        label = state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", ""))
+        lines.append(f"• {c.number} — {label} ({updated})\n  {short(c.text, 70)}")
     lines.append("")
     lines.append(t("Ketik /status <nomor> untuk riwayat lengkap."))
     turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
@@ -78,7 +79,7 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
         t("Laporan {number}", number=c.number),
         short(c.text, 400),
         "",
-        t("Status: {state}", state=state_label(t, c.state)),
+        t("Status: {state}", state=state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", ""))),
     ]
     if c.opd_code:
         lines.append(t("Ditangani: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))

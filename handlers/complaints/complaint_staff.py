@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
-from bot.domain.i18n import N_
+from bot.domain.i18n import N_, day_count
 from bot.domain.messages import Attachment, Kind
 from bot.engine.region_context import RegionContext, region_context
 from bot.engine.router import Router
@@ -189,7 +189,9 @@ async def handler_action(
         await ask_text(turn, action, c.number, t(prompt_msgid, number=c.number))
         return None
     if len(parsed.rest) > rules.MAX_ANSWER:
-        turn.reply(t("Teks terlalu panjang ({n} karakter, maksimal {max}).", n=len(parsed.rest), max=rules.MAX_ANSWER))
+        turn.reply(
+            t("Teks terlalu panjang ({n} huruf, paling banyak {max}).", n=len(parsed.rest), max=rules.MAX_ANSWER)
+        )
         return None
     return c, parsed.rest
 
@@ -239,21 +241,21 @@ async def resolve(turn: Turn, args: str) -> None:
             c,
             N_(
                 "✅ Laporan {number} dinyatakan selesai oleh {opd}:\n\n{text}\n\nApakah Anda puas? "
-                "Jika tidak ada jawaban dalam {days} hari, laporan ditutup otomatis."
+                "Jika tidak ada jawaban dalam {days}, laporan ditutup otomatis."
             ),
             choices=rate_choices(turn.translator_for(citizen), c.number),
             opd=ctx.opd_names.get(c.opd_code or "", ""),
             text=text,
-            days=ctx.sla.confirmation_days,
+            days=day_count(turn.translator_for(citizen), ctx.sla.confirmation_days, working=ctx.sla.working_days),
         )
-    turn.reply(turn.t("Laporan {number} ditandai selesai; pelapor diminta konfirmasi.", number=c.number))
+    turn.reply(turn.t("Laporan {number} ditandai selesai; pelapor diminta memberi penilaian.", number=c.number))
 
 
 # ---- /teruskan, /kembalikan --------------------------------------------------------------------
 @router.command(
     "teruskan",
     "forward",
-    description=N_("disposisi ke OPD lain"),
+    description=N_("teruskan ke OPD lain"),
     roles=HANDLERS,
     usage=N_("<nomor> <KODE-OPD> [alasan]"),
 )
@@ -270,7 +272,7 @@ async def forward(turn: Turn, args: str) -> None:
     if target not in ctx.opd_names or target == c.opd_code:
         turn.reply(
             t(
-                "Sebutkan kode OPD tujuan yang lain dari OPD sekarang, misalnya: /teruskan {number} DLH alasan. "
+                "Sebutkan kode OPD lain yang akan menerima laporan, misalnya: /teruskan {number} DLH alasan. "
                 "Kode OPD: {codes}",
                 number=c.number,
                 codes=", ".join(sorted(ctx.opd_names)),
@@ -286,9 +288,7 @@ async def forward(turn: Turn, args: str) -> None:
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
-    await notify_handlers(
-        turn, ctx, c, N_("📣 Disposisi: {number} diteruskan ke OPD Anda. {reason}"), reason=short(reason, 300)
-    )
+    await notify_handlers(turn, ctx, c, N_("📣 Diteruskan ke OPD Anda: {number}. {reason}"), reason=short(reason, 300))
     turn.reply(t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
 
 

@@ -48,10 +48,10 @@ async def triage(turn: Turn, args: str) -> None:
         turn,
         ctx,
         result,
-        t("Triase"),
+        t("Belum diarahkan"),
         page,
         lambda p: command("triase", p),
-        empty=t("Tidak ada laporan yang menunggu triase. 👍"),
+        empty=t("Tidak ada laporan yang menunggu diarahkan. 👍"),
     )
 
 
@@ -70,7 +70,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
     if target not in ctx.opd_names:
         turn.reply(
             t(
-                "Sebutkan kode OPD tujuan, misalnya: /arahkan {number} PUPR. Kode OPD: {codes}",
+                "Sebutkan kode OPD yang akan menerima laporan, misalnya: /arahkan {number} PUPR. Kode OPD: {codes}",
                 number=c.number,
                 codes=", ".join(sorted(ctx.opd_names)),
             )
@@ -82,7 +82,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
     turn.uow.complaints.route_to(c, target, turn.now)
     apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)
     await notify_citizen(
-        turn, c, N_("ℹ️ Laporan {number} sudah diverifikasi dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
+        turn, c, N_("ℹ️ Laporan {number} sudah diperiksa dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
     await notify_handlers(turn, ctx, c, N_("📣 Pengaduan baru {number} (diarahkan koordinator)"))
     turn.reply(t("Laporan {number} diarahkan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
@@ -126,5 +126,7 @@ async def search(turn: Turn, args: str) -> None:
         return
     lines = [t('Hasil pencarian "{term}":', term=term)]
     for c in rows:
-        lines.append(f"• {c.number} · {state_label(t, c.state)} · {c.opd_code or t('triase')}\n  {short(c.text, 80)}")
+        lines.append(
+            f"• {c.number} · {state_label(t, c.state)} · {c.opd_code or t('belum diarahkan')}\n  {short(c.text, 80)}"
+        )
     turn.reply("\n".join(lines), [view_choice(t, c.number, c.number) for c in rows])

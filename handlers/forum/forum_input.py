@@ -69,7 +69,7 @@ def choose_mode(turn: Turn) -> None:
         return
     turn.set_state(ForumFlow.INPUT, InputStep.TEXT, {**turn.data, "anonymous": mode == INPUT_ANON})
     turn.reply(
-        t("Tulis masukan Anda dalam satu pesan ({min}–{max} karakter).", min=rules.INPUT[0], max=rules.INPUT[1]),
+        t("Tulis masukan Anda dalam satu pesan ({min}–{max} huruf).", min=rules.INPUT[0], max=rules.INPUT[1]),
         [cancel_choice(t)],
     )
 

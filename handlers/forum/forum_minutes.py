@@ -50,7 +50,7 @@ async def forum_result(turn: Turn, args: str) -> None:
         return
     turn.reply(
         t(
-            "Tulis berita acara forum #{id}: kesepakatan perbaikan dan tindak lanjutnya ({min}–{max} karakter).",
+            "Tulis berita acara forum #{id}: kesepakatan perbaikan dan langkah berikutnya ({min}–{max} huruf).",
             id=f.id,
             min=rules.RESULT[0],
             max=rules.RESULT[1],

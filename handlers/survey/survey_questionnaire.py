@@ -9,6 +9,8 @@ be resumed; /batal keeps it as "abandoned" (never counted).
 
 from __future__ import annotations
 
+from babel.dates import format_date
+
 from bot.domain import skm as rules
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Kind
@@ -138,7 +140,7 @@ async def start_for_unit(turn: Turn, unit_code: str) -> None:
                 "Anda bisa mengisi lagi pada periode berikutnya (mulai {next}).",
                 unit=unit.name,
                 period=period.label(turn.lang),
-                next=period.end.strftime("%d-%m-%Y"),
+                next=format_date(period.end, "d MMMM yyyy", locale=turn.lang),
             ),
         )
         return
@@ -290,7 +292,8 @@ async def unit_ikm_note(turn: Turn, unit_code: str) -> str:
     if result is None or not meaningful:
         return ""
     return "\n\n" + t(
-        "Indeks Kepuasan Masyarakat unit ini periode {period}: {ikm} (mutu {grade}, {label}), dari {n} responden.",
+        "Nilai kepuasan layanan unit ini untuk {period}: {ikm} dari 100 (mutu {grade}, {label}), "
+        "dari {n} orang yang mengisi survei.",
         period=period.label(turn.lang),
         ikm=num(turn, result.ikm),
         grade=result.mutu,

@@ -184,7 +184,7 @@ def quality_lines(turn: Turn, u) -> list[str]:
     lines = [
         "",
         t(
-            "Kualitas data: alpha {alpha} · straight-lining {straight} · terlalu cepat {fast} · "
+            "Kualitas data: alfa Cronbach {alpha} · jawaban seragam {straight} · terlalu cepat {fast} · "
             "tidak selesai {incomplete} · duplikat {dup}",
             alpha=num(turn, q.cronbach_alpha) if q.cronbach_alpha is not None else "–",
             straight=pct(q.straightline_share),

@@ -158,7 +158,7 @@ async def test_unsupported_message_gets_the_friendly_hint(wa, app):
     await consented(wa, WA)
     assert await wa.deliver(load("sticker.json")) == 200
     sent = await wa.wait_for_sent(4, to=WA)
-    assert "sticker" in sent[3]["text"] and "belum bisa kami baca" in sent[3]["text"]
+    assert "(stiker)" in sent[3]["text"] and "belum bisa kami baca" in sent[3]["text"]
 
 
 async def test_reaction_is_not_a_message(wa, app):
@@ -291,7 +291,7 @@ async def test_start_consent_menu_with_buttons_and_lists(wa, app):
     await wa.push_text(WA, "/start", name="Budi")
     (consent,) = await wa.wait_for_sent(1, to=WA)
     assert consent["type"] == "interactive" and consent["body"]["interactive"]["type"] == "button"
-    assert consent["choices"] == ["consent:yes", "consent:no", "/bahasa"]
+    assert consent["choices"] == ["consent:yes", "consent:no", "consent:more"]
     assert consent["body"]["interactive"]["header"]["text"] == "Selamat datang di Kanal Partisipasi"
 
     await wa.push_choice(WA, "consent:yes")
@@ -342,7 +342,7 @@ async def test_numbered_menu_answered_with_a_number(wa, app):
     await app.outbox.drain()
     await wa.push_text(WA, "2")  # the newest message has no menu: plain text (a too short complaint)
     sent = await wa.wait_for_sent(7, to=WA)
-    assert seen[2].kind is Kind.TEXT and seen[2].text == "2" and "15" in sent[6]["text"]
+    assert seen[2].kind is Kind.TEXT and seen[2].text == "2" and "3 words" in sent[6]["text"]
     await app.outbox.drain()
     await wa.push_text(WA, "The street lamp in front of the mosque has been broken for two weeks.")
     sent = await wa.wait_for_sent(8, to=WA)

@@ -82,8 +82,15 @@ def test_split_number_keeps_the_rest():
     assert p.rest == "Terima kasih,  kami cek besok"
 
 
-def test_text_validation_bounds():
-    assert rules.validate_text("x" * 14) is not None
-    assert rules.validate_text("  " + "x" * 15 + "  ") is None
-    assert rules.validate_text("x" * 4000) is None
-    assert rules.validate_text("x" * 4001) is not None
+def test_text_validation_counts_words():
+    """A report needs three words (what, where, since when), not a number of characters."""
+    assert rules.validate_text("Jalan rusak parah") is None
+    assert rules.validate_text("  Lampu RT 03 mati  ") is None
+    assert rules.validate_text("Jalan rusak") is not None  # two words
+    assert rules.validate_text("a a a a a a a") is not None  # letters are no words
+    assert rules.validate_text("ab cd ef") is not None  # too short to say anything
+    assert rules.validate_text("x" * 4000) is not None  # one word
+    long = ("jalan rusak " * 400)[:4000]
+    assert rules.validate_text(long) is None
+    assert rules.validate_text(long + "x") is not None  # over 4,000 characters
+    assert "{words} kata" in rules.validate_text("Jalan rusak")

@@ -32,7 +32,7 @@ def test_lengths_are_checked_after_cleaning():
     assert rules.check_length("  Forum\x00 Air  ", rules.TITLE, "Judul") == "Forum Air"
     with pytest.raises(rules.ForumInputError) as short:
         rules.check_length("Air", rules.TITLE, "Judul")
-    assert short.value.text(ID) == "Judul terlalu pendek (3 karakter); minimal 5 karakter."
+    assert short.value.text(ID) == "Judul terlalu pendek (3 huruf); paling sedikit 5 huruf."
     assert short.value.text(EN).startswith("Title is too short")
     with pytest.raises(rules.ForumInputError, match="terlalu panjang"):
         rules.check_length("x" * 201, rules.TITLE, "Judul")

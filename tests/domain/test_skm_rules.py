@@ -444,10 +444,10 @@ def test_quality_on_a_small_hand_data_set():
     assert q.sample == skm.SampleStatus(44, 12, False)
     assert "sampel belum memadai (12 dari 44)" in q.flags
     assert "terlalu cepat 17%" in q.flags and "duplikat 2 orang" in q.flags
-    assert not any(f.startswith("straight-lining") for f in q.flags)  # 17% is under the 20% default
+    assert not any(f.startswith("jawaban seragam") for f in q.flags)  # 17% is under the 20% default
     assert not any(f.startswith("tidak selesai") for f in q.flags)  # 20% is under 30%
     strict = quality_from_moments(m, population=12, straightline_max=0.10, incomplete_max=0.10, speeder_fraction=0.1)
-    assert "straight-lining 17%" in strict.flags and "tidak selesai 20%" in strict.flags
+    assert "jawaban seragam 17%" in strict.flags and "tidak selesai 20%" in strict.flags
     assert strict.speeders == 0 and not any(f.startswith("terlalu cepat") for f in strict.flags)
     assert not any(f.startswith("sampel") for f in strict.flags)
     # every flag can be rendered again through a translator
@@ -477,7 +477,7 @@ def test_low_alpha_and_weak_items_are_flagged():
     q = quality_from_moments(moments_from_rows(rows))
     alpha, item_total = direct_alpha_and_item_total(answers)
     assert q.cronbach_alpha == pytest.approx(alpha, abs=1e-12) and alpha < 0.7
-    assert "alpha rendah 0,07" in q.flags
+    assert "alfa Cronbach rendah 0,07" in q.flags
     weak = [c for c in ELEMENT_CODES if item_total[c] < 0.3]
     assert weak == ["U1", "U2", "U3", "U4", "U6", "U7", "U8", "U9"]  # only U5 (0.57) holds
     assert (
@@ -513,7 +513,7 @@ def test_profile_skew_and_degenerate_cases():
     )
     q = quality_from_moments(moments_from_rows(rows), population=20)
     assert "profil timpang: jenis_kelamin L 95%" in q.flags
-    assert "straight-lining 100%" in q.flags
+    assert "jawaban seragam 100%" in q.flags
     assert q.cronbach_alpha is None and all(v is None for v in q.item_total.values())  # no variance at all
     empty = quality_from_moments(Moments(), population=100)
     assert empty.n == 0 and empty.median_seconds is None and empty.cronbach_alpha is None

@@ -315,8 +315,8 @@ async def test_sweep_day_by_day_reminds_officers_and_escalates_once(world):
         date(2026, 11, 30): {
             "501": ["lewat 2 hari kerja", "Hari ini batas penyelesaian"],
             "502": ["Hari ini"],
-            "900": ["Eskalasi", "tanggapan pertama", "PUPR"],
-            "901": ["Escalation", "first response"],
+            "900": ["Perlu perhatian koordinator", "tanggapan pertama", "PUPR"],
+            "901": ["Needs the coordinators' attention", "first response"],
         },
         date(2026, 12, 1): {
             "501": ["lewat 3 hari kerja", "Lewat batas penyelesaian", "lewat 1 hari kerja"],
@@ -325,8 +325,8 @@ async def test_sweep_day_by_day_reminds_officers_and_escalates_once(world):
         date(2026, 12, 2): {
             "501": ["lewat 4 hari kerja", "lewat 2 hari kerja"],
             "502": ["Lewat batas"],
-            "900": ["Eskalasi", "penyelesaian"],
-            "901": ["Escalation", "completion"],
+            "900": ["Perlu perhatian koordinator", "penyelesaian"],
+            "901": ["Needs the coordinators' attention", "completion"],
         },
         date(2026, 12, 3): {"501": ["lewat 5 hari kerja", "lewat 3 hari kerja"], "502": ["Lewat batas"]},
     }
@@ -372,7 +372,7 @@ async def test_triage_reminders_go_to_coordinators(world):
     result = await world.sweep(local(2026, 11, 25))
     assert result.counts.get("before") == 1
     new = await world.outbox()
-    assert set(new) == {"900", "901"} and "verifikasi (triase)" in new["900"][0] and c.number in new["900"][0]
+    assert set(new) == {"900", "901"} and "pemeriksaan awal" in new["900"][0] and c.number in new["900"][0]
     await world.sweep(local(2026, 12, 3))  # overdue 5 working days: daily reminder, never an escalation
     assert not [r for r in await world.reminders() if r[2] == "escalation"]
 
@@ -427,8 +427,8 @@ async def test_concurrent_sweeps_send_each_reminder_once(world, db_url):
     titles = {
         "501": "Pengingat batas waktu pengaduan",
         "502": "Pengingat batas waktu pengaduan",
-        "900": "Eskalasi pengaduan",
-        "901": "Complaint escalation",
+        "900": "Pengaduan terlambat",
+        "901": "Overdue complaints",
     }
     assert set(sent) == set(titles)
     for address, title in titles.items():
@@ -594,8 +594,8 @@ async def test_many_reminders_are_grouped_by_recipient(world):
     sent = await world.outbox()
     titles = {
         address: "".join(texts).count("Pengingat batas waktu pengaduan")
-        + "".join(texts).count("Eskalasi pengaduan")
-        + "".join(texts).count("Complaint escalation")
+        + "".join(texts).count("Pengaduan terlambat")
+        + "".join(texts).count("Overdue complaints")
         for address, texts in sent.items()
     }
     # officers: 25 complaints of their OPD in chunks of 10; coordinators: 50 escalated complaints

@@ -196,7 +196,7 @@ async def test_workbook_numbers_match_a_hand_computation(seeded):
     assert segs[("PUPR-BM", "Jenis kelamin", "Perempuan")][sh.index("Selesai (n)")] == 3
     assert segs[("PUPR-BM", "Pendidikan", "D4/S1")][sh.index("Selesai (n)")] == 5
     assert segs[("PUPR-SDA", "Pendidikan", "(tidak diisi)")][sh.index("Selesai (n)")] == 4
-    assert segs[("PUPR-BM", "Kanal", "web")][sh.index("Straight-lining")] == 0
+    assert segs[("PUPR-BM", "Kanal", "web")][sh.index("Jawaban seragam")] == 0
 
 
 async def test_officer_scope_unit_scope_and_csv(seeded):

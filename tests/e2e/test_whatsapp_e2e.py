@@ -155,7 +155,7 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
     # ---- consent and menu: reply buttons, then a list message --------------------------------
     out = await ani.send("Halo")
     assert kind_of(out[-1]) == "button" and "UU No. 27/2022" in out[-1]["text"]
-    assert out[-1]["choices"] == ["consent:yes", "consent:no", "/bahasa"]
+    assert out[-1]["choices"] == ["consent:yes", "consent:no", "consent:more"]
     out = await ani.tap("consent:yes")
     menu = out[-1]
     assert kind_of(menu) == "list" and menu["body"]["interactive"]["action"]["button"] == "Pilih"

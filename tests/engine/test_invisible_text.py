@@ -58,4 +58,4 @@ async def test_a_complaint_of_zero_width_spaces_is_refused(db, settings, clock):
         rows = (await uow.session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
         assert (await uow.session.execute(select(Complaint))).scalars().all() == []
     last_two = [r.payload.get("text", "") for r in rows[-2:]]
-    assert all("minimal 15 karakter" in t for t in last_two), last_two
+    assert all("3 kata" in t for t in last_two), last_two

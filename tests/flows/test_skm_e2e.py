@@ -127,7 +127,7 @@ async def test_questionnaires_and_coordinator_ikm(world, db):
     kk = next(line for line in detail.splitlines() if "Penerbitan Kartu Keluarga" in line)
     ktp = next(line for line in detail.splitlines() if "KTP elektronik" in line)
     assert "88,89 A" in kk and "n=1" in kk and "79,17 B" in ktp and "n=2" in ktp
-    assert "Kualitas data: alpha" in detail and "Per kanal: telegram 3" in detail
+    assert "Kualitas data: alfa Cronbach" in detail and "Per kanal: telegram 3" in detail
 
     # sample size: the region file's 28 000 a year → 14 000 in the semester → 374 needed
     out = await coord.send(f"/populasi {UNIT}")

@@ -111,9 +111,9 @@ async def test_unanswered_complaint_reminds_the_officer_then_escalates(world):
     out = await run_job(app, clock, "sla", late)
     assert "escalation 2" in out
     got = await coord.settle()
-    assert len(got) == 1 and "Eskalasi pengaduan" in text_of(got)
+    assert len(got) == 1 and "Pengaduan terlambat" in text_of(got)
     assert (
-        "Eskalasi — lewat batas penyelesaian 2 hari kerja" in text_of(got)
+        "Perlu perhatian koordinator — lewat batas penyelesaian 2 hari kerja" in text_of(got)
         and number in text_of(got)
         and "PUPR" in text_of(got)
     )
@@ -195,9 +195,9 @@ async def test_daily_digest_with_chart_matches_the_data(world):
     got = await coord.settle()
     text = text_of([m for m in got if m["method"] == "sendMessage"])
     assert "Ringkasan harian Sel, 24 Nov 2026" in text
-    assert "Pengaduan baru sejak Sen, 23 Nov 2026 07:00: 2" in text and "Triase 1 · PUPR 1" in text
+    assert "Pengaduan baru sejak Sen, 23 Nov 2026 07:00: 2" in text and "Belum diarahkan 1 · PUPR 1" in text
     assert "(2 terbuka, 0 lewat batas)" in text
-    assert "• PUPR: 1 terbuka, 0 lewat batas" in text and "• Triase: 1 terbuka, 0 lewat batas" in text
+    assert "• PUPR: 1 terbuka, 0 lewat batas" in text and "• Belum diarahkan: 1 terbuka, 0 lewat batas" in text
     assert "Rata-rata tanggapan pertama (30 hari terakhir): 0,0 hari kerja sejak laporan masuk, dari 1 laporan." in text
     assert "SKM Semester II 2026: 2 responden, 2 baru sejak" in text
     assert "• DLH: IKM 86,11 (▲ 11,11) · 2 responden" in text
@@ -225,7 +225,7 @@ async def test_daily_digest_with_chart_matches_the_data(world):
     assert "coordinator 2" in out and "officer 1" in out
     text = text_of(await coord.settle())
     assert "Pengaduan baru sejak Sel, 1 Des 2026 07:00: 0" in text and "(2 terbuka, 2 lewat batas)" in text
-    assert "• PUPR: 1 terbuka, 1 lewat batas" in text and "• Triase: 1 terbuka, 1 lewat batas" in text
+    assert "• PUPR: 1 terbuka, 1 lewat batas" in text and "• Belum diarahkan: 1 terbuka, 1 lewat batas" in text
     text = text_of(await pupr.settle())
     assert "Dinas Pekerjaan Umum" in text and "1 pengaduan terbuka, 1 lewat batas." in text
     assert road in text and "lewat 2 hari kerja" in text and unclear not in text
@@ -416,8 +416,8 @@ async def test_two_instances_one_leader_no_double_sends_and_takeover(db, setting
             out: dict[str, int] = {}
             for address, payload in rows:
                 title = (
-                    "Eskalasi pengaduan"
-                    if "Eskalasi pengaduan" in (payload.get("text") or "")
+                    "Pengaduan terlambat"
+                    if "Pengaduan terlambat" in (payload.get("text") or "")
                     else "Pengingat batas waktu pengaduan"
                 )
                 if title in (payload.get("text") or ""):

@@ -244,7 +244,7 @@ def _reliability_flags(
 ) -> list[tuple[str, dict[str, Any]]]:
     flags: list[tuple[str, dict[str, Any]]] = []
     if alpha is not None and alpha < alpha_min:
-        flags.append((N_("alpha rendah {alpha}"), {"alpha": _dec(alpha)}))
+        flags.append((N_("alfa Cronbach rendah {alpha}"), {"alpha": _dec(alpha)}))
     low = [f"{c} {_dec(r)}" for c, r in item_total.items() if r is not None and r < item_total_min]
     if low:
         flags.append((N_("korelasi item-total rendah: {items}"), {"items": ", ".join(low)}))
@@ -312,7 +312,7 @@ def quality_from_moments(
 
     straight_share = m.straightline / n if n else None
     if straight_share is not None and n >= min_n and straight_share > straightline_max:
-        flags.append((N_("straight-lining {pct}%"), {"pct": _pct(straight_share)}))
+        flags.append((N_("jawaban seragam {pct}%"), {"pct": _pct(straight_share)}))
 
     timed, speeders, median = _speeders(m, speeder_fraction, unit_median)
     speeder_share = speeders / timed if timed else None
