@@ -111,10 +111,10 @@ async def test_unsupported_messages_get_a_hint(tg, app):
     await consented(tg, chat)
     tg.push_sticker(chat)
     sent = await tg.wait_for_sent(4, chat_id=chat)
-    assert "sticker" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]
-    tg.push_voice(chat)  # a voice note is read (issue 18): told how to report with one
+    assert "(stiker)" in sent[3]["visible_text"] and "belum bisa kami baca" in sent[3]["visible_text"]
+    tg.push_voice(chat)  # a voice note is read (issue 18): offered as a complaint
     sent = await tg.wait_for_sent(5, chat_id=chat)
-    assert "Pesan suara diterima" in sent[4]["visible_text"] and "/lapor" in sent[4]["visible_text"]
+    assert "Mau dijadikan pengaduan?" in sent[4]["visible_text"] and "pesan suara" in sent[4]["visible_text"]
 
 
 async def test_burst_to_one_chat_is_paced_not_lost(tg, app):
