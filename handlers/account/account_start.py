@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.domain.i18n import N_, duration_words
 from bot.domain.messages import Choice, Kind
+from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_menu import show_menu
@@ -67,7 +68,7 @@ def consent_details(turn: Turn) -> str:
 
 def consent_choices(turn: Turn) -> list[Choice]:
     t = turn.t
-    return [Choice(t("✅ Saya setuju"), CONSENT_YES), Choice(t("❌ Tidak setuju"), CONSENT_NO)]
+    return [Choice(t("✅ Saya setuju"), CONSENT_YES, Means.YES), Choice(t("❌ Tidak setuju"), CONSENT_NO, Means.NO)]
 
 
 def pending_message(turn: Turn) -> str | None:
