@@ -346,10 +346,17 @@ async def text_step(turn: Turn, data: dict, answer: Answer) -> None:
 
 
 async def photos_step(turn: Turn, data: dict, answer: Answer) -> None:
+    t = turn.t
     if answer.choice == NEXT or answer.word in NEXT_WORDS:
         await advance(turn, data, after(data, FilingStep.LOCATION))
+    elif answer.text and len(answer.text.split()) >= 2 and not data.get("editing"):
+        # the story told in several messages: the next ones join the description, none is lost
+        data["text"] = f"{data.get('text', '')}\n{answer.text}".strip()[: rules.MAX_TEXT]
+        turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
+        turn.reply(
+            t("Keterangan itu kami tambahkan ke laporan. Kirim foto, atau tekan Lanjut."), nav(t, next_choice(t))
+        )
     else:
-        t = turn.t
         turn.reply(t("Kirim foto, atau tekan Lanjut jika tidak ada foto."), nav(t, next_choice(t)))
 
 

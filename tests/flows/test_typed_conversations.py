@@ -55,6 +55,23 @@ async def test_a_complaint_from_a_natural_first_sentence(world, db):
     assert c.text == ROAD and c.privacy == "biasa" and c.latitude is None
 
 
+async def test_a_story_told_in_several_messages_is_kept_whole(world, db):
+    tg, app = world
+    citizen = await person(tg, app, 1110, "Bu Sri")
+    await citizen.send("lapor")
+    await citizen.send("Lampu jalan di gang Mawar mati")
+    out = await citizen.send("sudah dua minggu, gelap sekali kalau malam")
+    assert "kami tambahkan ke laporan" in text_of(out)
+    for typed in ("lanjut", "lewati", "biasa"):
+        out = await citizen.send(typed)
+    assert "sudah dua minggu" in text_of(out)  # the summary shows the whole story
+    out = await citizen.send("kirim")
+    number = NUMBER_RE.findall(text_of(out))[0]
+    async with db.unit_of_work() as uow:
+        c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
+    assert c.text == "Lampu jalan di gang Mawar mati\nsudah dua minggu, gelap sekali kalau malam"
+
+
 async def test_words_instead_of_commands(world):
     tg, app = world
     citizen = await person(tg, app, 1102, "Budi")
