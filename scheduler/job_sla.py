@@ -89,8 +89,10 @@ def reminder_reply(
     opd_names: dict[str, str],
     *,
     role: str,
+    unstaffed: Sequence[str] = (),
 ) -> Reply:
-    """One message listing a recipient's reminders, escalations first, most overdue first."""
+    """One message listing a recipient's reminders, escalations first, most overdue first; then
+    the OPDs among them that have no officer at all (``unstaffed``: nobody there hears of them)."""
     ordered = sorted(
         items, key=lambda i: (_KIND_ORDER[i.due.kind], STAGES.index(i.stage), -i.due.overdue_days, i.complaint.id)
     )
@@ -106,18 +108,35 @@ def reminder_reply(
         lines.append(_reminder_line(t, item, cal, role))
     if len(ordered) > MAX_REMINDER_LINES:
         lines.append(t("… dan {n} lainnya.", n=len(ordered) - MAX_REMINDER_LINES))
-    lines += [
-        "",
-        t("Buka /triase atau /lihat <nomor>.") if role == Role.COORDINATOR else t("Buka /antrian untuk menanganinya."),
-    ]
+    lines += ["", *(no_officer_line(t, code, opd_names.get(code, code)) for code in unstaffed)]
+    lines.append(
+        t("Buka /triase atau /lihat <nomor>.") if role == Role.COORDINATOR else t("Buka /antrian untuk menanganinya.")
+    )
     numbers = list(dict.fromkeys(i.complaint.number for i in ordered))[:5]
+    invites = [Choice(t("✉️ Undang petugas {opd}", opd=code), f"/undang {code}") for code in unstaffed[:2]]
     escalation = any(i.due.kind == "escalation" for i in items)
     return Reply(
         text="\n".join(lines),
         title=t("Pengaduan terlambat") if escalation else t("Pengingat batas waktu pengaduan"),
-        choices=tuple(Choice(n, f"/lihat {n}") for n in numbers),
+        choices=(*(Choice(n, f"/lihat {n}") for n in numbers), *invites),
         purpose="notification",
     )
+
+
+def no_officer_line(t: Translator, code: str, name: str) -> str:
+    """An escalated OPD nobody can hear of: the coordinators are told how to get an officer in."""
+    return t(
+        "⚠️ {opd} belum punya petugas di Kanal, jadi tidak ada yang menerima pengingatnya. "
+        "Undang petugasnya dengan /undang {code} (atau di server: kanal invite --role officer --opd {code}).",
+        opd=name,
+        code=code,
+    )
+
+
+def unstaffed_opds(items: Sequence[ReminderItem], staffed: set[str]) -> list[str]:
+    """The OPDs of escalated complaints that have no officer (codes, sorted)."""
+    codes = {i.complaint.opd_code for i in items if i.due.kind == "escalation" and i.complaint.opd_code}
+    return sorted(codes - staffed)
 
 
 async def _plan(ctx: JobContext, windows, result: JobResult) -> list[tuple[Sequence[int], Flagged]]:
@@ -181,10 +200,12 @@ async def _send_chunk(
             result.add(item.due.kind)
         staff = await uow.sla.staff()
         people = {u.id: u for u in staff}
+        staffed = {u.opd_code for u in staff if u.role == Role.OFFICER and u.opd_code}
         for uid, mine in _inboxes(items, staff, result).items():
             person = people[uid]
             t = ctx.notifier.translator_for(person)
-            reply = reminder_reply(t, mine, cal, policy, region.opd_names, role=person.role)
+            unstaffed = unstaffed_opds(mine, staffed) if person.role == Role.COORDINATOR else []
+            reply = reminder_reply(t, mine, cal, policy, region.opd_names, role=person.role, unstaffed=unstaffed)
             result.add("messages", ctx.notify(uow.outbox, person, reply, now))
         await uow.commit()
     ctx.woke()

@@ -61,6 +61,14 @@ STATE_LABELS = {
     ComplaintState.SELESAI: N_("Sudah selesai, menunggu penilaian Anda"),
     ComplaintState.DITUTUP: N_("Selesai dan ditutup"),
 }
+#: the states as officers and coordinators read them (the labels above speak to the reporter)
+STAFF_STATE_LABELS = {
+    ComplaintState.TRIASE: N_("Belum diarahkan ke OPD"),
+    ComplaintState.DISPOSISI: N_("Baru masuk OPD, belum dijawab"),
+    ComplaintState.TINDAK_LANJUT: N_("Sudah dijawab, sedang ditangani"),
+    ComplaintState.SELESAI: N_("Selesai, menunggu penilaian pelapor"),
+    ComplaintState.DITUTUP: N_("Ditutup"),
+}
 PRIVACY: tuple[Privacy, ...] = tuple(Privacy)
 PRIVACY_LABELS = {Privacy.BIASA: N_("Biasa"), Privacy.RAHASIA: N_("Rahasia"), Privacy.ANONIM: N_("Anonim")}
 CLASSES = ("keluhan", "sengketa", "lapangan")

@@ -14,6 +14,7 @@ from bot.domain.typed import normalise
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_menu import show_menu
+from handlers.account.account_suggest import suggest_command
 
 router = Router("account.fallback")
 
@@ -89,6 +90,8 @@ async def fallback(turn: Turn) -> None:
     elif inbound.kind is Kind.CHOICE:
         text = t("Tombol itu sudah tidak berlaku. Silakan pilih dari menu terbaru:")
     elif inbound.command is not None:
+        if suggest_command(turn):  # "/antrain": "maksud Anda /antrian?"
+            return
         text = t("Perintah /{name} tidak dikenal. Ketik /bantuan untuk daftar perintah.", name=inbound.command[0][:32])
     elif inbound.kind is Kind.VOICE:
         text = t("Pesan suara diterima. Untuk melapor dengan pesan suara, mulai dengan /lapor.")

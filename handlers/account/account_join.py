@@ -11,6 +11,7 @@ from bot.domain.messages import Choice
 from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from handlers.account.account_menu import show_menu
 from handlers.account.account_staff import yes_or_no
 
 router = Router("account.join")
@@ -105,11 +106,14 @@ async def _redeem(turn: Turn, *, code: str = "", code_hash: str | None = None) -
     )
     if invite.role == Role.OFFICER:
         opd = await turn.uow.region.get_opd(invite.opd_code or "")
-        turn.reply(
+        show_menu(
+            turn,
             t(
                 "Selamat, Anda terdaftar sebagai petugas {opd}. Ketik /bantuan untuk melihat perintah petugas.",
                 opd=opd.name if opd else invite.opd_code,
-            )
+            ),
         )
     else:
-        turn.reply(t("Selamat, Anda terdaftar sebagai koordinator. Ketik /bantuan untuk melihat perintah koordinator."))
+        show_menu(
+            turn, t("Selamat, Anda terdaftar sebagai koordinator. Ketik /bantuan untuk melihat perintah koordinator.")
+        )

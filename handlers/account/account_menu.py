@@ -1,7 +1,8 @@
 """The main menu (/menu) and the words shared by the account flows.
 
-Other flows show the same menu when they end (``show_menu``). A menu entry's button value is the
-command it stands for, routed exactly as if the person had typed it.
+Each role has its menu: citizens the services, officers their OPD's work, coordinators theirs.
+Other flows show the person's menu when they end (``show_menu``). A menu entry's button value is
+the command it stands for, routed exactly as if the person had typed it.
 """
 
 from __future__ import annotations
@@ -25,15 +26,41 @@ MENU = (
     (N_("🌐 Bahasa / Language"), "/bahasa"),
     (N_("❓ Bantuan"), "/bantuan"),
 )
+OFFICER_MENU = (
+    (N_("📋 Antrian"), "/antrian"),
+    (N_("📊 Ringkasan"), "/ringkasan"),
+    (N_("📈 IKM"), "/ikm"),
+    (N_("🤝 Forum"), "/forum"),
+    (N_("❓ Bantuan"), "/bantuan"),
+)
+#: a coordinator's /antrian without an OPD asks for one with a button per OPD
+COORDINATOR_MENU = (
+    (N_("🗂 Belum diarahkan"), "/triase"),
+    (N_("📋 Antrian per OPD"), "/antrian"),
+    (N_("📈 IKM"), "/ikm"),
+    (N_("📊 Ringkasan"), "/ringkasan"),
+    (N_("🗓 Forum baru"), "/forumbaru"),
+    (N_("❓ Bantuan"), "/bantuan"),
+)
+MENUS = {Role.CITIZEN: MENU, Role.OFFICER: OFFICER_MENU, Role.COORDINATOR: COORDINATOR_MENU}
+MENU_TITLES = {
+    Role.CITIZEN: N_("Menu utama"),
+    Role.OFFICER: N_("Menu petugas"),
+    Role.COORDINATOR: N_("Menu koordinator"),
+}
 
 
-def menu_choices(t: Translator) -> list[Choice]:
-    return [Choice(t(label), value) for label, value in MENU]
+def menu_choices(t: Translator, role: str = Role.CITIZEN) -> list[Choice]:
+    """The buttons of ``role``'s menu (the citizens' for an unknown role)."""
+    return [Choice(t(label), value) for label, value in MENUS.get(role, MENU)]
 
 
 def show_menu(turn: Turn, intro: str | None = None) -> None:
+    """The person's menu: the services for citizens, their work for officers and coordinators."""
     t = turn.t
-    turn.reply(intro or t("Silakan pilih layanan:"), menu_choices(t), title=t("Menu utama"))
+    role = turn.user.role if turn.user.role in MENUS else Role.CITIZEN
+    default = t("Silakan pilih layanan:") if role == Role.CITIZEN else t("Apa yang ingin Anda kerjakan?")
+    turn.reply(intro or default, menu_choices(t, role), title=t(MENU_TITLES[role]))
 
 
 @router.command("menu", description=N_("tampilkan menu utama"))

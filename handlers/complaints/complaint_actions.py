@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
 from bot.engine.turn import Turn
-from handlers.complaints.complaint_cards import short, state_label
+from handlers.complaints.complaint_cards import short, staff_state_label
 from storage.models import Complaint
 
 #: the roles that handle complaints
@@ -80,6 +80,6 @@ def refuse_in_state(turn: Turn, c: Complaint) -> None:
         t(
             'Laporan {number} berstatus "{state}"; tindakan ini tidak bisa dilakukan sekarang.',
             number=c.number,
-            state=state_label(t, c.state),
+            state=staff_state_label(t, c.state),
         )
     )

@@ -6,6 +6,9 @@ exactly as if it had been typed. The rating verdicts are the words /nilai accept
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
 from bot.domain.messages import Choice
 
@@ -45,6 +48,27 @@ def officer_buttons(t: Translator, number: str) -> list[Choice]:
 
 def route_choice(t: Translator, number: str, opd_code: str) -> Choice:
     return Choice(t("➡️ Arahkan ke {opd}", opd=opd_code), command("arahkan", number, opd_code))
+
+
+def pick_opd_choice(t: Translator, number: str, label: str | None = None) -> Choice:
+    """ "➡️ Arahkan": the OPDs as buttons, the suggested one first (``/arahkan <nomor>``)."""
+    return Choice(label or t("➡️ Arahkan"), command("arahkan", number))
+
+
+def opd_choices(
+    t: Translator, opd_codes: list[str], value: Callable[[str], str], suggested: str | None = None
+) -> list[Choice]:
+    """A button per OPD (its code), the suggested one first and marked."""
+    first = [Choice(t("➡️ {opd} (usulan)", opd=suggested), value(suggested))] if suggested in opd_codes else []
+    return first + [Choice(code, value(code)) for code in opd_codes if code != suggested]
+
+
+def after_action_choices(t: Translator, role: str) -> list[Choice]:
+    """Under a staff action's confirmation: back to the work list (officers their queue,
+    coordinators the triage) and the menu; short enough to read on a phone."""
+    if role == Role.COORDINATOR:
+        return [Choice(t("🗂 Belum diarahkan"), command("triase")), menu_choice(t)]
+    return [Choice(t("📋 Antrian"), command("antrian")), menu_choice(t)]
 
 
 def rate_choices(t: Translator, number: str) -> tuple[Choice, Choice]:

@@ -15,9 +15,15 @@ from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply, clock_length
 from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
 from bot.engine.turn import Turn
-from handlers.complaints.complaint_buttons import officer_buttons, route_choice, view_choice
+from handlers.complaints.complaint_buttons import (
+    menu_choice,
+    officer_buttons,
+    pick_opd_choice,
+    route_choice,
+    view_choice,
+)
 from storage.complaint_repo import Page
-from storage.models import Complaint, ComplaintEvent, ComplaintVoice, User
+from storage.models import Complaint, ComplaintEvent, ComplaintPhoto, ComplaintVoice, User
 
 PAGE = 8
 
@@ -76,6 +82,25 @@ def state_label(t: Translator, state: str, opd: str = "") -> str:
     return t(rules.STATE_LABELS.get(state, state), opd=opd or t("instansi yang berwenang"))
 
 
+def staff_state_label(t: Translator, state: str) -> str:
+    """The state as officers and coordinators read it ("menunggu penilaian pelapor")."""
+    return t(rules.STAFF_STATE_LABELS.get(state, state))
+
+
+def map_link(lat: float, lon: float) -> str:
+    """The place on OpenStreetMap, opened at street level."""
+    return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}"
+
+
+def photos_line(t: Translator, photos: Sequence[ComplaintPhoto]) -> str | None:
+    """How many photos, with what the reporter wrote under them ("📷 2 foto: “lubang jalan”")."""
+    if not photos:
+        return None
+    captions = [f"“{short(p.caption, 80)}”" for p in photos if p.caption and p.caption.strip()]
+    line = t("📷 {n} foto", n=len(photos))
+    return line + (": " + "; ".join(captions) if captions else "")
+
+
 def overdue_mark(turn: Turn, ctx: RegionContext, c: Complaint, t: Translator | None = None) -> str:
     """ " ⚠️ lewat 2 hari kerja" when the completion deadline has passed, in ``t``'s language (the
     reader's; the sender's by default)."""
@@ -89,16 +114,27 @@ def overdue_mark(turn: Turn, ctx: RegionContext, c: Complaint, t: Translator | N
 
 
 def complaint_card(
-    turn: Turn, ctx: RegionContext, c: Complaint, citizen: User | None, t: Translator, *, heading: str
+    turn: Turn,
+    ctx: RegionContext,
+    c: Complaint,
+    citizen: User | None,
+    t: Translator,
+    *,
+    heading: str,
+    photos: Sequence[ComplaintPhoto] = (),
 ) -> str:
+    """A complaint as staff see it: text, place (with a map link), photos, reporter, state, deadlines."""
     lines = [heading, "", short(c.text, 600), ""]
     if c.address:
         lines.append(t("📍 {address}", address=c.address))
     if c.latitude is not None and c.longitude is not None:
         lines.append(t("📍 Lokasi: {lat:.5f}, {lon:.5f}", lat=c.latitude, lon=c.longitude))
+        lines.append(t("🗺 Peta: {url}", url=map_link(c.latitude, c.longitude)))
+    if line := photos_line(t, photos):
+        lines.append(line)
     lines.append(reporter_line(t, c, citizen))
     opd = ctx.opd_names.get(c.opd_code, c.opd_code) if c.opd_code else ""
-    lines.append(t("Status: {state}", state=state_label(t, c.state, opd)))
+    lines.append(t("Status: {state}", state=staff_state_label(t, c.state)))
     if c.opd_code:
         lines.append(t("OPD: {opd}", opd=opd))
     # dates in the reader's language (t), not the sender's: the reader may speak another one
@@ -133,7 +169,7 @@ def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complain
         t(" · saran: {opd}", opd=c.suggested_opd) if c.state == ComplaintState.TRIASE and c.suggested_opd else ""
     )
     deadline = t("batas {date}", date=fmt_date(t, ctx, due))
-    label = state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", c.opd_code or ""))
+    label = staff_state_label(t, c.state)
     return f"{i}. {c.number} · {label} · {deadline}{overdue_mark(turn, ctx, c, t)}{suggestion}\n   {short(c.text, 80)}"
 
 
@@ -146,11 +182,13 @@ def send_list(
     page_value: Callable[[int], str],
     *,
     empty: str,
+    item_choice: Callable[[Complaint], Choice] | None = None,
 ) -> None:
-    """A page of complaints with a button per complaint and ◀️ ▶️ to the neighbouring pages."""
+    """A page of complaints with a button per complaint (``item_choice``; by default it opens the
+    complaint) and ◀️ ▶️ to the neighbouring pages."""
     t = turn.t
     if not result.rows:
-        turn.reply(empty if page == 1 else t("Halaman {page} kosong.", page=page))
+        turn.reply(empty if page == 1 else t("Halaman {page} kosong.", page=page), [menu_choice(t)])
         return
     pages = (result.total + PAGE - 1) // PAGE
     lines = [
@@ -165,7 +203,7 @@ def send_list(
     ]
     for i, c in enumerate(result.rows, start=result.offset + 1):
         lines.append(list_line(turn, ctx, t, i, c))
-    choices = [view_choice(t, c.number, c.number) for c in result.rows]
+    choices = [item_choice(c) if item_choice else view_choice(t, c.number, c.number) for c in result.rows]
     if page > 1:
         choices.append(Choice(t("◀️ Sebelumnya"), page_value(page - 1)))
     if page < pages:
@@ -178,8 +216,10 @@ def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
     if person.role == Role.OFFICER:
         return officer_buttons(t, c.number)
     choices = [view_choice(t, c.number)]
-    if c.state == ComplaintState.TRIASE and c.suggested_opd:
-        choices.append(route_choice(t, c.number, c.suggested_opd))
+    if c.state == ComplaintState.TRIASE:
+        if c.suggested_opd:
+            choices.append(route_choice(t, c.number, c.suggested_opd))
+        choices.append(pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if c.suggested_opd else None))
     return choices
 
 
@@ -222,11 +262,13 @@ async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_
         people = await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     voices = await turn.uow.complaints.voices(c.id)
+    photos = await turn.uow.complaints.photos(c.id) if people else ()
     for person in people:
         if person.id == turn.user.id:
             continue
         t = turn.translator_for(person)
-        text = complaint_card(turn, ctx, c, citizen, t, heading=t(heading_msgid, number=c.number, **kw))
+        heading = t(heading_msgid, number=c.number, **kw)
+        text = complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos)
         turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c))))
         for reply in voice_replies(t, c, voices, person.channel):
             turn.notify(person, reply)

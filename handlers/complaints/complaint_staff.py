@@ -7,13 +7,13 @@ it, and the next message completes the command (the prompt flow).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
-from bot.domain.complaint_rules import Role
+from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_, day_count
-from bot.domain.messages import Attachment, Kind
+from bot.domain.messages import Attachment, Choice, Kind
 from bot.engine.region_context import RegionContext, region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -26,12 +26,15 @@ from handlers.complaints.complaint_actions import (
     refuse_in_state,
 )
 from handlers.complaints.complaint_buttons import (
+    after_action_choices,
     answer_choice,
     cancel_choice,
     command,
     officer_buttons,
+    pick_opd_choice,
     rate_choices,
     resolve_choice,
+    route_choice,
 )
 from handlers.complaints.complaint_cards import (
     PAGE,
@@ -44,7 +47,7 @@ from handlers.complaints.complaint_cards import (
     short,
     voice_replies,
 )
-from storage.models import Complaint
+from storage.models import Complaint, ComplaintPhoto
 
 router = Router("complaints.staff")
 
@@ -74,6 +77,7 @@ async def queue(turn: Turn, args: str) -> None:
         return
     opd = queue_opd(turn, ctx, words) if coordinator else turn.user.opd_code
     if coordinator and opd is None:
+        await ask_queue_opd(turn, ctx, words)
         return
     if opd is None:
         turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
@@ -91,19 +95,28 @@ async def queue(turn: Turn, args: str) -> None:
 
 
 def queue_opd(turn: Turn, ctx: RegionContext, words: list[str]) -> str | None:
-    """The OPD a coordinator named after /antrian; None, with how to name one, when none is valid."""
+    """The OPD a coordinator named after /antrian; None when none is valid (then they get a button per OPD)."""
     named = [w.upper() for w in words if not w.isdecimal()]
     opd = named[0] if named else None
-    if opd is None or opd not in ctx.opd_names:
-        turn.reply(
-            turn.t(
-                "Koordinator: ketik /antrian <KODE-OPD>, misalnya /antrian {code}. "
-                "Untuk laporan yang belum diarahkan: /triase.",
-                code=next(iter(ctx.opd_names), "PUPR"),
-            )
-        )
-        return None
-    return opd
+    return opd if opd in ctx.opd_names else None
+
+
+async def ask_queue_opd(turn: Turn, ctx: RegionContext, words: list[str]) -> None:
+    """A coordinator's /antrian without a (known) OPD: a button per OPD, those with open complaints
+    first (most overdue first), each with its number of open complaints and ⚠️ when some are late."""
+    t = turn.t
+    counts = {opd: (n, late) for opd, n, late in await turn.uow.sla.open_by_opd(turn.now) if opd in ctx.opd_names}
+    order = list(counts) + [code for code in ctx.opd_names if code not in counts]
+    choices = []
+    for code in order:
+        n, late = counts.get(code, (0, 0))
+        label = code + (f" ({n})" if n else "") + (" ⚠️" if late else "")
+        choices.append(Choice(label, command("antrian", code)))
+    named = [w for w in words if not w.isdecimal()]
+    lines = [t('Kode OPD "{code}" tidak dikenal.', code=short(named[0], 30))] if named else []
+    lines.append(t("Antrian OPD mana? Angka = laporan terbuka, ⚠️ = ada yang lewat batas."))
+    lines.append(t("Laporan yang belum diarahkan ada di /triase."))
+    turn.reply("\n".join(lines), choices)
 
 
 # ---- /lihat ------------------------------------------------------------------------------------
@@ -120,38 +133,53 @@ async def view(turn: Turn, args: str) -> None:
     ctx = await region_context(turn.uow.region)
     repo = turn.uow.complaints
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
-    lines = [
-        complaint_card(turn, ctx, c, citizen, t, heading=t("Laporan {number}", number=c.number)),
-        "",
-        t("Riwayat:"),
-    ]
+    photos = await repo.photos(c.id)
+    heading = t("Laporan {number}", number=c.number)
+    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos), "", t("Riwayat:")]
     for ev in await repo.events(c.id):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
-    choices = (
-        officer_buttons(t, c.number)
-        if turn.user.role == Role.OFFICER
-        else [answer_choice(t, c.number), resolve_choice(t, c.number)]
-    )
-    turn.reply("\n".join(lines), choices if c.state in rules.OPEN_STATES else [])
-    await show_photos(turn, c)
+    turn.reply("\n".join(lines), view_buttons(turn, ctx, c))
+    show_photos(turn, c, photos)
     for reply in voice_replies(t, c, await repo.voices(c.id), turn.inbound.channel):
         turn.reply(reply.text, audio=reply.audio)
     turn.audit("complaint_viewed", subject_type="complaint", subject_id=c.number)
 
 
-async def show_photos(turn: Turn, c: Complaint) -> None:
-    """The complaint's photos sent on this channel; a note for each one sent on another."""
+def view_buttons(turn: Turn, ctx: RegionContext, c: Complaint) -> list[Choice]:
+    """What the viewer can do next with ``c``: an officer the OPD's actions, a coordinator routing
+    (triage) or answering; a closed complaint only the way back."""
     t = turn.t
-    for p in await turn.uow.complaints.photos(c.id):
+    if c.state not in rules.OPEN_STATES:
+        return after_action_choices(t, turn.user.role)
+    if turn.user.role == Role.OFFICER:
+        return officer_buttons(t, c.number)
+    if c.state == ComplaintState.TRIASE:
+        suggested = [route_choice(t, c.number, c.suggested_opd)] if c.suggested_opd in ctx.opd_names else []
+        return [*suggested, pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None)]
+    return [answer_choice(t, c.number), resolve_choice(t, c.number)]
+
+
+def show_photos(turn: Turn, c: Complaint, photos: Sequence[ComplaintPhoto]) -> None:
+    """The complaint's photos sent on this channel, each with what the reporter wrote under it; a
+    note (with that text) for each one sent on another."""
+    t = turn.t
+    for p in photos:
+        caption = f"\n“{short(p.caption, 200)}”" if p.caption and p.caption.strip() else ""
         if p.channel == turn.inbound.channel:
             turn.reply(
-                t("Foto laporan {number}", number=c.number) + (f"\n{short(p.caption, 200)}" if p.caption else ""),
+                t("Foto laporan {number}", number=c.number) + caption,
                 image=Attachment(filename="foto.jpg", mime_type=p.mime_type or "image/jpeg", file_ref=p.file_ref),
             )
         else:
             turn.reply(
                 t("📷 Laporan ini memuat foto yang dikirim lewat {channel}; buka melalui kanal itu.", channel=p.channel)
+                + caption
             )
+
+
+def done(turn: Turn, text: str) -> None:
+    """A staff action's confirmation, with the way back to the work list and the menu."""
+    turn.reply(text, after_action_choices(turn.t, turn.user.role))
 
 
 # ---- the text a command asks for -------------------------------------------------------------
@@ -214,7 +242,7 @@ async def answer(turn: Turn, args: str) -> None:
         opd=ctx.opd_names.get(c.opd_code or "", ""),
         text=text,
     )
-    turn.reply(turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number))
+    done(turn, turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number))
 
 
 @router.command(
@@ -248,7 +276,7 @@ async def resolve(turn: Turn, args: str) -> None:
             text=text,
             days=day_count(turn.translator_for(citizen), ctx.sla.confirmation_days, working=ctx.sla.working_days),
         )
-    turn.reply(turn.t("Laporan {number} ditandai selesai; pelapor diminta memberi penilaian.", number=c.number))
+    done(turn, turn.t("Laporan {number} ditandai selesai; pelapor diminta memberi penilaian.", number=c.number))
 
 
 # ---- /teruskan, /kembalikan --------------------------------------------------------------------
@@ -289,7 +317,7 @@ async def forward(turn: Turn, args: str) -> None:
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
     await notify_handlers(turn, ctx, c, N_("📣 Diteruskan ke OPD Anda: {number}. {reason}"), reason=short(reason, 300))
-    turn.reply(t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
+    done(turn, t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
 
 
 @router.command(
@@ -313,7 +341,7 @@ async def give_back(turn: Turn, args: str) -> None:
     await notify_handlers(
         turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)
     )
-    turn.reply(turn.t("Laporan {number} dikembalikan ke koordinator.", number=c.number))
+    done(turn, turn.t("Laporan {number} dikembalikan ke koordinator.", number=c.number))
 
 
 #: the commands the prompt flow completes, by the action it was asked for

@@ -1,13 +1,14 @@
-"""Coordinators: /triase (complaints waiting to be routed), /arahkan (route one to an OPD),
+"""Coordinators: /triase (complaints waiting to be routed, each with a button that asks for the
+OPD), /arahkan (route one to an OPD; without the OPD: a button per OPD, the suggested one first),
 /undang (an invitation code for an OPD's officer) and /cari (search all complaints)."""
 
 from __future__ import annotations
 
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
-from bot.domain.i18n import N_
+from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Forget
-from bot.engine.region_context import region_context
+from bot.engine.region_context import RegionContext, region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from bot.services.invites import INVITE_VALID_FOR, new_invite_code
@@ -18,7 +19,13 @@ from handlers.complaints.complaint_actions import (
     not_found,
     refuse_in_state,
 )
-from handlers.complaints.complaint_buttons import command, view_choice
+from handlers.complaints.complaint_buttons import (
+    after_action_choices,
+    command,
+    opd_choices,
+    pick_opd_choice,
+    view_choice,
+)
 from handlers.complaints.complaint_cards import (
     PAGE,
     notify_citizen,
@@ -26,8 +33,9 @@ from handlers.complaints.complaint_cards import (
     page_number,
     send_list,
     short,
-    state_label,
+    staff_state_label,
 )
+from storage.models import Complaint
 
 router = Router("complaints.triage")
 
@@ -52,6 +60,7 @@ async def triage(turn: Turn, args: str) -> None:
         page,
         lambda p: command("triase", p),
         empty=t("Tidak ada laporan yang menunggu diarahkan. 👍"),
+        item_choice=lambda c: pick_opd_choice(t, c.number, f"➡️ {c.number}"),
     )
 
 
@@ -67,17 +76,11 @@ async def route_cmd(turn: Turn, args: str) -> None:
     if c is None:
         not_found(turn, first_word(args))
         return
-    if target not in ctx.opd_names:
-        turn.reply(
-            t(
-                "Sebutkan kode OPD yang akan menerima laporan, misalnya: /arahkan {number} PUPR. Kode OPD: {codes}",
-                number=c.number,
-                codes=", ".join(sorted(ctx.opd_names)),
-            )
-        )
-        return
     if not rules.can("route", c.state):
         refuse_in_state(turn, c)
+        return
+    if target not in ctx.opd_names:
+        await ask_opd(turn, ctx, c, unknown=parsed.rest.split()[0] if target else None)
         return
     turn.uow.complaints.route_to(c, target, turn.now)
     apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)
@@ -85,7 +88,45 @@ async def route_cmd(turn: Turn, args: str) -> None:
         turn, c, N_("ℹ️ Laporan {number} sudah diperiksa dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
     await notify_handlers(turn, ctx, c, N_("📣 Pengaduan baru {number} (diarahkan koordinator)"))
-    turn.reply(t("Laporan {number} diarahkan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
+    lines = [t("Laporan {number} diarahkan ke {opd}.", number=c.number, opd=ctx.opd_names[target])]
+    if not await turn.uow.users.users_with_role(Role.OFFICER, target):
+        lines.append(no_officer_line(t, target, ctx.opd_names[target]))
+    turn.reply("\n".join(lines), after_action_choices(t, turn.user.role))
+
+
+async def ask_opd(turn: Turn, ctx: RegionContext, c: Complaint, *, unknown: str | None = None) -> None:
+    """ "➡️ Arahkan": which OPD? A button per OPD, the router's suggestion first; and the text, so
+    the coordinator decides without opening the complaint."""
+    t = turn.t
+    lines = [t('Kode OPD "{code}" tidak dikenal.', code=short(unknown, 30))] if unknown else []
+    lines += [t("Arahkan {number} ke OPD mana?", number=c.number), "", f"“{short(c.text, 300)}”"]
+    suggested = await suggestion(turn, ctx, c)
+    if suggested:
+        lines += ["", t("Usulan sistem: {opd}", opd=ctx.opd_names[suggested])]
+    choices = opd_choices(t, list(ctx.opd_names), lambda code: command("arahkan", c.number, code), suggested)
+    turn.reply("\n".join(lines), [*choices, view_choice(t, c.number)])
+
+
+async def suggestion(turn: Turn, ctx: RegionContext, c: Complaint) -> str | None:
+    """The OPD to offer first: the router's pick when it made one, else its best-scoring OPD for
+    the text (it was not sure enough to route by itself) — never the OPD that gave it back."""
+    returned, holder = set(), None
+    for ev in await turn.uow.complaints.events(c.id):
+        if ev.action == "return" and holder:
+            returned.add(holder)
+        holder = ev.opd_code or holder
+    ranked = [code for code, _ in sorted(ctx.router.route(c.text).scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+    candidates = [c.suggested_opd, *ranked] if c.suggested_opd else ranked
+    return next((code for code in candidates if code in ctx.opd_names and code not in returned), None)
+
+
+def no_officer_line(t: Translator, code: str, name: str) -> str:
+    return t(
+        "⚠️ {opd} belum punya petugas di Kanal, jadi belum ada yang menerima laporan ini. "
+        "Undang petugasnya dengan /undang {code}.",
+        opd=name,
+        code=code,
+    )
 
 
 @router.command(
@@ -126,7 +167,6 @@ async def search(turn: Turn, args: str) -> None:
         return
     lines = [t('Hasil pencarian "{term}":', term=term)]
     for c in rows:
-        lines.append(
-            f"• {c.number} · {state_label(t, c.state)} · {c.opd_code or t('belum diarahkan')}\n  {short(c.text, 80)}"
-        )
+        where = c.opd_code or t("belum diarahkan")
+        lines.append(f"• {c.number} · {staff_state_label(t, c.state)} · {where}\n  {short(c.text, 80)}")
     turn.reply("\n".join(lines), [view_choice(t, c.number, c.number) for c in rows])
