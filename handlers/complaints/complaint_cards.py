@@ -92,11 +92,14 @@ def map_link(lat: float, lon: float) -> str:
     return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=18/{lat:.5f}/{lon:.5f}"
 
 
-def photos_line(t: Translator, photos: Sequence[ComplaintPhoto]) -> str | None:
-    """How many photos, with what the reporter wrote under them ("📷 2 foto: “lubang jalan”")."""
+def photos_line(t: Translator, photos: Sequence[ComplaintPhoto], text: str = "") -> str | None:
+    """How many photos, with what the reporter wrote under them ("📷 2 foto: “lubang jalan”"); a
+    caption that became the complaint's text (``text``) is not repeated."""
     if not photos:
         return None
-    captions = [f"“{short(p.caption, 80)}”" for p in photos if p.caption and p.caption.strip()]
+    said = " ".join(text.split())
+    written = [" ".join(p.caption.split()) for p in photos if p.caption and p.caption.strip()]
+    captions = [f"“{short(caption, 80)}”" for caption in written if caption != said]
     line = t("📷 {n} foto", n=len(photos))
     return line + (": " + "; ".join(captions) if captions else "")
 
@@ -130,7 +133,7 @@ def complaint_card(
     if c.latitude is not None and c.longitude is not None:
         lines.append(t("📍 Lokasi: {lat:.5f}, {lon:.5f}", lat=c.latitude, lon=c.longitude))
         lines.append(t("🗺 Peta: {url}", url=map_link(c.latitude, c.longitude)))
-    if line := photos_line(t, photos):
+    if line := photos_line(t, photos, c.text):
         lines.append(line)
     lines.append(reporter_line(t, c, citizen))
     opd = ctx.opd_names.get(c.opd_code, c.opd_code) if c.opd_code else ""
