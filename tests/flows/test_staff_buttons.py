@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from handlers import build_router
+from handlers.account.account_suggest import closest_command
 from storage.models import Complaint, ComplaintPhoto
-from testkit.tg_chat import NUMBER_RE, buttons, labels, person, running, text_of
+from testkit.tg_chat import NUMBER_RE, buttons, invite_code, labels, person, running, text_of
 from tests.flows.test_complaints_e2e import ROAD, file_complaint
 
 #: the router scores DLH and PUPR alike for this one (sampah / jalan berlubang): triage, DLH first
@@ -18,6 +20,27 @@ MIXED = "Tolong dicek ada sampah menumpuk dan jalan berlubang di dekat pasar"
 CITIZEN_MENU = {"/survei", "/lapor", "/status", "/forum", "/bahasa", "/bantuan"}
 OFFICER_MENU = {"/antrian", "/ringkasan", "/ikm", "/forum"}
 COORDINATOR_MENU = {"/triase", "/antrian", "/ikm", "/ringkasan", "/forumbaru"}
+
+
+@pytest.mark.parametrize(
+    ("role", "typed", "meant"),
+    [
+        ("officer", "antrain", "antrian"),
+        ("officer", "antr", "antrian"),  # the start of a command
+        ("officer", "blas", "balas"),
+        ("citizen", "statsu", "status"),
+        ("citizen", "lpor", "lapor"),
+        ("citizen", "sruvei", "survei"),
+        ("citizen", "qeue", None),  # /queue is an officer's command
+        ("citizen", "antrain", None),
+        ("coordinator", "triasee", "triase"),
+        ("coordinator", "halo", None),
+        ("coordinator", "x", None),
+        ("coordinator", "lapor", None),  # a command already
+    ],
+)
+def test_closest_command_only_among_the_roles_commands(role, typed, meant):
+    assert closest_command(build_router(), role, typed) == meant
 
 
 @pytest.fixture
@@ -224,3 +247,28 @@ async def test_map_link_and_photo_captions_reach_the_officer(world, db):
     async with db.unit_of_work() as uow:
         stored = (await uow.session.execute(select(ComplaintPhoto.caption).order_by(ComplaintPhoto.id))).all()
     assert [row[0] for row in stored] == ["lubang paling besar dekat warung", None]
+
+
+async def test_arahkan_on_whatsapp_by_tap_then_typed_number(settings, clock):
+    """A coordinator on WhatsApp: the triage notice's "➡️ Arahkan" reply button, then the OPDs —
+    more than a list holds, so numbered text — answered by typing "1" (the suggested OPD)."""
+    from tests.flows.test_whatsapp_flows import WaPerson, both_channels, kind, offered, texts
+
+    async with both_channels(settings, clock) as (tg, wa, app):
+        dlh = await person(tg, app, 503, "Petugas DLH", role="officer", opd="DLH")
+        coord = WaPerson(wa, app, "6281234500900", "Bu Koordinator")
+        await coord.send("Halo")
+        await coord.tap(value="consent:yes")
+        out = await coord.send(f"/gabung {await invite_code(app, 'coordinator')}")
+        assert "terdaftar sebagai koordinator" in texts(out)
+        assert kind(out[-1]) == "list" and offered(out[-1])[0]["id"] == "/triase"  # the role menu
+        citizen = await person(tg, app, 102, "Andi")
+        number = await file_complaint(citizen, MIXED)
+
+        note = await coord.settle()
+        assert number in texts(note) and kind(note[-1]) == "button"
+        out = await coord.tap(value=f"/arahkan {number}")
+        assert f"Arahkan {number} ke OPD mana?" in texts(out) and "1. ➡️ DLH (usulan)" in texts(out)
+        out = await coord.send("1")
+        assert "diarahkan ke Dinas Lingkungan Hidup" in texts(out)
+        assert number in text_of(await dlh.settle())
