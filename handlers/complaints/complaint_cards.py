@@ -214,15 +214,29 @@ def send_list(
     turn.reply("\n".join(lines), choices)
 
 
-def handler_choices(t: Translator, person: User, c: Complaint) -> list[Choice]:
-    """The buttons under a notification to one of the complaint's handlers."""
+async def route_suggestion(turn: Turn, ctx: RegionContext, c: Complaint) -> str | None:
+    """The OPD to offer first: the router's pick when it made one, else its best-scoring OPD for
+    the text (it was not sure enough to route by itself) — never the OPD that gave it back."""
+    returned, holder = set(), None
+    for ev in await turn.uow.complaints.events(c.id):
+        if ev.action == "return" and holder:
+            returned.add(holder)
+        holder = ev.opd_code or holder
+    ranked = [code for code, _ in sorted(ctx.router.route(c.text).scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+    candidates = [c.suggested_opd, *ranked] if c.suggested_opd else ranked
+    return next((code for code in candidates if code in ctx.opd_names and code not in returned), None)
+
+
+def handler_choices(t: Translator, person: User, c: Complaint, suggested: str | None = None) -> list[Choice]:
+    """The buttons under a notification to one of the complaint's handlers; for a coordinator and
+    a complaint waiting in triage, routing to ``suggested`` in one tap, or choosing the OPD."""
     if person.role == Role.OFFICER:
         return officer_buttons(t, c.number)
     choices = [view_choice(t, c.number)]
     if c.state == ComplaintState.TRIASE:
-        if c.suggested_opd:
-            choices.append(route_choice(t, c.number, c.suggested_opd))
-        choices.append(pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if c.suggested_opd else None))
+        if suggested:
+            choices.append(route_choice(t, c.number, suggested))
+        choices.append(pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None))
     return choices
 
 
@@ -266,13 +280,15 @@ async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     voices = await turn.uow.complaints.voices(c.id)
     photos = await turn.uow.complaints.photos(c.id) if people else ()
+    triage = c.state == ComplaintState.TRIASE and bool(people)
+    suggested = await route_suggestion(turn, ctx, c) if triage else None
     for person in people:
         if person.id == turn.user.id:
             continue
         t = turn.translator_for(person)
         heading = t(heading_msgid, number=c.number, **kw)
         text = complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos)
-        turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c))))
+        turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c, suggested))))
         for reply in voice_replies(t, c, voices, person.channel):
             turn.notify(person, reply)
 

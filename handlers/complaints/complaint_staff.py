@@ -43,6 +43,7 @@ from handlers.complaints.complaint_cards import (
     notify_citizen,
     notify_handlers,
     page_number,
+    route_suggestion,
     send_list,
     short,
     voice_replies,
@@ -138,14 +139,15 @@ async def view(turn: Turn, args: str) -> None:
     lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos), "", t("Riwayat:")]
     for ev in await repo.events(c.id):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
-    turn.reply("\n".join(lines), view_buttons(turn, ctx, c))
+    suggested = await route_suggestion(turn, ctx, c) if c.state == ComplaintState.TRIASE else None
+    turn.reply("\n".join(lines), view_buttons(turn, c, suggested))
     show_photos(turn, c, photos)
     for reply in voice_replies(t, c, await repo.voices(c.id), turn.inbound.channel):
         turn.reply(reply.text, audio=reply.audio)
     turn.audit("complaint_viewed", subject_type="complaint", subject_id=c.number)
 
 
-def view_buttons(turn: Turn, ctx: RegionContext, c: Complaint) -> list[Choice]:
+def view_buttons(turn: Turn, c: Complaint, suggested: str | None) -> list[Choice]:
     """What the viewer can do next with ``c``: an officer the OPD's actions, a coordinator routing
     (triage) or answering; a closed complaint only the way back."""
     t = turn.t
@@ -154,8 +156,8 @@ def view_buttons(turn: Turn, ctx: RegionContext, c: Complaint) -> list[Choice]:
     if turn.user.role == Role.OFFICER:
         return officer_buttons(t, c.number)
     if c.state == ComplaintState.TRIASE:
-        suggested = [route_choice(t, c.number, c.suggested_opd)] if c.suggested_opd in ctx.opd_names else []
-        return [*suggested, pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None)]
+        first = [route_choice(t, c.number, suggested)] if suggested else []
+        return [*first, pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None)]
     return [answer_choice(t, c.number), resolve_choice(t, c.number)]
 
 

@@ -31,6 +31,7 @@ from handlers.complaints.complaint_cards import (
     notify_citizen,
     notify_handlers,
     page_number,
+    route_suggestion,
     send_list,
     short,
     staff_state_label,
@@ -100,24 +101,11 @@ async def ask_opd(turn: Turn, ctx: RegionContext, c: Complaint, *, unknown: str 
     t = turn.t
     lines = [t('Kode OPD "{code}" tidak dikenal.', code=short(unknown, 30))] if unknown else []
     lines += [t("Arahkan {number} ke OPD mana?", number=c.number), "", f"“{short(c.text, 300)}”"]
-    suggested = await suggestion(turn, ctx, c)
+    suggested = await route_suggestion(turn, ctx, c)
     if suggested:
         lines += ["", t("Usulan sistem: {opd}", opd=ctx.opd_names[suggested])]
     choices = opd_choices(t, list(ctx.opd_names), lambda code: command("arahkan", c.number, code), suggested)
     turn.reply("\n".join(lines), [*choices, view_choice(t, c.number)])
-
-
-async def suggestion(turn: Turn, ctx: RegionContext, c: Complaint) -> str | None:
-    """The OPD to offer first: the router's pick when it made one, else its best-scoring OPD for
-    the text (it was not sure enough to route by itself) — never the OPD that gave it back."""
-    returned, holder = set(), None
-    for ev in await turn.uow.complaints.events(c.id):
-        if ev.action == "return" and holder:
-            returned.add(holder)
-        holder = ev.opd_code or holder
-    ranked = [code for code, _ in sorted(ctx.router.route(c.text).scores.items(), key=lambda kv: (-kv[1], kv[0]))]
-    candidates = [c.suggested_opd, *ranked] if c.suggested_opd else ranked
-    return next((code for code in candidates if code in ctx.opd_names and code not in returned), None)
 
 
 def no_officer_line(t: Translator, code: str, name: str) -> str:

@@ -93,8 +93,12 @@ async def test_arahkan_lists_the_opds_suggested_first_and_routes(world, db):
     citizen = await person(tg, app, 102, "Andi")
     number = await file_complaint(citizen, MIXED)
     note = await coord.settle()
-    assert number in text_of(note) and f"/arahkan {number}" in buttons(note[-1])
-    assert dlh.new() == []
+    assert number in text_of(note) and dlh.new() == []
+    # the router's best guess in one tap, or the choice of OPD
+    assert labels(note[-1])["➡️ Arahkan ke DLH"] == f"/arahkan {number} DLH"
+    assert labels(note[-1])["➡️ Pilih OPD"] == f"/arahkan {number}"
+    out = await coord.send(f"/lihat {number}")
+    assert buttons(out[-1]) == [f"/arahkan {number} DLH", f"/arahkan {number}"]
 
     # the triage list: one "➡️" button per complaint
     out = await coord.send("/triase")
@@ -124,6 +128,23 @@ async def test_arahkan_lists_the_opds_suggested_first_and_routes(world, db):
     out = await coord.press(f"/arahkan {number} PUPR")
     assert "tidak bisa dilakukan sekarang" in text_of(out)
     assert "Baru masuk OPD, belum dijawab" in text_of(out)
+
+
+async def test_a_returned_complaint_is_not_suggested_to_the_opd_that_returned_it(world):
+    tg, app = world
+    coord = await person(tg, app, 900, "Bu Koordinator", role="coordinator")
+    pupr = await person(tg, app, 501, "Pak Rudi", role="officer", opd="PUPR")
+    citizen = await person(tg, app, 102, "Andi")
+    number = await file_complaint(citizen, ROAD)  # routed to PUPR by the router
+    await pupr.settle()
+    out = await pupr.send(f"/kembalikan {number} bukan kewenangan kami")
+    assert buttons(out[-1]) == ["/antrian", "/menu"]
+    note = await coord.settle()
+    assert "bukan kewenangan kami" in text_of(note)
+    assert f"/arahkan {number} PUPR" not in buttons(note[-1]) and f"/arahkan {number}" in buttons(note[-1])
+    out = await coord.press(f"/arahkan {number}")
+    assert "(usulan)" not in str(labels(out[-1])) and "Usulan sistem" not in text_of(out)
+    assert f"/arahkan {number} PUPR" in buttons(out[-1])  # still possible, just not proposed
 
 
 async def test_routing_to_an_opd_without_officers_says_so(world):
