@@ -1,6 +1,6 @@
 """/bantuan: short, grouped by what the person does in their role, with the details on demand.
 
-``/bantuan`` lists one line per group ("📣 Pengaduan: /lapor /status /nilai") with a button per
+``/bantuan`` lists one line per group ("📣 Pengaduan: /lapor /status /tambah /nilai") with a button per
 group; ``/bantuan pengaduan`` (a group), ``/bantuan lapor`` (a command: its group) or a near miss of
 either shows that group's commands with how to type them and what they do. The commands come
 from the whole composed router, filtered by the person's role, so a command added later appears
@@ -21,14 +21,14 @@ router = Router("account.help")
 
 #: group key (what /bantuan <key> takes) → (label msgid, command names in the order shown)
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "pengaduan": (N_("📣 Pengaduan"), ("lapor", "status", "nilai")),
+    "pengaduan": (N_("📣 Pengaduan"), ("lapor", "status", "tambah", "nilai")),
     "survei": (N_("📝 Survei"), ("survei",)),
     "triase": (N_("🗂 Belum diarahkan"), ("triase", "arahkan", "cari")),
     "laporan": (N_("📋 Laporan masuk"), ("antrian", "lihat", "balas", "selesai", "teruskan", "kembalikan")),
     "data": (N_("📊 Ringkasan & SKM"), ("ringkasan", "ikm", "ekspor", "populasi")),
     "petugas": (N_("👥 Petugas"), ("undang", "cabut")),
     "forum": (N_("🤝 Forum"), ("forum", "forumbaru", "forumhasil")),
-    "warga": (N_("🙋 Layanan warga"), ("lapor", "status", "nilai", "survei")),
+    "warga": (N_("🙋 Layanan warga"), ("lapor", "status", "tambah", "nilai", "survei")),
     "akun": (N_("⚙️ Akun"), ("menu", "bahasa", "batal", "datasaya", "hapusdata", "gabung", "start", "bantuan")),
 }
 #: the groups each role sees, in this order; a command of the role in none of them is "Lainnya"

@@ -214,7 +214,7 @@ async def test_help_is_short_grouped_by_role_with_details_on_demand(world):
     out = await citizen.send("/bantuan")
     body = text_of(out)
     assert len(body.splitlines()) <= 10, body
-    assert "📣 Pengaduan: /lapor /status /nilai" in body and "/antrian" not in body
+    assert "📣 Pengaduan: /lapor /status /tambah /nilai" in body and "/antrian" not in body
     assert "/bantuan pengaduan" in buttons(out[-1])
     out = await citizen.send("/bantuan lapor")
     assert "/lapor — buat pengaduan" in text_of(out) or "/lapor —" in text_of(out)

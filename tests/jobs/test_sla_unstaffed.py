@@ -28,7 +28,7 @@ async def test_escalation_names_the_opd_without_any_officer(world):
     assert "escalation" in out and "without_recipient" in out
     got = await coord.settle()
     body = text_of(got)
-    assert "Eskalasi pengaduan" in body and rubbish in body and road in body
+    assert "Pengaduan terlambat" in body and rubbish in body and road in body
     assert "Dinas Lingkungan Hidup belum punya petugas di Kanal" in body
     assert "/undang DLH" in body and "kanal invite --role officer --opd DLH" in body
     assert "Pekerjaan Umum dan Penataan Ruang belum punya petugas" not in body
