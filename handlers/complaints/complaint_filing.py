@@ -12,7 +12,7 @@ from enum import StrEnum
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import Choice, Kind, clock_length
+from bot.domain.messages import Choice, Inbound, Kind, clock_length
 from bot.domain.routing import RouteResult
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
@@ -261,6 +261,19 @@ async def filing(turn: Turn) -> None:
         await handler(turn, data, answer)
 
 
+def photo_item(inbound: Inbound) -> dict:
+    """A photo as a draft keeps it until it joins a complaint (:func:`store_photo`)."""
+    p = inbound.photo
+    caption = (p.caption or "")[:1000] or None
+    return {"ref": p.file_ref, "mime": p.mime_type, "size": p.size, "caption": caption, "channel": inbound.channel}
+
+
+def voice_item(inbound: Inbound) -> dict:
+    """A voice note as a draft keeps it until it joins a complaint (:func:`store_voice`)."""
+    v = inbound.voice
+    return {"ref": v.file_ref, "mime": v.mime_type, "duration": v.duration, "size": v.size, "channel": inbound.channel}
+
+
 async def take_photo(turn: Turn, data: dict, step: str) -> None:
     t = turn.t
     inbound = turn.inbound
@@ -272,15 +285,7 @@ async def take_photo(turn: Turn, data: dict, step: str) -> None:
         )
         return
     p = inbound.photo
-    photos.append(
-        {
-            "ref": p.file_ref,
-            "mime": p.mime_type,
-            "size": p.size,
-            "caption": (p.caption or "")[:1000] or None,
-            "channel": inbound.channel,
-        }
-    )
+    photos.append(photo_item(inbound))
     data["photos"] = photos
     if step == FilingStep.TEXT:
         if p.caption and not rules.validate_text(p.caption):
@@ -320,9 +325,7 @@ async def take_voice(turn: Turn, data: dict, step: str) -> None:
         )
         return
     v = inbound.voice
-    voices.append(
-        {"ref": v.file_ref, "mime": v.mime_type, "duration": v.duration, "size": v.size, "channel": inbound.channel}
-    )
+    voices.append(voice_item(inbound))
     data["voices"] = voices
     length = clock_length(v.duration)
     got = t("Pesan suara {length} diterima.", length=length) if length else t("Pesan suara diterima.")

@@ -27,7 +27,7 @@ from bot.engine.turn import Turn
 from handlers.account import show_menu
 from handlers.complaints.complaint_buttons import cancel_choice, command, officer_buttons, status_choice, view_choice
 from handlers.complaints.complaint_cards import reporter_line, short, voice_replies
-from handlers.complaints.complaint_filing import begin_with, store_photo, store_voice
+from handlers.complaints.complaint_filing import begin_with, photo_item, store_photo, store_voice, voice_item
 from storage.models import Complaint, ComplaintVoice
 
 router = Router("complaints.followup")
@@ -56,14 +56,9 @@ def sent_item(turn: Turn) -> dict | None:
     if inbound.kind is Kind.TEXT and inbound.text and inbound.text.strip():
         return {"text": inbound.text.strip()[: rules.MAX_TEXT]}
     if inbound.kind is Kind.PHOTO and inbound.photo is not None:
-        p = inbound.photo
-        photo = {"ref": p.file_ref, "mime": p.mime_type, "size": p.size, "channel": inbound.channel}
-        photo["caption"] = (p.caption or "")[:1000] or None
-        return {"photo": photo, "text": (p.caption or "").strip()}
+        return {"photo": photo_item(inbound), "text": (inbound.photo.caption or "").strip()}
     if inbound.kind is Kind.VOICE and inbound.voice is not None:
-        v = inbound.voice
-        voice = {"ref": v.file_ref, "mime": v.mime_type, "duration": v.duration, "size": v.size}
-        return {"voice": {**voice, "channel": inbound.channel}}
+        return {"voice": voice_item(inbound)}
     if inbound.kind is Kind.LOCATION and inbound.location is not None:
         loc = inbound.location
         return {"lat": loc.latitude, "lon": loc.longitude, "address": loc.address}
