@@ -175,10 +175,20 @@ async def consent_step(turn: Turn) -> None:
             title=t("Data pribadi Anda"),
         )
     else:
-        pending = pending_message(turn)
-        if pending and not turn.data.get("pending"):
+        pending = kept_with(turn.data.get("pending"), pending_message(turn))
+        if pending != turn.data.get("pending"):
             turn.set_state(CONSENT_FLOW, ConsentStep.ASK, {**turn.data, "pending": pending})
-        turn.reply(
-            t('Mohon pilih "Saya setuju" atau "Tidak setuju" pada tombol di bawah.'),
-            [*consent_choices(turn), Choice(t("📄 Baca selengkapnya"), CONSENT_MORE)],
-        )
+        ask = t('Mohon pilih "Saya setuju" atau "Tidak setuju" pada tombol di bawah.')
+        if pending:
+            ask = t("Pesan Anda sudah kami terima dan kami lanjutkan setelah Anda setuju.") + " " + ask
+        turn.reply(ask, [*consent_choices(turn), Choice(t("📄 Baca selengkapnya"), CONSENT_MORE)])
+
+
+def kept_with(kept: str | None, new: str | None) -> str | None:
+    """The pending message with one more typed before the person answered the notice: a story
+    told in two messages is kept whole; a command is kept alone (the first one wins)."""
+    if not kept or not new:
+        return kept or new
+    if kept.startswith("/") or new.startswith("/"):
+        return kept
+    return f"{kept}\n{new}"[:MAX_PENDING]
