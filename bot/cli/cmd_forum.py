@@ -40,7 +40,11 @@ def add_parsers(sub) -> None:
     c.add_argument("--title", required=True)
     c.add_argument("--topic", help="main topic (default: the title)")
     c.add_argument(
-        "--at", required=True, metavar="'YYYY-MM-DD HH:MM'", help="local start time in the region's time zone"
+        "--at",
+        required=True,
+        metavar="WHEN",
+        help="local start time in the region's time zone, with its hour: '2026-12-10 09:00', "
+        "'10/12 09:00', 'Kamis 10 Desember jam 9 pagi', 'besok jam 13.00'",
     )
     c.add_argument("--place", metavar="ADDRESS", help="address (and/or --url; one of them is required)")
     c.add_argument("--url", metavar="URL", help="online meeting link (https://…)")
