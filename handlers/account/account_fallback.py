@@ -105,6 +105,19 @@ async def fallback(turn: Turn) -> None:
     show_menu(turn, text)
 
 
+#: words after a greeting that are still small talk ("halo, apa kabar", "selamat pagi pak")
+SMALL_TALK = frozenset(("apa", "kabar", "pak", "bu", "bapak", "ibu", "mas", "mbak", "kak", "min", "admin", "semua"))
+
+
+def greeting(n: str) -> bool:
+    """A greeting, alone or with a few words of small talk (never a complaint that starts with one)."""
+    words = [w for w in n.split() if len(w) > 1] or n.split()  # "<b>halo</b>" is "b halo b"
+    for size in (3, 2, 1):
+        if " ".join(words[:size]) in GREETINGS:
+            return all(w in SMALL_TALK for w in words[size:])
+    return False
+
+
 async def understood_words(turn: Turn, typed: str) -> bool:
     """A command typed as a word, a greeting or a thank-you; True when answered."""
     t = turn.t
@@ -114,7 +127,7 @@ async def understood_words(turn: Turn, typed: str) -> bool:
         await turn.router.route(turn)
         return True
     n = normalise(typed)
-    if n in GREETINGS:
+    if greeting(n):
         show_menu(turn, t("Halo {name}! Ada yang bisa kami bantu?", name=turn.user.display_name or t("Bapak/Ibu")))
         return True
     if n in THANKS:

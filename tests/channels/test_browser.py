@@ -61,7 +61,9 @@ def drive(url: str) -> dict:
         box.send_keys("<b>halo</b> & apa kabar")
         driver.find_element(By.ID, "send").click()
         wait.until(lambda d: any("<b>halo</b>" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.user")))
-        wait.until(lambda d: any("belum mengerti" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot")))
+        wait.until(
+            lambda d: any("Ada yang bisa kami bantu" in e.text for e in d.find_elements(By.CSS_SELECTOR, ".msg.bot"))
+        )
         driver.save_screenshot("/tmp/kanal-webchat.png")
         return {
             "consent": consent,

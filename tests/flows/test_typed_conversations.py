@@ -77,6 +77,8 @@ async def test_words_instead_of_commands(world):
     citizen = await person(tg, app, 1102, "Budi")
     out = await citizen.send("halo")
     assert "Ada yang bisa kami bantu?" in text_of(out) and "/lapor" in buttons(out[-1])
+    out = await citizen.send("Selamat pagi pak, apa kabar?")  # small talk after a greeting is still one
+    assert "Ada yang bisa kami bantu?" in text_of(out)
     out = await citizen.send("Lapor")
     assert "Ceritakan masalah" in text_of(out)
     out = await citizen.send("batal")
