@@ -163,16 +163,18 @@ async def step(turn: Turn) -> None:
     elif pressed == NEW_NO:
         turn.clear_state()
         show_menu(turn, t("Baik, pesan itu tidak dikirim ke petugas."))
-    elif more is not None:  # kept typing: the new message joins the one on offer
-        item = merged(item, more)
+    else:  # kept typing: the new message joins the one on offer; anything else: the offer again
+        if more is not None:
+            item = merged(item, more)
+        else:
+            turn.reply(t("Pilih salah satu tombol di bawah, atau ketik batal."))
+        c = None
         if turn.step == Step.ADD:
             c = await turn.uow.complaints.get(data.get("number", ""), citizen_user_id=turn.user.id)
-            if c is not None:
-                ask_add(turn, c, item)
-                return
-        ask_new(turn, item)
-    else:
-        turn.reply(t("Pilih salah satu tombol di atas, atau ketik batal."))
+        if c is not None:
+            ask_add(turn, c, item)
+        else:
+            ask_new(turn, item)
 
 
 # ---- /tambah -------------------------------------------------------------------------------------

@@ -304,3 +304,12 @@ async def test_a_voice_note_outside_a_flow_files_a_complaint_and_answers_an_offi
     note = await officer.settle()
     assert number in text_of(note)
     assert [m["media"]["file_id"] for m in note if m["method"] == "sendVoice"] == [ref2]
+
+
+async def test_an_offer_answered_with_something_else_is_offered_again(world):
+    tg, app = world
+    citizen = await person(tg, app, 1111, "Pak Dul")
+    await citizen.send(ROAD)
+    out = await citizen.press("skm:a:0:1")  # an old button of another flow
+    assert "Pilih salah satu tombol di bawah" in text_of(out) and "Mau dijadikan pengaduan?" in text_of(out)
+    assert "tawar:yes" in buttons(out[-1])
