@@ -270,13 +270,17 @@ def voice_replies(t: Translator, c: Complaint, voices: Sequence[ComplaintVoice],
     return out
 
 
+async def current_handlers(turn: Turn, c: Complaint) -> Sequence[User]:
+    """Who handles ``c`` now: its OPD's officers, or the coordinators while it waits to be routed."""
+    if c.state == ComplaintState.TRIASE or c.opd_code is None:
+        return await turn.uow.users.users_with_role(Role.COORDINATOR)
+    return await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
+
+
 async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_msgid: str, **kw) -> None:
     """Tell the complaint's current handlers: the OPD's officers, or the coordinators for triage;
     the citizen's voice notes follow the card as audio."""
-    if c.state == ComplaintState.TRIASE or c.opd_code is None:
-        people = await turn.uow.users.users_with_role(Role.COORDINATOR)
-    else:
-        people = await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
+    people = await current_handlers(turn, c)
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     voices = await turn.uow.complaints.voices(c.id)
     photos = await turn.uow.complaints.photos(c.id) if people else ()

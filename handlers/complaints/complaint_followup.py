@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 
@@ -26,7 +27,7 @@ from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account import show_menu
 from handlers.complaints.complaint_buttons import cancel_choice, command, officer_buttons, status_choice, view_choice
-from handlers.complaints.complaint_cards import reporter_line, short, voice_replies
+from handlers.complaints.complaint_cards import current_handlers, reporter_line, short, voice_replies
 from handlers.complaints.complaint_filing import begin_with, photo_item, store_photo, store_voice, voice_item
 from storage.models import Complaint, ComplaintVoice
 
@@ -84,10 +85,11 @@ async def offer(turn: Turn) -> bool:
     if item is None:
         return False
     text = item.get("text", "")
-    if text and "photo" not in item and await rated_by_words(turn, text):
+    recent = await turn.uow.complaints.for_citizen(turn.user.id)
+    if text and "photo" not in item and await rated_by_words(turn, text, recent):
         return True
     attachment = any(k in item for k in ("photo", "voice", "lat"))
-    mine = [c for c in await turn.uow.complaints.for_citizen(turn.user.id) if c.state in rules.OPEN_STATES]
+    mine = [c for c in recent if c.state in rules.OPEN_STATES]
     answered = [c for c in mine if c.first_response_at is not None]
     pool = (answered or mine) if attachment else answered  # a text: only where an officer spoke
     if pool and (attachment or len(text.split()) >= 2):
@@ -99,12 +101,12 @@ async def offer(turn: Turn) -> bool:
     return False
 
 
-async def rated_by_words(turn: Turn, text: str) -> bool:
-    """ "puas" / "tidak puas" while a resolved complaint waits for the rating: /nilai."""
+async def rated_by_words(turn: Turn, text: str, recent: Sequence[Complaint]) -> bool:
+    """ "puas" / "tidak puas" while one of the person's ``recent`` complaints waits for the rating: /nilai."""
     verdict = next((m for m in meanings(text) if m in (Means.GOOD, Means.BAD)), None)
     if verdict is None:
         return False
-    waiting = [c for c in await turn.uow.complaints.for_citizen(turn.user.id) if c.state == ComplaintState.SELESAI]
+    waiting = [c for c in recent if c.state == ComplaintState.SELESAI]
     if not waiting:
         return False
     word = "puas" if verdict is Means.GOOD else "tidak"
@@ -259,10 +261,7 @@ async def notify_followup(turn: Turn, c: Complaint, text: str, voices: list[Comp
     """Tell the complaint's handlers (its OPD's officers, or the coordinators while it waits to be
     routed) what the reporter added, a voice note as audio; the reporter as ``reporter_line`` shows
     them. How many were told."""
-    if c.opd_code is None or c.state == ComplaintState.TRIASE:
-        people = await turn.uow.users.users_with_role(Role.COORDINATOR)
-    else:
-        people = await turn.uow.users.users_with_role(Role.OFFICER, c.opd_code)
+    people = await current_handlers(turn, c)
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     for person in people:
         t = turn.translator_for(person)

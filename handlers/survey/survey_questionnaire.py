@@ -364,36 +364,33 @@ async def typed_place(turn: Turn, s: str, data: dict, text: str) -> None:
         names = [Offered(o.name, o.code) for o in await region.opds() if o.code in with_units]
     else:
         names = [Offered(u.name, u.code) for u in await region.units(data.get("opd", ""))]
-    picked = match(text, names) if typed_number(text) is None else None
-    several = candidates(text, names) if picked is None and typed_number(text) is None else []
-    act = Act.OPD if s == Step.OPD else Act.UNIT
-    if picked is not None and s == Step.OPD:
-        await ask_unit(turn, picked.value)
-    elif picked is not None:
-        await start_for_unit(turn, picked.value)
-    elif 1 < len(several) <= PAGE:  # "dinas": which one?
+    # a number was the engine's to match against the page shown; here only words are searched
+    typed_words = typed_number(text) is None
+    picked = match(text, names) if typed_words else None
+    several = candidates(text, names) if picked is None and typed_words else []
+    if picked is not None:
+        await (ask_unit(turn, picked.value) if s == Step.OPD else start_for_unit(turn, picked.value))
+        return
+    if 1 < len(several) <= PAGE:  # "dinas pen": which one?
+        act = Act.OPD if s == Step.OPD else Act.UNIT
         choices = [Choice(c.label[:60], button(act, c.value)) for c in several]
         turn.reply(t("Maksud Anda yang mana?"), [*choices, Choice(t("❌ Batal"), "/batal")])
-    elif several:
-        turn.reply(
-            t(
-                "Ada {n} yang cocok dengan \u201c{typed}\u201d. Ketik lebih lengkap, misalnya dua kata dari namanya.",
-                n=len(several),
-                typed=text[:40],
-            )
+        return
+    if several:
+        why = t(
+            "Ada {n} yang cocok dengan \u201c{typed}\u201d. Ketik lebih lengkap, misalnya dua kata dari namanya.",
+            n=len(several),
+            typed=text[:40],
         )
-        await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
     else:
-        what = t("instansi") if s == Step.OPD else t("unit layanan")
-        turn.reply(
-            t(
-                "Tidak ada {what} yang cocok dengan \u201c{typed}\u201d. "
-                "Ketik sebagian namanya (misalnya satu kata) atau nomornya di daftar.",
-                what=what,
-                typed=text[:40],
-            )
+        why = t(
+            "Tidak ada {what} yang cocok dengan \u201c{typed}\u201d. "
+            "Ketik sebagian namanya (misalnya satu kata) atau nomornya di daftar.",
+            what=t("instansi") if s == Step.OPD else t("unit layanan"),
+            typed=text[:40],
         )
-        await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
+    turn.reply(why)
+    await (ask_opd(turn) if s == Step.OPD else ask_unit(turn, data.get("opd", "")))
 
 
 async def resume_step(turn: Turn, act: Act | None) -> None:
