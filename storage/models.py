@@ -140,6 +140,30 @@ class WebhookInbox(Base):
     received_at: Mapped[datetime]
 
 
+class WebPushSubscription(Base):
+    """A web chat page's Web Push subscription: where to send a notification when no page of the
+    person is open (migration 0013). Deleted with the person, and when the push service says 404/410."""
+
+    __tablename__ = "web_push_subscriptions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(128), index=True)  # the web identity's key
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the endpoint
+    endpoint: Mapped[str] = mapped_column(Text)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class AppSecret(Base):
+    """Keys the app makes for itself on first start and keeps (the Web Push VAPID key pair, the
+    media link signing key), so every instance and every restart uses the same (migration 0013)."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class InboundMessage(Base):
     """Deduplication of platform redeliveries: one row per (channel, external message id)."""
 
@@ -316,6 +340,9 @@ class Complaint(Base):
     anonymised_at: Mapped[datetime | None]
     #: a new-complaint notice batched into a summary, due then (the ``new_complaints`` job, migration 0011)
     notice_due_at: Mapped[datetime | None]
+    #: sha256 hex of the reporter's PIN (with the complaint number as salt); the PIN itself is never
+    #: stored: number + PIN find the report from any channel or device (migration 0013)
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ComplaintPhoto(Base):
