@@ -142,6 +142,25 @@ class OutboxRepo:
             forget=forget,
         )
 
+    def record_echo(self, *, channel: str, address: str, user_id: int, payload: dict[str, Any], now: datetime) -> None:
+        """A person's own message, for a channel that replays the conversation (the web chat):
+        a row already delivered (the sender never sends it), replayed by :meth:`sent_since` in
+        order with the answers, pruned and erased with them."""
+        self.pending.insert(
+            OutboxMessage,
+            channel=channel,
+            address=address,
+            user_id=user_id,
+            payload=payload,
+            purpose="echo",
+            status="sent",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            on_failure=None,
+            forget=None,
+        )
+
     async def claim_due(
         self,
         now: datetime,

@@ -111,6 +111,10 @@ class Inbound:
     username: str | None = None
     unsupported_type: str | None = None  # "sticker", "voice", ... for the hint message
     received_at: datetime | None = None
+    #: a channel that shows the person their own words again after a reload (the web chat):
+    #: ``{"text": what their bubble said, "cid": the page's id of the message}``; kept with the
+    #: replies (an outbox row already delivered), so a reload shows both sides of the conversation
+    echo: dict | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:

@@ -286,6 +286,14 @@ class Dispatcher:
             _refresh_user(user, inbound, now)  # consent given in this turn: now the name is kept
         if not turn.replies:
             log.warning("flow produced no reply for %s message %s", inbound.channel, inbound.external_id)
+        if inbound.echo is not None and user.erased_at is None:  # before the answers: replayed in order
+            uow.outbox.record_echo(
+                channel=inbound.channel,
+                address=inbound.user_key,
+                user_id=user.id,
+                payload=echo_payload(inbound),
+                now=now,
+            )
         count = await self._enqueue(uow, turn)
         if states is not None and (row := uow.users.take_state_change(state)) is not None:
             states.append(row)
@@ -370,3 +378,14 @@ class Dispatcher:
         except Exception:
             log.exception("could not record the failed turn %s/%s", inbound.channel, inbound.external_id)
             raise DatabaseUnavailable("apology not stored") from None
+
+
+def echo_payload(inbound: Inbound) -> dict[str, Any]:
+    """The outbox payload of a person's own message (:attr:`Inbound.echo`)."""
+    echo = inbound.echo or {}
+    return {
+        "type": "message",
+        "from": "user",
+        "text": str(echo.get("text") or "").replace("\x00", "")[:4000],
+        "cid": echo.get("cid"),
+    }

@@ -28,6 +28,10 @@ ROLES = tuple(Role)
 #: the key of ``conversation_state.data`` where the engine keeps the choices the person was last
 #: offered (``bot/engine/typed_input.py``); flows neither see nor change it
 OFFERED_KEY = "_offered"
+#: where it keeps the last question the person was asked (text and title), so that "Lanjutkan"
+#: can ask it again after an interruption (:meth:`Turn.ask_again`)
+ASKED_KEY = "_asked"
+ENGINE_KEYS = (OFFERED_KEY, ASKED_KEY)
 
 
 class DatabaseUnavailable(Exception):
@@ -88,15 +92,31 @@ class Turn:
     @property
     def data(self) -> dict[str, Any]:
         data = self.state.data or {}
-        return {k: v for k, v in data.items() if k != OFFERED_KEY} if OFFERED_KEY in data else data
+        return {k: v for k, v in data.items() if k not in ENGINE_KEYS} if any(k in data for k in ENGINE_KEYS) else data
 
     def _engine_keys(self) -> dict[str, Any]:
         data = self.state.data or {}
-        return {OFFERED_KEY: data[OFFERED_KEY]} if OFFERED_KEY in data else {}
+        return {k: data[k] for k in ENGINE_KEYS if k in data}
+
+    def ask_again(self) -> bool:
+        """Repeat the last question of the running flow with the choices it offered (after an
+        interruption: a reconnect, a QR code scanned mid-flow); False when there is none."""
+        data = self.state.data or {}
+        asked = data.get(ASKED_KEY)
+        if self.state.flow is None or not isinstance(asked, dict) or not asked.get("text"):
+            return False
+        choices = [
+            Choice(str(row[0]), str(row[1]), row[2] if isinstance(row[2], str) else None)
+            for row in data.get(OFFERED_KEY) or []
+            if isinstance(row, list) and len(row) == 3
+        ]
+        self.reply(str(asked["text"]), choices, title=asked.get("title") or None)
+        return True
 
     def set_state(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
         new = dict(data if data is not None else self.data)
-        new.pop(OFFERED_KEY, None)
+        for key in ENGINE_KEYS:
+            new.pop(key, None)
         self.state.flow = flow
         self.state.step = step
         self.state.data = {**new, **self._engine_keys()}

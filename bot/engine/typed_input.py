@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.messages import Inbound, Kind
 from bot.domain.typed import Means, Offered, match, meanings
-from bot.engine.turn import OFFERED_KEY
+from bot.engine.turn import ASKED_KEY, OFFERED_KEY
 from storage.models import ConversationState
 
 #: a command the shared vocabulary stands for wherever it is typed
@@ -47,17 +47,28 @@ def understand(inbound: Inbound, state: ConversationState) -> Inbound:
     return inbound
 
 
+#: the longest question kept for "Lanjutkan" (longer ones are cut; the whole text is in the chat)
+MAX_ASKED = 1500
+
+
 def remember(state: ConversationState, replies: list[Any]) -> None:
     """Keep the choices of the last reply to the person that had any (none: forget them), so that
-    the next typed text can be matched against what the person sees."""
+    the next typed text can be matched against what the person sees; inside a flow, keep that
+    reply's text too (the question, for :meth:`bot.engine.turn.Turn.ask_again`)."""
     choices: list[list[Any]] = []
+    asked: Any = None
     for reply in replies:
-        if reply.to_user_id is None and reply.choices:
+        if reply.to_user_id is None and (reply.choices or not choices):
             choices = [[c.label, c.value, c.means] for c in reply.choices]
+            asked = {"text": reply.text[:MAX_ASKED], "title": reply.title} if reply.text else None
     data = state.data or {}
-    if data.get(OFFERED_KEY, []) == choices:
+    if state.flow is None or (asked is None and not any(r.to_user_id is None for r in replies)):
+        asked = None if state.flow is None else data.get(ASKED_KEY)
+    if data.get(OFFERED_KEY, []) == choices and data.get(ASKED_KEY) == asked:
         return
-    new = {k: v for k, v in data.items() if k != OFFERED_KEY}
+    new = {k: v for k, v in data.items() if k not in (OFFERED_KEY, ASKED_KEY)}
     if choices:
         new[OFFERED_KEY] = choices
+    if asked:
+        new[ASKED_KEY] = asked
     state.data = new

@@ -18,6 +18,7 @@ from handlers.account import (
     account_language,
     account_menu,
     account_mydata,
+    account_resume,
     account_staff,
     account_start,
 )
@@ -31,6 +32,7 @@ for _module in (
     account_menu,
     account_help,
     account_cancel,
+    account_resume,
     account_language,
     account_mydata,
     account_erase,

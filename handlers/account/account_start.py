@@ -18,6 +18,7 @@ from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_menu import show_menu
+from handlers.account.account_resume import FRESH, interrupts, leave_flow, offer_resume
 
 router = Router("account.start")
 
@@ -104,9 +105,14 @@ async def ask_consent(turn: Turn, payload: str = "", pending: str | None = None)
     )
 
 
+def deep_link_of(turn: Turn, payload: str):
+    """The handler of the deep link ``payload`` (``<prefix>_<arg>``), or None."""
+    return turn.router.deep_links.get(payload.split("_", 1)[0]) if payload else None
+
+
 async def follow_deep_link(turn: Turn, payload: str) -> bool:
     """Run the deep link ``payload`` (``<prefix>_<arg>``) names; False when there is none."""
-    deep = turn.router.deep_links.get(payload.split("_", 1)[0]) if payload else None
+    deep = deep_link_of(turn, payload)
     if deep is None:
         return False
     await deep(turn, payload)
@@ -127,10 +133,17 @@ async def consent_gate(turn: Turn) -> None:
 
 @router.command("start", description=N_("mulai dan tampilkan menu"), needs_consent=False, usage="")
 async def start(turn: Turn, args: str) -> None:
-    turn.clear_state()
     if turn.user.consent_at is None:
+        turn.clear_state()
         await ask_consent(turn, args)
         return
+    if interrupts(turn, args) and deep_link_of(turn, args) is not None:
+        offer_resume(turn, args)  # a QR code scanned again, a page reconnecting: nothing is lost
+        return
+    if args.startswith(FRESH):  # "start over" pressed: leave the flow as /batal would
+        args = args.removeprefix(FRESH)
+        await leave_flow(turn)
+    turn.clear_state()
     if await follow_deep_link(turn, args):
         return
     show_menu(

@@ -309,15 +309,26 @@ class WebChatChannel:
                 )
                 return
             inbound = Inbound(
-                channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.TEXT, text=text.strip()
+                channel=CHANNEL,
+                user_key=key,
+                external_id=f"{key}:{client_id}",
+                kind=Kind.TEXT,
+                text=text.strip(),
+                echo={"text": text.strip(), "cid": client_id},
             )
         elif kind == "choice":
             value = frame.get("value")
             if not isinstance(value, str) or not value or len(value.encode()) > 64:
                 await error("Pilihan tidak dikenal. / Unknown choice.")
                 return
+            label = frame.get("label")
             inbound = Inbound(
-                channel=CHANNEL, user_key=key, external_id=f"{key}:{client_id}", kind=Kind.CHOICE, choice=value
+                channel=CHANNEL,
+                user_key=key,
+                external_id=f"{key}:{client_id}",
+                kind=Kind.CHOICE,
+                choice=value,
+                echo={"text": label[:200] if isinstance(label, str) and label.strip() else "✓", "cid": client_id},
             )
         else:
             await error("Jenis pesan tidak didukung. / Unsupported message type.")
