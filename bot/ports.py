@@ -37,6 +37,15 @@ class ChannelPorts:
             rows = await uow.outbox.sent_since(self.channel, address, after_id)
             return [(r.id, r.payload) for r in rows]
 
+    async def page_info(self) -> dict[str, Any]:
+        """The Pemda's name and what the region file says to show in the web chat's header."""
+        async with self.db.unit_of_work() as uow:
+            region = await uow.region.region()
+        if region is None:
+            return {}
+        public = (region.config or {}).get("public") or {}
+        return {"name": region.name, **{k: v for k, v in public.items() if isinstance(v, str)}}
+
     async def identity_known(self, address: str) -> bool:
         async with self.db.unit_of_work() as uow:
             return await uow.users.identity_known(self.channel, address)

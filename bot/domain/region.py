@@ -6,6 +6,7 @@ coordinator editing it by hand gets "opd[3].unit[1].code: ..." instead of a stac
 
 from __future__ import annotations
 
+import base64
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.region_config import SkmConfig, SlaConfig
 
+#: the emergency number shown in the web chat's header unless the region file names another
+DEFAULT_EMERGENCY = "112"
+MAX_CONTACT = 200
+MAX_LOGO = 64 * 1024
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".svg": "image/svg+xml"}
 CODE_RE = re.compile(r"^[A-Z0-9-]{1,20}$")
 SERVICE_CODE_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
 
@@ -53,6 +59,18 @@ class OpdDef:
 
 
 @dataclass(frozen=True)
+class PublicInfo:
+    """What the web chat's header shows: the Pemda's contact, emergency number and logo."""
+
+    contact: str | None = None
+    emergency: str = DEFAULT_EMERGENCY
+    logo: str | None = None  # a data: URL (the file named in the region file, read at load)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"contact": self.contact, "emergency": self.emergency, "logo": self.logo}
+
+
+@dataclass(frozen=True)
 class Region:
     code: str
     name: str
@@ -61,12 +79,14 @@ class Region:
     skm: SkmConfig
     holidays: tuple[tuple[date, str], ...]
     opds: tuple[OpdDef, ...] = field(default=())
+    public: PublicInfo = field(default_factory=lambda: PublicInfo())
 
     def config(self) -> dict[str, Any]:
         return {
             "sla": self.sla.as_dict(),
             "skm": self.skm.as_dict(),
             "holidays": [{"date": d.isoformat(), "name": n} for d, n in self.holidays],
+            "public": self.public.as_dict(),
         }
 
     def opd_rows(self) -> list[dict[str, Any]]:
@@ -101,7 +121,7 @@ def load_region_file(path: str | Path | None = None) -> Region:
         raise RegionError(str(p), ["file not found"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RegionError(str(p), [f"not valid TOML: {exc}"]) from None
-    return parse_region(raw, source=str(p))
+    return parse_region(raw, source=str(p), folder=p.parent)
 
 
 def _s(value: Any) -> str | None:
@@ -126,7 +146,7 @@ def _check_code(
     return code
 
 
-def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
+def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | None = None) -> Region:
     problems: list[str] = []
     reg = raw.get("region")
     if not isinstance(reg, dict):
@@ -146,11 +166,44 @@ def parse_region(raw: dict[str, Any], *, source: str = "region") -> Region:
     skm = SkmConfig.parse(raw.get("skm"), problems)
     holidays = _parse_holidays(raw.get("holiday") or [], problems)
     opds = _parse_opds(raw.get("opd") or [], problems)
+    public = _parse_public(reg, folder, problems)
     if problems:
         raise RegionError(source, problems)
     return Region(
-        code=code, name=name or code, timezone=tz, sla=sla, skm=skm, holidays=tuple(sorted(holidays)), opds=tuple(opds)
+        code=code,
+        name=name or code,
+        timezone=tz,
+        sla=sla,
+        skm=skm,
+        holidays=tuple(sorted(holidays)),
+        opds=tuple(opds),
+        public=public,
     )
+
+
+def _parse_public(reg: dict[str, Any], folder: Path | None, problems: list[str]) -> PublicInfo:
+    """``contact``, ``emergency`` and ``logo`` (a PNG, JPEG, WebP or SVG file beside the region
+    file, at most 64 KB) of the ``[region]`` table."""
+    contact = _s(reg.get("contact"))
+    if contact is not None and len(contact) > MAX_CONTACT:
+        problems.append(f"region.contact: at most {MAX_CONTACT} characters")
+    emergency = _s(reg.get("emergency")) or DEFAULT_EMERGENCY
+    if len(emergency) > 20:
+        problems.append("region.emergency: at most 20 characters (a phone number)")
+    logo = None
+    name = _s(reg.get("logo"))
+    if name:
+        mime = LOGO_TYPES.get(Path(name).suffix.lower())
+        path = (folder or Path(".")) / name
+        if mime is None:
+            problems.append(f"region.logo: expected a .png, .jpg, .webp or .svg file, got {name!r}")
+        elif not path.is_file():
+            problems.append(f"region.logo: file not found: {name}")
+        elif path.stat().st_size > MAX_LOGO:
+            problems.append(f"region.logo: at most {MAX_LOGO // 1024} KB")
+        else:
+            logo = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+    return PublicInfo(contact=contact, emergency=emergency, logo=logo)
 
 
 def _parse_holidays(items: list[Any], problems: list[str]) -> list[tuple[date, str]]:

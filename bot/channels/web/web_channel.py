@@ -53,6 +53,10 @@ class WebHistory(Protocol):
         """(outbox id, payload) of the messages sent to ``address`` after outbox id ``after_id``."""
         ...
 
+    async def page_info(self) -> dict[str, Any]:
+        """The header's words: ``name`` (the Pemda), ``contact``, ``emergency``, ``logo`` (data URL)."""
+        ...
+
     async def identity_known(self, address: str) -> bool:
         """Whether a person is stored under ``address`` (an identity issued earlier)."""
         ...
