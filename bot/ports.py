@@ -32,9 +32,11 @@ class ChannelPorts:
         self._on_failed = on_failed
         self._wake = wake
 
-    async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
+    async def sent_since(
+        self, address: str, after_id: int, *, limit: int = 100, newest: bool = False
+    ) -> list[tuple[int, dict[str, Any]]]:
         async with self.db.unit_of_work() as uow:
-            rows = await uow.outbox.sent_since(self.channel, address, after_id)
+            rows = await uow.outbox.sent_since(self.channel, address, after_id, limit, newest=newest)
             return [(r.id, r.payload) for r in rows]
 
     async def page_info(self) -> dict[str, Any]:

@@ -267,7 +267,11 @@ class OutboxRepo:
         )
         return dict((await self.session.execute(stmt)).all())
 
-    async def sent_since(self, channel: str, address: str, after_id: int, limit: int = 100) -> Sequence[OutboxMessage]:
+    async def sent_since(
+        self, channel: str, address: str, after_id: int, limit: int = 100, *, newest: bool = False
+    ) -> Sequence[OutboxMessage]:
+        """Rows sent to ``address`` after ``after_id``, oldest first: the first ``limit`` of them,
+        or with ``newest`` the last ``limit`` (a page opened afresh shows the recent conversation)."""
         await self.pending.write()
         stmt = (
             select(OutboxMessage)
@@ -279,10 +283,11 @@ class OutboxRepo:
                 OutboxMessage.id > after_id,
                 OutboxMessage.scrubbed.is_(False),
             )
-            .order_by(OutboxMessage.id)
+            .order_by(OutboxMessage.id.desc() if newest else OutboxMessage.id)
             .limit(limit)
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return list(reversed(rows)) if newest else rows
 
     # ---- platform delivery reports (WhatsApp statuses) -------------------------------------
     #: how far a message got; a report never moves a row backwards (reports arrive out of order)

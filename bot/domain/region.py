@@ -22,7 +22,13 @@ from bot.domain.region_config import SkmConfig, SlaConfig
 DEFAULT_EMERGENCY = "112"
 MAX_CONTACT = 200
 MAX_LOGO = 64 * 1024
-LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".svg": "image/svg+xml"}
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
 CODE_RE = re.compile(r"^[A-Z0-9-]{1,20}$")
 SERVICE_CODE_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
 

@@ -95,10 +95,13 @@ async def test_reconnect_replays_only_what_was_missed(app, page):
     await again.session.close()
     again.session = page.session  # same browser, same cookie
     await again.open(last_seen=consent["id"])
-    replay = await again.frames(2)
-    assert [f["id"] for f in replay] == [m["id"] for m in messages[1:]]
+    replay = await again.frames(3)
+    # the person's own answer comes back too, in its place, with the page's id for it
+    assert (replay[0]["from"], replay[0]["text"], replay[0]["cid"]) == ("user", "ok", "c-1")
+    assert [f["id"] for f in replay[1:]] == [m["id"] for m in messages[1:]]
+    assert (await again.frames(1, "history"))[0] == {"type": "history", "count": 3, "fresh": False}
     with pytest.raises(TimeoutError):
-        await again.frames(3, timeout=0.5)  # no new /start on reconnect
+        await again.frames(4, timeout=0.5)  # no new /start on reconnect
 
 
 async def test_bad_frames_get_clear_errors(page):
@@ -153,9 +156,11 @@ async def test_reload_shows_history_without_a_new_greeting(app, page):
     await reloaded.session.close()
     reloaded.session = page.session
     await reloaded.open(last_seen=0)  # a reload forgets what it showed
-    assert len(await reloaded.frames(3)) == 3
+    shown = await reloaded.frames(4)  # both sides: the notice, "ok", the thanks and the menu
+    assert [f.get("from", "bot") for f in shown] == ["bot", "user", "bot", "bot"]
+    assert (await reloaded.frames(1, "history"))[0]["fresh"] is True
     with pytest.raises(TimeoutError):
-        await reloaded.frames(4, timeout=0.5)
+        await reloaded.frames(5, timeout=0.5)
 
 
 async def test_error_frames_name_the_message(page):

@@ -32,6 +32,7 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
 from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig, WebLimits, limit_text, parse_proxies
+from bot.channels.web.web_page import render_page
 from bot.domain.i18n import N_, gettext
 from bot.domain.messages import Inbound, Kind, Reply, SendResult
 
@@ -44,13 +45,22 @@ COOKIE_AGE = 365 * 24 * 3600
 ROTATION_HANDOFF = 300.0  # seconds a rotated identity's new cookie waits for its page to fetch it
 MAX_FRAME = 16 * 1024
 MAX_TEXT = 4000
+PAGE_TTL = 60.0  # seconds the page with the Pemda's header is kept
+#: messages a page opened afresh gets (the newest; it shows the last few and folds the rest)
+FRESH_HISTORY = 60
+#: messages a reconnecting page gets at most (what it missed while away)
+MAX_REPLAY = 500
 
 
 class WebHistory(Protocol):
     """The database ports of the web chat: what a reconnecting page missed, and its identities."""
 
-    async def sent_since(self, address: str, after_id: int) -> list[tuple[int, dict[str, Any]]]:
-        """(outbox id, payload) of the messages sent to ``address`` after outbox id ``after_id``."""
+    async def sent_since(
+        self, address: str, after_id: int, *, limit: int = 100, newest: bool = False
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(outbox id, payload) of the messages sent to ``address`` after outbox id ``after_id``,
+        oldest first: the first ``limit`` (with ``newest``: the last ``limit``). The person's own
+        messages are among them (``"from": "user"``)."""
         ...
 
     async def page_info(self) -> dict[str, Any]:
@@ -136,7 +146,8 @@ class WebChatChannel:
         self.identities = Identities(config.secret.encode() if config.secret else None)
         self._handoff: dict[str, tuple[str, float]] = {}  # old key → (new token, deadline)
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
-        self._page = (resources.files("bot.channels.web") / "static" / "webchat.html").read_bytes()
+        self._page = (resources.files("bot.channels.web") / "static" / "webchat.html").read_text(encoding="utf-8")
+        self._page_cache: tuple[bytes, float] | None = None
         self._tasks: set[asyncio.Task] = set()
 
     def routes(self) -> list[web.RouteDef]:
@@ -161,14 +172,29 @@ class WebChatChannel:
     async def page(self, request: web.Request) -> web.Response:
         """The page only: the identity comes from ``POST /session`` (link previews and crawlers
         that fetch the page make none)."""
-        resp = web.Response(body=self._page, content_type="text/html", charset="utf-8")
+        resp = web.Response(body=await self._rendered_page(), content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src "
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'unsafe-inline'; script-src "
             "'unsafe-inline'; connect-src 'self'"
         )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
         return resp
+
+    async def _rendered_page(self) -> bytes:
+        """The page with the Pemda's header, made again at most every :data:`PAGE_TTL` seconds
+        (a region reloaded shows up within a minute)."""
+        now = asyncio.get_running_loop().time()
+        if self._page_cache is not None and self._page_cache[1] > now:
+            return self._page_cache[0]
+        try:
+            info = await self._history.page_info()
+        except Exception as exc:  # the database is down: the page still loads, with the plain header
+            log.warning("web chat header not loaded: %s", type(exc).__name__)
+            info = {}
+        body = render_page(self._page, info)
+        self._page_cache = (body, now + (PAGE_TTL if info else 5.0))
+        return body
 
     async def session(self, request: web.Request) -> web.Response:
         """204 with the cookie of a new identity (or of the rotated one), 204 alone when the
@@ -355,18 +381,12 @@ class WebChatChannel:
     async def _on_hello(self, ws: web.WebSocketResponse, key: str, frame: dict[str, Any], address: str) -> None:
         last_seen = frame.get("last_seen")
         last_seen = last_seen if isinstance(last_seen, int) and last_seen >= 0 else 0
-        replayed = 0
-        try:
-            for ref, payload in await self._history.sent_since(key, last_seen):
-                await _send_json(ws, {**payload, "id": ref})
-                replayed += 1
-        except Exception as exc:
-            log.warning("web chat history not loaded: %s", type(exc).__name__)
+        replayed = await self._replay(ws, key, last_seen)
         start = frame.get("start")
         deep_link = (
             isinstance(start, str) and 0 < len(start) <= 64 and start.replace("_", "").replace("-", "").isalnum()
         )
-        if deep_link:  # a QR code scanned: start there, whatever came before
+        if deep_link:  # a QR code scanned (once per page load): start there, or offer to go on
             text = f"/start {start}"
         elif last_seen == 0 and replayed == 0:  # a first visit: greet
             text = "/start"
@@ -383,6 +403,24 @@ class WebChatChannel:
             await self._handle(inbound)
         except Exception as exc:
             log.error("web chat hello not stored: %s", type(exc).__name__)
+
+    async def _replay(self, ws: web.WebSocketResponse, key: str, last_seen: int) -> int:
+        """Send what the page has not shown: a page opened afresh the last :data:`FRESH_HISTORY`
+        messages (both sides), a reconnecting one everything after ``last_seen`` (at most
+        :data:`MAX_REPLAY`); then ``history {count}`` (the page collapses older messages)."""
+        replayed = 0
+        try:
+            if last_seen == 0:
+                rows = await self._history.sent_since(key, 0, limit=FRESH_HISTORY, newest=True)
+            else:
+                rows = await self._history.sent_since(key, last_seen, limit=MAX_REPLAY)
+            for ref, payload in rows:
+                await _send_json(ws, {**payload, "id": ref})
+                replayed += 1
+        except Exception as exc:
+            log.warning("web chat history not loaded: %s", type(exc).__name__)
+        await _send_json(ws, {"type": "history", "count": replayed, "fresh": last_seen == 0})
+        return replayed
 
     # ---- sending ------------------------------------------------------------------------
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult:
