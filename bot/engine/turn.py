@@ -107,7 +107,7 @@ class Turn:
             return False
         choices = [
             Choice(str(row[0]), str(row[1]), row[2] if isinstance(row[2], str) else None)
-            for row in data.get(OFFERED_KEY) or []
+            for row in asked.get("choices") or []
             if isinstance(row, list) and len(row) == 3
         ]
         self.reply(str(asked["text"]), choices, title=asked.get("title") or None)

@@ -47,23 +47,29 @@ def understand(inbound: Inbound, state: ConversationState) -> Inbound:
     return inbound
 
 
+#: ``Reply.extra`` key of a message that interrupts a question without replacing it ("Lanjutkan?")
+ASIDE = "aside"
 #: the longest question kept for "Lanjutkan" (longer ones are cut; the whole text is in the chat)
 MAX_ASKED = 1500
 
 
 def remember(state: ConversationState, replies: list[Any]) -> None:
     """Keep the choices of the last reply to the person that had any (none: forget them), so that
-    the next typed text can be matched against what the person sees; inside a flow, keep that
-    reply's text too (the question, for :meth:`bot.engine.turn.Turn.ask_again`)."""
+    the next typed text can be matched against what the person sees; inside a flow, keep the
+    question too (the last such reply that is not an aside, ``extra["aside"]``, with its choices)
+    for :meth:`bot.engine.turn.Turn.ask_again`."""
     choices: list[list[Any]] = []
     asked: Any = None
     for reply in replies:
         if reply.to_user_id is None and (reply.choices or not choices):
             choices = [[c.label, c.value, c.means] for c in reply.choices]
-            asked = {"text": reply.text[:MAX_ASKED], "title": reply.title} if reply.text else None
+            if reply.text and not reply.extra.get(ASIDE):
+                asked = {"text": reply.text[:MAX_ASKED], "title": reply.title, "choices": choices}
     data = state.data or {}
-    if state.flow is None or (asked is None and not any(r.to_user_id is None for r in replies)):
-        asked = None if state.flow is None else data.get(ASKED_KEY)
+    if state.flow is None:
+        asked = None
+    elif asked is None:  # an aside, or no answer to the person: the question stays the same
+        asked = data.get(ASKED_KEY)
     if data.get(OFFERED_KEY, []) == choices and data.get(ASKED_KEY) == asked:
         return
     new = {k: v for k, v in data.items() if k not in (OFFERED_KEY, ASKED_KEY)}

@@ -12,6 +12,7 @@ from bot.domain.messages import Choice
 from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from bot.engine.typed_input import ASIDE
 from handlers.account.account_menu import show_menu
 
 router = Router("account.resume")
@@ -46,7 +47,7 @@ def offer_resume(turn: Turn, payload: str) -> None:
     fresh = f"/start {FRESH}{payload}"
     if len(fresh.encode()) <= MAX_VALUE:
         choices.append(Choice(t("🔄 Tinggalkan, mulai yang baru"), fresh))
-    turn.reply(text + " " + t("Lanjutkan?"), choices)
+    turn.reply(text + " " + t("Lanjutkan?"), choices, extra={ASIDE: True})  # the question stays the one before
 
 
 async def leave_flow(turn: Turn) -> None:

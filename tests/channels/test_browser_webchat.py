@@ -1,0 +1,156 @@
+"""The web chat as people use it, in real headless Chromium: reloads and reconnects mid-flow,
+typed answers, the page's own controls, accessibility (axe-core) and screenshots at 360 × 740."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import Complaint, SurveyResponse, User
+from testkit.browser import CHROMIUM, DRIVER, SHOTS, Person, axe_script
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER),
+        reason="no browser here: install Debian's chromium and chromium-driver to run this test",
+    ),
+]
+
+UNIT = "PUPR-BM"
+
+
+@pytest.fixture
+def app(web_app):
+    return web_app
+
+
+@pytest.fixture
+def base(app) -> str:
+    return f"http://127.0.0.1:{app.port}"
+
+
+async def in_browser(fn, *args):
+    """Run a person's steps (blocking selenium calls) beside the app's event loop."""
+    return await asyncio.to_thread(fn, *args)
+
+
+async def web_users(app) -> list[User]:
+    async with app.db.unit_of_work() as uow:
+        return list((await uow.session.execute(select(User).where(User.channel == "web"))).scalars())
+
+
+def survey_with_a_reload(base: str) -> dict:
+    person = Person(base)
+    try:
+        person.open(f"/?start=skm_{UNIT}")  # the QR code at the counter
+        assert "start=" not in person.js("return location.href")  # acted on once, then dropped
+        person.wait_for("UU No. 27/2022")
+        person.screenshot("1-consent")
+        person.type("setuju", expect="Layanan apa")
+        person.type("2", expect="umur")  # the second service, by its number
+        person.type("35", expect="jenis kelamin")
+        person.type("perempuan")
+        person.type("lewati")
+        person.type("lewati", expect="Pertanyaan 1 dari 9")
+        person.type("4", expect="Pertanyaan 2 dari 9")
+        person.type("3", expect="Pertanyaan 3 dari 9")
+        person.screenshot("2-survey-question")
+        person.driver.refresh()  # a reload mid-survey (the address no longer has the start link)
+        person.until(lambda: person.js("return document.body.dataset.connected") == "1")
+        person.settle(1.0)
+        after_reload = person.texts(".msg")
+        own_after_reload = person.texts(".msg.user .text")
+        person.type("4", expect="Pertanyaan 4 dari 9")
+        person.driver.get(f"{base}/?start=skm_{UNIT}")  # the same QR code scanned again
+        person.until(lambda: person.js("return document.body.dataset.connected") == "1")
+        person.wait_for("Lanjutkan?")
+        person.tap("Lanjutkan")
+        person.wait_for("Pertanyaan 4 dari 9")
+        for n in range(5, 10):
+            person.type("4", expect=f"Pertanyaan {n} dari 9")
+        person.type("4", expect="saran")
+        person.type("tidak ada", expect="Terima kasih")
+        return {"after_reload": after_reload, "own_after_reload": own_after_reload}
+    finally:
+        person.close()
+
+
+async def test_a_reload_and_a_second_scan_mid_survey_keep_every_answer(app, base):
+    seen = await in_browser(survey_with_a_reload, base)
+    # after the reload both sides are on the page: the person's typed answers too
+    assert seen["own_after_reload"] == ["setuju", "2", "35", "perempuan", "lewati", "lewati", "4", "3"]
+    assert "Pertanyaan 3 dari 9" in "\n".join(seen["after_reload"])
+    (person,) = await web_users(app)
+    async with app.db.unit_of_work() as uow:
+        rows = list(
+            (await uow.session.execute(select(SurveyResponse).where(SurveyResponse.user_id == person.id))).scalars()
+        )
+    assert len(rows) == 1, "one questionnaire: no repeat start, no duplicate respondent"
+    (row,) = rows
+    assert row.status == "complete" and row.unit_code == UNIT
+    assert [row.u1, row.u2, row.u3, row.u4, row.u5, row.u6, row.u7, row.u8, row.u9] == [4, 3, 4, 4, 4, 4, 4, 4, 4]
+
+
+def complaint_with_a_reconnect(base: str) -> dict:
+    person = Person(base)
+    try:
+        person.open()
+        person.type("iya", expect="Menu utama")
+        person.type("lapor")
+        person.type("Jalan di depan SDN 2 Sukamaju berlubang besar, sudah dua motor jatuh minggu ini.")
+        person.driver.refresh()  # the page reloaded mid-complaint (a screen lock, a tab the phone dropped)
+        person.until(lambda: person.js("return document.body.dataset.connected") == "1")
+        person.settle(1.0)
+        after_reload = person.texts(".msg")
+        person.type("lanjut")  # no photo
+        person.type("Jl. Melati no. 5, RT 02/RW 03, Sukamaju")
+        person.type("biasa")
+        summary = person.texts()[-1]
+        person.screenshot("3-complaint-summary")
+        person.type("kirim", expect="ADU-")
+        return {"after_reload": after_reload, "summary": summary, "last": person.texts()[-3:]}
+    finally:
+        person.close()
+
+
+async def test_a_reload_mid_complaint_keeps_the_story(app, base):
+    seen = await in_browser(complaint_with_a_reconnect, base)
+    assert any("berlubang besar" in t for t in seen["after_reload"])
+    async with app.db.unit_of_work() as uow:
+        complaints = list((await uow.session.execute(select(Complaint))).scalars())
+        count = (await uow.session.execute(select(func.count()).select_from(Complaint))).scalar_one()
+    assert count == 1, seen
+    assert "berlubang besar" in complaints[0].text and "Melati" in (complaints[0].address or "")
+
+
+def accessibility(base: str, source: str) -> dict:
+    person = Person(base)
+    try:
+        person.open(f"/?start=skm_{UNIT}")
+        person.type("setuju", expect="Layanan apa")
+        survey = person.axe(source)
+        person.type("batal")
+        person.type("lapor")
+        person.type("Lampu jalan di gang Mawar mati sejak seminggu, gelap dan rawan.")
+        person.type("lanjut")
+        person.type("lewati")
+        person.type("biasa")
+        summary = person.axe(source)
+        narrow = person.js("return document.documentElement.scrollWidth")
+        return {"survey": survey, "summary": summary, "narrow": narrow}
+    finally:
+        person.close()
+
+
+async def test_the_page_has_no_wcag_violations(app, base):
+    source = await asyncio.to_thread(axe_script)
+    if source is None:
+        pytest.skip("axe-core could not be installed from the npm registry (no npm here)")
+    seen = await in_browser(accessibility, base, source)
+    assert seen["survey"] == [], seen["survey"]
+    assert seen["summary"] == [], seen["summary"]
+    assert seen["narrow"] <= 360, "nothing wider than the phone's screen"
+    assert SHOTS.is_dir()
