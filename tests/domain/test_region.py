@@ -72,3 +72,23 @@ def test_every_problem_is_named_with_its_place():
         "opd[1].unit[0].services[0].name",
     ):
         assert place in problems, place
+
+
+def test_the_header_facts_of_the_region_file(tmp_path):
+    region = load_region_file()
+    assert region.public.emergency == "112" and "0800" in (region.public.contact or "")
+    assert (region.public.logo or "").startswith("data:image/svg+xml;base64,")
+    assert region.config()["public"]["contact"] == region.public.contact
+    (tmp_path / "logo.gif").write_bytes(b"GIF89a")
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + b"0" * 70_000)
+    base = {"code": "X", "name": "Kota X"}
+    for extra, problem in (
+        ({"logo": "logo.gif"}, "region.logo: expected a .png"),
+        ({"logo": "missing.png"}, "region.logo: file not found"),
+        ({"logo": "big.png"}, "region.logo: at most 64 KB"),
+        ({"contact": "x" * 300}, "region.contact: at most"),
+        ({"emergency": "1" * 30}, "region.emergency"),
+    ):
+        with pytest.raises(RegionError) as err:
+            parse_region({"region": {**base, **extra}, "opd": []}, folder=tmp_path)
+        assert any(p.startswith(problem) for p in err.value.problems), err.value.problems
