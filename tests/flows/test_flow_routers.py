@@ -6,7 +6,7 @@ from handlers import account, build_router, complaints
 from handlers.complaints.complaint_buttons import command, rate_choices
 from handlers.complaints.complaint_filing import FilingStep, edit_value, edited_step, picked_privacy, privacy_value
 
-ACCOUNT = ["start", "menu", "bantuan", "batal", "bahasa", "datasaya", "hapusdata", "gabung", "cabut"]
+ACCOUNT = ["start", "menu", "bantuan", "batal", "lanjutkan", "bahasa", "datasaya", "hapusdata", "gabung", "cabut"]
 COMPLAINTS = ["lapor", "status", "nilai", "tambah", "antrian", "lihat", "balas", "selesai", "teruskan", "kembalikan"]
 COMPLAINTS += ["triase", "arahkan", "undang", "cari"]
 
