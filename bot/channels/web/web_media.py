@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ async def read_file_field(request: web.Request, max_bytes: int) -> bytes:
         part = await reader.next()
         if part is None:
             raise Refused(400, NO_FILE)
-        if isinstance(part, web.BodyPartReader) and part.name == "file":
+        if isinstance(part, BodyPartReader) and part.name == "file":
             break
         await part.release()
     chunks: list[bytes] = []
