@@ -20,6 +20,7 @@ from bot.domain.region import load_region_file
 from bot.engine import language
 from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
+from bot.media_route import MediaRoute
 from bot.ports import ChannelPorts, outbox_backlog
 from bot.services.regions import store_region
 from bot.settings import Settings
@@ -68,6 +69,7 @@ class KanalApp:
             on_failed=self.dispatcher.notifier.delivery_failed,
         )
         self.dispatcher.on_commit.append(self.outbox.wake)
+        self.media = MediaRoute(self.db, self.channels, settings, self.clock)  # /media/<token>
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
         self.leadership: Leadership | None = None  # when KANAL_SCHEDULER is on
@@ -102,7 +104,7 @@ class KanalApp:
         app = web.Application(client_max_size=1_000_000)
         for channel in self.channels.values():
             app.add_routes(channel.routes())
-        app.add_routes([web.get("/healthz", self.healthz)])
+        app.add_routes([web.get("/healthz", self.healthz), *self.media.routes()])
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -157,6 +159,8 @@ class KanalApp:
 
     async def _start(self, *, auto_migrate: bool, serve_http: bool) -> None:
         await self.prepare_database(auto_migrate=auto_migrate)
+        self.dispatcher.media_links = await self.media.prepare()  # flows sign staff media links
+        self.db.on_media_released = self.media.released  # uploads of erased photos leave the disk
         language.warm(self.settings.languages)  # the detector's profiles, before the first turn
         for channel in self.channels.values():  # what sending needs, before the outbox sends
             await channel.start()

@@ -389,6 +389,35 @@ class Settings:
     web_turns_per_minute: int = _opt(
         "WEB_TURNS_PER_MINUTE", _per(0, 100_000_000), 30_000, doc="web chat messages per minute in all; 0 = no limit"
     )
+    media_dir: str | None = _opt(
+        "MEDIA_DIR",
+        _identity,
+        None,
+        doc="folder of the photos uploaded in the web chat (never served publicly); default a media "
+        "folder beside the SQLite file, ./kanal-media on PostgreSQL",
+    )
+    media_max_bytes: int = _opt(
+        "MEDIA_MAX_BYTES", _per(10_000, 100_000_000), 10_000_000, doc="largest photo upload in bytes (web chat)"
+    )
+    media_max_pixels: int = _opt(
+        "MEDIA_MAX_PIXELS",
+        _per(10_000, 200_000_000),
+        40_000_000,
+        doc="largest photo upload in pixels (width x height; web chat); bigger ones are refused",
+    )
+    media_link_days: int = _opt(
+        "MEDIA_LINK_DAYS",
+        _per(1, 90),
+        7,
+        doc="days a staff member's link to a complaint's photo (/media/...) stays valid",
+    )
+    public_url: str | None = _opt(
+        "PUBLIC_URL",
+        _parse_http_url,
+        None,
+        doc="the bot's public https address (e.g. https://kanal.example.go.id); staff on Telegram and "
+        "WhatsApp get a complaint's photos from other channels through it",
+    )
     complaints_per_day: int = _opt(
         "COMPLAINTS_PER_DAY",
         _per(0, 10_000),
@@ -459,6 +488,18 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    @property
+    def media_path(self) -> Path:
+        """Where web chat uploads are kept: ``KANAL_MEDIA_DIR``, else ``media`` beside the SQLite
+        file, else ``kanal-media`` in the working directory."""
+        if self.media_dir:
+            return Path(self.media_dir)
+        if not self.is_postgres:
+            database = make_url(self.database_url).database
+            if database and database != ":memory:":
+                return Path(database).resolve().parent / "media"
+        return Path.cwd() / "kanal-media"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, config_file: str | None = None) -> Settings:

@@ -273,6 +273,19 @@ class ComplaintRepo:
         stmt = select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == complaint_id).order_by(ComplaintPhoto.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def media_item(self, kind: str, media_id: int) -> ComplaintPhoto | ComplaintVoice | None:
+        """One photo (``kind`` "photo") or voice note ("voice") by its id, or None."""
+        model = ComplaintPhoto if kind == "photo" else ComplaintVoice
+        return await self.session.get(model, media_id)
+
+    async def media_ref_in_use(self, file_ref: str) -> bool:
+        """Whether a photo or voice note row still names ``file_ref`` (a shared upload stays)."""
+        for model in (ComplaintPhoto, ComplaintVoice):
+            stmt = select(model.id).where(model.file_ref == file_ref).limit(1)
+            if (await self.session.execute(stmt)).first() is not None:
+                return True
+        return False
+
     async def voices(self, complaint_id: int) -> Sequence[ComplaintVoice]:
         stmt = select(ComplaintVoice).where(ComplaintVoice.complaint_id == complaint_id).order_by(ComplaintVoice.id)
         return (await self.session.execute(stmt)).scalars().all()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
@@ -33,7 +33,7 @@ from storage.outbox_repo import OutboxRepo
 from storage.region_repo import RegionRepo
 from storage.skm_repo import SkmRepo
 from storage.sla_repo import SlaRepo
-from storage.unit_state import PendingWrites, ReadCache, attach
+from storage.unit_state import PendingWrites, ReadCache, attach, take_released_media
 from storage.user_repo import UserRepo
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # other processes on the same SQLite file still queue on the busy timeout
         self._writer: asyncio.Lock | None = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        #: called after a unit of work committed with the media file references whose rows it
+        #: deleted (``unit_state.release_media``), once the writer queue is free; set by the app
+        self.on_media_released: Callable[[set[str]], Awaitable[None]] | None = None
 
     @property
     def dialect(self) -> str:
@@ -119,6 +122,15 @@ class Database:
         finally:
             if queued:
                 self._writer.release()
+        if uow.released_media and self.on_media_released is not None:
+            await self._media_released(uow)
+
+    async def _media_released(self, uow: UnitOfWork) -> None:
+        refs, uow.released_media = uow.released_media, set()
+        try:
+            await self.on_media_released(refs)
+        except Exception as exc:  # the rows are gone; a file left behind is logged, never an error
+            log.warning("media files of deleted rows not removed: %s", type(exc).__name__)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -141,6 +153,8 @@ class UnitOfWork:
         self.session = session
         self.committed = False
         self._after_commit: list = []
+        #: media file references whose rows committed transactions of this unit deleted
+        self.released_media: set[str] = set()
         self.pending = PendingWrites(session)
         self.reads = ReadCache()
         attach(session, self.pending, self.reads)
@@ -236,6 +250,7 @@ class UnitOfWork:
         await self.pending.write()
         await self.session.commit()
         self.committed = True
+        self.released_media |= take_released_media(self.session)
         self._end_transaction()
         callbacks, self._after_commit = self._after_commit, []
         for cb in callbacks:
@@ -245,6 +260,7 @@ class UnitOfWork:
         """Undo the transaction (objects read in it stay usable, detached)."""
         self.session.expunge_all()
         await self.session.rollback()
+        take_released_media(self.session)
         self._end_transaction()
 
     def _end_transaction(self) -> None:

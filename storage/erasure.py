@@ -8,8 +8,9 @@ A person's data, table by table, and what erasure does with it:
 - ``conversation_states``: deleted. ``respondent_profiles`` (the SKM profile asked once): deleted.
 - ``complaints`` they filed: detached (no reporter), address, coordinates and text removed (text
   replaced by a marker); their ``complaint_photos`` and ``complaint_voices`` deleted (platform
-  file references: the bot stores no media files on disk); the text of their history events removed, the reporter's id
-  taken off events and audit rows of their actions. Number, OPD, topic, class, state, dates,
+  file references; a photo uploaded in the web chat is a file, deleted after the commit unless
+  another row still names the same bytes: ``release_media``); the text of their history events
+  removed, the reporter's id taken off events and audit rows of their actions. Number, OPD, topic, class, state, dates,
   rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
@@ -57,7 +58,7 @@ from storage.models import (
     User,
     WebhookInbox,
 )
-from storage.unit_state import PendingWrites
+from storage.unit_state import PendingWrites, release_media
 
 #: what replaces a text that named an erased person (staff messages, audit details, complaints)
 ERASED_TEXT = "(data pribadi telah dihapus)"
@@ -157,9 +158,13 @@ class PersonalData:
             c.anonymised_at = c.anonymised_at or now
         await self.session.flush()
         for media in (ComplaintPhoto, ComplaintVoice):
-            await self.session.execute(
-                delete(media).where(media.complaint_id.in_(ids)).execution_options(synchronize_session=False)
+            deleted = await self.session.execute(
+                delete(media)
+                .where(media.complaint_id.in_(ids))
+                .returning(media.file_ref)
+                .execution_options(synchronize_session=False)
             )
+            release_media(self.session, deleted.scalars().all())
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(ids))

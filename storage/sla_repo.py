@@ -49,7 +49,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.domain.sla import ReminderKey, ScanWindow
 from storage.forum_repo import upcoming_forums
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
-from storage.unit_state import write_deferred
+from storage.unit_state import release_media, write_deferred
 
 HANDLING = ("disposisi", "tindak_lanjut")
 OPEN = ("triase", *HANDLING)
@@ -314,11 +314,13 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
-        await self.session.execute(
+        deleted = await self.session.execute(
             delete(ComplaintPhoto)
             .where(ComplaintPhoto.complaint_id.in_(done_ids))
+            .returning(ComplaintPhoto.file_ref)
             .execution_options(synchronize_session=False)
         )
+        release_media(self.session, deleted.scalars().all())
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(done_ids))

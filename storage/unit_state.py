@@ -127,6 +127,20 @@ def read_cache_of(session: AsyncSession) -> ReadCache:
 
 
 # ---- helpers for repositories that hold only the session ----------------------------------
+#: the ``session.info`` key of the media file references whose rows this transaction deleted
+_RELEASED = "kanal_released_media"
+
+
+def release_media(session: AsyncSession, refs: Any) -> None:
+    """Note media file references whose rows are being deleted: once the transaction commits,
+    the database's ``on_media_released`` hook gets them (the app deletes stored uploads that no
+    row references any more)."""
+    session.info.setdefault(_RELEASED, set()).update(r for r in refs if r)
+
+
+def take_released_media(session: AsyncSession) -> set[str]:
+    """The references noted by :func:`release_media` since the last call (and forget them)."""
+    return session.info.pop(_RELEASED, set())
 
 
 def defer_write(session: AsyncSession, stmt: Any, values: dict[str, Any]) -> WriteResult:

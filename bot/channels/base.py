@@ -78,6 +78,15 @@ class Channel(Protocol):
         ...
 
 
+class MediaSource(Protocol):
+    """Optional: a channel that can give the bytes of media people sent on it (for staff on other
+    channels, through the app's ``/media/<token>`` route). Raises when it cannot."""
+
+    async def fetch_media(self, file_ref: str) -> tuple[bytes, str]:
+        """(bytes, MIME type) of the photo or voice note ``file_ref`` names on this channel."""
+        ...
+
+
 @dataclass(frozen=True)
 class ChannelContext:
     """What the app gives a channel it builds: ``handle`` for inbound messages, the clock, an

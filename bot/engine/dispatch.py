@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
+from bot.domain.media_links import MediaLinks
 from bot.domain.messages import Inbound, Kind, Reply, without_invisible
 from bot.engine.dedupe import record_new
 from bot.engine.group_commit import GroupCommit
@@ -177,6 +178,8 @@ class Dispatcher:
         self.renderers: dict[str, Renderer] = dict(renderers or {})
         self.notifier = Notifier(self.renderers, languages=settings.languages)  # shares the dict
         self.on_commit: list[Callable[[], None]] = []
+        #: signs staff links to complaint media (set by the app); flows ask ``turn.media_link``
+        self.media_links: MediaLinks | None = None
         self._locks = _KeyedLocks()
         self.stats = {"turns": 0, "batches": 0, "batch_fallbacks": 0}
         self.dedupe_horizon = timedelta(hours=settings.dedupe_hours)
@@ -278,7 +281,16 @@ class Dispatcher:
             state = await uow.users.load_state(user.id, now)
         lang = self._language(user, inbound)
         understood = understand(inbound, state)
-        turn = Turn(inbound=understood, user=user, state=state, uow=uow, now=now, settings=self.settings, lang=lang)
+        turn = Turn(
+            inbound=understood,
+            user=user,
+            state=state,
+            uow=uow,
+            now=now,
+            settings=self.settings,
+            lang=lang,
+            media_links=self.media_links,
+        )
         await self.router.route(turn)
         if user.erased_at is None:  # erasure deleted the state row
             remember(state, turn.replies)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import Translator
+from bot.domain.media_links import MediaLinks
 from bot.domain.messages import Choice, Inbound, Reply
 from bot.settings import Settings
 from storage import UnitOfWork
@@ -63,6 +64,8 @@ class Turn:
     #: the whole router (set by :meth:`Router.route`): /bantuan lists its commands, /batal and
     #: /hapusdata run its hooks
     router: Router | None = None
+    #: signs staff links to complaint media (set by the app through the dispatcher); None: no links
+    media_links: MediaLinks | None = None
 
     @property
     def t(self) -> Translator:
@@ -79,6 +82,16 @@ class Turn:
     def notify(self, user: User, reply: Reply) -> None:
         """A message to someone else (officer, coordinator, citizen), in the same transaction."""
         self.replies.append(Reply(**{**_reply_fields(reply), "to_user_id": user.id, "purpose": "notification"}))
+
+    def media_link(self, kind: str, media_id: int, *, absolute: bool = False) -> str | None:
+        """The person's own link to a complaint's photo or voice note (``kind`` "photo"/"voice"):
+        ``/media/<token>``, or with ``absolute`` the full URL (None when no public address is set,
+        or when the app gave no key)."""
+        if self.media_links is None:
+            return None
+        if absolute:
+            return self.media_links.url(kind, media_id, self.user.id, self.now)
+        return self.media_links.path(kind, media_id, self.user.id, self.now)
 
     # ---- state ----------------------------------------------------------------------------
     @property

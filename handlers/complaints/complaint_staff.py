@@ -161,22 +161,39 @@ def view_buttons(turn: Turn, c: Complaint, suggested: str | None) -> list[Choice
     return [answer_choice(t, c.number), resolve_choice(t, c.number)]
 
 
+#: channels whose page shows a photo from a link on the bot's own address (``/media/<token>``)
+SAME_SITE_CHANNELS = ("web",)
+
+
 def show_photos(turn: Turn, c: Complaint, photos: Sequence[ComplaintPhoto]) -> None:
-    """The complaint's photos sent on this channel, each with what the reporter wrote under it; a
-    note (with that text) for each one sent on another."""
+    """The complaint's photos as photos, each with what the reporter wrote under it: one sent on
+    the viewer's channel by its file reference; one from elsewhere (and every photo, for a web chat
+    viewer) through the viewer's signed link (``/media/<token>``), absolute for Telegram and
+    WhatsApp, which fetch it themselves. Without a public address for those: one line for all."""
     t = turn.t
+    channel = turn.inbound.channel
+    waiting = 0
     for p in photos:
         caption = f"\n“{short(p.caption, 200)}”" if p.caption and p.caption.strip() else ""
-        if p.channel == turn.inbound.channel:
-            turn.reply(
-                t("Foto laporan {number}", number=c.number) + caption,
-                image=Attachment(filename="foto.jpg", mime_type=p.mime_type or "image/jpeg", file_ref=p.file_ref),
-            )
+        if p.channel == channel and channel not in SAME_SITE_CHANNELS:
+            ref: str | None = p.file_ref
         else:
-            turn.reply(
-                t("📷 Laporan ini memuat foto yang dikirim lewat {channel}; buka melalui kanal itu.", channel=p.channel)
-                + caption
+            ref = turn.media_link("photo", p.id, absolute=channel not in SAME_SITE_CHANNELS)
+        if ref is None:
+            waiting += 1
+            continue
+        turn.reply(
+            t("Foto laporan {number}", number=c.number) + caption,
+            image=Attachment(filename="foto.jpg", mime_type=p.mime_type or "image/jpeg", file_ref=ref),
+        )
+    if waiting:
+        turn.reply(
+            t(
+                "📷 {n} foto laporan ini dikirim lewat kanal lain. Foto bisa dilihat di sini setelah "
+                "Pemda mengisi alamat publik bot (KANAL_PUBLIC_URL).",
+                n=waiting,
             )
+        )
 
 
 def done(turn: Turn, text: str) -> None:

@@ -147,6 +147,7 @@ class _StoredFile:
     file_name: str | None = None
     width: int | None = None
     height: int | None = None
+    url: str | None = None  # sent by HTTP URL (Telegram fetches it; this fake does not)
 
 
 @dataclass(slots=True, order=True)
@@ -1567,6 +1568,7 @@ class FakeTelegramServer:
             "mime_type": stored.mime_type,
             "size": len(stored.data),
             "data": stored.data,
+            "url": stored.url,
         }
         self._record_sent(
             method,
@@ -1607,12 +1609,14 @@ class FakeTelegramServer:
         if not isinstance(value, str) or not value:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
         if value.startswith(("http://", "https://")):
-            return self._store_file(
+            stored = self._store_file(
                 "photos" if kind == "photo" else "documents",
                 b"",
                 mime_type=None,
                 file_name=None if kind == "photo" else value.rsplit("/", 1)[-1] or "file",
             )
+            stored.url = value
+            return stored
         stored = self._files.get(value)
         if stored is None:
             raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")

@@ -33,7 +33,7 @@ Faults: :meth:`~FakeWhatsAppServer.fail_next` (an HTTP status with a Graph error
 (``pair_rate``/``pair_burst``: 131056). ``auto_status=True`` reports ``sent`` and ``delivered``
 for every accepted message.
 
-Simplifications: lengths count code points; media are not downloadable; only the endpoints
+Simplifications: lengths count code points; media are downloadable (GET /<media-id>, then its URL); only the endpoints
 above exist (everything else answers 404 with code 100).
 """
 
@@ -502,6 +502,8 @@ class FakeWhatsAppServer:
     # ---- HTTP -------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         parts = request.path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 2 and parts[0] in (self.api_version, "download"):
+            return self._get_media(request, parts)
         endpoint = (
             parts[2]
             if len(parts) == 3 and parts[0] == self.api_version and parts[1] == self.phone_number_id
@@ -586,6 +588,31 @@ class FakeWhatsAppServer:
         return web.json_response({"error": error}, status=exc.status, headers=headers)
 
     # ---- media ------------------------------------------------------------------------------
+    def _get_media(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+        """``GET /<version>/<media-id>`` (the media's URL, as Meta answers it) and the download of
+        that URL; both need the token, as on Meta's servers."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._error(
+                "media_get",
+                None,
+                GraphError(401, 190, "Error validating access token: Session has expired or is invalid"),
+            )
+        media = self.media.get(parts[1])
+        if media is None:
+            return self._error("media_get", None, _invalid(f"Invalid media id {parts[1]!r}", 100))
+        if parts[0] == "download":
+            return web.Response(body=media.data, content_type=media.mime_type.split(";")[0])
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"http://127.0.0.1:{self._port}/download/{media.id}",
+                "mime_type": media.mime_type,
+                "sha256": hashlib.sha256(media.data).hexdigest(),
+                "file_size": len(media.data),
+                "id": media.id,
+            }
+        )
+
     def _store_media(self, data: bytes, mime_type: str, filename: str | None) -> UploadedMedia:
         media = UploadedMedia(str(10**15 + next(self._ids)), mime_type, filename, data)
         self.media[media.id] = media

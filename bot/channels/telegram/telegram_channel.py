@@ -16,6 +16,7 @@ import hmac
 import html
 import json
 import logging
+import mimetypes
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -260,6 +261,14 @@ class TelegramChannel:
     @property
     def bot(self) -> Bot:
         return self.application.bot
+
+    async def fetch_media(self, file_ref: str) -> tuple[bytes, str]:
+        """A photo's or voice note's bytes by its file id (``getFile`` + the download; files up to
+        20 MB, as the Bot API allows) and a MIME type guessed from Telegram's file path."""
+        file = await self.bot.get_file(file_ref)
+        data = bytes(await file.download_as_bytearray())
+        guessed = mimetypes.guess_type(file.file_path or "")[0]
+        return data, guessed or "application/octet-stream"
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_url else []

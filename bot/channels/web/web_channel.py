@@ -9,7 +9,9 @@ are limited per client address, per identity and overall (:mod:`bot.channels.web
 Messages to a person are pushed to their open sockets and stay in the outbox, so a reconnecting
 page replays what it missed (``hello.last_seen``). Cross-site websocket hijacking is refused by checking ``Origin``.
 
-Frames, client → server: ``hello {start, last_seen}``, ``text {id, text}``, ``choice {id, value, label}``.
+Frames, client → server: ``hello {start, last_seen}``, ``text {id, text}``, ``choice {id, value, label}``,
+``photo {id, ref, caption?}`` (a ref from ``POST /upload``, :mod:`bot.channels.web.web_media`, that
+this identity uploaded), ``location {id, latitude, longitude}``.
 Server → client: ``message {id, title, text, choices, image, document}``, ``ack {id}``,
 ``error {text, retry_after?}``, ``rotate``. ``POST /session`` issues (or rotates) the cookie: 204, or
 429 with ``Retry-After`` when the client's address made too many identities.
@@ -22,9 +24,12 @@ import base64
 import hashlib
 import json
 import logging
+import math
+import tempfile
 import uuid
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -32,9 +37,10 @@ from aiohttp import WSMsgType, web
 
 from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
 from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig, WebLimits, limit_text, parse_proxies
+from bot.channels.web.web_media import MediaStore, Ownership, Refused, refusal, take_upload
 from bot.channels.web.web_page import render_page
 from bot.domain.i18n import N_, gettext
-from bot.domain.messages import Inbound, Kind, Reply, SendResult
+from bot.domain.messages import Inbound, Kind, Location, Photo, Reply, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,10 @@ class WebConfig:
     limits: LimitConfig = LimitConfig()
     trusted_proxies: tuple[str, ...] = ()
     secret: str | None = None
+    #: where uploaded photos are kept (None: a temporary folder, tests), and their limits
+    media_dir: str | None = None
+    media_max_bytes: int = 10_000_000
+    media_max_pixels: int = 40_000_000
 
 
 def config_from(settings: Any) -> WebConfig | None:
@@ -95,7 +105,14 @@ def config_from(settings: Any) -> WebConfig | None:
         turns_per_address_minute=settings.web_turns_per_address,
         turns_per_minute=settings.web_turns_per_minute,
     )
-    return WebConfig(limits=limits, trusted_proxies=settings.trusted_proxies, secret=settings.web_secret)
+    return WebConfig(
+        limits=limits,
+        trusted_proxies=settings.trusted_proxies,
+        secret=settings.web_secret,
+        media_dir=str(settings.media_path),
+        media_max_bytes=settings.media_max_bytes,
+        media_max_pixels=settings.media_max_pixels,
+    )
 
 
 def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
@@ -104,6 +121,10 @@ def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
 
 #: what the web chat shows for a voice note (it cannot play a Telegram or WhatsApp file)
 VOICE_LINE = N_("(pesan suara)")
+
+
+#: an attachment whose ``file_ref`` is one of these is shown by its address (a staff media link)
+LINKABLE = ("/media/", "https://", "http://")
 
 
 def render(reply: Reply) -> list[dict[str, Any]]:
@@ -125,6 +146,8 @@ def render(reply: Reply) -> list[dict[str, Any]]:
                 "url": f"data:{att.mime_type};base64,{base64.b64encode(att.data).decode()}",
                 "filename": att.filename,
             }
+        elif att is not None and att.file_ref and att.file_ref.startswith(LINKABLE):
+            payload[key] = {"url": att.file_ref, "filename": att.filename}  # a signed /media/ link
     return [payload]
 
 
@@ -149,9 +172,17 @@ class WebChatChannel:
         self._page = (resources.files("bot.channels.web") / "static" / "webchat.html").read_text(encoding="utf-8")
         self._page_cache: tuple[bytes, float] | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._config = config
+        self.media = MediaStore(Path(config.media_dir) if config.media_dir else Path(tempfile.mkdtemp("kanal-media")))
+        self.uploads = Ownership()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/", self.page), web.post("/session", self.session), web.get("/ws", self.websocket)]
+        return [
+            web.get("/", self.page),
+            web.post("/session", self.session),
+            web.get("/ws", self.websocket),
+            web.post("/upload", self.upload),
+        ]
 
     def summary(self, http_url: str) -> str:
         return f"web chat {http_url}/"
@@ -254,6 +285,61 @@ class WebChatChannel:
                 if not peers:
                     del self._sockets[key]
         return ws
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """``POST /upload``: one photo (:mod:`bot.channels.web.web_media`), for this identity only."""
+        token = self._token(request)
+        if token is None:
+            return refusal(401, "Buka halaman obrolan dulu. / Open the chat page first.")
+        if not _same_origin(request):
+            return refusal(403, "Permintaan dari situs lain ditolak. / Cross-origin request refused.")
+        try:
+            if not await self._accepted(token):
+                return refusal(401, "Buka halaman obrolan dulu. / Open the chat page first.")
+        except Exception as exc:
+            log.warning("web chat identity not checked: %s", type(exc).__name__)
+            return refusal(503, "Sistem sedang sibuk, coba lagi. / System busy, please retry.", 5)
+        key = user_key_for(token)
+        address = self._client(request)
+        if wait := self.limits.turn(key, address):
+            return refusal(429, limit_text(wait), wait)
+        config = self._config
+        try:
+            answer = await take_upload(request, self.media, config.media_max_bytes, config.media_max_pixels)
+        except Refused as refused:
+            return refusal(refused.status, refused.text)
+        except OSError as exc:  # the folder is not writable, the disk is full
+            log.error("web chat upload not stored: %s", type(exc).__name__)
+            return refusal(503, "Foto belum dapat disimpan, coba lagi. / Photo not stored, please retry.", 5)
+        self.uploads.add(key, answer["ref"], asyncio.get_running_loop().time())
+        return web.json_response(answer)
+
+    async def fetch_media(self, file_ref: str) -> tuple[bytes, str]:
+        """The bytes and MIME type of an uploaded photo (for staff, through the media route)."""
+        return await asyncio.to_thread(self.media.read, file_ref)
+
+    def _media_inbound(self, kind: str, frame: dict[str, Any], key: str, client_id: str) -> Inbound | str:
+        """A ``photo`` or ``location`` frame as an Inbound, or the error text for the page."""
+        base = {"channel": CHANNEL, "user_key": key, "external_id": f"{key}:{client_id}"}
+        if kind == "location":
+            lat, lon = frame.get("latitude"), frame.get("longitude")
+            ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lat, lon))
+            if not ok or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                return "Lokasi tidak valid. / Invalid location."
+            echo = {"text": f"📍 {lat:.5f}, {lon:.5f}", "cid": client_id}
+            return Inbound(**base, kind=Kind.LOCATION, location=Location(float(lat), float(lon)), echo=echo)
+        ref = frame.get("ref")
+        if not isinstance(ref, str) or not self.uploads.owns(key, ref, asyncio.get_running_loop().time()):
+            return "Foto tidak dikenal; unggah lagi. / Unknown photo; upload it again."
+        path = self.media.find(ref)
+        if path is None:
+            return "Foto tidak dikenal; unggah lagi. / Unknown photo; upload it again."
+        caption = frame.get("caption")
+        caption = (caption.strip()[:1024] or None) if isinstance(caption, str) else None
+        mime = "image/png" if path.suffix == ".png" else "image/jpeg"
+        photo = Photo(file_ref=ref, caption=caption, mime_type=mime, size=path.stat().st_size)
+        echo = {"text": "📷 Foto" + (f": {caption}" if caption else ""), "cid": client_id}
+        return Inbound(**base, kind=Kind.PHOTO, photo=photo, echo=echo)
 
     # ---- identities ---------------------------------------------------------------------
     def _client(self, request: web.Request) -> str:
@@ -360,6 +446,12 @@ class WebChatChannel:
                 choice=value,
                 echo={"text": label[:200] if isinstance(label, str) and label.strip() else "✓", "cid": client_id},
             )
+        elif kind in ("photo", "location"):
+            made = self._media_inbound(kind, frame, key, client_id)
+            if isinstance(made, str):
+                await error(made)
+                return
+            inbound = made
         else:
             await error("Jenis pesan tidak didukung. / Unsupported message type.")
             return

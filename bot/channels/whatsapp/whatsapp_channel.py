@@ -543,6 +543,30 @@ class WhatsAppChannel:
                 self._uploaded.popitem(last=False)
         return str(media_id)
 
+    async def fetch_media(self, file_ref: str) -> tuple[bytes, str]:
+        """A received photo's or voice note's bytes by its media id: ``GET /<media-id>`` gives a
+        short-lived URL, fetched with the same token (Meta keeps received media 30 days)."""
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        if not file_ref.isascii() or not file_ref.isdigit():
+            raise SendError("not a WhatsApp media id", retryable=False)
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._session.get(f"{self.api_base_url}/{file_ref}", headers=headers) as resp:
+            raw = await resp.read()
+            if resp.status != 200:
+                raise graph_error(resp.status, _json_or_none(raw))
+        info = _json_or_none(raw)
+        url = info.get("url") if isinstance(info, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise SendError("WhatsApp media: no download URL", retryable=False)
+        async with self._session.get(url, headers=headers) as resp:
+            if resp.status != 200:
+                raise SendError(f"WhatsApp media download: HTTP {resp.status}", retryable=resp.status >= 500)
+            data = await resp.read()
+        mime = info.get("mime_type")
+        return data, mime.split(";")[0].strip() if isinstance(mime, str) and mime else "application/octet-stream"
+
     async def _post(
         self, url: str, *, json_body: dict[str, Any] | None = None, form: aiohttp.FormData | None = None
     ) -> dict[str, Any]:
@@ -596,3 +620,10 @@ def _seconds(raw: str | None) -> float | None:
 
 
 SPEC = ChannelSpec(name=CHANNEL, render=render, configure=config_from, build=build)
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return None

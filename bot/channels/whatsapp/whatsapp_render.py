@@ -182,6 +182,8 @@ def _media(kind: str, att: Attachment) -> dict[str, Any]:
             "filename": att.filename,
             "mime_type": att.mime_type,
         }
+    elif att.file_ref and att.file_ref.startswith(("https://", "http://")):
+        media["link"] = att.file_ref  # a signed link to a photo held elsewhere: WhatsApp fetches it
     else:
         media["id"] = att.file_ref
     if kind == "document":
