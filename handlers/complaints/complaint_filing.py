@@ -187,10 +187,12 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
             nav(t, next_choice(t)),
         )
     elif step == FilingStep.LOCATION:
-        turn.reply(
-            t("Di mana lokasinya? Kirim lokasi (📎 → Lokasi) atau ketik alamatnya. Tekan Lewati jika tidak perlu."),
-            nav(t, Choice(t("⏭ Lewati"), SKIP)),
+        ask = (
+            t("Di mana lokasinya? Tekan 📍 Lokasi di bawah atau ketik alamatnya. Tekan Lewati jika tidak perlu.")
+            if turn.inbound.channel == "web"
+            else t("Di mana lokasinya? Kirim lokasi (📎 → Lokasi) atau ketik alamatnya. Tekan Lewati jika tidak perlu.")
         )
+        turn.reply(ask, nav(t, Choice(t("⏭ Lewati"), SKIP)))
     elif step == FilingStep.PRIVACY:
         if data.get("voices"):  # a voice is the person's own: Anonim hides the name, not the voice
             turn.reply(t("Petugas akan mendengar pesan suara Anda, juga jika Anda memilih Anonim."))
@@ -352,6 +354,12 @@ async def photos_step(turn: Turn, data: dict, answer: Answer) -> None:
     t = turn.t
     if answer.choice == NEXT or answer.word in NEXT_WORDS:
         await advance(turn, data, after(data, FilingStep.LOCATION))
+    elif turn.inbound.kind is Kind.LOCATION and turn.inbound.location is not None:
+        # the place sent early (a web page's 📍, a photo's location): kept, the location step is skipped
+        where = turn.inbound.location
+        data.update(lat=where.latitude, lon=where.longitude, address=where.address or data.get("address"))
+        turn.set_state(FILING_FLOW, FilingStep.PHOTOS, data)
+        turn.reply(t("Lokasi diterima. Kirim foto, atau tekan Lanjut."), nav(t, next_choice(t)))
     elif answer.text and len(answer.text.split()) >= 2 and not data.get("editing"):
         # the story told in several messages: the next ones join the description, none is lost
         data["text"] = f"{data.get('text', '')}\n{answer.text}".strip()[: rules.MAX_TEXT]

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import Complaint, SurveyResponse, User
+from storage.models import Complaint, ComplaintPhoto, SurveyResponse, User
 from testkit.browser import CHROMIUM, DRIVER, SHOTS, Person, axe_script
 
 pytestmark = [
@@ -109,7 +109,6 @@ def complaint_with_a_reconnect(base: str) -> dict:
         person.type("Jl. Melati no. 5, RT 02/RW 03, Sukamaju")
         person.type("biasa")
         summary = person.texts()[-1]
-        person.screenshot("3-complaint-summary")
         person.type("kirim", expect="ADU-")
         return {"after_reload": after_reload, "summary": summary, "last": person.texts()[-3:]}
     finally:
@@ -154,3 +153,94 @@ async def test_the_page_has_no_wcag_violations(app, base):
     assert seen["summary"] == [], seen["summary"]
     assert seen["narrow"] <= 360, "nothing wider than the phone's screen"
     assert SHOTS.is_dir()
+
+
+PLACE = (-7.2575, 112.7521)
+
+
+def photo_and_place_then_the_officer(base: str, photo: str, code: str) -> dict:
+    citizen, officer = Person(base), Person(base)
+    try:
+        citizen.open()
+        citizen.type("ya", expect="Menu utama")
+        citizen.type("lapor")
+        citizen.type("Jalan di depan pasar Sukamaju berlubang besar, mobil sering terperosok saat hujan.")
+        citizen.driver.find_element("id", "file").send_keys(photo)  # chosen from the phone's gallery
+        citizen.wait_for("Foto 1 dari maks. 5 diterima")
+        offered = citizen.until(lambda: citizen.buttons(), "the photo's location offered")
+        origin = base.rstrip("/")
+        citizen.cdp("Browser.grantPermissions", origin=origin, permissions=["geolocation"])
+        citizen.cdp("Emulation.setGeolocationOverride", latitude=PLACE[0], longitude=PLACE[1], accuracy=10)
+        citizen.tap("📍 Lokasi")  # the page's own button: the browser's position
+        citizen.wait_for("Lokasi diterima")
+        citizen.type("lanjut", expect="Siapa yang boleh tahu nama Anda")
+        citizen.type("biasa")
+        citizen.settle(1.0)
+        citizen.screenshot("3-complaint-summary")
+        citizen.js("document.querySelector('.msg.user img').scrollIntoView({block: 'start'})")
+        citizen.screenshot("3-complaint-summary-with-photo")
+        summary = citizen.texts()[-1]
+        citizen.type("kirim", expect="ADU-")
+        number = next(w.strip(".,:·") for w in citizen.texts()[-1].split() if w.startswith("ADU-"))
+        officer.open()
+        officer.type("setuju", expect="Menu utama")
+        officer.type(f"/gabung {code}")
+        officer.settle(2.0)  # the role changed: the page fetches its new identity and reconnects
+        officer.until(lambda: officer.js("return document.body.dataset.connected") == "1")
+        officer.type(f"/lihat {number}", expect=number)
+        officer.settle(1.5)
+        images = officer.until(
+            lambda: officer.js(
+                "return Array.from(document.querySelectorAll('.msg.bot img'))"
+                ".filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src'))"
+            ),
+            "the photo shown to the officer",
+        )
+        officer.js("document.querySelector('.msg.bot .imgbtn').click()")  # tap to enlarge
+        enlarged = officer.until(lambda: officer.js("return document.getElementById('viewer').open"), "the viewer")
+        return {
+            "offered": offered,
+            "summary": summary,
+            "number": number,
+            "images": images,
+            "enlarged": enlarged,
+            "seen": officer.transcript(),
+        }
+    finally:
+        citizen.close()
+        officer.close()
+
+
+async def test_a_photo_from_disk_and_the_browsers_location_reach_the_officer(app, base, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from testkit.tg_chat import invite_code
+
+    path = tmp_path / "jalan.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (120, 110, 90)).save(out, "JPEG")
+    path.write_bytes(out.getvalue())
+    code = await invite_code(app, "officer", "PUPR")
+    seen = await in_browser(photo_and_place_then_the_officer, base, str(path), code)
+    assert "📷" in seen["summary"] or "foto" in seen["summary"].lower()
+    async with app.db.unit_of_work() as uow:
+        complaint = (await uow.session.execute(select(Complaint))).scalar_one()
+        photos = (await uow.session.execute(select(ComplaintPhoto))).scalars().all()
+    assert complaint.number == seen["number"] and complaint.opd_code == "PUPR"
+    assert (complaint.latitude, complaint.longitude) == PLACE
+    assert len(photos) == 1 and photos[0].file_ref.startswith("upload:")
+    assert seen["images"] and seen["images"][0].startswith("/media/"), seen["seen"][-800:]
+    assert seen["enlarged"] is True
+    # an officer of another OPD: the same photo's link, made for them, is refused
+    async with app.db.unit_of_work() as uow:
+        other = await uow.users.get_or_create_user("telegram", "990001", app.clock.now())
+        other.role, other.opd_code = "officer", "DINKES"
+        await uow.commit()
+        other_id = other.id
+    import aiohttp
+
+    path403 = app.media.links.path("photo", photos[0].id, other_id, app.clock.now())
+    async with aiohttp.ClientSession() as http, http.get(base + path403) as resp:
+        assert resp.status == 403
