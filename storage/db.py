@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ from storage import sqlite_driver
 from storage.audit_repo import AuditRepo
 from storage.complaint_repo import ComplaintRepo
 from storage.core_repo import Repo
-from storage.erasure import PersonalData
+from storage.erasure import REWRITE_FILE, PersonalData
 from storage.forum_repo import ForumRepo
 from storage.inbound_repo import InboundRepo
 from storage.inbox_repo import InboxRepo
@@ -119,11 +120,29 @@ class Database:
                 finally:
                     if not uow.committed:
                         await uow.rollback()
+                rewrite = uow.committed and session.info.pop(REWRITE_FILE, False) and self.dialect == "sqlite"
+            if rewrite:  # still this unit of work's turn at the writer: nobody writes meanwhile
+                await self._rewrite_file()
         finally:
             if queued:
                 self._writer.release()
         if uow.released_media and self.on_media_released is not None:
             await self._media_released(uow)
+
+    async def _rewrite_file(self) -> None:
+        """``VACUUM`` after an erasure on SQLite (see :data:`storage.erasure.REWRITE_FILE`): the
+        file is written anew, so no copy of an erased row stays in it. A failure is logged; the
+        rows themselves are gone either way."""
+        started = time.monotonic()
+        try:
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                await raw.driver_connection.execute("VACUUM")
+                await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as exc:
+            log.warning("SQLite file not rewritten after an erasure: %s", type(exc).__name__)
+            return
+        log.info("SQLite file rewritten after an erasure in %.1f s", time.monotonic() - started)
 
     async def _media_released(self, uow: UnitOfWork) -> None:
         refs, uow.released_media = uow.released_media, set()

@@ -62,6 +62,12 @@ from storage.unit_state import PendingWrites, release_media
 
 #: what replaces a text that named an erased person (staff messages, audit details, complaints)
 ERASED_TEXT = "(data pribadi telah dihapus)"
+#: ``session.info`` key: this transaction erased someone. On SQLite the database rewrites its file
+#: (``VACUUM``) after the commit: ``secure_delete`` zeroes what is deleted, but SQLite's page
+#: rebuilds can leave an older copy of a row in a page's unused space (seen in
+#: ``tests/faults/test_erasure.py``); only a rewrite of the file removes those for certain.
+REWRITE_FILE = "kanal_rewrite_file"
+
 #: the payload a rewritten outbox row keeps
 ERASED_PAYLOAD = {"text": ERASED_TEXT, "erased": True}
 #: audit actions whose actor is the reporter (their id goes with the complaint's identity)
@@ -110,6 +116,7 @@ class PersonalData:
         if not users:
             return 0
         await self.pending.write()
+        self.session.info[REWRITE_FILE] = True  # SQLite: the file is rewritten after the commit
         ids = [u.id for u in users]
         complaints = (
             (await self.session.execute(select(Complaint).where(Complaint.citizen_user_id.in_(ids)))).scalars().all()
