@@ -182,6 +182,8 @@ def photo_and_place_then_the_officer(base: str, photo: str, code: str) -> dict:
         summary = citizen.texts()[-1]
         citizen.type("kirim", expect="ADU-")
         number = next(w.strip(".,:·") for w in citizen.texts()[-1].split() if w.startswith("ADU-"))
+        citizen.type(f"status {number}", expect="Riwayat")
+        citizen.screenshot("4-status-view")
         officer.open()
         officer.type("setuju", expect="Menu utama")
         officer.type(f"/gabung {code}")
