@@ -69,6 +69,7 @@ class KanalApp:
             on_failed=self.dispatcher.notifier.delivery_failed,
         )
         self.dispatcher.on_commit.append(self.outbox.wake)
+        self.dispatcher.presence = self._presence
         self.media = MediaRoute(self.db, self.channels, settings, self.clock)  # /media/<token>
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
@@ -76,6 +77,11 @@ class KanalApp:
         self.jobs: JobRunner | None = None
         self.port: int | None = None
         self._health_check: asyncio.Future | None = None  # the /healthz database check under way
+
+    def _presence(self, channel: str, address: str) -> bool | None:
+        """A web chat page open here for ``address`` (None: the channel always delivers)."""
+        web = self.channels.get(channel) if channel == "web" else None
+        return web.connected_to(address) if web is not None else None
 
     def _context(self, name: str) -> ChannelContext:
         ports = ChannelPorts(

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from storage import Database, UnitOfWork
+from storage.app_secret_repo import kept_secret
 
 #: tells staff that a message could not be delivered (the notifier's ``delivery_failed``)
 OnFailed = Callable[[UnitOfWork, Any, datetime], Awaitable[Any]]
@@ -47,6 +48,29 @@ class ChannelPorts:
             return {}
         public = (region.config or {}).get("public") or {}
         return {"name": region.name, **{k: v for k, v in public.items() if isinstance(v, str)}}
+
+    async def kept_secret(self, name: str, make: Callable[[], str]) -> str:
+        return await kept_secret(self.db, name, make, self.clock.now())
+
+    async def push_subscribe(self, address: str, endpoint: str, p256dh: str, auth: str) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.push.subscribe(address, endpoint, p256dh, auth, self.clock.now())
+            await uow.commit()
+
+    async def push_unsubscribe(self, address: str, endpoint: str) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.push.forget(endpoint, address)
+            await uow.commit()
+
+    async def push_targets(self, address: str) -> list[dict[str, Any]]:
+        async with self.db.unit_of_work() as uow:
+            rows = await uow.push.for_address(address)
+            return [{"endpoint": r.endpoint, "keys": {"p256dh": r.p256dh, "auth": r.auth}} for r in rows]
+
+    async def push_gone(self, endpoint: str) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.push.forget(endpoint)
+            await uow.commit()
 
     async def identity_known(self, address: str) -> bool:
         async with self.db.unit_of_work() as uow:

@@ -418,6 +418,13 @@ class Settings:
         doc="the bot's public https address (e.g. https://kanal.example.go.id); staff on Telegram and "
         "WhatsApp get a complaint's photos from other channels through it",
     )
+    vapid_subject: str | None = _opt(
+        "VAPID_SUBJECT",
+        str,
+        None,
+        doc="who push services can reach about this bot's Web Push notifications (mailto:... or "
+        "https://...); default: the public address, else mailto:admin@localhost",
+    )
     complaints_per_day: int = _opt(
         "COMPLAINTS_PER_DAY",
         _per(0, 10_000),

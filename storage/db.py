@@ -31,6 +31,7 @@ from storage.inbound_repo import InboundRepo
 from storage.inbox_repo import InboxRepo
 from storage.invite_repo import InviteRepo
 from storage.outbox_repo import OutboxRepo
+from storage.push_repo import PushRepo
 from storage.region_repo import RegionRepo
 from storage.skm_repo import SkmRepo
 from storage.sla_repo import SlaRepo
@@ -212,6 +213,11 @@ class UnitOfWork:
     def region(self) -> RegionRepo:
         """The region, its OPDs, units and services."""
         return RegionRepo(self.session, self.reads)
+
+    @functools.cached_property
+    def push(self) -> PushRepo:
+        """Web Push subscriptions of web chat people."""
+        return PushRepo(self.session)
 
     @functools.cached_property
     def invites(self) -> InviteRepo:

@@ -22,6 +22,7 @@ A person's data, table by table, and what erasure does with it:
   :data:`ERASED_TEXT` (pending ones are deleted). The web chat replays only what is in the outbox,
   so a reload shows nothing of the erased conversation.
 - ``audit_events`` whose detail names them: detail rewritten.
+- ``web_push_subscriptions`` of their web chat identity: deleted.
 - ``inbound_messages`` (dedupe): their rows lose ``user_id``; rows whose key carries their
   address are deleted. ``webhook_inbox``: bodies not processed yet that carry their address are
   deleted (processed ones are gone already).
@@ -57,6 +58,7 @@ from storage.models import (
     RespondentProfile,
     User,
     WebhookInbox,
+    WebPushSubscription,
 )
 from storage.unit_state import PendingWrites, release_media
 
@@ -130,6 +132,7 @@ class PersonalData:
         await self._audit(needles)
         await self._inbound(users)
         await self._inbox(users)
+        await self._push(users)
         await self._forum(ids, now)
         for model in (ConversationState, RespondentProfile):
             await self.session.execute(
@@ -256,6 +259,13 @@ class PersonalData:
             .values(user_id=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def _push(self, users: Sequence[User]) -> None:
+        """Web Push subscriptions of their web chat identities: deleted (a closed page is never
+        notified again)."""
+        web = [u.external_id for u in users if u.channel == "web"]
+        if web:
+            await self.session.execute(delete(WebPushSubscription).where(WebPushSubscription.address.in_(web)))
 
     async def _inbox(self, users: Sequence[User]) -> None:
         """Webhook bodies not processed yet that carry their address (the inbox holds a body only

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.erasure import PersonalData
-from storage.models import ConversationState, OutboxMessage, User
+from storage.models import ConversationState, OutboxMessage, User, WebPushSubscription
 from storage.sql_dialect import dialect_insert
 from storage.unit_state import PendingWrites, check_rowcount
 
@@ -126,6 +126,9 @@ class UserRepo:
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.address == old)
             .values(address=new)
+        )
+        await self.session.execute(
+            update(WebPushSubscription).where(WebPushSubscription.address == old).values(address=new)
         )
         return True
 

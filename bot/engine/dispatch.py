@@ -177,6 +177,8 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.renderers: dict[str, Renderer] = dict(renderers or {})
         self.notifier = Notifier(self.renderers, languages=settings.languages)  # shares the dict
+        #: whether a page of (channel, address) is open here (set by the app; see Turn.presence)
+        self.presence: Callable[[str, str], bool | None] | None = None
         self.on_commit: list[Callable[[], None]] = []
         #: signs staff links to complaint media (set by the app); flows ask ``turn.media_link``
         self.media_links: MediaLinks | None = None
@@ -290,6 +292,7 @@ class Dispatcher:
             settings=self.settings,
             lang=lang,
             media_links=self.media_links,
+            presence=self.presence,
         )
         await self.router.route(turn)
         if user.erased_at is None:  # erasure deleted the state row

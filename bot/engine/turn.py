@@ -8,6 +8,7 @@ objects. The dispatcher commits everything they did in one transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,19 @@ class Turn:
     #: the whole router (set by :meth:`Router.route`): /bantuan lists its commands, /batal and
     #: /hapusdata run its hooks
     router: Router | None = None
+    #: whether a page of (channel, address) is open on this instance; None: the channel always
+    #: delivers (set by the app: the web chat's open sockets)
+    presence: Callable[[str, str], bool | None] | None = None
+
+    async def reachable(self, user: User) -> bool:
+        """Whether a message to ``user`` reaches them now: always on Telegram and WhatsApp; on
+        the web chat only while a page of theirs is open or a Web Push subscription is kept
+        (otherwise it waits for their next visit)."""
+        open_now = self.presence(user.channel, user.external_id) if self.presence is not None else None
+        if open_now is None or open_now:
+            return True
+        return await self.uow.push.any_for(user.external_id)
+
     #: signs staff links to complaint media (set by the app through the dispatcher); None: no links
     media_links: MediaLinks | None = None
 

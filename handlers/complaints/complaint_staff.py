@@ -196,6 +196,19 @@ def show_photos(turn: Turn, c: Complaint, photos: Sequence[ComplaintPhoto]) -> N
         )
 
 
+async def delivered_line(turn: Turn, c: Complaint) -> str:
+    """What the officer is told about the answer's delivery, honestly: a web chat reporter with no
+    page open and no notifications sees it only when they open the page again."""
+    citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
+    if citizen is not None and citizen.erased_at is None and not await turn.reachable(citizen):
+        return turn.t(
+            "Jawaban tersimpan untuk laporan {number}, menunggu dibuka pelapor (web chat): "
+            "pelapor melihatnya saat membuka halaman lagi.",
+            number=c.number,
+        )
+    return turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number)
+
+
 def done(turn: Turn, text: str) -> None:
     """A staff action's confirmation, with the way back to the work list and the menu."""
     turn.reply(text, after_action_choices(turn.t, turn.user.role))
@@ -261,7 +274,7 @@ async def answer(turn: Turn, args: str) -> None:
         opd=ctx.opd_names.get(c.opd_code or "", ""),
         text=text,
     )
-    done(turn, turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number))
+    done(turn, await delivered_line(turn, c))
 
 
 @router.command(

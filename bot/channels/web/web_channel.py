@@ -39,6 +39,7 @@ from bot.channels.base import ChannelContext, ChannelSpec, CommandMenu, Handle
 from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig, WebLimits, limit_text, parse_proxies
 from bot.channels.web.web_media import MediaStore, Ownership, Refused, refusal, take_upload
 from bot.channels.web.web_page import render_page
+from bot.channels.web.web_push import Pusher, PushStore, parse_subscription
 from bot.domain.i18n import N_, gettext
 from bot.domain.messages import Inbound, Kind, Location, Photo, Reply, SendResult
 
@@ -58,8 +59,9 @@ FRESH_HISTORY = 60
 MAX_REPLAY = 500
 
 
-class WebHistory(Protocol):
-    """The database ports of the web chat: what a reconnecting page missed, and its identities."""
+class WebHistory(PushStore, Protocol):
+    """The database ports of the web chat: what a reconnecting page missed, its identities and
+    (:class:`~bot.channels.web.web_push.PushStore`) its push subscriptions."""
 
     async def sent_since(
         self, address: str, after_id: int, *, limit: int = 100, newest: bool = False
@@ -93,6 +95,8 @@ class WebConfig:
     media_dir: str | None = None
     media_max_bytes: int = 10_000_000
     media_max_pixels: int = 40_000_000
+    #: the VAPID ``sub`` claim of Web Push notifications
+    push_subject: str = "mailto:admin@localhost"
 
 
 def config_from(settings: Any) -> WebConfig | None:
@@ -112,6 +116,7 @@ def config_from(settings: Any) -> WebConfig | None:
         media_dir=str(settings.media_path),
         media_max_bytes=settings.media_max_bytes,
         media_max_pixels=settings.media_max_pixels,
+        push_subject=settings.vapid_subject or settings.public_url or "mailto:admin@localhost",
     )
 
 
@@ -175,6 +180,8 @@ class WebChatChannel:
         self._config = config
         self.media = MediaStore(Path(config.media_dir) if config.media_dir else Path(tempfile.mkdtemp("kanal-media")))
         self.uploads = Ownership()
+        self.pusher = Pusher(history, config.push_subject)
+        self._worker = (resources.files("bot.channels.web") / "static" / "sw.js").read_bytes()
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -182,6 +189,8 @@ class WebChatChannel:
             web.post("/session", self.session),
             web.get("/ws", self.websocket),
             web.post("/upload", self.upload),
+            web.get("/push/key", self.push_key),
+            web.get("/sw.js", self.service_worker),
         ]
 
     def summary(self, http_url: str) -> str:
@@ -226,6 +235,23 @@ class WebChatChannel:
         body = render_page(self._page, info)
         self._page_cache = (body, now + (PAGE_TTL if info else 5.0))
         return body
+
+    async def push_key(self, request: web.Request) -> web.Response:
+        """The VAPID public key the page subscribes with (``applicationServerKey``)."""
+        try:
+            key = await self.pusher.public_key()
+        except Exception as exc:
+            log.warning("web push key not loaded: %s", type(exc).__name__)
+            return _refusal(503, 5, "Sistem sedang sibuk, coba lagi. / System busy, please retry.")
+        return web.json_response({"key": key}, headers={"Cache-Control": "no-cache"})
+
+    async def service_worker(self, request: web.Request) -> web.Response:
+        """The service worker that shows a push notification and opens the chat when tapped."""
+        return web.Response(
+            body=self._worker,
+            content_type="application/javascript",
+            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+        )
 
     async def session(self, request: web.Request) -> web.Response:
         """204 with the cookie of a new identity (or of the rotated one), 204 alone when the
@@ -446,6 +472,9 @@ class WebChatChannel:
                 choice=value,
                 echo={"text": label[:200] if isinstance(label, str) and label.strip() else "✓", "cid": client_id},
             )
+        elif kind in ("subscribe", "unsubscribe"):
+            await self._on_subscription(ws, key, kind, frame, error)
+            return
         elif kind in ("photo", "location"):
             made = self._media_inbound(kind, frame, key, client_id)
             if isinstance(made, str):
@@ -469,6 +498,23 @@ class WebChatChannel:
         await _send_json(ws, {"type": "ack", "id": client_id})
         if getattr(outcome, "role_changed", False):
             await self._rotate(key)
+
+    async def _on_subscription(self, ws, key: str, kind: str, frame: dict[str, Any], error) -> None:
+        """Keep (``subscribe``) or drop (``unsubscribe``) the page's Web Push subscription."""
+        sub = parse_subscription(frame.get("subscription"))
+        if sub is None:
+            await error("Langganan pemberitahuan tidak valid. / Invalid notification subscription.")
+            return
+        try:
+            if kind == "subscribe":
+                await self._history.push_subscribe(key, sub.endpoint, sub.p256dh, sub.auth)
+            else:
+                await self._history.push_unsubscribe(key, sub.endpoint)
+        except Exception as exc:
+            log.warning("web push subscription not stored: %s", type(exc).__name__)
+            await error("Sistem sedang sibuk, coba lagi. / System busy, please retry.")
+            return
+        await _send_json(ws, {"type": f"{kind}d", "id": frame.get("id")})
 
     async def _on_hello(self, ws: web.WebSocketResponse, key: str, frame: dict[str, Any], address: str) -> None:
         last_seen = frame.get("last_seen")
@@ -516,17 +562,29 @@ class WebChatChannel:
 
     # ---- sending ------------------------------------------------------------------------
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult:
-        """Push to the person's open pages; the outbox keeps the message for replay either way."""
+        """Push to the person's open pages, or (none open) a Web Push notification to their
+        subscriptions; the outbox keeps the message for the page's history either way."""
         frame = {**payload, "id": ref}
-        for ws in list(self._sockets.get(address, ())):
+        pages = list(self._sockets.get(address, ()))
+        for ws in pages:
             await _send_json(ws, frame)
+        if not pages and payload.get("type") == "message":
+            try:
+                await self.pusher.push(address, payload)
+            except Exception as exc:  # best effort: the page shows it at the next visit
+                log.warning("web push not sent: %s", type(exc).__name__)
         return SendResult(platform_message_id=f"web:{ref}")
+
+    def connected_to(self, address: str) -> bool:
+        """Whether a page of ``address`` is open on this instance."""
+        return bool(self._sockets.get(address))
 
     @property
     def connected(self) -> int:
         return sum(len(s) for s in self._sockets.values())
 
     async def close(self) -> None:
+        await self.pusher.close()
         for peers in list(self._sockets.values()):
             for ws in list(peers):
                 await ws.close()
