@@ -29,7 +29,10 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "petugas": (N_("👥 Petugas"), ("undang", "cabut")),
     "forum": (N_("🤝 Forum"), ("forum", "forumbaru", "forumhasil")),
     "warga": (N_("🙋 Layanan warga"), ("lapor", "status", "tambah", "nilai", "survei")),
-    "akun": (N_("⚙️ Akun"), ("menu", "bahasa", "batal", "lanjutkan", "datasaya", "hapusdata", "gabung", "start", "bantuan")),
+    "akun": (
+        N_("⚙️ Akun"),
+        ("menu", "bahasa", "batal", "lanjutkan", "datasaya", "hapusdata", "gabung", "start", "bantuan"),
+    ),
 }
 #: the groups each role sees, in this order; a command of the role in none of them is "Lainnya"
 ROLE_GROUPS = {
