@@ -54,13 +54,11 @@ def pin_hash(number: str, pin: str) -> str:
 
 def pin_matches(stored: str | None, number: str, pin: str) -> bool:
     """True when ``pin`` is the PIN of complaint ``number`` (constant-time comparison); False for
-    a complaint without a PIN (filed before PINs existed, or erased)."""
-    if not stored or not pin:
-        return False
-    scheme, _, digest = stored.partition("$")
-    if scheme != SCHEME:
-        return False
-    return hmac.compare_digest(digest, _digest(number, pin))
+    a complaint without a PIN (filed before PINs existed, or erased) — or none at all: the hash is
+    computed anyway, so that the time taken does not tell whether the number exists."""
+    computed = _digest(number, pin or "")
+    scheme, _, digest = (stored or "").partition("$")
+    return bool(pin) and scheme == SCHEME and hmac.compare_digest(digest, computed)
 
 
 def typed_pin(rest: str) -> str | None:

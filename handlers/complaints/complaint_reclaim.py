@@ -91,7 +91,7 @@ async def status_by_pin(turn: Turn, ctx: RegionContext, number: str | None, type
         )
         return
     c = await turn.uow.complaints.get(number)
-    if c is None or not pins.pin_matches(c.pin_hash, c.number, pin):
+    if not pins.pin_matches(c.pin_hash if c else None, number, pin) or c is None:
         turn.audit(WRONG, subject_type="complaint", subject_id=number, channel=turn.inbound.channel)
         if pins.locks_now(wrong):
             turn.audit(LOCKED, subject_type="complaint", subject_id=number)
