@@ -392,3 +392,16 @@ async def test_forum_names_on_the_web_and_what_staff_see(world, db, clock):
     senders = [row[2] for row in input_rows(inputs, tz)]
     assert names == ["Budi Santoso", "tanpa nama (web chat)", "(data dihapus)", "Siti Aminah"]
     assert senders == ["Budi Santoso", "tanpa nama (web chat)", "(data dihapus)"]
+
+
+async def test_retention_clears_the_pin_with_the_reporter(world, db, clock):
+    web = await world("web-cookie-11")
+    number, pin = await file_typed(web)
+    async with db.unit_of_work() as uow:
+        c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
+        c.state, c.closed_at = "ditutup", clock.now() - timedelta(days=800)
+        assert await uow.sla.anonymise([c.id], closed_before=clock.now(), now=clock.now()) == [number]
+        await uow.commit()
+    assert (await complaint(db, number)).pin_hash is None
+    other = await world("web-cookie-12")
+    assert "dengan PIN itu tidak ditemukan" in await other.say(f"/status {number} {pin}")
