@@ -21,6 +21,7 @@ from bot.domain.messages import Inbound, Kind
 from bot.domain.person_name import name_problem
 from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
+from bot.logs import setup_logging
 from bot.services.forum_export import attendance_rows, input_rows
 from bot.services.regions import store_region
 from handlers import build_router
@@ -233,9 +234,25 @@ async def test_the_pin_is_in_the_receipt_only(world, db, monkeypatch, caplog):
     assert audit and not any("739" in orjson.dumps([a.detail, a.subject_id]).decode() for a in audit)
     assert not any("739" in orjson.dumps(s.data or {}).decode() for s in states)
     assert "7391" not in (stored.pin_hash or "") and stored.citizen_user_id == (await other.user()).id
-    # what the project logs (aiosqlite's debug lines carry every SQL parameter: bot.logs keeps them quiet)
+    # the project's own log lines; the receipt holds the PIN (the needle is findable where it belongs)
     ours = [r for r in caplog.records if r.name.split(".")[0] in ("bot", "handlers", "storage", "scheduler")]
-    assert not any("739" in r.getMessage() for r in ours)
+    assert not any("739" in r.getMessage() for r in ours), [r.getMessage() for r in ours]
+    async with db.unit_of_work() as uow:
+        sent = [str(r.payload) for r in (await uow.session.execute(select(OutboxMessage))).scalars()]
+    assert sum("PIN 7391" in text for text in sent) == 1
+    # aiosqlite's debug lines carry every SQL parameter (the receipt too): the app keeps them quiet
+    root, quiet = logging.getLogger(), logging.getLogger("aiosqlite")
+    saved = (list(root.handlers), root.level, quiet.level)
+    try:
+        setup_logging("DEBUG")
+        assert quiet.getEffectiveLevel() >= logging.WARNING
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+        quiet.setLevel(saved[2])
 
 
 async def test_reports_without_a_pin_cannot_be_reclaimed(world, db):
