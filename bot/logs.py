@@ -81,6 +81,7 @@ def setup_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx/PTB debug lines carry URLs with the token; keep them quiet unless asked for
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "alembic.runtime.plugins"):
+    # httpx/PTB debug lines carry URLs with the token, aiosqlite's every SQL parameter (personal
+    # data, the complaint PIN in its receipt): keep them quiet unless asked for
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "alembic.runtime.plugins", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -54,3 +54,19 @@ class AuditRepo:
         if actor_user_id is not None:
             stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)
         return (await self.session.execute(stmt.order_by(AuditEvent.id))).scalars().all()
+
+    async def times(self, *, action: str, subject_type: str, subject_id: str, since: datetime) -> list[datetime]:
+        """When ``action`` was recorded about this subject from ``since`` on, oldest first (this
+        transaction's own events included): counters kept as events, e.g. wrong complaint PINs."""
+        await self.pending.write()
+        stmt = (
+            select(AuditEvent.at)
+            .where(
+                AuditEvent.action == action,
+                AuditEvent.subject_type == subject_type,
+                AuditEvent.subject_id == subject_id,
+                AuditEvent.at >= since,
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())

@@ -176,6 +176,19 @@ class ComplaintRepo:
         complaint.triage_due_at = triage_due_at
 
     @staticmethod
+    def set_pin_hash(complaint: Complaint, pin_hash: str) -> None:
+        """The hash of the reporter's PIN (``bot.domain.complaint_pin``); never the PIN."""
+        complaint.pin_hash = pin_hash
+
+    @staticmethod
+    def move_to_reporter(complaint: Complaint, user_id: int) -> int | None:
+        """The reporter proved with the PIN that ``complaint`` is theirs: it belongs to ``user_id``
+        from now on (the identity it had loses it); the identity it had."""
+        before = complaint.citizen_user_id
+        complaint.citizen_user_id = user_id
+        return before
+
+    @staticmethod
     def rate_satisfied(complaint: Complaint) -> None:
         complaint.rating = "puas"
 

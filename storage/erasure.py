@@ -73,7 +73,7 @@ REWRITE_FILE = "kanal_rewrite_file"
 #: the payload a rewritten outbox row keeps
 ERASED_PAYLOAD = {"text": ERASED_TEXT, "erased": True}
 #: audit actions whose actor is the reporter (their id goes with the complaint's identity)
-CITIZEN_AUDIT_ACTIONS = ("complaint_filed", "complaint_rate_good", "complaint_rate_bad")
+CITIZEN_AUDIT_ACTIONS = ("complaint_filed", "complaint_rate_good", "complaint_rate_bad", "complaint_reclaimed")
 #: shorter strings are not searched for in other people's messages (they would match everything)
 MIN_NEEDLE = 3
 
@@ -165,6 +165,7 @@ class PersonalData:
             c.citizen_user_id = None
             c.address = c.latitude = c.longitude = None
             c.text = marker
+            c.pin_hash = None  # nobody reclaims an erased report
             c.anonymised_at = c.anonymised_at or now
         await self.session.flush()
         for media in (ComplaintPhoto, ComplaintVoice):

@@ -304,6 +304,7 @@ class SlaRepo:
                 latitude=None,
                 longitude=None,
                 text=ANONYMISED_TEXT,
+                pin_hash=None,
                 anonymised_at=now,
             )
             .returning(Complaint.id, Complaint.number)

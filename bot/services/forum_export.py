@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot.domain.export_safety import safe_row
+from bot.domain.person_name import NO_NAME, channel_name
 
 INPUT_HEADER = ["No", "Waktu", "Pengirim", "Kanal", "Masukan"]
 ATTENDANCE_HEADER = ["No", "Nama", "Kanal", "Status", "Mendaftar", "Dibatalkan"]
@@ -23,12 +24,17 @@ def _local(value, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
+def _no_name(channel: str | None) -> str:
+    """A person who gave no name ("tanpa nama (web chat)"); "(data dihapus)" is for erasure only."""
+    return NO_NAME.format(channel=channel_name(channel))
+
+
 def input_rows(inputs, tz: ZoneInfo) -> list[list]:
     return [
         [
             i,
             _local(r.submitted_at, tz),
-            "anonim" if r.anonymous else ("(data dihapus)" if r.erased else r.name),
+            "anonim" if r.anonymous else ("(data dihapus)" if r.erased else (r.name or _no_name(r.channel))),
             r.channel,
             r.text,
         ]
@@ -40,7 +46,7 @@ def attendance_rows(people, tz: ZoneInfo) -> list[list]:
     return [
         [
             i,
-            p.name if p.name is not None else "(data dihapus)",
+            "(data dihapus)" if p.name is None else (p.name or _no_name(p.channel)),
             p.channel or "",
             p.status,
             _local(p.registered_at, tz),

@@ -1,10 +1,11 @@
 """Pengaduan: citizens file and follow complaints; OPD officers and coordinators handle them.
 
 ``router`` includes, in the order /bantuan lists their commands: filing (/lapor), following
-(/status, /nilai), follow-ups (/tambah, and what a citizen sends outside a flow), the officers'
-commands and the coordinators' triage. Privacy is enforced in two
-places: queries for officers are scoped to their OPD in SQL (``storage.complaint_repo``), and
-every text staff see about a reporter is built by ``complaint_cards.reporter_line``.
+(/status, /nilai), a report found again with its PIN from another identity (``complaint_reclaim``),
+follow-ups (/tambah, and what a citizen sends outside a flow), the officers' commands and the
+coordinators' triage. Privacy is enforced in two places: queries for officers are scoped to their
+OPD in SQL (``storage.complaint_repo``), and every text staff see about a reporter is built by
+``complaint_cards.reporter_line``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from handlers.complaints import (
     complaint_filing,
     complaint_follow,
     complaint_followup,
+    complaint_reclaim,
     complaint_staff,
     complaint_triage,
 )
@@ -22,5 +24,12 @@ from handlers.complaints.complaint_cards import PAGE
 __all__ = ["PAGE", "router"]
 
 router = Router("complaints")
-for _module in (complaint_filing, complaint_follow, complaint_followup, complaint_staff, complaint_triage):
+for _module in (
+    complaint_filing,
+    complaint_follow,
+    complaint_reclaim,
+    complaint_followup,
+    complaint_staff,
+    complaint_triage,
+):
     router.include(_module.router)

@@ -13,6 +13,7 @@ from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply, clock_length
+from bot.domain.person_name import NO_NAME, channel_name
 from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_buttons import (
@@ -40,16 +41,19 @@ ACTION_EVENT_LABELS = {
     "rate_bad": N_("Pelapor tidak puas; dibuka kembali"),
     "autoclose": N_("Ditutup otomatis (pelapor tidak memberi penilaian)"),
     "followup": N_("Tambahan dari pelapor"),
+    "reclaimed": N_("Dihubungkan ke akun lain pelapor (dengan PIN)"),
 }
 
 
 def reporter_line(t: Translator, c: Complaint, citizen: User | None) -> str:
-    """Who filed it, as an officer/coordinator may see it. Anonim: nothing identifying, ever."""
+    """Who filed it, as an officer/coordinator may see it. Anonim: nothing identifying, ever.
+    "(data pribadi telah dihapus)" only after a real erasure (or retention: the link is gone); a
+    person who gave no name is "tanpa nama (web chat)"."""
     if c.privacy == Privacy.ANONIM:
         return t("Pelapor: Anonim")
     if citizen is None or citizen.erased_at is not None:
         return t("Pelapor: (data pribadi telah dihapus)")
-    name = citizen.display_name or t("tanpa nama")
+    name = citizen.display_name or t(NO_NAME, channel=channel_name(citizen.channel))
     extra = t(" · 🔒 Rahasia") if c.privacy == Privacy.RAHASIA else ""
     return t("Pelapor: {name}", name=name) + extra
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from bot.domain import complaint_pin
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
@@ -17,6 +18,7 @@ from bot.domain.routing import RouteResult
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from handlers.account.account_name import ask_name, asks_name, take_name
 from handlers.complaints.complaint_buttons import cancel_choice, menu_choice, status_choice
 from handlers.complaints.complaint_cards import notify_handlers, short
 from storage.models import Complaint, ComplaintVoice
@@ -31,6 +33,7 @@ class FilingStep(StrEnum):
     PHOTOS = "photos"
     LOCATION = "location"
     PRIVACY = "privacy"
+    NAME = "name"  # the web chat only, after "Biasa": the name staff will see (optional)
     CONFIRM = "confirm"
 
 
@@ -225,6 +228,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
             *([t("🎤 Pesan suara: {n}", n=len(data["voices"]))] if data.get("voices") else []),
             t("📍 Lokasi: {where}", where=where),
             t("🔒 Siapa yang tahu nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
+            *named_line(turn, data),
             t("🏢 Akan diteruskan ke: {opd}", opd=opd),
             "",
             t("Kirim laporan ini?"),
@@ -242,6 +246,14 @@ async def show_summary(turn: Turn, data: dict) -> None:
         ],
         title=t("Ringkasan laporan"),
     )
+
+
+def named_line(turn: Turn, data: dict) -> list[str]:
+    """On the web chat with "Biasa": the name staff will see (the platforms give theirs)."""
+    if data.get("privacy", Privacy.BIASA) != Privacy.BIASA or not asks_name(turn):
+        return []
+    t = turn.t
+    return [t("👤 Nama: {name}", name=turn.user.display_name or t("tanpa nama"))]
 
 
 # ---- the steps -----------------------------------------------------------------------------------
@@ -396,7 +408,16 @@ async def privacy_step(turn: Turn, data: dict, answer: Answer) -> None:
         turn.reply(t("Mohon pilih Biasa, Rahasia, atau Anonim."), privacy_choices(t))
         return
     data["privacy"] = picked
+    if picked == Privacy.BIASA and asks_name(turn):  # the web chat gives no name: ask for one
+        turn.set_state(FILING_FLOW, FilingStep.NAME, data)
+        ask_name(turn, cancel_choice(turn.t))
+        return
     await advance(turn, data, FilingStep.CONFIRM)
+
+
+async def name_step(turn: Turn, data: dict, answer: Answer) -> None:
+    if take_name(turn, cancel_choice(turn.t)):
+        await advance(turn, data, FilingStep.CONFIRM)
 
 
 async def confirm_step(turn: Turn, data: dict, answer: Answer) -> None:
@@ -426,6 +447,7 @@ STEPS = {
     FilingStep.PHOTOS: photos_step,
     FilingStep.LOCATION: location_step,
     FilingStep.PRIVACY: privacy_step,
+    FilingStep.NAME: name_step,
     FilingStep.CONFIRM: confirm_step,
 }
 
@@ -438,6 +460,8 @@ async def submit(turn: Turn, data: dict) -> None:
     route = ctx.router.route(data["text"])
     routed = route.opd_code is not None and route.opd_code in ctx.opd_names
     c = await store_complaint(turn, ctx, data, route, routed)
+    pin = complaint_pin.new_pin()  # told once, in the receipt; only its hash is kept
+    turn.uow.complaints.set_pin_hash(c, complaint_pin.pin_hash(c.number, pin))
     turn.audit(
         "complaint_filed",
         subject_type="complaint",
@@ -447,7 +471,7 @@ async def submit(turn: Turn, data: dict) -> None:
         privacy=c.privacy,
     )
     turn.clear_state()
-    confirm_filed(turn, ctx, c, routed)
+    confirm_filed(turn, ctx, c, routed, pin)
     if await notice_held_back(turn, c):
         return
     await notify_handlers(
@@ -537,8 +561,8 @@ def store_voice(turn: Turn, c: Complaint, v: dict) -> ComplaintVoice:
     )
 
 
-def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) -> None:
-    """The reporter's receipt: the number, who handles it next and by when."""
+def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pin: str) -> None:
+    """The reporter's receipt: the number with its PIN, who handles it next and by when."""
     t = turn.t
     if routed:
         nxt = t(
@@ -554,10 +578,17 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool) ->
             due=fmt_date(turn, ctx, c.triage_due_at),
         )
     turn.reply(
-        t("✅ Laporan terkirim. Nomor laporan Anda: {number}", number=c.number)
+        t("✅ Laporan terkirim. Nomor laporan Anda: {number} · PIN {pin}", number=c.number, pin=pin)
         + "\n\n"
         + nxt
         + "\n\n"
-        + t("Simpan nomor ini. Cek perkembangannya kapan saja dengan /status {number}.", number=c.number),
+        + t("Simpan nomor ini. Cek perkembangannya kapan saja dengan /status {number}.", number=c.number)
+        + "\n"
+        + t(
+            "Simpan juga PIN-nya: dengan nomor dan PIN Anda bisa mengecek laporan ini dari ponsel atau browser "
+            "lain (/status {number} {pin}).",
+            number=c.number,
+            pin=pin,
+        ),
         [status_choice(c.number, t("🔎 Cek Status")), menu_choice(t)],
     )

@@ -24,6 +24,7 @@ from handlers.complaints.complaint_buttons import (
     status_choice,
 )
 from handlers.complaints.complaint_cards import event_line, notify_handlers, short, state_label
+from handlers.complaints.complaint_reclaim import status_for_other
 from storage.models import Complaint
 
 router = Router("complaints.follow")
@@ -36,8 +37,10 @@ class RateStep(StrEnum):
 
 
 # ---- /status ---------------------------------------------------------------------------------
-@router.command("status", description=N_("cek status pengaduan Anda"), usage=N_("[nomor]"))
+@router.command("status", description=N_("cek status pengaduan Anda"), usage=N_("[nomor [PIN]]"))
 async def status(turn: Turn, args: str) -> None:
+    """``/status``: my complaints; ``/status NOMOR``: one of mine; ``/status NOMOR PIN``: one
+    filed from another phone or browser (``complaint_reclaim``)."""
     t = turn.t
     ctx = await region_context(turn.uow.region)
     if not args.strip():
@@ -45,16 +48,24 @@ async def status(turn: Turn, args: str) -> None:
         return
     number = rules.parse_number(args.split()[0])
     c = await turn.uow.complaints.get(number, citizen_user_id=turn.user.id) if number else None
-    if c is None:
-        turn.reply(
-            t(
-                "Laporan {number} tidak ditemukan di antara laporan Anda. "
-                "Periksa nomornya atau ketik /status untuk daftar laporan Anda.",
-                number=short(args.split()[0], 30),
-            )
-        )
+    if c is not None:
+        await show_history(turn, ctx, c)
         return
-    await show_history(turn, ctx, c)
+    if await status_for_other(turn, args, number, show_history):
+        return
+    hint = (
+        "\n" + t("Punya PIN laporan ini? Ketik /status {number} PIN.", number=short(args.split()[0], 30))
+        if turn.user.role == Role.CITIZEN
+        else ""
+    )
+    turn.reply(
+        t(
+            "Laporan {number} tidak ditemukan di antara laporan Anda. "
+            "Periksa nomornya atau ketik /status untuk daftar laporan Anda.",
+            number=short(args.split()[0], 30),
+        )
+        + hint
+    )
 
 
 async def list_mine(turn: Turn, ctx: RegionContext) -> None:
@@ -73,7 +84,9 @@ async def list_mine(turn: Turn, ctx: RegionContext) -> None:
     turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
 
 
-async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
+async def show_history(turn: Turn, ctx: RegionContext, c: Complaint, *, owner: bool = True) -> None:
+    """One complaint as its reporter sees it; ``owner`` False: seen with its PIN from another
+    identity (the same view, without the rating buttons, which need the complaint to be theirs)."""
     t = turn.t
     lines = [
         t("Laporan {number}", number=c.number),
@@ -88,7 +101,7 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint) -> None:
     lines += ["", t("Riwayat:")]
     for ev in await turn.uow.complaints.events(c.id, citizen_view=True):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=True))
-    choices = list(rate_choices(t, c.number)) if c.state == ComplaintState.SELESAI else []
+    choices = list(rate_choices(t, c.number)) if c.state == ComplaintState.SELESAI and owner else []
     turn.reply("\n".join(lines), choices)
 
 

@@ -16,6 +16,7 @@ from bot.domain import forum_rules as rules
 class ForumFlow(StrEnum):
     NEW = "forumbaru"
     INPUT = "forummasukan"
+    RSVP = "forumdaftar"  # the web chat only: the name staff will see, then the registration
     RESULT = "forumhasil"
 
 
@@ -52,6 +53,7 @@ NEW_STEPS = (
 
 class InputStep(StrEnum):
     MODE = "mode"
+    NAME = "name"  # the web chat only, after "Dengan nama"
     TEXT = "text"
 
 

@@ -13,10 +13,12 @@ from bot.domain.messages import Attachment, Choice
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from handlers.account.account_name import ask_name, asks_name, take_name
 from handlers.forum.forum_buttons import (
     NEW_FORUM_LINK,
     SUBSCRIPTIONS_LINK,
     ForumAction,
+    ForumFlow,
     View,
     forum_link,
     parse_forum_args,
@@ -27,6 +29,7 @@ from handlers.forum.forum_buttons import (
 from handlers.forum.forum_input import start_input
 from handlers.forum.forum_shared import (
     PAGE,
+    cancel_choice,
     forum_card,
     is_staff,
     not_found,
@@ -159,7 +162,9 @@ async def show_forum(turn: Turn, forum_id: int) -> None:
         )
 
 
-async def rsvp(turn: Turn, forum_id: int) -> None:
+async def rsvp(turn: Turn, forum_id: int, *, name_asked: bool = False) -> None:
+    """Register for the forum; on the web chat the name staff will see is asked first (once per
+    registration; optional)."""
     t = turn.t
     repo = turn.uow.forum
     f = await repo.get(forum_id, lock=True)  # capacity is checked with the forum row locked
@@ -179,6 +184,10 @@ async def rsvp(turn: Turn, forum_id: int) -> None:
     if problem:
         turn.reply(t(problem, n=registered, capacity=f.capacity), [back_to_list(turn)])
         return
+    if asks_name(turn) and not name_asked:  # registrations are listed by name: ask the web chat for one
+        turn.set_state(ForumFlow.RSVP, "name", {"forum_id": f.id})
+        ask_name(turn, cancel_choice(t))
+        return
     await repo.register(f.id, turn.user.id, turn.now)
     turn.audit("forum_rsvp", subject_type="forum", subject_id=str(f.id))
     ctx = await region_context(turn.uow.region)
@@ -194,6 +203,15 @@ async def rsvp(turn: Turn, forum_id: int) -> None:
             Choice(t("❎ Batal daftar"), forum_link(f.id, ForumAction.CANCEL)),
         ],
     )
+
+
+@router.flow(ForumFlow.RSVP)
+async def rsvp_name(turn: Turn) -> None:
+    """The name asked before a web chat registration; then the registration (checked again)."""
+    if take_name(turn, cancel_choice(turn.t)):
+        forum_id = int(turn.data.get("forum_id", 0))
+        turn.clear_state()
+        await rsvp(turn, forum_id, name_asked=True)
 
 
 async def unrsvp(turn: Turn, forum_id: int) -> None:

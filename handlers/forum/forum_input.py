@@ -8,6 +8,7 @@ from bot.domain.i18n import N_
 from bot.domain.messages import Choice, Kind
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from handlers.account.account_name import ask_name, asks_name, take_name
 from handlers.forum.forum_buttons import INPUT_ANON, INPUT_NAMED, ForumFlow, InputStep, upcoming_link
 from handlers.forum.forum_shared import cancel_choice, not_found
 from storage.models import Forum
@@ -56,6 +57,9 @@ async def start_input(turn: Turn, forum_id: int) -> None:
 async def input_flow(turn: Turn) -> None:
     if turn.step == InputStep.MODE:
         choose_mode(turn)
+    elif turn.step == InputStep.NAME:
+        if take_name(turn, cancel_choice(turn.t)):
+            ask_text(turn)
     else:
         await take_text(turn)
 
@@ -68,6 +72,16 @@ def choose_mode(turn: Turn) -> None:
         turn.reply(t("Pilih salah satu tombol: Dengan nama atau Anonim."), mode_choices(turn))
         return
     turn.set_state(ForumFlow.INPUT, InputStep.TEXT, {**turn.data, "anonymous": mode == INPUT_ANON})
+    if mode == INPUT_NAMED and asks_name(turn):  # the web chat gives no name: ask for one
+        turn.set_state(ForumFlow.INPUT, InputStep.NAME)
+        ask_name(turn, cancel_choice(t))
+        return
+    ask_text(turn)
+
+
+def ask_text(turn: Turn) -> None:
+    t = turn.t
+    turn.set_state(ForumFlow.INPUT, InputStep.TEXT)
     turn.reply(
         t("Tulis masukan Anda dalam satu pesan ({min}–{max} huruf).", min=rules.INPUT[0], max=rules.INPUT[1]),
         [cancel_choice(t)],

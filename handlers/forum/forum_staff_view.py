@@ -4,7 +4,9 @@ acara is published."""
 
 from __future__ import annotations
 
+from bot.domain.i18n import Translator
 from bot.domain.messages import Choice
+from bot.domain.person_name import NO_NAME, channel_name
 from bot.engine.region_context import region_context
 from bot.engine.turn import Turn
 from handlers.forum.forum_buttons import result_link
@@ -13,6 +15,16 @@ from handlers.forum.forum_shared import forum_card, not_found, staff_forum
 #: registrations listed by name; the rest are counted
 MAX_ATTENDEES = 50
 MAX_INPUTS = 30
+
+
+def named(t: Translator, name: str | None, channel: str | None, *, with_channel: bool = False) -> str:
+    """A person as staff see them: their name (with its channel), "tanpa nama (web chat)" when they
+    gave none, "(data dihapus)" only when they erased their data (``name`` None)."""
+    if name is None:
+        return t("(data dihapus)")
+    if not name:
+        return t(NO_NAME, channel=channel_name(channel))
+    return f"{name} ({channel or '-'})" if with_channel else name
 
 
 async def staff_view(turn: Turn, forum_id: int) -> None:
@@ -26,14 +38,14 @@ async def staff_view(turn: Turn, forum_id: int) -> None:
     people = await repo.attendees(f.id)
     inputs = await repo.inputs(f.id, limit=MAX_INPUTS)
     lines = [forum_card(ctx, f, t, registered=len(people), full=False), "", t("Pendaftar ({n}):", n=len(people))]
-    lines += [f"• {p.name or t('(data dihapus)')} ({p.channel or '-'})" for p in people[:MAX_ATTENDEES]] or [
+    lines += [f"• {named(t, p.name, p.channel, with_channel=True)}" for p in people[:MAX_ATTENDEES]] or [
         t("(belum ada)")
     ]
     if len(people) > MAX_ATTENDEES:
         lines.append(t("… dan {n} lainnya.", n=len(people) - MAX_ATTENDEES))
     lines += ["", t("Masukan tertulis ({n}):", n=await repo.input_count(f.id))]
     for row in inputs:
-        who = t("anonim") if row.anonymous else (row.name or t("(data dihapus)"))
+        who = t("anonim") if row.anonymous else named(t, None if row.erased else row.name, row.channel)
         lines.append(f"• {who}: {row.text[:300]}")
     if not inputs:
         lines.append(t("(belum ada)"))

@@ -218,7 +218,7 @@ async def test_help_is_short_grouped_by_role_with_details_on_demand(world):
     assert "/bantuan pengaduan" in buttons(out[-1])
     out = await citizen.send("/bantuan lapor")
     assert "/lapor — buat pengaduan" in text_of(out) or "/lapor —" in text_of(out)
-    assert "/status [nomor]" in text_of(out) and "/survei" not in text_of(out)
+    assert "/status [nomor [PIN]]" in text_of(out) and "/survei" not in text_of(out)
     out = await citizen.press("/bantuan akun")
     assert "/hapusdata" in text_of(out) and "/bahasa [id|en]" in text_of(out)
 

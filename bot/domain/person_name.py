@@ -1,0 +1,42 @@
+"""A name a person types for themselves (the web chat has none from a platform): what is taken.
+
+1–80 characters once trimmed (inner spaces made single), letters of any script, spaces and
+``. ' -`` only (so no digits), with at least one letter.
+"""
+
+from __future__ import annotations
+
+from bot.domain.i18n import N_
+
+MAX_NAME = 80
+_MARKS = frozenset(" .'-’")
+
+TOO_LONG = N_("Nama terlalu panjang ({n} huruf); paling banyak {max} huruf.")
+BAD_CHARACTERS = N_(
+    "Nama hanya boleh berisi huruf, spasi, titik, tanda petik (') dan tanda hubung (-), tanpa angka. "
+    "Contoh: Siti Aminah."
+)
+
+
+def clean_name(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def name_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name (a msgid with ``{n}`` and ``{max}``), or None when it can."""
+    name = clean_name(text)
+    if len(name) > MAX_NAME:
+        return TOO_LONG
+    if not name or not any(c.isalpha() for c in name) or any(not (c.isalpha() or c in _MARKS) for c in name):
+        return BAD_CHARACTERS
+    return None
+
+
+#: how staff read a channel's name ("tanpa nama (web chat)")
+CHANNEL_NAMES = {"web": "web chat", "telegram": "Telegram", "whatsapp": "WhatsApp"}
+#: a person who gave no name (not one who erased their data: that is said otherwise)
+NO_NAME = N_("tanpa nama ({channel})")
+
+
+def channel_name(channel: str | None) -> str:
+    return CHANNEL_NAMES.get(channel or "", channel or "-")
