@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from bot.domain.i18n import N_
+from bot.domain.typed import meanings, normalise
 
 MAX_NAME = 80
 _MARKS = frozenset(" .'-’")
@@ -15,6 +16,12 @@ TOO_LONG = N_("Nama terlalu panjang ({n} huruf); paling banyak {max} huruf.")
 BAD_CHARACTERS = N_(
     "Nama hanya boleh berisi huruf, spasi, titik, tanda petik (') dan tanda hubung (-), tanpa angka. "
     "Contoh: Siti Aminah."
+)
+
+NOT_A_NAME = N_("Itu sepertinya bukan nama. Tulis nama Anda, atau tekan Lewati jika tidak ingin memberi nama.")
+#: answers to the questions around the name step ("kirim" typed one step early) that are no names
+ANSWER_WORDS = frozenset(
+    "kirim send lanjut lanjutkan next biasa rahasia anonim menu lapor status survei forum bantuan help".split()
 )
 
 
@@ -29,6 +36,8 @@ def name_problem(text: str) -> str | None:
         return TOO_LONG
     if not name or not any(c.isalpha() for c in name) or any(not (c.isalpha() or c in _MARKS) for c in name):
         return BAD_CHARACTERS
+    if meanings(name) or normalise(name) in ANSWER_WORDS:  # "ya", "tidak", "kirim": an answer, not a name
+        return NOT_A_NAME
     return None
 
 

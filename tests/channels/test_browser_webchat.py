@@ -176,7 +176,9 @@ def photo_and_place_then_the_officer(base: str, photo: str, code: str) -> dict:
         citizen.tap("📍 Lokasi")  # the page's own button: the browser's position
         citizen.wait_for("Lokasi diterima")
         citizen.type("lanjut", expect="Siapa yang boleh tahu nama Anda")
-        citizen.type("biasa")
+        citizen.type("biasa", expect="Siapa nama Anda")
+        citizen.type("kirim", expect="bukan nama")  # one step early: not taken as a name
+        citizen.type("Bu Siti Aminah", expect="Kirim laporan ini?")
         citizen.settle(1.0)
         citizen.screenshot("3-complaint-summary")
         citizen.js("document.querySelector('.msg.user img').scrollIntoView({block: 'start'})")
@@ -237,6 +239,7 @@ async def test_a_photo_from_disk_and_the_browsers_location_reach_the_officer(app
     assert len(photos) == 1 and photos[0].file_ref.startswith("upload:")
     assert seen["images"] and seen["images"][0].startswith("/media/"), seen["seen"][-800:]
     assert seen["enlarged"] is True
+    assert "Pelapor: Bu Siti Aminah" in seen["seen"]  # the name the citizen chose to give
     # an officer of another OPD: the same photo's link, made for them, is refused
     async with app.db.unit_of_work() as uow:
         other = await uow.users.get_or_create_user("telegram", "990001", app.clock.now())

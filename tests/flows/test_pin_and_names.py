@@ -18,7 +18,7 @@ from bot.channels.telegram.telegram_channel import render as tg_render
 from bot.channels.web.web_channel import render as web_render
 from bot.domain import complaint_pin
 from bot.domain.messages import Inbound, Kind
-from bot.domain.person_name import name_problem
+from bot.domain.person_name import NOT_A_NAME, name_problem
 from bot.domain.region import load_region_file
 from bot.engine.dispatch import Dispatcher
 from bot.logs import setup_logging
@@ -327,6 +327,8 @@ def test_names_that_are_taken_and_refused():
         assert name_problem(good) is None, good
     for bad in ("", "   ", "12345", "Siti 2", "A" * 81, "...", "budi@mail.com", "<script>"):
         assert name_problem(bad) is not None, bad
+    for answer in ("kirim", "Kirim", "ya", "iya", "tidak", "ok", "lanjut", "biasa"):  # a step early
+        assert name_problem(answer) == NOT_A_NAME, answer
 
 
 def test_pins_are_random_digits_and_only_their_hash_is_kept():
