@@ -21,7 +21,7 @@ BAD_CHARACTERS = N_(
 NOT_A_NAME = N_("Itu sepertinya bukan nama. Tulis nama Anda, atau tekan Lewati jika tidak ingin memberi nama.")
 #: answers to the questions around the name step ("kirim" typed one step early) that are no names
 ANSWER_WORDS = frozenset(
-    [
+    (
         "kirim",
         "send",
         "lanjut",
@@ -37,7 +37,7 @@ ANSWER_WORDS = frozenset(
         "forum",
         "bantuan",
         "help",
-    ]
+    )  # fmt: skip
 )
 
 
