@@ -4,6 +4,7 @@ typed answers, the page's own controls, accessibility (axe-core) and screenshots
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -251,3 +252,105 @@ async def test_a_photo_from_disk_and_the_browsers_location_reach_the_officer(app
     path403 = app.media.links.path("photo", photos[0].id, other_id, app.clock.now())
     async with aiohttp.ClientSession() as http, http.get(base + path403) as resp:
         assert resp.status == 403
+
+
+FAKE_PUSH = """
+(() => {
+  const sub = %s;
+  const made = { endpoint: sub.endpoint, toJSON: () => sub, unsubscribe: () => Promise.resolve(true) };
+  let subscribed = false;
+  // the browser's push service stands in for FCM: the page's code runs unchanged against it
+  if (window.PushManager) {
+    PushManager.prototype.subscribe = function () { subscribed = true; return Promise.resolve(made); };
+    PushManager.prototype.getSubscription = function () { return Promise.resolve(subscribed ? made : null); };
+  }
+  Object.defineProperty(Notification, 'permission', { get: () => (subscribed ? 'granted' : 'default') });
+  Notification.requestPermission = () => Promise.resolve('granted');
+})();
+"""
+
+
+def notified_while_away(base: str, subscription: dict, code: str) -> dict:
+    citizen = Person(base, scripts=(FAKE_PUSH % json.dumps(subscription),))
+    officer = Person(base)
+    try:
+        citizen.open()
+        citizen.type("setuju", expect="Menu utama")
+        citizen.type("lapor")
+        citizen.type("Jalan di depan balai desa Sukamaju berlubang besar, sudah tiga motor jatuh.")
+        citizen.type("lanjut")
+        citizen.type("lewati")
+        citizen.type("anonim", expect="Kirim laporan ini?")
+        citizen.type("kirim", expect="PIN")
+        receipt = citizen.texts()[-1]
+        number = next(w.strip(".,:·") for w in receipt.split() if w.startswith("ADU-"))
+        citizen.js("document.getElementById('bell').click()")  # 🔔: allow notifications
+        citizen.wait_for("Pemberitahuan aktif", ".notice")
+        # the tab goes to the background: a new answer shows in the title
+        citizen.js("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })")
+        officer.open()
+        officer.type("setuju", expect="Menu utama")
+        officer.type(f"/gabung {code}")
+        officer.settle(2.0)
+        officer.until(lambda: officer.js("return document.body.dataset.connected") == "1")
+        officer.type(f"/balas {number} Tim kami datang besok pagi untuk menambal lubangnya.", expect="Jawaban")
+        title = citizen.until(lambda: (t := citizen.driver.title).startswith("(1)") and t, "the unread count")
+        citizen.close()  # the tab is closed
+        officer.type(f"/balas {number} Lubang sudah ditambal, mohon dicek.", expect="Jawaban")
+        told = officer.texts()[-1]
+        pin = receipt.split("PIN", 1)[1].split()[0].strip(".,)")
+        other = Person(base)  # the cookie is lost: another browser, another phone
+        try:
+            other.open()
+            other.type("setuju", expect="Menu utama")
+            other.type(f"cek {number} PIN {pin}", expect="Hubungkan laporan ini")
+            other.screenshot("5-reclaim-with-pin")
+            shown = other.texts()
+            other.type("ya")
+            other.type(f"status {number}", expect="Riwayat")
+            after = other.texts()[-1]
+        finally:
+            other.close()
+        return {"number": number, "title": title, "told": told, "shown": shown, "after": after}
+    finally:
+        officer.close()
+
+
+async def test_a_closed_tab_gets_the_answer_as_a_push_and_a_second_browser_reclaims_the_report(app, base):
+    import base64
+    import os
+
+    import http_ece
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from testkit.fakes.push_service import FakePushService
+    from testkit.tg_chat import invite_code
+
+    key, auth = ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+
+    def b64(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+    code = await invite_code(app, "officer", "PUPR")
+    async with FakePushService() as push:
+        subscription = {"endpoint": push.endpoint("tab"), "keys": {"p256dh": b64(point), "auth": b64(auth)}}
+        seen = await in_browser(notified_while_away, base, subscription, code)
+        await push.wait_for(1)  # the first answer reached the open (hidden) tab itself: no push
+    assert seen["title"].startswith("(1) Kanal Partisipasi")
+    assert "Jawaban terkirim ke pelapor" in seen["told"]
+    texts = [
+        json.loads(http_ece.decrypt(d.body, private_key=key, auth_secret=auth, version="aes128gcm"))["body"]
+        for d in push.received
+    ]
+    assert len(texts) == 1 and seen["number"] in texts[0] and "Lubang sudah ditambal" in texts[0]
+    # reclaimed in a second browser profile with the number and the PIN from the receipt
+    assert any("Lubang sudah ditambal" in t for t in seen["shown"])  # what the reporter sees
+    assert "Lubang sudah ditambal" in seen["after"]
+    people = await web_users(app)
+    async with app.db.unit_of_work() as uow:
+        complaint = (await uow.session.execute(select(Complaint))).scalar_one()
+    owner = next(u for u in people if u.id == complaint.citizen_user_id)
+    citizens = sorted(u.id for u in people if u.role == "citizen")
+    assert len(citizens) == 2 and owner.id == citizens[-1]  # the second browser's identity holds it now

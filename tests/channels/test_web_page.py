@@ -30,3 +30,4 @@ async def test_the_served_page_has_the_demo_region_header(web_app):
         page = await resp.text()
     assert "<h1>Kabupaten Sukamaju (demo)</h1>" in page and "Darurat / Emergency" in page
     assert "img-src 'self' data: blob:" in resp.headers["Content-Security-Policy"]
+    assert "worker-src 'self'" in resp.headers["Content-Security-Policy"]  # the service worker

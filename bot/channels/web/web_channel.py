@@ -215,7 +215,7 @@ class WebChatChannel:
         resp = web.Response(body=await self._rendered_page(), content_type="text/html", charset="utf-8")
         resp.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' data: blob:; style-src 'unsafe-inline'; script-src "
-            "'unsafe-inline'; connect-src 'self'"
+            "'unsafe-inline'; connect-src 'self'; worker-src 'self'"
         )
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
