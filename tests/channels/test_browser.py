@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
+from testkit.browser import CHROMIUM, DRIVER, Person
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,28 +23,12 @@ def app(web_app):
 
 
 def drive(url: str) -> dict:
-    # selenium: optional, only where a browser is installed
-    from selenium import webdriver  # noqa: PLC0415 - optional browser driver
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415 - optional browser driver
     from selenium.webdriver.common.by import By  # noqa: PLC0415 - optional browser driver
     from selenium.webdriver.support import expected_conditions as EC  # noqa: PLC0415 - optional browser driver
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415 - optional browser driver
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=390,800",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    person = Person(url.rstrip("/"))
+    driver = person.driver
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 20)
@@ -71,7 +53,7 @@ def drive(url: str) -> dict:
             "bold_injected": len(driver.find_elements(By.CSS_SELECTOR, "#messages b")),
         }
     finally:
-        driver.quit()
+        person.close()
 
 
 async def test_click_through_the_page(app):
