@@ -196,17 +196,26 @@ def show_photos(turn: Turn, c: Complaint, photos: Sequence[ComplaintPhoto]) -> N
         )
 
 
-async def delivered_line(turn: Turn, c: Complaint) -> str:
+async def delivered_line(turn: Turn, c: Complaint, *, final: bool = False) -> str:
     """What the officer is told about the answer's delivery, honestly: a web chat reporter with no
     page open and no notifications sees it only when they open the page again."""
+    t = turn.t
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     if citizen is not None and citizen.erased_at is None and not await turn.reachable(citizen):
-        return turn.t(
+        if final:
+            return t(
+                "Laporan {number} ditandai selesai, menunggu dibuka pelapor (web chat): pelapor melihat "
+                "jawaban dan diminta memberi penilaian saat membuka halaman lagi.",
+                number=c.number,
+            )
+        return t(
             "Jawaban tersimpan untuk laporan {number}, menunggu dibuka pelapor (web chat): "
             "pelapor melihatnya saat membuka halaman lagi.",
             number=c.number,
         )
-    return turn.t("Jawaban terkirim ke pelapor {number}.", number=c.number)
+    if final:
+        return t("Laporan {number} ditandai selesai; pelapor diminta memberi penilaian.", number=c.number)
+    return t("Jawaban terkirim ke pelapor {number}.", number=c.number)
 
 
 def done(turn: Turn, text: str) -> None:
@@ -308,7 +317,7 @@ async def resolve(turn: Turn, args: str) -> None:
             text=text,
             days=day_count(turn.translator_for(citizen), ctx.sla.confirmation_days, working=ctx.sla.working_days),
         )
-    done(turn, turn.t("Laporan {number} ditandai selesai; pelapor diminta memberi penilaian.", number=c.number))
+    done(turn, await delivered_line(turn, c, final=True))
 
 
 # ---- /teruskan, /kembalikan --------------------------------------------------------------------

@@ -167,8 +167,11 @@ async def test_without_a_page_or_notifications_the_officer_is_told_it_waits(worl
     await page.ws.close()
     out = await officer.send(f"/balas {number} Petugas datang besok pagi jam sembilan.")
     assert "menunggu dibuka pelapor (web chat)" in text_of(out)
+    out = await officer.send(f"/selesai {number} Lubang sudah ditambal hari ini.")
+    assert "menunggu dibuka pelapor (web chat)" in text_of(out) and "selesai" in text_of(out)
     frames = await page.open()  # the next visit shows it
     assert any("Petugas datang besok pagi" in (f.get("text") or "") for f in frames)
+    assert any("Lubang sudah ditambal hari ini" in (f.get("text") or "") for f in frames)
     assert push.received == []
     await page.close()
 
