@@ -142,7 +142,11 @@ def accessibility(base: str, source: str) -> dict:
         person.type("lewati")  # no name
         summary = person.axe(source)
         narrow = person.js("return document.documentElement.scrollWidth")
-        return {"survey": survey, "summary": summary, "narrow": narrow}
+        person.cdp("Emulation.setDeviceMetricsOverride", width=320, height=640, deviceScaleFactor=1, mobile=True)
+        person.settle(0.5)
+        narrowest = person.js("return document.documentElement.scrollWidth")
+        person.screenshot("6-summary-at-320px")
+        return {"survey": survey, "summary": summary, "narrow": narrow, "narrowest": narrowest}
     finally:
         person.close()
 
@@ -154,7 +158,7 @@ async def test_the_page_has_no_wcag_violations(app, base):
     seen = await in_browser(accessibility, base, source)
     assert seen["survey"] == [], seen["survey"]
     assert seen["summary"] == [], seen["summary"]
-    assert seen["narrow"] <= 360, "nothing wider than the phone's screen"
+    assert seen["narrow"] <= 360 and seen["narrowest"] <= 320, "nothing wider than the phone's screen"
     assert SHOTS.is_dir()
 
 
