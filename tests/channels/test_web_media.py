@@ -264,7 +264,9 @@ async def test_photo_and_location_frames_file_a_complaint_that_staff_see(world, 
     assert wrong[0]["type"] == "error" and "Lokasi tidak valid" in wrong[0]["text"]
     out = await page.send({"type": "location", "latitude": -6.175, "longitude": 106.82})
     assert "lapor:privacy:biasa" in values(out[-1])
-    await page.send({"type": "choice", "value": "lapor:privacy:biasa", "label": "Biasa"})
+    out = await page.send({"type": "choice", "value": "lapor:privacy:biasa", "label": "Biasa"})
+    assert "Siapa nama Anda" in texts(out)  # the web chat has no name from a platform
+    await page.send({"type": "text", "text": "lewati"})
     out = await page.send({"type": "choice", "value": "lapor:send", "label": "Kirim"})
     assert "ADU-" in texts(out)
 
@@ -308,7 +310,7 @@ async def test_staff_on_telegram_get_the_photo_by_its_public_link(media_settings
             await p.send({"type": "text", "text": ROAD})
             _, up = await p.upload(jpeg_with_gps())
             await p.send({"type": "photo", "ref": up["ref"]})
-            for value in ("lapor:next", "lapor:skip", "lapor:privacy:biasa", "lapor:send"):
+            for value in ("lapor:next", "lapor:skip", "lapor:privacy:biasa", "nama:lewati", "lapor:send"):
                 await p.send({"type": "choice", "value": value, "label": "ok"})
         finally:
             await p.close()
@@ -329,7 +331,7 @@ async def test_erasure_removes_the_uploaded_file_unless_another_photo_uses_it(wo
     await page.send({"type": "text", "text": ROAD})
     _, up = await page.upload(jpeg_with_gps())
     await page.send({"type": "photo", "ref": up["ref"]})
-    for value in ("lapor:next", "lapor:skip", "lapor:privacy:biasa", "lapor:send"):
+    for value in ("lapor:next", "lapor:skip", "lapor:privacy:biasa", "nama:lewati", "lapor:send"):
         await page.send({"type": "choice", "value": value, "label": "ok"})
     store = app.webchat.media
     assert store.find(up["ref"]) is not None

@@ -261,7 +261,7 @@ async def test_citizen_on_whatsapp_surveys_and_complains_officer_answers_on_tele
     note = await officer.settle()
     assert number in text_of(note) and "Ani Wijaya" in text_of(note)
     out = await officer.send(f"/lihat {number}")
-    assert "Jl. Merdeka No. 5" in text_of(out) and "lewat whatsapp" in text_of(out)  # the photo stays on WhatsApp
+    assert "Jl. Merdeka No. 5" in text_of(out) and "dikirim lewat kanal lain" in text_of(out)  # no public URL here
 
     out = await officer.send(f"/balas {number} Terima kasih, tim kami meninjau lokasi besok pagi.")
     assert "Jawaban terkirim" in text_of(out)
