@@ -90,10 +90,16 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
+def settings(db_url: str, tmp_path: Path) -> Settings:
     # no scheduler in test apps (a test alive at 07:00 WIB would get a digest); the tests of the
-    # scheduler run jobs themselves or switch it on
-    return Settings(database_url=db_url, http_port=0, languages=("id", "en"), scheduler_enabled=False)
+    # scheduler run jobs themselves or switch it on; web chat uploads in the test's own folder
+    return Settings(
+        database_url=db_url,
+        http_port=0,
+        languages=("id", "en"),
+        scheduler_enabled=False,
+        media_dir=str(tmp_path / "media"),
+    )
 
 
 @pytest.fixture
