@@ -122,8 +122,10 @@ class OutboxRepo:
         not_before: datetime | None = None,
         on_failure: dict[str, Any] | None = None,
         forget: str | None = None,
+        status: str = "pending",
     ) -> WriteResult:
-        """Add an outbox row. It is written when the transaction commits (or before this repository
+        """Add an outbox row (``status`` "sent": one already delivered, :meth:`record_echo`). It is
+        written when the transaction commits (or before this repository
         next reads the outbox), in one statement with the transaction's other new rows
         (:attr:`WriteResult.DEFERRED`).
         ``on_failure``: whom to tell if it cannot be delivered (``bot.engine.notify.Notifier.delivery_failed``)."""
@@ -134,7 +136,7 @@ class OutboxRepo:
             user_id=user_id,
             payload=payload,
             purpose=purpose,
-            status="pending",
+            status=status,
             attempts=0,
             next_attempt_at=not_before or now,
             created_at=now,
@@ -146,19 +148,8 @@ class OutboxRepo:
         """A person's own message, for a channel that replays the conversation (the web chat):
         a row already delivered (the sender never sends it), replayed by :meth:`sent_since` in
         order with the answers, pruned and erased with them."""
-        self.pending.insert(
-            OutboxMessage,
-            channel=channel,
-            address=address,
-            user_id=user_id,
-            payload=payload,
-            purpose="echo",
-            status="sent",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            on_failure=None,
-            forget=None,
+        self.enqueue(
+            channel=channel, address=address, payload=payload, now=now, user_id=user_id, purpose="echo", status="sent"
         )
 
     async def claim_due(

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WebPushSubscription
@@ -55,16 +55,3 @@ class PushRepo:
         if address is not None:
             stmt = stmt.where(WebPushSubscription.address == address)
         return (await self.session.execute(stmt)).rowcount or 0
-
-    async def forget_addresses(self, addresses: Sequence[str]) -> None:
-        """Every subscription of these web chat identities (erasure, a rotated identity's old key)."""
-        if addresses:
-            await self.session.execute(
-                delete(WebPushSubscription).where(WebPushSubscription.address.in_(list(addresses)))
-            )
-
-    async def move(self, old: str, new: str) -> None:
-        """A rotated identity keeps its subscriptions."""
-        await self.session.execute(
-            update(WebPushSubscription).where(WebPushSubscription.address == old).values(address=new)
-        )

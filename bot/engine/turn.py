@@ -68,6 +68,8 @@ class Turn:
     #: whether a page of (channel, address) is open on this instance; None: the channel always
     #: delivers (set by the app: the web chat's open sockets)
     presence: Callable[[str, str], bool | None] | None = None
+    #: signs staff links to complaint media (set by the app through the dispatcher); None: no links
+    media_links: MediaLinks | None = None
 
     async def reachable(self, user: User) -> bool:
         """Whether a message to ``user`` reaches them now: always on Telegram and WhatsApp; on
@@ -77,9 +79,6 @@ class Turn:
         if open_now is None or open_now:
             return True
         return await self.uow.push.any_for(user.external_id)
-
-    #: signs staff links to complaint media (set by the app through the dispatcher); None: no links
-    media_links: MediaLinks | None = None
 
     @property
     def t(self) -> Translator:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.messages import Inbound, Kind
 from bot.domain.typed import Means, Offered, match, meanings
-from bot.engine.turn import ASKED_KEY, OFFERED_KEY
+from bot.engine.turn import ASKED_KEY, ENGINE_KEYS, OFFERED_KEY
 from storage.models import ConversationState
 
 #: a command the shared vocabulary stands for wherever it is typed
@@ -72,7 +72,7 @@ def remember(state: ConversationState, replies: list[Any]) -> None:
         asked = data.get(ASKED_KEY)
     if data.get(OFFERED_KEY, []) == choices and data.get(ASKED_KEY) == asked:
         return
-    new = {k: v for k, v in data.items() if k not in (OFFERED_KEY, ASKED_KEY)}
+    new = {k: v for k, v in data.items() if k not in ENGINE_KEYS}
     if choices:
         new[OFFERED_KEY] = choices
     if asked:

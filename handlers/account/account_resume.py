@@ -50,14 +50,6 @@ def offer_resume(turn: Turn, payload: str) -> None:
     turn.reply(text + " " + t("Lanjutkan?"), choices, extra={ASIDE: True})  # the question stays the one before
 
 
-async def leave_flow(turn: Turn) -> None:
-    """Leave the running flow as /batal would (its cancel hook runs), without a word."""
-    leaving = turn.router.on_cancel.get(turn.flow) if turn.flow else None
-    if leaving is not None:
-        await leaving(turn)
-    turn.clear_state()
-
-
 @router.command("lanjutkan", "lanjut", "resume", description=N_("lanjutkan yang belum selesai"))
 async def resume(turn: Turn, args: str) -> None:
     if not turn.ask_again():

@@ -17,8 +17,9 @@ from bot.domain.messages import Choice, Kind
 from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
+from handlers.account.account_cancel import leave_flow
 from handlers.account.account_menu import show_menu
-from handlers.account.account_resume import FRESH, interrupts, leave_flow, offer_resume
+from handlers.account.account_resume import FRESH, interrupts, offer_resume
 
 router = Router("account.start")
 

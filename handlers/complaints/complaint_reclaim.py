@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from bot.domain import complaint_pin as pins
 from bot.domain.complaint_rules import Role
+from bot.domain.i18n import Translator
 from bot.domain.messages import Choice, Kind
 from bot.domain.typed import Means
 from bot.engine.region_context import RegionContext, fmt_datetime, region_context
@@ -101,6 +102,10 @@ async def status_by_pin(turn: Turn, ctx: RegionContext, number: str | None, type
     offer_attach(turn, c)
 
 
+def attach_choices(t: Translator) -> list[Choice]:
+    return [Choice(t("✅ Ya"), ATTACH_YES, Means.YES), Choice(t("Tidak"), ATTACH_NO, Means.NO)]
+
+
 def offer_attach(turn: Turn, c: Complaint) -> None:
     t = turn.t
     turn.set_state(RECLAIM_FLOW, ReclaimStep.CONFIRM, {"number": c.number, "checked_at": turn.now.isoformat()})
@@ -110,7 +115,7 @@ def offer_attach(turn: Turn, c: Complaint) -> None:
             "Ya: laporan pindah ke sini — jawaban petugas dikirim ke sini, dan akun yang lama tidak bisa "
             "melihatnya lagi. Tidak: laporan tetap di akun yang lama."
         ),
-        [Choice(t("✅ Ya"), ATTACH_YES, Means.YES), Choice(t("Tidak"), ATTACH_NO, Means.NO)],
+        attach_choices(t),
     )
 
 
@@ -122,7 +127,7 @@ async def attach_answer(turn: Turn) -> None:
     if picked not in (ATTACH_YES, ATTACH_NO):
         turn.reply(
             t("Hubungkan laporan {number} ke akun ini? Pilih Ya atau Tidak.", number=number),
-            [Choice(t("✅ Ya"), ATTACH_YES, Means.YES), Choice(t("Tidak"), ATTACH_NO, Means.NO)],
+            attach_choices(t),
         )
         return
     checked_at = str(turn.data.get("checked_at", ""))
