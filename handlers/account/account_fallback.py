@@ -57,8 +57,22 @@ GREETINGS = frozenset(
 THANKS = frozenset(("terima kasih", "terimakasih", "makasih", "trims", "thanks", "thank you", "tq", "thx", "nuhun"))
 
 
+#: words people put before what they want ("saya mau lapor", "ingin cek status", "tolong bantuan")
+WISH_WORDS = frozenset(("saya", "aku", "sy", "mau", "ingin", "pengen", "pingin", "mohon", "tolong", "minta", "bisa"))
+
+
+def without_wish(text: str) -> str:
+    """``text`` without the wish words it starts with; unchanged when nothing else would be left."""
+    words = text.strip().split()
+    i = 0
+    while i < len(words) - 1 and normalise(words[i]) in WISH_WORDS:
+        i += 1
+    return " ".join(words[i:])
+
+
 def typed_command(text: str, staff: bool = False) -> str | None:
-    """The command a typed text outside a flow stands for, or None."""
+    """The command a typed text outside a flow stands for ("saya mau lapor" too), or None."""
+    text = without_wish(text)
     n = normalise(text)
     if n in INTENTS:
         return INTENTS[n]

@@ -87,6 +87,13 @@ async def test_words_instead_of_commands(world):
     assert "belum pernah membuat laporan" in text_of(out)
     out = await citizen.send("asdfgh")
     assert "belum mengerti" in text_of(out) and "lapor" in text_of(out)
+    out = await citizen.send("saya mau lapor")  # the wish said with it
+    assert "Ceritakan masalah" in text_of(out)
+    await citizen.send("batal")
+    out = await citizen.send("Ingin cek status")
+    assert "belum pernah membuat laporan" in text_of(out)
+    out = await citizen.send("mau")  # a wish word alone is no command
+    assert "Ceritakan masalah" not in text_of(out)
 
 
 async def test_a_whole_questionnaire_typed(world, db):
