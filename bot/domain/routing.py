@@ -33,7 +33,16 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["ABBREVIATIONS", "KeywordRouter", "RouteResult", "damerau", "normalise", "router_for_region", "stem"]
+__all__ = [
+    "ABBREVIATIONS",
+    "KeywordRouter",
+    "Outside",
+    "RouteResult",
+    "damerau",
+    "normalise",
+    "router_for_region",
+    "stem",
+]
 
 # Chat abbreviations, spelling variants and common regional (Javanese/Sundanese/Betawi) words that
 # change what a keyword can match. Kept small on purpose: synonyms belong in the region's keywords.
@@ -442,12 +451,25 @@ def _deletions(word: str, depth: int) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Outside:
+    """An authority outside the Pemda (region file ``[[outside]]``): complaints whose text carries its
+    markers belong there, not to an OPD ("listrik padam" → PLN, "sertifikat tanah" → BPN)."""
+
+    code: str  # e.g. "PLN"; 1-20 of A-Z 0-9 -, distinct from the OPD codes
+    name: str  # the body as a citizen is told: "PLN (layanan pelanggan 123 / aplikasi PLN Mobile)"
+    markers: tuple[str, ...]  # words and phrases, matched like OPD keywords
+    lapor: bool = True  # the citizen may also report it through SP4N-LAPOR! (lapor.go.id)
+
+
+@dataclass(frozen=True)
 class RouteResult:
     opd_code: str | None  # None: send to the coordinators' triage queue
     confidence: float  # 0..1: (best − second) / best × min(1, best / FULL_SCORE)
     scores: dict[str, float]  # OPD code → score, only OPDs with a match
     matched: dict[str, list[str]]  # OPD code → its matched keywords as written in the region file
     topic: str | None  # best matched keyword (of the chosen OPD, else of the top scorer)
+    outside: str | None = None  # code of the outside authority the text belongs to (opd_code is None then)
+    outside_matched: dict[str, list[str]] = field(default_factory=dict)  # outside code → markers hit
 
 
 @dataclass
