@@ -408,6 +408,21 @@ class SlaRepo:
         query."""
         return list(await upcoming_forums(self.session, now, days, opd_code=opd_code))
 
+    async def routing_events(self, start: datetime, end: datetime) -> list[tuple[int, str, str | None]]:
+        """``(complaint, action, OPD after it)`` of the routing events of complaints filed in [start,
+        end), in order: the monthly routing figures (``bot.domain.routing_figures``)."""
+        stmt = (
+            select(ComplaintEvent.complaint_id, ComplaintEvent.action, ComplaintEvent.opd_code)
+            .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
+            .where(
+                Complaint.filed_at >= start,
+                Complaint.filed_at < end,
+                ComplaintEvent.action.in_(("filed", "auto_routed", "route", "forward", "return", "refer_out")),
+            )
+            .order_by(ComplaintEvent.complaint_id, ComplaintEvent.id)
+        )
+        return [(int(cid), action, opd) for cid, action, opd in (await self.session.execute(stmt)).all()]
+
     async def record_digest(self, user_id: int, day: date, kind: str, now: datetime) -> bool:
         """True if this person's digest for ``day`` was not recorded yet (and now is)."""
         stmt = (

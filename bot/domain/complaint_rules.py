@@ -5,6 +5,7 @@ The lifecycle follows SP4N-LAPOR! (``shared/domain/PENGADUAN.md``)::
     triase ──route──▶ disposisi ──answer──▶ tindak_lanjut ──resolve──▶ selesai ──rate puas / window──▶ ditutup
       ▲                 │  ▲ forward            │ forward/return         │ rate tidak puas
       └──── return ─────┘  └────────────────────┘                        └──▶ tindak_lanjut (reopened)
+    triase ──refer_out──▶ ditutup   (not the Pemda's business: "diteruskan ke instansi berwenang")
 
 A complaint is filed straight into ``disposisi`` when auto-routing is confident, else into
 ``triase`` (the coordinators' queue). Every transition is checked here, so the handlers and the
@@ -93,6 +94,8 @@ TRANSITIONS: dict[str, tuple[tuple[ComplaintState, ...], ComplaintState | None]]
     "rate_bad": ((ComplaintState.SELESAI,), ComplaintState.TINDAK_LANJUT),
     "autoclose": ((ComplaintState.SELESAI,), ComplaintState.DITUTUP),
     "reclassify": (OPEN_STATES, None),
+    # not the Pemda's business: closed as "diteruskan ke instansi berwenang" (PLN, BPN, …)
+    "refer_out": ((ComplaintState.TRIASE,), ComplaintState.DITUTUP),
 }
 
 # who may take an action: an officer (of the complaint's OPD), a coordinator, the citizen (the reporter)
@@ -106,6 +109,7 @@ ACTORS: dict[str, tuple[str, ...]] = {
     "rate_bad": (Role.CITIZEN,),
     "autoclose": (SYSTEM,),
     "reclassify": (Role.OFFICER, Role.COORDINATOR),
+    "refer_out": (Role.COORDINATOR,),
 }
 
 

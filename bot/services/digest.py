@@ -13,7 +13,10 @@ a unit of work and writes texts with the reader's translator:
 * **SKM**: complete questionnaires in the current period (the region's ``skm.period``) and in the
   window, IKM per OPD with the movement against the previous period;
 * **units with too small a sample** in the current period (Krejcie–Morgan, known population);
-* **upcoming forums** in the next 7 days with their registrations (``SlaRepo.upcoming_forums``).
+* **upcoming forums** in the next 7 days with their registrations (``SlaRepo.upcoming_forums``);
+* **routing last month**, on the month's first working day: the share of complaints routed straight
+  to an OPD, the share given back or passed on by the OPD they reached (the real-world wrong-route
+  rate) per OPD, and those closed as not the Pemda's business (``bot.domain.routing_figures``).
 
 Coordinators get all of it plus one PNG chart (overdue complaints and IKM by OPD). An officer's
 digest covers their OPD only: open/overdue counts, the oldest overdue complaints, their average
@@ -28,11 +31,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 from bot.domain import skm as skm_rules
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply
+from bot.domain.routing_figures import RoutingMonth, routing_month
 from bot.services.digest_chart import ChartLabels, render_chart_async
 
 if TYPE_CHECKING:
@@ -88,6 +92,8 @@ class DigestData:
     small_samples: list[SmallSample]
     forums: list[Any] = field(default_factory=list)
     overdue: list[Complaint] = field(default_factory=list)  # officer digest: the oldest overdue
+    routing: RoutingMonth | None = None  # coordinators, first working day of a month: last month's routing
+    routing_month: date | None = None  # … its first day
 
     @property
     def new_total(self) -> int:
@@ -188,7 +194,20 @@ async def collect_digest(
     )
     if opd is not None:
         data.overdue = list(await sla.overdue_list(opd, now, MAX_OVERDUE_LINES))
+    elif (month := _month_to_report(ctx, now)) is not None:
+        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        start_end = ctx.calendar.start_of_day(month), ctx.calendar.start_of_day(following)
+        data.routing = routing_month(await sla.routing_events(*start_end))
+        data.routing_month = month
     return data
+
+
+def _month_to_report(ctx: RegionContext, now: datetime) -> date | None:
+    """Last month's first day when ``now`` is the first working day of a month, else None."""
+    today = now.astimezone(ctx.tz).date()
+    if ctx.calendar.next_working_day(today.replace(day=1), inclusive=True) != today:
+        return None
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 # ---- formatting ------------------------------------------------------------------------------
@@ -323,7 +342,48 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
         )
     lines += _skm_lines(t, ctx, data)
     lines += _forum_lines(t, ctx, data)
+    lines += _routing_lines(t, data)
     return "\n".join(lines)
+
+
+def _pct(lang: str, share: float) -> str:
+    return format_percent(share, "#0%", locale=lang)
+
+
+def _routing_lines(t: Translator, data: DigestData) -> list[str]:
+    """Last month's routing: straight to an OPD, given back or passed on, not the Pemda's business."""
+    r, month = data.routing, data.routing_month
+    if r is None or month is None:
+        return []
+    lang = t.lang
+    lines = [
+        "",
+        t("🧭 Pengarahan laporan {month}:", month=format_date(month, "MMMM yyyy", locale=lang)),
+        t(
+            "• langsung ke OPD oleh sistem: {n} dari {filed} laporan ({pct})",
+            n=r.straight,
+            filed=r.filed,
+            pct=_pct(lang, r.straight_share),
+        ),
+        t(
+            "• dikembalikan atau diteruskan lagi oleh OPD: {n} dari {assigned} ({pct})",
+            n=r.rerouted,
+            assigned=r.assigned,
+            pct=_pct(lang, r.rerouted_share),
+        ),
+        t("• bukan urusan Pemda, diteruskan ke instansi lain: {n}", n=r.outside),
+    ]
+    for o in [o for o in r.per_opd if o.rerouted][:MAX_OPD_LINES]:
+        lines.append(
+            t(
+                "   {opd}: {n} dari {assigned} salah alamat ({pct})",
+                opd=o.opd,
+                n=o.rerouted,
+                assigned=o.assigned,
+                pct=_pct(lang, o.rerouted_share),
+            )
+        )
+    return lines
 
 
 def officer_text(t: Translator, ctx: RegionContext, data: DigestData) -> str:

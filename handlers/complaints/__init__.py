@@ -1,9 +1,9 @@
 """Pengaduan: citizens file and follow complaints; OPD officers and coordinators handle them.
 
-``router`` includes, in the order /bantuan lists their commands: filing (/lapor), following
-(/status, /nilai), a report found again with its PIN from another identity (``complaint_reclaim``),
-follow-ups (/tambah, and what a citizen sends outside a flow), the officers' commands and the
-coordinators' triage. Privacy is enforced in two places: queries for officers are scoped to their
+``router`` includes, in the order /bantuan lists their commands: filing (/lapor), following (/status, /nilai),
+a report found again with its PIN from another identity (``complaint_reclaim``), follow-ups (/tambah, and what
+a citizen sends outside a flow), the officers' commands, the coordinators' triage and the "not ours" close
+(/luar, ``complaint_routing``). Privacy is enforced in two places: queries for officers are scoped to their
 OPD in SQL (``storage.complaint_repo``), and every text staff see about a reporter is built by
 ``complaint_cards.reporter_line``.
 """
@@ -16,6 +16,7 @@ from handlers.complaints import (
     complaint_follow,
     complaint_followup,
     complaint_reclaim,
+    complaint_routing,
     complaint_staff,
     complaint_triage,
 )
@@ -31,5 +32,6 @@ for _module in (
     complaint_followup,
     complaint_staff,
     complaint_triage,
+    complaint_routing,
 ):
     router.include(_module.router)

@@ -28,7 +28,7 @@ def apply_action(
         actor_role=actor_role,
         text=text,
         visible_to_citizen=visible,
-        close=action == "rate_good",
+        close=action in ("rate_good", "refer_out"),
     )
     turn.audit(
         f"complaint_{action}",

@@ -63,6 +63,16 @@ def opd_choices(
     return first + [Choice(code, value(code)) for code in opd_codes if code != suggested]
 
 
+def refer_choice(t: Translator, number: str, code: str) -> Choice:
+    """ "🏛️ Teruskan ke PLN": close as not the Pemda's business, to that outside body (``/luar``)."""
+    return Choice(t("🏛️ Teruskan ke {body}", body=code), command("luar", number, code))
+
+
+def other_body_choice(t: Translator, number: str) -> Choice:
+    """ "🏛️ Instansi lain (bukan Pemda)": the outside bodies as buttons (``/luar <nomor>``)."""
+    return Choice(t("🏛️ Instansi lain (bukan Pemda)"), command("luar", number))
+
+
 def after_action_choices(t: Translator, role: str) -> list[Choice]:
     """Under a staff action's confirmation: back to the work list (officers their queue,
     coordinators the triage) and the menu; short enough to read on a phone."""

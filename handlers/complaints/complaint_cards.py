@@ -14,12 +14,14 @@ from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply, clock_length
 from bot.domain.person_name import NO_NAME, channel_name
+from bot.domain.routing import Outside
 from bot.engine.region_context import RegionContext, fmt_date, fmt_datetime
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_buttons import (
     menu_choice,
     officer_buttons,
     pick_opd_choice,
+    refer_choice,
     route_choice,
     view_choice,
 )
@@ -42,7 +44,34 @@ ACTION_EVENT_LABELS = {
     "autoclose": N_("Ditutup otomatis (pelapor tidak memberi penilaian)"),
     "followup": N_("Tambahan dari pelapor"),
     "reclaimed": N_("Dihubungkan ke akun lain pelapor (dengan PIN)"),
+    "refer_out": N_("Bukan urusan Pemda; diteruskan ke instansi yang berwenang"),
 }
+
+
+#: why a complaint waits in triage, as staff read it (``complaints.route_reason``)
+REASON_LABELS = {
+    "outside": N_("tampaknya urusan instansi di luar Pemda"),
+    "weak": N_("kata kuncinya kurang jelas"),
+    "disagree": N_("kata kunci dan riwayat pengarahan menunjuk OPD yang berbeda"),
+    "none": N_("tidak ada kata kunci OPD yang cocok"),
+}
+
+
+def outside_body(ctx: RegionContext, code: str | None) -> Outside | None:
+    """The region file's outside body (``[[outside]]``) with ``code``."""
+    return next((o for o in ctx.outside if o.code == code), None) if code else None
+
+
+def reason_line(t: Translator, ctx: RegionContext, c: Complaint) -> str | None:
+    """Staff's line on a complaint in triage: why the router left it there, and the outside body
+    its words point to."""
+    if c.state != ComplaintState.TRIASE:
+        return None
+    body = outside_body(ctx, c.suggested_outside)
+    if body is not None:
+        return t("🏛️ Tampaknya urusan {body}, bukan Pemda.", body=body.name)
+    label = REASON_LABELS.get(c.route_reason or "")
+    return t("🤖 Belum diarahkan otomatis: {reason}.", reason=t(label)) if label else None
 
 
 def reporter_line(t: Translator, c: Complaint, citizen: User | None) -> str:
@@ -144,6 +173,8 @@ def complaint_card(
     lines.append(t("Status: {state}", state=staff_state_label(t, c.state)))
     if c.opd_code:
         lines.append(t("OPD: {opd}", opd=opd))
+    if line := reason_line(t, ctx, c):
+        lines.append(line)
     # dates in the reader's language (t), not the sender's: the reader may speak another one
     lines.append(t("Batas tanggapan pertama: {date}", date=fmt_date(t, ctx, c.response_due_at)))
     lines.append(
@@ -238,6 +269,8 @@ def handler_choices(t: Translator, person: User, c: Complaint, suggested: str | 
         return officer_buttons(t, c.number)
     choices = [view_choice(t, c.number)]
     if c.state == ComplaintState.TRIASE:
+        if c.suggested_outside:
+            choices.append(refer_choice(t, c.number, c.suggested_outside))
         if suggested:
             choices.append(route_choice(t, c.number, suggested))
         choices.append(pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None))

@@ -1,6 +1,8 @@
 """/lapor: a citizen files a complaint, step by step — text, photos, location, privacy, then a
-summary to send or edit. On sending, the region's router proposes the OPD; a confident match is
-routed at once, anything else waits for the coordinators' triage.
+summary to send or edit. On sending, the region's router (keywords and the region's learned model:
+``complaint_routing.decide_route``) proposes the OPD; a confident match is routed at once, anything
+else waits for the coordinators' triage. Words that point to a body outside the Pemda (PLN, BPN…)
+are said plainly in the summary and the receipt; the coordinator closes it to that body (/luar).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Choice, Inbound, Kind, clock_length
-from bot.domain.routing import RouteResult
+from bot.domain.routing import Outside
+from bot.domain.routing_decision import Decision
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.account.account_name import ask_name, asks_name, take_name
 from handlers.complaints.complaint_buttons import cancel_choice, menu_choice, status_choice
 from handlers.complaints.complaint_cards import notify_handlers, short
+from handlers.complaints.complaint_routing import decide_route, outside_body
 from storage.models import Complaint, ComplaintVoice
 
 router = Router("complaints.filing")
@@ -215,11 +219,12 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
 async def show_summary(turn: Turn, data: dict) -> None:
     t = turn.t
     ctx = await region_context(turn.uow.region)
-    route = ctx.router.route(data["text"])
+    decision = await decide_route(turn, ctx, data["text"])
     data = {**data, "editing": True}
     turn.set_state(FILING_FLOW, FilingStep.CONFIRM, data)
     where = data.get("address") or (t("titik lokasi terkirim") if data.get("lat") is not None else t("tidak ada"))
-    opd = ctx.opd_names.get(route.opd_code, "") if route.opd_code else t("ditentukan oleh koordinator")
+    opd = ctx.opd_names.get(decision.opd_code, "") if decision.opd_code else t("ditentukan oleh koordinator")
+    body = outside_body(ctx, decision.outside) if decision.clearly_outside else None
     text = "\n".join(
         [
             short(data["text"], 700),
@@ -230,6 +235,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
             t("🔒 Siapa yang tahu nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
             *named_line(turn, data),
             t("🏢 Akan diteruskan ke: {opd}", opd=opd),
+            *([elsewhere_line(t, body)] if body else []),
             "",
             t("Kirim laporan ini?"),
         ]
@@ -245,6 +251,15 @@ async def show_summary(turn: Turn, data: dict) -> None:
             cancel_choice(t),
         ],
         title=t("Ringkasan laporan"),
+    )
+
+
+def elsewhere_line(t: Translator, body: Outside) -> str:
+    """Told before sending: the words point to a body outside the Pemda (honest, not a refusal)."""
+    return "\n" + t(
+        "ℹ️ Laporan ini tampaknya urusan {body}, bukan Pemda. Lebih cepat bila Anda menghubunginya langsung. "
+        "Anda tetap bisa mengirimnya; petugas kami akan memeriksa dan meneruskannya.",
+        body=body.name,
     )
 
 
@@ -457,9 +472,9 @@ async def submit(turn: Turn, data: dict) -> None:
     if await daily_limit_reached(turn):
         return
     ctx = await region_context(turn.uow.region)
-    route = ctx.router.route(data["text"])
-    routed = route.opd_code is not None and route.opd_code in ctx.opd_names
-    c = await store_complaint(turn, ctx, data, route, routed)
+    decision = await decide_route(turn, ctx, data["text"])
+    routed = decision.opd_code is not None and decision.opd_code in ctx.opd_names
+    c = await store_complaint(turn, ctx, data, decision, routed)
     pin = complaint_pin.new_pin()  # told once, in the receipt; only its hash is kept
     turn.uow.complaints.set_pin_hash(c, complaint_pin.pin_hash(c.number, pin))
     turn.audit(
@@ -496,7 +511,7 @@ async def notice_held_back(turn: Turn, c: Complaint) -> bool:
     return True
 
 
-async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: RouteResult, routed: bool) -> Complaint:
+async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Decision, routed: bool) -> Complaint:
     """The complaint row, its photos and its first events."""
     repo = turn.uow.complaints
     now = turn.now
@@ -511,7 +526,9 @@ async def store_complaint(turn: Turn, ctx: RegionContext, data: dict, route: Rou
         privacy=data.get("privacy", Privacy.BIASA),
         state=ComplaintState.DISPOSISI if routed else ComplaintState.TRIASE,
         opd_code=route.opd_code if routed else None,
-        suggested_opd=route.opd_code,
+        suggested_opd=route.opd_code or next(iter(route.suggestions), None),
+        suggested_outside=route.outside,
+        route_reason=None if routed else route.reason,
         route_confidence=route.confidence,
         topic=(route.topic or None) and route.topic[:64],
         klass="keluhan",
@@ -571,6 +588,13 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pi
             opd=ctx.opd_names[c.opd_code],
             due=fmt_date(turn, ctx, c.response_due_at),
             done=fmt_date(turn, ctx, c.completion_due_at),
+        )
+    elif (body := outside_body(ctx, c.suggested_outside)) is not None:
+        nxt = t(
+            "Laporan ini tampaknya urusan {body}. Petugas kami akan memeriksanya paling lambat {due}; "
+            "bila benar, laporan diteruskan ke sana dan Anda diberi tahu.",
+            body=body.name,
+            due=fmt_date(turn, ctx, c.triage_due_at),
         )
     else:
         nxt = t(

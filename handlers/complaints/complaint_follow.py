@@ -23,7 +23,7 @@ from handlers.complaints.complaint_buttons import (
     rate_choices,
     status_choice,
 )
-from handlers.complaints.complaint_cards import event_line, notify_handlers, short, state_label
+from handlers.complaints.complaint_cards import event_line, notify_handlers, outside_body, short, state_label
 from handlers.complaints.complaint_reclaim import status_for_other
 from storage.models import Complaint
 
@@ -94,6 +94,8 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint, *, owner: b
         "",
         t("Status: {state}", state=state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", ""))),
     ]
+    if body := outside_body(ctx, c.referred_to):
+        lines[-1] = t("Status: bukan urusan Pemda; diteruskan ke {body}", body=body.name)
     if c.opd_code:
         lines.append(t("Ditangani: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))
     if c.state in rules.OPEN_STATES:

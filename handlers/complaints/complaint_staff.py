@@ -33,6 +33,7 @@ from handlers.complaints.complaint_buttons import (
     officer_buttons,
     pick_opd_choice,
     rate_choices,
+    refer_choice,
     resolve_choice,
     route_choice,
 )
@@ -48,6 +49,7 @@ from handlers.complaints.complaint_cards import (
     short,
     voice_replies,
 )
+from handlers.complaints.complaint_routing import learn
 from storage.models import Complaint, ComplaintPhoto
 
 router = Router("complaints.staff")
@@ -156,7 +158,8 @@ def view_buttons(turn: Turn, c: Complaint, suggested: str | None) -> list[Choice
     if turn.user.role == Role.OFFICER:
         return officer_buttons(t, c.number)
     if c.state == ComplaintState.TRIASE:
-        first = [route_choice(t, c.number, suggested)] if suggested else []
+        first = [refer_choice(t, c.number, c.suggested_outside)] if c.suggested_outside else []
+        first += [route_choice(t, c.number, suggested)] if suggested else []
         return [*first, pick_opd_choice(t, c.number, t("➡️ Pilih OPD") if suggested else None)]
     return [answer_choice(t, c.number), resolve_choice(t, c.number)]
 
@@ -354,6 +357,7 @@ async def forward(turn: Turn, args: str) -> None:
     turn.uow.complaints.route_to(c, target, turn.now)
     text = reason.strip()[: rules.MAX_ANSWER] or None
     apply_action(turn, c, "forward", actor_role=turn.user.role, text=text, visible=False)
+    learn(turn, c, target, "teruskan")
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
@@ -379,6 +383,8 @@ async def give_back(turn: Turn, args: str) -> None:
     old = c.opd_code
     turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, ctx.sla.triage_days))
     apply_action(turn, c, "return", actor_role=Role.OFFICER, text=reason, visible=False)
+    if old:
+        learn(turn, c, old, "kembalikan")
     await notify_handlers(
         turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)
     )

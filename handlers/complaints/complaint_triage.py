@@ -23,6 +23,7 @@ from handlers.complaints.complaint_buttons import (
     after_action_choices,
     command,
     opd_choices,
+    other_body_choice,
     pick_opd_choice,
     view_choice,
 )
@@ -36,6 +37,7 @@ from handlers.complaints.complaint_cards import (
     short,
     staff_state_label,
 )
+from handlers.complaints.complaint_routing import learn
 from storage.models import Complaint
 
 router = Router("complaints.triage")
@@ -85,6 +87,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
         return
     turn.uow.complaints.route_to(c, target, turn.now)
     apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)
+    learn(turn, c, target, "arahkan")
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} sudah diperiksa dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
@@ -105,6 +108,8 @@ async def ask_opd(turn: Turn, ctx: RegionContext, c: Complaint, *, unknown: str 
     if suggested:
         lines += ["", t("Usulan sistem: {opd}", opd=ctx.opd_names[suggested])]
     choices = opd_choices(t, list(ctx.opd_names), lambda code: command("arahkan", c.number, code), suggested)
+    if ctx.outside:
+        choices.append(other_body_choice(t, c.number))
     turn.reply("\n".join(lines), [*choices, view_choice(t, c.number)])
 
 
