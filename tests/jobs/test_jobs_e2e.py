@@ -232,6 +232,33 @@ async def test_daily_digest_with_chart_matches_the_data(world):
     assert dlh.new() == []
 
 
+async def test_first_digest_of_a_month_reports_last_months_routing(world):
+    tg, app, clock = world  # Monday 23 November 2026
+    coord = await person(tg, app, 900, "Bu Koordinator", role="coordinator")
+    pupr = await person(tg, app, 501, "Pak Rudi", role="officer", opd="PUPR")
+    citizen = await person(tg, app, 101, "Siti Aminah")
+    road = await file_complaint(citizen, ROAD)  # straight to PUPR…
+    await file_complaint(citizen, ROAD.replace("SDN 2", "SDN 3"))  # … and another, which stays
+    unclear = await file_complaint(citizen, UNCLEAR)  # to triage
+    await pupr.settle()
+    await pupr.send(f"/kembalikan {road} Ini jalan provinsi, bukan kabupaten.")  # PUPR was the wrong place
+    await coord.settle()
+    await coord.send(f"/arahkan {road} DISHUB")
+    await coord.send(f"/arahkan {unclear} DLH")
+    coord.new()
+
+    await run_job(app, clock, "digest", at_local(date(2026, 11, 24), 7))
+    assert "Pengarahan laporan" not in text_of(await coord.settle())  # not the month's first working day
+    # Tuesday 1 December 07:00: the first working day of the month
+    await run_job(app, clock, "digest", at_local(date(2026, 12, 1), 7))
+    text = text_of(await coord.settle())
+    assert "🧭 Pengarahan laporan November 2026:" in text
+    assert "langsung ke OPD oleh sistem: 2 dari 3 laporan (67%)" in text
+    assert "dikembalikan atau diteruskan lagi oleh OPD: 1 dari 3 (33%)" in text
+    assert "PUPR: 1 dari 2 salah alamat (50%)" in text
+    assert "DLH:" not in text.split("🧭")[1]  # DLH kept what it got: not listed
+
+
 async def test_ringkasan_on_request(world):
     tg, app, clock = world
     coord = await person(tg, app, 900, "Bu Koordinator", role="coordinator")
