@@ -33,6 +33,7 @@ from storage.invite_repo import InviteRepo
 from storage.outbox_repo import OutboxRepo
 from storage.push_repo import PushRepo
 from storage.region_repo import RegionRepo
+from storage.routing_repo import RoutingRepo
 from storage.skm_repo import SkmRepo
 from storage.sla_repo import SlaRepo
 from storage.unit_state import PendingWrites, ReadCache, attach, take_released_media
@@ -218,6 +219,11 @@ class UnitOfWork:
     def push(self) -> PushRepo:
         """Web Push subscriptions of web chat people."""
         return PushRepo(self.session)
+
+    @functools.cached_property
+    def routing(self) -> RoutingRepo:
+        """The region's routing examples and trained models."""
+        return RoutingRepo(self.session)
 
     @functools.cached_property
     def invites(self) -> InviteRepo:

@@ -10,8 +10,10 @@ A person's data, table by table, and what erasure does with it:
   replaced by a marker); their ``complaint_photos`` and ``complaint_voices`` deleted (platform
   file references; a photo uploaded in the web chat is a file, deleted after the commit unless
   another row still names the same bytes: ``release_media``); the text of their history events
-  removed, the reporter's id taken off events and audit rows of their actions. Number, OPD, topic, class, state, dates,
-  rating stay: the statistics.
+  removed, the reporter's id taken off events and audit rows of their actions; their complaints'
+  ``routing_examples`` (the text staff routed) deleted, and every ``routing_models`` row with them
+  (a model may have learnt from the text; the ``routing_retrain`` job trains a new one from what is
+  left). Number, OPD, topic, class, state, dates, rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
@@ -60,6 +62,7 @@ from storage.models import (
     WebhookInbox,
     WebPushSubscription,
 )
+from storage.routing_repo import RoutingRepo
 from storage.unit_state import PendingWrites, release_media
 
 #: what replaces a text that named an erased person (staff messages, audit details, complaints)
@@ -176,6 +179,7 @@ class PersonalData:
                 .execution_options(synchronize_session=False)
             )
             release_media(self.session, deleted.scalars().all())
+        await RoutingRepo(self.session).forget_complaints(ids)
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(ids))

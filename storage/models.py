@@ -154,6 +154,36 @@ class WebPushSubscription(Base):
     created_at: Mapped[datetime]
 
 
+class RoutingExample(Base):
+    """A labelled routing example of the region (migration 0014): the text of a complaint and where
+    staff decided it belongs (an OPD code or ``NONE``: not the Pemda's business), or an imported row
+    of the region's history (``kanal routing train``; no complaint). One row per complaint: its last
+    decision. Deleted with the complaint's text (erasure, retention)."""
+
+    __tablename__ = "routing_examples"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(16))  # arahkan | teruskan | kembalikan | luar | import
+    created_at: Mapped[datetime]
+
+
+class RoutingModelRow(Base):
+    """A trained routing model of the region (migration 0014), shared by every instance: the
+    pickled scikit-learn pipeline with the library version it needs, and its cross-validated figures."""
+
+    __tablename__ = "routing_models"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    n_examples: Mapped[int]
+    sklearn_version: Mapped[str] = mapped_column(String(32))
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    figures: Mapped[dict[str, Any]]
+
+
 class AppSecret(Base):
     """Keys the app makes for itself on first start and keeps (the Web Push VAPID key pair, the
     media link signing key), so every instance and every restart uses the same (migration 0013)."""
@@ -343,6 +373,11 @@ class Complaint(Base):
     #: sha256 hex of the reporter's PIN (with the complaint number as salt); the PIN itself is never
     #: stored: number + PIN find the report from any channel or device (migration 0013)
     pin_hash: Mapped[str | None] = mapped_column(String(64))
+    # routing (migration 0014): the outside body the router saw (PLN…), why it was left to triage,
+    # and the outside body a coordinator closed it to (/luar)
+    suggested_outside: Mapped[str | None] = mapped_column(String(20))
+    route_reason: Mapped[str | None] = mapped_column(String(32))
+    referred_to: Mapped[str | None] = mapped_column(String(20))
 
 
 class ComplaintPhoto(Base):

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.domain.sla import ReminderKey, ScanWindow
 from storage.forum_repo import upcoming_forums
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.routing_repo import RoutingRepo
 from storage.unit_state import release_media, write_deferred
 
 HANDLING = ("disposisi", "tindak_lanjut")
@@ -284,7 +285,8 @@ class SlaRepo:
         """Remove what identifies the reporter from closed complaints; the numbers anonymised.
 
         Cleared: reporter link, address, coordinates, the text (replaced by ``ANONYMISED_TEXT``),
-        photo references (rows deleted), every history event's text and the reporter's id on
+        photo references (rows deleted), the routing example (with the models that learnt from it),
+        every history event's text and the reporter's id on
         history and audit events. Kept: number, OPD, topic, class, privacy, state, every date,
         rating, reopen count, who-did-what roles and reminder records — the statistics.
         """
@@ -322,6 +324,7 @@ class SlaRepo:
             .execution_options(synchronize_session=False)
         )
         release_media(self.session, deleted.scalars().all())
+        await RoutingRepo(self.session).forget_complaints(done_ids)
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(done_ids))

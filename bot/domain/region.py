@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.region_config import SkmConfig, SlaConfig
+from bot.domain.routing import Outside
 
 #: the emergency number shown in the web chat's header unless the region file names another
 DEFAULT_EMERGENCY = "112"
@@ -86,6 +87,7 @@ class Region:
     holidays: tuple[tuple[date, str], ...]
     opds: tuple[OpdDef, ...] = field(default=())
     public: PublicInfo = field(default_factory=lambda: PublicInfo())
+    outside: tuple[Outside, ...] = field(default=())  # bodies outside the Pemda ([[outside]])
 
     def config(self) -> dict[str, Any]:
         return {
@@ -93,6 +95,9 @@ class Region:
             "skm": self.skm.as_dict(),
             "holidays": [{"date": d.isoformat(), "name": n} for d, n in self.holidays],
             "public": self.public.as_dict(),
+            "outside": [
+                {"code": o.code, "name": o.name, "markers": list(o.markers), "lapor": o.lapor} for o in self.outside
+            ],
         }
 
     def opd_rows(self) -> list[dict[str, Any]]:
@@ -172,6 +177,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     skm = SkmConfig.parse(raw.get("skm"), problems)
     holidays = _parse_holidays(raw.get("holiday") or [], problems)
     opds = _parse_opds(raw.get("opd") or [], problems)
+    outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
     if problems:
         raise RegionError(source, problems)
@@ -184,6 +190,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
         holidays=tuple(sorted(holidays)),
         opds=tuple(opds),
         public=public,
+        outside=tuple(outside),
     )
 
 
@@ -251,6 +258,37 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
     if not opds:
         problems.append("opd: at least one [[opd]] is required")
     return opds
+
+
+def _parse_outside(items: Any, opd_codes: set[str], problems: list[str]) -> list[Outside]:
+    """``[[outside]]``: a body outside the Pemda (code, name, markers, lapor) whose markers send a
+    complaint to triage with that body suggested, and which /luar closes it to."""
+    if not isinstance(items, list):
+        problems.append("outside: expected [[outside]] tables")
+        return []
+    out: list[Outside] = []
+    seen: set[str] = set()
+    for i, o in enumerate(items):
+        where = f"outside[{i}]"
+        if not isinstance(o, dict):
+            problems.append(f"{where}: expected a table")
+            continue
+        code = _check_code(f"{where}.code", o.get("code"), seen, problems)
+        if code in opd_codes:
+            problems.append(f"{where}.code: {code} is an OPD's code; an outside body needs its own")
+        name = _s(o.get("name"))
+        if not name:
+            problems.append(f"{where}.name: required (how a citizen is told where to go)")
+        markers = o.get("markers")
+        if not isinstance(markers, list) or not markers or not all(isinstance(m, str) and m.strip() for m in markers):
+            problems.append(f"{where}.markers: expected a non-empty list of words")
+            markers = []
+        lapor = o.get("lapor", True)
+        if not isinstance(lapor, bool):
+            problems.append(f"{where}.lapor: expected true or false, got {lapor!r}")
+            lapor = True
+        out.append(Outside(code, name or code, tuple(m.strip().lower() for m in markers), lapor))
+    return out
 
 
 def _parse_unit(uwhere: str, u: Any, seen_units: set[str], seen_services: set[str], problems: list[str]) -> UnitDef:

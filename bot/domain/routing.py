@@ -134,8 +134,37 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
         "knp": "kenapa",
         "dll": "dan lain lain",
         "dsb": "dan sebagainya",
+        "sm": "sama",
+        "pd": "pada",
+        "lg": "lagi",
+        "bs": "bisa",
+        "tgl": "tanggal",
+        "brp": "berapa",
+        "bln": "bulan",
+        "thn": "tahun",
+        "mlm": "malam",
+        "bnyk": "banyak",
+        "byk": "banyak",
+        "sgt": "sangat",
+        "msh": "masih",
+        "jd": "jadi",
+        "jdi": "jadi",
+        "klo": "kalau",
+        "kalo": "kalau",
+        "sampe": "sampai",
+        "smpe": "sampai",
+        "ampe": "sampai",
+        "bpk": "bapak",
+        "ank": "anak",
+        "dg": "dengan",
+        "lpju": "lampu penerangan jalan umum",
     }.items()
 }
+# Chat spellings that are also school levels: "smp" is "sampai" and "tk" is "toko" unless the words
+# around them say school (a number or "negeri" after, a school word before: "SMP 2", "guru TK").
+CONTEXT_ABBREVIATIONS: dict[str, str] = {"smp": "sampai", "tk": "toko"}
+_SCHOOL_AFTER = frozenset(["negeri", "n", "swasta", "islam", "it", "pgri", "muhammadiyah", "kelas", "terpadu"])
+_SCHOOL_BEFORE = frozenset(["sekolah", "guru", "siswa", "murid", "kelas", "lulusan", "lulus", "masuk", "daftar"])
 
 # Roots that look affixed but are not; never cut ("jalan" is not jal-an, "bersih" is not ber-sih).
 _ROOTS = frozenset(
@@ -313,32 +342,172 @@ _NO_FUZZY = frozenset(
         "desember",
     ]
 )
+# Days and months (with their short forms) never fuzzy-match a keyword ("Rabu" is not "rambu").
+_CALENDAR = frozenset(
+    [
+        "senin",
+        "selasa",
+        "rabu",
+        "kamis",
+        "jumat",
+        "sabtu",
+        "minggu",
+        "ahad",
+        "januari",
+        "februari",
+        "maret",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "agu",
+        "agt",
+        "ags",
+        "sep",
+        "sept",
+        "okt",
+        "nov",
+        "des",
+    ]
+)
+# Politeness formulas, removed before matching: "mohon izin bertanya" is not a permit, "mohon
+# informasinya" not a request for public information. Each is a sequence of word sets (surface
+# words after abbreviations); the longest formula at a position is removed.
+_ASK = "bertanya|tanya|menyampaikan|sampaikan|melapor|lapor|mengadu|curhat|share|berbagi|info"
+_PLEASE_WHAT = "informasinya|infonya|penjelasannya|penjelasan|arahannya|arahan|sarannya|solusinya|bantuannya"
+_POLITE: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(frozenset(alts.split("|")) for alts in formula.split())
+    for formula in (
+        f"mohon|minta|numpang|izin izin|permisi {_ASK}",
+        f"izin {_ASK}",
+        f"mohon|minta {_PLEASE_WHAT}|maaf|tolong",
+        "mohon|minta informasi|info|bantuan",
+        "terima|trima kasih|kasi",
+        "selamat pagi|siang|sore|malam|datang",
+        "permisi",
+        "assalamualaikum|asalamualaikum|salam",
+        "yth",
+    )
+)
 # Place words: a keyword right after one is a landmark ("sampah di samping jembatan"), not the topic.
-_LANDMARK = frozenset(["depan", "belakang", "samping", "sebelah", "seberang", "dekat", "sekitar", "pinggir"])
+_LANDMARK = frozenset(
+    [
+        "depan",
+        "belakang",
+        "samping",
+        "sebelah",
+        "seberang",
+        "dekat",
+        "sekitar",
+        "pinggir",
+        "perempatan",
+        "pertigaan",
+        "simpang",
+        "ujung",
+        "arah",
+        "menuju",
+    ]
+)
+# Prepositions of place: a keyword right after one ("di lampu merah", "ke taman") is where it
+# happened; it gives way when another OPD's keyword in the text is not such a place.
+_AT = frozenset(["di", "ke", "dari", "dekat"])
 _VOWELS = frozenset("aeiou")
 _MIN_STEM = 3
 
-_REDUP_DASH = re.compile(r"\b([a-z]{2,})-\1\b")
 _REDUP_TWO = re.compile(r"\b([a-z]{2,})2(nya|an|ku)?\b")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def _surface(text: str) -> list[str]:
-    """Lower-cased, cleaned, abbreviation-expanded words (no stemming); numbers are dropped."""
-    text = _REPEATS.sub(r"\1", _fold(text))
-    text = _REDUP_TWO.sub(r"\1\2", _REDUP_DASH.sub(r"\1", text))
-    out: list[str] = []
-    for tok in _TOKEN.findall(text):
-        if tok.isdigit():
+_RAW_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*|[.!?\n]")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word of a text as the router reads it."""
+
+    word: str  # lower case, cleaned, abbreviations expanded (one written word may give several)
+    fuzzy: bool  # may match a keyword with a typo (not a name, a day or month, a number)
+    sentence: int  # which sentence of the text it is in
+
+
+def tokens(text: str, *, keyword: bool = False) -> list[Token]:
+    """The words of ``text``: lower-cased, repeated letters and reduplication collapsed ("rusakkk",
+    "anak2", "jalan-jalan"), chat abbreviations expanded, numbers dropped, politeness formulas
+    removed; a word Capitalised inside a sentence (a name: "Midas", "Rabu") is marked not fuzzy.
+    A ``keyword`` of the region file is read as written: no politeness or school-context rules."""
+    raw = _RAW_TOKEN.findall(_fold(text))
+    out: list[Token] = []
+    sentence, start = 0, True
+    for i, tok in enumerate(raw):
+        if tok in ".!?\n":
+            sentence += 1
+            start = True
             continue
-        out.extend(ABBREVIATIONS.get(tok, (tok,)))
+        named = not start and tok[:1].isupper() and not tok.isupper()
+        start = False
+        low = _REPEATS.sub(r"\1", tok.lower())
+        parts = low.split("-")
+        if len(parts) == 2 and parts[0] == parts[1]:
+            parts = parts[:1]
+        for part in parts:
+            part = _REDUP_TWO.sub(r"\1\2", part)
+            if not part or part.isdigit():
+                continue
+            nxt = raw[i + 1].lower() if i + 1 < len(raw) else ""
+            prev = out[-1].word if out else ""
+            if (
+                part in CONTEXT_ABBREVIATIONS
+                and not keyword
+                and not (nxt.isdigit() or nxt in _SCHOOL_AFTER or prev in _SCHOOL_BEFORE)
+            ):
+                words: tuple[str, ...] = (CONTEXT_ABBREVIATIONS[part],)
+            else:
+                words = ABBREVIATIONS.get(part, (part,))
+            for w in words:
+                fuzzy = not named and w.isalpha() and w not in _CALENDAR and w not in _NO_FUZZY
+                out.append(Token(w, fuzzy, sentence))
+    return out if keyword else _without_politeness(out)
+
+
+def _without_politeness(toks: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    i = 0
+    while i < len(toks):
+        n = next(
+            (
+                len(f)
+                for f in sorted(_POLITE, key=len, reverse=True)
+                if i + len(f) <= len(toks) and all(toks[i + j].word in alts for j, alts in enumerate(f))
+            ),
+            0,
+        )
+        if n:
+            i += n
+            continue
+        out.append(toks[i])
+        i += 1
     return out
+
+
+def _surface(text: str, *, keyword: bool = False) -> list[str]:
+    """Lower-cased, cleaned, abbreviation-expanded words (no stemming); numbers are dropped."""
+    return [t.word for t in tokens(text, keyword=keyword)]
 
 
 def stem(word: str, keep: frozenset[str] | set[str] = frozenset()) -> str:
@@ -438,7 +607,39 @@ def damerau(a: str, b: str) -> int:
 
 
 def _max_typos(n: int) -> int:
-    return 2 if n >= 9 else 1 if n >= 5 else 0
+    """Typos forgiven in a word of ``n`` letters: none below 6 (short words are full of neighbours:
+    "rabu"/"rambu", "tk"), one up to 9, two from 10."""
+    return 2 if n >= 10 else 1 if n >= 6 else 0
+
+
+#: below this length a one-letter substitution makes another word more often than a typo
+#: ("tanggal"/"tanggul", "Midas"/"miras"): only letters missing, doubled or swapped count there
+_MIN_SUBSTITUTION = 8
+
+
+def _typos(a: str, b: str) -> int:
+    """Optimal-string-alignment distance, where a substitution counts as one typo only in long words."""
+    sub = 1 if min(len(a), len(b)) >= _MIN_SUBSTITUTION else 2
+    la, lb = len(a), len(b)
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        ai = a[i - 1]
+        for j in range(1, lb + 1):
+            cost = 0 if ai == b[j - 1] else sub
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = v
+        prev2, prev = prev, cur
+    return prev[lb]
+
+
+def _nominal(word: str) -> bool:
+    """A pe(N)-/per-…-an noun ("perizinan", "penertiban", "permohonan"): as a keyword it matches
+    only itself (with -nya), never its root or verb ("izin", "menertibkan", "mohon")."""
+    return len(word) >= 7 and word.startswith("pe") and word.endswith("an") and stem(word) != word
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -474,10 +675,11 @@ class RouteResult:
 
 @dataclass
 class _Keyword:
-    opd: str
+    opd: str  # an OPD code, or OUTSIDE_PREFIX + an outside body's code
     text: str  # as written in the region file
     words: tuple[int, ...]
     weight: float
+    conditions: frozenset[int] = frozenset()  # a topic + condition pair ("jalan ~ rusak|amblas")
 
 
 @dataclass
@@ -486,17 +688,24 @@ class _Node:
     keywords: list[int] = field(default_factory=list)
 
 
+OUTSIDE_PREFIX = "@"
+
+
 class KeywordRouter:
-    """Built once from ``[(opd_code, keywords)]`` (e.g. a region's OPDs); ``route`` is pure and fast."""
+    """Built once from ``[(opd_code, keywords)]`` (e.g. a region's OPDs) and the region's outside
+    bodies; ``route`` is pure and fast."""
 
     FULL_SCORE = 2.0  # evidence at which confidence is no longer damped (two keywords or a long phrase)
     REPEAT_BONUS = 0.25  # per further occurrence of the same keyword (at most two count)
-    LANDMARK_FACTOR = 0.5  # "di depan sekolah": a keyword right after a place word is where, not what
+    LANDMARK_FACTOR = 0.3  # "di depan sekolah", "di lampu merah … ada pengamen": where, not what
+    PAIR_WINDOW = 8  # a topic and its condition ("jalan … rusak") at most this many words apart
+    OUTSIDE_DOMINANCE = 2.0  # an OPD wins over an outside body's words only with twice their evidence
 
     def __init__(
         self,
         opds: Iterable[tuple[str, Sequence[str]]],
         *,
+        outside: Sequence[Outside] = (),
         min_score: float = 0.8,
         min_margin: float = 0.3,
         fuzzy_quality: float = 0.8,
@@ -506,93 +715,101 @@ class KeywordRouter:
         self.min_margin = min_margin
         self.fuzzy_quality = fuzzy_quality
         self.max_gap = max_gap
+        self.outside = {o.code: o for o in outside}
         opds = [(code, [k for k in kws if k and k.strip()]) for code, kws in opds]
-        surfaces: dict[str, list[str]] = {}
-        for _code, kws in opds:
+        self.opd_codes = tuple(code for code, _ in opds)
+        groups = opds + [(OUTSIDE_PREFIX + o.code, [m for m in o.markers if m and m.strip()]) for o in outside]
+        surfaces: dict[str, tuple[list[str], list[str]]] = {}  # keyword → (topic words, condition words)
+        for _code, kws in groups:
             for kw in kws:
-                surfaces[kw] = _surface(kw)
-        self._keep = frozenset(w for ws in surfaces.values() for w in ws)
+                topic, _, conds = kw.partition("~")
+                surfaces[kw] = (_surface(topic, keyword=True), _surface(conds.replace("|", " "), keyword=True))
+        self._keep = frozenset(w for ws, cs in surfaces.values() for w in (*ws, *cs))
         self._word_ids: dict[str, int] = {}
         self._by_key: dict[str, set[int]] = {}  # surface or stem → keyword-word ids
         self._del_index: dict[str, set[int]] = {}  # deletion variant → keyword-word ids (fuzzy)
         self._fuzzy_forms: list[tuple[str, ...]] = []  # word id → forms a typo is measured against
         self.keywords: list[_Keyword] = []
+        self._pairs: list[int] = []  # keyword ids of topic + condition pairs
         self._root = _Node()
         self._cache: dict[str, dict[int, float]] = {}
 
-        seen: set[tuple[str, tuple[int, ...]]] = set()
+        seen: set[tuple[str, tuple[int, ...], frozenset[int]]] = set()
         phrase_words: dict[int, set[str]] = {}  # word id → OPDs that use it inside a phrase
-        for code, kws in opds:
+        for code, kws in groups:
             for kw in kws:
-                ws = surfaces[kw]
+                ws, cs = surfaces[kw]
                 if not ws:
                     continue
                 ids = tuple(self._word_id(w) for w in ws)
-                if (code, ids) in seen:
+                conds = frozenset(self._word_id(c) for c in cs)
+                if (code, ids, conds) in seen:
                     continue
-                seen.add((code, ids))
-                if len(ids) > 1:
+                seen.add((code, ids, conds))
+                if len(ids) > 1 or conds:
                     for i in ids:
                         phrase_words.setdefault(i, set()).add(code)
-                self.keywords.append(_Keyword(code, kw, ids, min(2.5, 1.0 + 0.5 * (len(ids) - 1))))
+                size = len(ids) + (1 if conds else 0)
+                self.keywords.append(_Keyword(code, kw, ids, min(2.5, 1.0 + 0.5 * (size - 1)), conds))
         for kid, k in enumerate(self.keywords):
-            if len(k.words) == 1 and phrase_words.get(k.words[0], set()) - {k.opd}:
+            if len(k.words) == 1 and not k.conditions and phrase_words.get(k.words[0], set()) - {k.opd}:
                 k.weight = 0.5
+            if k.conditions:
+                self._pairs.append(kid)
+                continue
             node = self._root
             for i in k.words:
                 node = node.children.setdefault(i, _Node())
             node.keywords.append(kid)
-        self.opd_codes = tuple(code for code, _ in opds)
 
     def _word_id(self, w: str) -> int:
         if w in self._word_ids:
             return self._word_ids[w]
         wid = len(self._word_ids)
         self._word_ids[w] = wid
-        forms = {w, stem(w, self._keep), stem(w)}
+        # a pe(N)-…-an noun matches only itself; other words also by their stems
+        forms = {w} if _nominal(w) else {w, stem(w, self._keep), stem(w)}
         for f in forms:
             self._by_key.setdefault(f, set()).add(wid)
         # typos are measured between words as written, never between stems ("penumpang" → "tumpang"
         # is one letter from "tumbang"): Indonesian stems are short and full of near neighbours
-        fuzzy = (w,) if _max_typos(len(w)) and w.isalpha() else ()
+        fuzzy = (w,) if _max_typos(len(w)) and w.isalpha() and w not in _CALENDAR else ()
         self._fuzzy_forms.append(fuzzy)
         for f in fuzzy:
             for d in _deletions(f, _max_typos(len(f))):
                 self._del_index.setdefault(d, set()).add(wid)
         return wid
 
-    def _candidates(self, tok: str) -> dict[int, float]:
+    def _candidates(self, tok: Token) -> dict[int, float]:
         """Keyword-word ids a text word can stand for, with match quality (1 exact/stem, lower fuzzy)."""
-        hit = self._cache.get(tok)
+        key = tok.word if tok.fuzzy else tok.word + "\0"
+        hit = self._cache.get(key)
         if hit is not None:
             return hit
-        forms = {tok, stem(tok, self._keep), stem(tok)}
+        w = tok.word
+        forms = {w, stem(w, self._keep), stem(w)}
         out: dict[int, float] = {}
         for f in forms:
             for wid in self._by_key.get(f, ()):
                 out[wid] = 1.0
-        if not out and tok not in _NO_FUZZY and len(tok) >= 4 and tok.isalpha():
-            for f in (tok,):
-                for d in _deletions(f, 2 if len(f) >= 8 else 1):
-                    for wid in self._del_index.get(d, ()):
-                        if wid in out:
-                            continue
-                        for kf in self._fuzzy_forms[wid]:
-                            if (
-                                kf[0] == f[0]
-                                and abs(len(kf) - len(f)) <= _max_typos(len(kf))
-                                and damerau(f, kf) <= _max_typos(len(kf))
-                            ):
-                                out[wid] = self.fuzzy_quality
-                                break
+        if not out and tok.fuzzy and _max_typos(len(w)):
+            for d in _deletions(w, _max_typos(len(w))):
+                for wid in self._del_index.get(d, ()):
+                    if wid in out:
+                        continue
+                    for kf in self._fuzzy_forms[wid]:
+                        limit = min(_max_typos(len(kf)), _max_typos(len(w)))
+                        if kf[0] == w[0] and abs(len(kf) - len(w)) <= limit and _typos(w, kf) <= limit:
+                            out[wid] = self.fuzzy_quality
+                            break
         if len(self._cache) > 50_000:
             self._cache.clear()
-        self._cache[tok] = out
+        self._cache[key] = out
         return out
 
-    def _occurrences(self, tokens: list[str]) -> list[tuple[tuple[int, ...], int, float]]:
-        cands = [self._candidates(t) for t in tokens]
-        n = len(tokens)
+    def _occurrences(self, toks: list[Token]) -> list[tuple[tuple[int, ...], int, float]]:
+        cands = [self._candidates(t) for t in toks]
+        n = len(toks)
         found: list[tuple[tuple[int, ...], int, float]] = []
         for start in range(n):
             if not cands[start]:
@@ -608,53 +825,101 @@ class KeywordRouter:
                     continue
                 last = pos[-1]
                 for j in range(last + 1, min(n, last + 2 + self.max_gap - gaps)):
+                    if toks[j].sentence != toks[last].sentence:
+                        break
                     for w, wq in cands[j].items():
                         child = node.children.get(w)
                         if child is not None:
                             stack.append((child, pos + (j,), min(q, wq), gaps + (j - last - 1)))
+        for kid in self._pairs:
+            found.extend(self._pair_occurrences(kid, toks, cands))
         return found
+
+    def _pair_occurrences(self, kid: int, toks: list[Token], cands: list[dict[int, float]]):
+        """A topic ("jalan") with one of its conditions ("rusak", "amblas") in the same sentence,
+        at most ``PAIR_WINDOW`` words apart, in either order."""
+        k = self.keywords[kid]
+        size = len(k.words)
+        for start in range(len(toks) - size + 1):
+            qs = [cands[start + j].get(w, 0.0) for j, w in enumerate(k.words)]
+            if not all(qs) or len({toks[start + j].sentence for j in range(size)}) > 1:
+                continue
+            lo, hi = max(0, start - self.PAIR_WINDOW), min(len(toks), start + size + self.PAIR_WINDOW)
+            for j in range(lo, hi):
+                if start <= j < start + size or toks[j].sentence != toks[start].sentence:
+                    continue
+                q = max((cands[j].get(c, 0.0) for c in k.conditions), default=0.0)
+                if q:
+                    yield (*range(start, start + size), j), kid, min(min(qs), q)
+                    break
 
     def normalise(self, text: str) -> list[str]:
         """``normalise`` with this router's keyword words kept as they are."""
         return normalise(text, self._keep)
 
+    def _place(self, words: list[str], at: int) -> str | None:
+        """How the words before position ``at`` frame a keyword: "landmark" after a place word
+        ("depan", "di samping"), "at" after a bare preposition of place ("di", "ke"), else None."""
+        before = words[at - 1] if at else ""
+        if before in _LANDMARK or (before in _AT and at > 1 and words[at - 2] in _LANDMARK):
+            return "landmark"
+        return "at" if before in _AT else None
+
     def route(self, text: str) -> RouteResult:
-        """Score every OPD for ``text``; ``opd_code`` is None (triage) when the lead is too weak."""
-        tokens = _surface(text)
-        occ = self._occurrences(tokens)
+        """Score every OPD and outside body for ``text``; ``opd_code`` is None (triage) when the lead
+        is too weak or an outside body's words weigh as much; ``outside`` names that body."""
+        toks = tokens(text)
+        words = [t.word for t in toks]
+        occ = self._occurrences(toks)
         occ.sort(key=lambda o: (-len(o[0]), -o[2], o[0][0]))
         used: set[int] = set()
-        best_kw: dict[int, float] = {}
+        best_kw: dict[int, tuple[float, str | None]] = {}
         count: dict[int, int] = {}
         for pos, kid, q in occ:
             if used.intersection(pos):
                 continue
             used.update(pos)
-            if pos[0] and tokens[pos[0] - 1] in _LANDMARK:
-                q *= self.LANDMARK_FACTOR
-            best_kw[kid] = max(best_kw.get(kid, 0.0), q)
+            place = self._place(words, min(pos))
+            if q > best_kw.get(kid, (0.0, None))[0] or (q == best_kw[kid][0] and place is None):
+                best_kw[kid] = (q, place)
             count[kid] = count.get(kid, 0) + 1
-        scores: dict[str, float] = {}
-        matched: dict[str, list[str]] = {}
+        # a keyword framed as a place gives way to another group's keyword that is not
+        topical = {self.keywords[kid].opd for kid, (_, place) in best_kw.items() if place is None}
+        raw: dict[str, float] = {}
+        matched_all: dict[str, list[str]] = {}
         top_kw: dict[str, tuple[float, str]] = {}
-        for kid, q in best_kw.items():
+        for kid, (q, place) in best_kw.items():
             k = self.keywords[kid]
-            s = k.weight * q * (1.0 + self.REPEAT_BONUS * min(2, count[kid] - 1))
-            scores[k.opd] = round(scores.get(k.opd, 0.0) + s, 4)
-            matched.setdefault(k.opd, []).append(k.text)
-            if s > top_kw.get(k.opd, (0.0, ""))[0]:
-                top_kw[k.opd] = (s, k.text)
-        if not scores:
+            if place == "landmark" or (place == "at" and topical - {k.opd}):
+                q *= self.LANDMARK_FACTOR
+            sc = k.weight * q * (1.0 + self.REPEAT_BONUS * min(2, count[kid] - 1))
+            raw[k.opd] = round(raw.get(k.opd, 0.0) + sc, 4)
+            matched_all.setdefault(k.opd, []).append(k.text)
+            if sc > top_kw.get(k.opd, (0.0, ""))[0]:
+                top_kw[k.opd] = (sc, k.text)
+        scores = {c: v for c, v in raw.items() if not c.startswith(OUTSIDE_PREFIX)}
+        matched = {c: v for c, v in matched_all.items() if not c.startswith(OUTSIDE_PREFIX)}
+        out_scores = {c[1:]: v for c, v in raw.items() if c.startswith(OUTSIDE_PREFIX)}
+        outside_matched = {c[1:]: v for c, v in matched_all.items() if c.startswith(OUTSIDE_PREFIX)}
+        out_code, out_best = max(out_scores.items(), key=lambda kv: (kv[1], kv[0]), default=(None, 0.0))
+        if not scores and not out_scores:
             return RouteResult(None, 0.0, {}, {}, None)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        best_code, best = ranked[0]
+        best_code, best = ranked[0] if ranked else (None, 0.0)
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        margin = (best - second) / best
+        margin = (best - second) / best if best else 0.0
         confidence = round(margin * min(1.0, best / self.FULL_SCORE), 4)
-        chosen = best_code if best >= self.min_score and margin >= self.min_margin else None
-        return RouteResult(chosen, confidence, scores, matched, top_kw[best_code][1])
+        opd_ok = best >= self.min_score and margin >= self.min_margin and best >= self.OUTSIDE_DOMINANCE * out_best
+        if best_code is not None and opd_ok:
+            return RouteResult(best_code, confidence, scores, matched, top_kw[best_code][1], None, outside_matched)
+        if out_code is not None and out_best >= self.min_score and out_best * self.OUTSIDE_DOMINANCE > best:
+            out_conf = round(min(1.0, out_best / self.FULL_SCORE) * (1 - best / (out_best + best)), 4)
+            topic = top_kw[OUTSIDE_PREFIX + out_code][1]
+            return RouteResult(None, out_conf, scores, matched, topic, out_code, outside_matched)
+        topic = top_kw[best_code][1] if best_code else None
+        return RouteResult(None, confidence, scores, matched, topic, None, outside_matched)
 
 
 def router_for_region(region, **options) -> KeywordRouter:
-    """A router over a ``bot.domain.region.Region``'s OPDs (codes and keyword lists)."""
-    return KeywordRouter([(o.code, o.keywords) for o in region.opds], **options)
+    """A router over a ``bot.domain.region.Region``'s OPDs (codes and keyword lists) and outside bodies."""
+    return KeywordRouter([(o.code, o.keywords) for o in region.opds], outside=getattr(region, "outside", ()), **options)

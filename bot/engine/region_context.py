@@ -1,5 +1,7 @@
 """What several flows need from the region: timezone, SLA rules, working-day calendar, complaint
-router. Built once per loaded region (keyed by its load time) and shared by all turns."""
+router (keywords and outside bodies). Built once per loaded region (keyed by its load time) and
+shared by all turns; the region's learned routing model (``routing_model``) is loaded once per
+stored model."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from bot.domain.region_config import SkmConfig, SlaConfig
-from bot.domain.routing import KeywordRouter
+from bot.domain.routing import KeywordRouter, Outside
+from bot.domain.routing_model import RoutingModel
 from bot.domain.workdays import WorkCalendar
 from storage.region_repo import RegionRepo
+from storage.routing_repo import RoutingRepo
 
 
 class Reader(Protocol):
@@ -35,11 +39,12 @@ class RegionContext:
     calendar: WorkCalendar
     opd_names: dict[str, str]
     keywords: list[tuple[str, list[str]]] = field(default_factory=list)
+    outside: tuple[Outside, ...] = ()  # bodies outside the Pemda (region file ``[[outside]]``)
 
     @cached_property
-    def router(self):
+    def router(self) -> KeywordRouter:
         """The complaint router (built on first use: only complaint turns need its index)."""
-        return KeywordRouter(self.keywords)
+        return KeywordRouter(self.keywords, outside=self.outside)
 
     def due(self, start: datetime, days: int) -> datetime:
         return self.calendar.add_days(start, days, working=self.sla.working_days)
@@ -70,6 +75,10 @@ async def region_context(repo: RegionRepo) -> RegionContext:
             calendar=WorkCalendar.from_region({"timezone": region.timezone, **config}),
             opd_names={o.code: o.name for o in opds},
             keywords=[(o.code, list(o.keywords or [])) for o in opds],
+            outside=tuple(
+                Outside(o["code"], o["name"], tuple(o["markers"]), bool(o.get("lapor", True)))
+                for o in config.get("outside") or ()
+            ),
         )
         _cache.clear()
         _cache[key] = ctx
@@ -86,3 +95,22 @@ def fmt_datetime(turn: Reader, ctx: RegionContext, when: datetime | None) -> str
     if when is None:
         return "-"
     return format_datetime(when.astimezone(ctx.tz), "d MMM yyyy HH:mm", locale=turn.lang, tzinfo=ctx.tz)
+
+
+_models: dict[int, RoutingModel | None] = {}
+
+
+async def routing_model(repo: RoutingRepo) -> RoutingModel | None:
+    """The region's latest trained routing model (None: none yet, or made by another scikit-learn
+    version); one small query per call, the model itself loaded once per stored id."""
+    model_id = await repo.latest_model_id()
+    if model_id is None:
+        return None
+    if model_id not in _models:
+        row = await repo.latest_model()
+        if row is None:
+            return None
+        _models.clear()
+        _models[row.id] = RoutingModel.loads(row.blob)
+        model_id = row.id
+    return _models[model_id]

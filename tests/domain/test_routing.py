@@ -111,7 +111,8 @@ def test_damerau_counts_a_transposition_as_one():
 
 def test_fuzzy_matches_typos_within_limits(small):
     assert small.route("puskesmsa tutup terus").opd_code == "DINKES"  # 9 letters, 1 edit
-    assert small.route("imunsai anak saya belum").matched == {"DINKES": ["imunisasi"]}  # 9 letters, 2 edits
+    assert small.route("imunsai anak saya belum").scores == {}  # 9 letters, 2 edits: too far
+    assert small.route("immunisasi anak saya belum").matched == {"DINKES": ["imunisasi"]}  # 1 edit
     assert small.route("jembtan putus").opd_code == "PUPR"  # 8 letters, 1 edit
     assert small.route("sekloh roboh").scores == {}  # 7 letters, 2 edits: too far
     assert small.route("sampai rumah").scores == {}  # everyday word, never fuzzy
@@ -138,7 +139,7 @@ def test_demo_region_phrases_win(demo):
 
 
 def test_ambiguous_or_unknown_text_goes_to_triage(small):
-    tie = small.route("sampah numpuk di jembatan")
+    tie = small.route("sampah numpuk, jembatan")
     assert tie.opd_code is None and tie.scores == {"DLH": 1.0, "PUPR": 1.0} and tie.confidence == 0.0
     none = small.route("terima kasih atas bantuannya")
     assert none == RouteResult(None, 0.0, {}, {}, None)
@@ -148,7 +149,7 @@ def test_ambiguous_or_unknown_text_goes_to_triage(small):
 
 def test_margin_threshold_is_configurable():
     opds = [("DLH", ["sampah", "pencemaran"]), ("PUPR", ["jembatan"])]
-    text = "sampah dan pencemaran di jembatan"
+    text = "sampah dan pencemaran, jembatan"
     assert KeywordRouter(opds).route(text).opd_code == "DLH"  # 2 vs 1: margin 0.5
     assert KeywordRouter(opds, min_margin=0.6).route(text).opd_code is None
     assert KeywordRouter(opds, min_score=3).route(text).opd_code is None
@@ -156,7 +157,7 @@ def test_margin_threshold_is_configurable():
 
 def test_landmark_and_repeats_shift_the_scores(small):
     r = small.route("sampah menumpuk di samping jembatan")
-    assert r.opd_code == "DLH" and r.scores["PUPR"] == 0.5  # "samping jembatan": a place
+    assert r.opd_code == "DLH" and r.scores["PUPR"] == 0.3  # "samping jembatan": a place
     once, twice = small.route("sampah di gang"), small.route("sampah di gang, sampahnya bau")
     assert twice.scores["DLH"] > once.scores["DLH"]
     assert twice.confidence >= once.confidence
@@ -170,7 +171,7 @@ def test_any_text_routes_without_error(text):
     assert 0.0 <= r.confidence <= 1.0
     assert r.opd_code is None or r.opd_code in router.opd_codes
     assert set(r.matched) == set(r.scores)
-    assert (r.topic is None) == (not r.scores)
+    assert (r.topic is None) == (not r.scores and not r.outside_matched)
 
 
 _DEMO: list[KeywordRouter] = []
