@@ -39,11 +39,11 @@ async def decide_route(turn: Turn, ctx: RegionContext, text: str) -> Decision:
     return decide(text, ctx.router, await routing_model(turn.uow.routing))
 
 
-def learn(turn: Turn, c: Complaint, label: str, source: str) -> None:
+async def learn(turn: Turn, c: Complaint, label: str, source: str) -> None:
     """Keep a staff routing decision about ``c`` as a labelled example; not once its reporter erased
     their data (the complaint is detached and its text is a marker)."""
     if c.text and c.citizen_user_id is not None:
-        turn.uow.routing.record(complaint_id=c.id, text=c.text, label=label, source=source, at=turn.now)
+        await turn.uow.routing.record(complaint_id=c.id, text=c.text, label=label, source=source, at=turn.now)
 
 
 @router.command(
@@ -71,7 +71,7 @@ async def refer_out(turn: Turn, args: str) -> None:
         return
     c.referred_to = body.code
     apply_action(turn, c, "refer_out", actor_role=Role.COORDINATOR, text=body.name)
-    learn(turn, c, NONE_LABEL, "luar")
+    await learn(turn, c, NONE_LABEL, "luar")
     msgid = (
         N_(
             "ℹ️ Laporan {number} bukan urusan Pemda, tetapi urusan {body}. Kami teruskan ke sana, dan laporan "

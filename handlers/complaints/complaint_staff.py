@@ -357,7 +357,7 @@ async def forward(turn: Turn, args: str) -> None:
     turn.uow.complaints.route_to(c, target, turn.now)
     text = reason.strip()[: rules.MAX_ANSWER] or None
     apply_action(turn, c, "forward", actor_role=turn.user.role, text=text, visible=False)
-    learn(turn, c, target, "teruskan")
+    await learn(turn, c, target, "teruskan")
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
@@ -384,7 +384,7 @@ async def give_back(turn: Turn, args: str) -> None:
     turn.uow.complaints.back_to_triage(c, ctx.due(turn.now, ctx.sla.triage_days))
     apply_action(turn, c, "return", actor_role=Role.OFFICER, text=reason, visible=False)
     if old:
-        learn(turn, c, old, "kembalikan")
+        await learn(turn, c, old, "kembalikan")
     await notify_handlers(
         turn, ctx, c, N_("↩️ {number} dikembalikan oleh {opd}: {reason}"), opd=old, reason=short(reason, 300)
     )

@@ -87,7 +87,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
         return
     turn.uow.complaints.route_to(c, target, turn.now)
     apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)
-    learn(turn, c, target, "arahkan")
+    await learn(turn, c, target, "arahkan")
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} sudah diperiksa dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
