@@ -23,6 +23,8 @@ from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
 from scheduler.job_new_complaints import new_complaints
 from scheduler.job_outbox_prune import outbox_prune
 from scheduler.job_retention import retention
+from scheduler.job_routing_retrain import INTERVAL as ROUTING_RETRAIN_INTERVAL
+from scheduler.job_routing_retrain import routing_retrain
 from scheduler.job_sla import sla_sweep
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,12 @@ JOBS: tuple[Job, ...] = (
         new_complaints,
         "one summary per handler of the new complaints held back by KANAL_COMPLAINT_NOTIFY_WINDOW",
         interval=NEW_COMPLAINTS_INTERVAL,
+    ),
+    Job(
+        "routing_retrain",
+        routing_retrain,
+        "train the routing model again from new staff routing decisions and imported history",
+        interval=ROUTING_RETRAIN_INTERVAL,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

@@ -28,12 +28,14 @@ from bot.cli import (
     cmd_qr,
     cmd_region,
     cmd_reports,
+    cmd_routing,
     cmd_run,
     cmd_staff,
 )
 from bot.domain.clock import SystemClock
 from bot.domain.region import RegionError
 from bot.logs import setup_logging
+from bot.services.routing_service import HistoryError
 from bot.settings import Settings, SettingsError
 from storage import Database, StorageError, migrate
 
@@ -52,6 +54,7 @@ GROUPS: tuple[ModuleType, ...] = (
     cmd_run,
     cmd_db,
     cmd_region,
+    cmd_routing,
     cmd_invite,
     cmd_staff,
     cmd_reports,
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_loop(_dispatch(args, settings), settings.event_loop)
     except KeyboardInterrupt:
         return 130
-    except (RegionError, StorageError, RuntimeError, SettingsError) as exc:  # one clear line, no traceback
+    except (RegionError, StorageError, RuntimeError, SettingsError, HistoryError) as exc:  # one clear line
         print(f"kanal: {exc}", file=sys.stderr)
         return 1
     except (OSError, DBAPIError) as exc:  # server down, wrong host or port, refused login
