@@ -434,7 +434,7 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-_RAW_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*|[.!?\n]")
+_RAW_TOKEN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*|[.!?\n,;:()]")
 
 
 @dataclass(frozen=True)
@@ -444,6 +444,7 @@ class Token:
     word: str  # lower case, cleaned, abbreviations expanded (one written word may give several)
     fuzzy: bool  # may match a keyword with a typo (not a name, a day or month, a number)
     sentence: int  # which sentence of the text it is in
+    clause: int = 0  # which clause (a comma, a semicolon… ends one): a phrase never spans two
 
 
 def tokens(text: str, *, keyword: bool = False) -> list[Token]:
@@ -453,10 +454,14 @@ def tokens(text: str, *, keyword: bool = False) -> list[Token]:
     A ``keyword`` of the region file is read as written: no politeness or school-context rules."""
     raw = _RAW_TOKEN.findall(_fold(text))
     out: list[Token] = []
-    sentence, start = 0, True
+    sentence, clause, start = 0, 0, True
     for i, tok in enumerate(raw):
+        if tok in ",;:()":
+            clause += 1
+            continue
         if tok in ".!?\n":
             sentence += 1
+            clause += 1
             start = True
             continue
         named = not start and tok[:1].isupper() and not tok.isupper()
@@ -481,7 +486,7 @@ def tokens(text: str, *, keyword: bool = False) -> list[Token]:
                 words = ABBREVIATIONS.get(part, (part,))
             for w in words:
                 fuzzy = not named and w.isalpha() and w not in _CALENDAR and w not in _NO_FUZZY
-                out.append(Token(w, fuzzy, sentence))
+                out.append(Token(w, fuzzy, sentence, clause))
     return out if keyword else _without_politeness(out)
 
 
@@ -825,7 +830,7 @@ class KeywordRouter:
                     continue
                 last = pos[-1]
                 for j in range(last + 1, min(n, last + 2 + self.max_gap - gaps)):
-                    if toks[j].sentence != toks[last].sentence:
+                    if toks[j].clause != toks[last].clause:
                         break
                     for w, wq in cands[j].items():
                         child = node.children.get(w)

@@ -211,10 +211,12 @@ def test_routing_accuracy(demo, region, name, minimum, min_rows):
     correct = sum(n for (lab, got), n in confusion.items() if lab == got)
     accuracy = correct / len(rows)
     wrong_opd = sum(n for (lab, got), n in confusion.items() if lab != got and got != TRIAGE)
+    routed = sum(n for (_, got), n in confusion.items() if got != TRIAGE)
     summary = "\n".join(
         [
             f"{name}: accuracy {accuracy:.3f} ({correct}/{len(rows)}), {wrong_opd} sent to a wrong OPD, "
-            f"{len(misses) - wrong_opd} sent to triage wrongly",
+            f"{len(misses) - wrong_opd} sent to triage wrongly; coverage {routed / len(rows):.3f}, "
+            f"wrong-confident {wrong_opd / len(rows):.3f}",
             "confusion (label → predicted: count): "
             + ", ".join(f"{lab}→{got}: {n}" for (lab, got), n in sorted(confusion.items()) if lab != got),
         ]
