@@ -14,7 +14,7 @@ Precision first — a complaint in the wrong queue waits days, one in triage min
   contradict it (M gives K's OPD at least ``SUPPORT_P``, or never saw that OPD, and no other label
   reaches ``AGAINST_P``); otherwise triage ("disagree").
 * **K is not sure**: M alone routes when very sure (p ≥ ``SURE_P``) and no keyword points elsewhere;
-  M and K's best-scoring OPD agreeing routes at p ≥ ``AGREE_P``; otherwise triage ("weak" / "none").
+  M and K's best-scoring OPD (one of them, on a tie) agreeing routes at p ≥ ``AGREE_P``; otherwise triage ("weak" / "none").
 
 ``suggestions`` (the Arahkan buttons' order) mix M's probabilities with K's scores scaled to the best.
 The thresholds are constants chosen on generated region histories (``testkit/routing_history.py``),
@@ -91,9 +91,10 @@ def decide(text: str, router: KeywordRouter, model: RoutingModel | None) -> Deci
             return made(k.opd_code, "keywords", k.confidence * (probs.get(k.opd_code, 1.0) if known else 1.0))
         return made(None, "disagree", 0.0)
     if top != NONE_LABEL and top in router.opd_codes:
-        best_k = max(k.scores.items(), key=lambda kv: (kv[1], kv[0]))[0] if k.scores else None
-        if p >= SURE_P and best_k in (None, top):
+        best = max(k.scores.values(), default=0.0)
+        best_k = {code for code, score in k.scores.items() if score == best}  # ties: every one of them
+        if p >= SURE_P and (not best_k or top in best_k):
             return made(top, "model", p)
-        if p >= AGREE_P and best_k == top:
+        if p >= AGREE_P and top in best_k:
             return made(top, "agree", p)
     return made(None, "weak" if k.scores else "none", 0.0)
