@@ -14,7 +14,8 @@ Precision first — a complaint in the wrong queue waits days, one in triage min
   contradict it (M gives K's OPD at least ``SUPPORT_P``, or never saw that OPD, and no other label
   reaches ``AGAINST_P``); otherwise triage ("disagree").
 * **K is not sure**: M alone routes when very sure (p ≥ ``SURE_P``) and no keyword points elsewhere;
-  M and K's best-scoring OPD (one of them, on a tie) agreeing routes at p ≥ ``AGREE_P``; otherwise triage ("weak" / "none").
+  M and K's best-scoring OPD (one of them, on a tie) agreeing routes at p ≥ ``AGREE_P``; otherwise
+  triage ("weak" / "none").
 
 ``suggestions`` (the Arahkan buttons' order) mix M's probabilities with K's scores scaled to the best.
 The thresholds are constants chosen on generated region histories (``testkit/routing_history.py``),
