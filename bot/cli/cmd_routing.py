@@ -10,6 +10,7 @@ import csv
 from collections import Counter
 from datetime import datetime
 
+from bot.domain.export_safety import safe_row
 from bot.domain.routing_decision import Decision, decide
 from bot.domain.routing_model import NONE_LABEL, Figures
 from bot.engine.region_context import RegionContext, region_context, routing_model
@@ -18,8 +19,6 @@ from storage import Database
 
 COMMANDS = ("routing",)
 HISTORY_HELP = "CSV UTF-8 with the header text,opd; opd = an OPD code of the loaded region, or NONE (not ours)"
-#: a cell Excel would run as a formula starts with one of these: written with a leading '
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_parsers(sub) -> None:
@@ -98,10 +97,6 @@ def _print_figures(f: Figures | None) -> None:
     print(f"  wrong-confident               {f.wrong_confident:7.1%}  ({f.wrong}/{f.examples})")
 
 
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def _evaluate(ctx: RegionContext, model, path: str, output: str) -> int:
     rows = read_history(path, set(ctx.opd_names))
     total = Figures()
@@ -117,7 +112,7 @@ def _evaluate(ctx: RegionContext, model, path: str, output: str) -> int:
             if d.opd_code and d.opd_code != truth:
                 wrong[(truth, d.opd_code)] += 1
             reason = f"{d.reason}:{d.outside}" if d.outside else d.reason
-            w.writerow([_cell(text), truth, d.opd_code or "", f"{d.confidence:.3f}", reason])
+            w.writerow(safe_row([text, truth, d.opd_code or "", f"{d.confidence:.3f}", reason]))
     print(f"{len(rows)} texts routed with {'keywords and model' if model else 'keywords only (no model yet)'}")
     _print_figures(total)
     print("per OPD (label: routed straight / right / wrong):")

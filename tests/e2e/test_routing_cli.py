@@ -53,6 +53,13 @@ def test_train_evaluate_explain_round_trip(db_url, tmp_path):
     assert "decision: PUPR" in out.stdout and "model probabilities: PUPR" in out.stdout
     assert "jalan ~ rusak" in out.stdout
 
+    # a text a spreadsheet would run as a formula is written as text
+    formula = tmp_path / "formula.csv"
+    formula.write_text('text,opd\n"=HYPERLINK(""http://x"") jalan rusak parah",PUPR\n', encoding="utf-8")
+    out = kanal("routing", "evaluate", str(formula), "-o", str(preds), env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert preds.read_text(encoding="utf-8").splitlines()[1].startswith("\"'=HYPERLINK")
+
     # evaluate stored nothing: a second train reports only the file's rows added
     out = kanal("routing", "train", str(train_csv), env=env, cwd=tmp_path)
     assert "training on 1200 examples" in out.stdout
