@@ -328,18 +328,6 @@ _NO_FUZZY = frozenset(
         "penanganan",
         "sumbangan",
         "kamari",
-        "januari",
-        "februari",
-        "maret",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "agustus",
-        "september",
-        "oktober",
-        "november",
-        "desember",
     ]
 )
 # Days and months (with their short forms) never fuzzy-match a keyword ("Rabu" is not "rambu").

@@ -74,6 +74,22 @@ def not_found(turn: Turn, raw: str) -> None:
     turn.reply(turn.t("Laporan {number} tidak ditemukan.", number=short(raw or "?", 30)))
 
 
+async def complaint_and_code(turn: Turn, args: str, action: str) -> tuple[Complaint, str, str] | None:
+    """``/arahkan`` and ``/luar``: the complaint named first in ``args`` and the code after it (upper
+    case, and as typed for "not known"); None when the complaint is not found or not in a state for
+    ``action`` (the person was told)."""
+    parsed = rules.split_number(args)
+    typed = (parsed.rest.split() or [""])[0]
+    c = await find_for_handler(turn, parsed.number)
+    if c is None:
+        not_found(turn, first_word(args))
+        return None
+    if not rules.can(action, c.state):
+        refuse_in_state(turn, c)
+        return None
+    return c, typed.upper(), typed
+
+
 def refuse_in_state(turn: Turn, c: Complaint) -> None:
     t = turn.t
     turn.reply(

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
 from bot.domain.routing_decision import Decision, decide
@@ -24,7 +23,7 @@ from bot.domain.routing_model import NONE_LABEL
 from bot.engine.region_context import RegionContext, region_context, routing_model
 from bot.engine.router import Router
 from bot.engine.turn import Turn
-from handlers.complaints.complaint_actions import apply_action, find_for_handler, first_word, not_found, refuse_in_state
+from handlers.complaints.complaint_actions import apply_action, complaint_and_code
 from handlers.complaints.complaint_buttons import after_action_choices, refer_choice, view_choice
 from handlers.complaints.complaint_cards import notify_citizen, outside_body, short
 from storage.models import Complaint
@@ -55,19 +54,14 @@ async def learn(turn: Turn, c: Complaint, label: str, source: str) -> None:
 )
 async def refer_out(turn: Turn, args: str) -> None:
     t = turn.t
-    parsed = rules.split_number(args)
-    target = (parsed.rest.split() or [""])[0].upper()
     ctx = await region_context(turn.uow.region)
-    c = await find_for_handler(turn, parsed.number)
-    if c is None:
-        not_found(turn, first_word(args))
+    got = await complaint_and_code(turn, args, "refer_out")
+    if got is None:
         return
-    if not rules.can("refer_out", c.state):
-        refuse_in_state(turn, c)
-        return
+    c, target, typed = got
     body = outside_body(ctx, target)
     if body is None:
-        ask_body(turn, ctx, c, unknown=parsed.rest.split()[0] if target else None)
+        ask_body(turn, ctx, c, unknown=typed or None)
         return
     c.referred_to = body.code
     apply_action(turn, c, "refer_out", actor_role=Role.COORDINATOR, text=body.name)

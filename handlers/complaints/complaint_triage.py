@@ -4,7 +4,6 @@ OPD), /arahkan (route one to an OPD; without the OPD: a button per OPD, the sugg
 
 from __future__ import annotations
 
-from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Forget
@@ -14,10 +13,8 @@ from bot.engine.turn import Turn
 from bot.services.invites import INVITE_VALID_FOR, new_invite_code
 from handlers.complaints.complaint_actions import (
     apply_action,
-    find_for_handler,
+    complaint_and_code,
     first_word,
-    not_found,
-    refuse_in_state,
 )
 from handlers.complaints.complaint_buttons import (
     after_action_choices,
@@ -72,18 +69,13 @@ async def triage(turn: Turn, args: str) -> None:
 )
 async def route_cmd(turn: Turn, args: str) -> None:
     t = turn.t
-    parsed = rules.split_number(args)
-    target = (parsed.rest.split() or [""])[0].upper()
     ctx = await region_context(turn.uow.region)
-    c = await find_for_handler(turn, parsed.number)
-    if c is None:
-        not_found(turn, first_word(args))
+    got = await complaint_and_code(turn, args, "route")
+    if got is None:
         return
-    if not rules.can("route", c.state):
-        refuse_in_state(turn, c)
-        return
+    c, target, typed = got
     if target not in ctx.opd_names:
-        await ask_opd(turn, ctx, c, unknown=parsed.rest.split()[0] if target else None)
+        await ask_opd(turn, ctx, c, unknown=typed or None)
         return
     turn.uow.complaints.route_to(c, target, turn.now)
     apply_action(turn, c, "route", actor_role=Role.COORDINATOR, text=None)

@@ -29,7 +29,7 @@ from testkit.tg_chat import buttons, invite_code, person, text_of
 from tests.flows.test_complaints_e2e import file_complaint
 from tests.flows.test_whatsapp_flows import WaPerson, both_channels, offered, texts
 
-SECRET = "Kepala desa Sukamaju meminta pungutan liar untuk perbaikan jalan rusak di depan SDN 2, saya saksinya."
+SECRET = "Pengawas proyek meminta pungutan liar untuk perbaikan jalan rusak di depan SDN 2, saya saksinya."
 REFUSED = ("hanya untuk", "tidak ditemukan")
 
 
