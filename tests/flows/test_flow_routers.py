@@ -8,7 +8,7 @@ from handlers.complaints.complaint_filing import FilingStep, edit_value, edited_
 
 ACCOUNT = ["start", "menu", "bantuan", "batal", "lanjutkan", "bahasa", "datasaya", "hapusdata", "gabung", "cabut"]
 COMPLAINTS = ["lapor", "status", "nilai", "tambah", "antrian", "lihat", "balas", "selesai", "teruskan", "kembalikan"]
-COMPLAINTS += ["triase", "arahkan", "undang", "cari"]
+COMPLAINTS += ["triase", "arahkan", "undang", "cari", "luar"]
 
 
 def test_feature_routers_keep_the_command_order():

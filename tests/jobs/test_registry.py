@@ -31,6 +31,7 @@ def test_every_job_is_listed_once_with_a_description_and_a_trigger():
         "forum_reminder",
         "dedupe_prune",
         "new_complaints",
+        "routing_retrain",
     ]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
