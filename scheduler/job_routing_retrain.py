@@ -3,7 +3,8 @@ made since (``/arahkan``, ``/teruskan``, ``/luar``) and from imported history.
 
 A run trains when there is something to learn: at least ``NEW_EXAMPLES`` examples arrived since the
 stored model was trained, any new example when that model is a day old, or there is no model (none
-yet, or erasure/retention dropped it with the text it learnt from) and enough examples. Otherwise it
+yet, erasure/retention dropped it with the text it learnt from, or another scikit-learn version made
+it) and enough examples. Otherwise it
 does nothing. Training runs in a worker thread; the model is stored in the database, so every
 instance uses the same one (``bot.engine.region_context.routing_model``).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.routing_model import MIN_EXAMPLES
+from bot.engine.region_context import routing_model
 from bot.services.routing_service import retrain
 from scheduler.job_context import JobContext, JobResult
 
@@ -27,7 +29,8 @@ async def routing_retrain(ctx: JobContext) -> JobResult:
     region = await ctx.region()
     async with ctx.db.unit_of_work() as uow:
         repo = uow.routing
-        trained = await repo.last_trained_at() if await repo.latest_model_id() is not None else None
+        # a stored model another scikit-learn version made does not load: as if there were none
+        trained = await repo.last_trained_at() if await routing_model(repo) is not None else None
         new = await repo.new_since(trained)
         due = (
             new >= NEW_EXAMPLES

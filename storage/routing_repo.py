@@ -91,8 +91,12 @@ class RoutingRepo:
         await self.session.execute(delete(RoutingModelRow).where(RoutingModelRow.id.not_in(keep_ids)))
         return row.id
 
-    async def latest_model_id(self) -> int | None:
-        return (await self.session.execute(select(func.max(RoutingModelRow.id)))).scalar_one()
+    async def latest_model_stamp(self) -> tuple[int, datetime] | None:
+        """(id, created_at) of the newest model: what a cached model is checked against (an id alone
+        may come again on SQLite once every model was deleted)."""
+        stmt = select(RoutingModelRow.id, RoutingModelRow.created_at).order_by(RoutingModelRow.id.desc()).limit(1)
+        row = (await self.session.execute(stmt)).first()
+        return (int(row[0]), row[1]) if row else None
 
     async def latest_model(self) -> RoutingModelRow | None:
         stmt = select(RoutingModelRow).order_by(RoutingModelRow.id.desc()).limit(1)

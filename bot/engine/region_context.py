@@ -97,20 +97,20 @@ def fmt_datetime(turn: Reader, ctx: RegionContext, when: datetime | None) -> str
     return format_datetime(when.astimezone(ctx.tz), "d MMM yyyy HH:mm", locale=turn.lang, tzinfo=ctx.tz)
 
 
-_models: dict[int, RoutingModel | None] = {}
+_models: dict[tuple[int, datetime], RoutingModel | None] = {}
 
 
 async def routing_model(repo: RoutingRepo) -> RoutingModel | None:
     """The region's latest trained routing model (None: none yet, or made by another scikit-learn
-    version); one small query per call, the model itself loaded once per stored id."""
-    model_id = await repo.latest_model_id()
-    if model_id is None:
+    version); one small query per call, the model itself loaded once per stored row."""
+    stamp = await repo.latest_model_stamp()
+    if stamp is None:
         return None
-    if model_id not in _models:
+    if stamp not in _models:
         row = await repo.latest_model()
         if row is None:
             return None
         _models.clear()
-        _models[row.id] = RoutingModel.loads(row.blob)
-        model_id = row.id
-    return _models[model_id]
+        stamp = (row.id, row.created_at)
+        _models[stamp] = RoutingModel.loads(row.blob)
+    return _models[stamp]

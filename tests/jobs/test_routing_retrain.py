@@ -134,3 +134,15 @@ async def test_retention_takes_the_example_with_the_text(db, job):
         await uow.commit()
     async with db.unit_of_work() as uow:
         assert await uow.routing.all_examples() == [] and await uow.routing.latest_model() is None
+
+
+async def test_a_model_of_another_scikit_learn_version_is_trained_again(db, job):
+    ctx, clock = job
+    async with db.unit_of_work() as uow:
+        await uow.routing.add_imported(history(120, seed=6), T0)
+        await uow.routing.save_model(blob=b"made elsewhere", n_examples=120, sklearn_version="0.1", figures={}, at=T0)
+        await uow.commit()
+    clock.set(T0 + timedelta(minutes=5))
+    assert (await routing_retrain(ctx)).counts["trained"] == 1
+    async with db.unit_of_work() as uow:
+        assert (await routing_model(uow.routing)).n_examples == 120
