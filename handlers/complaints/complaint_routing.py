@@ -69,13 +69,13 @@ async def refer_out(turn: Turn, args: str) -> None:
     msgid = (
         N_(
             "ℹ️ Laporan {number} bukan urusan Pemda, tetapi urusan {body}. Kami teruskan ke sana, dan laporan "
-            "ini ditutup di sini. Untuk menanyakan kelanjutannya, hubungi {body} langsung, atau laporkan "
+            "ini ditutup di sini. Untuk menanyakan kelanjutannya, hubungi mereka langsung, atau laporkan "
             "lewat SP4N-LAPOR!: {lapor}"
         )
         if body.lapor
         else N_(
             "ℹ️ Laporan {number} bukan urusan Pemda, tetapi urusan {body}. Kami teruskan ke sana, dan laporan "
-            "ini ditutup di sini. Untuk menanyakan kelanjutannya, hubungi {body} langsung."
+            "ini ditutup di sini. Untuk menanyakan kelanjutannya, hubungi mereka langsung."
         )
     )
     await notify_citizen(turn, c, msgid, body=body.name, lapor=LAPOR_URL)

@@ -358,3 +358,57 @@ async def test_a_closed_tab_gets_the_answer_as_a_push_and_a_second_browser_recla
     owner = next(u for u in people if u.id == complaint.citizen_user_id)
     citizens = sorted(u.id for u in people if u.role == "citizen")
     assert len(citizens) == 2 and owner.id == citizens[-1]  # the second browser's identity holds it now
+
+
+BLACKOUT = "Listrik di dusun kami padam sudah tiga hari, token listrik juga tidak bisa diisi. Tolong dibantu."
+
+
+def not_ours_on_the_page(base: str, code: str) -> dict:
+    citizen, coordinator = Person(base), Person(base)
+    try:
+        citizen.open()
+        citizen.type("ya", expect="Menu utama")
+        citizen.type("saya mau lapor", expect="Ceritakan")
+        citizen.type(BLACKOUT)
+        citizen.type("lanjut")
+        citizen.type("lewati")
+        citizen.type("biasa", expect="Siapa nama Anda")
+        citizen.type("lewati", expect="Kirim laporan ini?")
+        citizen.settle(1.0)
+        summary = citizen.texts()[-1]
+        citizen.screenshot("7-outside-summary")
+        citizen.type("kirim", expect="ADU-")
+        receipt = citizen.texts()[-1]
+        number = next(w.strip(".,:·") for w in receipt.split() if w.startswith("ADU-"))
+        coordinator.open()
+        coordinator.type("setuju", expect="Menu utama")
+        coordinator.type(f"/gabung {code}")
+        coordinator.settle(2.0)
+        coordinator.until(lambda: coordinator.js("return document.body.dataset.connected") == "1")
+        coordinator.type(f"/lihat {number}", expect=number)
+        card = coordinator.wait_for("Tampaknya urusan")
+        buttons = coordinator.buttons()
+        coordinator.screenshot("7-outside-coordinator-card")
+        coordinator.tap("🏛️ Teruskan ke PLN")
+        done = coordinator.wait_for("Pelapor sudah diberi tahu")
+        told = citizen.wait_for("bukan urusan Pemda")
+        citizen.settle(0.5)
+        citizen.screenshot("7-outside-citizen-told")
+        return {"summary": summary, "receipt": receipt, "card": card, "buttons": buttons, "done": done, "told": told}
+    finally:
+        citizen.close()
+        coordinator.close()
+
+
+async def test_not_ours_typed_on_the_page_and_closed_by_a_coordinator(app, base):
+    from testkit.tg_chat import invite_code
+
+    code = await invite_code(app, "coordinator", None)
+    seen = await in_browser(not_ours_on_the_page, base, code)
+    assert "urusan PLN" in seen["summary"] and "bukan Pemda" in seen["summary"]
+    assert "diteruskan ke sana" in seen["receipt"]
+    assert "Tampaknya urusan PLN" in seen["card"] and any("Teruskan ke PLN" in b for b in seen["buttons"])
+    assert "PLN" in seen["done"] and "lapor.go.id" in seen["told"]
+    async with app.db.unit_of_work() as uow:
+        complaint = (await uow.session.execute(select(Complaint))).scalar_one()
+    assert (complaint.state, complaint.referred_to) == ("ditutup", "PLN")
