@@ -203,9 +203,13 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
 def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint) -> str:
     """One complaint of a paged staff list (/antrian, /triase)."""
     due = c.triage_due_at if c.state == ComplaintState.TRIASE else c.completion_due_at
-    suggestion = (
-        t(" · saran: {opd}", opd=c.suggested_opd) if c.state == ComplaintState.TRIASE and c.suggested_opd else ""
-    )
+    triage = c.state == ComplaintState.TRIASE
+    if triage and c.suggested_outside:
+        suggestion = t(" · 🏛️ bukan urusan Pemda? {body}", body=c.suggested_outside)
+    elif triage and c.suggested_opd:
+        suggestion = t(" · saran: {opd}", opd=c.suggested_opd)
+    else:
+        suggestion = ""
     deadline = t("batas {date}", date=fmt_date(t, ctx, due))
     label = staff_state_label(t, c.state)
     return f"{i}. {c.number} · {label} · {deadline}{overdue_mark(turn, ctx, c, t)}{suggestion}\n   {short(c.text, 80)}"

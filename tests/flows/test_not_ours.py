@@ -62,6 +62,8 @@ async def test_outside_body_told_at_filing_and_closed_by_the_coordinator(world, 
     assert number in text_of(note) and "Tampaknya urusan PLN" in text_of(note)
     assert f"/luar {number} PLN" in buttons(note[-1])
     assert officer.new() == []
+    listed = text_of(await coord.send("/triase"))
+    assert number in listed and "bukan urusan Pemda? PLN" in listed
 
     out = await coord.press(f"/luar {number} PLN")
     assert "ditutup: diteruskan ke PLN" in text_of(out)
