@@ -1,29 +1,38 @@
-"""Auto-routing of complaint texts to an OPD by the region file's keyword lists (pure: no SQL, no I/O).
+"""Auto-routing of complaint texts by the region file's keyword lists (pure: no SQL, no I/O).
 
+Precision first: a doubtful text goes to the coordinators' triage, never confidently to a wrong OPD.
 Pipeline for a text (and, identically, for every keyword, so both sides meet in the same form):
 
-1. ``normalise``: lower case, accents/emoji/punctuation dropped, reduplication collapsed
-   ("anak2", "jalan-jalan" → one word), letters repeated 3+ times collapsed ("rusakkk" → "rusak"),
-   chat abbreviations and a few regional words expanded (``ABBREVIATIONS``: "jln" → "jalan",
-   "rs" → "rumah sakit", "gak" → "tidak", Javanese "dalan" → "jalan", Sundanese "runtah" → "sampah"…),
-   then a conservative stemmer for simple Indonesian affixes (``stem``).
+1. ``tokens``: lower case, accents/emoji dropped, reduplication collapsed ("anak2", "jalan-jalan"),
+   letters repeated 3+ times collapsed ("rusakkk"), chat abbreviations and a few regional words
+   expanded (``ABBREVIATIONS``: "jln" → "jalan", "gak" → "tidak", Javanese "dalan", Sundanese
+   "runtah"…); "smp"/"tk" are *sampai*/*toko* unless a number or a school word around them says
+   school (``CONTEXT_ABBREVIATIONS``); numbers dropped; sentences and clauses (commas) kept apart;
+   politeness formulas removed ("mohon izin bertanya", "mohon informasinya", greetings: ``_POLITE``).
+   A word Capitalised inside a sentence (a name: "Midas"), a day or a month is marked not fuzzy.
 2. ``KeywordRouter`` finds keyword occurrences: a text word matches a keyword word when their stems
-   are equal or, when no word matches so, the words as written (not stems) are within
-   Damerau-Levenshtein (OSA) distance 1 of a keyword word of ≥ 5 letters (2 from 9 letters), with
-   the same first letter and the text word not an everyday word; candidates come from a
-   precomputed deletion index.
-   Multi-word keywords match in order, with at most one extra word inside ("lampu di jalan").
+   (``stem``: a conservative stemmer for simple affixes) are equal — except that a pe(N)-/per-…-an
+   keyword word ("perizinan", "penertiban") matches only itself, never its root or verb — or, when
+   no word matches so, by a typo: words as written, both of ≥ 6 letters (one typo, two from 10), the
+   same first letter, a changed letter counting only from 8 letters ("tanggal" is not "tanggul"),
+   never for an everyday word (``_NO_FUZZY``) or a word marked not fuzzy; candidates come from a
+   precomputed deletion index. Phrases match in order within a clause, with at most one extra word
+   inside ("lampu di jalan"). A keyword ``"topic ~ cond1|cond2"`` matches the topic with one of its
+   conditions anywhere in the same sentence, at most ``PAIR_WINDOW`` words apart, either order.
 3. Overlapping occurrences are resolved longest first, so a longer phrase of one OPD beats a
    shorter keyword of another ("lampu jalan" DISHUB over "jalan" PUPR, "anak jalanan" DINSOS).
 4. Each OPD scores the sum of its distinct matched keywords' weights: 1 for a word, +0.5 per extra
-   word of a phrase (max 2.5), ×0.8 for a fuzzy match; a single word that also occurs inside another
-   OPD's phrase ("jalan", "bpjs", "dokter", "bau") is ambiguous and weighs half; a keyword that
-   occurs again elsewhere in the text adds a quarter of its weight per repeat (two at most); a
-   keyword right after a place word ("di depan sekolah", "samping jembatan") is a landmark and
-   counts half.
-5. The best OPD gets the complaint when its score is ≥ ``min_score`` (0.8: one plain keyword, even
-   with a typo, but not one ambiguous word) and it leads the runner-up by at
-   least ``min_margin`` (relative); otherwise ``opd_code`` is None: the coordinators' triage queue.
+   word of a phrase or pair (max 2.5), ×0.8 for a typo; a single word that also occurs inside another
+   group's phrase ("jalan", "bpjs") is ambiguous and weighs half; a repeat adds a quarter (two at
+   most). A keyword framed as a place counts ×0.3: always after a place word ("depan polres",
+   "di samping jembatan"), and after "di"/"ke"/"dari" when another group has a keyword that is not
+   so framed ("di lampu merah … ada pengamen", "wifi di taman kota mati").
+5. Outside bodies (region file ``[[outside]]``: PLN, BPN…) score like OPDs from their markers. The
+   best OPD gets the complaint when its score is ≥ ``min_score`` (0.8: one plain keyword, even with a
+   typo, but not one ambiguous word), it leads the runner-up OPD by ``min_margin`` (relative), and it
+   has at least ``OUTSIDE_DOMINANCE`` (2×) the best outside body's evidence. Otherwise, when that body
+   scores ≥ ``min_score`` and more than half the best OPD, the result names it (``outside``, no OPD):
+   triage, with the body suggested. Anything else: triage.
 """
 
 from __future__ import annotations
