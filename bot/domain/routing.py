@@ -588,8 +588,9 @@ def normalise(text: str, keep: Iterable[str] = ()) -> list[str]:
     return [stem(t, keep) for t in _surface(text)]
 
 
-def damerau(a: str, b: str) -> int:
-    """Optimal-string-alignment distance (Levenshtein plus adjacent transpositions)."""
+def damerau(a: str, b: str, substitution: int = 1) -> int:
+    """Optimal-string-alignment distance (Levenshtein plus adjacent transpositions); a changed letter
+    costs ``substitution``."""
     if a == b:
         return 0
     la, lb = len(a), len(b)
@@ -599,7 +600,7 @@ def damerau(a: str, b: str) -> int:
         cur = [i] + [0] * lb
         ai = a[i - 1]
         for j in range(1, lb + 1):
-            cost = 0 if ai == b[j - 1] else 1
+            cost = 0 if ai == b[j - 1] else substitution
             v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
             if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
                 v = min(v, prev2[j - 2] + 1)
@@ -620,22 +621,8 @@ _MIN_SUBSTITUTION = 8
 
 
 def _typos(a: str, b: str) -> int:
-    """Optimal-string-alignment distance, where a substitution counts as one typo only in long words."""
-    sub = 1 if min(len(a), len(b)) >= _MIN_SUBSTITUTION else 2
-    la, lb = len(a), len(b)
-    prev2: list[int] = []
-    prev = list(range(lb + 1))
-    for i in range(1, la + 1):
-        cur = [i] + [0] * lb
-        ai = a[i - 1]
-        for j in range(1, lb + 1):
-            cost = 0 if ai == b[j - 1] else sub
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
-                v = min(v, prev2[j - 2] + 1)
-            cur[j] = v
-        prev2, prev = prev, cur
-    return prev[lb]
+    """The typo distance: a changed letter counts as one typo only in long words."""
+    return damerau(a, b, 1 if min(len(a), len(b)) >= _MIN_SUBSTITUTION else 2)
 
 
 def _nominal(word: str) -> bool:

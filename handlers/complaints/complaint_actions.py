@@ -74,12 +74,10 @@ def not_found(turn: Turn, raw: str) -> None:
     turn.reply(turn.t("Laporan {number} tidak ditemukan.", number=short(raw or "?", 30)))
 
 
-async def complaint_and_code(turn: Turn, args: str, action: str) -> tuple[Complaint, str, str] | None:
-    """``/arahkan`` and ``/luar``: the complaint named first in ``args`` and the code after it (upper
-    case, and as typed for "not known"); None when the complaint is not found or not in a state for
-    ``action`` (the person was told)."""
+async def acted_on(turn: Turn, args: str, action: str) -> tuple[Complaint, rules.ParsedCommand] | None:
+    """The complaint named first in ``args``, with the rest of the words; None when it is not found
+    or not in a state for ``action`` (the person was told)."""
     parsed = rules.split_number(args)
-    typed = (parsed.rest.split() or [""])[0]
     c = await find_for_handler(turn, parsed.number)
     if c is None:
         not_found(turn, first_word(args))
@@ -87,6 +85,17 @@ async def complaint_and_code(turn: Turn, args: str, action: str) -> tuple[Compla
     if not rules.can(action, c.state):
         refuse_in_state(turn, c)
         return None
+    return c, parsed
+
+
+async def complaint_and_code(turn: Turn, args: str, action: str) -> tuple[Complaint, str, str] | None:
+    """``/arahkan`` and ``/luar``: the complaint and the code after its number (upper case, and as
+    typed for "not known"); None when the person was told why not (see :func:`acted_on`)."""
+    got = await acted_on(turn, args, action)
+    if got is None:
+        return None
+    c, parsed = got
+    typed = (parsed.rest.split() or [""])[0]
     return c, typed.upper(), typed
 
 

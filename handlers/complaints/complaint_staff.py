@@ -19,6 +19,7 @@ from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_actions import (
     HANDLERS,
+    acted_on,
     apply_action,
     find_for_handler,
     first_word,
@@ -249,14 +250,10 @@ async def handler_action(
     """The complaint and text of ``/<action> <nomor> <teks>``; None when it was answered already
     (not found, wrong state, too long, or the text asked for)."""
     t = turn.t
-    parsed = rules.split_number(args)
-    c = await find_for_handler(turn, parsed.number)
-    if c is None:
-        not_found(turn, first_word(args))
+    got = await acted_on(turn, args, action)
+    if got is None:
         return None
-    if not rules.can(action, c.state):
-        refuse_in_state(turn, c)
-        return None
+    c, parsed = got
     if len(parsed.rest) < min_len:
         await ask_text(turn, action, c.number, t(prompt_msgid, number=c.number))
         return None
