@@ -37,12 +37,13 @@ async def routing_retrain(ctx: JobContext) -> JobResult:
             or (trained is not None and new and now - trained >= DAILY)
             or (trained is None and new >= MIN_EXAMPLES)
         )
-        if not due:
-            result.add("nothing_new" if trained is not None else "too_few_examples")
-            return result
-        report = await retrain(uow, region.router, now)
-        await uow.commit()
-    if report.model_id is None:
+    if not due:
+        result.add("nothing_new" if trained is not None else "too_few_examples")
+        return result
+    report = await retrain(ctx.db, region.router, now)
+    if report.stale:
+        result.add("examples_changed")  # an erasure while it trained: the next run trains again
+    elif report.model_id is None:
         result.add("too_few_examples")
     else:
         result.add("trained")

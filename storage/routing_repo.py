@@ -49,6 +49,22 @@ class RoutingRepo:
             await self.session.execute(insert(RoutingExample), values[i : i + 1000])
         return len(values)
 
+    async def training_snapshot(self) -> tuple[int, list[tuple[str, str]]]:
+        """The training examples with the highest example id at this moment: a model trained on them
+        is stored only if none of them went meanwhile (:meth:`unchanged_since`)."""
+        top = (await self.session.execute(select(func.max(RoutingExample.id)))).scalar_one() or 0
+        return int(top), await self.training_examples()
+
+    async def unchanged_since(self, top: int, n: int) -> bool:
+        """Are the ``n`` training examples up to id ``top`` all still there (no erasure, retention or
+        new decision replaced one while a model was trained on them)?"""
+        stmt = (
+            select(func.count())
+            .select_from(RoutingExample)
+            .where(RoutingExample.id <= top, RoutingExample.source != NEGATIVE_SOURCE)
+        )
+        return int((await self.session.execute(stmt)).scalar_one()) == n
+
     async def training_examples(self) -> list[tuple[str, str]]:
         """(text, label) of every example a model learns from (negative marks left out), oldest first."""
         stmt = (

@@ -57,10 +57,10 @@ def add_parsers(sub) -> None:
 
 
 async def run(args: argparse.Namespace, db: Database, settings, now: datetime) -> int:
+    if args.routing_command == "train":
+        return await _train(db, args.file, now)
     async with db.unit_of_work() as uow:
         ctx = await region_context(uow.region)
-        if args.routing_command == "train":
-            return await _train(uow, ctx, args.file, now)
         model = await routing_model(uow.routing)
     if args.routing_command == "evaluate":
         return _evaluate(ctx, model, args.file, args.output)
@@ -68,16 +68,23 @@ async def run(args: argparse.Namespace, db: Database, settings, now: datetime) -
     return 0
 
 
-async def _train(uow, ctx: RegionContext, path: str, now: datetime) -> int:
-    rows = read_history(path, set(ctx.opd_names))
-    added = await uow.routing.add_imported(rows, now)
-    total = await uow.routing.counts_by_label()
+async def _train(db: Database, path: str, now: datetime) -> int:
+    """The rows are stored in one short transaction; training (tens of seconds for 10,000) holds
+    none, so a running bot's turns never wait for it."""
+    async with db.unit_of_work() as uow:
+        ctx = await region_context(uow.region)
+        rows = read_history(path, set(ctx.opd_names))
+        added = await uow.routing.add_imported(rows, now)
+        total = await uow.routing.counts_by_label()
+        await uow.commit()
     print(f"» {added} examples read from {path}; training on {sum(total.values())} examples …", flush=True)
-    report = await retrain(uow, ctx.router, now)
-    await uow.commit()
+    report = await retrain(db, ctx.router, now)
     print("examples per OPD:")
     for label, n in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {label:14} {n:6}  {ctx.opd_names.get(label, 'bukan urusan Pemda / not ours')}")
+    if report.stale:
+        print("examples were erased while it trained: nothing stored; run it again")
+        return 1
     if report.model_id is None:
         print("too few examples for a model yet: the keyword router routes alone")
         return 0

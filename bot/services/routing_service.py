@@ -2,9 +2,10 @@
 ``routing_retrain`` job and ``kanal routing train|evaluate``.
 
 * :func:`retrain`: the examples in the database (staff decisions and imported history), a model
-  trained on them (in a worker thread: the event loop keeps serving turns), its cross-validated
-  figures (the whole decision, ``routing_decision.decide``, on held-out folds), stored so every
-  instance loads the same one. Too few examples: nothing is stored, the keyword router works alone.
+  trained on them (in a worker thread, outside any transaction: the bot keeps serving turns), its
+  cross-validated figures (the whole decision, ``routing_decision.decide``, on held-out folds),
+  stored so every instance loads the same one. Too few examples: nothing is stored, the keyword
+  router works alone.
 * :func:`read_history`: a ``text,opd`` CSV checked as a whole (encoding, header, every OPD code)
   before anything is stored: a file with one problem loads nothing, and every problem is listed with
   its line.
@@ -26,7 +27,7 @@ import sklearn
 from bot.domain.routing import KeywordRouter
 from bot.domain.routing_decision import decide
 from bot.domain.routing_model import NONE_LABEL, Figures, cross_validate, train
-from storage import UnitOfWork
+from storage import Database
 
 #: cross-validation folds of a retrain (the figures printed and stored with the model)
 FOLDS = 5
@@ -51,6 +52,7 @@ class RetrainReport:
     per_label: dict[str, int] = field(default_factory=dict)
     figures: Figures | None = None
     seconds: float = 0.0
+    stale: bool = False  # examples went while it trained (erasure, retention): not stored
 
 
 def read_history(path: str | Path, opd_codes: set[str]) -> list[tuple[str, str]]:
@@ -111,20 +113,28 @@ def figures_of(examples: list[tuple[str, str]], router: KeywordRouter, folds: in
     return cross_validate(examples, lambda text, model: decide(text, router, model).opd_code, folds=folds)
 
 
-async def retrain(uow: UnitOfWork, router: KeywordRouter, now: datetime, *, folds: int = FOLDS) -> RetrainReport:
-    """Train on the stored examples and store the model (in ``uow``; the caller commits)."""
+async def retrain(db: Database, router: KeywordRouter, now: datetime, *, folds: int = FOLDS) -> RetrainReport:
+    """Train on the stored examples and store the model. The examples are read in one unit of work
+    and the model saved in another: training (seconds to tens of seconds) holds no transaction, so
+    on SQLite, where every transaction is the one writer, turns go on meanwhile. A model is saved only
+    if every example it learnt from is still there (an erasure meanwhile: the next run trains again)."""
     started = time.perf_counter()
-    examples = await uow.routing.training_examples()
+    async with db.unit_of_work() as uow:
+        top, examples = await uow.routing.training_snapshot()
     per_label = dict(Counter(label for _, label in examples))
     model = await asyncio.to_thread(train, examples)
     if model is None:
         return RetrainReport(None, len(examples), per_label, seconds=time.perf_counter() - started)
     figures = await asyncio.to_thread(figures_of, examples, router, folds)
-    model_id = await uow.routing.save_model(
-        blob=model.dumps(),
-        n_examples=model.n_examples,
-        sklearn_version=sklearn.__version__,
-        figures=figures.as_dict(),
-        at=now,
-    )
+    async with db.unit_of_work() as uow:
+        if not await uow.routing.unchanged_since(top, len(examples)):
+            return RetrainReport(None, len(examples), per_label, figures, time.perf_counter() - started, stale=True)
+        model_id = await uow.routing.save_model(
+            blob=model.dumps(),
+            n_examples=model.n_examples,
+            sklearn_version=sklearn.__version__,
+            figures=figures.as_dict(),
+            at=now,
+        )
+        await uow.commit()
     return RetrainReport(model_id, len(examples), per_label, figures, time.perf_counter() - started)

@@ -4,6 +4,7 @@ a complaint's example — and every model that learnt from it — with the compl
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,3 +147,34 @@ async def test_a_model_of_another_scikit_learn_version_is_trained_again(db, job)
     assert (await routing_retrain(ctx)).counts["trained"] == 1
     async with db.unit_of_work() as uow:
         assert (await routing_model(uow.routing)).n_examples == 120
+
+
+async def test_an_erasure_while_it_trains_stores_no_model(db, job, monkeypatch):
+    """Training holds no transaction (on SQLite it would stop every turn); a model whose examples
+    lost one meanwhile is not stored, and the next run trains without it."""
+    from bot.services import routing_service
+
+    ctx, clock = job
+    _, cid = await complaint_with_example(db, "air pdam di rumah saya mati seminggu", "PDAM", T0)
+    async with db.unit_of_work() as uow:
+        await uow.routing.add_imported(history(200, seed=8), T0)
+        await uow.commit()
+    real, erased = asyncio.to_thread, []
+
+    async def erase_first(fn, *args):
+        if not erased:  # the reporter erases their data while the model trains
+            erased.append(cid)
+            async with db.unit_of_work() as uow:
+                await uow.routing.forget_complaints([cid])
+                await uow.commit()
+        return await real(fn, *args)
+
+    monkeypatch.setattr(routing_service.asyncio, "to_thread", erase_first)
+    assert (await routing_retrain(ctx)).counts == {"examples_changed": 1}
+    monkeypatch.setattr(routing_service.asyncio, "to_thread", real)
+    async with db.unit_of_work() as uow:
+        assert await uow.routing.latest_model() is None
+    clock.set(T0 + timedelta(minutes=10))
+    assert (await routing_retrain(ctx)).counts["trained"] == 1
+    async with db.unit_of_work() as uow:
+        assert (await uow.routing.latest_model()).n_examples == 200
