@@ -340,6 +340,32 @@ class Complaint(Base):
         Index("ix_complaints_state_due", "state", "completion_due_at"),
         Index("ix_complaints_citizen", "citizen_user_id", "filed_at"),
         Index("ix_complaints_notice_due", "notice_due_at"),
+        # the jobs' range scans (migration 0005) and the open queue of /antrian (0007)
+        Index("ix_complaints_triage_due", "state", "triage_due_at"),
+        Index(
+            "ix_complaints_response_due",
+            "state",
+            "response_due_at",
+            sqlite_where=text("first_response_at IS NULL"),
+            postgresql_where=text("first_response_at IS NULL"),
+        ),
+        Index("ix_complaints_resolved", "state", "resolved_at"),
+        Index(
+            "ix_complaints_retention",
+            "state",
+            "closed_at",
+            sqlite_where=text("anonymised_at IS NULL"),
+            postgresql_where=text("anonymised_at IS NULL"),
+        ),
+        Index("ix_complaints_filed", "filed_at"),
+        Index(
+            "ix_complaints_open_queue",
+            "opd_code",
+            "completion_due_at",
+            "id",
+            sqlite_where=text("state IN ('disposisi', 'tindak_lanjut')"),
+            postgresql_where=text("state IN ('disposisi', 'tindak_lanjut')"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     number: Mapped[str | None] = mapped_column(String(24), unique=True)
