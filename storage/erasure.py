@@ -13,7 +13,10 @@ A person's data, table by table, and what erasure does with it:
   removed, the reporter's id taken off events and audit rows of their actions; their complaints'
   ``routing_examples`` (the text staff routed) deleted, and every ``routing_models`` row with them
   (a model may have learnt from the text; the ``routing_retrain`` job trains a new one from what is
-  left). Number, OPD, topic, class, state, dates, rating stay: the statistics.
+  left; meanwhile the keyword router routes alone). Examples imported from the region's history
+  (``kanal routing train``, no complaint) are linked to no person here and stay (the Pemda's
+  export is its own data, cleaned by the Pemda before it is loaded). Number, OPD, topic, class,
+  state, dates, rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
