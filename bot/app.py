@@ -54,6 +54,8 @@ class KanalApp:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
+        # SP4N-LAPOR! bridge on: every complaint change LAPOR! must hear of is queued in its transaction
+        self.db.lapor_bridge = settings.lapor_enabled
         self.router = build_router()
         self.dispatcher = Dispatcher(self.db, self.router, settings, clock=self.clock)
         add_secrets(secret_values(settings))  # also when logging was set up before this channel existed

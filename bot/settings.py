@@ -457,6 +457,26 @@ class Settings:
         7,
         doc="days a sent (or failed) message is kept in the outbox before the outbox_prune job deletes it",
     )
+    lapor_url: str | None = _opt(
+        "LAPOR_URL",
+        _parse_http_url,
+        None,
+        doc="SP4N-LAPOR! API root (e.g. https://www.lapor.go.id); the bridge is off unless this and "
+        "KANAL_LAPOR_TOKEN are set",
+    )
+    lapor_token: str | None = _opt(
+        "LAPOR_TOKEN",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="SP4N-LAPOR! access token (KEYTOKEN) issued by the LAPOR! team",
+    )
+    lapor_poll_minutes: int = _opt(
+        "LAPOR_POLL_MINUTES",
+        _per(1, 1440),
+        5,
+        doc="minutes between two pulls of SP4N-LAPOR! updates (the queue of pushes drains every minute)",
+    )
     scheduler_enabled: bool = _opt(
         "SCHEDULER",
         _parse_bool,
@@ -487,6 +507,11 @@ class Settings:
                     raise SettingsError(f"KANAL_{name.upper()}: required when KANAL_WHATSAPP_TOKEN is set")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"KANAL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+
+    @property
+    def lapor_enabled(self) -> bool:
+        """The SP4N-LAPOR! bridge runs: both its address and its token are set."""
+        return bool(self.lapor_url and self.lapor_token)
 
     @property
     def default_language(self) -> str:

@@ -19,6 +19,8 @@ from scheduler.job_context import JobContext, JobResult
 from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
+from scheduler.job_lapor_sync import INTERVAL as LAPOR_SYNC_INTERVAL
+from scheduler.job_lapor_sync import lapor_sync
 from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
 from scheduler.job_new_complaints import new_complaints
 from scheduler.job_outbox_prune import outbox_prune
@@ -101,6 +103,13 @@ JOBS: tuple[Job, ...] = (
         routing_retrain,
         "train the routing model again from new staff routing decisions and imported history",
         interval=ROUTING_RETRAIN_INTERVAL,
+    ),
+    Job(
+        "lapor_sync",
+        lapor_sync,
+        "SP4N-LAPOR! bridge: send queued complaints, answers and status changes; pull LAPOR! updates "
+        "(off unless KANAL_LAPOR_URL and KANAL_LAPOR_TOKEN are set)",
+        interval=LAPOR_SYNC_INTERVAL,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

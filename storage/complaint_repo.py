@@ -36,8 +36,11 @@ def _like_pattern(term: str) -> str:
 
 
 class ComplaintRepo:
-    def __init__(self, session) -> None:
+    def __init__(self, session, *, lapor=None) -> None:
         self.session = session
+        #: the SP4N-LAPOR! queue (``storage.lapor_repo.LaporRepo``) when the bridge is on: every
+        #: event LAPOR! must hear of is queued in this transaction
+        self.lapor = lapor
 
     # ---- writing --------------------------------------------------------------------------
     async def create(self, *, number_year: int, **values) -> Complaint:
@@ -119,6 +122,10 @@ class ComplaintRepo:
             visible_to_citizen=visible_to_citizen,
         )
         self.session.add(ev)
+        if self.lapor is not None:
+            self.lapor.on_event(
+                complaint, action=action, actor_role=actor_role, from_state=from_state, text=text, at=at
+            )
         return ev
 
     # ---- changing a complaint (flows name the change; the columns are set here) -----------

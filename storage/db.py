@@ -30,6 +30,7 @@ from storage.forum_repo import ForumRepo
 from storage.inbound_repo import InboundRepo
 from storage.inbox_repo import InboxRepo
 from storage.invite_repo import InviteRepo
+from storage.lapor_repo import LaporRepo
 from storage.outbox_repo import OutboxRepo
 from storage.push_repo import PushRepo
 from storage.region_repo import RegionRepo
@@ -98,6 +99,9 @@ class Database:
         #: called after a unit of work committed with the media file references whose rows it
         #: deleted (``unit_state.release_media``), once the writer queue is free; set by the app
         self.on_media_released: Callable[[set[str]], Awaitable[None]] | None = None
+        #: the SP4N-LAPOR! bridge is on (set by the app): complaint changes also write their
+        #: ``lapor_queue`` rows, in the same transaction (``storage.lapor_repo``)
+        self.lapor_bridge = False
 
     @property
     def dialect(self) -> str:
@@ -116,7 +120,7 @@ class Database:
                 log.warning("SQLite writer queue: no turn for %.0f s; going ahead without it", WRITER_WAIT)
         try:
             async with self.sessions() as session:
-                uow = UnitOfWork(session)
+                uow = UnitOfWork(session, lapor_bridge=self.lapor_bridge)
                 try:
                     yield uow
                 finally:
@@ -170,8 +174,9 @@ class UnitOfWork:
     and a repository that reads those tables writes them before it reads. It also owns the
     reference rows read once per transaction (:attr:`reads`: region, units, services)."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, lapor_bridge: bool = False) -> None:
         self.session = session
+        self.lapor_bridge = lapor_bridge
         self.committed = False
         self._after_commit: list = []
         #: media file references whose rows committed transactions of this unit deleted
@@ -236,7 +241,12 @@ class UnitOfWork:
 
     @functools.cached_property
     def complaints(self) -> ComplaintRepo:
-        return ComplaintRepo(self.session)
+        return ComplaintRepo(self.session, lapor=self.lapor if self.lapor_bridge else None)
+
+    @functools.cached_property
+    def lapor(self) -> LaporRepo:
+        """The SP4N-LAPOR! bridge: its queue of calls, the complaints' TrackingIDs, its state."""
+        return LaporRepo(self.session)
 
     @functools.cached_property
     def skm(self) -> SkmRepo:

@@ -16,7 +16,9 @@ A person's data, table by table, and what erasure does with it:
   left; meanwhile the keyword router routes alone). Examples imported from the region's history
   (``kanal routing train``, no complaint) are linked to no person here and stay (the Pemda's
   export is its own data, cleaned by the Pemda before it is loaded). Number, OPD, topic, class,
-  state, dates, rating stay: the statistics.
+  state, dates, rating stay: the statistics. Their ``lapor_queue`` rows (SP4N-LAPOR! calls carrying
+  the text or an answer to it): the ones not sent yet are deleted, the sent ones lose their payload
+  (``LaporRepo.forget_complaints``); the ``lapor_links`` row (a TrackingID, no person) stays.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
@@ -47,6 +49,7 @@ import orjson
 from sqlalchemy import Text, and_, case, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.lapor_repo import LaporRepo
 from storage.models import (
     AuditEvent,
     Complaint,
@@ -183,6 +186,7 @@ class PersonalData:
             )
             release_media(self.session, deleted.scalars().all())
         await RoutingRepo(self.session).forget_complaints(ids)
+        await LaporRepo(self.session).forget_complaints(ids)
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(ids))

@@ -553,3 +553,51 @@ class ForumSubscription(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     scope: Mapped[str] = mapped_column(String(20), primary_key=True)
     created_at: Mapped[datetime]
+
+
+class LaporQueueRow(Base):
+    """A call to SP4N-LAPOR! waiting to be made (migration 0015): written in the same transaction as
+    the complaint change it reports, sent in order per complaint by the ``lapor_sync`` job.
+    ``kind``: create | answer | followup | status. ``status``: pending | done | failed (a final
+    refusal, ``last_error`` kept for the coordinators) | skipped. ``payload`` holds what the call
+    needs beyond the complaint row (an answer's text): emptied when the complaint is erased."""
+
+    __tablename__ = "lapor_queue"
+    __table_args__ = (
+        Index("ix_lapor_queue_due", "status", "due_at"),
+        Index("ix_lapor_queue_complaint", "complaint_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    done_at: Mapped[datetime | None]
+
+
+class LaporLink(Base):
+    """A complaint's SP4N-LAPOR! report (migration 0015): its ``TrackingID``, where it began
+    (``origin`` kanal | lapor) and the last LAPOR! status pulled for it."""
+
+    __tablename__ = "lapor_links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), unique=True)
+    tracking_id: Mapped[str] = mapped_column(String(64), unique=True)
+    origin: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    lapor_status: Mapped[str | None] = mapped_column(String(32))
+    pulled_at: Mapped[datetime | None]
+
+
+class LaporState(Base):
+    """The bridge's own state (migration 0015), one row per name: the updates cursor, the last
+    pull and its outcome, the instant before which nothing is sent (an outage's backoff)."""
+
+    __tablename__ = "lapor_state"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime]

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
 from storage.forum_repo import upcoming_forums
+from storage.lapor_repo import LaporRepo
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
 from storage.routing_repo import RoutingRepo
 from storage.unit_state import release_media, write_deferred
@@ -325,6 +326,7 @@ class SlaRepo:
         )
         release_media(self.session, deleted.scalars().all())
         await RoutingRepo(self.session).forget_complaints(done_ids)
+        await LaporRepo(self.session).forget_complaints(done_ids)  # queued SP4N-LAPOR! calls' texts
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(done_ids))

@@ -25,6 +25,7 @@ from bot.cli import (
     cmd_forum,
     cmd_invite,
     cmd_jobs,
+    cmd_lapor,
     cmd_qr,
     cmd_region,
     cmd_reports,
@@ -34,7 +35,7 @@ from bot.cli import (
 )
 from bot.domain.clock import SystemClock
 from bot.domain.region import RegionError
-from bot.logs import setup_logging
+from bot.logs import secret_values, setup_logging
 from bot.services.routing_service import HistoryError
 from bot.settings import Settings, SettingsError
 from storage import Database, StorageError, migrate
@@ -55,6 +56,7 @@ GROUPS: tuple[ModuleType, ...] = (
     cmd_db,
     cmd_region,
     cmd_routing,
+    cmd_lapor,
     cmd_invite,
     cmd_staff,
     cmd_reports,
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kanal: configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, [settings.telegram_token, settings.telegram_webhook_secret])
+    setup_logging(settings.log_level, secret_values(settings))
     try:
         return run_loop(_dispatch(args, settings), settings.event_loop)
     except KeyboardInterrupt:

@@ -32,6 +32,7 @@ LOGO_TYPES = {
 }
 CODE_RE = re.compile(r"^[A-Z0-9-]{1,20}$")
 SERVICE_CODE_RE = re.compile(r"^[A-Z0-9-]{1,32}$")
+LAPOR_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class RegionError(Exception):
@@ -63,6 +64,52 @@ class OpdDef:
     name: str
     keywords: tuple[str, ...]
     units: tuple[UnitDef, ...]
+    lapor_topic: str | None = None  # the SP4N-LAPOR! topic id of its complaints
+    lapor_instansi: str | None = None  # its instansi id in SP4N-LAPOR! (dispositions to it)
+
+
+@dataclass(frozen=True)
+class LaporMap:
+    """The region file's SP4N-LAPOR! ids: ``[lapor]`` (``instansi_id`` of the Pemda,
+    ``default_topic``) and each OPD's ``lapor_topic`` / ``lapor_instansi``."""
+
+    instansi_id: str | None = None
+    default_topic: str | None = None
+    opd_topics: dict[str, str] = field(default_factory=dict)
+    opd_instansi: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "instansi_id": self.instansi_id,
+            "default_topic": self.default_topic,
+            "opd_topics": dict(self.opd_topics),
+            "opd_instansi": dict(self.opd_instansi),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> LaporMap:
+        raw = raw or {}
+        return cls(
+            raw.get("instansi_id"),
+            raw.get("default_topic"),
+            dict(raw.get("opd_topics") or {}),
+            dict(raw.get("opd_instansi") or {}),
+        )
+
+    def topic_for(self, opd_code: str | None) -> str | None:
+        return self.opd_topics.get(opd_code or "") or self.default_topic
+
+    def instansi_for(self, opd_code: str | None) -> str | None:
+        return self.opd_instansi.get(opd_code or "") or self.instansi_id
+
+    def opd_for(self, instansi_id: str | None, topic_id: str | None) -> str | None:
+        """The OPD a report disposed in LAPOR! belongs to: by its instansi, else by a topic only one
+        OPD has; None: the coordinators' triage."""
+        for code, inst in self.opd_instansi.items():
+            if instansi_id and inst == instansi_id:
+                return code
+        owners = [code for code, topic in self.opd_topics.items() if topic_id and topic == topic_id]
+        return owners[0] if len(owners) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -88,6 +135,7 @@ class Region:
     opds: tuple[OpdDef, ...] = field(default=())
     public: PublicInfo = field(default_factory=lambda: PublicInfo())
     outside: tuple[Outside, ...] = field(default=())  # bodies outside the Pemda ([[outside]])
+    lapor: LaporMap = field(default_factory=LaporMap)  # SP4N-LAPOR! ids ([lapor], opd.lapor_*)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -98,6 +146,7 @@ class Region:
             "outside": [
                 {"code": o.code, "name": o.name, "markers": list(o.markers), "lapor": o.lapor} for o in self.outside
             ],
+            "lapor": self.lapor.as_dict(),
         }
 
     def opd_rows(self) -> list[dict[str, Any]]:
@@ -179,6 +228,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     opds = _parse_opds(raw.get("opd") or [], problems)
     outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
+    lapor = _parse_lapor(raw.get("lapor"), opds, problems)
     if problems:
         raise RegionError(source, problems)
     return Region(
@@ -191,6 +241,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
         opds=tuple(opds),
         public=public,
         outside=tuple(outside),
+        lapor=lapor,
     )
 
 
@@ -254,7 +305,16 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
             _parse_unit(f"{where}.unit[{j}]", u, seen_units, seen_services, problems)
             for j, u in enumerate(o.get("unit") or [])
         ]
-        opds.append(OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units)))
+        opds.append(
+            OpdDef(
+                ocode,
+                oname or ocode,
+                tuple(k.strip().lower() for k in kws),
+                tuple(units),
+                _lapor_id(f"{where}.lapor_topic", o.get("lapor_topic"), problems),
+                _lapor_id(f"{where}.lapor_instansi", o.get("lapor_instansi"), problems),
+            )
+        )
     if not opds:
         problems.append("opd: at least one [[opd]] is required")
     return opds
@@ -289,6 +349,53 @@ def _parse_outside(items: Any, opd_codes: set[str], problems: list[str]) -> list
             lapor = True
         out.append(Outside(code, name or code, tuple(m.strip().lower() for m in markers), lapor))
     return out
+
+
+def _lapor_id(where: str, value: Any, problems: list[str]) -> str | None:
+    """An SP4N-LAPOR! id (a number or a short code), or None when absent."""
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not LAPOR_ID_RE.match(text):
+        problems.append(f"{where}: expected a SP4N-LAPOR! id (1-32 of A-Z a-z 0-9 _ -), got {value!r}")
+        return None
+    return text
+
+
+def _parse_lapor(raw: Any, opds: list[OpdDef], problems: list[str]) -> LaporMap:
+    """``[lapor]`` (``instansi_id``, ``default_topic``) with the OPDs' ``lapor_topic`` and
+    ``lapor_instansi``: a disposition from LAPOR! finds its OPD by its instansi, so no two share one."""
+    if raw is not None and not isinstance(raw, dict):
+        problems.append("lapor: expected a [lapor] table")
+        raw = None
+    raw = raw or {}
+    for key in sorted(set(raw) - {"instansi_id", "default_topic"}):
+        problems.append(f"lapor.{key}: unknown key (known: instansi_id, default_topic)")
+    instansi = _lapor_id("lapor.instansi_id", raw.get("instansi_id"), problems)
+    topic = _lapor_id("lapor.default_topic", raw.get("default_topic"), problems)
+    owner: dict[str, int] = {}
+    for i, o in enumerate(opds):
+        if o.lapor_instansi is None:
+            continue
+        if o.lapor_instansi == instansi:
+            problems.append(
+                f"opd[{i}].lapor_instansi: {o.lapor_instansi} is the Pemda's lapor.instansi_id; an OPD needs its own"
+            )
+        elif o.lapor_instansi in owner:
+            problems.append(
+                f"opd[{i}].lapor_instansi: {o.lapor_instansi} is also opd[{owner[o.lapor_instansi]}]'s; "
+                "each OPD needs its own"
+            )
+        owner.setdefault(o.lapor_instansi, i)
+    mapped = [o for o in opds if o.lapor_topic or o.lapor_instansi]
+    if mapped and instansi is None:
+        problems.append("lapor.instansi_id: required when an OPD has lapor_topic or lapor_instansi")
+    return LaporMap(
+        instansi,
+        topic,
+        {o.code: o.lapor_topic for o in opds if o.lapor_topic},
+        {o.code: o.lapor_instansi for o in opds if o.lapor_instansi},
+    )
 
 
 def _parse_unit(uwhere: str, u: Any, seen_units: set[str], seen_services: set[str], problems: list[str]) -> UnitDef:

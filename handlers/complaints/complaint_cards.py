@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
+from bot.domain.lapor_wire import LAPOR_ROLE
 from bot.domain.messages import Attachment, Choice, Reply, clock_length
 from bot.domain.person_name import NO_NAME, channel_name
 from bot.domain.routing import Outside
@@ -45,6 +46,7 @@ ACTION_EVENT_LABELS = {
     "followup": N_("Tambahan dari pelapor"),
     "reclaimed": N_("Dihubungkan ke akun lain pelapor (dengan PIN)"),
     "refer_out": N_("Bukan urusan Pemda; diteruskan ke instansi yang berwenang"),
+    "lapor_status": N_("Status di SP4N-LAPOR!"),
 }
 
 
@@ -54,6 +56,7 @@ REASON_LABELS = {
     "weak": N_("kata kuncinya kurang jelas"),
     "disagree": N_("kata kunci dan riwayat pengarahan menunjuk OPD yang berbeda"),
     "none": N_("tidak ada kata kunci OPD yang cocok"),
+    "lapor": N_("masuk dari SP4N-LAPOR!; instansi atau topiknya belum dipetakan ke OPD"),
 }
 
 
@@ -194,6 +197,8 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
         who = t("Petugas {opd}", opd=ev.opd_code or "")
     elif ev.actor_role == Role.COORDINATOR:
         who = t("Koordinator")
+    elif ev.actor_role == LAPOR_ROLE:
+        who = "SP4N-LAPOR!"
     else:
         who = t("Sistem")
     body = f"\n  “{short(ev.text, 500)}”" if ev.text and ev.action != "filed" else ""

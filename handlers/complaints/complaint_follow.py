@@ -10,6 +10,7 @@ from enum import StrEnum
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_
+from bot.domain.lapor_wire import public_url
 from bot.domain.messages import Kind
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
@@ -100,6 +101,8 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint, *, owner: b
         lines.append(t("Ditangani: {opd}", opd=ctx.opd_names.get(c.opd_code, c.opd_code)))
     if c.state in rules.OPEN_STATES:
         lines.append(t("Batas penyelesaian: {date}", date=fmt_date(turn, ctx, c.completion_due_at)))
+    if tracking := await turn.uow.lapor.tracking_id(c.id):
+        lines.append(t("Juga tercatat di SP4N-LAPOR!: {url}", url=public_url(tracking)))
     lines += ["", t("Riwayat:")]
     for ev in await turn.uow.complaints.events(c.id, citizen_view=True):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=True))

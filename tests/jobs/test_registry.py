@@ -32,6 +32,7 @@ def test_every_job_is_listed_once_with_a_description_and_a_trigger():
         "dedupe_prune",
         "new_complaints",
         "routing_retrain",
+        "lapor_sync",
     ]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
