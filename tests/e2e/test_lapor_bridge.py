@@ -17,7 +17,7 @@ from bot.settings import Settings
 from scheduler.job_context import JobContext
 from scheduler.job_lapor_sync import UPSTREAM, lapor_sync
 from storage import Database
-from storage.models import Complaint, ComplaintEvent, LaporLink, LaporQueueRow
+from storage.models import Complaint, LaporLink, LaporQueueRow
 from testkit.tg_chat import NUMBER_RE, person, running, text_of
 from tests.fakes.lapor_server import FakeLaporServer
 from tests.flows.test_complaints_e2e import ROAD, file_complaint
