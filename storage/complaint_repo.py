@@ -124,7 +124,13 @@ class ComplaintRepo:
         self.session.add(ev)
         if self.lapor is not None:
             self.lapor.on_event(
-                complaint, action=action, actor_role=actor_role, from_state=from_state, text=text, at=at
+                complaint,
+                action=action,
+                actor_role=actor_role,
+                from_state=from_state,
+                text=text,
+                at=at,
+                visible=visible_to_citizen,
             )
         return ev
 

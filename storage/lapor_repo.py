@@ -47,7 +47,11 @@ class LaporRepo:
         from_state: str | None,
         text: str | None,
         at: datetime,
+        visible: bool = True,
     ) -> LaporQueueRow | None:
+        """Queue the call an event makes (``call_for_event``); an event the reporter does not see
+        (a forward's internal note) never sends its text."""
+        text = text if visible else None
         kind = call_for_event(
             action=action,
             actor_role=actor_role,

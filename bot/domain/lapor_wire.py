@@ -25,8 +25,9 @@ ASSUMPTIONS (public facts first, then what the integration documentation must co
    or any platform identity is never part of a body (:func:`create_body` has no parameter for one).
 6. Answers (assumed): success is HTTP 200 with ``{"status": "ok", ...}``; an error is
    ``{"status": "error", "code": "...", "message": "..."}`` with a 4xx/5xx status. 401 = a refused
-   ``KEYTOKEN``; 429 = rate limited, ``Retry-After`` in seconds; 5xx = LAPOR! is down. A 4xx other
-   than 429 is final (the request itself is wrong); everything else is retried.
+   ``KEYTOKEN`` (the whole bridge waits 15 minutes: a configuration problem, no call is at fault);
+   429 = rate limited, ``Retry-After`` in seconds; 5xx = LAPOR! is down. Any other 4xx is final (the
+   request itself is wrong); everything else is retried.
 7. Updates (assumed): ``{"status": "ok", "updates": [...], "cursor": "<opaque>"}``; each update
    has ``update_id``, ``type`` (``status`` | ``disposition``), ``TrackingID``, ``status``,
    ``instansi_id``, ``topic_id``, ``title``, ``content``, ``location``, ``anonymous``,
@@ -70,6 +71,7 @@ MAX_TITLE = 100
 MAX_CONTENT = 4000
 DEFAULT_RETRY = 60.0  # seconds, when a 429 says no Retry-After
 MAX_RETRY = 3600.0
+MAX_BACKOFF = 900.0  # seconds: the longest pause after failures in a row (and after a 401)
 
 
 def public_url(tracking_id: str) -> str:
@@ -249,8 +251,10 @@ def error_for(status: int, body: Any, retry_after: str | None = None) -> WireErr
     what = f"HTTP {status}" + (f": {message}" if message else "")
     if status == 429:
         return WireError(what, status=status, retry=True, retry_after=retry_after_seconds(retry_after))
-    if status == 401:
-        return WireError(f"{what} (KEYTOKEN refused: check KANAL_LAPOR_TOKEN)", status=status, retry=False)
+    if status == 401:  # the bridge's configuration, not this call: everything waits, nothing is lost
+        return WireError(
+            f"{what} (KEYTOKEN refused: check KANAL_LAPOR_TOKEN)", status=status, retry=True, retry_after=MAX_BACKOFF
+        )
     return WireError(what, status=status, retry=status >= 500 or status == 408)
 
 

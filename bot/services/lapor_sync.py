@@ -7,7 +7,7 @@ implementation is :class:`bot.services.lapor_client.LaporClient`; tests use a fa
   restart sends nothing twice (and the Kanal number as LAPOR!'s external reference makes a crash
   between the call and the commit harmless: LAPOR! answers the report it already has). A network
   error, a 5xx or a 429 pauses the whole bridge (exponential backoff, or ``Retry-After``): nothing is
-  lost, the row goes again. Any other 4xx is final: the row is ``failed`` with the error kept
+  lost, the row goes again; a refused token (401) pauses it too. Any other 4xx is final: the row is ``failed`` with the error kept
   (``kanal lapor status``) and the complaint's later rows wait behind it.
 * :func:`pull` reads LAPOR!'s updates since the stored cursor: status changes of linked reports
   become history events; a report disposed to this Pemda in LAPOR! becomes a Kanal complaint
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 PAUSED_UNTIL, FAILURES, CURSOR = "paused_until", "failures", "cursor"
 LAST_PULL, LAST_PULL_ERROR, LAST_SEND = "last_pull", "last_pull_error", "last_send"
 BASE_BACKOFF = 60.0  # seconds after the first failure; doubled for each next one
-MAX_BACKOFF = 900.0
+MAX_BACKOFF = wire.MAX_BACKOFF
 MAX_CALLS = 1000  # per drain
 MAX_PAGES = 20  # per pull
 

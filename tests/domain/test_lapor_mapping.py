@@ -105,7 +105,7 @@ def test_errors_say_whether_to_retry():
     assert wire.error_for(429, None, "soon").retry_after == wire.DEFAULT_RETRY
     assert wire.error_for(503, None).retry and wire.error_for(502, "<html>").retry
     refused = wire.error_for(401, {"status": "error", "message": "KEYTOKEN tidak valid"})
-    assert not refused.retry and "KANAL_LAPOR_TOKEN" in str(refused)
+    assert refused.retry and refused.retry_after == wire.MAX_BACKOFF and "KANAL_LAPOR_TOKEN" in str(refused)
     assert not wire.error_for(422, {"code": "invalid_topic"}).retry
 
 

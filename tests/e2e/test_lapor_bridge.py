@@ -264,15 +264,25 @@ async def test_refused_call_is_kept_and_shown_and_blocks_the_complaints_next_cal
     assert result.counts["sent"] == 2 and lapor.creates[number] == 1
 
 
-async def test_erasure_drops_queued_calls(world):
+async def test_erasure_drops_queued_calls_and_empties_sent_ones(world):
     lapor, tg, app, clock = world
-    citizen = await person(tg, app, 106, "Joko", username="joko")
-    await file_complaint(citizen, ROAD)
+    officer = await person(tg, app, 503, "Pak Rudi", role="officer", opd="PUPR")
+    citizen = await person(tg, app, 106, "Joko Widodo", username="joko_w")
+    number = await file_complaint(citizen, ROAD)
+    await officer.settle()
+    await run_sync(app, clock)
+    await officer.send(f"/balas {number} Pak Joko Widodo, tim kami datang besok.")
+    clock.advance(MINUTE)
+    await run_sync(app, clock)
+    await officer.send(f"/balas {number} Pak Joko Widodo, tim kami datang lusa.")  # still queued
+    assert [r.status for r in await queue_rows(app.db)] == ["done", "done", "pending"]
     await citizen.send("/hapusdata")
     await citizen.send("ya")  # typed, not pressed
-    assert await queue_rows(app.db) == []
+    rows = await queue_rows(app.db)
+    assert [(r.kind, r.status, r.payload) for r in rows] == [("create", "done", {}), ("answer", "done", {})]
+    clock.advance(MINUTE)
     await run_sync(app, clock)
-    assert not lapor.creates
+    assert len(lapor.reports[lapor.by_ref[number]].followups) == 1  # the queued answer never left
 
 
 async def test_token_never_in_logs_or_errors(world, caplog):
@@ -287,7 +297,8 @@ async def test_token_never_in_logs_or_errors(world, caplog):
     wrong = Settings(**{**app.settings.__dict__, "lapor_token": "wrong-token-123456"})
     ctx = JobContext(app.db, wrong, app.dispatcher.notifier, clock=clock)
     result = await lapor_sync(ctx)
-    assert result.counts.get("failed") == 1
+    assert result.counts.get("retry") == 1 and "KEYTOKEN refused" in result.note  # the bridge waits
+    assert [r.status for r in await queue_rows(app.db)] == ["pending"]
     stored = " ".join(r.last_error or "" for r in await queue_rows(app.db))
     assert "KEYTOKEN refused" in stored
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
