@@ -7,8 +7,8 @@ implementation is :class:`bot.services.lapor_client.LaporClient`; tests use a fa
   restart sends nothing twice (and the Kanal number as LAPOR!'s external reference makes a crash
   between the call and the commit harmless: LAPOR! answers the report it already has). A network
   error, a 5xx or a 429 pauses the whole bridge (exponential backoff, or ``Retry-After``): nothing is
-  lost, the row goes again; a refused token (401) pauses it too. Any other 4xx is final: the row is ``failed`` with the error kept
-  (``kanal lapor status``) and the complaint's later rows wait behind it.
+  lost, the row goes again; a refused token (401) pauses it too. Any other 4xx is final: the row is
+  ``failed`` with the error kept (``kanal lapor status``) and the complaint's later rows wait behind it.
 * :func:`pull` reads LAPOR!'s updates since the stored cursor: status changes of linked reports
   become history events; a report disposed to this Pemda in LAPOR! becomes a Kanal complaint
   (channel ``lapor``, no reporter account) in its OPD's queue (the region file's mapping; unknown:
