@@ -128,6 +128,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if needs == "nothing":
         return await group.run(args, None, settings, None)
     db = Database(settings.database_url)
+    db.lapor_bridge = settings.lapor_enabled  # a command's complaint changes reach SP4N-LAPOR! too
     try:
         if needs == "migrated" and not await migrate.is_up_to_date(db):
             raise StorageError("the database is not migrated: run `kanal db upgrade` first")

@@ -305,3 +305,14 @@ async def test_token_never_in_logs_or_errors(world, caplog):
     for text in (logged, stored, repr(app.settings), str(app.settings), repr(LaporClient(lapor.base_url, TOKEN))):
         assert TOKEN not in text and "wrong-token-123456" not in text
     assert ("KANAL_LAPOR_TOKEN", "****") in [(v, s) for v, s, _ in app.settings.describe()]
+
+
+async def test_the_job_is_off_without_url_and_token(db, settings, clock):
+    from bot.channels.registry import renderers
+    from bot.engine.notify import Notifier
+
+    ctx = JobContext(db, settings, Notifier(renderers(None), languages=("id", "en")), clock=clock)
+    result = await lapor_sync(ctx)
+    assert result.skipped == "off: set KANAL_LAPOR_URL and KANAL_LAPOR_TOKEN"
+    assert not Settings(**{**settings.__dict__, "lapor_url": "https://www.lapor.go.id"}).lapor_enabled
+    assert not db.lapor_bridge
