@@ -24,6 +24,16 @@ NEW_FROM_LAPOR = N_("📣 Pengaduan baru dari SP4N-LAPOR! untuk {queue}: {number
 SEE_OPD = N_("Lihat dengan /lihat {number}; antrian Anda: /antrian.")
 SEE_TRIAGE = N_("Instansi atau topiknya belum dipetakan ke OPD: arahkan lewat /triase.")
 TRIAGE_QUEUE = N_("koordinator")
+REFUSED = N_(
+    "⚠️ SP4N-LAPOR! menolak {what} untuk laporan {number}: {error}\n"
+    "Petugas teknis: lihat dengan kanal lapor status, perbaiki, lalu kirim lagi dengan kanal lapor retry."
+)
+CALLS = {
+    "create": N_("laporan baru"),
+    "answer": N_("jawaban petugas"),
+    "followup": N_("tambahan pelapor"),
+    "status": N_("perubahan status"),
+}
 
 
 async def lapor_sync(ctx: JobContext) -> JobResult:
@@ -54,7 +64,17 @@ async def _run(ctx: JobContext, upstream, now: datetime, result: JobResult) -> N
     region = await ctx.region()
     async with ctx.db.unit_of_work() as uow:
         mapping = lapor_map(await uow.region.region())
-    pushed = await drain(ctx.db, upstream, mapping, now)
+
+    async def refused(uow, number: str, kind: str, error: str) -> int:
+        n = 0
+        for person in await uow.users.users_with_role(Role.COORDINATOR):
+            t = ctx.notifier.translator_for(person)
+            text = t(REFUSED, what=t(CALLS.get(kind, kind)), number=number, error=error)
+            n += ctx.notify(uow.outbox, person, Reply(text=text, purpose="notification"), now)
+        result.add("messages", n)
+        return n
+
+    pushed = await drain(ctx.db, upstream, mapping, now, on_refused=refused)
     for key, n in pushed.counts.items():
         result.add(key, n)
     if pushed.paused_until is not None:

@@ -152,7 +152,13 @@ async def _send(upstream: Upstream, call: wire.NewReport | wire.Outgoing) -> str
     return None
 
 
-async def _send_row(db: Database, upstream: Upstream, mapping: LaporMap, row_id: int, now: datetime) -> str:
+#: told when LAPOR! refuses a call for good: (unit of work, complaint number, call kind, error)
+Refused = Callable[[UnitOfWork, str, str, str], Awaitable[int]]
+
+
+async def _send_row(
+    db: Database, upstream: Upstream, mapping: LaporMap, row_id: int, now: datetime, on_refused: Refused | None
+) -> str:
     """One row: ``sent``, ``failed``, ``skipped``, ``gone`` (not pending any more); raises the
     retryable :class:`WireError`."""
     async with db.unit_of_work() as uow:
@@ -164,16 +170,18 @@ async def _send_row(db: Database, upstream: Upstream, mapping: LaporMap, row_id:
             await uow.lapor.finish(row_id, now, status=SKIPPED, error=call)
             await uow.commit()
             return "skipped"
-        complaint_id = row.complaint_id
+        complaint_id, kind = row.complaint_id, row.kind
+        number = call.number if isinstance(call, wire.NewReport) else call.ref.split("/")[0]
     try:
         tracking = await _send(upstream, call)
     except wire.WireError as exc:
         if exc.retry:
             raise
-        async with db.unit_of_work() as uow:
-            await uow.lapor.finish(row_id, now, status=FAILED, error=str(exc))
+        async with db.unit_of_work() as uow:  # the coordinators are told with the row's outcome, once
+            if await uow.lapor.finish(row_id, now, status=FAILED, error=str(exc)) and on_refused is not None:
+                await on_refused(uow, number, kind, str(exc))
             await uow.commit()
-        log.warning("SP4N-LAPOR! refused a %s call for complaint %s: %s", row.kind, complaint_id, exc)
+        log.warning("SP4N-LAPOR! refused a %s call for complaint %s: %s", kind, complaint_id, exc)
         return "failed"
     async with db.unit_of_work() as uow:
         if tracking is not None and await uow.lapor.tracking_id(complaint_id) is None:
@@ -183,7 +191,15 @@ async def _send_row(db: Database, upstream: Upstream, mapping: LaporMap, row_id:
     return "sent"
 
 
-async def drain(db: Database, upstream: Upstream, mapping: LaporMap, now: datetime, *, max_calls: int = MAX_CALLS):
+async def drain(
+    db: Database,
+    upstream: Upstream,
+    mapping: LaporMap,
+    now: datetime,
+    *,
+    max_calls: int = MAX_CALLS,
+    on_refused: Refused | None = None,
+) -> SyncReport:
     """Send the due rows, in order per complaint, until none is left, LAPOR! fails or ``max_calls``."""
     report = SyncReport()
     if (until := await paused_until(db, now)) is not None:
@@ -198,7 +214,7 @@ async def drain(db: Database, upstream: Upstream, mapping: LaporMap, now: dateti
         for row_id in ids:
             calls += 1
             try:
-                report.add(await _send_row(db, upstream, mapping, row_id, now))
+                report.add(await _send_row(db, upstream, mapping, row_id, now, on_refused))
             except wire.WireError as exc:
                 report.paused_until = await _pause(db, now, exc, row_id)
                 report.error = str(exc)

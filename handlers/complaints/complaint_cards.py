@@ -83,6 +83,8 @@ def reporter_line(t: Translator, c: Complaint, citizen: User | None) -> str:
     person who gave no name is "tanpa nama (web chat)"."""
     if c.privacy == Privacy.ANONIM:
         return t("Pelapor: Anonim")
+    if c.channel == LAPOR_ROLE and citizen is None:  # disposed from SP4N-LAPOR!: the reporter is theirs
+        return t("Pelapor: warga lewat SP4N-LAPOR! (identitasnya tercatat di LAPOR!)")
     if citizen is None or citizen.erased_at is not None:
         return t("Pelapor: (data pribadi telah dihapus)")
     name = citizen.display_name or t(NO_NAME, channel=channel_name(citizen.channel))

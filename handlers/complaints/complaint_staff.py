@@ -13,6 +13,7 @@ from enum import StrEnum
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_, day_count
+from bot.domain.lapor_wire import public_url
 from bot.domain.messages import Attachment, Choice, Kind
 from bot.engine.region_context import RegionContext, region_context
 from bot.engine.router import Router
@@ -139,7 +140,10 @@ async def view(turn: Turn, args: str) -> None:
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     photos = await repo.photos(c.id)
     heading = t("Laporan {number}", number=c.number)
-    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos), "", t("Riwayat:")]
+    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos)]
+    if tracking := await turn.uow.lapor.tracking_id(c.id):
+        lines.append(t("SP4N-LAPOR!: TrackingID {tracking} · {url}", tracking=tracking, url=public_url(tracking)))
+    lines += ["", t("Riwayat:")]
     for ev in await repo.events(c.id):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
     suggested = await route_suggestion(turn, ctx, c) if c.state == ComplaintState.TRIASE else None

@@ -152,6 +152,9 @@ async def test_disposed_in_lapor_lands_in_the_opd_queue(world):
         assert hidden.privacy == "rahasia"
     assert "7777" not in note
     assert "Pungutan liar" in text_of(await coord.settle())
+    out = text_of(await officer.send(f"/lihat {number}"))
+    assert "Pelapor: warga lewat SP4N-LAPOR!" in out and f"TrackingID {tracking}" in out
+    assert "SP4N-LAPOR!: Laporan diterima" in out
 
     # pulled again (the cursor lost): nothing new, nobody told twice
     clock.advance(timedelta(minutes=6))
@@ -243,12 +246,16 @@ async def test_crash_between_send_and_commit_creates_no_second_report(world):
 async def test_refused_call_is_kept_and_shown_and_blocks_the_complaints_next_calls(world):
     lapor, tg, app, clock = world
     officer = await person(tg, app, 502, "Pak Rudi", role="officer", opd="PUPR")
+    coord = await person(tg, app, 901, "Bu Koordinator", role="coordinator")
     citizen = await person(tg, app, 105, "Wati", username="wati")
     number = await file_complaint(citizen, ROAD)
     await officer.settle()
     lapor.fail_next(422, "invalid_topic")
     result = await run_sync(app, clock)
     assert result.counts["failed"] == 1
+    told = text_of(await coord.settle())
+    assert f"SP4N-LAPOR! menolak laporan baru untuk laporan {number}: HTTP 422" in told
+    assert "kanal lapor retry" in told
     await officer.send(f"/balas {number} Sedang kami cek.")
     clock.advance(MINUTE)
     result = await run_sync(app, clock)
@@ -262,6 +269,9 @@ async def test_refused_call_is_kept_and_shown_and_blocks_the_complaints_next_cal
     clock.advance(MINUTE)
     result = await run_sync(app, clock)
     assert result.counts["sent"] == 2 and lapor.creates[number] == 1
+    assert coord.new() == []  # told once
+    out = text_of(await officer.send(f"/lihat {number}"))
+    assert f"SP4N-LAPOR!: TrackingID {lapor.by_ref[number]}" in out
 
 
 async def test_erasure_drops_queued_calls_and_empties_sent_ones(world):
