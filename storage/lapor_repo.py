@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from bot.domain.lapor_wire import call_for_event
+from bot.domain.lapor_wire import calls_for_event
 from storage.models import Complaint, LaporLink, LaporQueueRow, LaporState
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
@@ -48,11 +48,11 @@ class LaporRepo:
         text: str | None,
         at: datetime,
         visible: bool = True,
-    ) -> LaporQueueRow | None:
-        """Queue the call an event makes (``call_for_event``); an event the reporter does not see
+    ) -> list[LaporQueueRow]:
+        """Queue the calls an event makes (``calls_for_event``); an event the reporter does not see
         (a forward's internal note) never sends its text."""
         text = text if visible else None
-        kind = call_for_event(
+        kinds = calls_for_event(
             action=action,
             actor_role=actor_role,
             channel=complaint.channel,
@@ -60,12 +60,13 @@ class LaporRepo:
             to_state=complaint.state,
             text=text,
         )
-        if kind is None:
-            return None
-        payload: dict[str, Any] = {"action": action, "state": complaint.state, "at": at.isoformat()}
-        if kind in ("answer", "followup"):
-            payload["text"] = text
-        return self.enqueue(complaint.id, kind, payload, at)
+        queued = []
+        for kind in kinds:
+            payload: dict[str, Any] = {"action": action, "state": complaint.state, "at": at.isoformat()}
+            if kind in ("answer", "followup"):
+                payload["text"] = text
+            queued.append(self.enqueue(complaint.id, kind, payload, at))
+        return queued
 
     def enqueue(self, complaint_id: int, kind: str, payload: dict[str, Any], now: datetime) -> LaporQueueRow:
         row = LaporQueueRow(

@@ -347,18 +347,21 @@ LAPOR_ROLE = "lapor"
 ANSWER_ACTIONS = ("answer", "resolve")
 
 
-def call_for_event(
+def calls_for_event(
     *, action: str, actor_role: str, channel: str, from_state: str | None, to_state: str, text: str | None
-) -> str | None:
-    """The queued call (create | answer | followup | status) a complaint event makes, or None."""
+) -> tuple[str, ...]:
+    """The queued calls (create | answer | followup | status) a complaint event makes, in order: an
+    answer that moves the complaint is the answer, then the status."""
     if actor_role == LAPOR_ROLE:
-        return None  # it came from LAPOR!
+        return ()  # it came from LAPOR!
     if action == "filed":
-        return None if channel == LAPOR_ROLE else "create"
+        return () if channel == LAPOR_ROLE else ("create",)
+    calls: tuple[str, ...] = ()
     if action in ANSWER_ACTIONS and text:
-        return "answer"
-    if action == "followup" and actor_role == "citizen" and text:
-        return "followup"
-    if from_state is not None and from_state != to_state:
-        return "status"
-    return None
+        calls = ("answer",)
+    elif action == "followup" and actor_role == "citizen" and text:
+        calls = ("followup",)
+    moved = from_state is not None and from_state != to_state
+    if moved and STATUS_TO_LAPOR.get(from_state) != STATUS_TO_LAPOR.get(to_state):
+        calls += ("status",)
+    return calls

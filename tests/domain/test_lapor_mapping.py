@@ -139,16 +139,19 @@ def test_answers_are_parsed_and_odd_ones_refused():
 
 
 def test_only_events_lapor_must_hear_of_become_calls():
-    def call(action, role="officer", channel="telegram", before="disposisi", after="tindak_lanjut", text="x"):
-        return wire.call_for_event(
+    def calls(action, role="officer", channel="telegram", before="disposisi", after="tindak_lanjut", text="x"):
+        return wire.calls_for_event(
             action=action, actor_role=role, channel=channel, from_state=before, to_state=after, text=text
         )
 
-    assert call("filed", role="citizen", before=None, after="disposisi") == "create"
-    assert call("filed", role="lapor", channel="lapor", before=None) is None
-    assert call("answer") == "answer"
-    assert call("followup", role="citizen", before=None, after="disposisi") == "followup"
-    assert call("auto_routed", role="system", before=None) is None
-    assert call("route", role="coordinator", before="triase", after="disposisi", text=None) == "status"
-    assert call("lapor_status", role="lapor", before=None) is None
-    assert call("reclassify", before="disposisi", after="disposisi", text=None) is None
+    assert calls("filed", role="citizen", before=None, after="disposisi") == ("create",)
+    assert calls("filed", role="lapor", channel="lapor", before=None) == ()
+    assert calls("answer") == ("answer", "status")
+    assert calls("answer", before="tindak_lanjut") == ("answer",)
+    assert calls("resolve", after="selesai") == ("answer", "status")
+    assert calls("followup", role="citizen", before=None, after="disposisi") == ("followup",)
+    assert calls("auto_routed", role="system", before=None) == ()
+    assert calls("route", role="coordinator", before="triase", after="disposisi", text=None) == ("status",)
+    assert calls("autoclose", role="system", before="selesai", after="ditutup", text=None) == ()  # both "selesai"
+    assert calls("lapor_status", role="lapor", before=None) == ()
+    assert calls("reclassify", before="disposisi", after="disposisi", text=None) == ()

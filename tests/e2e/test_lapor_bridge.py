@@ -88,7 +88,7 @@ async def test_push_pull_round_trip(world):
     await citizen.settle()
     clock.advance(MINUTE)
     result = await run_sync(app, clock)
-    assert result.counts["sent"] == 1
+    assert result.counts["sent"] == 2  # the answer, then the status change it made
     report = lapor.reports[link.tracking_id]
     assert [f["content"] for f in report.followups] == ["Tim kami meninjau lokasi besok pagi."]
     assert report.followups[0]["role"] == "instansi"
@@ -111,7 +111,12 @@ async def test_push_pull_round_trip(world):
     out = await citizen.send(f"/status {number}")
     assert "SP4N-LAPOR!: Status di SP4N-LAPOR!" in text_of(out) and "Dalam proses" in text_of(out)
     # nothing pulled was sent back
-    assert [(r.kind, r.status) for r in await queue_rows(app.db)] == [("create", "done"), ("answer", "done")]
+    assert [(r.kind, r.status) for r in await queue_rows(app.db)] == [
+        ("create", "done"),
+        ("answer", "done"),
+        ("status", "done"),
+    ]
+    assert report.statuses == ["proses"]  # the answer's status change, sent by Kanal
 
 
 async def test_privacy_is_carried_to_lapor(world):
@@ -170,7 +175,7 @@ async def test_disposed_in_lapor_lands_in_the_opd_queue(world):
     await officer.send(f"/balas {number} Petugas kami memperbaiki lampunya hari ini.")
     clock.advance(MINUTE)
     result = await run_sync(app, clock)
-    assert result.counts["sent"] == 1 and not lapor.creates
+    assert result.counts["sent"] == 2 and not lapor.creates  # the answer and its status change
     assert lapor.reports[tracking].followups[0]["content"] == "Petugas kami memperbaiki lampunya hari ini."
 
 
@@ -268,7 +273,7 @@ async def test_refused_call_is_kept_and_shown_and_blocks_the_complaints_next_cal
     assert rc == 0 and "1 refused" in out
     clock.advance(MINUTE)
     result = await run_sync(app, clock)
-    assert result.counts["sent"] == 2 and lapor.creates[number] == 1
+    assert result.counts["sent"] == 3 and lapor.creates[number] == 1  # create, answer, status
     assert coord.new() == []  # told once
     out = text_of(await officer.send(f"/lihat {number}"))
     assert f"SP4N-LAPOR!: TrackingID {lapor.by_ref[number]}" in out
@@ -285,11 +290,15 @@ async def test_erasure_drops_queued_calls_and_empties_sent_ones(world):
     clock.advance(MINUTE)
     await run_sync(app, clock)
     await officer.send(f"/balas {number} Pak Joko Widodo, tim kami datang lusa.")  # still queued
-    assert [r.status for r in await queue_rows(app.db)] == ["done", "done", "pending"]
+    assert [r.status for r in await queue_rows(app.db)] == ["done", "done", "done", "pending"]
     await citizen.send("/hapusdata")
     await citizen.send("ya")  # typed, not pressed
     rows = await queue_rows(app.db)
-    assert [(r.kind, r.status, r.payload) for r in rows] == [("create", "done", {}), ("answer", "done", {})]
+    assert [(r.kind, r.status, r.payload) for r in rows] == [
+        ("create", "done", {}),
+        ("answer", "done", {}),
+        ("status", "done", {}),
+    ]
     clock.advance(MINUTE)
     await run_sync(app, clock)
     assert len(lapor.reports[lapor.by_ref[number]].followups) == 1  # the queued answer never left
