@@ -18,6 +18,8 @@ from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext, JobResult
 from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
+from scheduler.job_fixed_check import ASK_AT as FIXED_CHECK_AT
+from scheduler.job_fixed_check import fixed_check_job
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
 from scheduler.job_new_complaints import INTERVAL as NEW_COMPLAINTS_INTERVAL
 from scheduler.job_new_complaints import new_complaints
@@ -59,6 +61,12 @@ JOBS: tuple[Job, ...] = (
         autoclose,
         "close complaints left 'selesai' past the confirmation window; tell the citizen",
         daily_at=lambda _settings: AUTOCLOSE_AT,
+    ),
+    Job(
+        "fixed_check",
+        fixed_check_job,
+        "'Sudah beres?': ask reporters N working days after closing whether the problem is really solved",
+        daily_at=lambda _settings: FIXED_CHECK_AT,
     ),
     Job(
         "digest",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -63,6 +63,7 @@ class OpdDef:
     name: str
     keywords: tuple[str, ...]
     units: tuple[UnitDef, ...]
+    fixed_check_days: int | None = None  # "Sudah beres?" after this many working days (None: [sla]'s)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,9 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     skm = SkmConfig.parse(raw.get("skm"), problems)
     holidays = _parse_holidays(raw.get("holiday") or [], problems)
     opds = _parse_opds(raw.get("opd") or [], problems)
+    overrides = {o.code: o.fixed_check_days for o in opds if o.fixed_check_days is not None}
+    if overrides:
+        sla = replace(sla, fixed_check_by_opd={**sla.fixed_check_by_opd, **overrides})
     outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
     if problems:
@@ -254,7 +258,12 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
             _parse_unit(f"{where}.unit[{j}]", u, seen_units, seen_services, problems)
             for j, u in enumerate(o.get("unit") or [])
         ]
-        opds.append(OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units)))
+        fixed = o.get("fixed_check_days")
+        if fixed is not None and (not isinstance(fixed, int) or isinstance(fixed, bool) or fixed < 0):
+            problems.append(f"{where}.fixed_check_days: expected a whole number ≥ 0 (0: never ask), got {fixed!r}")
+            fixed = None
+        keywords = tuple(k.strip().lower() for k in kws)
+        opds.append(OpdDef(ocode, oname or ocode, keywords, tuple(units), fixed))
     if not opds:
         problems.append("opd: at least one [[opd]] is required")
     return opds

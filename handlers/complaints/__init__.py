@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.engine.router import Router
 from handlers.complaints import (
+    complaint_beres,
     complaint_filing,
     complaint_follow,
     complaint_followup,
@@ -29,6 +30,7 @@ for _module in (
     complaint_filing,
     complaint_follow,
     complaint_reclaim,
+    complaint_beres,  # before the follow-ups: a typed "belum" answers "Sudah beres?" first
     complaint_followup,
     complaint_staff,
     complaint_triage,

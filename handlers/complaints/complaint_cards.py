@@ -45,6 +45,8 @@ ACTION_EVENT_LABELS = {
     "followup": N_("Tambahan dari pelapor"),
     "reclaimed": N_("Dihubungkan ke akun lain pelapor (dengan PIN)"),
     "refer_out": N_("Bukan urusan Pemda; diteruskan ke instansi yang berwenang"),
+    "fixed_confirmed": N_("Pelapor: masalahnya sudah beres"),
+    "reopen_not_fixed": N_("Pelapor: masalahnya belum beres; dibuka kembali"),
 }
 
 
