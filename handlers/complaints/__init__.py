@@ -16,6 +16,7 @@ from handlers.complaints import (
     complaint_filing,
     complaint_follow,
     complaint_followup,
+    complaint_performance,
     complaint_reclaim,
     complaint_routing,
     complaint_staff,
@@ -35,5 +36,6 @@ for _module in (
     complaint_staff,
     complaint_triage,
     complaint_routing,
+    complaint_performance,
 ):
     router.include(_module.router)
