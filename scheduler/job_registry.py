@@ -63,12 +63,6 @@ JOBS: tuple[Job, ...] = (
         daily_at=lambda _settings: AUTOCLOSE_AT,
     ),
     Job(
-        "fixed_check",
-        fixed_check_job,
-        "'Sudah beres?': ask reporters N working days after closing whether the problem is really solved",
-        daily_at=lambda _settings: FIXED_CHECK_AT,
-    ),
-    Job(
         "digest",
         digest,
         "daily digest to coordinators (text + chart) and to officers of OPDs with overdue complaints",
@@ -109,6 +103,12 @@ JOBS: tuple[Job, ...] = (
         routing_retrain,
         "train the routing model again from new staff routing decisions and imported history",
         interval=ROUTING_RETRAIN_INTERVAL,
+    ),
+    Job(
+        "fixed_check",
+        fixed_check_job,
+        "'Sudah beres?': ask reporters N working days after closing whether the problem is really solved",
+        daily_at=lambda _settings: FIXED_CHECK_AT,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

@@ -25,7 +25,6 @@ def test_every_job_is_listed_once_with_a_description_and_a_trigger():
     assert names == [
         "sla",
         "autoclose",
-        "fixed_check",
         "digest",
         "retention",
         "outbox_prune",
@@ -33,6 +32,7 @@ def test_every_job_is_listed_once_with_a_description_and_a_trigger():
         "dedupe_prune",
         "new_complaints",
         "routing_retrain",
+        "fixed_check",
     ]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
