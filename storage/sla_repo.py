@@ -12,6 +12,8 @@ completion     state IN (…) AND completion_due_at in range     ix_complaints_s
 auto-close     state = 'selesai' AND resolved_at < bound       ix_complaints_resolved
 retention      state = 'ditutup' AND closed_at < bound AND     ix_complaints_retention
                anonymised_at IS NULL                           (partial: anonymised_at NULL)
+sudah beres?   fixed_check_due_at <= now AND                   ix_complaints_fixed_check
+               fixed_asked_at IS NULL (state ditutup, …)       (partial: fixed_asked_at NULL)
 =============  =============================================  ===================================
 
 Reminders already recorded are excluded in the same statement (``NOT EXISTS`` probes on the
@@ -63,7 +65,13 @@ STAGE_COLUMNS = {
 #: what stays of a complaint's text after retention (the statistics columns are kept)
 ANONYMISED_TEXT = "[dihapus: masa retensi data berakhir]"
 #: audit actions whose actor is the reporter (their id is removed with the complaint's)
-CITIZEN_AUDIT_ACTIONS = ("complaint_filed", "complaint_rate_good", "complaint_rate_bad")
+CITIZEN_AUDIT_ACTIONS = (
+    "complaint_filed",
+    "complaint_rate_good",
+    "complaint_rate_bad",
+    "complaint_fixed_confirmed",
+    "complaint_reopen_not_fixed",
+)
 
 
 class DigestSent(Base):

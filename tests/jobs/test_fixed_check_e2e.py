@@ -182,3 +182,33 @@ async def test_erased_reporters_are_never_asked(world):
     assert c.citizen_user_id is None
     out = await run_job(app, clock, "fixed_check", at_local(date(2026, 12, 7), 9))
     assert "asked" not in out
+
+
+async def test_autoclosed_complaints_are_asked_and_a_voice_note_is_the_reason(world):
+    tg, app, clock = world
+    officer = await person(tg, app, 501, "Pak Rudi", role="officer", opd="PUPR")
+    citizen = await person(tg, app, 101, "Siti Aminah")
+    number = await file_complaint(citizen, ROAD)
+    await officer.settle()
+    await officer.send(f"/selesai {number} Lubang sudah ditambal hari ini.")
+    await citizen.settle()
+    # not rated: closed by the autoclose job on Tuesday 8 December (the window ended Monday 7)
+    out = await run_job(app, clock, "autoclose", at_local(date(2026, 12, 8), 8, 5))
+    assert "closed 1" in out
+    await citizen.settle()
+    due = CAL.start_of_day(CAL.working_day_after(date(2026, 12, 8), 10))
+    assert (await complaint(app, number)).fixed_check_due_at == due
+    officer.new()
+    out = await run_job(app, clock, "fixed_check", at_local(CAL.local_date(due), 9))
+    assert "asked 1" in out
+    await citizen.settle()
+    out = await citizen.send("tidak")  # the shared vocabulary's "no"
+    assert "kirim pesan suara" in text_of(out)
+    file_id, out = await citizen.voice(duration=42)
+    assert "dibuka kembali" in text_of(out)
+    note = await officer.settle()
+    assert "belum beres" in text_of(note) and "(pesan suara, 0:42)" in text_of(note)
+    assert any(m["method"] == "sendAudio" or m["method"] == "sendVoice" for m in note)
+    last = (await events(app, number))[-1]
+    assert (last.action, last.text) == ("reopen_not_fixed", "(pesan suara, 0:42)")
+    assert file_id
