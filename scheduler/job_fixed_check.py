@@ -52,14 +52,14 @@ async def fixed_check_job(ctx: JobContext) -> JobResult:
         async with ctx.db.unit_of_work() as uow:
             claimed = await uow.sla.claim_fixed_checks(chunk, now)
             result.add("asked", len(claimed))
-            people = await uow.sla.users(uid for _, _, uid, _, _ in claimed)
-            for _cid, number, uid, opd, text in claimed:
+            people = await uow.sla.users(row[2] for row in claimed)
+            for _cid, number, uid, opd, text, closed_at in claimed:
                 person = people.get(uid)
                 if person is None:  # erased meanwhile: recorded as asked, nobody to ask
                     result.add("no_reporter")
                     continue
                 t = ctx.notifier.translator_for(person)
-                days = region.sla.fixed_check_days_for(opd)
+                days = max(1, region.calendar.working_days_between(closed_at or now, now))
                 reply = question(t, number, region.opd_names.get(opd or "", opd or "-"), days, text)
                 result.add("messages", ctx.notify(uow.outbox, person, reply, now))
             await uow.commit()

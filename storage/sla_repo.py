@@ -310,19 +310,28 @@ class SlaRepo:
 
     async def claim_fixed_checks(
         self, ids: Sequence[int], now: datetime
-    ) -> list[tuple[int, str, int, str | None, str]]:
-        """Mark the given complaints asked, atomically: (id, number, reporter, OPD, text) of those
-        this call claimed (a second run or instance gets nothing back)."""
+    ) -> list[tuple[int, str, int, str | None, str, datetime | None]]:
+        """Mark the given complaints asked, atomically: (id, number, reporter, OPD, text, closed at)
+        of those this call claimed (a second run or instance gets nothing back)."""
         if not ids:
             return []
         stmt = (
             update(Complaint)
             .where(Complaint.id.in_(list(ids)), *self._fixed_check_due(now))
             .values(fixed_asked_at=now)
-            .returning(Complaint.id, Complaint.number, Complaint.citizen_user_id, Complaint.opd_code, Complaint.text)
+            .returning(*self._CLAIMED)
             .execution_options(synchronize_session=False)
         )
-        return sorted((int(i), n, int(u), o, x) for i, n, u, o, x in (await self.session.execute(stmt)).all())
+        return sorted((int(i), n, int(u), o, x, c) for i, n, u, o, x, c in (await self.session.execute(stmt)).all())
+
+    _CLAIMED = (
+        Complaint.id,
+        Complaint.number,
+        Complaint.citizen_user_id,
+        Complaint.opd_code,
+        Complaint.text,
+        Complaint.closed_at,
+    )
 
     # ---- SLA performance (/kinerja, the digest) -------------------------------------------
     _TIMES = (

@@ -68,8 +68,8 @@ async def test_the_scan_and_the_claim_ask_once(db):
         later = T0 + timedelta(days=2)
         assert await uow.sla.fixed_check_candidates(later) == sorted([ids["due"], ids["due_later"]])
         claimed = await uow.sla.claim_fixed_checks([ids["due"], ids["asked"], ids["no_reporter"]], T0)
-        assert [(cid, opd, text) for cid, _n, _u, opd, text in claimed] == [
-            (ids["due"], "PUPR", "keluhan due di jalan desa")
+        assert [(cid, opd, text, closed) for cid, _n, _u, opd, text, closed in claimed] == [
+            (ids["due"], "PUPR", "keluhan due di jalan desa", T0 - timedelta(days=11))
         ]
         await uow.commit()
     async with db.unit_of_work() as uow:  # a second run, the same instant: nothing
