@@ -3,13 +3,14 @@
 The window is ``sla.confirmation_days`` (working or calendar days per ``sla.working_days``) after
 ``resolved_at``, ending at the end of that local day (:func:`bot.domain.sla.autoclose_bound`).
 State ``ditutup``, ``closed_at``, a history event "autoclose" by the system, an audit event, and
-the citizen is told. A citizen's rating that lands first wins (the close is a conditional UPDATE
+the citizen is told; the "Sudah beres?" question is scheduled (:mod:`bot.domain.fixed_check`). A
+citizen's rating that lands first wins (the close is a conditional UPDATE
 on ``state = 'selesai'``, :meth:`storage.sla_repo.SlaRepo.autoclose`).
 """
 
 from __future__ import annotations
 
-from bot.domain import complaint_rules
+from bot.domain import complaint_rules, fixed_check
 from bot.domain.i18n import N_, day_count
 from bot.domain.messages import Reply
 from bot.domain.sla import autoclose_bound
@@ -36,6 +37,13 @@ async def autoclose(ctx: JobContext) -> JobResult:
         async with ctx.db.unit_of_work() as uow:
             closed = await uow.sla.autoclose(chunk, resolved_before=bound, now=now)
             result.add("closed", len(closed))
+            await uow.sla.schedule_fixed_checks(
+                [
+                    (cid, due)
+                    for cid, _n, _u, opd in closed
+                    if (due := fixed_check.due_at(now, region.calendar, region.sla.fixed_check_days_for(opd)))
+                ]
+            )
             citizens = await uow.sla.users(u for _, _, u, _ in closed if u is not None)
             for _cid, number, uid, _opd in closed:
                 person = citizens.get(uid) if uid is not None else None

@@ -18,6 +18,8 @@ from scheduler.job_autoclose import autoclose
 from scheduler.job_context import JobContext, JobResult
 from scheduler.job_dedupe_prune import dedupe_prune
 from scheduler.job_digest import digest, digest_time
+from scheduler.job_fixed_check import ASK_AT as FIXED_CHECK_AT
+from scheduler.job_fixed_check import fixed_check_job
 from scheduler.job_forum_reminder import REMINDER_INTERVAL, forum_reminder
 from scheduler.job_lapor_sync import INTERVAL as LAPOR_SYNC_INTERVAL
 from scheduler.job_lapor_sync import lapor_sync
@@ -110,6 +112,12 @@ JOBS: tuple[Job, ...] = (
         "SP4N-LAPOR! bridge: send queued complaints, answers and status changes; pull LAPOR! updates "
         "(off unless KANAL_LAPOR_URL and KANAL_LAPOR_TOKEN are set)",
         interval=LAPOR_SYNC_INTERVAL,
+    ),
+    Job(
+        "fixed_check",
+        fixed_check_job,
+        "'Sudah beres?': ask reporters N working days after closing whether the problem is really solved",
+        daily_at=lambda _settings: FIXED_CHECK_AT,
     ),
 )
 BY_NAME: dict[str, Job] = {job.name: job for job in JOBS}

@@ -213,6 +213,43 @@ class ComplaintRepo:
         complaint.resolved_at = None
         complaint.completion_due_at = completion_due_at
 
+    @staticmethod
+    def schedule_fixed_check(complaint: Complaint, due_at: datetime | None) -> None:
+        """Closed: the reporter is asked "Sudah beres?" at ``due_at`` (never when None, and never a
+        second time: a complaint already asked keeps its record)."""
+        if complaint.fixed_asked_at is None:
+            complaint.fixed_check_due_at = due_at
+
+    @staticmethod
+    def record_fixed_answer(complaint: Complaint, answer: str) -> None:
+        complaint.fixed_answer = answer
+
+    @staticmethod
+    def reopen_not_fixed(complaint: Complaint, completion_due_at: datetime) -> None:
+        """ "Sudah beres?" answered "belum": open again for the same OPD with a new deadline."""
+        complaint.fixed_answer = "belum"
+        complaint.reopen_count += 1
+        complaint.resolved_at = None
+        complaint.closed_at = None
+        complaint.completion_due_at = completion_due_at
+
+    async def awaiting_fixed_answer(self, citizen_user_id: int, asked_since: datetime) -> Complaint | None:
+        """The reporter's complaint most recently asked "Sudah beres?" (at or after ``asked_since``)
+        that waits for the answer, locked; None when there is none."""
+        stmt = (
+            select(Complaint)
+            .where(
+                Complaint.citizen_user_id == citizen_user_id,
+                Complaint.state == "ditutup",
+                Complaint.fixed_asked_at >= asked_since,
+                Complaint.fixed_answer.is_(None),
+            )
+            .order_by(Complaint.fixed_asked_at.desc(), Complaint.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     # ---- reading, scoped ------------------------------------------------------------------
     async def get(
         self, number: str, *, lock: bool = False, citizen_user_id: int | None = None, opd_code: str | None = None

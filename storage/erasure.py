@@ -82,7 +82,14 @@ REWRITE_FILE = "kanal_rewrite_file"
 #: the payload a rewritten outbox row keeps
 ERASED_PAYLOAD = {"text": ERASED_TEXT, "erased": True}
 #: audit actions whose actor is the reporter (their id goes with the complaint's identity)
-CITIZEN_AUDIT_ACTIONS = ("complaint_filed", "complaint_rate_good", "complaint_rate_bad", "complaint_reclaimed")
+CITIZEN_AUDIT_ACTIONS = (
+    "complaint_filed",
+    "complaint_rate_good",
+    "complaint_rate_bad",
+    "complaint_reclaimed",
+    "complaint_fixed_confirmed",
+    "complaint_reopen_not_fixed",
+)
 #: shorter strings are not searched for in other people's messages (they would match everything)
 MIN_NEEDLE = 3
 

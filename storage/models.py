@@ -359,6 +359,12 @@ class Complaint(Base):
         ),
         Index("ix_complaints_filed", "filed_at"),
         Index(
+            "ix_complaints_fixed_check",
+            "fixed_check_due_at",
+            sqlite_where=text("fixed_asked_at IS NULL"),
+            postgresql_where=text("fixed_asked_at IS NULL"),
+        ),
+        Index(
             "ix_complaints_open_queue",
             "opd_code",
             "completion_due_at",
@@ -404,6 +410,11 @@ class Complaint(Base):
     suggested_outside: Mapped[str | None] = mapped_column(String(20))
     route_reason: Mapped[str | None] = mapped_column(String(32))
     referred_to: Mapped[str | None] = mapped_column(String(20))
+    # "Sudah beres?" (migration 0016): when the reporter is to be asked (set at closing), when they
+    # were asked (once, ever) and what they answered (sudah | belum)
+    fixed_check_due_at: Mapped[datetime | None]
+    fixed_asked_at: Mapped[datetime | None]
+    fixed_answer: Mapped[str | None] = mapped_column(String(8))
 
 
 class ComplaintPhoto(Base):

@@ -12,6 +12,8 @@ completion     state IN (…) AND completion_due_at in range     ix_complaints_s
 auto-close     state = 'selesai' AND resolved_at < bound       ix_complaints_resolved
 retention      state = 'ditutup' AND closed_at < bound AND     ix_complaints_retention
                anonymised_at IS NULL                           (partial: anonymised_at NULL)
+sudah beres?   fixed_check_due_at <= now AND                   ix_complaints_fixed_check
+               fixed_asked_at IS NULL (state ditutup, …)       (partial: fixed_asked_at NULL)
 =============  =============================================  ===================================
 
 Reminders already recorded are excluded in the same statement (``NOT EXISTS`` probes on the
@@ -47,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
+from bot.domain.sla_performance import ComplaintTimes
 from storage.forum_repo import upcoming_forums
 from storage.lapor_repo import LaporRepo
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
@@ -63,7 +66,13 @@ STAGE_COLUMNS = {
 #: what stays of a complaint's text after retention (the statistics columns are kept)
 ANONYMISED_TEXT = "[dihapus: masa retensi data berakhir]"
 #: audit actions whose actor is the reporter (their id is removed with the complaint's)
-CITIZEN_AUDIT_ACTIONS = ("complaint_filed", "complaint_rate_good", "complaint_rate_bad")
+CITIZEN_AUDIT_ACTIONS = (
+    "complaint_filed",
+    "complaint_rate_good",
+    "complaint_rate_bad",
+    "complaint_fixed_confirmed",
+    "complaint_reopen_not_fixed",
+)
 
 
 class DigestSent(Base):
@@ -272,6 +281,89 @@ class SlaRepo:
                 ],
             )
         return closed
+
+    async def schedule_fixed_checks(self, due: Sequence[tuple[int, datetime]]) -> None:
+        """Set ``fixed_check_due_at`` of just-closed complaints not asked yet: (id, when) pairs."""
+        for cid, when in due:
+            await self.session.execute(
+                update(Complaint)
+                .where(Complaint.id == cid, Complaint.fixed_asked_at.is_(None))
+                .values(fixed_check_due_at=when)
+                .execution_options(synchronize_session=False)
+            )
+
+    # ---- "Sudah beres?" ---------------------------------------------------------------------
+    @staticmethod
+    def _fixed_check_due(now: datetime):
+        return (
+            Complaint.fixed_check_due_at <= now,
+            Complaint.fixed_asked_at.is_(None),
+            Complaint.state == "ditutup",
+            Complaint.citizen_user_id.is_not(None),
+            Complaint.anonymised_at.is_(None),
+        )
+
+    async def fixed_check_candidates(self, now: datetime) -> list[int]:
+        """Closed complaints whose reporter is due to be asked "Sudah beres?" (the partial index
+        ``ix_complaints_fixed_check``)."""
+        stmt = select(Complaint.id).where(*self._fixed_check_due(now)).order_by(Complaint.id)
+        return [int(i) for i in (await self.session.execute(stmt)).scalars().all()]
+
+    async def claim_fixed_checks(
+        self, ids: Sequence[int], now: datetime
+    ) -> list[tuple[int, str, int, str | None, str, datetime | None]]:
+        """Mark the given complaints asked, atomically: (id, number, reporter, OPD, text, closed at)
+        of those this call claimed (a second run or instance gets nothing back)."""
+        if not ids:
+            return []
+        stmt = (
+            update(Complaint)
+            .where(Complaint.id.in_(list(ids)), *self._fixed_check_due(now))
+            .values(fixed_asked_at=now)
+            .returning(*self._CLAIMED)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted((int(i), n, int(u), o, x, c) for i, n, u, o, x, c in (await self.session.execute(stmt)).all())
+
+    _CLAIMED = (
+        Complaint.id,
+        Complaint.number,
+        Complaint.citizen_user_id,
+        Complaint.opd_code,
+        Complaint.text,
+        Complaint.closed_at,
+    )
+
+    # ---- SLA performance (/kinerja, the digest) -------------------------------------------
+    _TIMES = (
+        Complaint.number,
+        Complaint.opd_code,
+        Complaint.state,
+        Complaint.filed_at,
+        Complaint.routed_at,
+        Complaint.response_due_at,
+        Complaint.first_response_at,
+        Complaint.completion_due_at,
+        Complaint.resolved_at,
+    )
+
+    async def performance_window(
+        self, start: datetime, end: datetime, opd_code: str | None = None
+    ) -> list[ComplaintTimes]:
+        """Complaints filed in [start, end) that an OPD holds (the on-time shares)."""
+        stmt = select(*self._TIMES).where(
+            Complaint.filed_at >= start, Complaint.filed_at < end, Complaint.opd_code.is_not(None)
+        )
+        if opd_code is not None:
+            stmt = stmt.where(Complaint.opd_code == opd_code)
+        return [ComplaintTimes(*row) for row in (await self.session.execute(stmt.order_by(Complaint.id))).all()]
+
+    async def performance_open(self, opd_code: str | None = None) -> list[ComplaintTimes]:
+        """The complaints OPDs hold now (open, late, red flags)."""
+        stmt = select(*self._TIMES).where(Complaint.state.in_(HANDLING), Complaint.opd_code.is_not(None))
+        if opd_code is not None:
+            stmt = stmt.where(Complaint.opd_code == opd_code)
+        return [ComplaintTimes(*row) for row in (await self.session.execute(stmt.order_by(Complaint.id))).all()]
 
     # ---- retention --------------------------------------------------------------------------
     async def retention_candidates(self, closed_before: datetime) -> list[int]:

@@ -6,6 +6,7 @@ The lifecycle follows SP4N-LAPOR! (``shared/domain/PENGADUAN.md``)::
       ▲                 │  ▲ forward            │ forward/return         │ rate tidak puas
       └──── return ─────┘  └────────────────────┘                        └──▶ tindak_lanjut (reopened)
     triase ──refer_out──▶ ditutup   (not the Pemda's business: "diteruskan ke instansi berwenang")
+    ditutup ──reopen_not_fixed──▶ tindak_lanjut   ("Sudah beres?" answered "belum", N working days later)
 
 A complaint is filed straight into ``disposisi`` when auto-routing is confident, else into
 ``triase`` (the coordinators' queue). Every transition is checked here, so the handlers and the
@@ -96,6 +97,8 @@ TRANSITIONS: dict[str, tuple[tuple[ComplaintState, ...], ComplaintState | None]]
     "reclassify": (OPEN_STATES, None),
     # not the Pemda's business: closed as "diteruskan ke instansi berwenang" (PLN, BPN, …)
     "refer_out": ((ComplaintState.TRIASE,), ComplaintState.DITUTUP),
+    # "Sudah beres?" answered "belum" days after closing: open again for the same OPD
+    "reopen_not_fixed": ((ComplaintState.DITUTUP,), ComplaintState.TINDAK_LANJUT),
 }
 
 # who may take an action: an officer (of the complaint's OPD), a coordinator, the citizen (the reporter)
@@ -110,6 +113,7 @@ ACTORS: dict[str, tuple[str, ...]] = {
     "autoclose": (SYSTEM,),
     "reclassify": (Role.OFFICER, Role.COORDINATOR),
     "refer_out": (Role.COORDINATOR,),
+    "reopen_not_fixed": (Role.CITIZEN,),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -66,6 +66,7 @@ class OpdDef:
     units: tuple[UnitDef, ...]
     lapor_topic: str | None = None  # the SP4N-LAPOR! topic id of its complaints
     lapor_instansi: str | None = None  # its instansi id in SP4N-LAPOR! (dispositions to it)
+    fixed_check_days: int | None = None  # "Sudah beres?" after this many working days (None: [sla]'s)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,9 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     skm = SkmConfig.parse(raw.get("skm"), problems)
     holidays = _parse_holidays(raw.get("holiday") or [], problems)
     opds = _parse_opds(raw.get("opd") or [], problems)
+    overrides = {o.code: o.fixed_check_days for o in opds if o.fixed_check_days is not None}
+    if overrides:
+        sla = replace(sla, fixed_check_by_opd={**sla.fixed_check_by_opd, **overrides})
     outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
     lapor = _parse_lapor(raw.get("lapor"), opds, problems)
@@ -305,14 +309,19 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
             _parse_unit(f"{where}.unit[{j}]", u, seen_units, seen_services, problems)
             for j, u in enumerate(o.get("unit") or [])
         ]
+        fixed = o.get("fixed_check_days")
+        if fixed is not None and (not isinstance(fixed, int) or isinstance(fixed, bool) or fixed < 0):
+            problems.append(f"{where}.fixed_check_days: expected a whole number ≥ 0 (0: never ask), got {fixed!r}")
+            fixed = None
         opds.append(
             OpdDef(
                 ocode,
                 oname or ocode,
                 tuple(k.strip().lower() for k in kws),
                 tuple(units),
-                _lapor_id(f"{where}.lapor_topic", o.get("lapor_topic"), problems),
-                _lapor_id(f"{where}.lapor_instansi", o.get("lapor_instansi"), problems),
+                lapor_topic=_lapor_id(f"{where}.lapor_topic", o.get("lapor_topic"), problems),
+                lapor_instansi=_lapor_id(f"{where}.lapor_instansi", o.get("lapor_instansi"), problems),
+                fixed_check_days=fixed,
             )
         )
     if not opds:

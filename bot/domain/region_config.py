@@ -22,6 +22,9 @@ SLA_DAY_KEYS = (
     "confirmation_days",
     "reminder_before_days",
     "escalation_margin_days",
+    "fixed_check_days",
+    "kinerja_window_days",
+    "kinerja_flag_days",
 )
 MISSING_RULES = ("drop", "require")
 
@@ -82,6 +85,15 @@ class SlaConfig(_StoredForm):
     confirmation_days: int = 10  # UNCONFIRMED in the domain notes: configurable default
     reminder_before_days: int = 1
     escalation_margin_days: int = 2
+    #: "Sudah beres?": working days after closing that the reporter is asked whether the problem is
+    #: really solved (0: never). UNCONFIRMED in the domain notes: configurable default
+    fixed_check_days: int = 10
+    #: per-OPD override of ``fixed_check_days`` (``[[opd]] fixed_check_days``; code → days)
+    fixed_check_by_opd: Mapping[str, int] = field(default_factory=dict)
+    #: /kinerja and the digest: the window of the on-time shares (calendar days) and the red flag:
+    #: a complaint this many working days without a first response
+    kinerja_window_days: int = 30
+    kinerja_flag_days: int = 6
 
     @classmethod
     def parse(cls, raw: Any, problems: list[str] | None = None) -> SlaConfig:
@@ -104,7 +116,16 @@ class SlaConfig(_StoredForm):
         if not isinstance(working, bool):
             problems.append("sla.working_days: expected true or false")
             working = True
-        return cls(working_days=working, completion_days=completion, **days)
+        by_opd = {
+            str(code): _whole({code: value}, code, cls.fixed_check_days, 0, f"sla.fixed_check_by_opd.{code}", problems)
+            for code, value in _table(table.get("fixed_check_by_opd"), "sla.fixed_check_by_opd", problems).items()
+        }
+        return cls(working_days=working, completion_days=completion, fixed_check_by_opd=by_opd, **days)
+
+    def fixed_check_days_for(self, opd_code: str | None) -> int:
+        """Working days after closing that the reporter of ``opd_code``'s complaint is asked "Sudah
+        beres?" (0: not asked)."""
+        return int(self.fixed_check_by_opd.get(opd_code or "", self.fixed_check_days))
 
     def completion_days_for(self, klass: str) -> int:
         """Working (or calendar) days to complete a complaint of ``klass`` (unknown class: a keluhan's)."""

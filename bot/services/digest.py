@@ -14,6 +14,9 @@ a unit of work and writes texts with the reader's translator:
   window, IKM per OPD with the movement against the previous period;
 * **units with too small a sample** in the current period (Krejcie–Morgan, known population);
 * **upcoming forums** in the next 7 days with their registrations (``SlaRepo.upcoming_forums``);
+* **SLA performance** per OPD (coordinators): % on time (first response, resolution) over the last
+  ``sla.kinerja_window_days`` days, open and late counts, 🚩 on an OPD with a complaint
+  ``sla.kinerja_flag_days`` working days without a first response (``bot.services.sla_report``);
 * **routing last month**, on the month's first working day: the share of complaints routed straight
   to an OPD, the share given back or passed on by the OPD they reached (the real-world wrong-route
   rate) per OPD, and those closed as not the Pemda's business (``bot.domain.routing_figures``).
@@ -38,6 +41,7 @@ from bot.domain.i18n import N_, Translator
 from bot.domain.messages import Attachment, Choice, Reply
 from bot.domain.routing_figures import RoutingMonth, routing_month
 from bot.services.digest_chart import ChartLabels, render_chart_async
+from bot.services.sla_report import PerformanceData, collect_performance, performance_lines
 
 if TYPE_CHECKING:
     from storage.db import UnitOfWork
@@ -94,6 +98,7 @@ class DigestData:
     overdue: list[Complaint] = field(default_factory=list)  # officer digest: the oldest overdue
     routing: RoutingMonth | None = None  # coordinators, first working day of a month: last month's routing
     routing_month: date | None = None  # … its first day
+    performance: PerformanceData | None = None  # coordinators: SLA performance per OPD
 
     @property
     def new_total(self) -> int:
@@ -194,7 +199,9 @@ async def collect_digest(
     )
     if opd is not None:
         data.overdue = list(await sla.overdue_list(opd, now, MAX_OVERDUE_LINES))
-    elif (month := _month_to_report(ctx, now)) is not None:
+        return data
+    data.performance = await collect_performance(uow, ctx, now)
+    if (month := _month_to_report(ctx, now)) is not None:
         following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
         start_end = ctx.calendar.start_of_day(month), ctx.calendar.start_of_day(following)
         data.routing = routing_month(await sla.routing_events(*start_end))
@@ -340,6 +347,8 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
                 n=len(data.response_days),
             )
         )
+    if data.performance is not None:
+        lines += ["", *performance_lines(t, data.performance, limit=MAX_OPD_LINES)]
     lines += _skm_lines(t, ctx, data)
     lines += _forum_lines(t, ctx, data)
     lines += _routing_lines(t, data)
@@ -482,7 +491,7 @@ def coordinator_reply(t: Translator, ctx: RegionContext, data: DigestData, png: 
         text=coordinator_text(t, ctx, data),
         title=t("Ringkasan harian {date}", date=_day(t.lang, ctx, data.now)),
         image=image,
-        choices=(Choice(t("📥 Belum diarahkan"), "/triase"),),
+        choices=(Choice(t("📥 Belum diarahkan"), "/triase"), Choice(t("⏱ Kinerja OPD"), "/kinerja")),
     )
 
 

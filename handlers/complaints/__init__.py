@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from bot.engine.router import Router
 from handlers.complaints import (
+    complaint_beres,
     complaint_filing,
     complaint_follow,
     complaint_followup,
+    complaint_performance,
     complaint_reclaim,
     complaint_routing,
     complaint_staff,
@@ -29,9 +31,11 @@ for _module in (
     complaint_filing,
     complaint_follow,
     complaint_reclaim,
+    complaint_beres,  # before the follow-ups: a typed "belum" answers "Sudah beres?" first
     complaint_followup,
     complaint_staff,
     complaint_triage,
     complaint_routing,
+    complaint_performance,
 ):
     router.include(_module.router)

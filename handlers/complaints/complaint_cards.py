@@ -47,6 +47,8 @@ ACTION_EVENT_LABELS = {
     "reclaimed": N_("Dihubungkan ke akun lain pelapor (dengan PIN)"),
     "refer_out": N_("Bukan urusan Pemda; diteruskan ke instansi yang berwenang"),
     "lapor_status": N_("Status di SP4N-LAPOR!"),
+    "fixed_confirmed": N_("Pelapor: masalahnya sudah beres"),
+    "reopen_not_fixed": N_("Pelapor: masalahnya belum beres; dibuka kembali"),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.domain import complaint_rules as rules
+from bot.domain import fixed_check
 from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_
 from bot.domain.lapor_wire import public_url
@@ -140,6 +141,10 @@ async def rate(turn: Turn, args: str) -> None:
     if verdict in GOOD_WORDS:
         apply_action(turn, c, "rate_good", actor_role=Role.CITIZEN, text=None)
         repo.rate_satisfied(c)
+        ctx = await region_context(turn.uow.region)
+        repo.schedule_fixed_check(
+            c, fixed_check.due_at(turn.now, ctx.calendar, ctx.sla.fixed_check_days_for(c.opd_code))
+        )
         turn.reply(t("Terima kasih atas penilaian Anda. Laporan {number} ditutup.", number=c.number))
     elif verdict in BAD_WORDS:
         turn.set_state(RATE_FLOW, RateStep.REASON, {"number": c.number})

@@ -7,8 +7,20 @@ from handlers.complaints.complaint_buttons import command, rate_choices
 from handlers.complaints.complaint_filing import FilingStep, edit_value, edited_step, picked_privacy, privacy_value
 
 ACCOUNT = ["start", "menu", "bantuan", "batal", "lanjutkan", "bahasa", "datasaya", "hapusdata", "gabung", "cabut"]
-COMPLAINTS = ["lapor", "status", "nilai", "tambah", "antrian", "lihat", "balas", "selesai", "teruskan", "kembalikan"]
-COMPLAINTS += ["triase", "arahkan", "undang", "cari", "luar"]
+COMPLAINTS = [
+    "lapor",
+    "status",
+    "nilai",
+    "beres",
+    "tambah",
+    "antrian",
+    "lihat",
+    "balas",
+    "selesai",
+    "teruskan",
+    "kembalikan",
+]
+COMPLAINTS += ["triase", "arahkan", "undang", "cari", "luar", "kinerja"]
 
 
 def test_feature_routers_keep_the_command_order():
@@ -24,7 +36,7 @@ def test_build_router_twice_leaves_the_feature_routers_alone():
     first, second = build_router(), build_router()
     assert first.commands.keys() == second.commands.keys()
     assert first.fallback is second.fallback is account.router.fallback
-    assert {"consent", "language", "erase", "lapor", "nilai", "petugas"} <= first.flows.keys()
+    assert {"consent", "language", "erase", "lapor", "nilai", "petugas", "beres"} <= first.flows.keys()
 
 
 def test_button_values_are_built_and_read_in_one_place():

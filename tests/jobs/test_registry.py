@@ -33,6 +33,7 @@ def test_every_job_is_listed_once_with_a_description_and_a_trigger():
         "new_complaints",
         "routing_retrain",
         "lapor_sync",
+        "fixed_check",
     ]
     assert list(registry.all_jobs()) == names == list(registry.descriptions())
     for job in registry.JOBS:
@@ -48,6 +49,7 @@ def test_schedule_puts_every_job_on_the_runner_with_the_digest_time_from_the_set
     assert listed["new_complaints"] == "every 60 s"
     assert listed["digest"] == "daily at 06:30 Asia/Jakarta"
     assert listed["autoclose"] == "daily at 08:05 Asia/Jakarta"
+    assert listed["fixed_check"] == "daily at 09:00 Asia/Jakarta"
     assert listed["retention"] == "daily at 02:30 Asia/Jakarta"
 
 
