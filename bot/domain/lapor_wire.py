@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.i18n import N_
+
 PUBLIC_REPORT_URL = "https://www.lapor.go.id/pengaduan/{tracking_id}"
 TOKEN_FIELD = "KEYTOKEN"
 
@@ -59,13 +61,14 @@ STATUS_TO_LAPOR = {
     "selesai": "selesai",
     "ditutup": "selesai",
 }
-#: LAPOR!'s statuses in the words a citizen reads (unknown codes are shown as they come)
+#: LAPOR!'s statuses in the words a citizen reads (translated when shown; unknown codes are shown
+#: as they come)
 LAPOR_STATUS_WORDS = {
-    "verifikasi": "Belum terverifikasi",
-    "disposisi": "Didisposisikan",
-    "proses": "Dalam proses",
-    "selesai": "Selesai",
-    "ditutup": "Ditutup",
+    "verifikasi": N_("Belum terverifikasi"),
+    "disposisi": N_("Diteruskan ke instansi yang menangani"),
+    "proses": N_("Dalam proses"),
+    "selesai": N_("Selesai di LAPOR!"),
+    "ditutup": N_("Ditutup"),
 }
 MAX_TITLE = 100
 MAX_CONTENT = 4000

@@ -397,7 +397,7 @@ def _parse_lapor(raw: Any, opds: list[OpdDef], problems: list[str]) -> LaporMap:
             )
         owner.setdefault(o.lapor_instansi, i)
     mapped = [o for o in opds if o.lapor_topic or o.lapor_instansi]
-    if mapped and instansi is None:
+    if mapped and raw.get("instansi_id") is None:
         problems.append("lapor.instansi_id: required when an OPD has lapor_topic or lapor_instansi")
     return LaporMap(
         instansi,

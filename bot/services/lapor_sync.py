@@ -290,14 +290,13 @@ async def apply_update(
     c = await uow.complaints.get_by_id(link.complaint_id)
     if c is None:
         return "ignored"
-    words = wire.LAPOR_STATUS_WORDS.get(update.status, update.status)
-    uow.complaints.add_event(
+    uow.complaints.add_event(  # the status code; shown in the reader's words (LAPOR_STATUS_WORDS)
         complaint=c,
         at=now,
         actor_user_id=None,
         actor_role=wire.LAPOR_ROLE,
         action="lapor_status",
-        text=words,
+        text=update.status[:64],
     )
     return "status"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.lapor_wire import LAPOR_ROLE
+from bot.domain.lapor_wire import LAPOR_ROLE, LAPOR_STATUS_WORDS
 from bot.domain.messages import Attachment, Choice, Reply, clock_length
 from bot.domain.person_name import NO_NAME, channel_name
 from bot.domain.routing import Outside
@@ -205,7 +205,8 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
         who = "SP4N-LAPOR!"
     else:
         who = t("Sistem")
-    body = f"\n  “{short(ev.text, 500)}”" if ev.text and ev.action != "filed" else ""
+    text = t(LAPOR_STATUS_WORDS.get(ev.text, ev.text)) if ev.action == "lapor_status" and ev.text else ev.text
+    body = f"\n  “{short(text, 500)}”" if text and ev.action != "filed" else ""
     return f"• {fmt_datetime(t, ctx, ev.at)} · {who}: {label}{body}"
 
 

@@ -58,7 +58,9 @@ def test_every_mapping_problem_is_reported_with_its_place():
         "lapor.instansi_id: expected a SP4N-LAPOR! id (1-32 of A-Z a-z 0-9 _ -), got '10 00'",
         "lapor.default_topic: expected a SP4N-LAPOR! id (1-32 of A-Z a-z 0-9 _ -), got True",
         "opd[1].lapor_instansi: 2001 is also opd[0]'s; each OPD needs its own",
-        "lapor.instansi_id: required when an OPD has lapor_topic or lapor_instansi",
+    ]
+    assert problems(region({"default_topic": 99}, dlh={"lapor_topic": 37})) == [
+        "lapor.instansi_id: required when an OPD has lapor_topic or lapor_instansi"
     ]
 
 

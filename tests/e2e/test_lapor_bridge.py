@@ -335,3 +335,23 @@ async def test_the_job_is_off_without_url_and_token(db, settings, clock):
     assert result.skipped == "off: set KANAL_LAPOR_URL and KANAL_LAPOR_TOKEN"
     assert not Settings(**{**settings.__dict__, "lapor_url": "https://www.lapor.go.id"}).lapor_enabled
     assert not db.lapor_bridge
+
+
+async def test_whatsapp_reporter_sees_the_lapor_page_and_name_is_sent_only_for_biasa(settings, clock):
+    from tests.flows.test_whatsapp_flows import CITIZEN, CITIZEN_NAME, WATER, WaPerson, both_channels
+    from tests.flows.test_whatsapp_flows import file_complaint as wa_file
+
+    async with FakeLaporServer(token=TOKEN) as lapor:
+        s = Settings(**{**settings.__dict__, "lapor_url": lapor.base_url, "lapor_token": TOKEN})
+        async with both_channels(s, clock) as (_tg, wa, app):
+            dewi = WaPerson(wa, app, CITIZEN, CITIZEN_NAME)
+            await dewi.send("Halo")
+            await dewi.tap(value="consent:yes")
+            number, _ = await wa_file(dewi, WATER, "Biasa")
+            await run_sync(app, clock)
+            body = lapor.reports[lapor.by_ref[number]].body
+            assert body["reporter_name"] == CITIZEN_NAME and body["instansi_id"] == "1012"  # PDAM
+            assert CITIZEN not in json.dumps([b for _, b in lapor.calls])  # never the phone number
+            out = await dewi.send(f"status {number}")  # typed, no slash
+            shown = " ".join(m.get("text", "") for m in out)
+            assert f"https://www.lapor.go.id/pengaduan/{lapor.by_ref[number]}" in shown

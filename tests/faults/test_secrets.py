@@ -44,7 +44,8 @@ WA_TOKEN = "EAAGsecretWaTokenZ81pQ3vTq0wYb5Kd"
 WA_SECRET = "a9c1e07b2d4e6a8c0b1d2e3f40516273"
 WA_VERIFY = "verifyTok-7Gh2LqX9"
 PNID = "106540352242922"
-SECRETS = (TG_TOKEN, TG_OTHER, HOOK_SECRET, WA_TOKEN, WA_SECRET, WA_VERIFY)
+LAPOR_TOKEN = "laporKeyToken-4Rw8Zq1Xv7"
+SECRETS = (TG_TOKEN, TG_OTHER, HOOK_SECRET, WA_TOKEN, WA_SECRET, WA_VERIFY, LAPOR_TOKEN)
 
 
 def fragments(secret: str) -> set[str]:
@@ -134,6 +135,8 @@ def test_settings_repr_str_and_describe_hide_secrets():
         whatsapp_phone_number_id=PNID,
         whatsapp_app_secret=WA_SECRET,
         whatsapp_verify_token=WA_VERIFY,
+        lapor_url="https://www.lapor.go.id",
+        lapor_token=LAPOR_TOKEN,
     )
     shown = repr(s) + str(s) + repr(s.describe()) + repr(vars(s).keys())
     assert not leaks(shown)
@@ -144,6 +147,7 @@ def test_settings_repr_str_and_describe_hide_secrets():
         WA_TOKEN,
         WA_SECRET,
         WA_VERIFY,
+        LAPOR_TOKEN,
     }  # what the log filter redacts
 
 
@@ -156,6 +160,7 @@ def test_settings_repr_str_and_describe_hide_secrets():
         ("WHATSAPP_TOKEN", "EAAGsecret WaTokenZ81pQ3vTq0wYb5Kd"),
         ("WHATSAPP_APP_SECRET", "a9c1e07b 2d4e6a8c0b1d2e3f40516273"),
         ("WHATSAPP_VERIFY_TOKEN", "verifyTok 7Gh2LqX9"),
+        ("LAPOR_TOKEN", "laporKey Token-4Rw8Zq1Xv7"),
     ],
 )
 def test_bad_secret_values_are_not_echoed(var, bad, tmp_path):
@@ -211,6 +216,8 @@ async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path)
         whatsapp_app_secret=WA_SECRET,
         whatsapp_verify_token=WA_VERIFY,
         telegram_webhook_secret=HOOK_SECRET,
+        lapor_url="https://www.lapor.go.id",
+        lapor_token=LAPOR_TOKEN,
     )
     cases = [
         (good, ("config",), 0),
@@ -234,7 +241,7 @@ async def test_kanal_cli_config_and_errors_never_print_secrets(db_url, tmp_path)
         assert proc.returncode == code, (args, out[-2000:])
         assert not leaks(out + out.replace("5550001", "")), (args, leaks(out), out[-2000:])
         if args == ("config",):
-            assert "KANAL_TELEGRAM_TOKEN" in out and "****" in out
+            assert "KANAL_TELEGRAM_TOKEN" in out and "****" in out and "KANAL_LAPOR_TOKEN" in out
 
 
 # ---- start-up failures ---------------------------------------------------------------------
