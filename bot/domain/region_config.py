@@ -26,6 +26,8 @@ SLA_DAY_KEYS = (
     "kinerja_window_days",
     "kinerja_flag_days",
 )
+#: keys of ``SLA_DAY_KEYS`` whose smallest value is not 0
+SLA_DAY_MINIMUM = {"kinerja_window_days": 1}
 MISSING_RULES = ("drop", "require")
 
 
@@ -101,7 +103,10 @@ class SlaConfig(_StoredForm):
         over the default classes. Invalid values are listed in ``problems`` and replaced by the default."""
         problems = [] if problems is None else problems
         table = _table(raw, "sla", problems)
-        days = {key: _whole(table, key, getattr(cls, key), 0, f"sla.{key}", problems) for key in SLA_DAY_KEYS}
+        days = {
+            key: _whole(table, key, getattr(cls, key), SLA_DAY_MINIMUM.get(key, 0), f"sla.{key}", problems)
+            for key in SLA_DAY_KEYS
+        }
         completion = dict(DEFAULT_COMPLETION_DAYS)
         for klass, value in _table(table.get("completion_days"), "sla.completion_days", problems).items():
             completion[klass] = _whole(

@@ -63,12 +63,14 @@ def test_invalid_values_are_reported_with_their_place():
     raw = tomllib.loads(demo_region_path().read_text(encoding="utf-8"))
     raw["sla"]["fixed_check_days"] = -1
     raw["sla"]["kinerja_flag_days"] = "enam"
+    raw["sla"]["kinerja_window_days"] = 0
     raw["opd"][1]["fixed_check_days"] = "lima"
     with pytest.raises(RegionError) as err:
         parse_region(raw, folder=demo_region_path().parent)
     problems = err.value.problems
     assert "sla.fixed_check_days: expected a whole number ≥ 0, got -1" in problems
     assert "sla.kinerja_flag_days: expected a whole number ≥ 0, got 'enam'" in problems
+    assert "sla.kinerja_window_days: expected a whole number ≥ 1, got 0" in problems
     assert any(p.startswith("opd[1].fixed_check_days: expected a whole number ≥ 0") for p in problems)
     raw = tomllib.loads(demo_region_path().read_text(encoding="utf-8"))
     raw["opd"][0]["fixed_check_days"] = 0  # PUPR: never asked

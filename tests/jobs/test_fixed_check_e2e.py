@@ -212,3 +212,25 @@ async def test_autoclosed_complaints_are_asked_and_a_voice_note_is_the_reason(wo
     last = (await events(app, number))[-1]
     assert (last.action, last.text) == ("reopen_not_fixed", "(pesan suara, 0:42)")
     assert file_id
+
+
+async def test_typed_sudah_and_an_english_reader(world):
+    tg, app, clock = world
+    officer = await person(tg, app, 501, "Pak Rudi", role="officer", opd="PUPR")
+    siti = await person(tg, app, 101, "Siti Aminah")
+    eng = await person(tg, app, 102, "Jane Doe")
+    first = await closed_as_puas(officer, siti)
+    second = await closed_as_puas(officer, eng)
+    await eng.send("/bahasa en")  # reads English from now on
+    out = await run_job(app, clock, "fixed_check", at_local(date(2026, 12, 7), 9))
+    assert "asked 2" in out
+    got = await eng.settle()
+    assert second in text_of(got) and "Is the problem really solved? Reply YES or NO." in text_of(got)
+    await siti.settle()
+    out = await siti.send("sudah")
+    assert "sudah beres" in text_of(out)
+    out = await eng.send("yes")
+    assert "solved" in text_of(out)
+    assert [(await complaint(app, n)).fixed_answer for n in (first, second)] == ["sudah", "sudah"]
+    await quiet(tg, app)
+    assert officer.new() == []
