@@ -18,6 +18,7 @@ A person's data, table by table, and what erasure does with it:
   export is its own data, cleaned by the Pemda before it is loaded). Number, OPD, topic, class,
   state, dates, rating stay: the statistics.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
+- ``complaint_followers`` (complaints they followed instead of filing again): deleted.
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
 - ``outbox``: every row to them (any status) deleted — a row being sent right now is scrubbed
@@ -47,6 +48,7 @@ import orjson
 from sqlalchemy import Text, and_, case, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.follower_repo import FollowerRepo
 from storage.models import (
     AuditEvent,
     Complaint,
@@ -140,6 +142,7 @@ class PersonalData:
         await self._inbox(users)
         await self._push(users)
         await self._forum(ids, now)
+        await FollowerRepo(self.session).forget_users(ids)
         for model in (ConversationState, RespondentProfile):
             await self.session.execute(
                 delete(model).where(model.user_id.in_(ids)).execution_options(synchronize_session=False)

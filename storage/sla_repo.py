@@ -48,7 +48,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
 from storage.forum_repo import upcoming_forums
-from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
+from storage.models import (
+    AuditEvent,
+    Base,
+    Complaint,
+    ComplaintEvent,
+    ComplaintFollower,
+    ComplaintPhoto,
+    ReminderSent,
+    User,
+)
 from storage.routing_repo import RoutingRepo
 from storage.unit_state import release_media, write_deferred
 
@@ -317,6 +326,11 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
+        await self.session.execute(  # who followed it: a link to people, gone with the text
+            delete(ComplaintFollower)
+            .where(ComplaintFollower.complaint_id.in_(done_ids))
+            .execution_options(synchronize_session=False)
+        )
         deleted = await self.session.execute(
             delete(ComplaintPhoto)
             .where(ComplaintPhoto.complaint_id.in_(done_ids))

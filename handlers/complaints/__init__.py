@@ -17,6 +17,7 @@ from handlers.complaints import (
     complaint_followup,
     complaint_reclaim,
     complaint_routing,
+    complaint_similar,
     complaint_staff,
     complaint_triage,
 )
@@ -28,6 +29,7 @@ router = Router("complaints")
 for _module in (
     complaint_filing,
     complaint_follow,
+    complaint_similar,
     complaint_reclaim,
     complaint_followup,
     complaint_staff,

@@ -25,6 +25,7 @@ from handlers.complaints.complaint_buttons import (
 )
 from handlers.complaints.complaint_cards import event_line, notify_handlers, outside_body, short, state_label
 from handlers.complaints.complaint_reclaim import status_for_other
+from handlers.complaints.complaint_similar import followed_lines, show_followed
 from storage.models import Complaint
 
 router = Router("complaints.follow")
@@ -51,6 +52,8 @@ async def status(turn: Turn, args: str) -> None:
     if c is not None:
         await show_history(turn, ctx, c)
         return
+    if await show_followed(turn, ctx, number):
+        return
     if await status_for_other(turn, args, number, show_history):
         return
     hint = (
@@ -71,8 +74,12 @@ async def status(turn: Turn, args: str) -> None:
 async def list_mine(turn: Turn, ctx: RegionContext) -> None:
     t = turn.t
     mine = await turn.uow.complaints.for_citizen(turn.user.id)
-    if not mine:
+    followed = await followed_lines(turn, ctx)
+    if not mine and not followed:
         show_menu(turn, t("Anda belum pernah membuat laporan. Buat laporan baru dengan /lapor."))
+        return
+    if not mine:
+        turn.reply("\n".join(followed[1:]))
         return
     lines = [t("Laporan Anda:")]
     for c in mine:
@@ -81,6 +88,7 @@ async def list_mine(turn: Turn, ctx: RegionContext) -> None:
         lines.append(f"• {c.number} — {label} ({updated})\n  {short(c.text, 70)}")
     lines.append("")
     lines.append(t("Ketik /status <nomor> untuk riwayat lengkap."))
+    lines += followed
     turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
 
 

@@ -43,6 +43,7 @@ from handlers.complaints.complaint_cards import (
     complaint_card,
     event_line,
     notify_citizen,
+    notify_followers,
     notify_handlers,
     page_number,
     route_suggestion,
@@ -87,6 +88,7 @@ async def queue(turn: Turn, args: str) -> None:
         turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
         return
     result = await turn.uow.complaints.queue(opd, limit=PAGE, offset=(page - 1) * PAGE)
+    crowd = await turn.uow.followers.counts(c.id for c in result.rows)
     send_list(
         turn,
         ctx,
@@ -95,6 +97,7 @@ async def queue(turn: Turn, args: str) -> None:
         page,
         lambda p: command("antrian", p, opd) if coordinator else command("antrian", p),
         empty=t("Tidak ada pengaduan terbuka untuk {opd}. 👍", opd=ctx.opd_names.get(opd, opd)),
+        followers=crowd,
     )
 
 
@@ -139,7 +142,9 @@ async def view(turn: Turn, args: str) -> None:
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     photos = await repo.photos(c.id)
     heading = t("Laporan {number}", number=c.number)
-    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos), "", t("Riwayat:")]
+    crowd = (await turn.uow.followers.counts([c.id])).get(c.id, 0)
+    card = complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos, followers=crowd)
+    lines = [card, "", t("Riwayat:")]
     for ev in await repo.events(c.id):
         lines.append(event_line(turn, ctx, t, ev, for_citizen=False))
     suggested = await route_suggestion(turn, ctx, c) if c.state == ComplaintState.TRIASE else None
@@ -283,6 +288,9 @@ async def answer(turn: Turn, args: str) -> None:
         opd=ctx.opd_names.get(c.opd_code or "", ""),
         text=text,
     )
+    await notify_followers(
+        turn, c, N_("{opd} memberi jawaban."), answer=text, opd=ctx.opd_names.get(c.opd_code or "", "")
+    )
     done(turn, await delivered_line(turn, c))
 
 
@@ -317,6 +325,9 @@ async def resolve(turn: Turn, args: str) -> None:
             text=text,
             days=day_count(turn.translator_for(citizen), ctx.sla.confirmation_days, working=ctx.sla.working_days),
         )
+    await notify_followers(
+        turn, c, N_("dinyatakan selesai oleh {opd}."), answer=text, opd=ctx.opd_names.get(c.opd_code or "", "")
+    )
     done(turn, await delivered_line(turn, c, final=True))
 
 
@@ -358,6 +369,7 @@ async def forward(turn: Turn, args: str) -> None:
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
+    await notify_followers(turn, c, N_("diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target])
     await notify_handlers(turn, ctx, c, N_("📣 Diteruskan ke OPD Anda: {number}. {reason}"), reason=short(reason, 300))
     done(turn, t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
 
