@@ -113,6 +113,15 @@ class FollowerRepo:
                 .execution_options(synchronize_session=False)
             )
 
+    async def forget_complaints(self, complaint_ids: Sequence[int]) -> None:
+        """Retention: nobody follows these (anonymised) complaints any more."""
+        if complaint_ids:
+            await self.session.execute(
+                delete(ComplaintFollower)
+                .where(ComplaintFollower.complaint_id.in_(list(complaint_ids)))
+                .execution_options(synchronize_session=False)
+            )
+
     # ---- reply templates --------------------------------------------------------------------
     async def templates(self, opd_code: str | None) -> Sequence[ReplyTemplate]:
         """The stored templates an officer of ``opd_code`` is offered: their OPD's and every OPD's

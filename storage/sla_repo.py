@@ -47,13 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
+from storage.follower_repo import FollowerRepo
 from storage.forum_repo import upcoming_forums
 from storage.models import (
     AuditEvent,
     Base,
     Complaint,
     ComplaintEvent,
-    ComplaintFollower,
     ComplaintPhoto,
     ReminderSent,
     User,
@@ -297,7 +297,7 @@ class SlaRepo:
         photo references (rows deleted), the routing example (with the models that learnt from it),
         every history event's text and the reporter's id on
         history and audit events. Kept: number, OPD, topic, class, privacy, state, every date,
-        rating, reopen count, who-did-what roles and reminder records — the statistics.
+        rating, reopen count, who-did-what roles and reminder records — the statistics. Its followers go.
         """
         if not ids:
             return []
@@ -326,11 +326,7 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
-        await self.session.execute(  # who followed it: a link to people, gone with the text
-            delete(ComplaintFollower)
-            .where(ComplaintFollower.complaint_id.in_(done_ids))
-            .execution_options(synchronize_session=False)
-        )
+        await FollowerRepo(self.session).forget_complaints(done_ids)  # who followed it: links to people
         deleted = await self.session.execute(
             delete(ComplaintPhoto)
             .where(ComplaintPhoto.complaint_id.in_(done_ids))
