@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.region_config import SkmConfig, SlaConfig
+from bot.domain.reply_templates import Template, parse_templates
 from bot.domain.routing import Outside
 
 #: the emergency number shown in the web chat's header unless the region file names another
@@ -63,6 +64,7 @@ class OpdDef:
     name: str
     keywords: tuple[str, ...]
     units: tuple[UnitDef, ...]
+    templates: tuple[Template, ...] = ()  # the OPD's reply templates ([[opd.templates]])
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class Region:
     opds: tuple[OpdDef, ...] = field(default=())
     public: PublicInfo = field(default_factory=lambda: PublicInfo())
     outside: tuple[Outside, ...] = field(default=())  # bodies outside the Pemda ([[outside]])
+    templates: tuple[Template, ...] = field(default=())  # reply templates for every OPD ([[templates]])
+
+    def all_templates(self) -> list[Template]:
+        """Every reply template of the file: region-wide ones and each OPD's."""
+        return [*self.templates, *(t for o in self.opds for t in o.templates)]
 
     def config(self) -> dict[str, Any]:
         return {
@@ -98,6 +105,7 @@ class Region:
             "outside": [
                 {"code": o.code, "name": o.name, "markers": list(o.markers), "lapor": o.lapor} for o in self.outside
             ],
+            "templates": [{"opd": t.opd, "name": t.name, "text": t.text} for t in self.all_templates()],
         }
 
     def opd_rows(self) -> list[dict[str, Any]]:
@@ -179,6 +187,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     opds = _parse_opds(raw.get("opd") or [], problems)
     outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
+    templates = parse_templates(raw.get("templates"), "templates", None, problems)
     if problems:
         raise RegionError(source, problems)
     return Region(
@@ -191,6 +200,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
         opds=tuple(opds),
         public=public,
         outside=tuple(outside),
+        templates=tuple(templates),
     )
 
 
@@ -254,7 +264,10 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
             _parse_unit(f"{where}.unit[{j}]", u, seen_units, seen_services, problems)
             for j, u in enumerate(o.get("unit") or [])
         ]
-        opds.append(OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units)))
+        templates = parse_templates(o.get("templates"), f"{where}.templates", ocode, problems)
+        opds.append(
+            OpdDef(ocode, oname or ocode, tuple(k.strip().lower() for k in kws), tuple(units), tuple(templates))
+        )
     if not opds:
         problems.append("opd: at least one [[opd]] is required")
     return opds

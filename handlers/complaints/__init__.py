@@ -19,6 +19,7 @@ from handlers.complaints import (
     complaint_routing,
     complaint_similar,
     complaint_staff,
+    complaint_templates,
     complaint_triage,
 )
 from handlers.complaints.complaint_cards import PAGE
@@ -33,6 +34,7 @@ for _module in (
     complaint_reclaim,
     complaint_followup,
     complaint_staff,
+    complaint_templates,
     complaint_triage,
     complaint_routing,
 ):

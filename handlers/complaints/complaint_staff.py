@@ -52,6 +52,9 @@ from handlers.complaints.complaint_cards import (
     voice_replies,
 )
 from handlers.complaints.complaint_routing import learn
+from handlers.complaints.complaint_templates import SEND as TEMPLATE_SEND
+from handlers.complaints.complaint_templates import SEND_WORDS as TEMPLATE_SEND_WORDS
+from handlers.complaints.complaint_templates import fill, picked, preview, template_choices, templates_for
 from storage.models import Complaint, ComplaintPhoto
 
 router = Router("complaints.staff")
@@ -61,6 +64,11 @@ PROMPT_FLOW = "petugas"
 
 class PromptStep(StrEnum):
     TEXT = "text"
+    TEMPLATE = "template"  # a reply template chosen: send it as it is, or type an edited version
+
+
+#: the commands whose text may start from a reply template
+TEMPLATED = ("answer", "resolve")
 
 
 # ---- /antrian ------------------------------------------------------------------------------------
@@ -233,18 +241,41 @@ def done(turn: Turn, text: str) -> None:
 
 
 # ---- the text a command asks for -------------------------------------------------------------
-async def ask_text(turn: Turn, action: str, number: str, prompt: str) -> None:
-    turn.set_state(PROMPT_FLOW, PromptStep.TEXT, {"action": action, "number": number})
-    turn.reply(prompt, [cancel_choice(turn.t)])
+async def ask_text(turn: Turn, action: str, c: Complaint, prompt: str) -> None:
+    """Ask for the command's text; /balas and /selesai offer the OPD's reply templates too."""
+    t = turn.t
+    data: dict = {"action": action, "number": c.number}
+    offered: list = []
+    if action in TEMPLATED:
+        ctx = await region_context(turn.uow.region)
+        found = await templates_for(turn, ctx, c.opd_code)
+        data["templates"] = [[x.name, fill(ctx, x.text, c.number or "", c.opd_code)] for x in found]
+        offered = template_choices(t, found)
+        if found:
+            prompt += "\n" + t("Atau pilih templat (ketik nama atau nomornya), lalu ubah bila perlu.")
+    turn.set_state(PROMPT_FLOW, PromptStep.TEXT, data)
+    turn.reply(prompt, [*offered, cancel_choice(t)])
 
 
 @router.flow(PROMPT_FLOW)
 async def officer_text(turn: Turn) -> None:
-    text = (turn.inbound.text or "").strip() if turn.inbound.kind is Kind.TEXT else ""
+    data = dict(turn.data)
+    inbound = turn.inbound
+    # a typed text is the answer unless it is just a template's name or number ("survei besok" is
+    # an answer, though the typed-answer matcher would take it for the template "survei")
+    text = (inbound.text or "").strip() if inbound.kind in (Kind.TEXT, Kind.CHOICE) else ""
+    choice = inbound.choice if inbound.kind is Kind.CHOICE and not text else None
+    chosen = picked(data.get("templates") or [], choice, text)
+    if chosen is not None:  # a template: shown filled in, to send as it is or edit
+        data["text"] = chosen[1]
+        turn.set_state(PROMPT_FLOW, PromptStep.TEMPLATE, data)
+        preview(turn, *chosen)
+        return
+    if turn.step == PromptStep.TEMPLATE and (choice == TEMPLATE_SEND or text.lower() in TEMPLATE_SEND_WORDS):
+        text = data.get("text", "")
     if not text:
         turn.reply(turn.t("Mohon ketik teksnya, atau /batal."))
         return
-    data = turn.data
     turn.clear_state()
     await PROMPTED[data.get("action", "")](turn, f"{data.get('number', '')} {text}")
 
@@ -260,7 +291,7 @@ async def handler_action(
         return None
     c, parsed = got
     if len(parsed.rest) < min_len:
-        await ask_text(turn, action, c.number, t(prompt_msgid, number=c.number))
+        await ask_text(turn, action, c, t(prompt_msgid, number=c.number))
         return None
     if len(parsed.rest) > rules.MAX_ANSWER:
         turn.reply(
