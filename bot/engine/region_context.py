@@ -81,7 +81,7 @@ async def region_context(repo: RegionRepo) -> RegionContext:
                 Outside(o["code"], o["name"], tuple(o["markers"]), bool(o.get("lapor", True)))
                 for o in config.get("outside") or ()
             ),
-            templates=tuple(Template(t["name"], t["text"], t.get("opd")) for t in config.get("templates") or ()),
+            templates=tuple(Template(x["name"], x["text"], x.get("opd")) for x in config.get("templates") or ()),
         )
         _cache.clear()
         _cache[key] = ctx

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Complaint, ComplaintFollower
+from testkit.tg_chat import invite_code
 from tests.flows.test_whatsapp_flows import (
     CITIZEN,
     CITIZEN_NAME,
@@ -19,7 +20,6 @@ from tests.flows.test_whatsapp_flows import (
     offered,
     texts,
 )
-from testkit.tg_chat import invite_code
 
 LEAK = "Pipa bocor di depan gang Melati, air bersih terbuang dan tekanan air kecil sekali"
 SAME = "Ada pipa bocor di gang Melati, airnya terbuang dan tekanan air jadi kecil sekali"
