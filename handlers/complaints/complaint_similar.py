@@ -41,7 +41,7 @@ FOLLOWER_STATE_LABELS = {ComplaintState.SELESAI: N_("Sudah dinyatakan selesai, m
 async def offer_similar(turn: Turn, data: dict, flow: str, step: str) -> bool:
     """Before a draft is filed: offer the similar open complaints (at most three), the ``flow``
     waiting at ``step``; False (nothing said) when there are none or they were offered already."""
-    if data.get("similar_offered"):
+    if data.get("similar_offered") or not turn.settings.similar_complaints:
         return False
     ctx = await region_context(turn.uow.region)
     found = await similar_complaints(turn, ctx, data)

@@ -5,6 +5,7 @@ see, the officer's card and queue, /status, /berhenti_ikuti and erasure."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,7 @@ FAR = (-6.9500, 107.6600)  # about 6 km away
 
 @pytest.fixture
 async def world(settings):
-    async with running(settings) as (tg, app):
+    async with running(replace(settings, similar_complaints=True)) as (tg, app):
         yield tg, app
 
 

@@ -5,6 +5,8 @@ reporter gets the edited text; another OPD's templates are not offered."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
@@ -28,7 +30,7 @@ OTHER_WA, OTHER_NAME = "6281399988877", "Rudi Hartono"
 
 @pytest.fixture
 async def world(settings, clock):
-    async with both_channels(settings, clock) as w:
+    async with both_channels(replace(settings, similar_complaints=True), clock) as w:
         yield w
 
 
