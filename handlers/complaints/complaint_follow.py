@@ -23,7 +23,14 @@ from handlers.complaints.complaint_buttons import (
     rate_choices,
     status_choice,
 )
-from handlers.complaints.complaint_cards import event_line, notify_handlers, outside_body, short, state_label
+from handlers.complaints.complaint_cards import (
+    event_line,
+    notify_followers,
+    notify_handlers,
+    outside_body,
+    short,
+    state_label,
+)
 from handlers.complaints.complaint_reclaim import status_for_other
 from handlers.complaints.complaint_similar import followed_lines, show_followed
 from storage.models import Complaint
@@ -146,6 +153,7 @@ async def rate(turn: Turn, args: str) -> None:
         apply_action(turn, c, "rate_good", actor_role=Role.CITIZEN, text=None)
         repo.rate_satisfied(c)
         turn.reply(t("Terima kasih atas penilaian Anda. Laporan {number} ditutup.", number=c.number))
+        await notify_followers(turn, c, N_("pelapor puas dengan penyelesaiannya; laporan ditutup."))
     elif verdict in BAD_WORDS:
         turn.set_state(RATE_FLOW, RateStep.REASON, {"number": c.number})
         turn.reply(
@@ -185,6 +193,12 @@ async def rate_reason(turn: Turn) -> None:
             opd=ctx.opd_names.get(c.opd_code or "", c.opd_code or "-"),
             date=fmt_date(turn, ctx, c.completion_due_at),
         )
+    )
+    await notify_followers(
+        turn,
+        c,
+        N_("dibuka kembali: pelapor belum puas, {opd} menanganinya lagi."),
+        opd=ctx.opd_names.get(c.opd_code or "", "-"),
     )
     await notify_handlers(
         turn,

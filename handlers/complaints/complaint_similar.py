@@ -91,7 +91,7 @@ async def similar_complaints(turn: Turn, ctx: RegionContext, data: dict) -> list
 def seen_by_citizen(turn: Turn, ctx: RegionContext, t: Translator, c: Complaint) -> str:
     """Another person's complaint as a citizen may see it: number, OPD, state, filed date and, for a
     "biasa" complaint only, a short excerpt. Never a name."""
-    opd = ctx.opd_names.get(c.opd_code or c.suggested_opd or "", "")
+    opd = ctx.opd_names.get(c.opd_code or "", "")  # none yet while it waits to be routed
     state = t(FOLLOWER_STATE_LABELS[c.state]) if c.state in FOLLOWER_STATE_LABELS else state_label(t, c.state, opd)
     line = t(
         "{number} · {state} · dilaporkan {date}", number=c.number, state=state, date=fmt_date(turn, ctx, c.filed_at)

@@ -116,6 +116,7 @@ async def test_sending_anyway_files_a_new_complaint_and_far_or_other_ones_are_no
 @pytest.mark.parametrize("privacy", ["rahasia", "anonim"])
 async def test_a_rahasia_or_anonim_candidate_shows_no_text(world, privacy):
     tg, app = world
+    officer = await person(tg, app, 5106, "Petugas", role="officer", opd="PUPR")
     first = await person(tg, app, 1106, "Rahasia Orang", username="rahasia_o")
     second = await person(tg, app, 1107, "Wawan")
     number = number_in(await draft(first, ROAD, privacy=privacy, at=HERE))
@@ -126,6 +127,19 @@ async def test_a_rahasia_or_anonim_candidate_shows_no_text(world, privacy):
         assert secret not in seen
     out = await second.send("ya")
     assert f"mengikuti laporan {number}" in text_of(out)
+    # the officer's answer reaches the follower as an update, without its text (not a biasa report)
+    await officer.settle()
+    await officer.send(f"/balas {number} Bapak/Ibu pelapor, tim kami datang besok jam sembilan.")
+    assert "datang besok jam sembilan" in text_of(await first.settle())
+    got = text_of(await second.settle())
+    assert f"Laporan {number} yang Anda ikuti" in got and "memberi jawaban" in got
+    assert "datang besok" not in got
+    # resolved, then rated: each step reaches the follower
+    await officer.send(f"/selesai {number} Sudah ditambal.")
+    await first.settle()
+    assert "dinyatakan selesai" in text_of(await second.settle())
+    await first.press(f"/nilai {number} puas")
+    assert "laporan ditutup" in text_of(await second.settle())
 
 
 async def test_erasure_removes_the_follower(world, db):
