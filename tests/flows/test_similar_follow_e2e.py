@@ -144,18 +144,23 @@ async def test_a_rahasia_or_anonim_candidate_shows_no_text(world, privacy):
 
 async def test_erasure_removes_the_follower(world, db):
     tg, app = world
+    officer = await person(tg, app, 5108, "Petugas", role="officer", opd="PUPR")
     first = await person(tg, app, 1108, "Rina")
     second = await person(tg, app, 1109, "Yusuf")
     number = number_in(await draft(first, ROAD, at=HERE))
     await draft(second, SAME, at=NEAR)
-    await second.send("1")
-    async with db.unit_of_work() as uow:
-        assert len((await uow.session.execute(select(ComplaintFollower))).scalars().all()) == 1
-        c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
-        who = (await uow.session.execute(select(ComplaintFollower.user_id))).scalar_one()
-        person_row = await uow.users.get_user(who)
-        await uow.personal.erase([person_row], app.clock.now())
-        await uow.commit()
+    out = await second.send("1")  # the number in the list
+    assert f"mengikuti laporan {number}" in text_of(out)
+    await officer.settle()
+    assert "Diikuti 1 warga lain" in text_of(await officer.send(f"/lihat {number}"))
+
+    out = await second.send("/hapusdata")
+    assert "erase:yes" in buttons(out[-1])
+    assert "sudah dihapus" in text_of(await second.press("erase:yes"))
     async with db.unit_of_work() as uow:
         assert (await uow.session.execute(select(ComplaintFollower))).scalars().all() == []
-        assert (await uow.session.execute(select(Complaint).where(Complaint.id == c.id))).scalar_one()
+        assert (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
+    assert "Diikuti" not in text_of(await officer.send(f"/lihat {number}"))
+    await officer.send(f"/balas {number} Sedang kami tangani.")
+    await first.settle()
+    assert second.new() == []
