@@ -431,6 +431,13 @@ class Settings:
         10,
         doc="complaints one person may file in 24 hours, on every channel; 0 = no limit",
     )
+    similar_complaints: bool = _opt(
+        "SIMILAR_COMPLAINTS",
+        _parse_bool,
+        True,
+        doc="offer a citizen to follow a similar open complaint (same OPD, similar text, within 500 m) "
+        "instead of filing it again",
+    )
     complaint_notify_window: int = _opt(
         "COMPLAINT_NOTIFY_WINDOW",
         _per(0, 1440),

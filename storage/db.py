@@ -26,6 +26,7 @@ from storage.audit_repo import AuditRepo
 from storage.complaint_repo import ComplaintRepo
 from storage.core_repo import Repo
 from storage.erasure import REWRITE_FILE, PersonalData
+from storage.follower_repo import FollowerRepo
 from storage.forum_repo import ForumRepo
 from storage.inbound_repo import InboundRepo
 from storage.inbox_repo import InboxRepo
@@ -247,6 +248,11 @@ class UnitOfWork:
     def lapor(self) -> LaporRepo:
         """The SP4N-LAPOR! bridge: its queue of calls, the complaints' TrackingIDs, its state."""
         return LaporRepo(self.session)
+
+    @functools.cached_property
+    def followers(self) -> FollowerRepo:
+        """Followers of complaints; the officers' stored reply templates."""
+        return FollowerRepo(self.session)
 
     @functools.cached_property
     def skm(self) -> SkmRepo:

@@ -20,6 +20,7 @@ A person's data, table by table, and what erasure does with it:
   the text or an answer to it): the ones not sent yet are deleted, the sent ones lose their payload
   (``LaporRepo.forget_complaints``); the ``lapor_links`` row (a TrackingID, no person) stays.
 - ``survey_responses``: kept (the SKM answers, anonymous through the erased users row).
+- ``complaint_followers`` (complaints they followed instead of filing again): deleted.
 - ``forum_subscriptions`` deleted; ``forum_inputs`` kept without sender; registrations for forums
   still to come cancelled (past ones stay as attendance counts, pointing at the erased row).
 - ``outbox``: every row to them (any status) deleted — a row being sent right now is scrubbed
@@ -49,6 +50,7 @@ import orjson
 from sqlalchemy import Text, and_, case, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.follower_repo import FollowerRepo
 from storage.lapor_repo import LaporRepo
 from storage.models import (
     AuditEvent,
@@ -150,6 +152,7 @@ class PersonalData:
         await self._inbox(users)
         await self._push(users)
         await self._forum(ids, now)
+        await FollowerRepo(self.session).forget_users(ids)
         for model in (ConversationState, RespondentProfile):
             await self.session.execute(
                 delete(model).where(model.user_id.in_(ids)).execution_options(synchronize_session=False)

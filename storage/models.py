@@ -612,3 +612,33 @@ class LaporState(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime]
+
+
+class ComplaintFollower(Base):
+    """A citizen who follows another person's open complaint instead of filing the same problem
+    again (migration 0017): they get its updates, never its reporter's identity. Deleted with the
+    person (erasure, retention) and with the complaint."""
+
+    __tablename__ = "complaint_followers"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "user_id"),
+        Index("ix_complaint_followers_user", "user_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    since: Mapped[datetime]
+
+
+class ReplyTemplate(Base):
+    """An officer's reply template added with ``/templat tambah`` (migration 0017): ``opd_code`` is
+    the OPD whose officers are offered it, or ``*`` for every OPD (added by a coordinator). The
+    region file's templates are not stored here (they are read from the region context)."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (UniqueConstraint("opd_code", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    opd_code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.sla import ReminderKey, ScanWindow
 from bot.domain.sla_performance import ComplaintTimes
+from storage.follower_repo import FollowerRepo
 from storage.forum_repo import upcoming_forums
 from storage.lapor_repo import LaporRepo
 from storage.models import AuditEvent, Base, Complaint, ComplaintEvent, ComplaintPhoto, ReminderSent, User
@@ -381,7 +382,7 @@ class SlaRepo:
         photo references (rows deleted), the routing example (with the models that learnt from it),
         every history event's text and the reporter's id on
         history and audit events. Kept: number, OPD, topic, class, privacy, state, every date,
-        rating, reopen count, who-did-what roles and reminder records — the statistics.
+        rating, reopen count, who-did-what roles and reminder records — the statistics. Its followers go.
         """
         if not ids:
             return []
@@ -410,6 +411,7 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
+        await FollowerRepo(self.session).forget_complaints(done_ids)  # who followed it: links to people
         deleted = await self.session.execute(
             delete(ComplaintPhoto)
             .where(ComplaintPhoto.complaint_id.in_(done_ids))

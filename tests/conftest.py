@@ -99,6 +99,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         languages=("id", "en"),
         scheduler_enabled=False,
         media_dir=str(tmp_path / "media"),
+        # many tests file the same text from several citizens: the offer to follow a similar
+        # complaint is switched on by its own tests (tests/flows/test_similar_*.py)
+        similar_complaints=False,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.region_config import SkmConfig, SlaConfig
+from bot.domain.reply_templates import Template, parse_templates
 from bot.domain.routing import Outside
 
 #: the emergency number shown in the web chat's header unless the region file names another
@@ -67,6 +68,7 @@ class OpdDef:
     lapor_topic: str | None = None  # the SP4N-LAPOR! topic id of its complaints
     lapor_instansi: str | None = None  # its instansi id in SP4N-LAPOR! (dispositions to it)
     fixed_check_days: int | None = None  # "Sudah beres?" after this many working days (None: [sla]'s)
+    templates: tuple[Template, ...] = ()  # the OPD's reply templates ([[opd.templates]])
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,11 @@ class Region:
     public: PublicInfo = field(default_factory=lambda: PublicInfo())
     outside: tuple[Outside, ...] = field(default=())  # bodies outside the Pemda ([[outside]])
     lapor: LaporMap = field(default_factory=LaporMap)  # SP4N-LAPOR! ids ([lapor], opd.lapor_*)
+    templates: tuple[Template, ...] = field(default=())  # reply templates for every OPD ([[templates]])
+
+    def all_templates(self) -> list[Template]:
+        """Every reply template of the file: region-wide ones and each OPD's."""
+        return [*self.templates, *(t for o in self.opds for t in o.templates)]
 
     def config(self) -> dict[str, Any]:
         return {
@@ -148,6 +155,7 @@ class Region:
                 {"code": o.code, "name": o.name, "markers": list(o.markers), "lapor": o.lapor} for o in self.outside
             ],
             "lapor": self.lapor.as_dict(),
+            "templates": [{"opd": t.opd, "name": t.name, "text": t.text} for t in self.all_templates()],
         }
 
     def opd_rows(self) -> list[dict[str, Any]]:
@@ -233,6 +241,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
     outside = _parse_outside(raw.get("outside") or [], {o.code for o in opds}, problems)
     public = _parse_public(reg, folder, problems)
     lapor = _parse_lapor(raw.get("lapor"), opds, problems)
+    templates = parse_templates(raw.get("templates"), "templates", None, problems)
     if problems:
         raise RegionError(source, problems)
     return Region(
@@ -246,6 +255,7 @@ def parse_region(raw: dict[str, Any], *, source: str = "region", folder: Path | 
         public=public,
         outside=tuple(outside),
         lapor=lapor,
+        templates=tuple(templates),
     )
 
 
@@ -313,6 +323,7 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
         if fixed is not None and (not isinstance(fixed, int) or isinstance(fixed, bool) or fixed < 0):
             problems.append(f"{where}.fixed_check_days: expected a whole number ≥ 0 (0: never ask), got {fixed!r}")
             fixed = None
+        templates = parse_templates(o.get("templates"), f"{where}.templates", ocode, problems)
         opds.append(
             OpdDef(
                 ocode,
@@ -322,6 +333,7 @@ def _parse_opds(items: list[Any], problems: list[str]) -> list[OpdDef]:
                 lapor_topic=_lapor_id(f"{where}.lapor_topic", o.get("lapor_topic"), problems),
                 lapor_instansi=_lapor_id(f"{where}.lapor_instansi", o.get("lapor_instansi"), problems),
                 fixed_check_days=fixed,
+                templates=tuple(templates),
             )
         )
     if not opds:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from bot.domain.region_config import SkmConfig, SlaConfig
+from bot.domain.reply_templates import Template
 from bot.domain.routing import KeywordRouter, Outside
 from bot.domain.routing_model import RoutingModel
 from bot.domain.workdays import WorkCalendar
@@ -40,6 +41,7 @@ class RegionContext:
     opd_names: dict[str, str]
     keywords: list[tuple[str, list[str]]] = field(default_factory=list)
     outside: tuple[Outside, ...] = ()  # bodies outside the Pemda (region file ``[[outside]]``)
+    templates: tuple[Template, ...] = ()  # officers' reply templates of the region file
 
     @cached_property
     def router(self) -> KeywordRouter:
@@ -79,6 +81,7 @@ async def region_context(repo: RegionRepo) -> RegionContext:
                 Outside(o["code"], o["name"], tuple(o["markers"]), bool(o.get("lapor", True)))
                 for o in config.get("outside") or ()
             ),
+            templates=tuple(Template(x["name"], x["text"], x.get("opd")) for x in config.get("templates") or ()),
         )
         _cache.clear()
         _cache[key] = ctx

@@ -19,7 +19,9 @@ from handlers.complaints import (
     complaint_performance,
     complaint_reclaim,
     complaint_routing,
+    complaint_similar,
     complaint_staff,
+    complaint_templates,
     complaint_triage,
 )
 from handlers.complaints.complaint_cards import PAGE
@@ -30,10 +32,12 @@ router = Router("complaints")
 for _module in (
     complaint_filing,
     complaint_follow,
+    complaint_similar,
     complaint_reclaim,
     complaint_beres,  # before the follow-ups: a typed "belum" answers "Sudah beres?" first
     complaint_followup,
     complaint_staff,
+    complaint_templates,
     complaint_triage,
     complaint_routing,
     complaint_performance,

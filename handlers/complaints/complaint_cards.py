@@ -165,8 +165,10 @@ def complaint_card(
     *,
     heading: str,
     photos: Sequence[ComplaintPhoto] = (),
+    followers: int = 0,
 ) -> str:
-    """A complaint as staff see it: text, place (with a map link), photos, reporter, state, deadlines."""
+    """A complaint as staff see it: text, place (with a map link), photos, reporter, state, deadlines,
+    and how many other citizens follow it (they reported the same problem)."""
     lines = [heading, "", short(c.text, 600), ""]
     if c.address:
         lines.append(t("📍 {address}", address=c.address))
@@ -176,6 +178,8 @@ def complaint_card(
     if line := photos_line(t, photos, c.text):
         lines.append(line)
     lines.append(reporter_line(t, c, citizen))
+    if followers:
+        lines.append(t("👥 Diikuti {n} warga lain (melaporkan hal yang sama)", n=followers))
     opd = ctx.opd_names.get(c.opd_code, c.opd_code) if c.opd_code else ""
     lines.append(t("Status: {state}", state=staff_state_label(t, c.state)))
     if c.opd_code:
@@ -210,8 +214,8 @@ def event_line(turn: Turn, ctx: RegionContext, t: Translator, ev: ComplaintEvent
     return f"• {fmt_datetime(t, ctx, ev.at)} · {who}: {label}{body}"
 
 
-def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint) -> str:
-    """One complaint of a paged staff list (/antrian, /triase)."""
+def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complaint, followers: int = 0) -> str:
+    """One complaint of a paged staff list (/antrian, /triase), with its followers (👥 2)."""
     due = c.triage_due_at if c.state == ComplaintState.TRIASE else c.completion_due_at
     triage = c.state == ComplaintState.TRIASE
     if triage and c.suggested_outside:
@@ -222,7 +226,9 @@ def list_line(turn: Turn, ctx: RegionContext, t: Translator, i: int, c: Complain
         suggestion = ""
     deadline = t("batas {date}", date=fmt_date(t, ctx, due))
     label = staff_state_label(t, c.state)
-    return f"{i}. {c.number} · {label} · {deadline}{overdue_mark(turn, ctx, c, t)}{suggestion}\n   {short(c.text, 80)}"
+    crowd = f" · 👥 {followers}" if followers else ""
+    head = f"{i}. {c.number} · {label} · {deadline}{overdue_mark(turn, ctx, c, t)}{suggestion}{crowd}"
+    return f"{head}\n   {short(c.text, 80)}"
 
 
 def send_list(
@@ -235,6 +241,7 @@ def send_list(
     *,
     empty: str,
     item_choice: Callable[[Complaint], Choice] | None = None,
+    followers: dict[int, int] | None = None,
 ) -> None:
     """A page of complaints with a button per complaint (``item_choice``; by default it opens the
     complaint) and ◀️ ▶️ to the neighbouring pages."""
@@ -254,7 +261,7 @@ def send_list(
         "",
     ]
     for i, c in enumerate(result.rows, start=result.offset + 1):
-        lines.append(list_line(turn, ctx, t, i, c))
+        lines.append(list_line(turn, ctx, t, i, c, (followers or {}).get(c.id, 0)))
     choices = [item_choice(c) if item_choice else view_choice(t, c.number, c.number) for c in result.rows]
     if page > 1:
         choices.append(Choice(t("◀️ Sebelumnya"), page_value(page - 1)))
@@ -335,6 +342,7 @@ async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     voices = await turn.uow.complaints.voices(c.id)
     photos = await turn.uow.complaints.photos(c.id) if people else ()
+    crowd = (await turn.uow.followers.counts([c.id])).get(c.id, 0) if people else 0
     triage = c.state == ComplaintState.TRIASE and bool(people)
     suggested = await route_suggestion(turn, ctx, c) if triage else None
     for person in people:
@@ -342,7 +350,7 @@ async def notify_handlers(turn: Turn, ctx: RegionContext, c: Complaint, heading_
             continue
         t = turn.translator_for(person)
         heading = t(heading_msgid, number=c.number, **kw)
-        text = complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos)
+        text = complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos, followers=crowd)
         turn.notify(person, Reply(text=text, choices=tuple(handler_choices(t, person, c, suggested))))
         for reply in voice_replies(t, c, voices, person.channel):
             turn.notify(person, reply)
@@ -366,3 +374,18 @@ async def notify_citizen(
     if answerable:
         choices = (*choices, Choice(t("💬 Tanggapi"), f"/tambah {c.number}"))
     turn.notify(citizen, Reply(text=t(msgid, number=c.number, **kw), choices=choices, on_failure=report))
+
+
+async def notify_followers(turn: Turn, c: Complaint, what_msgid: str, *, answer: str | None = None, **kw) -> None:
+    """Tell the citizens who follow ``c`` (they reported the same problem) what happened, in one
+    line ``what_msgid``; never who reported it. The officer's ``answer`` text only for a "biasa"
+    complaint. Each update has a button to stop following."""
+    for person in await turn.uow.followers.followers(c.id):
+        if person.id == turn.user.id:
+            continue
+        t = turn.translator_for(person)
+        text = t("👥 Laporan {number} yang Anda ikuti: {what}", number=c.number, what=t(what_msgid, **kw))
+        if answer and c.privacy == Privacy.BIASA:
+            text += f"\n\n“{short(answer, 700)}”"
+        stop = Choice(t("🚫 Berhenti mengikuti"), f"/berhenti_ikuti {c.number}")
+        turn.notify(person, Reply(text=text, choices=(stop,)))

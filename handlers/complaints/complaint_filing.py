@@ -25,6 +25,7 @@ from handlers.account.account_name import ask_name, asks_name, take_name
 from handlers.complaints.complaint_buttons import cancel_choice, menu_choice, status_choice
 from handlers.complaints.complaint_cards import notify_handlers, short
 from handlers.complaints.complaint_routing import decide_route, outside_body
+from handlers.complaints.complaint_similar import answer_offer, offer_similar
 from storage.models import Complaint, ComplaintVoice
 
 router = Router("complaints.filing")
@@ -39,6 +40,7 @@ class FilingStep(StrEnum):
     PRIVACY = "privacy"
     NAME = "name"  # the web chat only, after "Biasa": the name staff will see (optional)
     CONFIRM = "confirm"
+    SIMILAR = "similar"  # after "Kirim": similar open complaints offered to follow instead
 
 
 # ---- the flow's buttons: built and read here ---------------------------------------------------
@@ -438,7 +440,8 @@ async def name_step(turn: Turn, data: dict, answer: Answer) -> None:
 async def confirm_step(turn: Turn, data: dict, answer: Answer) -> None:
     t = turn.t
     if answer.choice == SEND or answer.word in SEND_WORDS:
-        await submit(turn, data)
+        if not await offer_similar(turn, data, FILING_FLOW, FilingStep.SIMILAR):
+            await submit(turn, data)
         return
     what = edited_step(answer.choice)
     if what == FilingStep.TEXT:
@@ -457,6 +460,10 @@ async def confirm_step(turn: Turn, data: dict, answer: Answer) -> None:
         await show_summary(turn, data)
 
 
+async def similar_step(turn: Turn, data: dict, answer: Answer) -> None:
+    await answer_offer(turn, data, answer.choice, answer.word, submit)
+
+
 STEPS = {
     FilingStep.TEXT: text_step,
     FilingStep.PHOTOS: photos_step,
@@ -464,6 +471,7 @@ STEPS = {
     FilingStep.PRIVACY: privacy_step,
     FilingStep.NAME: name_step,
     FilingStep.CONFIRM: confirm_step,
+    FilingStep.SIMILAR: similar_step,
 }
 
 

@@ -25,8 +25,16 @@ from handlers.complaints.complaint_buttons import (
     rate_choices,
     status_choice,
 )
-from handlers.complaints.complaint_cards import event_line, notify_handlers, outside_body, short, state_label
+from handlers.complaints.complaint_cards import (
+    event_line,
+    notify_followers,
+    notify_handlers,
+    outside_body,
+    short,
+    state_label,
+)
 from handlers.complaints.complaint_reclaim import status_for_other
+from handlers.complaints.complaint_similar import followed_lines, show_followed
 from storage.models import Complaint
 
 router = Router("complaints.follow")
@@ -53,6 +61,8 @@ async def status(turn: Turn, args: str) -> None:
     if c is not None:
         await show_history(turn, ctx, c)
         return
+    if await show_followed(turn, ctx, number):
+        return
     if await status_for_other(turn, args, number, show_history):
         return
     hint = (
@@ -73,8 +83,12 @@ async def status(turn: Turn, args: str) -> None:
 async def list_mine(turn: Turn, ctx: RegionContext) -> None:
     t = turn.t
     mine = await turn.uow.complaints.for_citizen(turn.user.id)
-    if not mine:
+    followed = await followed_lines(turn, ctx)
+    if not mine and not followed:
         show_menu(turn, t("Anda belum pernah membuat laporan. Buat laporan baru dengan /lapor."))
+        return
+    if not mine:
+        turn.reply("\n".join(followed[1:]))
         return
     lines = [t("Laporan Anda:")]
     for c in mine:
@@ -83,6 +97,7 @@ async def list_mine(turn: Turn, ctx: RegionContext) -> None:
         lines.append(f"• {c.number} — {label} ({updated})\n  {short(c.text, 70)}")
     lines.append("")
     lines.append(t("Ketik /status <nomor> untuk riwayat lengkap."))
+    lines += followed
     turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
 
 
@@ -146,6 +161,7 @@ async def rate(turn: Turn, args: str) -> None:
             c, fixed_check.due_at(turn.now, ctx.calendar, ctx.sla.fixed_check_days_for(c.opd_code))
         )
         turn.reply(t("Terima kasih atas penilaian Anda. Laporan {number} ditutup.", number=c.number))
+        await notify_followers(turn, c, N_("pelapor puas dengan penyelesaiannya; laporan ditutup."))
     elif verdict in BAD_WORDS:
         turn.set_state(RATE_FLOW, RateStep.REASON, {"number": c.number})
         turn.reply(
@@ -185,6 +201,12 @@ async def rate_reason(turn: Turn) -> None:
             opd=ctx.opd_names.get(c.opd_code or "", c.opd_code or "-"),
             date=fmt_date(turn, ctx, c.completion_due_at),
         )
+    )
+    await notify_followers(
+        turn,
+        c,
+        N_("dibuka kembali: pelapor belum puas, {opd} menanganinya lagi."),
+        opd=ctx.opd_names.get(c.opd_code or "", "-"),
     )
     await notify_handlers(
         turn,

@@ -25,7 +25,7 @@ from bot.engine.router import Router
 from bot.engine.turn import Turn
 from handlers.complaints.complaint_actions import apply_action, complaint_and_code
 from handlers.complaints.complaint_buttons import after_action_choices, refer_choice, view_choice
-from handlers.complaints.complaint_cards import notify_citizen, outside_body, short
+from handlers.complaints.complaint_cards import notify_citizen, notify_followers, outside_body, short
 from storage.models import Complaint
 
 router = Router("complaints.routing")
@@ -79,6 +79,7 @@ async def refer_out(turn: Turn, args: str) -> None:
         )
     )
     await notify_citizen(turn, c, msgid, body=body.name, lapor=LAPOR_URL)
+    await notify_followers(turn, c, N_("bukan urusan Pemda; diteruskan ke {body}."), body=body.name)
     turn.reply(
         t(
             "Laporan {number} ditutup: diteruskan ke {body}. Pelapor sudah diberi tahu.",

@@ -44,6 +44,7 @@ from handlers.complaints.complaint_cards import (
     complaint_card,
     event_line,
     notify_citizen,
+    notify_followers,
     notify_handlers,
     page_number,
     route_suggestion,
@@ -52,6 +53,9 @@ from handlers.complaints.complaint_cards import (
     voice_replies,
 )
 from handlers.complaints.complaint_routing import learn
+from handlers.complaints.complaint_templates import SEND as TEMPLATE_SEND
+from handlers.complaints.complaint_templates import SEND_WORDS as TEMPLATE_SEND_WORDS
+from handlers.complaints.complaint_templates import fill, picked, preview, template_choices, templates_for
 from storage.models import Complaint, ComplaintPhoto
 
 router = Router("complaints.staff")
@@ -61,6 +65,11 @@ PROMPT_FLOW = "petugas"
 
 class PromptStep(StrEnum):
     TEXT = "text"
+    TEMPLATE = "template"  # a reply template chosen: send it as it is, or type an edited version
+
+
+#: the commands whose text may start from a reply template
+TEMPLATED = ("answer", "resolve")
 
 
 # ---- /antrian ------------------------------------------------------------------------------------
@@ -88,6 +97,7 @@ async def queue(turn: Turn, args: str) -> None:
         turn.reply(t("Akun Anda belum terhubung ke OPD. Mintalah kode undangan baru kepada koordinator."))
         return
     result = await turn.uow.complaints.queue(opd, limit=PAGE, offset=(page - 1) * PAGE)
+    crowd = await turn.uow.followers.counts(c.id for c in result.rows)
     send_list(
         turn,
         ctx,
@@ -96,6 +106,7 @@ async def queue(turn: Turn, args: str) -> None:
         page,
         lambda p: command("antrian", p, opd) if coordinator else command("antrian", p),
         empty=t("Tidak ada pengaduan terbuka untuk {opd}. 👍", opd=ctx.opd_names.get(opd, opd)),
+        followers=crowd,
     )
 
 
@@ -140,7 +151,8 @@ async def view(turn: Turn, args: str) -> None:
     citizen = await turn.uow.users.get_user(c.citizen_user_id) if c.citizen_user_id else None
     photos = await repo.photos(c.id)
     heading = t("Laporan {number}", number=c.number)
-    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos)]
+    crowd = (await turn.uow.followers.counts([c.id])).get(c.id, 0)
+    lines = [complaint_card(turn, ctx, c, citizen, t, heading=heading, photos=photos, followers=crowd)]
     if tracking := await turn.uow.lapor.tracking_id(c.id):
         lines.append(t("SP4N-LAPOR!: TrackingID {tracking} · {url}", tracking=tracking, url=public_url(tracking)))
     lines += ["", t("Riwayat:")]
@@ -232,18 +244,41 @@ def done(turn: Turn, text: str) -> None:
 
 
 # ---- the text a command asks for -------------------------------------------------------------
-async def ask_text(turn: Turn, action: str, number: str, prompt: str) -> None:
-    turn.set_state(PROMPT_FLOW, PromptStep.TEXT, {"action": action, "number": number})
-    turn.reply(prompt, [cancel_choice(turn.t)])
+async def ask_text(turn: Turn, action: str, c: Complaint, prompt: str) -> None:
+    """Ask for the command's text; /balas and /selesai offer the OPD's reply templates too."""
+    t = turn.t
+    data: dict = {"action": action, "number": c.number}
+    offered: list = []
+    if action in TEMPLATED:
+        ctx = await region_context(turn.uow.region)
+        found = await templates_for(turn, ctx, c.opd_code)
+        data["templates"] = [[x.name, fill(ctx, x.text, c.number or "", c.opd_code)] for x in found]
+        offered = template_choices(t, found)
+        if found:
+            prompt += "\n" + t("Atau pilih templat (ketik nama atau nomornya), lalu ubah bila perlu.")
+    turn.set_state(PROMPT_FLOW, PromptStep.TEXT, data)
+    turn.reply(prompt, [*offered, cancel_choice(t)])
 
 
 @router.flow(PROMPT_FLOW)
 async def officer_text(turn: Turn) -> None:
-    text = (turn.inbound.text or "").strip() if turn.inbound.kind is Kind.TEXT else ""
+    data = dict(turn.data)
+    inbound = turn.inbound
+    # a typed text is the answer unless it is just a template's name or number ("survei besok" is
+    # an answer, though the typed-answer matcher would take it for the template "survei")
+    text = (inbound.text or "").strip() if inbound.kind in (Kind.TEXT, Kind.CHOICE) else ""
+    choice = inbound.choice if inbound.kind is Kind.CHOICE and not text else None
+    chosen = picked(data.get("templates") or [], choice, text)
+    if chosen is not None:  # a template: shown filled in, to send as it is or edit
+        data["text"] = chosen[1]
+        turn.set_state(PROMPT_FLOW, PromptStep.TEMPLATE, data)
+        preview(turn, *chosen)
+        return
+    if turn.step == PromptStep.TEMPLATE and (choice == TEMPLATE_SEND or text.lower() in TEMPLATE_SEND_WORDS):
+        text = data.get("text", "")
     if not text:
         turn.reply(turn.t("Mohon ketik teksnya, atau /batal."))
         return
-    data = turn.data
     turn.clear_state()
     await PROMPTED[data.get("action", "")](turn, f"{data.get('number', '')} {text}")
 
@@ -259,7 +294,7 @@ async def handler_action(
         return None
     c, parsed = got
     if len(parsed.rest) < min_len:
-        await ask_text(turn, action, c.number, t(prompt_msgid, number=c.number))
+        await ask_text(turn, action, c, t(prompt_msgid, number=c.number))
         return None
     if len(parsed.rest) > rules.MAX_ANSWER:
         turn.reply(
@@ -286,6 +321,9 @@ async def answer(turn: Turn, args: str) -> None:
         answerable=True,
         opd=ctx.opd_names.get(c.opd_code or "", ""),
         text=text,
+    )
+    await notify_followers(
+        turn, c, N_("{opd} memberi jawaban."), answer=text, opd=ctx.opd_names.get(c.opd_code or "", "")
     )
     done(turn, await delivered_line(turn, c))
 
@@ -321,6 +359,9 @@ async def resolve(turn: Turn, args: str) -> None:
             text=text,
             days=day_count(turn.translator_for(citizen), ctx.sla.confirmation_days, working=ctx.sla.working_days),
         )
+    await notify_followers(
+        turn, c, N_("dinyatakan selesai oleh {opd}."), answer=text, opd=ctx.opd_names.get(c.opd_code or "", "")
+    )
     done(turn, await delivered_line(turn, c, final=True))
 
 
@@ -362,6 +403,7 @@ async def forward(turn: Turn, args: str) -> None:
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target]
     )
+    await notify_followers(turn, c, N_("diteruskan ke {opd} yang berwenang menanganinya."), opd=ctx.opd_names[target])
     await notify_handlers(turn, ctx, c, N_("📣 Diteruskan ke OPD Anda: {number}. {reason}"), reason=short(reason, 300))
     done(turn, t("Laporan {number} diteruskan ke {opd}.", number=c.number, opd=ctx.opd_names[target]))
 

@@ -27,6 +27,7 @@ from handlers.complaints.complaint_buttons import (
 from handlers.complaints.complaint_cards import (
     PAGE,
     notify_citizen,
+    notify_followers,
     notify_handlers,
     page_number,
     route_suggestion,
@@ -83,6 +84,7 @@ async def route_cmd(turn: Turn, args: str) -> None:
     await notify_citizen(
         turn, c, N_("ℹ️ Laporan {number} sudah diperiksa dan diteruskan ke {opd}."), opd=ctx.opd_names[target]
     )
+    await notify_followers(turn, c, N_("diteruskan ke {opd}."), opd=ctx.opd_names[target])
     await notify_handlers(turn, ctx, c, N_("📣 Pengaduan baru {number} (diarahkan koordinator)"))
     lines = [t("Laporan {number} diarahkan ke {opd}.", number=c.number, opd=ctx.opd_names[target])]
     if not await turn.uow.users.users_with_role(Role.OFFICER, target):
