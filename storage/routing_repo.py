@@ -39,8 +39,19 @@ class RoutingRepo:
         )
         await self.session.flush()
 
-    async def add_imported(self, rows: Sequence[tuple[str, str]], at: datetime) -> int:
-        """Rows of the region's history (text, OPD code or NONE), in one statement per 1,000."""
+    async def add_imported(self, rows: Sequence[tuple[str, str]], at: datetime, *, once: bool = False) -> int:
+        """Rows of the region's history (text, OPD code or NONE), in one statement per 1,000. With
+        ``once``, a row already imported (same text and label) is not added again: a history file
+        loaded twice, or two overlapping exports, teach the model each report once."""
+        if once:
+            stmt = select(RoutingExample.text, RoutingExample.label).where(RoutingExample.source == IMPORT_SOURCE)
+            seen = {tuple(r) for r in (await self.session.execute(stmt)).all()}
+            fresh = []
+            for row in rows:
+                if tuple(row) not in seen:
+                    seen.add(tuple(row))
+                    fresh.append(row)
+            rows = fresh
         values = [
             {"complaint_id": None, "text": text, "label": label, "source": IMPORT_SOURCE, "created_at": at}
             for text, label in rows

@@ -375,6 +375,21 @@ class SlaRepo:
         )
         return [int(i) for i in (await self.session.execute(stmt)).scalars().all()]
 
+    async def _forget_linked(self, ids: list[int]) -> None:
+        """The rows beside anonymised complaints that hold what they said or who cared: followers
+        (links to people), photos (released after the commit), routing examples (with the models),
+        queued SP4N-LAPOR! calls' texts."""
+        await FollowerRepo(self.session).forget_complaints(ids)
+        deleted = await self.session.execute(
+            delete(ComplaintPhoto)
+            .where(ComplaintPhoto.complaint_id.in_(ids))
+            .returning(ComplaintPhoto.file_ref)
+            .execution_options(synchronize_session=False)
+        )
+        release_media(self.session, deleted.scalars().all())
+        await RoutingRepo(self.session).forget_complaints(ids)
+        await LaporRepo(self.session).forget_complaints(ids)
+
     async def anonymise(self, ids: Sequence[int], *, closed_before: datetime, now: datetime) -> list[str]:
         """Remove what identifies the reporter from closed complaints; the numbers anonymised.
 
@@ -411,16 +426,7 @@ class SlaRepo:
             return []
         done_ids = [i for i, _ in done]
         numbers = [n for _, n in done]
-        await FollowerRepo(self.session).forget_complaints(done_ids)  # who followed it: links to people
-        deleted = await self.session.execute(
-            delete(ComplaintPhoto)
-            .where(ComplaintPhoto.complaint_id.in_(done_ids))
-            .returning(ComplaintPhoto.file_ref)
-            .execution_options(synchronize_session=False)
-        )
-        release_media(self.session, deleted.scalars().all())
-        await RoutingRepo(self.session).forget_complaints(done_ids)
-        await LaporRepo(self.session).forget_complaints(done_ids)  # queued SP4N-LAPOR! calls' texts
+        await self._forget_linked(done_ids)
         await self.session.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id.in_(done_ids))

@@ -76,11 +76,13 @@ async def _import(db: Database, path: str, now: datetime) -> int:
         ctx = await region_context(uow.region)
         mapping = lapor_map(await uow.region.region())
         history = read_lapor_history(path, ctx.opd_names, mapping)
-        added = await uow.routing.add_imported(history.rows, now)
+        added = await uow.routing.add_imported(history.rows, now, once=True)
         before = int(await uow.lapor.state(IMPORTED) or 0)
         await uow.lapor.set_state(IMPORTED, str(before + added), now)
         await uow.commit()
     print(f"» {added} SP4N-LAPOR! reports loaded from {path} as routing examples")
+    if added < len(history.rows):
+        print(f"  ({len(history.rows) - added} were loaded before and were not added again)")
     print("per OPD:")
     for code, n in history.per_opd.most_common():
         print(f"  {code:14} {n:6}  {ctx.opd_names.get(code, '')}")

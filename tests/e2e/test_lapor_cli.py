@@ -112,6 +112,9 @@ async def test_good_csv_and_xlsx_become_routing_examples(db_url, tmp_path):
         ("DINKES", "import"),
         ("PDAM", "import"),
     ]
+    out = kanal("lapor", "import", str(good), env=env, cwd=tmp_path)  # the same file again
+    assert out.returncode == 0 and "0 SP4N-LAPOR! reports loaded" in out.stdout
+    assert "3 were loaded before and were not added again" in out.stdout
     out = kanal("lapor", "status", env=env, cwd=tmp_path)
     assert out.returncode == 0 and "history imported: 5 reports" in out.stdout
     assert "OFF" in out.stdout
