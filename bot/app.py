@@ -22,6 +22,7 @@ from bot.engine.dispatch import Dispatcher
 from bot.logs import add_secrets, secret_values
 from bot.media_route import MediaRoute
 from bot.ports import ChannelPorts, outbox_backlog
+from bot.publik.public_route import PublicRoute
 from bot.services.regions import store_region
 from bot.settings import Settings
 from handlers import build_router
@@ -73,6 +74,7 @@ class KanalApp:
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.dispatcher.presence = self._presence
         self.media = MediaRoute(self.db, self.channels, settings, self.clock)  # /media/<token>
+        self.publik = PublicRoute(self.db, self.clock)  # /publik, /publik.json, /publik.csv, /publik/skm/<unit>
         self.http = self._http_app()
         self._runner: web.AppRunner | None = None
         self.leadership: Leadership | None = None  # when KANAL_SCHEDULER is on
@@ -112,7 +114,7 @@ class KanalApp:
         app = web.Application(client_max_size=1_000_000)
         for channel in self.channels.values():
             app.add_routes(channel.routes())
-        app.add_routes([web.get("/healthz", self.healthz), *self.media.routes()])
+        app.add_routes([web.get("/healthz", self.healthz), *self.media.routes(), *self.publik.routes()])
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:

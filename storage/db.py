@@ -33,6 +33,7 @@ from storage.inbox_repo import InboxRepo
 from storage.invite_repo import InviteRepo
 from storage.lapor_repo import LaporRepo
 from storage.outbox_repo import OutboxRepo
+from storage.public_repo import PublicRepo
 from storage.push_repo import PushRepo
 from storage.region_repo import RegionRepo
 from storage.routing_repo import RoutingRepo
@@ -265,6 +266,11 @@ class UnitOfWork:
     @functools.cached_property
     def sla(self) -> SlaRepo:
         return SlaRepo(self.session)
+
+    @functools.cached_property
+    def public(self) -> PublicRepo:
+        """Reads of the public transparency page (no text, no people)."""
+        return PublicRepo(self.session)
 
     # ---- the transaction ----------------------------------------------------------------
     def begin_group_commit(self) -> None:

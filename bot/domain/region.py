@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.public_rules import DEFAULT_K, check_k
 from bot.domain.region_config import SkmConfig, SlaConfig
 from bot.domain.reply_templates import Template, parse_templates
 from bot.domain.routing import Outside
@@ -122,9 +123,10 @@ class PublicInfo:
     contact: str | None = None
     emergency: str = DEFAULT_EMERGENCY
     logo: str | None = None  # a data: URL (the file named in the region file, read at load)
+    publik_k: int = DEFAULT_K  # the public page's k-anonymity threshold (smaller counts are not shown)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"contact": self.contact, "emergency": self.emergency, "logo": self.logo}
+        return {"contact": self.contact, "emergency": self.emergency, "logo": self.logo, "publik_k": self.publik_k}
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,11 @@ def _parse_public(reg: dict[str, Any], folder: Path | None, problems: list[str])
             problems.append(f"region.logo: at most {MAX_LOGO // 1024} KB")
         else:
             logo = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
-    return PublicInfo(contact=contact, emergency=emergency, logo=logo)
+    k = reg.get("publik_k", DEFAULT_K)
+    if (problem := check_k(k)) is not None:
+        problems.append(f"region.publik_k: {problem}")
+        k = DEFAULT_K
+    return PublicInfo(contact=contact, emergency=emergency, logo=logo, publik_k=k)
 
 
 def _parse_holidays(items: list[Any], problems: list[str]) -> list[tuple[date, str]]:

@@ -79,6 +79,7 @@ def test_the_header_facts_of_the_region_file(tmp_path):
     assert region.public.emergency == "112" and "0800" in (region.public.contact or "")
     assert (region.public.logo or "").startswith("data:image/svg+xml;base64,")
     assert region.config()["public"]["contact"] == region.public.contact
+    assert region.public.publik_k == 5 and region.config()["public"]["publik_k"] == 5
     (tmp_path / "logo.gif").write_bytes(b"GIF89a")
     (tmp_path / "big.png").write_bytes(b"\x89PNG" + b"0" * 70_000)
     base = {"code": "X", "name": "Kota X"}
@@ -88,6 +89,10 @@ def test_the_header_facts_of_the_region_file(tmp_path):
         ({"logo": "big.png"}, "region.logo: at most 64 KB"),
         ({"contact": "x" * 300}, "region.contact: at most"),
         ({"emergency": "1" * 30}, "region.emergency"),
+        ({"publik_k": 0}, "region.publik_k: expected a whole number 1-100, got 0"),
+        ({"publik_k": "5"}, "region.publik_k: expected a whole number 1-100, got '5'"),
+        ({"publik_k": True}, "region.publik_k"),
+        ({"publik_k": 101}, "region.publik_k"),
     ):
         with pytest.raises(RegionError) as err:
             parse_region({"region": {**base, **extra}, "opd": []}, folder=tmp_path)
