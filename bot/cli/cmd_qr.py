@@ -8,7 +8,7 @@ import io
 import re
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 COMMANDS = ("qr",)
 
@@ -106,6 +106,17 @@ def _wrap(draw, text: str, font, max_width: int) -> list[str]:
     return lines
 
 
+def publication_base(settings, web_url: str | None) -> str:
+    """Where the public page is served: ``KANAL_PUBLIC_URL``, else the web chat's address, else the
+    bot's own HTTP server."""
+    if getattr(settings, "public_url", None):
+        return settings.public_url.rstrip("/")
+    if web_url:
+        parts = urlsplit(web_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"http://{settings.http_host}:{settings.http_port}"
+
+
 async def _qr(args, db, settings) -> int:
     bot_name = args.telegram_bot or getattr(settings, "telegram_bot_username", None)
     if not (bot_name or args.whatsapp or args.web_url):
@@ -128,6 +139,7 @@ async def _qr(args, db, settings) -> int:
         if not units:
             print(f"kanal: unknown unit {args.unit!r}; `kanal region show` lists the units", file=sys.stderr)
             return 2
+    poster_base = publication_base(settings, args.web_url)
     target = Path(args.output)
     if args.all:
         target.mkdir(parents=True, exist_ok=True)
@@ -137,4 +149,5 @@ async def _qr(args, db, settings) -> int:
         path = target / f"skm_{unit.code}.png" if args.all else target
         path.write_bytes(png)
         print(f"{unit.code}: {path}  →  {link}")
+        print(f"    SKM results to print for the counter (poster): {poster_base}/publik/skm/{unit.code}")
     return 0

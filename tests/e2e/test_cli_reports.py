@@ -84,6 +84,7 @@ async def test_qr_one_and_all(db_url, clock, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "https://t.me/kanal_sukamaju_bot?start=skm_DLH-KEB" in out.stdout
+    assert "http://127.0.0.1:8080/publik/skm/DLH-KEB" in out.stdout  # the poster of its results
     img = Image.open(tmp_path / "q.png")
     assert img.format == "PNG"
     # the unit's name is printed under the code: dark pixels in the bottom strip, below the QR's white border
@@ -108,6 +109,7 @@ async def test_qr_one_and_all(db_url, clock, tmp_path):
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "qr").glob("skm_*.png"))) == 33
     assert "https://lapor.sukamaju.go.id/chat?start=skm_PUPR-BM" in out.stdout
+    assert "https://lapor.sukamaju.go.id/publik/skm/PUPR-BM" in out.stdout
 
     out = kanal("qr", "NOPE", "--telegram-bot", "x", "-o", str(tmp_path / "n.png"), env=env, cwd=tmp_path)
     assert out.returncode == 2 and "unknown unit" in out.stderr
