@@ -225,6 +225,8 @@ async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | N
                     "KANAL_TELEGRAM_BASE_URL": tg.base_url,
                     "KANAL_HTTP_PORT": str(free_port()),
                     "KANAL_WEBCHAT": "false",
+                    # many people report the same street lamp here on purpose: no "laporan serupa" offer
+                    "KANAL_SIMILAR_COMPLAINTS": "false",
                     "KANAL_LOG_LEVEL": "WARNING",
                     # the fake server has no limits here, like a local Bot API server: neither do we
                     "KANAL_TELEGRAM_GLOBAL_RATE": "0",

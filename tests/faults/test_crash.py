@@ -66,6 +66,8 @@ async def test_crash_between_commit_and_delivery(db_url, tmp_path):
             "KANAL_TELEGRAM_BASE_URL": tg.base_url,
             "KANAL_HTTP_PORT": str(free_port()),
             "KANAL_WEBCHAT": "false",
+            # many people report the same street lamp here on purpose: no "laporan serupa" offer
+            "KANAL_SIMILAR_COMPLAINTS": "false",
             "KANAL_LOG_LEVEL": "DEBUG",  # PTB logs its token-bearing base URL at DEBUG: must come out redacted
         }
         tg.push_message(4242, "/start")
@@ -292,6 +294,8 @@ async def _scripted_crashes(
             "KANAL_TELEGRAM_BASE_URL": tg.base_url,
             "KANAL_HTTP_PORT": str(free_port()),
             "KANAL_WEBCHAT": "false",
+            # many people report the same street lamp here on purpose: no "laporan serupa" offer
+            "KANAL_SIMILAR_COMPLAINTS": "false",
             "KANAL_SCHEDULER": "false",
             "KANAL_TELEGRAM_GLOBAL_RATE": "0",
             "KANAL_TELEGRAM_CHAT_RATE": "0",

@@ -118,6 +118,8 @@ async def run_outage(
             "KANAL_TELEGRAM_CHAT_RATE": "0",
             "KANAL_HTTP_PORT": str(free_port()),
             "KANAL_WEBCHAT": "false",
+            # many people report the same street lamp here on purpose: no "laporan serupa" offer
+            "KANAL_SIMILAR_COMPLAINTS": "false",
             "KANAL_SCHEDULER": "false",
             "KANAL_LOG_LEVEL": "INFO",
         }
