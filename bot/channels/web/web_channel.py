@@ -40,6 +40,7 @@ from bot.channels.web.web_limits import ClientAddresses, Identities, LimitConfig
 from bot.channels.web.web_media import MediaStore, Ownership, Refused, refusal, take_upload
 from bot.channels.web.web_page import render_page
 from bot.channels.web.web_push import Pusher, PushStore, parse_subscription
+from bot.channels.web.web_relay import Bus, PageRelay
 from bot.domain.i18n import N_, gettext
 from bot.domain.messages import Inbound, Kind, Location, Photo, Reply, SendResult
 
@@ -121,7 +122,9 @@ def config_from(settings: Any) -> WebConfig | None:
 
 
 def build(config: WebConfig, context: ChannelContext) -> WebChatChannel:
-    return WebChatChannel(handle=context.handle, history=context.ports, config=config)
+    """``context.options["bus"]``: the deployment's :class:`~bot.channels.web.web_relay.Bus` when
+    several instances may hold pages (PostgreSQL), else none."""
+    return WebChatChannel(handle=context.handle, history=context.ports, config=config, bus=context.options.get("bus"))
 
 
 #: what the web chat shows for a voice note (it cannot play a Telegram or WhatsApp file)
@@ -165,7 +168,9 @@ class WebChatChannel:
     render = staticmethod(render)
     rate_limit = None
 
-    def __init__(self, *, handle: Handle, history: WebHistory, config: WebConfig | None = None) -> None:
+    def __init__(
+        self, *, handle: Handle, history: WebHistory, config: WebConfig | None = None, bus: Bus | None = None
+    ) -> None:
         config = config or WebConfig()
         self._handle = handle
         self._history = history
@@ -182,6 +187,8 @@ class WebChatChannel:
         self.uploads = Ownership()
         self.pusher = Pusher(history, config.push_subject)
         self._worker = (resources.files("bot.channels.web") / "static" / "sw.js").read_bytes()
+        #: pages of people on other instances (several instances on PostgreSQL), None otherwise
+        self.relay = PageRelay(bus, self._write_local, self._load_row) if bus is not None else None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -197,7 +204,9 @@ class WebChatChannel:
         return f"web chat {http_url}/"
 
     async def start(self) -> None:
-        """Nothing to open: pages connect to the app's HTTP server."""
+        """Pages connect to the app's HTTP server; with other instances, join their relay."""
+        if self.relay is not None:
+            await self.relay.start(lambda: list(self._sockets))
 
     async def start_receiving(self, commands: CommandMenu) -> None:
         """The routes receive as soon as the HTTP server serves them."""
@@ -206,7 +215,9 @@ class WebChatChannel:
         await self.close()
 
     async def stop(self) -> None:
-        """Everything was closed in :meth:`stop_receiving`."""
+        """Pages were closed in :meth:`stop_receiving`; the relay goes after the outbox (it sends through it)."""
+        if self.relay is not None:
+            await self.relay.stop()
 
     # ---- HTTP ---------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.Response:
@@ -297,7 +308,10 @@ class WebChatChannel:
         await ws.prepare(request)
         key = user_key_for(token)
         address = self._client(request)
-        self._sockets.setdefault(key, set()).add(ws)
+        peers = self._sockets.setdefault(key, set())
+        peers.add(ws)
+        if len(peers) == 1 and self.relay is not None:
+            await self.relay.page_opened(key)
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -310,6 +324,8 @@ class WebChatChannel:
                 peers.discard(ws)
                 if not peers:
                     del self._sockets[key]
+                    if self.relay is not None:
+                        await self.relay.page_closed(key)
         return ws
 
     async def upload(self, request: web.Request) -> web.Response:
@@ -562,22 +578,41 @@ class WebChatChannel:
 
     # ---- sending ------------------------------------------------------------------------
     async def send(self, address: str, payload: dict[str, Any], *, ref: int | None = None) -> SendResult:
-        """Push to the person's open pages, or (none open) a Web Push notification to their
-        subscriptions; the outbox keeps the message for the page's history either way."""
+        """Push to the person's open pages, here and (through the relay) on other instances, or,
+        when no page took it, a Web Push notification to their subscriptions. The outbox keeps the
+        message for the page's history either way; the platform id says what took it:
+        ``web:<ref>`` a page, ``web:push:<ref>`` a push service, ``web:kept:<ref>`` nothing yet
+        (the page shows it when it is next opened)."""
         frame = {**payload, "id": ref}
-        pages = list(self._sockets.get(address, ()))
-        for ws in pages:
-            await _send_json(ws, frame)
-        if not pages and payload.get("type") == "message":
+        reached = await self._write_local(address, frame)
+        if self.relay is not None and self.relay.open_elsewhere(address):
+            reached += await self.relay.deliver(address, frame, ref)
+        if reached:
+            return SendResult(platform_message_id=f"web:{ref}")
+        if payload.get("type") == "message":
             try:
-                await self.pusher.push(address, payload)
+                if await self.pusher.push(address, payload):
+                    return SendResult(platform_message_id=f"web:push:{ref}")
             except Exception as exc:  # best effort: the page shows it at the next visit
                 log.warning("web push not sent: %s", type(exc).__name__)
-        return SendResult(platform_message_id=f"web:{ref}")
+        return SendResult(platform_message_id=f"web:kept:{ref}")
+
+    async def _write_local(self, address: str, frame: dict[str, Any]) -> int:
+        """Write ``frame`` to this instance's open pages of ``address``: how many took it."""
+        pages = list(self._sockets.get(address, ()))
+        written = 0
+        for ws in pages:
+            written += await _send_json(ws, frame)
+        return written
+
+    async def _load_row(self, address: str, ref: int) -> dict[str, Any] | None:
+        """Outbox row ``ref`` of ``address`` (a frame relayed by reference: too big for a notification)."""
+        rows = await self._history.sent_since(address, ref - 1, limit=1)
+        return rows[0][1] if rows and rows[0][0] == ref else None
 
     def connected_to(self, address: str) -> bool:
-        """Whether a page of ``address`` is open on this instance."""
-        return bool(self._sockets.get(address))
+        """Whether a page of ``address`` is open on this instance or, as far as the relay knows, another."""
+        return bool(self._sockets.get(address)) or (self.relay is not None and self.relay.open_elsewhere(address))
 
     @property
     def connected(self) -> int:
@@ -590,13 +625,15 @@ class WebChatChannel:
                 await ws.close()
 
 
-async def _send_json(ws: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+async def _send_json(ws: web.WebSocketResponse, frame: dict[str, Any]) -> bool:
+    """Whether the frame was written (False: the page went away; it replays on reconnect)."""
     if ws.closed:
-        return
+        return False
     try:
         await ws.send_str(json.dumps(frame, ensure_ascii=False))
     except (ConnectionError, RuntimeError):
-        pass  # the page went away; it replays on reconnect
+        return False
+    return True
 
 
 def _refusal(status: int, retry_after: int, text: str) -> web.Response:
