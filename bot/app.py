@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -28,10 +29,11 @@ from bot.settings import Settings
 from handlers import build_router
 from scheduler.job_context import JobContext
 from scheduler.job_registry import schedule
-from scheduler.leader import Leadership
+from scheduler.leader import TELEGRAM_POLL_LOCK_KEY, Leadership
 from scheduler.runner import JobRunner
 from storage import Database, StorageError, migrate
 from storage.file_claim import claim_database_file
+from storage.pg_relay import PgBus
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,12 @@ class KanalApp:
         self.dispatcher = Dispatcher(self.db, self.router, settings, clock=self.clock)
         add_secrets(secret_values(settings))  # also when logging was set up before this channel existed
         self._options: dict[str, dict[str, Any]] = {"telegram": {"request": telegram_request}}
+        if settings.telegram_token and not settings.telegram_webhook_url:  # one instance long-polls
+            self._options["telegram"]["election"] = Leadership(
+                self.db, key=TELEGRAM_POLL_LOCK_KEY, name="telegram-poller"
+            )
+        if self.db.dialect == "postgresql":  # several instances may share it: web pages may be open on another
+            self._options["web"] = {"bus": PgBus(settings.database_url)}
         self.channels: dict[str, Channel] = build_channels(settings, self._context)
         for name, channel in self.channels.items():
             self.dispatcher.renderers[name] = channel.render
@@ -70,6 +78,7 @@ class KanalApp:
             clock=self.clock,
             limits={name: c.rate_limit for name, c in self.channels.items() if c.rate_limit is not None},
             on_failed=self.dispatcher.notifier.delivery_failed,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.dispatcher.on_commit.append(self.outbox.wake)
         self.dispatcher.presence = self._presence
@@ -132,7 +141,10 @@ class KanalApp:
         except Exception as exc:
             return web.json_response({"ok": False, "database": type(exc).__name__}, status=503)
         scheduler = "off" if self.leadership is None else ("leader" if self.leadership.is_leader else "standby")
-        return web.json_response({"ok": True, "database": "ok", "outbox": backlog, "scheduler": scheduler})
+        answer = {"ok": True, "database": "ok", "outbox": backlog, "scheduler": scheduler}
+        if self.telegram is not None:
+            answer["telegram"] = self.telegram.receiving  # webhook, polling, or standby (another polls)
+        return web.json_response(answer)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def prepare_database(self, *, auto_migrate: bool = True) -> None:

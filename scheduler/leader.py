@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # bigint key of the scheduler's advisory lock ("KANALSC"); the migration lock is 0x4B414E414C.
 SCHEDULER_LOCK_KEY = 0x4B414E414C5343
+#: the Telegram long-poller's ("KANALTG"): one instance polls, see bot/channels/telegram
+TELEGRAM_POLL_LOCK_KEY = 0x4B414E414C5447
 
 Callback = Callable[[], Awaitable[Any]]
 

@@ -19,7 +19,7 @@ import logging
 import mimetypes
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -198,6 +198,7 @@ def build(config: TelegramConfig, context: ChannelContext) -> TelegramChannel:
         webhook_secret=config.webhook_secret,
         request=context.options.get("request"),
         rate_limit=telegram_limit(config.global_rate, config.chat_rate),
+        election=context.options.get("election"),
     )
 
 
@@ -210,6 +211,27 @@ def file_url_of(base_url: str) -> str:
 def _seconds(retry_after: Any) -> float:
     """PTB's ``retry_after`` in seconds, whether it is a timedelta or a number."""
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+class PollerElection(Protocol):
+    """Who may long-poll: Telegram answers a second ``getUpdates`` client with 409 Conflict, so with
+    several instances exactly one polls (the app gives a PostgreSQL advisory-lock election; on
+    SQLite the one process is elected at once). Callbacks run when this instance is elected and,
+    before the lock is let go, when it is deposed."""
+
+    is_leader: bool
+
+    def subscribe(self, on_elected: Any = None, on_deposed: Any = None) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def wait_elected(self, timeout: float | None = None) -> bool: ...
+
+
+#: seconds a starting instance waits to learn whether it polls, before it says it stands by
+ELECTION_WAIT = 3.0
 
 
 # ---- the channel ----------------------------------------------------------------------------
@@ -228,8 +250,10 @@ class TelegramChannel:
         request: Any = None,
         get_updates_request: Any = None,
         rate_limit: RateLimit | None = None,
+        election: PollerElection | None = None,
     ) -> None:
         self._handle = handle
+        self.election = election  # long polling only: whether this instance is the one that polls
         self.bot_id = bot_id_of(token)  # part of every dedupe key (telegram_parse)
         self.rate_limit = rate_limit
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
@@ -304,8 +328,41 @@ class TelegramChannel:
             log.info("telegram: webhook mode")
         else:
             await self.bot.delete_webhook()
+            if self.election is None:
+                self._start_polling()
+            else:
+                self.election.subscribe(self._elected, self._deposed)
+                await self.election.start()
+                if not await self.election.wait_elected(ELECTION_WAIT):
+                    log.info("telegram: another instance polls Telegram; this one stands by and takes over if it stops")
+
+    @property
+    def receiving(self) -> str:
+        """How Telegram's updates reach this instance: "webhook", "polling" or "standby"."""
+        if self.webhook_url:
+            return "webhook"
+        return "polling" if self._poll_task is not None else "standby"
+
+    def _start_polling(self) -> None:
+        if self._poll_task is None:
             self._poll_task = asyncio.create_task(self._poll())
             log.info("telegram: long polling")
+
+    async def _elected(self) -> None:
+        self._start_polling()
+
+    async def _deposed(self) -> None:
+        """Stop polling before the lock goes, so that two instances never poll at once."""
+        await self._stop_polling()
+        log.info("telegram: no longer polling (another instance may take over)")
+
+    async def _stop_polling(self) -> None:
+        if self._poll_task is not None:
+            # whatever was fetched but not stored is not confirmed either: Telegram sends it again
+            # to the next poller, and the dedupe rows make a second delivery of a stored one a no-op
+            self._poll_task.cancel()
+            await asyncio.gather(self._poll_task, return_exceptions=True)
+            self._poll_task = None
 
     async def _set_commands(self, commands: CommandMenu) -> None:
         for lang, pairs in commands.items():
@@ -317,12 +374,9 @@ class TelegramChannel:
                 log.warning("setMyCommands(%s) failed: %s", lang or "default", type(exc).__name__)
 
     async def stop_receiving(self) -> None:
-        if self._poll_task is not None:
-            # whatever was fetched but not stored is not confirmed either: Telegram sends it again
-            # to the next start, and the dedupe rows make a second delivery of a stored one a no-op
-            self._poll_task.cancel()
-            await asyncio.gather(self._poll_task, return_exceptions=True)
-            self._poll_task = None
+        if self.election is not None and not self.webhook_url:
+            await self.election.stop()  # deposed first: polling stops, then the lock is released
+        await self._stop_polling()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

@@ -1,0 +1,71 @@
+"""Issue 23: one long-poller for the whole deployment (Telegram answers a second getUpdates client
+with 409 Conflict). Two apps on one PostgreSQL and one fake Bot API server: one polls, the other
+stands by and says so in /healthz; every message is answered once; when the poller stops, the other
+takes over and answers the next message."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from bot.app import KanalApp
+from bot.settings import Settings
+from testkit.fakes.telegram_api import FakeTelegramServer
+from testkit.tg_chat import TOKEN
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="the election is a PostgreSQL advisory lock: set KANAL_TEST_DATABASE_URL")
+
+
+def telegram_settings(settings: Settings, tg: FakeTelegramServer) -> Settings:
+    return Settings(
+        **{
+            **settings.__dict__,
+            "telegram_token": TOKEN,
+            "telegram_base_url": tg.base_url,
+            "telegram_global_rate": 0.0,
+            "telegram_chat_rate": 0.0,
+        }
+    )
+
+
+async def health(app: KanalApp) -> dict:
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{app.port}/healthz") as resp:
+        return await resp.json()
+
+
+def conflicts(tg: FakeTelegramServer) -> int:
+    return sum(1 for e in tg.errors if e.status == 409)
+
+
+async def test_one_instance_polls_and_the_other_takes_over(settings):
+    async with FakeTelegramServer(token=TOKEN) as tg:
+        s = telegram_settings(settings, tg)
+        a, b = KanalApp(s), KanalApp(s)
+        for app in (a, b):
+            app.telegram.election.interval = 0.5  # the default checks every 15 s
+        await a.start()
+        await b.start()
+        try:
+            assert (await health(a))["telegram"] == "polling"
+            assert (await health(b))["telegram"] == "standby"
+            tg.push_message(5001, "/start")
+            (reply,) = await tg.wait_for_sent(1, chat_id=5001)
+            await asyncio.sleep(1.0)  # nothing else turns up
+            assert len(tg.sent(5001)) == 1 and conflicts(tg) == 0
+
+            await a.stop()  # the poller goes: it stops polling, then lets the lock go
+            t0 = time.monotonic()
+            while (await health(b))["telegram"] != "polling":
+                assert time.monotonic() - t0 < 5, "the standby instance did not take over"
+                await asyncio.sleep(0.1)
+            tg.push_message(5002, "/start")
+            await tg.wait_for_sent(1, chat_id=5002)
+            await asyncio.sleep(1.0)
+            assert len(tg.sent(5002)) == 1 and conflicts(tg) == 0
+        finally:
+            await b.stop()
+            await a.stop()
