@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -642,3 +643,14 @@ class ReplyTemplate(Base):
     name: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class RateBudget(Base):
+    """A platform's sending budget shared by the instances on one PostgreSQL (migration 0018): a
+    token bucket whose ``tokens`` were counted at ``updated_at`` (the server's clock), see
+    ``storage/rate_repo.py``. Not used on SQLite (one process per file)."""
+
+    __tablename__ = "rate_budgets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]

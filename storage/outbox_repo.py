@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -45,10 +45,19 @@ class DeliveryRecorded(NamedTuple):
     tell: dict[str, Any] | None
 
 
+#: advisory-lock class of a chat being claimed (the two-key form: apart from the one-key locks of
+#: the scheduler, the poller and migrations)
+CHAT_CLAIM_LOCK = 23
+
+
 @functools.cache
-def _claim_statement(by_channel: bool, replies: bool | None):
+def _claim_statement(by_channel: bool, replies: bool | None, one_sender_per_chat: bool = False):
     """:meth:`OutboxRepo.claim_due`'s SELECT, built once per shape (parameters ``now``, ``limit`` and,
-    when ``by_channel``, the expanding ``channels``)."""
+    when ``by_channel``, the expanding ``channels``).
+
+    ``one_sender_per_chat`` (PostgreSQL, where several instances claim): a row is not claimed while
+    an earlier row of its chat is being sent (claimed, its lease not run out); see
+    :meth:`OutboxRepo._one_claimer_per_chat` for two claims at the same moment."""
     t = OutboxMessage.__table__
     now = bindparam("now", type_=t.c.next_attempt_at.type)
     due = or_(
@@ -79,6 +88,20 @@ def _claim_statement(by_channel: bool, replies: bool | None):
         t.c.on_failure,
         t.c.forget,
     ).where(due, ~waiting_before)
+    if one_sender_per_chat:
+        sending = t.alias("sending")
+        being_sent = (
+            select(sending.c.id)
+            .where(
+                sending.c.channel == t.c.channel,
+                sending.c.address == t.c.address,
+                sending.c.id < t.c.id,
+                sending.c.status == "sending",
+                sending.c.locked_until >= now,
+            )
+            .exists()
+        )
+        stmt = stmt.where(~being_sent)
     if by_channel:
         stmt = stmt.where(t.c.channel.in_(bindparam("channels", expanding=True)))
     if replies is not None:
@@ -101,6 +124,14 @@ def _mark_sending_statement():
 
 #: see :meth:`OutboxRepo.claim_due`
 _MARK_SENDING = _mark_sending_statement()
+#: see :meth:`OutboxRepo._one_claimer_per_chat` (PostgreSQL only)
+_LOCK_CHATS = text(
+    "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE pg_try_advisory_xact_lock(:cls, hashtext(k))"
+)
+_CHATS_BEING_SENT = text(
+    "SELECT DISTINCT channel || ':' || address FROM outbox"
+    " WHERE status = 'sending' AND locked_until >= :now AND channel || ':' || address = ANY(CAST(:keys AS text[]))"
+)
 
 
 class OutboxRepo:
@@ -165,14 +196,19 @@ class OutboxRepo:
         ``replies`` True: only answers to a person's own message (purpose ``reply``), False: only
         the others (notifications, reminders, broadcasts), None: both.
 
-        On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED).
+        On PostgreSQL concurrent senders skip each other's rows (FOR UPDATE SKIP LOCKED) and each
+        other's chats (see :func:`_claim_statement`).
         """
         await self.pending.write()
         channels = list(channels) if channels is not None else None
         params: dict[str, Any] = {"now": now, "limit": limit}
         if channels is not None:
             params["channels"] = channels
-        rows = (await self.session.execute(_claim_statement(channels is not None, replies), params)).all()
+        several = self.session.get_bind().dialect.name == "postgresql"  # instances may claim at once
+        statement = _claim_statement(channels is not None, replies, several)
+        rows = (await self.session.execute(statement, params)).all()
+        if several and rows:
+            rows = await self._one_claimer_per_chat(rows, now)
         if not rows:
             return []
         # plain rows, no ORM objects: one UPDATE marks the batch (the SELECT above locked the rows
@@ -184,6 +220,17 @@ class OutboxRepo:
             )
             for r in rows
         ]
+
+    async def _one_claimer_per_chat(self, rows: Sequence[Any], now: datetime) -> list[Any]:
+        """Two instances claiming at the same moment: SKIP LOCKED lets the second take a chat's
+        later row while the first holds its earlier ones. So the claimed chats are locked for this
+        transaction (advisory, tried without waiting: a chat another claim holds is left to it),
+        and then looked at afresh: a chat whose earlier rows a claim committed meanwhile is being
+        sent, and is left too. The rows left stay pending."""
+        keys = sorted({f"{r.channel}:{r.address}" for r in rows})
+        free = set((await self.session.execute(_LOCK_CHATS, {"keys": keys, "cls": CHAT_CLAIM_LOCK})).scalars())
+        busy = set((await self.session.execute(_CHATS_BEING_SENT, {"keys": list(free), "now": now})).scalars())
+        return [r for r in rows if f"{r.channel}:{r.address}" in free - busy]
 
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
         await self.mark_sent_many([(outbox_id, platform_message_id)], now)

@@ -9,13 +9,23 @@ queue in turn for its global bucket.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.channels.base import UNLIMITED, RateLimit
 
 IDLE_PRUNE_MIN = 1024  # idle chats' rate buckets kept before the full (refilled) ones are dropped
 IDLE_HARD_CAP = 50_000  # last resort: idle buckets beyond this are all forgotten
+#: a leased share of a shared budget is used within this many seconds or lost (never sent late in
+#: a bunch: the budget counted those tokens as spent when they were leased)
+LEASE_TTL = 0.25
+
+log = logging.getLogger(__name__)
+
+#: takes up to ``want`` tokens of a budget shared with the other instances (``name``, ``rate``/s,
+#: ``burst``): (tokens granted, seconds until one is there when none was)
+Lease = Callable[[str, float, int, int], Awaitable[tuple[int, float]]]
 
 
 class TokenBucket:
@@ -48,10 +58,18 @@ class TokenBucket:
 
 
 class Buckets:
-    """The token buckets of every channel and of the chats sent to lately."""
+    """The token buckets of every channel and of the chats sent to lately.
 
-    def __init__(self, limits: dict[str, RateLimit] | None = None) -> None:
+    With ``lease`` (several instances on one PostgreSQL) a channel's global budget is shared by
+    the whole deployment: tokens are leased from the database a few at a time (as many as lanes
+    wait, at most a tenth of a second's worth) and used within :data:`LEASE_TTL`. A chat's
+    bucket stays here: the claim gives a chat's rows to one instance at a time."""
+
+    def __init__(self, limits: dict[str, RateLimit] | None = None, *, lease: Lease | None = None) -> None:
         self.limits = limits or {}
+        self._lease = lease
+        self._leased: dict[str, list[float]] = {}  # channel → [tokens, usable until]
+        self._queued: dict[str, int] = {}  # channel → lanes waiting for the global budget
         self._globals: dict[str, TokenBucket] = {}
         self._gates: dict[str, asyncio.Lock] = {}  # one lane at a time waits for the global bucket
         #: buckets of chats without a lane that have not refilled yet (their rate history)
@@ -99,8 +117,41 @@ class Buckets:
         # hundreds of lanes in a broadcast, polling woke every lane for every token
         # (≈ 15 % of the sender's CPU in bench.fanout; a busy loop bunches requests)
         gate = self._gates.get(channel) or self._gates.setdefault(channel, asyncio.Lock())
-        async with gate:
-            while (wait := glob.delay()) > 0:
-                await asyncio.sleep(wait)
-            glob.take()
+        shared = self._lease is not None and self.limit(channel).global_per_second < UNLIMITED.global_per_second
+        self._queued[channel] = self._queued.get(channel, 0) + 1
+        try:
+            await gate.acquire()
+        finally:
+            self._queued[channel] -= 1
+        try:
+            if not shared or not await self._take_shared(channel):
+                while (wait := glob.delay()) > 0:
+                    await asyncio.sleep(wait)
+                glob.take()
+        finally:
+            gate.release()
         chat.take()  # only this chat's lane takes from its bucket: still ≥ 1 token
+
+    async def _take_shared(self, channel: str) -> bool:
+        """One token of the deployment's budget (under the channel's gate); False when the database
+        cannot be asked: then this process's own bucket limits it, as on one instance."""
+        assert self._lease is not None
+        limit = self.limit(channel)
+        pool = self._leased.setdefault(channel, [0, 0.0])
+        most = max(1, int(limit.global_per_second / 10))
+        while True:
+            if pool[0] >= 1 and time.monotonic() < pool[1]:
+                pool[0] -= 1
+                return True
+            want = max(1, min(most, self._queued.get(channel, 0) + 1))
+            try:
+                granted, wait = await self._lease(channel, limit.global_per_second, limit.global_burst, want)
+            except Exception as exc:
+                log.warning(
+                    "shared %s budget not leased (%s): this instance's own limit applies", channel, type(exc).__name__
+                )
+                return False
+            if granted:
+                pool[0], pool[1] = granted, time.monotonic() + LEASE_TTL
+            else:
+                await asyncio.sleep(max(wait, 0.002))

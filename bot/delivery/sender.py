@@ -13,6 +13,7 @@ after its lease runs out. Within one process each row is sent once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -38,7 +39,7 @@ from bot.delivery.outcomes import (
 from bot.delivery.rates import Buckets, TokenBucket
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.messages import SendError, SendResult
-from storage import Database
+from storage import Database, rate_repo
 from storage.core_repo import ClaimedMessage
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ class OutboxSender:
         #: called in the transaction that records a message as failed for good, with the row's
         #: ``on_failure`` (whom to tell), when it has one: tells that staff member
         self.on_failed = on_failed
-        self.buckets = Buckets(limits)
+        # several instances may share a PostgreSQL database: the platforms' global limits hold for
+        # all of them together (budgets leased from the database, storage/rate_repo.py)
+        shared = functools.partial(rate_repo.lease, db.engine) if db.dialect == "postgresql" else None
+        self.buckets = Buckets(limits, lease=shared)
         self.in_flight = InFlight(max_in_flight, max_bulk_in_flight)
         self.order = ChatOrder()
         self.outcomes = PendingOutcomes()

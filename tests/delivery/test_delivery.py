@@ -156,7 +156,9 @@ async def test_a_retry_written_while_a_claim_reads_still_holds_the_rows_it_claim
 
     outbox = FlushDuringClaim(db, {"telegram": failing}, clock=clock, flush_interval=0.5)
     await _third_after_a_paused_retry(db, clock, outbox, failing)
-    assert forced == [1]  # the claim took "3" alone, then the retry of "1" and "2" was written
+    # the claim took "3" alone, then the retry of "1" and "2" was written; on PostgreSQL (several
+    # instances) a chat's row is not claimed at all while earlier ones are being sent
+    assert forced == ([0] if db.dialect == "postgresql" else [1])
     assert sender.texts("a") == ["1", "2", "3"]
 
 

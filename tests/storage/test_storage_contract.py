@@ -108,7 +108,8 @@ async def test_outbox_lease_expiry_reclaims_after_a_crash(db, clock):
 
 
 async def test_concurrent_claims_never_share_a_row(db, clock):
-    await _enqueue(db, clock, 40)
+    for chat in range(40):  # one row per chat: on PostgreSQL a chat's rows go to one claimer at a time
+        await _enqueue(db, clock, 1, address=f"chat{chat}")
     claimed: list[int] = []
 
     async def claimer() -> None:
@@ -121,6 +122,29 @@ async def test_concurrent_claims_never_share_a_row(db, clock):
 
     await asyncio.gather(*(claimer() for _ in range(4)))
     assert len(claimed) == len(set(claimed)) == 40
+
+
+async def test_a_chats_rows_go_to_one_claimer_at_a_time_on_postgresql(db, clock):
+    """Several instances: while a chat's earlier rows are being sent, its later ones wait (order and
+    the chat's pacing hold across instances); on SQLite (one process) the claim does not wait."""
+    await _enqueue(db, clock, 2, address="a")
+    async with db.unit_of_work() as uow:
+        first = await Repo(uow.session).claim_due(clock.now(), limit=10, lease=timedelta(minutes=5))
+        await uow.commit()
+    assert len(first) == 2
+    await _enqueue(db, clock, 1, address="a")
+    await _enqueue(db, clock, 1, address="b")
+    async with db.unit_of_work() as uow:
+        second = await Repo(uow.session).claim_due(clock.now(), limit=10, lease=timedelta(minutes=5))
+        await uow.commit()
+    addresses = sorted(r.address for r in second)
+    assert addresses == (["b"] if db.dialect == "postgresql" else ["a", "b"])
+    # the earlier rows' lease ran out (their instance died): the chat is free again, in order
+    async with db.unit_of_work() as uow:
+        later = await Repo(uow.session).claim_due(
+            clock.now() + timedelta(minutes=6), limit=10, lease=timedelta(minutes=5)
+        )
+    assert [r.address for r in later][:2] == ["a", "a"]
 
 
 async def test_concurrent_delivery_reports_never_move_a_row_backwards(db, clock):
