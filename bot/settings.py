@@ -464,6 +464,14 @@ class Settings:
         7,
         doc="days a sent (or failed) message is kept in the outbox before the outbox_prune job deletes it",
     )
+    outbox_lease_seconds: int = _opt(
+        "OUTBOX_LEASE",
+        _per(30, 3600),
+        300,
+        doc="seconds a claimed message stays with the instance that claimed it; after that another "
+        "instance sends it (a crashed or killed instance's messages wait this long; a send slower than "
+        "this can go out twice)",
+    )
     lapor_url: str | None = _opt(
         "LAPOR_URL",
         _parse_http_url,

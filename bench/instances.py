@@ -1,0 +1,170 @@
+"""Benchmark: turns/s with 1, 2 and 3 ``kanal run`` instances on one PostgreSQL (issue 23).
+
+Each round starts N instances (``python -m bot run --no-migrate``, webhook mode, scheduler off,
+Telegram limits off as on a local Bot API server) on a freshly migrated database, behind the
+round-robin proxy of ``testkit/proxy.py`` (nginx with ``deploy/nginx/kanal-routes.conf`` when
+installed). The benchmark plays Telegram: it POSTs every update to the proxy's
+``/webhooks/telegram`` and the fake Bot API server (in this process) records the answers.
+Workload: ``bench.turn``'s flows (a complaint filed and an SKM questionnaire answered, 19 turns per
+citizen, each sent after the previous answer arrived, all citizens at once). Rounds alternate
+1 → 2 → 3 instances so that drift on a shared machine hits all alike; medians are reported with
+the ratio to one instance. Run ``python -m bench.instances --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.turn import ChatWatch, empty_postgres, flow_script  # noqa: E402
+from storage import Database, migrate  # noqa: E402
+from testkit.fakes.telegram_api import FakeTelegramServer  # noqa: E402
+from testkit.instances import base_env, start_instances, stop_all  # noqa: E402
+from testkit.proxy import round_robin_proxy  # noqa: E402
+
+TOKEN = "222222:BENCH-instances"
+SECRET = "bench-instances-secret"
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
+
+
+async def _migrate(url: str) -> None:
+    await empty_postgres(url)
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+
+
+async def one_round(count: int, citizens: int, url: str) -> dict:
+    await _migrate(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
+            env = base_env(
+                KANAL_DATABASE_URL=url,
+                KANAL_TELEGRAM_TOKEN=TOKEN,
+                KANAL_TELEGRAM_BASE_URL=tg.base_url,
+                KANAL_TELEGRAM_WEBHOOK_URL="https://kanal.example.go.id/webhooks/telegram",
+                KANAL_TELEGRAM_WEBHOOK_SECRET=SECRET,
+                KANAL_WEBCHAT="false",
+                KANAL_SCHEDULER="false",
+                KANAL_SIMILAR_COMPLAINTS="false",  # many people report the same street lamp on purpose
+                KANAL_LOG_LEVEL="WARNING",
+                KANAL_TELEGRAM_GLOBAL_RATE="0",
+                KANAL_TELEGRAM_CHAT_RATE="0",
+            )
+            instances = await start_instances(count, env, Path(tmp))
+            try:
+                async with round_robin_proxy([i.port for i in instances]) as proxy:
+                    return await _flows(tg, f"{proxy.url}/webhooks/telegram", citizens) | {"proxy": proxy.kind}
+            finally:
+                await stop_all(instances)
+
+
+async def _flows(tg: FakeTelegramServer, url: str, citizens: int) -> dict:
+    watch = ChatWatch(tg)
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def deliver(update: dict) -> None:
+            body = json.dumps(update).encode()
+            headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+            while True:  # as Telegram: again until answered 200
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        return
+                await asyncio.sleep(0.1)
+
+        async def citizen(chat: int, script: list) -> None:
+            seen = len(tg.sent(chat))
+            for kind, what, marker in script:
+                t0 = time.monotonic()
+                update = tg.push_message(chat, what) if kind == "send" else tg.push_callback(chat, what)
+                await deliver(update)
+                seen = await watch.until(chat, seen, marker)
+                latencies.append(time.monotonic() - t0)
+
+        chats = list(range(1, citizens + 1))
+        consent = [("send", "/start", ("text", "UU No. 27/2022")), ("press", "consent:yes", ("text", "Menu utama"))]
+        await asyncio.gather(*(citizen(c, consent) for c in chats))  # not measured
+        latencies.clear()
+        t0 = time.monotonic()
+        await asyncio.gather(*(citizen(c, flow_script(c)) for c in chats))
+        elapsed = time.monotonic() - t0
+    latencies.sort()
+    return {
+        "turns_per_s": len(latencies) / elapsed,
+        "latency_p50_ms": 1000 * statistics.median(latencies),
+        "latency_p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "turns": len(latencies),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    counts = [int(c) for c in args.instances.split(",")]
+    results: dict = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "citizens": args.citizens,
+        "rounds": args.rounds,
+        "runs": [],
+    }
+    for r in range(args.rounds):
+        run = {}
+        for n in counts:
+            run[str(n)] = await one_round(n, args.citizens, args.database_url)
+            print(
+                f"round {r + 1}, {n} instance(s): {run[str(n)]['turns_per_s']:.0f} turns/s "
+                f"(p50 {run[str(n)]['latency_p50_ms']:.0f} ms, proxy {run[str(n)]['proxy']})",
+                file=sys.stderr,
+            )
+        results["runs"].append(run)
+    results["median"] = {
+        str(n): {
+            k: statistics.median(run[str(n)][k] for run in results["runs"])
+            for k in ("turns_per_s", "latency_p50_ms", "latency_p99_ms")
+        }
+        for n in counts
+    }
+    base = results["median"][str(counts[0])]["turns_per_s"]
+    results["ratio_to_first"] = {str(n): results["median"][str(n)]["turns_per_s"] / base for n in counts}
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.instances", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--citizens", type=int, default=150, help="citizens, all at once (default 150: 2,850 turns)")
+    p.add_argument("--instances", default="1,2,3", help="instance counts to compare (default 1,2,3)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("KANAL_BENCH_DATABASE_URL", DEFAULT_URL),
+        help="PostgreSQL database of its own: schema public is dropped every round (default %(default)s)",
+    )
+    p.add_argument("--json", help="also write the results to this file")
+    args = p.parse_args()
+    results = asyncio.run(main_async(args))
+    print(json.dumps(results["median"] | {"ratio_to_first": results["ratio_to_first"]}, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
