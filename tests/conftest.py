@@ -21,6 +21,32 @@ PG_URL = os.environ.get("KANAL_TEST_DATABASE_URL") or None
 BACKEND = "postgresql" if PG_URL else "sqlite"
 
 
+def _database_of_worker(url: str, worker: str) -> str:
+    """With ``pytest -n N`` (pytest-xdist) each worker runs on a database of its own beside the
+    given one (``test`` → ``test_gw0``), created when missing: tests truncate every table."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    PG_URL = _database_of_worker(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
+    os.environ["KANAL_TEST_DATABASE_URL"] = PG_URL  # for the modules that read it, and their processes
+
+
 def pytest_report_header(config) -> str:
     return f"kanal database backend: {BACKEND}" + (f" ({PG_URL.split('@')[-1]})" if PG_URL else "")
 
