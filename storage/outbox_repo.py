@@ -232,6 +232,26 @@ class OutboxRepo:
         busy = set((await self.session.execute(_CHATS_BEING_SENT, {"keys": list(free), "now": now})).scalars())
         return [r for r in rows if f"{r.channel}:{r.address}" in free - busy]
 
+    async def recent_sends(
+        self, chats: Iterable[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], list[datetime]]:
+        """When each of ``chats`` ((channel, address)) was last sent to, since ``since``, oldest
+        first: a chat's pacing as another instance left it."""
+        wanted = set(chats)
+        if not wanted:
+            return {}
+        t = OutboxMessage.__table__
+        rows = await self.session.execute(
+            select(t.c.channel, t.c.address, t.c.sent_at)
+            .where(t.c.address.in_(sorted({a for _, a in wanted})), t.c.status == "sent", t.c.sent_at >= since)
+            .order_by(t.c.sent_at)
+        )
+        found: dict[tuple[str, str], list[datetime]] = {}
+        for channel, address, sent_at in rows:
+            if (channel, address) in wanted:
+                found.setdefault((channel, address), []).append(sent_at)
+        return found
+
     async def mark_sent(self, outbox_id: int, now: datetime, platform_message_id: str | None) -> None:
         await self.mark_sent_many([(outbox_id, platform_message_id)], now)
 

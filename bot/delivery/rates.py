@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.channels.base import UNLIMITED, RateLimit
 
@@ -83,6 +84,34 @@ class Buckets:
         """The bucket for a chat's new lane: the one it left idle, if still kept, else a full one."""
         limit = self.limit(key[0])
         return self.idle.pop(key, None) or TokenBucket(limit.per_address_per_second, limit.per_address_burst)
+
+    def pacing_window(self, channel: str) -> float | None:
+        """Seconds of a chat's sends that still limit it (a full bucket's worth), None: no per-chat limit."""
+        limit = self.limit(channel)
+        if limit.per_address_per_second >= UNLIMITED.per_address_per_second or self._lease is None:
+            return None
+        return limit.per_address_burst / limit.per_address_per_second
+
+    def seed(self, key: tuple[str, str], sent: list[datetime], now: datetime) -> None:
+        """A chat this instance takes over: its bucket as the sends of any instance (``sent``, from
+        the outbox) left it, so that pacing a chat survives moving to another instance."""
+        limit = self.limit(key[0])
+        tokens, last = float(limit.per_address_burst), None
+        for at in sent:
+            if last is not None:
+                tokens = min(
+                    limit.per_address_burst, tokens + (at - last).total_seconds() * limit.per_address_per_second
+                )
+            tokens, last = tokens - 1.0, at
+        if last is None:
+            return
+        tokens = min(
+            limit.per_address_burst, tokens + max(0.0, (now - last).total_seconds()) * limit.per_address_per_second
+        )
+        if tokens < limit.per_address_burst:
+            bucket = TokenBucket(limit.per_address_per_second, limit.per_address_burst)
+            bucket.tokens = tokens
+            self.idle[key] = bucket
 
     def park(self, key: tuple[str, str], bucket: TokenBucket) -> None:
         """A chat's lane has ended: keep its bucket while it still limits (a full one is a new one)."""

@@ -222,9 +222,20 @@ class OutboxSender:
                 )
             self.in_flight.bulk_claimed(bulk_room, len(bulk))
             if rows or bulk:
+                await self._seed_pacing(uow, [*rows, *bulk], now)
                 await uow.commit()
             self.in_flight.add_bulk([r.id for r in bulk])
             return rows + list(bulk)
+
+    async def _seed_pacing(self, uow: Any, rows: list[ClaimedMessage], now: Any) -> None:
+        """Several instances: a chat whose rows this instance has no lane for may have been sent to
+        by another one a moment ago; its bucket starts from those sends (one query per claim)."""
+        windows = {ch: self.buckets.pacing_window(ch) for ch in {r.channel for r in rows}}
+        new = {(r.channel, r.address) for r in rows if windows[r.channel] and (r.channel, r.address) not in self._lanes}
+        if new:
+            since = now - timedelta(seconds=max(w for w in windows.values() if w))
+            for key, sent in (await uow.outbox.recent_sends(new, since)).items():
+                self.buckets.seed(key, sent, now)
 
     def _enqueue_lane(self, row: ClaimedMessage) -> None:
         """Hand a claimed row to its chat's lane, or give it back when an earlier message to that

@@ -230,7 +230,8 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
             span = max(times) - min(times)
             print(f"peak {peak} messages in 1 s, {len(times) / span:.1f}/s on average, {tg.rejected_429} × 429")
             assert peak <= GLOBAL_RATE + GLOBAL_RATE / 3 + 1, peak
-            assert tg.rejected_429 <= 5, tg.rejected_429
+            rejected = [(e.method, e.params.get("chat_id"), e.description) for e in tg.errors if e.status == 429]
+            assert tg.rejected_429 <= 5, rejected
         finally:
             await stop_all(instances)
             await db.dispose()
@@ -275,6 +276,7 @@ async def test_a_reply_claimed_on_another_instance_reaches_the_open_page_within_
     citizen, officer = WebPerson(a.url), WebPerson(b.url)
     try:
         await officer.open()
+        await officer.press("consent:yes")
         out = await officer.send(f"/gabung {await _invite(db_url, tmp_path)}")
         assert "PUPR" in web_text(out) or "petugas" in web_text(out).lower(), web_text(out)
 
@@ -289,8 +291,13 @@ async def test_a_reply_claimed_on_another_instance_reaches_the_open_page_within_
         out = await citizen.press("lapor:next")
         out = await citizen.press("lapor:skip")
         out = await citizen.press("lapor:privacy:biasa")
+        if not _offers(out, "lapor:send"):  # the web chat asks for a name first (optional)
+            out = await citizen.send("Siti Aminah")
+        assert _offers(out, "lapor:send"), web_text(out)
         out = await citizen.press("lapor:send")
-        number = re.search(r"ADU-\d{4}-\d+", web_text(out)).group(0)
+        found = re.search(r"ADU-\d{4}-\d+", web_text(out))
+        assert found, web_text(out)
+        number = found.group(0)
 
         # the officer on B answers; B's outbox claims the citizen's notification at once (woken by
         # its own commit), and it has to reach the page open on A
@@ -310,6 +317,9 @@ async def test_a_reply_claimed_on_another_instance_reaches_the_open_page_within_
         print(f"\nofficer on B → citizen's page on A: {', '.join(f'{x * 1000:.0f} ms' for x in lags)}")
         assert max(lags) < 1.0, lags
     finally:
-        await citizen.close()
-        await officer.close()
+        for page in (citizen, officer):
+            if page.ws is not None:
+                await page.close()
+            else:
+                await page.session.close()
         await stop_all([a, b])
