@@ -51,7 +51,7 @@ CHAT_CLAIM_LOCK = 23
 
 
 @functools.cache
-def _claim_statement(by_channel: bool, replies: bool | None, one_sender_per_chat: bool = False):
+def _claim_statement(by_channel: bool, replies: bool | None, one_sender_per_chat: bool = False, lock: bool = True):
     """:meth:`OutboxRepo.claim_due`'s SELECT, built once per shape (parameters ``now``, ``limit`` and,
     when ``by_channel``, the expanding ``channels``).
 
@@ -106,7 +106,8 @@ def _claim_statement(by_channel: bool, replies: bool | None, one_sender_per_chat
         stmt = stmt.where(t.c.channel.in_(bindparam("channels", expanding=True)))
     if replies is not None:
         stmt = stmt.where((t.c.purpose == "reply") if replies else (t.c.purpose != "reply"))
-    return stmt.order_by(t.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True)
+    stmt = stmt.order_by(t.c.id).limit(bindparam("limit"))
+    return stmt.with_for_update(skip_locked=True) if lock else stmt
 
 
 def _mark_sending_statement():
@@ -220,6 +221,13 @@ class OutboxRepo:
             )
             for r in rows
         ]
+
+    async def any_due(self, now: datetime, channels: Iterable[str]) -> bool:
+        """Whether a row is due, claimed by anyone or not: what :meth:`claim_due` would take, but
+        reading without locks, so rows a concurrent claim holds count too."""
+        several = self.session.get_bind().dialect.name == "postgresql"
+        params = {"now": now, "limit": 1, "channels": list(channels)}
+        return bool((await self.session.execute(_claim_statement(True, None, several, False), params)).first())
 
     async def _one_claimer_per_chat(self, rows: Sequence[Any], now: datetime) -> list[Any]:
         """Two instances claiming at the same moment: SKIP LOCKED lets the second take a chat's

@@ -85,6 +85,11 @@ class Buckets:
         limit = self.limit(key[0])
         return self.idle.pop(key, None) or TokenBucket(limit.per_address_per_second, limit.per_address_burst)
 
+    @property
+    def shared(self) -> bool:
+        """Whether budgets are shared with other instances (PostgreSQL)."""
+        return self._lease is not None
+
     def pacing_window(self, channel: str) -> float | None:
         """Seconds of a chat's sends that still limit it (a full bucket's worth), None: no per-chat limit."""
         limit = self.limit(channel)

@@ -169,8 +169,7 @@ class OutboxSender:
     # ---- claiming -------------------------------------------------------------------------
     async def _nothing_due(self) -> bool:
         async with self.db.unit_of_work() as uow:
-            rows = await uow.outbox.claim_due(self.clock.now(), limit=1, lease=self.lease, channels=self.senders)
-            return not rows  # rolled back: nothing claimed
+            return not await uow.outbox.any_due(self.clock.now(), self.senders)
 
     async def _claim_loop(self) -> None:
         while self._running:
@@ -373,5 +372,8 @@ class OutboxSender:
         for outcome in batch:
             if isinstance(outcome, Retry):
                 self.order.written(outcome)
-        if failure_reports(batch) or any(isinstance(o, Retry | Released) for o in batch):
+        # several instances (PostgreSQL): a chat's next row is not claimed while one before it is
+        # being sent, so a recorded send may have freed a chat's next message
+        freed = self.buckets.shared and any(isinstance(o, Sent) for o in batch)
+        if freed or failure_reports(batch) or any(isinstance(o, Retry | Released) for o in batch):
             self._wake.set()

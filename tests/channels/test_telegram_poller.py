@@ -17,7 +17,9 @@ from testkit.fakes.telegram_api import FakeTelegramServer
 from testkit.tg_chat import TOKEN
 from tests.conftest import PG_URL
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="the election is a PostgreSQL advisory lock: set KANAL_TEST_DATABASE_URL")
+pytestmark = pytest.mark.skipif(
+    not PG_URL, reason="the election is a PostgreSQL advisory lock: set KANAL_TEST_DATABASE_URL"
+)
 
 
 def telegram_settings(settings: Settings, tg: FakeTelegramServer) -> Settings:

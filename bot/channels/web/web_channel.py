@@ -188,7 +188,7 @@ class WebChatChannel:
         self.pusher = Pusher(history, config.push_subject)
         self._worker = (resources.files("bot.channels.web") / "static" / "sw.js").read_bytes()
         #: pages of people on other instances (several instances on PostgreSQL), None otherwise
-        self.relay = PageRelay(bus, self._write_local, self._load_row) if bus is not None else None
+        self.relay = PageRelay(bus, self._write_local, self._load_row, self._keep_handoff) if bus is not None else None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -419,6 +419,9 @@ class WebChatChannel:
         entry = self._handoff.pop(key, None)
         return entry[0] if entry is not None else None
 
+    def _keep_handoff(self, key: str, token: str) -> None:
+        self._handoff[key] = (token, asyncio.get_running_loop().time() + ROTATION_HANDOFF)
+
     async def _rotate(self, key: str) -> None:
         """The person's role changed: move them to a new identity, and close their pages (they
         fetch the new cookie from ``POST /session`` and reconnect). The old cookie is then just a
@@ -431,7 +434,9 @@ class WebChatChannel:
             return
         if not moved:
             return
-        self._handoff[key] = (token, asyncio.get_running_loop().time() + ROTATION_HANDOFF)
+        self._keep_handoff(key, token)
+        if self.relay is not None:  # the page's POST /session may reach another instance
+            await self.relay.handoff(key, token)
         for ws in list(self._sockets.get(key, ())):
             await _send_json(ws, {"type": "rotate"})
             await ws.close()

@@ -12,6 +12,8 @@ with small JSON messages, all on one topic:
   people (in chunks under NOTIFY's 8,000-byte limit), and it sends its own ``here`` to all (``to: *``);
 * ``alive`` {i} every :data:`HEARTBEAT` s; an instance not heard of for :data:`SILENT_AFTER` s is
   forgotten (``bye`` {i} says so at once when an instance stops normally);
+* ``handoff`` {i, a, k}: person ``a`` got the new identity token ``k`` (a role changed, see the
+  channel's ``_rotate``); every instance keeps it for the page's ``POST /session``, wherever that lands;
 * ``msg`` {i, to, req, a, f | ref}: deliver frame ``f`` (or, when it is too big for a
   notification, outbox row ``ref``, read by the receiver) to ``a``'s pages on ``to``;
   ``ack`` {i, to, req, n}: it was written to ``n`` pages.
@@ -64,11 +66,14 @@ LoadRow = Callable[[str, int], Awaitable[dict[str, Any] | None]]
 class PageRelay:
     """This instance's view of the pages open elsewhere, and delivery to them."""
 
-    def __init__(self, bus: Bus, write_local: WriteLocal, load_row: LoadRow) -> None:
+    def __init__(
+        self, bus: Bus, write_local: WriteLocal, load_row: LoadRow, on_handoff: Callable[[str, str], None] | None = None
+    ) -> None:
         self.bus = bus
         self.instance = uuid.uuid4().hex[:12]
         self._write_local = write_local
         self._load_row = load_row
+        self._on_handoff = on_handoff
         self._remote: dict[str, set[str]] = {}  # person → other instances with a page of theirs
         self._heard: dict[str, float] = {}  # instance → when it was last heard of
         self._waiting: dict[str, asyncio.Future[int]] = {}
@@ -112,6 +117,9 @@ class PageRelay:
 
     async def page_closed(self, person: str) -> None:
         await self._publish({"t": "down", "i": self.instance, "a": person})
+
+    async def handoff(self, person: str, token: str) -> None:
+        await self._publish({"t": "handoff", "i": self.instance, "a": person, "k": token})
 
     def open_elsewhere(self, person: str) -> bool:
         return bool(self._remote.get(person))
@@ -169,6 +177,9 @@ class PageRelay:
                     self._remote.setdefault(p, set()).add(sender)
         elif kind == "bye":
             self._forget(sender)
+        elif kind == "handoff" and isinstance(person, str) and isinstance(m.get("k"), str):
+            if self._on_handoff is not None:
+                self._on_handoff(person, m["k"])
         elif kind == "msg" and m.get("to") == self.instance and isinstance(person, str):
             await self._receive(sender, m, person)
         elif kind == "ack" and m.get("to") == self.instance:
