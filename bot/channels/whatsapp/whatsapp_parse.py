@@ -183,9 +183,14 @@ def parse_message(msg: dict[str, Any], names: dict[str, str | None]) -> Inbound 
         )
     if kind in ("image", "document") and (kind == "image" or str(msg[kind].get("mime_type", "")).startswith("image/")):
         media = msg[kind]
+        caption, mime = media.get("caption"), media.get("mime_type")  # strings, or nothing: never trusted
         return Inbound(
             kind=Kind.PHOTO,
-            photo=Photo(file_ref=str(media["id"]), caption=media.get("caption"), mime_type=media.get("mime_type")),
+            photo=Photo(
+                file_ref=str(media["id"]),
+                caption=caption if isinstance(caption, str) else None,
+                mime_type=mime if isinstance(mime, str) else None,
+            ),
             **base,
         )
     if kind == "contacts":
