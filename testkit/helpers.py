@@ -50,3 +50,13 @@ class RecordingSender:
 
     def texts(self, address: str | None = None) -> list[str]:
         return [p.get("text", "") for a, p in self.sent if address is None or a == address]
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """The most events in any ``window`` seconds (a sliding window over their times)."""
+    times, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

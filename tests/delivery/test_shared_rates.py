@@ -21,6 +21,7 @@ from bot.domain.clock import SystemClock
 from bot.domain.messages import SendResult
 from storage import Database
 from storage.rate_repo import lease
+from testkit.helpers import max_in_window
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="the shared budget lives in PostgreSQL: set KANAL_TEST_DATABASE_URL")
@@ -40,15 +41,6 @@ class Recorder:
         self.log.append((time.monotonic(), address, int(payload["n"]), self.name))
         await asyncio.sleep(0.005)  # a request takes a moment
         return SendResult(platform_message_id=f"x{ref}")
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    times, best, lo = sorted(times), 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def test_the_lease_never_grants_more_than_the_bucket(db_url):

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from storage import Database
 from storage.models import InboundMessage, OutboxMessage
 from testkit.fakes.telegram_api import FakeTelegramServer
+from testkit.helpers import max_in_window
 from testkit.instances import base_env, roles, start_instances, stop_all
 from testkit.proxy import round_robin_proxy
 from testkit.scripts import complaint_turns
@@ -121,16 +122,6 @@ async def _citizen(tg: FakeTelegramServer, telegram: Telegram, chat: int, index:
             await asyncio.sleep(0.05)
         done.append(chat)
         await asyncio.sleep(rng.uniform(0.05, 0.4))
-
-
-def _max_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def _leader(instances) -> str | None:
@@ -226,7 +217,7 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
 
             # the whole deployment within Telegram's budget
             times = [m["time"] for m in tg.sent()]
-            peak = _max_in_window(times)
+            peak = max_in_window(times)
             span = max(times) - min(times)
             print(f"peak {peak} messages in 1 s, {len(times) / span:.1f}/s on average, {tg.rejected_429} × 429")
             assert peak <= GLOBAL_RATE + GLOBAL_RATE / 3 + 1, peak
