@@ -49,6 +49,7 @@ async def test_one_instance_polls_and_the_other_takes_over(settings):
         a, b = KanalApp(s), KanalApp(s)
         for app in (a, b):
             app.telegram.election.interval = 0.5  # the default checks every 15 s
+            app.telegram.election.timeout = 1.0  # and waits 15 s for an answer
         await a.start()
         await b.start()
         try:
@@ -68,6 +69,44 @@ async def test_one_instance_polls_and_the_other_takes_over(settings):
             await tg.wait_for_sent(1, chat_id=5002)
             await asyncio.sleep(1.0)
             assert len(tg.sent(5002)) == 1 and conflicts(tg) == 0
+        finally:
+            await b.stop()
+            await a.stop()
+
+
+async def test_a_poller_whose_session_dies_stops_and_the_other_takes_over(settings):
+    """As after kill -9 of the poller's database session: the lock goes with the session, the old
+    poller notices at its next check and stops, the standby one takes over; no 409 on the way."""
+    from sqlalchemy import text
+
+    from scheduler.leader import TELEGRAM_POLL_LOCK_KEY
+
+    async with FakeTelegramServer(token=TOKEN) as tg:
+        s = telegram_settings(settings, tg)
+        a, b = KanalApp(s), KanalApp(s)
+        for app in (a, b):
+            app.telegram.election.interval, app.telegram.election.timeout = 0.5, 1.0
+        await a.start()
+        await b.start()
+        try:
+            assert (await health(a))["telegram"] == "polling"
+            async with a.db.engine.connect() as conn:
+                killed = await conn.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND granted AND objid = :lo AND classid = :hi"
+                    ),
+                    {"lo": TELEGRAM_POLL_LOCK_KEY & 0xFFFFFFFF, "hi": TELEGRAM_POLL_LOCK_KEY >> 32},
+                )
+            assert killed == 1
+            t0 = time.monotonic()
+            while [(await health(x))["telegram"] for x in (a, b)] != ["standby", "polling"]:
+                assert time.monotonic() - t0 < 5, "no takeover after the poller's session died"
+                await asyncio.sleep(0.1)
+            tg.push_message(5003, "/start")
+            await tg.wait_for_sent(1, chat_id=5003)
+            await asyncio.sleep(1.0)
+            assert len(tg.sent(5003)) == 1 and conflicts(tg) == 0
         finally:
             await b.stop()
             await a.stop()

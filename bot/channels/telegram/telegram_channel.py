@@ -254,6 +254,7 @@ class TelegramChannel:
     ) -> None:
         self._handle = handle
         self.election = election  # long polling only: whether this instance is the one that polls
+        self._stood_by = False  # another instance polled when this one started: it takes over later
         self.bot_id = bot_id_of(token)  # part of every dedupe key (telegram_parse)
         self.rate_limit = rate_limit
         self.store_retry_window = 600.0  # seconds a polled update is retried before it is given up
@@ -334,6 +335,7 @@ class TelegramChannel:
                 self.election.subscribe(self._elected, self._deposed)
                 await self.election.start()
                 if not await self.election.wait_elected(ELECTION_WAIT):
+                    self._stood_by = True
                     log.info("telegram: another instance polls Telegram; this one stands by and takes over if it stops")
 
     @property
@@ -343,13 +345,17 @@ class TelegramChannel:
             return "webhook"
         return "polling" if self._poll_task is not None else "standby"
 
-    def _start_polling(self) -> None:
+    def _start_polling(self, grace: float = 0.0) -> None:
         if self._poll_task is None:
-            self._poll_task = asyncio.create_task(self._poll())
-            log.info("telegram: long polling")
+            self._poll_task = asyncio.create_task(self._poll(grace))
+            log.info("telegram: long polling" + (f" in {grace:g}s (taking over)" if grace else ""))
 
     async def _elected(self) -> None:
-        self._start_polling()
+        # Taking over: the lock may have gone with a poller's session while its process lives on
+        # and polls until its next check (interval, then at most timeout). Waiting that long first
+        # keeps two from polling at once (409 Conflict); a fresh start has no one to wait for.
+        grace = self.election.interval + self.election.timeout if self._stood_by else 0.0
+        self._start_polling(grace)
 
     async def _deposed(self) -> None:
         """Stop polling before the lock goes, so that two instances never poll at once."""
@@ -382,12 +388,13 @@ class TelegramChannel:
         await self.application.shutdown()
 
     # ---- long polling -------------------------------------------------------------------
-    async def _poll(self) -> None:
+    async def _poll(self, grace: float = 0.0) -> None:
         """Long polling with at-least-once delivery: fetch a batch, store every update of it (the
         dispatcher commits them together), and only then confirm it, by asking for the updates
         after it. A crash at any moment loses nothing: Telegram re-sends what was not confirmed.
         While the database is down the batch waits (see :meth:`_store_batch`) and Telegram
         keeps the rest: backpressure, not loss."""
+        await asyncio.sleep(grace)
         offset: int | None = None
         delay = 1.0
         while True:
