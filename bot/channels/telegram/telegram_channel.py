@@ -220,6 +220,8 @@ class PollerElection(Protocol):
     before the lock is let go, when it is deposed."""
 
     is_leader: bool
+    interval: float  # seconds between two checks of the lock
+    timeout: float  # seconds a check may take
 
     def subscribe(self, on_elected: Any = None, on_deposed: Any = None) -> None: ...
 
