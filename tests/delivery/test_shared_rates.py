@@ -70,7 +70,10 @@ async def test_three_senders_keep_the_deployments_budget_and_each_chats_order(db
                 uow.outbox.enqueue(channel="telegram", address=chat, payload={"n": n}, now=datetime.now(UTC))
         await uow.commit()
     senders = [
-        OutboxSender(db, {"telegram": Recorder(log, f"s{i}")}, clock=clock, limits={"telegram": LIMIT})
+        # 20 rows in flight each at most: all three must take part
+        OutboxSender(
+            db, {"telegram": Recorder(log, f"s{i}")}, clock=clock, limits={"telegram": LIMIT}, max_in_flight=20
+        )
         for i, db in enumerate(dbs)
     ]
     try:

@@ -121,7 +121,7 @@ async def _citizen(tg: FakeTelegramServer, telegram: Telegram, chat: int, index:
                 raise AssertionError(f"chat {chat}: no answer to {value!r}")
             await asyncio.sleep(0.05)
         done.append(chat)
-        await asyncio.sleep(rng.uniform(0.05, 0.4))
+        await asyncio.sleep(rng.uniform(0.0, 0.1))  # quick people: together they ask for more than 29/s
 
 
 async def _leader(instances) -> str | None:
@@ -222,7 +222,9 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
             print(f"peak {peak} messages in 1 s, {len(times) / span:.1f}/s on average, {tg.rejected_429} × 429")
             assert peak <= GLOBAL_RATE + GLOBAL_RATE / 3 + 1, peak
             rejected = [(e.method, e.params.get("chat_id"), e.description) for e in tg.errors if e.status == 429]
-            assert tg.rejected_429 <= 5, rejected
+            # a deployment that ignored the shared budget meets hundreds (every message over 30/s);
+            # a few per-chat ones can come from requests bunched on a loaded machine
+            assert tg.rejected_429 <= len(times) // 100, rejected
         finally:
             await stop_all(instances)
             await db.dispose()
