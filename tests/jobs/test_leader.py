@@ -106,6 +106,7 @@ async def lock_holders(db: Database, key: int) -> list[int]:
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
                 " AND ((classid::bigint << 32) | objid::bigint) = :k AND objsubid = 1"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"k": key},
         )
