@@ -24,15 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.turn import ChatWatch, empty_postgres, flow_script  # noqa: E402
 from storage import Database, migrate  # noqa: E402
 from testkit.fakes.telegram_api import FakeTelegramServer  # noqa: E402
-from testkit.instances import base_env, start_instances, stop_all  # noqa: E402
+from testkit.instances import TelegramWebhooks, start_instances, stop_all, webhook_env  # noqa: E402
 from testkit.proxy import round_robin_proxy  # noqa: E402
 
 TOKEN = "222222:BENCH-instances"
@@ -53,15 +51,13 @@ async def one_round(count: int, citizens: int, url: str) -> dict:
     await _migrate(url)
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
-            env = base_env(
-                KANAL_DATABASE_URL=url,
-                KANAL_TELEGRAM_TOKEN=TOKEN,
-                KANAL_TELEGRAM_BASE_URL=tg.base_url,
-                KANAL_TELEGRAM_WEBHOOK_URL="https://kanal.example.go.id/webhooks/telegram",
-                KANAL_TELEGRAM_WEBHOOK_SECRET=SECRET,
+            env = webhook_env(
+                url,
+                TOKEN,
+                tg.base_url,
+                SECRET,
                 KANAL_WEBCHAT="false",
                 KANAL_SCHEDULER="false",
-                KANAL_SIMILAR_COMPLAINTS="false",  # many people report the same street lamp on purpose
                 KANAL_LOG_LEVEL="WARNING",
                 KANAL_TELEGRAM_GLOBAL_RATE="0",
                 KANAL_TELEGRAM_CHAT_RATE="0",
@@ -77,25 +73,15 @@ async def one_round(count: int, citizens: int, url: str) -> dict:
 async def _flows(tg: FakeTelegramServer, url: str, citizens: int) -> dict:
     watch = ChatWatch(tg)
     latencies: list[float] = []
-    connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def deliver(update: dict) -> None:
-            body = json.dumps(update).encode()
-            headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
-            while True:  # as Telegram: again until answered 200
-                async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status == 200:
-                        return
-                await asyncio.sleep(0.1)
+    telegram = TelegramWebhooks(url, SECRET, retry_every=0.1, connections=256)
+    try:
 
         async def citizen(chat: int, script: list) -> None:
             seen = len(tg.sent(chat))
             for kind, what, marker in script:
                 t0 = time.monotonic()
                 update = tg.push_message(chat, what) if kind == "send" else tg.push_callback(chat, what)
-                await deliver(update)
+                await telegram.deliver(update, timeout=600)
                 seen = await watch.until(chat, seen, marker)
                 latencies.append(time.monotonic() - t0)
 
@@ -106,6 +92,8 @@ async def _flows(tg: FakeTelegramServer, url: str, citizens: int) -> dict:
         t0 = time.monotonic()
         await asyncio.gather(*(citizen(c, flow_script(c)) for c in chats))
         elapsed = time.monotonic() - t0
+    finally:
+        await telegram.close()
     latencies.sort()
     return {
         "turns_per_s": len(latencies) / elapsed,

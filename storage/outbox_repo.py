@@ -205,10 +205,9 @@ class OutboxRepo:
         params: dict[str, Any] = {"now": now, "limit": limit}
         if channels is not None:
             params["channels"] = channels
-        several = self.session.get_bind().dialect.name == "postgresql"  # instances may claim at once
-        statement = _claim_statement(channels is not None, replies, several)
+        statement = _claim_statement(channels is not None, replies, self._several)
         rows = (await self.session.execute(statement, params)).all()
-        if several and rows:
+        if self._several and rows:
             rows = await self._one_claimer_per_chat(rows, now)
         if not rows:
             return []
@@ -222,12 +221,17 @@ class OutboxRepo:
             for r in rows
         ]
 
+    @property
+    def _several(self) -> bool:
+        """PostgreSQL: several instances may claim at once (one process per SQLite file)."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
     async def any_due(self, now: datetime, channels: Iterable[str]) -> bool:
         """Whether a row is due, claimed by anyone or not: what :meth:`claim_due` would take, but
         reading without locks, so rows a concurrent claim holds count too."""
-        several = self.session.get_bind().dialect.name == "postgresql"
         params = {"now": now, "limit": 1, "channels": list(channels)}
-        return bool((await self.session.execute(_claim_statement(True, None, several, False), params)).first())
+        statement = _claim_statement(True, None, self._several, False)
+        return bool((await self.session.execute(statement, params)).first())
 
     async def _one_claimer_per_chat(self, rows: Sequence[Any], now: datetime) -> list[Any]:
         """Two instances claiming at the same moment: SKIP LOCKED lets the second take a chat's

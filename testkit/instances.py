@@ -8,6 +8,7 @@ first one alone (it loads the region into an empty database) and the others once
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -31,6 +32,53 @@ def base_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
     env.update(overrides)
     return env
+
+
+def webhook_env(database_url: str, token: str, bot_api_url: str, secret: str, **overrides: str) -> dict[str, str]:
+    """:func:`base_env` for instances in Telegram webhook mode (the URL Telegram is told is never
+    called: :class:`TelegramWebhooks` posts to the proxy) where many people report the same street
+    lamp on purpose (no "laporan serupa" offer)."""
+    return base_env(
+        KANAL_DATABASE_URL=database_url,
+        KANAL_TELEGRAM_TOKEN=token,
+        KANAL_TELEGRAM_BASE_URL=bot_api_url,
+        KANAL_TELEGRAM_WEBHOOK_URL="https://kanal.example.go.id/webhooks/telegram",
+        KANAL_TELEGRAM_WEBHOOK_SECRET=secret,
+        KANAL_SIMILAR_COMPLAINTS="false",
+        **overrides,
+    )
+
+
+class TelegramWebhooks:
+    """Plays Telegram's side of the webhook: POST an update until it is answered 200."""
+
+    def __init__(self, url: str, secret: str, *, retry_every: float = 0.25, connections: int = 100) -> None:
+        self.url = url
+        self.headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
+        self.retry_every = retry_every
+        self.refused = 0  # answers other than 200 (an instance killed mid-request, a proxy error)
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+
+    async def deliver(self, update: dict[str, Any], timeout: float = 60.0) -> None:
+        body = json.dumps(update).encode()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                async with self.session.post(
+                    self.url, data=body, headers=self.headers, timeout=aiohttp.ClientTimeout(total=15)
+                ) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            self.refused += 1
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update['update_id']} not accepted within {timeout}s")
+            await asyncio.sleep(self.retry_every)
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 @dataclass

@@ -39,8 +39,8 @@ class TokenBucket:
         self._now = now
         self.updated = now()
 
-    def _refill(self) -> None:
-        t = self._now()
+    def _refill(self, t: float | None = None) -> None:
+        t = self._now() if t is None else t
         self.tokens = min(self.capacity, self.tokens + (t - self.updated) * self.rate)
         self.updated = t
 
@@ -56,6 +56,18 @@ class TokenBucket:
     def full(self) -> bool:
         self._refill()
         return self.tokens >= self.capacity
+
+    def replay(self, ago: list[float]) -> None:
+        """Take a token for each send made ``ago`` seconds before now (oldest first), as if this
+        (full) bucket had seen them: a chat's bucket as sends by another instance left it."""
+        if not ago:
+            return
+        now = self._now()
+        self.updated = now - ago[0]
+        for a in ago:
+            self._refill(now - a)
+            self.tokens -= 1.0
+        self._refill(now)
 
 
 class Buckets:
@@ -93,7 +105,7 @@ class Buckets:
     def pacing_window(self, channel: str) -> float | None:
         """Seconds of a chat's sends that still limit it (a full bucket's worth), None: no per-chat limit."""
         limit = self.limit(channel)
-        if limit.per_address_per_second >= UNLIMITED.per_address_per_second or self._lease is None:
+        if limit.per_address_per_second >= UNLIMITED.per_address_per_second or not self.shared:
             return None
         return limit.per_address_burst / limit.per_address_per_second
 
@@ -101,21 +113,9 @@ class Buckets:
         """A chat this instance takes over: its bucket as the sends of any instance (``sent``, from
         the outbox) left it, so that pacing a chat survives moving to another instance."""
         limit = self.limit(key[0])
-        tokens, last = float(limit.per_address_burst), None
-        for at in sent:
-            if last is not None:
-                tokens = min(
-                    limit.per_address_burst, tokens + (at - last).total_seconds() * limit.per_address_per_second
-                )
-            tokens, last = tokens - 1.0, at
-        if last is None:
-            return
-        tokens = min(
-            limit.per_address_burst, tokens + max(0.0, (now - last).total_seconds()) * limit.per_address_per_second
-        )
-        if tokens < limit.per_address_burst:
-            bucket = TokenBucket(limit.per_address_per_second, limit.per_address_burst)
-            bucket.tokens = tokens
+        bucket = TokenBucket(limit.per_address_per_second, limit.per_address_burst)
+        bucket.replay([max(0.0, (now - at).total_seconds()) for at in sent])
+        if not bucket.full():
             self.idle[key] = bucket
 
     def park(self, key: tuple[str, str], bucket: TokenBucket) -> None:

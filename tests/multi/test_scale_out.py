@@ -28,7 +28,6 @@ import sys
 import time
 from collections import Counter
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -36,7 +35,7 @@ from storage import Database
 from storage.models import InboundMessage, OutboxMessage
 from testkit.fakes.telegram_api import FakeTelegramServer
 from testkit.helpers import max_in_window
-from testkit.instances import base_env, roles, start_instances, stop_all
+from testkit.instances import TelegramWebhooks, base_env, roles, start_instances, stop_all, webhook_env
 from testkit.proxy import round_robin_proxy
 from testkit.scripts import complaint_turns
 from testkit.tg_chat import buttons
@@ -71,37 +70,7 @@ def _matches(message: dict, marker: tuple[str, str]) -> bool:
     return value in (message.get("visible_text") or "") if what == "text" else value in buttons(message)
 
 
-class Telegram:
-    """Plays Telegram's side of the webhook: POST an update until it is answered 200."""
-
-    def __init__(self, tg: FakeTelegramServer, url: str) -> None:
-        self.tg = tg
-        self.url = url
-        self.refused = 0  # answers other than 200 (an instance killed mid-request, a proxy error)
-        self.session = aiohttp.ClientSession()
-
-    async def deliver(self, update: dict, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                async with self.session.post(
-                    self.url,
-                    data=json.dumps(update).encode(),
-                    headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
-                    timeout=aiohttp.ClientTimeout(total=15),
-                ) as resp:
-                    await resp.read()
-                    if resp.status == 200:
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            self.refused += 1
-            if time.monotonic() > deadline:
-                raise AssertionError(f"update {update['update_id']} not accepted within {timeout}s")
-            await asyncio.sleep(0.25)
-
-
-async def _citizen(tg: FakeTelegramServer, telegram: Telegram, chat: int, index: int, done: list[int]) -> None:
+async def _citizen(tg: FakeTelegramServer, telegram: TelegramWebhooks, chat: int, index: int, done: list[int]) -> None:
     rng = random.Random(chat)
     seen = 0
     for kind, value, marker in _script(index):
@@ -144,14 +113,12 @@ async def _sending(db: Database) -> Counter:
 
 async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_url, tmp_path):
     async with FakeTelegramServer(token=TOKEN, rate_limits=True, global_per_second=30, global_burst=30) as tg:
-        env = base_env(
-            KANAL_DATABASE_URL=db_url,
-            KANAL_TELEGRAM_TOKEN=TOKEN,
-            KANAL_TELEGRAM_BASE_URL=tg.base_url,
-            KANAL_TELEGRAM_WEBHOOK_URL="https://kanal.example.go.id/webhooks/telegram",
-            KANAL_TELEGRAM_WEBHOOK_SECRET=SECRET,
+        env = webhook_env(
+            db_url,
+            TOKEN,
+            tg.base_url,
+            SECRET,
             KANAL_WEB_SECRET=WEB_SECRET,
-            KANAL_SIMILAR_COMPLAINTS="false",  # 125 people report the same street lamp here on purpose
             KANAL_OUTBOX_LEASE=str(LEASE),
             KANAL_SCHEDULER="true",
         )
@@ -159,7 +126,7 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
         db = Database(db_url)
         try:
             async with round_robin_proxy([i.port for i in instances]) as proxy:
-                telegram = Telegram(tg, f"{proxy.url}/webhooks/telegram")
+                telegram = TelegramWebhooks(f"{proxy.url}/webhooks/telegram", SECRET)
                 done: list[int] = []
                 people = [asyncio.create_task(_citizen(tg, telegram, 10_000 + i, i, done)) for i in range(CITIZENS)]
                 total = CITIZENS * len(_script(0))
@@ -179,7 +146,7 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
                     if new_leader is None:
                         await asyncio.sleep(1.0)
                 await asyncio.gather(*people)
-                await telegram.session.close()
+                await telegram.close()
             print(f"\nproxy: {proxy.kind}; leader {leader} killed, {new_leader} led after {took:.1f}s")
             assert new_leader is not None and new_leader != leader and took < 60, (leader, new_leader, took)
             assert len(done) == total

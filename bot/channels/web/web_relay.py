@@ -133,26 +133,28 @@ class PageRelay:
         body = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
         inline = len(body.encode()) <= MAX_INLINE or ref is None
         loop = asyncio.get_running_loop()
-        futures = {}
-        for target in targets:
-            req = uuid.uuid4().hex[:12]
-            futures[target] = self._waiting[req] = loop.create_future()
-            message = {"t": "msg", "i": self.instance, "to": target, "req": req, "a": person}
-            message.update({"f": frame} if inline else {"ref": ref})
-            await self._publish(message)
-        done, _ = await asyncio.wait(futures.values(), timeout=ACK_TIMEOUT)
+        futures: dict[str, asyncio.Future[int]] = {}
+        try:
+            for target in targets:
+                req = uuid.uuid4().hex[:12]
+                futures[req] = self._waiting[req] = loop.create_future()
+                message = {"t": "msg", "i": self.instance, "to": target, "req": req, "a": person}
+                message.update({"f": frame} if inline else {"ref": ref})
+                await self._publish(message)
+            done, _ = await asyncio.wait(futures.values(), timeout=ACK_TIMEOUT)
+        finally:  # also when the send is cancelled (the instance stops)
+            for req in futures:
+                self._waiting.pop(req, None)
         reached = 0
-        for target, fut in futures.items():
+        for target, fut in zip(targets, futures.values(), strict=True):
             if fut in done and not fut.cancelled():
                 reached += fut.result()
                 if fut.result() == 0:  # the page went away meanwhile
-                    self._remote.get(person, set()).discard(target)
+                    self._drop(person, target)
             else:
                 self.stats["unanswered"] += 1
                 log.warning("web relay: instance %s did not answer within %.1f s, forgotten", target, ACK_TIMEOUT)
                 self._forget(target)
-        for req in [r for r, f in self._waiting.items() if f in futures.values()]:
-            del self._waiting[req]
         self.stats["relayed"] += 1
         return reached
 
