@@ -53,20 +53,31 @@ class TokenBucket:
         self._refill()
         self.tokens -= 1.0
 
+    def answered(self) -> None:
+        """The request a token was just taken for has been answered: the time it spent on its way
+        does not refill the bucket. The platform counts a request when it arrives, somewhere
+        between the take and the answer; refilling only from the answer keeps this bucket at or
+        below the platform's whatever the delays (on a loaded machine requests that left evenly
+        arrive bunched, and a bucket as full as the platform's then meets a 429)."""
+        self.updated = max(self.updated, self._now())
+
     def full(self) -> bool:
         self._refill()
         return self.tokens >= self.capacity
 
-    def replay(self, ago: list[float]) -> None:
-        """Take a token for each send made ``ago`` seconds before now (oldest first), as if this
-        (full) bucket had seen them: a chat's bucket as sends by another instance left it."""
-        if not ago:
-            return
+    def replay(self, ago: list[float], window: float) -> None:
+        """The bucket as the sends made ``ago`` seconds before now (oldest first, each within the
+        last ``window`` seconds) left it: a chat's bucket after sends by another instance. What
+        came before the window is unknown, so the bucket starts it empty, and no send takes it
+        below empty (the platform accepted each one): never fuller than the platform's, which a
+        bucket starting full was for a chat that had been sent to at its rate for longer than the
+        window. A window of a full bucket's refill brings an idle chat back full."""
         now = self._now()
-        self.updated = now - ago[0]
+        self.tokens = 0.0
+        self.updated = now - window
         for a in ago:
-            self._refill(now - a)
-            self.tokens -= 1.0
+            self._refill(now - min(a, window))
+            self.tokens = max(0.0, self.tokens - 1.0)
         self._refill(now)
 
 
@@ -112,9 +123,11 @@ class Buckets:
     def seed(self, key: tuple[str, str], sent: list[datetime], now: datetime) -> None:
         """A chat this instance takes over: its bucket as the sends of any instance (``sent``, from
         the outbox) left it, so that pacing a chat survives moving to another instance."""
-        limit = self.limit(key[0])
+        limit, window = self.limit(key[0]), self.pacing_window(key[0])
+        if window is None:
+            return
         bucket = TokenBucket(limit.per_address_per_second, limit.per_address_burst)
-        bucket.replay([max(0.0, (now - at).total_seconds()) for at in sent])
+        bucket.replay([max(0.0, (now - at).total_seconds()) for at in sent], window)
         if not bucket.full():
             self.idle[key] = bucket
 

@@ -263,6 +263,7 @@ class OutboxSender:
                 row = lane.rows[0]
                 await self.buckets.acquire(channel, lane.bucket)
                 outcome = await self._attempt(sender, row)
+                lane.bucket.answered()
                 if isinstance(outcome, SendError):
                     self._retry_lane(lane, outcome)
                     return

@@ -266,6 +266,25 @@ def test_token_bucket():
     assert abs(bucket.delay() - 0.5) < 1e-9
 
 
+def test_a_chat_taken_over_is_paced_as_the_platform_sees_it():
+    """Another instance sent a burst of 3, then one a second: the platform's bucket (1/s, burst 3)
+    is empty, though the last 3 s alone look like a bucket with tokens to spare."""
+    ago = [3.15, 3.05, 2.95, 2.1, 1.1, 0.1]
+    now = [100.0 - ago[0]]
+    platform = TokenBucket(rate=1.0, burst=3, now=lambda: now[0])
+    for a in ago:
+        now[0] = 100.0 - a
+        assert platform.delay() == 0
+        platform.take()
+    now[0] = 100.0
+    taken_over = TokenBucket(rate=1.0, burst=3, now=lambda: now[0])
+    taken_over.replay([a for a in ago if a <= 3.0], window=3.0)
+    assert taken_over.delay() >= platform.delay() > 0.8
+    idle = TokenBucket(rate=1.0, burst=3, now=lambda: now[0])
+    idle.replay([], window=3.0)
+    assert idle.full()  # a chat nobody sent to for a full bucket's refill starts full
+
+
 async def test_per_address_rate_is_honoured(db, clock):
     sender = RecordingSender()
     stamps: list[float] = []
@@ -287,6 +306,38 @@ async def test_per_address_rate_is_honoured(db, clock):
     # 2 at once (burst), then 4 more at 20/s: at least 4 × 50 ms
     assert stamps[-1] - stamps[0] >= 0.19
     assert sender.texts("a") == [str(i) for i in range(6)]
+
+
+async def test_per_address_pacing_holds_where_requests_arrive_late(db, clock):
+    """The platform counts a request when it arrives, anywhere between the send and its answer. A
+    machine under load delays some requests and not others; the ones that left evenly arrive
+    bunched. Here every other request arrives only as it is answered, 40 ms late; the platform's
+    bucket (the same limits) must never run dry."""
+    sender = RecordingSender()
+    platform = TokenBucket(rate=20, burst=2)
+    refused: list[int] = []
+    real_send = sender.send
+
+    async def late(address, payload, *, ref=None):
+        if int(payload["text"]) % 2 == 0:
+            await asyncio.sleep(0.04)  # on its way
+        if platform.delay() > 1e-3:  # what the platform sees when the request arrives
+            refused.append(int(payload["text"]))
+        else:
+            platform.take()
+        return await real_send(address, payload, ref=ref)
+
+    sender.send = late
+    limit = RateLimit(global_per_second=1000, global_burst=1000, per_address_per_second=20, per_address_burst=2)
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit})
+    await enqueue(db, clock, "a", [str(i) for i in range(16)])
+    await outbox.start()
+    try:
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+    assert sender.texts("a") == [str(i) for i in range(16)]
+    assert refused == []
 
 
 async def test_wake_sends_at_once(db, clock):

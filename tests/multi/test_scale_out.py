@@ -188,9 +188,22 @@ async def test_three_instances_answer_every_turn_once_within_the_global_rate(db_
             span = max(times) - min(times)
             print(f"peak {peak} messages in 1 s, {len(times) / span:.1f}/s on average, {tg.rejected_429} × 429")
             assert peak <= GLOBAL_RATE + GLOBAL_RATE / 3 + 1, peak
-            rejected = [(e.method, e.params.get("chat_id"), e.description) for e in tg.errors if e.status == 429]
-            # a deployment that ignored the shared budget meets hundreds (every message over 30/s);
-            # a few per-chat ones can come from requests bunched on a loaded machine
+            # each 429 with what the fake server had accepted for that chat in the 4 s before it
+            rejected = [
+                (
+                    e.params.get("chat_id"),
+                    [
+                        round(m["time"] - e.time, 2)
+                        for m in tg.sent(e.params.get("chat_id"))
+                        if e.time - 4 < m["time"] <= e.time
+                    ],
+                )
+                for e in tg.errors
+                if e.status == 429
+            ]
+            # a deployment that ignored the shared budget meets hundreds (every message over 30/s),
+            # one that paced a chat taken over from another instance by its last 3 s alone, dozens
+            # (tokens it thought it had); the margin is for the machine, which may stall a process
             assert tg.rejected_429 <= len(times) // 100, rejected
         finally:
             await stop_all(instances)
