@@ -211,6 +211,26 @@ async def probe_reply(tg: FakeTelegramServer, chat: int, timeout: float = 600) -
     return time.monotonic() - t0
 
 
+async def lone_turns(tg: FakeTelegramServer, done: asyncio.Event, *, every: float = 1.0) -> list[float]:
+    """While the broadcast goes out (until ``done``): a new citizen's ``/start`` every ``every``
+    seconds, each waited for (seconds from the update to our reply at the server)."""
+    took: list[float] = []
+    chat = PROBE_CHAT + 1
+    while not done.is_set():
+        took.append(await probe_reply(tg, chat, timeout=120))
+        chat += 1
+        try:
+            await asyncio.wait_for(done.wait(), every)
+        except TimeoutError:
+            pass
+    return took
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
 async def wait_delivered(tg: FakeTelegramServer, expected: set[int], *, timeout: float, stall: float = 60.0) -> None:
     """Until every expected chat got a message, or nothing new arrived for ``stall`` seconds."""
     deadline = time.monotonic() + timeout
@@ -308,20 +328,23 @@ async def one_round(
                     committed = time.monotonic()
                     print(f"  {said} ({enqueue_s:.2f} s)", file=sys.stderr, flush=True)
                     expected = set(chats)
-                    # an interactive turn a while into the broadcast (a third of it, at most 10 s in)
-                    await asyncio.sleep(min(10.0, n / SERVER_GLOBAL / 3))
-                    busy_reply = asyncio.create_task(probe_reply(tg, PROBE_CHAT + 1))
+                    # lone citizens' turns one after another while the broadcast goes out
+                    delivered = asyncio.Event()
+                    probes = asyncio.create_task(lone_turns(tg, delivered))
                     await wait_delivered(tg, expected, timeout=n / SERVER_GLOBAL * 2 + 120)
-                    busy_reply_s = await busy_reply
+                    delivered.set()
+                    busy = await probes
                     cpu_after = cpu_seconds(proc.pid)
                     await asyncio.sleep(settle)  # a duplicate would arrive now
                 finally:
                     await stop_bot(proc)
-                result = tally(tg, expected, ignore=frozenset({PROBE_CHAT, PROBE_CHAT + 1}))
+                result = tally(tg, expected, ignore=frozenset(range(PROBE_CHAT, PROBE_CHAT + 2 + len(busy))))
             result["enqueue_s"] = enqueue_s
             result["bot_cpu_s"] = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
             result["idle_reply_s"] = idle_reply_s
-            result["busy_reply_s"] = busy_reply_s
+            result["busy_reply_s"] = statistics.median(busy)
+            result["busy_reply_p99_s"] = percentile(busy, 0.99)
+            result["busy_turns"] = len(busy)
             result["seed_s"] = seed_s
             result["first_send_after_commit_s"] = (result["first_at"] - committed) if result["first_at"] else None
             result["outbox"] = await outbox_by_status(db)
@@ -384,7 +407,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"round {r + 1}: {run['accepted']}/{run['expected']} accepted in {run['span_s']:.1f} s, rate {100 * run['rate_share']:.1f} % "
             f"(steady {100 * run['steady_share']:.1f} %) of {SERVER_GLOBAL:.0f}/s, 429s {run['http_429']}, lost {run['lost']}, "
             f"duplicates {run['duplicates']}, enqueue {run['enqueue_s']:.2f} s, "
-            f"/start reply {run['idle_reply_s']:.2f} s idle, {run['busy_reply_s']:.2f} s during",
+            f"/start reply {run['idle_reply_s']:.2f} s idle; during: p50 {run['busy_reply_s']:.2f} s, "
+            f"p99 {run['busy_reply_p99_s']:.2f} s of {run['busy_turns']} lone turns",
             file=sys.stderr,
             flush=True,
         )
@@ -401,6 +425,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "first_send_after_commit_s",
         "idle_reply_s",
         "busy_reply_s",
+        "busy_reply_p99_s",
+        "busy_turns",
         "http_429_first_5s",
     )
     results["median"] = {k: statistics.median(run[k] for run in results["runs"]) for k in keys}
@@ -471,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  enqueue (forum create, one transaction): {m['enqueue_s']:.2f} s; first message {m['first_send_after_commit_s']:.2f} s after commit"
     )
     print(
-        f"  a citizen's /start answered in {m['idle_reply_s']:.2f} s before the broadcast, {m['busy_reply_s']:.2f} s during it"
+        f"  a citizen's /start answered in {m['idle_reply_s']:.2f} s before the broadcast; during it "
+        f"p50 {m['busy_reply_s']:.2f} s, p99 {m['busy_reply_p99_s']:.2f} s ({m['busy_turns']:.0f} lone turns, one a second)"
     )
     last = results["runs"][-1]
     print(

@@ -1,12 +1,17 @@
-"""Benchmark: one full turn through our stack vs a stock PTB echo bot, same fake Bot API server.
+"""Benchmark: one full turn through our stack vs echo bots, on the same fake Bot API server.
 
-Both bots run as separate processes, long-polling the same in-process fake server (rate limits
-off). For each bot:
+Every bot runs as a separate process, long-polling a fake server of its own in this process
+(rate limits off), and every round runs all of them: python-telegram-bot's echo bot with its
+defaults, with ``concurrent_updates(256)``, and over our aiohttp request (``bench/echo_bot.py``),
+then our bot. "Stock" is the faster of the first two. Workloads (``--workload``):
 
-* throughput: N updates from C chats pushed at once; updates/s from the first push to the last
-  reply received;
-* latency: S sequential turns (push one, wait for its reply), p50/p99 from push to the reply's
-  arrival at the server.
+* flows: citizens file a complaint and answer an SKM questionnaire, one turn after the other,
+  all at once; turns/s and the latency of every turn;
+* bulk: many people's messages pushed at once (as after a broadcast); turns/s, and the latency
+  of a lone person's turns meanwhile;
+* menu: single ``/menu`` turns pushed at once; lone turns before them for the latency.
+
+Also reported: each bot's CPU per turn (its process, from ``/proc``).
 
 "Our turn" is the real thing: dedupe row, user + state row-locked, router, flow (/menu), audit
 and outbox row committed in one transaction, the outbox sender woken and sending through PTB
@@ -173,6 +178,87 @@ async def measure_flows(tg: FakeTelegramServer, *, chats: list[int], echo: bool)
     }
 
 
+#: what people type after a broadcast or at the morning rush, outside any flow; each gets one answer
+BULK_TEXTS = ("/menu", "halo", "/status", "terima kasih", "/bantuan")
+
+
+class ReplyCount:
+    """Counts the messages the fake server accepts for a set of chats; :meth:`reached` waits until
+    ``target`` of them arrived."""
+
+    def __init__(self, tg: FakeTelegramServer, chats: set[int]) -> None:
+        self.chats, self.total, self.target = chats, 0, None
+        self.done = asyncio.Event()
+        record = tg._record_sent
+
+        def recorded(method, chat_id, *args, **kwargs):
+            record(method, chat_id, *args, **kwargs)
+            if chat_id in self.chats:
+                self.total += 1
+                if self.target is not None and self.total >= self.target:
+                    self.done.set()
+
+        tg._record_sent = recorded
+
+    async def reached(self, target: int, timeout: float) -> None:
+        self.target = target
+        if self.total >= target:
+            self.done.set()
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"only {self.total}/{target} replies arrived") from None
+
+
+async def measure_bulk(tg: FakeTelegramServer, *, chats: list[int], n: int, lone: int, lone_text: str) -> dict:
+    """``n`` messages from ``chats`` (round robin, texts of :data:`BULK_TEXTS`) pushed at once;
+    turns/s from the first push to the last answer. Meanwhile one more person (chat ``lone``) takes
+    turns one after the other: the latency a citizen meets during the rush."""
+    count = ReplyCount(tg, set(chats))
+    watch = ChatWatch(tg)
+    lone_latencies: list[float] = []
+    stop = asyncio.Event()
+
+    async def lone_person() -> None:
+        seen = len(tg.sent(lone))
+        while not stop.is_set():
+            t0 = time.monotonic()
+            tg.push_message(lone, lone_text)
+            seen = await watch.until(lone, seen, None)
+            lone_latencies.append(time.monotonic() - t0)
+            await asyncio.sleep(0.05)
+
+    t0 = time.monotonic()
+    for i in range(n):
+        tg.push_message(chats[i % len(chats)], BULK_TEXTS[(i // len(chats)) % len(BULK_TEXTS)])
+    person = asyncio.create_task(lone_person())
+    try:
+        await count.reached(n, 300)
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        await person
+    await asyncio.sleep(0.5)  # an answer too many would show now
+    if count.total != n:
+        raise AssertionError(f"{count.total} answers to {n} messages: every message gets exactly one")
+    lone_latencies.sort()
+    return {
+        "updates_per_s": n / elapsed,
+        "latency_p50_ms": 1000 * statistics.median(lone_latencies),
+        "latency_p99_ms": 1000 * lone_latencies[min(len(lone_latencies) - 1, int(len(lone_latencies) * 0.99))],
+        "lone_turns": len(lone_latencies),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def empty_postgres(url: str) -> None:
     """Drop and recreate schema ``public`` (the bot migrates it at start): use a database of its own."""
     from bench.common import empty_schema
@@ -200,27 +286,54 @@ async def stop_process(proc: asyncio.subprocess.Process) -> None:
             proc.kill()
 
 
-async def bench_echo(n: int, chats: int, sequential: int, *, aiohttp: bool = False, workload: str = "menu") -> dict:
+BOTS = {
+    "ptb_default": "PTB echo, defaults",
+    "ptb_concurrent": "PTB echo, concurrent_updates",
+    "ptb_aiohttp": "PTB echo over aiohttp",
+    "kanal": "kanal full turn",
+}
+LONE = 999_999  # the chat of the lone citizen in the bulk workload
+
+
+async def run_workload(
+    tg: FakeTelegramServer, args: argparse.Namespace, *, chats: list[int], echo: bool, pid: int
+) -> dict:
+    """The workload of ``args`` against a bot (process ``pid``) that is up; with its CPU per turn."""
+    cpu = cpu_seconds(pid)
+    if args.workload == "flows":
+        result = await measure_flows(tg, chats=chats, echo=echo)
+        turns = result["turns"]
+    elif args.workload == "bulk":
+        result = await measure_bulk(tg, chats=chats, n=args.updates, lone=LONE, lone_text="halo" if echo else "/menu")
+        turns = args.updates + result["lone_turns"]
+    else:
+        result = await measure(
+            tg, chats=chats, text="halo" if echo else "/menu", n=args.updates, sequential=args.sequential
+        )
+        turns = args.updates + args.sequential
+    result["cpu_ms_per_turn"] = 1000 * (cpu_seconds(pid) - cpu) / turns
+    return result
+
+
+async def bench_echo(args: argparse.Namespace, mode: str) -> dict:
     async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
-        argv = [sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN] + (["--aiohttp"] if aiohttp else [])
+        argv = [sys.executable, "-m", "bench.echo_bot", tg.base_url, TOKEN, mode]
         proc = await run_process(argv, dict(os.environ), str(ROOT))
         try:
             tg.push_message(1, "warm-up")
             await wait_sent(tg, 1, 60)
-            if workload == "flows":
-                return await measure_flows(tg, chats=list(range(1, chats + 1)), echo=True)
-            return await measure(tg, chats=list(range(1, chats + 1)), text="halo", n=n, sequential=sequential)
+            return await run_workload(tg, args, chats=list(range(1, args.chats + 1)), echo=True, pid=proc.pid)
         finally:
             await stop_process(proc)
 
 
-async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | None, workload: str = "menu") -> dict:
+async def bench_kanal(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
             env = {k: v for k, v in os.environ.items() if not k.startswith("KANAL_")}
             env.update(
                 {
-                    "KANAL_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                    "KANAL_DATABASE_URL": args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
                     "KANAL_TELEGRAM_TOKEN": TOKEN,
                     "KANAL_TELEGRAM_BASE_URL": tg.base_url,
                     "KANAL_HTTP_PORT": str(free_port()),
@@ -233,20 +346,19 @@ async def bench_kanal(n: int, chats: int, sequential: int, database_url: str | N
                     "KANAL_TELEGRAM_CHAT_RATE": "0",
                 }
             )
-            if database_url:  # every round starts from an empty database, as on SQLite
-                await empty_postgres(database_url)
+            if args.database_url:  # every round starts from an empty database, as on SQLite
+                await empty_postgres(args.database_url)
             proc = await run_process([sys.executable, "-m", "bot", "run"], env, tmp)
             try:
-                ids = list(range(1, chats + 1))
-                for chat in ids:  # every citizen has consented before the measured turns
+                ids = list(range(1, args.chats + 1))
+                everyone = ids + ([LONE] if args.workload == "bulk" else [])
+                for chat in everyone:  # every citizen has consented before the measured turns
                     tg.push_message(chat, "/start")
-                await wait_sent(tg, chats, 120)
-                for chat in ids:
+                await wait_sent(tg, len(everyone), 120)
+                for chat in everyone:
                     tg.push_callback(chat, "consent:yes")
-                await wait_sent(tg, 3 * chats, 120)
-                if workload == "flows":
-                    return await measure_flows(tg, chats=ids, echo=False)
-                return await measure(tg, chats=ids, text="/menu", n=n, sequential=sequential)
+                await wait_sent(tg, 3 * len(everyone), 120)
+                return await run_workload(tg, args, chats=ids, echo=False, pid=proc.pid)
             finally:
                 await stop_process(proc)
 
@@ -260,35 +372,36 @@ async def main_async(args: argparse.Namespace) -> dict:
         "chats": args.chats,
         "sequential": args.sequential,
         "rounds": args.rounds,
+        "database": "postgresql" if args.database_url else "sqlite",
         "runs": [],
     }
-    for r in range(args.rounds):  # alternate so drift on a shared machine hits both alike
-        echo = await bench_echo(args.updates, args.chats, args.sequential, workload=args.workload)
-        echo_aiohttp = await bench_echo(args.updates, args.chats, args.sequential, aiohttp=True, workload=args.workload)
-        ours = await bench_kanal(
-            args.updates,
-            args.chats,
-            args.sequential,
-            args.database_url,
-            workload=args.workload,
-        )
-        results["runs"].append({"echo": echo, "echo_aiohttp": echo_aiohttp, "kanal": ours})
+    for r in range(args.rounds):  # every bot in every round, so drift on a shared machine hits all alike
+        run = {
+            "ptb_default": await bench_echo(args, "default"),
+            "ptb_concurrent": await bench_echo(args, "concurrent"),
+            "ptb_aiohttp": await bench_echo(args, "aiohttp"),
+            "kanal": await bench_kanal(args),
+        }
+        results["runs"].append(run)
         print(
-            f"round {r + 1}: echo {echo['updates_per_s']:.0f}, echo over aiohttp {echo_aiohttp['updates_per_s']:.0f}, "
-            f"kanal {ours['updates_per_s']:.0f} updates/s",
+            f"round {r + 1}: " + ", ".join(f"{BOTS[b]} {run[b]['updates_per_s']:.0f}" for b in BOTS) + " turns/s",
             file=sys.stderr,
         )
 
     def med(who: str, key: str) -> float:
         return statistics.median(run[who][key] for run in results["runs"])
 
-    results["median"] = {
-        who: {k: med(who, k) for k in ("updates_per_s", "latency_p50_ms", "latency_p99_ms")}
-        for who in ("echo", "echo_aiohttp", "kanal")
-    }
-    base = results["median"]["echo"]["updates_per_s"]
-    results["ratio_updates_per_s"] = results["median"]["kanal"]["updates_per_s"] / base
-    results["ratio_transport_updates_per_s"] = results["median"]["echo_aiohttp"]["updates_per_s"] / base
+    keys = ("updates_per_s", "latency_p50_ms", "latency_p99_ms", "cpu_ms_per_turn")
+    m = results["median"] = {who: {k: med(who, k) for k in keys} for who in BOTS}
+    stock = max(("ptb_default", "ptb_concurrent"), key=lambda b: m[b]["updates_per_s"])
+    results["stock"] = stock
+    results["ratio_to_stock"] = m["kanal"]["updates_per_s"] / m[stock]["updates_per_s"]
+    results["ratio_to_aiohttp_echo"] = m["kanal"]["updates_per_s"] / m["ptb_aiohttp"]["updates_per_s"]
+    # each round's own ratios too: their spread says how far the medians can be trusted
+    results["round_ratios_to_stock"] = [
+        run["kanal"]["updates_per_s"] / max(run["ptb_default"]["updates_per_s"], run["ptb_concurrent"]["updates_per_s"])
+        for run in results["runs"]
+    ]
     return results
 
 
@@ -296,52 +409,60 @@ def main() -> None:
     p = argparse.ArgumentParser(
         prog="python -m bench.turn", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--updates", type=int, default=1000, help="updates in the throughput run (default 1000)")
+    p.add_argument(
+        "--workload",
+        choices=["flows", "bulk", "menu"],
+        default="flows",
+        help="flows (default): every citizen files a complaint and answers an SKM questionnaire, one turn after the other "
+        f"({len(flow_script(0))} turns each, all citizens at once; the echo bots get as many plain messages); "
+        "bulk: --updates messages from --chats people pushed at once (typed words and commands outside any flow, "
+        "as after a broadcast) while one more person takes lone turns; "
+        "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency",
+    )
+    p.add_argument("--updates", type=int, default=None, help="messages pushed at once: bulk 2000, menu 1000 (default)")
     p.add_argument(
         "--chats",
         type=int,
         default=None,
-        help="distinct citizens (default: one per update, so Telegram's 1 msg/s per chat does not pace the run)",
+        help="distinct people: bulk 400 (each sends several messages in a row), menu one per update",
     )
-    p.add_argument("--sequential", type=int, default=200, help="turns in the latency run (default 200)")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported (default 3)")
-    p.add_argument(
-        "--workload",
-        choices=["flows", "menu"],
-        default="flows",
-        help="flows (default): every citizen files a complaint and answers an SKM questionnaire, one turn after the other "
-        f"({len(flow_script(0))} turns each, all citizens at once; the echo bots get as many plain messages); "
-        "menu: --updates single /menu turns pushed at once, plus --sequential lone turns for the latency",
-    )
+    p.add_argument("--sequential", type=int, default=200, help="menu: turns in the latency run (default 200)")
     p.add_argument("--citizens", type=int, default=300, help="citizens in the flows workload (default 300)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds, every bot in each; medians are reported (default 3)")
     p.add_argument(
         "--database-url",
         help="run our bot on this database (e.g. PostgreSQL; its schema public is dropped every round) instead of a fresh SQLite file",
     )
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args()
-    args.chats = args.chats or args.updates
     if args.workload == "flows":
         args.chats = args.citizens
+    elif args.workload == "bulk":
+        args.updates = args.updates or 2000
+        args.chats = args.chats or 400
+    else:
+        args.updates = args.updates or 1000
+        args.chats = args.chats or args.updates
     results = asyncio.run(main_async(args))
     m = results["median"]
-    what = (
-        f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)"
-        if args.workload == "flows"
-        else f"{args.updates} updates from {args.chats} chats"
-    )
-    print(f"{results['machine']}, {results['date']}; {what}, {args.rounds} rounds (medians)")
-    print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
-    for who, label in (
-        ("echo", "stock PTB echo (httpx)"),
-        ("echo_aiohttp", "PTB echo over aiohttp"),
-        ("kanal", "kanal full turn"),
-    ):
+    what = {
+        "flows": f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)",
+        "bulk": f"{args.updates} messages from {args.chats} people at once; latency: a lone person meanwhile",
+        "menu": f"{args.updates} /menu from {args.chats} chats at once; latency: {args.sequential} lone turns before",
+    }[args.workload]
+    print(f"{results['machine']}, {results['date']}, {results['database']}; {what}; {args.rounds} rounds (medians)")
+    print(f"{'':32}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/turn':>13}")
+    for who, label in BOTS.items():
+        label += " (stock)" if who == results["stock"] else ""
+        r = m[who]
         print(
-            f"{label:24}{m[who]['updates_per_s']:12.0f}{m[who]['latency_p50_ms']:10.1f}{m[who]['latency_p99_ms']:10.1f}"
+            f"{label:32}{r['updates_per_s']:9.0f}{r['latency_p50_ms']:9.1f}{r['latency_p99_ms']:9.1f}{r['cpu_ms_per_turn']:13.2f}"
         )
-    print(f"ratio kanal full turn / stock echo, updates/s: {results['ratio_updates_per_s']:.2f}")
-    print(f"ratio echo over aiohttp / stock echo (transport alone): {results['ratio_transport_updates_per_s']:.2f}")
+    print(
+        f"kanal / stock ({BOTS[results['stock']]}): {results['ratio_to_stock']:.2f}× "
+        f"(rounds: {', '.join(f'{x:.2f}' for x in results['round_ratios_to_stock'])}); "
+        f"kanal / echo over aiohttp: {results['ratio_to_aiohttp_echo']:.2f}"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

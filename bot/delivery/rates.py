@@ -3,7 +3,7 @@
 A channel has one global bucket (messages per second for the whole bot) and one bucket per chat.
 :class:`Buckets` owns them all: it hands a chat's bucket to the lane that sends to it, keeps the
 bucket of a chat that fell idle while it still limits anything, and lets the lanes of a channel
-queue in turn for its global bucket.
+queue in turn for its global bucket: answers to a person who just wrote before notifications.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -81,6 +82,41 @@ class TokenBucket:
         self._refill(now)
 
 
+class Gate:
+    """One lane at a time takes from a channel's global bucket; the others wait in turn, answers
+    (``urgent``: a person is waiting for them) before notifications, each in arrival order. During
+    a broadcast to thousands a citizen's answer then waits for one token, not for every
+    announcement queued before it (bench.fanout: p99 1.86 s → below a second at 29/s)."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future] = deque()
+        self._normal: deque[asyncio.Future] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed the gate, then cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        """Hand the gate to the next waiter (it stays busy), or free it."""
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self._busy = False
+
+
 class Buckets:
     """The token buckets of every channel and of the chats sent to lately.
 
@@ -95,7 +131,7 @@ class Buckets:
         self._leased: dict[str, list[float]] = {}  # channel → [tokens, usable until]
         self._queued: dict[str, int] = {}  # channel → lanes waiting for the global budget
         self._globals: dict[str, TokenBucket] = {}
-        self._gates: dict[str, asyncio.Lock] = {}  # one lane at a time waits for the global bucket
+        self._gates: dict[str, Gate] = {}  # one lane at a time waits for the global bucket
         #: buckets of chats without a lane that have not refilled yet (their rate history)
         self.idle: dict[tuple[str, str], TokenBucket] = {}
         self._idle_prune_at = IDLE_PRUNE_MIN
@@ -155,19 +191,20 @@ class Buckets:
             bucket = self._globals[channel] = TokenBucket(limit.global_per_second, limit.global_burst)
         return bucket
 
-    async def acquire(self, channel: str, chat: TokenBucket) -> None:
-        """Wait until the chat's bucket and then the channel's have a token, and take one of each."""
+    async def acquire(self, channel: str, chat: TokenBucket, *, urgent: bool = False) -> None:
+        """Wait until the chat's bucket and then the channel's have a token, and take one of each;
+        ``urgent`` (an answer to a person's message) goes before the notifications waiting."""
         glob = self._global(channel)
         while (wait := chat.delay()) > 0:
             await asyncio.sleep(wait)
-        # lanes queue (FIFO) for the channel's bucket instead of all polling it: with
-        # hundreds of lanes in a broadcast, polling woke every lane for every token
-        # (≈ 15 % of the sender's CPU in bench.fanout; a busy loop bunches requests)
-        gate = self._gates.get(channel) or self._gates.setdefault(channel, asyncio.Lock())
+        # lanes queue for the channel's bucket instead of all polling it: with hundreds of lanes
+        # in a broadcast, polling woke every lane for every token (≈ 15 % of the sender's CPU in
+        # bench.fanout; a busy loop bunches requests)
+        gate = self._gates.get(channel) or self._gates.setdefault(channel, Gate())
         shared = self._lease is not None and self.limit(channel).global_per_second < UNLIMITED.global_per_second
         self._queued[channel] = self._queued.get(channel, 0) + 1
         try:
-            await gate.acquire()
+            await gate.acquire(urgent)
         finally:
             self._queued[channel] -= 1
         try:

@@ -261,7 +261,7 @@ class OutboxSender:
         try:
             while lane.rows:
                 row = lane.rows[0]
-                await self.buckets.acquire(channel, lane.bucket)
+                await self.buckets.acquire(channel, lane.bucket, urgent=row.purpose == "reply")
                 outcome = await self._attempt(sender, row)
                 lane.bucket.answered()
                 if isinstance(outcome, SendError):

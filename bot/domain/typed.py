@@ -15,6 +15,7 @@ are *content* choices: only those are numbered, and only those are matched by wo
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -135,6 +136,12 @@ def normalise(text: str) -> str:
     return " ".join(words)
 
 
+#: :func:`normalise` for the labels of offered choices, remembered: they come from the catalogue
+#: and are normalised again at every typed answer (a tenth of a turn's CPU in bench.turn's bulk
+#: workload). What people type is not kept.
+normalise_label = functools.lru_cache(maxsize=2048)(normalise)
+
+
 @dataclass(frozen=True, slots=True)
 class Offered:
     """A choice as the engine remembers it between turns."""
@@ -151,7 +158,7 @@ class Offered:
             return Means.CANCEL
         if self.value == "/menu":
             return Means.MENU
-        return CONTROL_LABELS.get(normalise(self.label))
+        return CONTROL_LABELS.get(normalise_label(self.label))
 
 
 def content(choices: Sequence[Offered]) -> list[Offered]:
@@ -180,7 +187,7 @@ def match(text: str, choices: Sequence[Offered]) -> Offered | None:
         numbered = content(choices)
         return numbered[number - 1] if 1 <= number <= len(numbered) else None
     for candidate in (n, SYNONYMS.get(n)):
-        exact = [c for c in choices if candidate and normalise(c.label) == candidate]
+        exact = [c for c in choices if candidate and normalise_label(c.label) == candidate]
         if len(exact) == 1:
             return exact[0]
     for means in VOCABULARY.get(n, ()):
@@ -196,7 +203,7 @@ def best_label(n: str, choices: Sequence[Offered]) -> Offered | None:
     """The one choice whose label holds the typed words (or word prefixes), else the one whose
     label holds them with a small typo in each, else the one label close enough to the whole typed
     text; None when none or several fit."""
-    labels = [normalise(c.label).split() for c in choices]
+    labels = [normalise_label(c.label).split() for c in choices]
     typed_words = n.split()
     for fits in (_same_or_prefix, _close):
         holding = [c for c, label in zip(choices, labels, strict=True) if all(fits(w, label) for w in typed_words)]
@@ -227,7 +234,7 @@ def candidates(text: str, choices: Sequence[Offered]) -> list[Offered]:
     pool = content(choices)
     if not typed_words:
         return []
-    labels = [normalise(c.label).split() for c in pool]
+    labels = [normalise_label(c.label).split() for c in pool]
     for fits in (_same_or_prefix, _close):
         holding = [c for c, label in zip(pool, labels, strict=True) if all(fits(w, label) for w in typed_words)]
         if holding:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.delivery import OutboxSender, RateLimit, Retry, TokenBucket, backoff_seconds
+from bot.delivery.rates import Gate
 from bot.domain.messages import SendError
 from storage import Repo
 from storage.models import OutboxMessage
@@ -388,3 +389,29 @@ async def test_an_answer_overtakes_a_broadcast_in_progress(db, clock):
         await outbox.stop()
     assert position < 30 + 20 + 15, position  # behind at most the claimed part of the broadcast
     assert len(sender.sent) == 301 and len({a for a, _ in sender.sent}) == 301  # all sent, once each
+
+
+async def test_answers_go_before_notifications_at_the_channel_gate():
+    """During a broadcast, a person's answer waits for the next token, not behind every queued
+    announcement; each kind keeps its order, and a waiter cancelled after being handed the gate
+    passes it on."""
+    gate = Gate()
+    await gate.acquire()  # a lane holds the gate
+    order: list[str] = []
+
+    async def lane(name: str, urgent: bool) -> None:
+        await gate.acquire(urgent)
+        order.append(name)
+        gate.release()
+
+    tasks = [asyncio.create_task(lane(f"notice{i}", False)) for i in range(3)]
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(gate.acquire(True))  # handed the gate first, but cancelled
+    await asyncio.sleep(0)
+    tasks += [asyncio.create_task(lane(f"answer{i}", True)) for i in range(2)]
+    await asyncio.sleep(0)
+    gate.release()
+    gone.cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)
+    assert order == ["answer0", "answer1", "notice0", "notice1", "notice2"]
+    await asyncio.wait_for(gate.acquire(), 1)  # free again
