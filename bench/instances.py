@@ -5,8 +5,9 @@ Telegram limits off as on a local Bot API server) on a freshly migrated database
 round-robin proxy of ``testkit/proxy.py`` (nginx with ``deploy/nginx/kanal-routes.conf`` when
 installed). The benchmark plays Telegram: it POSTs every update to the proxy's
 ``/webhooks/telegram`` and the fake Bot API server (in this process) records the answers.
-Workload: ``bench.turn``'s flows (a complaint filed and an SKM questionnaire answered, 19 turns per
-citizen, each sent after the previous answer arrived, all citizens at once). Rounds alternate
+Workloads: ``bench.turn``'s flows (a complaint filed and an SKM questionnaire answered, 19 turns
+per citizen, each sent after the previous answer arrived, all citizens at once) or its bulk
+(``--workload bulk``: many people's messages at once, each chat's posted in order). Rounds alternate
 1 → 2 → 3 instances so that drift on a shared machine hits all alike; medians are reported with
 the ratio to one instance. Run ``python -m bench.instances --help``.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.turn import ChatWatch, empty_postgres, flow_script  # noqa: E402
+from bench.turn import BULK_TEXTS, ChatWatch, ReplyCount, empty_postgres, flow_script  # noqa: E402
 from storage import Database, migrate  # noqa: E402
 from testkit.fakes.telegram_api import FakeTelegramServer  # noqa: E402
 from testkit.instances import TelegramWebhooks, start_instances, stop_all, webhook_env  # noqa: E402
@@ -47,7 +48,7 @@ async def _migrate(url: str) -> None:
         await db.dispose()
 
 
-async def one_round(count: int, citizens: int, url: str) -> dict:
+async def one_round(count: int, args: argparse.Namespace, url: str) -> dict:
     await _migrate(url)
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeTelegramServer(token=TOKEN, rate_limits=False) as tg:
@@ -65,9 +66,51 @@ async def one_round(count: int, citizens: int, url: str) -> dict:
             instances = await start_instances(count, env, Path(tmp))
             try:
                 async with round_robin_proxy([i.port for i in instances]) as proxy:
-                    return await _flows(tg, f"{proxy.url}/webhooks/telegram", citizens) | {"proxy": proxy.kind}
+                    hook = f"{proxy.url}/webhooks/telegram"
+                    if args.workload == "bulk":
+                        return await _bulk(tg, hook, args.citizens, args.updates) | {"proxy": proxy.kind}
+                    return await _flows(tg, hook, args.citizens) | {"proxy": proxy.kind}
             finally:
                 await stop_all(instances)
+
+
+CONSENT = [("send", "/start", ("text", "UU No. 27/2022")), ("press", "consent:yes", ("text", "Menu utama"))]
+
+
+async def _bulk(tg: FakeTelegramServer, url: str, people: int, updates: int) -> dict:
+    """bench.turn's bulk workload over webhooks: ``updates`` messages of ``people`` consented
+    citizens at once. As Telegram does, a chat's updates are posted one after the other, up to
+    100 connections at a time (``max_connections``' highest value)."""
+    watch = ChatWatch(tg)
+    telegram = TelegramWebhooks(url, SECRET, retry_every=0.1, connections=100)
+    chats = list(range(1, people + 1))
+    try:
+
+        async def consent(chat: int) -> None:
+            seen = len(tg.sent(chat))
+            for kind, what, marker in CONSENT:
+                update = tg.push_message(chat, what) if kind == "send" else tg.push_callback(chat, what)
+                await telegram.deliver(update, timeout=600)
+                seen = await watch.until(chat, seen, marker)
+
+        await asyncio.gather(*(consent(c) for c in chats))  # not measured
+        count = ReplyCount(tg, set(chats))
+        per_chat: dict[int, list[dict]] = {c: [] for c in chats}
+        t0 = time.monotonic()
+        for i in range(updates):
+            chat = chats[i % people]
+            per_chat[chat].append(tg.push_message(chat, BULK_TEXTS[(i // people) % len(BULK_TEXTS)]))
+
+        async def post(chat: int) -> None:
+            for update in per_chat[chat]:
+                await telegram.deliver(update, timeout=600)
+
+        await asyncio.gather(*(post(c) for c in chats))
+        await count.reached(updates, 600)
+        elapsed = time.monotonic() - t0
+    finally:
+        await telegram.close()
+    return {"turns_per_s": updates / elapsed, "latency_p50_ms": 0.0, "latency_p99_ms": 0.0, "turns": updates}
 
 
 async def _flows(tg: FakeTelegramServer, url: str, citizens: int) -> dict:
@@ -86,8 +129,7 @@ async def _flows(tg: FakeTelegramServer, url: str, citizens: int) -> dict:
                 latencies.append(time.monotonic() - t0)
 
         chats = list(range(1, citizens + 1))
-        consent = [("send", "/start", ("text", "UU No. 27/2022")), ("press", "consent:yes", ("text", "Menu utama"))]
-        await asyncio.gather(*(citizen(c, consent) for c in chats))  # not measured
+        await asyncio.gather(*(citizen(c, CONSENT) for c in chats))  # not measured
         latencies.clear()
         t0 = time.monotonic()
         await asyncio.gather(*(citizen(c, flow_script(c)) for c in chats))
@@ -108,14 +150,16 @@ async def main_async(args: argparse.Namespace) -> dict:
     results: dict = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "workload": args.workload,
         "citizens": args.citizens,
+        "updates": args.updates,
         "rounds": args.rounds,
         "runs": [],
     }
     for r in range(args.rounds):
         run = {}
         for n in counts:
-            run[str(n)] = await one_round(n, args.citizens, args.database_url)
+            run[str(n)] = await one_round(n, args, args.database_url)
             print(
                 f"round {r + 1}, {n} instance(s): {run[str(n)]['turns_per_s']:.0f} turns/s "
                 f"(p50 {run[str(n)]['latency_p50_ms']:.0f} ms, proxy {run[str(n)]['proxy']})",
@@ -138,7 +182,16 @@ def main() -> None:
     p = argparse.ArgumentParser(
         prog="python -m bench.instances", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--citizens", type=int, default=150, help="citizens, all at once (default 150: 2,850 turns)")
+    p.add_argument(
+        "--workload",
+        choices=["flows", "bulk"],
+        default="flows",
+        help="flows (default): bench.turn's flows; bulk: bench.turn's bulk (--updates messages of --citizens people at once)",
+    )
+    p.add_argument(
+        "--citizens", type=int, default=None, help="citizens: flows 150 (2,850 turns, default), bulk 400 (default)"
+    )
+    p.add_argument("--updates", type=int, default=2000, help="bulk: messages pushed at once (default 2000)")
     p.add_argument("--instances", default="1,2,3", help="instance counts to compare (default 1,2,3)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     p.add_argument(
@@ -148,6 +201,7 @@ def main() -> None:
     )
     p.add_argument("--json", help="also write the results to this file")
     args = p.parse_args()
+    args.citizens = args.citizens or (400 if args.workload == "bulk" else 150)
     results = asyncio.run(main_async(args))
     print(json.dumps(results["median"] | {"ratio_to_first": results["ratio_to_first"]}, indent=2))
     if args.json:
