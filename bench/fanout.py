@@ -21,6 +21,8 @@ Reported per round (medians over ``--rounds``):
   chat that was not a subscriber; and the outbox rows by status after the run;
 * **enqueue**: wall time of the whole ``forum create`` (one transaction holding every outbox row)
   and the delay from its commit to the first accepted message.
+* **lone turns**: a citizen's ``/start`` before the broadcast, and a new citizen's ``/start`` every
+  second while it goes out, each waited for: p50 and p99 from the update to the answer.
 
     .venv/bin/python -m bench.fanout                                   # 10,000 messages, SQLite (≈ 6 min)
     .venv/bin/python -m bench.fanout --messages 600                    # quick (≈ 25 s)

@@ -3,6 +3,7 @@ SQL, so a handler cannot forget it: another OPD's complaint is simply "not found
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_, select, update
 
 from storage.models import Complaint, ComplaintEvent, ComplaintPhoto, ComplaintVoice
+from storage.unit_state import pending_writes_of
 
 OPEN_STATES = ("triase", "disposisi", "tindak_lanjut")
 QUEUE_STATES = ("disposisi", "tindak_lanjut")  # an OPD's queue (/antrian): routed and not yet resolved
@@ -21,6 +23,13 @@ def queue_open():
     and a planner only uses a partial index when it can prove the predicate from the query's text
     (SQLite always, PostgreSQL for generic plans of prepared statements)."""
     return Complaint.state.in_(bindparam("queue_states", QUEUE_STATES, expanding=True, literal_execute=True))
+
+
+_SET_PIN_HASH = (
+    update(Complaint.__table__)
+    .where(Complaint.__table__.c.id == bindparam("complaint_id"))
+    .values(pin_hash=bindparam("hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +197,11 @@ class ComplaintRepo:
         complaint.opd_code = None
         complaint.triage_due_at = triage_due_at
 
-    @staticmethod
-    def set_pin_hash(complaint: Complaint, pin_hash: str) -> None:
-        """The hash of the reporter's PIN (``bot.domain.complaint_pin``); never the PIN."""
-        complaint.pin_hash = pin_hash
+    def set_pin_hash(self, complaint: Complaint, pin_hash: asyncio.Future[str]) -> None:
+        """The hash of the reporter's PIN (``bot.domain.complaint_pin``; never the PIN), still
+        being computed (scrypt, slow on purpose, in a thread): written at the commit, so the
+        turns after this one in a group commit do not wait for it."""
+        pending_writes_of(self.session).add_when_ready(_SET_PIN_HASH, {"complaint_id": complaint.id}, hash=pin_hash)
 
     @staticmethod
     def move_to_reporter(complaint: Complaint, user_id: int) -> int | None:

@@ -12,6 +12,7 @@ session of a unit of work (``Repo(session)``, ``SkmRepo(session)``) finds them w
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class PendingWrites:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._rows: dict[Any, list[dict[str, Any]]] = {}  # statement, or a model for its INSERT
+        #: rows whose values are still being computed beside the transaction (see add_when_ready)
+        self._waiting: list[tuple[dict[str, Any], dict[str, asyncio.Future]]] = []
         self.group_commit = False
 
     def __len__(self) -> int:
@@ -64,6 +67,14 @@ class PendingWrites:
         self._rows.setdefault(stmt, []).append(values)
         return WriteResult.DEFERRED
 
+    def add_when_ready(self, stmt: Any, values: dict[str, Any], **ready: asyncio.Future) -> WriteResult:
+        """:meth:`add`, with the values of ``ready`` still being computed beside the transaction (a
+        PIN's scrypt hash in a thread, while the group commit runs the next people's turns):
+        awaited, all together, when the rows are written."""
+        row = dict(values)
+        self._waiting.append((row, ready))
+        return self.add(stmt, row)
+
     def insert(self, model: type, **values: Any) -> WriteResult:
         """Insert a row into ``model``'s table at the commit."""
         return self.add(model, values)
@@ -71,6 +82,11 @@ class PendingWrites:
     async def write(self) -> None:
         """Write the pending rows now: before the commit, and before a statement that reads or
         changes outbox or audit rows (so that it sees this transaction's own)."""
+        if self._waiting:
+            waiting, self._waiting = self._waiting, []
+            await asyncio.gather(*(f for _, ready in waiting for f in ready.values()))
+            for row, ready in waiting:
+                row.update({key: f.result() for key, f in ready.items()})
         rows, self._rows = self._rows, {}
         for target, values in rows.items():
             stmt = target.__table__.insert() if isinstance(target, type) else target
@@ -79,6 +95,10 @@ class PendingWrites:
     def discard(self) -> None:
         """Forget the rows not written and the group-commit mark (the transaction ended)."""
         self._rows = {}
+        for _, ready in self._waiting:
+            for f in ready.values():
+                f.cancel()
+        self._waiting = []
         self.group_commit = False
 
 
