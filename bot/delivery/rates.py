@@ -86,7 +86,7 @@ class Gate:
     """One lane at a time takes from a channel's global bucket; the others wait in turn, answers
     (``urgent``: a person is waiting for them) before notifications, each in arrival order. During
     a broadcast to thousands a citizen's answer then waits for one token, not for every
-    announcement queued before it (bench.fanout: p99 1.86 s → below a second at 29/s)."""
+    announcement queued before it (bench.fanout, 29/s: p99 1.86 s before, 0.07 s after)."""
 
     def __init__(self) -> None:
         self._busy = False

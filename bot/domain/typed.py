@@ -137,8 +137,8 @@ def normalise(text: str) -> str:
 
 
 #: :func:`normalise` for the labels of offered choices, remembered: they come from the catalogue
-#: and are normalised again at every typed answer (a tenth of a turn's CPU in bench.turn's bulk
-#: workload). What people type is not kept.
+#: and were normalised again at every typed answer (a tenth of the group commit's time in
+#: bench.turn's bulk workload). What people type is not kept.
 normalise_label = functools.lru_cache(maxsize=2048)(normalise)
 
 

@@ -485,9 +485,9 @@ async def submit(turn: Turn, data: dict) -> None:
     routed = decision.opd_code is not None and decision.opd_code in ctx.opd_names
     c = await store_complaint(turn, ctx, data, decision, routed)
     pin = complaint_pin.new_pin()  # told once, in the receipt; only its hash is kept
-    # scrypt is slow on purpose (≈ 10 ms of CPU): a thread computes it (hashlib lets go of the GIL)
-    # while the group commit runs the next people's turns, and the commit writes it. On the loop,
-    # 300 people filing at once waited 2.2 s (p50) for the hashes one after the other (bench.turn)
+    # scrypt is slow on purpose (≈ 8 ms of CPU): a thread computes it (hashlib lets go of the GIL)
+    # while the group commit runs the next people's turns, and the commit writes it; on the loop
+    # it stalled every other turn, the sending and the polling meanwhile
     hashing = asyncio.ensure_future(asyncio.to_thread(complaint_pin.pin_hash, c.number, pin))
     turn.uow.complaints.set_pin_hash(c, hashing)
     turn.audit(
