@@ -286,6 +286,18 @@ def test_a_chat_taken_over_is_paced_as_the_platform_sees_it():
     assert idle.full()  # a chat nobody sent to for a full bucket's refill starts full
 
 
+async def _send_to_one_chat_at_20_per_second(db, clock, sender: RecordingSender, n: int) -> None:
+    """Messages "0" … "n-1" to chat "a" through the outbox, 20/s with a burst of 2 per chat."""
+    limit = RateLimit(global_per_second=1000, global_burst=1000, per_address_per_second=20, per_address_burst=2)
+    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit})
+    await enqueue(db, clock, "a", [str(i) for i in range(n)])
+    await outbox.start()
+    try:
+        await outbox.drain()
+    finally:
+        await outbox.stop()
+
+
 async def test_per_address_rate_is_honoured(db, clock):
     sender = RecordingSender()
     stamps: list[float] = []
@@ -296,14 +308,7 @@ async def test_per_address_rate_is_honoured(db, clock):
         return await real_send(address, payload, ref=ref)
 
     sender.send = timed
-    limit = RateLimit(global_per_second=1000, global_burst=1000, per_address_per_second=20, per_address_burst=2)
-    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit})
-    await enqueue(db, clock, "a", [str(i) for i in range(6)])
-    await outbox.start()
-    try:
-        await outbox.drain()
-    finally:
-        await outbox.stop()
+    await _send_to_one_chat_at_20_per_second(db, clock, sender, 6)
     # 2 at once (burst), then 4 more at 20/s: at least 4 × 50 ms
     assert stamps[-1] - stamps[0] >= 0.19
     assert sender.texts("a") == [str(i) for i in range(6)]
@@ -329,14 +334,7 @@ async def test_per_address_pacing_holds_where_requests_arrive_late(db, clock):
         return await real_send(address, payload, ref=ref)
 
     sender.send = late
-    limit = RateLimit(global_per_second=1000, global_burst=1000, per_address_per_second=20, per_address_burst=2)
-    outbox = OutboxSender(db, {"telegram": sender}, clock=clock, limits={"telegram": limit})
-    await enqueue(db, clock, "a", [str(i) for i in range(16)])
-    await outbox.start()
-    try:
-        await outbox.drain()
-    finally:
-        await outbox.stop()
+    await _send_to_one_chat_at_20_per_second(db, clock, sender, 16)
     assert sender.texts("a") == [str(i) for i in range(16)]
     assert refused == []
 
