@@ -7,8 +7,8 @@ then our bot. "Stock" is the faster of the first two. Workloads (``--workload``)
 
 * flows: citizens file a complaint and answer an SKM questionnaire, one turn after the other,
   all at once; turns/s and the latency of every turn;
-* bulk: many people's messages pushed at once (as after a broadcast); turns/s, and the latency
-  of a lone person's turns meanwhile;
+* bulk: many people's messages pushed at once (as after a broadcast); turns/s, p50/p99 from the
+  push to each answer, and the first answer of a lone person who writes just after the rush;
 * menu: single ``/menu`` turns pushed at once; lone turns before them for the latency.
 
 Also reported: each bot's CPU per turn (its process, from ``/proc``).
