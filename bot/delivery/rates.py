@@ -201,7 +201,7 @@ class Buckets:
         # in a broadcast, polling woke every lane for every token (≈ 15 % of the sender's CPU in
         # bench.fanout; a busy loop bunches requests)
         gate = self._gates.get(channel) or self._gates.setdefault(channel, Gate())
-        shared = self._lease is not None and self.limit(channel).global_per_second < UNLIMITED.global_per_second
+        shared = self.shared and self.limit(channel).global_per_second < UNLIMITED.global_per_second
         self._queued[channel] = self._queued.get(channel, 0) + 1
         try:
             await gate.acquire(urgent)

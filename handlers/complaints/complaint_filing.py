@@ -488,7 +488,7 @@ async def submit(turn: Turn, data: dict) -> None:
     # scrypt is slow on purpose (≈ 8 ms of CPU): a thread computes it (hashlib lets go of the GIL)
     # while the group commit runs the next people's turns, and the commit writes it; on the loop
     # it stalled every other turn, the sending and the polling meanwhile
-    hashing = asyncio.ensure_future(asyncio.to_thread(complaint_pin.pin_hash, c.number, pin))
+    hashing = asyncio.create_task(asyncio.to_thread(complaint_pin.pin_hash, c.number, pin))
     turn.uow.complaints.set_pin_hash(c, hashing)
     turn.audit(
         "complaint_filed",
