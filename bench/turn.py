@@ -451,7 +451,7 @@ def main() -> None:
     m = results["median"]
     what = {
         "flows": f"{args.citizens} citizens × {len(flow_script(0))} turns (complaint + SKM)",
-        "bulk": f"{args.updates} messages from {args.chats} people at once; latency: a lone person meanwhile",
+        "bulk": f"{args.updates} messages from {args.chats} people at once; latency: push to each answer",
         "menu": f"{args.updates} /menu from {args.chats} chats at once; latency: {args.sequential} lone turns before",
     }[args.workload]
     print(f"{results['machine']}, {results['date']}, {results['database']}; {what}; {args.rounds} rounds (medians)")
