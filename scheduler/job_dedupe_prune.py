@@ -1,6 +1,10 @@
 """Dedupe prune (hourly): forget the inbound message ids older than the platforms' redelivery
 horizon (``KANAL_DEDUPE_HOURS``), so that the table stays small and no old id can ever eat a new
-message (:mod:`bot.engine.dedupe`). Deleted in chunks, one short transaction each."""
+message (:mod:`bot.engine.dedupe`). Deleted in chunks, one short transaction each.
+
+It also deletes the phone numbers of SMS people erased more than an hour ago whose goodbye could
+not be sent (``sms_numbers``), and the per-person SMS counts of days before yesterday (the daily
+cap needs only today's)."""
 
 from __future__ import annotations
 
@@ -21,4 +25,10 @@ async def dedupe_prune(ctx: JobContext) -> JobResult:
             await uow.commit()
         result.add("pruned", n)
         if n < chunk:
-            return result
+            break
+    async with ctx.db.unit_of_work() as uow:
+        if forgotten := await uow.sms.forget_erased(now - timedelta(hours=1)):
+            result.add("sms_numbers_forgotten", forgotten)
+        await uow.sms.prune_usage((now - timedelta(days=2)).date().isoformat())
+        await uow.commit()
+    return result

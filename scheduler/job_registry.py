@@ -91,7 +91,8 @@ JOBS: tuple[Job, ...] = (
     Job(
         "dedupe_prune",
         dedupe_prune,
-        "forget inbound message ids older than KANAL_DEDUPE_HOURS (the platforms' redelivery horizon)",
+        "forget inbound message ids older than KANAL_DEDUPE_HOURS (the platforms' redelivery horizon); "
+        "erased SMS numbers whose goodbye could not go",
         interval=DEDUPE_PRUNE_INTERVAL,
     ),
     Job(

@@ -39,6 +39,7 @@ from storage.region_repo import RegionRepo
 from storage.routing_repo import RoutingRepo
 from storage.skm_repo import SkmRepo
 from storage.sla_repo import SlaRepo
+from storage.sms_repo import SmsRepo
 from storage.unit_state import PendingWrites, ReadCache, attach, take_released_media
 from storage.user_repo import UserRepo
 
@@ -226,6 +227,11 @@ class UnitOfWork:
     def push(self) -> PushRepo:
         """Web Push subscriptions of web chat people."""
         return PushRepo(self.session)
+
+    @functools.cached_property
+    def sms(self) -> SmsRepo:
+        """The numbers behind SMS people's keys, STOP opt-outs, SMS sent per day."""
+        return SmsRepo(self.session)
 
     @functools.cached_property
     def routing(self) -> RoutingRepo:

@@ -31,6 +31,9 @@ A person's data, table by table, and what erasure does with it:
   so a reload shows nothing of the erased conversation.
 - ``audit_events`` whose detail names them: detail rewritten.
 - ``web_push_subscriptions`` of their web chat identity: deleted.
+- ``sms_numbers`` (an SMS person's number behind their hashed key): marked erased, deleted once the
+  goodbye is sent (at the latest an hour later, the retention job); their ``sms_usage`` rows
+  deleted. Their number (+62…, 62…, 08…) is searched for like their address.
 - ``inbound_messages`` (dedupe): their rows lose ``user_id``; rows whose key carries their
   address are deleted. ``webhook_inbox``: bodies not processed yet that carry their address are
   deleted (processed ones are gone already).
@@ -71,6 +74,7 @@ from storage.models import (
     WebPushSubscription,
 )
 from storage.routing_repo import RoutingRepo
+from storage.sms_repo import SmsRepo
 from storage.unit_state import PendingWrites, release_media
 
 #: what replaces a text that named an erased person (staff messages, audit details, complaints)
@@ -145,11 +149,13 @@ class PersonalData:
         for u in users:
             needles |= needles_of(u, [c for c in complaints if c.citizen_user_id == u.id])
         needles |= await self._media_refs([c.id for c in complaints])
+        numbers = await self._sms_numbers(users, now)
+        needles |= numbers
         await self._complaints(complaints, now, marker)
         await self._outbox(users, needles)
         await self._audit(needles)
         await self._inbound(users)
-        await self._inbox(users)
+        await self._inbox(users, numbers)
         await self._push(users)
         await self._forum(ids, now)
         await FollowerRepo(self.session).forget_users(ids)
@@ -289,10 +295,28 @@ class PersonalData:
         if web:
             await self.session.execute(delete(WebPushSubscription).where(WebPushSubscription.address.in_(web)))
 
-    async def _inbox(self, users: Sequence[User]) -> None:
-        """Webhook bodies not processed yet that carry their address (the inbox holds a body only
-        until its messages are turns, so it is small): deleted with what they say."""
+    async def _sms_numbers(self, users: Sequence[User], now: datetime) -> set[str]:
+        """SMS people: their phone numbers (as the gateways write them: +62…, 62…, 08…) to search
+        for; the numbers are marked erased (gone once the goodbye is sent) and their usage rows go."""
+        keys = [u.external_id for u in users if u.channel == "sms"]
+        if not keys:
+            return set()
+        sms = SmsRepo(self.session)
+        found: set[str] = set()
+        for number in (await sms.numbers_of(keys)).values():
+            digits = number.lstrip("+")
+            found |= {number, digits, "+" + digits}
+            if digits.startswith("62"):
+                found.add("0" + digits[2:])
+        await sms.mark_erased(keys, now)
+        return {n for n in found if len(n) >= MIN_NEEDLE}
+
+    async def _inbox(self, users: Sequence[User], numbers: Iterable[str] = ()) -> None:
+        """Webhook bodies not processed yet that carry their address or (SMS) their number (the
+        inbox holds a body only until its messages are turns, so it is small): deleted with what
+        they say."""
         addresses = [u.external_id.encode() for u in users if len(u.external_id) >= MIN_NEEDLE]
+        addresses += [n.encode() for n in numbers]
         if not addresses:
             return
         rows = (await self.session.execute(select(WebhookInbox.id, WebhookInbox.body))).all()

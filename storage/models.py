@@ -654,3 +654,30 @@ class RateBudget(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime]
+
+
+class SmsNumber(Base):
+    """The phone number behind an SMS person's key (migration 0019). ``users.external_id`` of an
+    SMS person is a keyed hash of their number (``bot/channels/sms``); the number itself is kept
+    only here, to send to. ``opted_out``: STOP/BERHENTI (no notifications, replies still go).
+    Erasure sets ``erased_at``: the row goes once the goodbye is sent, or an hour later at most."""
+
+    __tablename__ = "sms_numbers"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SmsUsage(Base):
+    """SMS sent, in segments, per day (``key`` ""): the month's cost estimate; and per person's
+    key and day: the daily cap (``capped``: the "limit reached" notice went out). Per-person rows
+    are pruned after two days and deleted with the person (migration 0019)."""
+
+    __tablename__ = "sms_usage"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, region time
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    capped: Mapped[bool] = mapped_column(Boolean, default=False)
