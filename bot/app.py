@@ -119,6 +119,10 @@ class KanalApp:
     def whatsapp(self) -> Any:
         return self.channels.get("whatsapp")
 
+    @property
+    def sms(self) -> Any:
+        return self.channels.get("sms")
+
     def _http_app(self) -> web.Application:
         app = web.Application(client_max_size=1_000_000)
         for channel in self.channels.values():

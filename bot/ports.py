@@ -119,6 +119,30 @@ class ChannelPorts:
                 self._wake()
             return found
 
+    # ---- SMS: the number behind a person's key, STOP, what was sent per day --------------------
+    async def sms_remember(self, key: str, number: str) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.sms.remember(key, number, self.clock.now())
+            await uow.commit()
+
+    async def sms_target(self, key: str) -> Any:
+        async with self.db.unit_of_work() as uow:
+            return await uow.sms.target(key)
+
+    async def sms_spent(self, key: str, day: str) -> tuple[int, bool]:
+        async with self.db.unit_of_work() as uow:
+            return await uow.sms.spent(key, day)
+
+    async def sms_count(self, key: str, day: str, segments: int, capped: bool) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.sms.count(key, day, segments, capped=capped)
+            await uow.commit()
+
+    async def sms_forget(self, key: str) -> None:
+        async with self.db.unit_of_work() as uow:
+            await uow.sms.forget(key)
+            await uow.commit()
+
 
 async def outbox_backlog(db: Database, now: datetime) -> dict[str, int]:
     """Outbox rows by status, for ``/healthz``."""

@@ -186,6 +186,19 @@ def _parse_bool(var: str, raw: str) -> bool:
     raise SettingsError(f"{var}: expected true/false, got {raw!r}")
 
 
+def _parse_choice(var: str, raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise SettingsError(f"{var}: expected {' or '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _parse_send_template(var: str, raw: str) -> str:
+    # never echo the value: it holds the provider's credentials
+    if not raw.startswith(("https://", "http://")) or "{to}" not in raw or "{text}" not in raw:
+        raise SettingsError(f"{var}: expected an http(s) URL containing {{to}} and {{text}}")
+    return raw
+
+
 def _identity(var: str, raw: str) -> str:
     return raw
 
@@ -337,6 +350,70 @@ class Settings:
         lambda v, r: _parse_number(v, r, 1, 45),
         30,
         doc="messages to one person in a burst before the sustained rate applies (Meta tolerates 45)",
+    )
+    sms_transport: str | None = _opt(
+        "SMS_TRANSPORT",
+        lambda v, r: _parse_choice(v, r, ("android", "aggregator")),
+        None,
+        doc="android (an Android phone with SMS Gateway for Android) or aggregator (an HTTP SMS provider); "
+        "SMS is off when unset",
+    )
+    sms_webhook_secret: str | None = _opt(
+        "SMS_WEBHOOK_SECRET",
+        _parse_opaque_secret,
+        None,
+        secret=True,
+        doc="android: the app's webhook signing key; aggregator: the token in the webhook URL (?token=)",
+    )
+    sms_gateway_url: str | None = _opt(
+        "SMS_GATEWAY_URL", _parse_http_url, None, doc="android: the phone's local server, e.g. http://192.168.1.20:8080"
+    )
+    sms_gateway_user: str = _opt("SMS_GATEWAY_USER", _identity, "sms", doc="android: the local server's username")
+    sms_gateway_password: str | None = _opt(
+        "SMS_GATEWAY_PASSWORD", _parse_opaque_secret, None, secret=True, doc="android: the local server's password"
+    )
+    sms_aggregator_send_url: str | None = _opt(
+        "SMS_AGGREGATOR_SEND_URL",
+        _parse_send_template,
+        None,
+        secret=True,
+        doc="aggregator: send URL with {to}, {text} (and {ref}) and the provider's credentials",
+    )
+    sms_aggregator_method: str = _opt(
+        "SMS_AGGREGATOR_METHOD",
+        lambda v, r: _parse_choice(v, r.upper(), ("GET", "POST")),
+        "GET",
+        doc="aggregator: GET, or POST (the URL's query sent as a form)",
+    )
+    sms_aggregator_id_field: str = _opt(
+        "SMS_AGGREGATOR_ID_FIELD", _identity, "message_id", doc="aggregator: the message id in the send answer (a.b.0)"
+    )
+    sms_aggregator_fields: str = _opt(
+        "SMS_AGGREGATOR_FIELDS",
+        _identity,
+        "sender=msisdn,text=message,id=id,time=time,report_id=message_id,status=status,reason=reason",
+        doc="aggregator: the field names of its inbound SMS and delivery reports",
+    )
+    sms_rate: float = _opt(
+        "SMS_RATE", _parse_rate, 0.5, doc="SMS per second through the gateway (a phone: 0.5 at most); 0 = no limit"
+    )
+    sms_daily_cap: int = _opt(
+        "SMS_DAILY_CAP",
+        lambda v, r: _parse_number(v, r, 0, 10_000),
+        40,
+        doc="segments of replies per person per day (then one notice); 0 = no cap",
+    )
+    sms_segment_price: float = _opt(
+        "SMS_SEGMENT_PRICE",
+        lambda v, r: _parse_number(v, r, 0, 100_000, kind=float, what="rupiah"),
+        350.0,
+        doc="rupiah per SMS segment, for the month's cost estimate in /kinerja and the digest",
+    )
+    sms_country_code: str = _opt(
+        "SMS_COUNTRY_CODE",
+        lambda v, r: str(_parse_number(v, r, 1, 999)),
+        "62",
+        doc="country code of numbers written 08…",
     )
     turn_batch: int = _opt(
         "TURN_BATCH",
@@ -520,6 +597,14 @@ class Settings:
             for name in ("whatsapp_phone_number_id", "whatsapp_app_secret", "whatsapp_verify_token"):
                 if not getattr(self, name):
                     raise SettingsError(f"KANAL_{name.upper()}: required when KANAL_WHATSAPP_TOKEN is set")
+        if self.sms_transport and not self.sms_webhook_secret:
+            raise SettingsError("KANAL_SMS_WEBHOOK_SECRET: required when KANAL_SMS_TRANSPORT is set")
+        if self.sms_transport == "android" and not (self.sms_gateway_url and self.sms_gateway_password):
+            raise SettingsError(
+                "KANAL_SMS_GATEWAY_URL and KANAL_SMS_GATEWAY_PASSWORD: required for the android transport"
+            )
+        if self.sms_transport == "aggregator" and not self.sms_aggregator_send_url:
+            raise SettingsError("KANAL_SMS_AGGREGATOR_SEND_URL: required for the aggregator transport")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise SettingsError(f"KANAL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
 

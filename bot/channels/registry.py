@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.channels.base import Channel, ChannelContext, ChannelSpec, Renderer
+from bot.channels.sms import sms_channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.web import web_channel
 from bot.channels.whatsapp import whatsapp_channel
@@ -20,6 +21,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     web_channel.SPEC,
     telegram_channel.SPEC,
     whatsapp_channel.SPEC,
+    sms_channel.SPEC,
 )
 
 

@@ -157,6 +157,11 @@ class Attachment:
     file_ref: str | None = None
 
 
+#: ``Reply.extra`` key of a shorter text for channels where every character costs (SMS: two
+#: segments of 153 characters per turn), given by a flow whose text does not fit
+SHORT = "short"
+
+
 class Purpose(enum.StrEnum):
     """What kind of message a reply is (``outbox.purpose``): WhatsApp needs a template for a
     notification outside the 24 h window, and the sender serves replies before notifications."""

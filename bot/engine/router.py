@@ -27,6 +27,8 @@ class Command:
     roles: tuple[str, ...] = ROLES
     needs_consent: bool = True
     usage: str = ""
+    #: not listed by /bantuan nor in the platforms' command menus (an SMS keyword's command)
+    hidden: bool = False
 
 
 class Router:
@@ -128,10 +130,16 @@ class Router:
         self.ordered.append(cmd)
 
     def command(
-        self, *names: str, description: str, roles: tuple[str, ...] = ROLES, needs_consent: bool = True, usage: str = ""
+        self,
+        *names: str,
+        description: str,
+        roles: tuple[str, ...] = ROLES,
+        needs_consent: bool = True,
+        usage: str = "",
+        hidden: bool = False,
     ):
         def deco(fn: CommandHandler) -> CommandHandler:
-            self._add_command(Command(tuple(names), fn, description, roles, needs_consent, usage))
+            self._add_command(Command(tuple(names), fn, description, roles, needs_consent, usage, hidden))
             return fn
 
         return deco
@@ -146,7 +154,7 @@ class Router:
         return deco
 
     def commands_for(self, role: str) -> list[Command]:
-        return [c for c in self.ordered if role in c.roles]
+        return [c for c in self.ordered if role in c.roles and not c.hidden]
 
     # ---- routing ----------------------------------------------------------------------------
     async def route(self, turn: Turn) -> None:

@@ -19,6 +19,7 @@ from handlers.account import (
     account_menu,
     account_mydata,
     account_resume,
+    account_sms,
     account_staff,
     account_start,
 )
@@ -36,6 +37,7 @@ for _module in (
     account_language,
     account_mydata,
     account_erase,
+    account_sms,
     account_join,
     account_staff,
     account_fallback,

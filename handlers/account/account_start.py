@@ -13,7 +13,7 @@ from dataclasses import replace
 from enum import StrEnum
 
 from bot.domain.i18n import N_, duration_words
-from bot.domain.messages import Choice, Kind
+from bot.domain.messages import SHORT, Choice, Kind
 from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -103,6 +103,15 @@ async def ask_consent(turn: Turn, payload: str = "", pending: str | None = None)
         # language button is on the full text
         [*consent_choices(turn), Choice(t("📄 Baca selengkapnya"), CONSENT_MORE)],
         title=t("Selamat datang di Kanal Partisipasi"),
+        extra={SHORT: consent_short(turn)},
+    )
+
+
+def consent_short(turn: Turn) -> str:
+    """The notice where a message is short (SMS: two segments with its choices)."""
+    return turn.t(
+        "Kami perlu persetujuan Anda: kami menyimpan nomor dan pesan Anda untuk laporan dan survei "
+        "(UU 27/2022). Lihat data: ketik DATASAYA. Hapus: HAPUSDATA."
     )
 
 

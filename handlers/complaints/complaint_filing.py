@@ -16,7 +16,7 @@ from bot.domain import complaint_pin
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import Choice, Inbound, Kind, clock_length
+from bot.domain.messages import SHORT, Choice, Inbound, Kind, clock_length
 from bot.domain.routing import Outside
 from bot.domain.routing_decision import Decision
 from bot.engine.region_context import RegionContext, fmt_date, region_context
@@ -254,6 +254,17 @@ async def show_summary(turn: Turn, data: dict) -> None:
             cancel_choice(t),
         ],
         title=t("Ringkasan laporan"),
+        extra={
+            SHORT: "\n".join(
+                [
+                    short(data["text"], 70),
+                    t("Lokasi: {where}", where=short(where, 40)),
+                    t("Nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
+                    t("Ke: {opd}", opd=short(opd, 40)),
+                    t("Kirim laporan ini?"),
+                ]
+            )
+        },
     )
 
 
@@ -594,6 +605,8 @@ def store_voice(turn: Turn, c: Complaint, v: dict) -> ComplaintVoice:
 def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pin: str) -> None:
     """The reporter's receipt: the number with its PIN, who handles it next and by when."""
     t = turn.t
+    opd_short = ctx.opd_names.get(c.opd_code or "", "")
+    due_short = fmt_date(turn, ctx, c.response_due_at) if routed else ""
     if routed:
         nxt = t(
             "Laporan Anda langsung diteruskan ke {opd}. Tanggapan pertama paling lambat {due}, "
@@ -614,6 +627,17 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pi
             "Petugas kami akan memeriksanya dan meneruskannya ke dinas yang tepat paling lambat {due}.",
             due=fmt_date(turn, ctx, c.triage_due_at),
         )
+    if routed:
+        brief = t("Diteruskan ke {opd}; tanggapan paling lambat {due}.", opd=opd_short, due=due_short)
+    else:
+        brief = t("Petugas memeriksanya paling lambat {due}.", due=fmt_date(turn, ctx, c.triage_due_at))
+    receipt_short = " ".join(
+        [
+            t("Laporan terkirim. Nomor: {number}, PIN {pin}.", number=c.number, pin=pin),
+            brief,
+            t("Cek: ketik STATUS {number}", number=c.number),
+        ]
+    )
     turn.reply(
         t("✅ Laporan terkirim. Nomor laporan Anda: {number} · PIN {pin}", number=c.number, pin=pin)
         + "\n\n"
@@ -628,4 +652,5 @@ def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pi
             pin=pin,
         ),
         [status_choice(c.number, t("🔎 Cek Status")), menu_choice(t)],
+        extra={SHORT: receipt_short},
     )
