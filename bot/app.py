@@ -72,6 +72,8 @@ class KanalApp:
         self.channels: dict[str, Channel] = build_channels(settings, self._context)
         for name, channel in self.channels.items():
             self.dispatcher.renderers[name] = channel.render
+            if getattr(channel, "merge_replies", False):  # every message costs: a turn's replies as one
+                self.dispatcher.notifier.merging.add(name)
         self.outbox = OutboxSender(
             self.db,
             self.channels,

@@ -400,8 +400,9 @@ class Settings:
     sms_daily_cap: int = _opt(
         "SMS_DAILY_CAP",
         lambda v, r: _parse_number(v, r, 0, 10_000),
-        40,
-        doc="segments of replies per person per day (then one notice); 0 = no cap",
+        100,
+        doc="segments of replies per person per day (then one notice; an SKM and a complaint take about 50); "
+        "0 = no cap",
     )
     sms_segment_price: float = _opt(
         "SMS_SEGMENT_PRICE",

@@ -88,7 +88,7 @@ class SmsRepo:
     async def count(self, key: str, day: str, segments: int, *, capped: bool = False) -> None:
         """One SMS of ``segments`` sent to ``key`` on ``day`` (and to the day's total)."""
         t = SmsUsage.__table__
-        for k in (key, ALL):
+        for k in dict.fromkeys((key, ALL)):
             values = {"day": day, "key": k, "messages": 1, "segments": segments, "capped": capped and k == key}
             changes = {"messages": t.c.messages + 1, "segments": t.c.segments + segments}
             if capped and k == key:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 #: Telegram limits callback data to 64 bytes; every channel shares the limit so flows stay portable.
@@ -217,3 +217,33 @@ class SendError(Exception):
 @dataclass(frozen=True, slots=True)
 class SendResult:
     platform_message_id: str | None = None
+
+
+def merge_replies(replies: list[Reply]) -> list[Reply]:
+    """The replies of one turn to the person who wrote, as few messages as they can be, for
+    channels where every message costs (SMS): a plain reply (no choices, no attachment, not to be
+    forgotten) is put at the head of the next one of the same purpose ("Terima kasih." + the menu
+    = one SMS). Their short texts (``extra[SHORT]``) are joined alike."""
+    out: list[Reply] = []
+    for reply in replies:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and not prev.choices
+            and prev.image is None
+            and prev.document is None
+            and prev.audio is None
+            and prev.forget is None
+            and prev.to_user_id is None
+            and reply.to_user_id is None
+            and prev.purpose == reply.purpose
+        ):
+            head = f"{prev.title}\n{prev.text}" if prev.title else prev.text
+            body = f"{reply.title}\n{reply.text}" if reply.title else reply.text
+            extra = {**prev.extra, **reply.extra}
+            if SHORT in prev.extra or SHORT in reply.extra:
+                extra[SHORT] = f"{prev.extra.get(SHORT) or head}\n{reply.extra.get(SHORT) or body}"
+            out[-1] = replace(reply, text=f"{head}\n\n{body}".strip(), title=None, extra=extra)
+        else:
+            out.append(reply)
+    return out

@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.i18n import Translator
 from bot.domain.media_links import MediaLinks
-from bot.domain.messages import Inbound, Kind, Reply, without_invisible
+from bot.domain.messages import Inbound, Kind, Reply, merge_replies, without_invisible
 from bot.engine.dedupe import record_new
 from bot.engine.group_commit import GroupCommit
 from bot.engine.language import choose_language
@@ -331,7 +331,10 @@ class Dispatcher:
 
     async def _enqueue(self, uow: UnitOfWork, turn: Turn) -> int:
         count = 0
-        for reply in turn.replies:
+        replies = turn.replies
+        if turn.inbound.channel in self.notifier.merging:
+            replies = merge_replies(list(replies))
+        for reply in replies:
             if reply.to_user_id is None:  # the sender, addressed as they wrote (survives /hapusdata)
                 channel, address, user_id = turn.inbound.channel, turn.inbound.user_key, turn.user.id
                 lang = turn.lang

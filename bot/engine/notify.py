@@ -24,6 +24,8 @@ class Notifier:
 
     def __init__(self, renderers: dict[str, Renderer] | None = None, *, languages: Iterable[str] = ("id",)) -> None:
         self.renderers: dict[str, Renderer] = renderers if renderers is not None else {}
+        #: channels whose turns' replies to the sender are merged (:func:`~bot.domain.messages.merge_replies`)
+        self.merging: set[str] = set()
         self.languages = tuple(languages) or ("id",)
 
     def enqueue(

@@ -37,9 +37,9 @@ for _module in (
     account_language,
     account_mydata,
     account_erase,
-    account_sms,
     account_join,
     account_staff,
+    account_sms,
     account_fallback,
     account_forbidden,
 ):

@@ -12,7 +12,7 @@ from bot.domain import fixed_check
 from bot.domain.complaint_rules import ComplaintState, Role
 from bot.domain.i18n import N_
 from bot.domain.lapor_wire import public_url
-from bot.domain.messages import Kind
+from bot.domain.messages import SHORT, Kind
 from bot.engine.region_context import RegionContext, fmt_date, region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -95,10 +95,11 @@ async def list_mine(turn: Turn, ctx: RegionContext) -> None:
         updated = t("diperbarui {date}", date=fmt_date(turn, ctx, c.updated_at))
         label = state_label(t, c.state, ctx.opd_names.get(c.opd_code or "", ""))
         lines.append(f"• {c.number} — {label} ({updated})\n  {short(c.text, 70)}")
+    brief = [lines[0], *(f"{c.number}: {state_label(t, c.state, c.opd_code or '')}" for c in mine[:6])]
     lines.append("")
     lines.append(t("Ketik /status <nomor> untuk riwayat lengkap."))
     lines += followed
-    turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]])
+    turn.reply("\n".join(lines), [status_choice(c.number) for c in mine[:6]], extra={SHORT: "\n".join(brief)})
 
 
 async def show_history(turn: Turn, ctx: RegionContext, c: Complaint, *, owner: bool = True) -> None:
@@ -119,11 +120,15 @@ async def show_history(turn: Turn, ctx: RegionContext, c: Complaint, *, owner: b
         lines.append(t("Batas penyelesaian: {date}", date=fmt_date(turn, ctx, c.completion_due_at)))
     if tracking := await turn.uow.lapor.tracking_id(c.id):
         lines.append(t("Juga tercatat di SP4N-LAPOR!: {url}", url=public_url(tracking)))
+    brief = [lines[0], *lines[3:]]  # without the text: where a message is short (SMS)
     lines += ["", t("Riwayat:")]
-    for ev in await turn.uow.complaints.events(c.id, citizen_view=True):
+    events = await turn.uow.complaints.events(c.id, citizen_view=True)
+    for ev in events:
         lines.append(event_line(turn, ctx, t, ev, for_citizen=True))
+    if events:
+        brief.append(short(event_line(turn, ctx, t, events[-1], for_citizen=True).lstrip("•- "), 120))
     choices = list(rate_choices(t, c.number)) if c.state == ComplaintState.SELESAI and owner else []
-    turn.reply("\n".join(lines), choices)
+    turn.reply("\n".join(lines), choices, extra={SHORT: "\n".join(brief)})
 
 
 # ---- /nilai and the reason for a bad rating ----------------------------------------------------

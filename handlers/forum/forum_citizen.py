@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.domain import forum_rules as rules
 from bot.domain.i18n import N_
-from bot.domain.messages import Attachment, Choice
+from bot.domain.messages import SHORT, Attachment, Choice
 from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -134,7 +134,7 @@ async def show_forum(turn: Turn, forum_id: int) -> None:
     registered = await repo.registered_count(f.id)
     mine = await repo.rsvp(f.id, turn.user.id)
     phase = rules.phase(f.status, f.starts_at, turn.now)
-    text = forum_card(ctx, f, t, registered=registered)
+    card = text = forum_card(ctx, f, t, registered=registered)
     choices: list[Choice] = []
     if phase == "cancelled":
         text += "\n\n" + t("Forum ini dibatalkan.")
@@ -150,7 +150,9 @@ async def show_forum(turn: Turn, forum_id: int) -> None:
     else:
         text += "\n\n" + t("Forum ini sudah berlangsung; berita acaranya belum diterbitkan.")
     choices.append(back_to_list(turn))
-    turn.reply(text, choices)
+    # where a message is short (SMS): the card without description and agenda, then the same news
+    brief = forum_card(ctx, f, t, registered=registered, full=False) + text[len(card) :]
+    turn.reply(text, choices, extra={SHORT: brief})
     if phase == "past" and f.result_photo_ref and f.result_photo_channel == turn.inbound.channel:
         turn.reply(
             t("Lampiran berita acara forum #{id}", id=f.id),

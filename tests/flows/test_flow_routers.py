@@ -7,6 +7,7 @@ from handlers.complaints.complaint_buttons import command, rate_choices
 from handlers.complaints.complaint_filing import FilingStep, edit_value, edited_step, picked_privacy, privacy_value
 
 ACCOUNT = ["start", "menu", "bantuan", "batal", "lanjutkan", "bahasa", "datasaya", "hapusdata", "gabung", "cabut"]
+ACCOUNT += ["stopsms", "mulaisms"]
 COMPLAINTS = ["lapor", "status", "nilai", "berhenti_ikuti", "beres", "tambah", "antrian", "lihat", "balas"]
 COMPLAINTS += ["selesai", "teruskan", "kembalikan", "templat", "triase", "arahkan", "undang", "cari", "luar", "kinerja"]
 

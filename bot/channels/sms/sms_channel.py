@@ -31,6 +31,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -131,7 +132,7 @@ class SmsConfig:
     id_field: str = "message_id"
     fields: Fields = Fields()
     rate: float = 0.5
-    daily_cap: int = 40
+    daily_cap: int = 100
     country: str = "62"
     timezone: str = "Asia/Jakarta"
 
@@ -191,26 +192,35 @@ def _error(status: int, body: bytes, retry_after: str | None, what: str) -> Send
 
 class AndroidGateway:
     """*SMS Gateway for Android*, local server mode: ``POST {url}/message`` with Basic auth; the
-    message id is ours (``kanal-<outbox row>``), so a retry after a lost answer is refused as a
-    duplicate (409) instead of sent twice."""
+    message id is ours (``kanal-<outbox row>-<random>``, the same for the retries of a row in this
+    process until one is answered), so a retry after a lost answer is refused as a duplicate (409)
+    instead of sent twice."""
 
     def __init__(self, url: str, user: str, password: str) -> None:
         self.url = url.rstrip("/")
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self._auth = {"Authorization": f"Basic {token}"}
+        self._ids: OrderedDict[int, str] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"AndroidGateway({self.url!r})"
 
     async def send(self, session: aiohttp.ClientSession, number: str, text: str, ref: int | None) -> str:
-        mid = f"kanal-{ref}" if ref is not None else f"kanal-x{secrets.token_hex(6)}"
+        mid = self._ids.get(ref) if ref is not None else None
+        if mid is None:  # new for every row, the same for its retries (outbox ids can come again on SQLite)
+            mid = f"kanal-{ref if ref is not None else 'x'}-{secrets.token_hex(6)}"
+            if ref is not None:
+                self._ids[ref] = mid
+                while len(self._ids) > 1000:
+                    self._ids.popitem(last=False)
         body = {"id": mid, "textMessage": {"text": text}, "phoneNumbers": [number], "withDeliveryReport": True}
         async with session.post(f"{self.url}/message", json=body, headers=self._auth) as resp:
             raw = await resp.read()
-            if resp.status == 409:
-                return mid  # sent before; its answer was lost
-            if not 200 <= resp.status < 300:
+            if resp.status != 409 and not 200 <= resp.status < 300:
                 raise _error(resp.status, raw, resp.headers.get("Retry-After"), "SMS gateway")
+        self._ids.pop(ref, None)  # a row's id is kept for its retries only: SQLite may give the id again
+        if resp.status == 409:
+            return mid  # sent before; its answer was lost
         try:
             return str(json.loads(raw).get("id") or mid)
         except (ValueError, AttributeError):
@@ -258,6 +268,8 @@ class Aggregator:
 # ---- the channel ------------------------------------------------------------------------
 class SmsChannel:
     name = CHANNEL
+    #: every SMS costs: the replies of one turn go as one message (``bot.domain.messages.merge_replies``)
+    merge_replies = True
 
     def __init__(self, config: SmsConfig, *, handle: Handle, clock: Clock, ports: SmsNumbers | None) -> None:
         self.config = config
@@ -615,8 +627,8 @@ class SmsChannel:
             mid = await self.transport.send(self._session, target.number, text, ref)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise SendError(f"SMS gateway network: {type(exc).__name__}", retryable=True) from None
-        try:  # sent: a failure to count must not send it again
-            await self._ports.sms_count(address, self.today(), cost, cap_notice)
+        try:  # sent: a failure to count must not send it again (an erased person: the day's total only)
+            await self._ports.sms_count("" if target.erased else address, self.today(), cost, cap_notice)
             if target.erased:
                 await self._ports.sms_forget(address)
         except Exception as exc:

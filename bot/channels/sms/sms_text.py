@@ -123,10 +123,18 @@ def _offered(choices: tuple[Choice, ...]) -> list[Offered]:
 
 
 def compose(reply: Reply, tr: Callable[..., str], max_segments: int = DEFAULT_MAX_SEGMENTS) -> str:
-    """The text of the one SMS for ``reply``, shortened to ``max_segments`` where it can be."""
-    title = to_gsm(reply.title or "")
+    """The text of the one SMS for ``reply``, shortened to ``max_segments`` where it can be: its
+    own text first, then its short text (``extra[SHORT]``) when it has one."""
+    text = _compose(reply, reply.text or "", tr, max_segments)
     short = reply.extra.get(SHORT)
-    body = to_gsm(short if isinstance(short, str) and short else reply.text or "")
+    if segments(text) > max_segments and isinstance(short, str) and short:
+        text = _compose(reply, short, tr, max_segments)
+    return text
+
+
+def _compose(reply: Reply, text: str, tr: Callable[..., str], max_segments: int) -> str:
+    title = to_gsm(reply.title or "")
+    body = to_gsm(text)
     if any(a is not None for a in (reply.image, reply.document, reply.audio)):
         body = (body + "\n" if body else "") + to_gsm(tr(NO_ATTACHMENT))
     offered = _offered(reply.choices)
