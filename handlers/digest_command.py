@@ -27,7 +27,8 @@ async def ringkasan(turn: Turn, args: str) -> None:
     ctx = await region_context(turn.uow.region)
     start = turn.now - timedelta(hours=24)
     if turn.user.role == Role.COORDINATOR:
-        data = await collect_digest(turn.uow, ctx, turn.now, start)
+        price = turn.settings.sms_segment_price if turn.settings.sms_transport else None
+        data = await collect_digest(turn.uow, ctx, turn.now, start, sms_price=price)
         reply = coordinator_reply(t, ctx, data, await chart_png(t, ctx, data))
     elif turn.user.opd_code:
         reply = officer_reply(t, ctx, await collect_digest(turn.uow, ctx, turn.now, start, opd=turn.user.opd_code))

@@ -43,7 +43,8 @@ async def _collect(ctx: JobContext, region: Any, day: date, now: datetime, start
     async with ctx.db.unit_of_work() as uow:
         staff = await uow.sla.staff()
         coordinators = [u for u in staff if u.role == Role.COORDINATOR]
-        data = await collect_digest(uow, region, now, start)
+        price = ctx.settings.sms_segment_price if ctx.settings.sms_transport else None
+        data = await collect_digest(uow, region, now, start, sms_price=price)
         late_opds = {opd for opd, _n, late in data.open_by_opd if opd and late}
         officers = [u for u in staff if u.role == Role.OFFICER and u.opd_code in late_opds]
         per_opd = {

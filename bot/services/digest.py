@@ -42,6 +42,7 @@ from bot.domain.messages import Attachment, Choice, Reply
 from bot.domain.routing_figures import RoutingMonth, routing_month
 from bot.services.digest_chart import ChartLabels, render_chart_async
 from bot.services.sla_report import PerformanceData, collect_performance, performance_lines
+from bot.services.sms_cost import SmsMonth, cost_line, sms_month
 
 if TYPE_CHECKING:
     from storage.db import UnitOfWork
@@ -99,6 +100,7 @@ class DigestData:
     routing: RoutingMonth | None = None  # coordinators, first working day of a month: last month's routing
     routing_month: date | None = None  # … its first day
     performance: PerformanceData | None = None  # coordinators: SLA performance per OPD
+    sms: SmsMonth | None = None  # coordinators, SMS on: this month's SMS and their estimated cost
 
     @property
     def new_total(self) -> int:
@@ -167,9 +169,16 @@ async def _small_samples(uow: UnitOfWork, ctx: RegionContext, period, opd: str |
 
 
 async def collect_digest(
-    uow: UnitOfWork, ctx: RegionContext, now: datetime, start: datetime, *, opd: str | None = None
+    uow: UnitOfWork,
+    ctx: RegionContext,
+    now: datetime,
+    start: datetime,
+    *,
+    opd: str | None = None,
+    sms_price: float | None = None,
 ) -> DigestData:
-    """Everything a digest says, read through ``uow``'s repositories (aggregated in SQL), as of ``now``."""
+    """Everything a digest says, read through ``uow``'s repositories (aggregated in SQL), as of ``now``;
+    with ``sms_price`` (SMS on) the region's digest also says what SMS cost this month."""
     sla = uow.sla
     new = await sla.new_by_opd(start, now)
     if opd is not None:
@@ -201,6 +210,8 @@ async def collect_digest(
         data.overdue = list(await sla.overdue_list(opd, now, MAX_OVERDUE_LINES))
         return data
     data.performance = await collect_performance(uow, ctx, now)
+    if sms_price is not None:
+        data.sms = await sms_month(uow, ctx, now, sms_price)
     if (month := _month_to_report(ctx, now)) is not None:
         following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
         start_end = ctx.calendar.start_of_day(month), ctx.calendar.start_of_day(following)
@@ -349,6 +360,8 @@ def coordinator_text(t: Translator, ctx: RegionContext, data: DigestData) -> str
         )
     if data.performance is not None:
         lines += ["", *performance_lines(t, data.performance, limit=MAX_OPD_LINES)]
+    if data.sms is not None:
+        lines += ["", cost_line(t, data.sms)]
     lines += _skm_lines(t, ctx, data)
     lines += _forum_lines(t, ctx, data)
     lines += _routing_lines(t, data)

@@ -3,6 +3,8 @@
 ``sla.kinerja_flag_days`` working days without a first response — and ``/kinerja KODE``: that
 OPD's late complaints, longest waiting first, each with a button to view it.
 
+With SMS on, coordinators also read what SMS cost this month (``bot.services.sms_cost``).
+
 Coordinators see every OPD; an officer sees their own OPD only (its figures and its late
 complaints at once). Figures and texts: :mod:`bot.services.sla_report` (the digest's section is
 the same).
@@ -17,6 +19,7 @@ from bot.engine.region_context import region_context
 from bot.engine.router import Router
 from bot.engine.turn import Turn
 from bot.services.sla_report import collect_performance, late_lines, opd_line, performance_lines
+from bot.services.sms_cost import cost_line, sms_month
 from handlers.complaints.complaint_buttons import command, menu_choice, view_choice
 from handlers.complaints.complaint_cards import short
 
@@ -59,6 +62,9 @@ async def all_opds(turn: Turn) -> None:
     if worst:
         lines += ["", t("Ketik /kinerja <kode OPD> untuk daftar laporan terlambatnya.")]
     choices = [Choice(("🚩 " if p.red else "") + p.opd, command("kinerja", p.opd)) for p in data.rows if p.opd in worst]
+    if turn.user.role == Role.COORDINATOR and turn.settings.sms_transport:
+        month = await sms_month(turn.uow, ctx, turn.now, turn.settings.sms_segment_price)
+        lines += ["", cost_line(t, month)]
     turn.reply("\n".join(lines), [*choices, menu_choice(t)], title=t("Kinerja SLA per OPD"))
 
 
