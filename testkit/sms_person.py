@@ -38,6 +38,11 @@ class SmsPerson:
             await asyncio.sleep(window)
         raise AssertionError("SMS traffic did not settle")
 
+    async def later(self) -> list[str]:
+        """What reached the person without their writing (notifications from others' turns)."""
+        await self.settle()
+        return self.new()
+
     async def send(self, text: str, *, expect_answer: bool = True) -> list[str]:
         status = await self.gw.receive(self.phone, text)
         assert status == 200, f"the webhook answered {status}"

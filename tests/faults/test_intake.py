@@ -4,6 +4,8 @@
   signed messages while its turns cannot run (the dispatcher stalls, as under a slow database),
   is killed with SIGKILL at once, and a second process started on the same database answers
   every one of them exactly once, from the webhook inbox; no raw body stays in the inbox.
+* SMS: the same, through the Android gateway's signed webhooks, with 200 people; the gateway's
+  redelivery of an acknowledged SMS is not answered again.
 * Telegram: after a week without updates Telegram starts update ids again at a random number, and
   a second bot on the same database starts at 1. The dedupe keys are message and callback ids,
   so every new message is answered after a restart against a server whose update ids start
@@ -28,6 +30,7 @@ from storage import Database
 from storage.models import InboundMessage, OutboxMessage, WebhookInbox
 from testkit.fakes.telegram_api import FakeTelegramServer
 from testkit.fakes.whatsapp_api import FakeWhatsAppServer
+from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.faults.test_crash import free_port
 
 WA_TOKEN = "EAAKanalIntakeTokenQ7x2Lm9Pv4Rt8Yw1"
@@ -145,6 +148,65 @@ async def test_whatsapp_messages_acknowledged_then_killed_are_all_answered_once_
     assert inbox == 0 and unsent == 0  # no raw body outlives its processing; every answer went out
     consent = [m for c in citizens for m in wa.sent(to=c) if "UU No. 27/2022" in str(m)]
     assert Counter(m["to"] for m in consent) == Counter(citizens)  # each answered exactly once
+
+
+# ---- SMS: the same durable intake, through the Android gateway's signed webhooks ----------------
+SMS_KEY = "intake-sms-signing-key-5Hq"
+SMS_N = 200
+
+
+async def test_sms_acknowledged_then_killed_are_all_answered_once_after_restart(db_url, tmp_path):
+    """200 SMS from 200 people, each answered 200 by a bot whose turns cannot run, then kill -9:
+    the next process answers every one of them once, from the inbox; a redelivery is not answered."""
+    port = free_port()
+    async with FakeSmsGateway(signing_key=SMS_KEY, password="intake-sms-password", retries=0) as gw:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("KANAL_")},
+            "KANAL_DATABASE_URL": db_url,
+            "KANAL_SMS_TRANSPORT": "android",
+            "KANAL_SMS_WEBHOOK_SECRET": SMS_KEY,
+            "KANAL_SMS_GATEWAY_URL": gw.base_url,
+            "KANAL_SMS_GATEWAY_PASSWORD": "intake-sms-password",
+            "KANAL_SMS_RATE": "0",
+            "KANAL_HTTP_PORT": str(port),
+            "KANAL_WEBCHAT": "false",
+            "KANAL_SCHEDULER": "false",
+            "KANAL_LOG_LEVEL": "INFO",
+        }
+        gw.webhook_url = f"http://127.0.0.1:{port}/webhooks/sms"
+        phones = [f"0812{i:08d}" for i in range(SMS_N)]
+
+        first = await _start(["-c", STALLED_TURNS], env, tmp_path, "bot-0.log")
+        try:
+            await _serving(port, first, tmp_path / "bot-0.log")
+            statuses = [await gw.receive(p, "Halo") for p in phones]
+        finally:
+            first.send_signal(signal.SIGKILL)  # at once: every SMS was acknowledged, none answered
+            await first.wait()
+        assert first.returncode == -signal.SIGKILL
+        assert statuses == [200] * SMS_N
+        inbound, inbox, _ = await _counts(db_url)
+        assert not inbound and inbox == SMS_N  # nothing handled, everything stored
+
+        second = await _start(["-m", "bot"], env, tmp_path, "bot-1.log")
+        try:
+            await _serving(port, second, tmp_path / "bot-1.log")
+            await gw.wait_for_sent(SMS_N, timeout=120)
+            event_id = gw.webhook_attempts[1][0]
+            assert await gw.redeliver(event_id) == 200  # the gateway sends an acknowledged one again
+            await asyncio.sleep(1.0)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.wait(), timeout=30)
+        log = (tmp_path / "bot-1.log").read_text(errors="replace")
+        assert second.returncode == 0, log[-3000:]
+        assert f"sms: {SMS_N} webhook bodies left by the last run handled from the inbox" in log
+
+    inbound, inbox, unsent = await _counts(db_url)
+    assert len(inbound) == SMS_N and max(inbound.values()) == 1  # each stored once
+    assert inbox == 0 and unsent == 0
+    consent = [m for m in gw.sent if "persetujuan" in m.text]
+    assert sorted(m.to for m in consent) == sorted("+62" + p[1:] for p in phones)  # each answered exactly once
 
 
 # ---- Telegram: update ids that start again ------------------------------------------------------
