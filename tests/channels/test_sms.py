@@ -26,7 +26,7 @@ from bot.channels.sms.sms_parse import (
 from bot.channels.sms.sms_text import compose, is_gsm, render, segments, to_gsm
 from bot.domain.clock import SystemClock
 from bot.domain.i18n import Translator
-from bot.domain.messages import SHORT, Choice, Reply, SendError
+from bot.domain.messages import SHORT, Choice, Reply, SendError, merge_replies
 from bot.services.sms_cost import SmsMonth, cost_line
 from tests.fakes.sms_gateway import FakeSmsGateway, sign
 
@@ -308,3 +308,17 @@ async def test_an_aggregator_answer_without_an_id_fails_for_good():
                 await missing.send(http, "+6285712345678", "Halo", 2)
             assert not err.value.retryable and "data.id" in str(err.value)
             assert "pw-12345678" not in repr(missing)  # the credentials never show
+
+
+def test_a_turns_replies_merge_into_as_few_messages_as_they_can():
+    thanks = Reply("Terima kasih. Persetujuan Anda kami catat.")
+    menu = Reply("Silakan pilih layanan:", (Choice("Survei", "/survei"),), title="Menu utama")
+    note = Reply("Untuk petugas.", to_user_id=7, purpose="notification")
+    merged = merge_replies([thanks, menu, note, Reply("Satu."), Reply("Dua.", extra={SHORT: "2"})])
+    assert [r.text for r in merged] == [
+        "Terima kasih. Persetujuan Anda kami catat.\n\nMenu utama\nSilakan pilih layanan:",
+        "Untuk petugas.",
+        "Satu.\n\nDua.",
+    ]
+    assert merged[0].choices == menu.choices and merged[0].title is None
+    assert merged[2].extra[SHORT] == "Satu.\n2"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from contextlib import asynccontextmanager
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -28,13 +28,15 @@ from testkit.sms_person import SmsPerson
 from testkit.tg_chat import NUMBER_RE, person, text_of
 from testkit.tg_chat import TOKEN as TG_TOKEN
 from tests.fakes.sms_gateway import FakeSmsGateway
-from tests.jobs.test_jobs_e2e import kanal
+from tests.faults.test_erasure import leftovers
+from tests.jobs.test_jobs_e2e import kanal, run_job
 
 SIGNING_KEY = "kanal-sms-signing-key-7Qx"
 PASSWORD = "kanal-sms-password-3Rt"
 TOKEN = "kanal-aggregator-token-9Wz"
 PHONE = "0857-1234-5678"  # as people write it
 NUMBER = "+6285712345678"
+ADDRESS = "Jalan Melati Gang Kenanga 5 RT 02, Cijambu"
 CAL = WorkCalendar.from_region(load_region_file())
 WATER = "Air PDAM tidak mengalir sejak tiga hari di rumah kami di Cijambu, kami tidak bisa memasak"
 
@@ -97,7 +99,7 @@ async def file_complaint(citizen: SmsPerson, complaint: str, privacy: str) -> st
     assert "LANJUT" in out[-1]  # photos cannot come by SMS: the word goes on
     out = await citizen.send("lanjut")
     assert "alamat" in out[-1]
-    out = await citizen.send("Jalan Melati 5 RT 02, Cijambu")
+    out = await citizen.send(ADDRESS)
     assert "1 Biasa" in out[-1] and "3 Anonim" in out[-1]
     out = await citizen.send(privacy)
     assert "Kirim laporan ini?" in out[-1] and "Ke: Perumda Air Minum" in out[-1]
@@ -183,7 +185,10 @@ async def test_sms_citizen_survey_and_complaint_all_typed_within_two_segments(wo
     coordinator = await person(tg, app, 703, "Pak Hendra", role="coordinator")
     out = await coordinator.send("/kinerja")
     rupiah = f"{spent * 350:,}".replace(",", ".")
-    assert f"SMS sejak 1 Nov 2026: {len(gw.sent)} pesan, {spent} segmen, perkiraan biaya Rp {rupiah}." in text_of(out)
+    line = f"SMS sejak 1 Nov 2026: {len(gw.sent)} pesan, {spent} segmen, perkiraan biaya Rp {rupiah}."
+    assert line in text_of(out)
+    out = await coordinator.send("/ringkasan")  # the daily digest says it too
+    assert line in text_of(out)
 
 
 async def test_stop_holds_back_notifications_not_replies_and_mulai_turns_them_on(world, db):
@@ -250,18 +255,33 @@ async def test_hapusdata_by_sms_sends_the_goodbye_then_the_number_is_gone(world,
     _, gw, app = world
     citizen = SmsPerson(gw, app, PHONE)
     await consent(citizen)
-    await file_complaint(citizen, WATER, "anonim")
+    await file_complaint(citizen, WATER, "biasa")
     out = await citizen.send("hapusdata")
-    assert "hapus" in joined(out).lower()
+    assert "Tindakan ini tidak bisa dibatalkan" in joined(out)
     out = await citizen.send("ya")
     assert "sudah dihapus" in joined(out)
     digits = re.sub(r"\D", "", NUMBER)
+    # every column of every table, read from the database: no number (as any gateway writes it), no address
+    assert await leftovers(db, [digits, digits[2:], "0" + digits[2:], ADDRESS]) == []
     async with db.unit_of_work() as uow:
         assert (await uow.session.execute(select(SmsNumber))).scalars().all() == []
-        for table in ("users", "outbox", "sms_usage", "webhook_inbox", "complaints", "audit_events"):
-            dump = str((await uow.session.execute(text(f"select * from {table}"))).all())
-            for needle in (digits, digits[2:], "0" + digits[2:]):
-                assert needle not in dump, (table, needle)
+
+
+async def test_retention_erases_a_silent_sms_citizen_and_the_number_goes_within_the_hour(settings, clock, db):
+    digits = re.sub(r"\D", "", NUMBER)
+    async with sms_world(settings, clock) as (_, gw, app):
+        citizen = SmsPerson(gw, app, PHONE)
+        await consent(citizen)
+        await citizen.send(ADDRESS)  # something of theirs in the conversation
+        later = clock.now() + timedelta(days=settings.retention_days + 1)
+        out = await run_job(app, clock, "retention", later)
+        assert "people_erased" in out, out
+        async with db.unit_of_work() as uow:  # no goodbye after retention: the number waits for the prune
+            (kept,) = (await uow.session.execute(select(SmsNumber))).scalars().all()
+        assert kept.erased_at is not None
+        out = await run_job(app, clock, "dedupe_prune", later + timedelta(hours=1, minutes=1))
+        assert "sms_numbers_forgotten" in out, out
+    assert await leftovers(db, [digits, digits[2:], "0" + digits[2:], ADDRESS]) == []
 
 
 async def test_aggregator_transport_with_delivery_reports(settings, clock, db):
