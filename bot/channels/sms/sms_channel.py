@@ -32,9 +32,8 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -52,6 +51,7 @@ from bot.channels.base import (
     mask,
     retry_until_stored,
 )
+from bot.channels.intake import DeliveryStatuses, Intake, WebhookInbox
 from bot.channels.sms.sms_parse import (
     CHANNEL,
     START_COMMAND,
@@ -89,7 +89,7 @@ class Target:
     erased: bool
 
 
-class SmsNumbers(Protocol):
+class SmsNumbers(WebhookInbox, DeliveryStatuses, Protocol):
     async def kept_secret(self, name: str, make: Callable[[], str]) -> str: ...
 
     async def sms_remember(self, key: str, number: str) -> None:
@@ -109,14 +109,6 @@ class SmsNumbers(Protocol):
     async def sms_forget(self, key: str) -> None:
         """Delete an erased person's number (their goodbye went out)."""
         ...
-
-    async def store_webhook(self, body: bytes) -> int: ...
-
-    async def stored_webhooks(self, after_id: int, limit: int) -> list[tuple[int, bytes]]: ...
-
-    async def forget_webhook(self, inbox_id: int) -> None: ...
-
-    async def record_status(self, platform_message_id: str, status: str, at: datetime, error: str | None) -> bool: ...
 
 
 # ---- settings ---------------------------------------------------------------------------
@@ -286,13 +278,9 @@ class SmsChannel:
         self._zone = ZoneInfo(config.timezone)
         self._key_secret: bytes | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self._tails: dict[str, asyncio.Task] = {}
-        self._live: set[int] = set()
-        self._closing = False
+        self.intake = Intake(CHANNEL, ports, log)
         self.commands: frozenset[str] = frozenset()
-        self.store_retry_window = 600.0
-        self.status_retry_delays = (0.2, 0.5, 1.0, 2.0, 5.0)
+        self.store_retry_window = 600.0  # seconds an SMS is retried while the database is down
 
     def __repr__(self) -> str:  # never show a secret
         return f"SmsChannel({self.transport!r})"
@@ -311,7 +299,7 @@ class SmsChannel:
     async def start(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        self._closing = False
+        self.intake.closing = False
         await self._secret()
 
     async def _secret(self) -> bytes:
@@ -327,32 +315,25 @@ class SmsChannel:
         """Bodies a crash or a shutdown left in the inbox are handled now, oldest first. The
         commands are what a message may name without its "/" (a feature phone hides the "/")."""
         self.commands = frozenset(name for pairs in commands.values() for name, _ in pairs)
-        if self._ports is not None:
-            self._spawn(None, self._recover)
+        self.intake.start_recovery(self._accept_stored)
 
     async def stop_receiving(self) -> None:
         """Webhooks are refused in :meth:`stop`, after delivery stopped."""
 
     async def stop(self, timeout: float = 10.0) -> None:
-        self._closing = True
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for t in pending:
-                t.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        """Refuse new webhooks (the gateway sends them again), finish the ones being handled."""
+        await self.intake.stop(timeout)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def idle(self) -> None:
         """Return when every webhook received so far has been handled."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self.intake.idle()
 
     # ---- webhooks -------------------------------------------------------------------------
     async def _read(self, request: web.Request) -> bytes | web.Response:
-        if self._closing:
+        if self.intake.closing:
             return web.Response(status=503, text="stopping")
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return web.Response(status=413, text="too large")
@@ -440,30 +421,14 @@ class SmsChannel:
         self._accept(events, inbox_id)
         return web.Response(text="ok")
 
-    async def _recover(self) -> bool:
-        assert self._ports is not None
-        after, handled = 0, 0
-        while not self._closing:
-            rows = await self._ports.stored_webhooks(after, 100)
-            if not rows:
-                break
-            page = []
-            for inbox_id, body in rows:
-                after = inbox_id
-                if inbox_id in self._live:
-                    continue
-                try:
-                    events = json.loads(body)
-                except (ValueError, UnicodeDecodeError, RecursionError):
-                    events = {}
-                if not isinstance(events, dict):
-                    events = {}
-                page += self._accept({"messages": events.get("messages") or [], "statuses": []}, inbox_id)
-                handled += 1
-            await asyncio.gather(*page)
-        if handled:
-            log.info("sms: %d webhook bodies left by the last run handled from the inbox", handled)
-        return True
+    def _accept_stored(self, inbox_id: int, body: bytes) -> list[asyncio.Task]:
+        """A body from the inbox (stored in the canonical form): its messages again."""
+        try:
+            events = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            events = None
+        messages = events.get("messages") if isinstance(events, dict) else None
+        return self._accept({"messages": messages if isinstance(messages, list) else [], "statuses": []}, inbox_id)
 
     def _accept(self, events: dict[str, list[dict[str, Any]]], inbox_id: int | None) -> list[asyncio.Task]:
         by_number: dict[str, list[dict[str, Any]]] = {}
@@ -475,56 +440,10 @@ class SmsChannel:
                 log.info("sms from %s (not a mobile number) not answered", mask(str(message.get("from"))))
                 continue
             by_number.setdefault(number, []).append(message)
-        tasks = [self._spawn(n, lambda n=n, m=ms: self._process(n, m)) for n, ms in by_number.items()]
-        tasks += [self._spawn(None, lambda s=s: self._status(s)) for s in events["statuses"] if isinstance(s, dict)]
-        if inbox_id is None:
-            return tasks
-        self._live.add(inbox_id)
-        return [*tasks, self._spawn(None, lambda: self._forget_when_done(inbox_id, tasks))]
-
-    async def _forget_when_done(self, inbox_id: int, tasks: list[asyncio.Task]) -> bool:
-        assert self._ports is not None
-        try:
-            if not all(await asyncio.gather(*tasks)):
-                log.error("sms webhook body %d kept in the inbox: handled again at the next start", inbox_id)
-                return False
-            for delay in (0.0, *self.status_retry_delays):
-                await asyncio.sleep(delay)
-                try:
-                    await self._ports.forget_webhook(inbox_id)
-                    return True
-                except Exception as exc:
-                    log.warning("sms webhook body %d not deleted yet (%s)", inbox_id, type(exc).__name__)
-            return False
-        finally:
-            self._live.discard(inbox_id)
-
-    def _spawn(self, key: str | None, work: Callable[[], Awaitable[bool]]) -> asyncio.Task:
-        prev = self._tails.get(key) if key is not None else None
-
-        async def run() -> bool:
-            if prev is not None and not prev.done():
-                await asyncio.wait([prev])
-            try:
-                return await work()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sms webhook handling failed")
-                return False
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        if key is not None:
-            self._tails[key] = task
-
-            def forget(t: asyncio.Task, k: str = key) -> None:
-                if self._tails.get(k) is t:
-                    del self._tails[k]
-
-            task.add_done_callback(forget)
-        return task
+        spawn = self.intake.spawn
+        tasks = [spawn(n, lambda n=n, m=ms: self._process(n, m)) for n, ms in by_number.items()]
+        tasks += [spawn(None, lambda s=s: self._status(s)) for s in events["statuses"] if isinstance(s, dict)]
+        return self.intake.track(inbox_id, tasks)
 
     def inbound(self, key: str, message: dict[str, Any]) -> Inbound:
         """The normal form of one SMS from the person ``key``; STOP becomes its command."""
@@ -569,7 +488,7 @@ class SmsChannel:
             inbound,
             window=self.store_retry_window,
             label=f"sms from {mask(number)}",
-            stopping=lambda: self._closing,
+            stopping=lambda: self.intake.closing,
             logger=log,
         )
 
@@ -577,20 +496,7 @@ class SmsChannel:
         mid, word, error = str(status.get("id")), str(status.get("status")), status.get("error")
         if word == "failed":
             log.warning("sms …%s failed: %s", mid[-12:], error)
-        if self._ports is None:
-            return True
-        for delay in (0.0, *self.status_retry_delays):
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                if await self._ports.record_status(mid, word, self.clock.now(), error):
-                    return True
-            except Exception as exc:
-                log.warning("sms status not recorded yet (%s)", type(exc).__name__)
-            if self._closing:
-                break
-        log.info("sms status %s for unknown message …%s ignored", word, mid[-12:])
-        return True
+        return await self.intake.record_status(self._ports, mid, word, self.clock.now(), error)
 
     # ---- sending --------------------------------------------------------------------------
     def today(self) -> str:

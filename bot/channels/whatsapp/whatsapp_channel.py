@@ -34,7 +34,6 @@ import hmac
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -53,6 +52,7 @@ from bot.channels.base import (
     mask,
     retry_until_stored,
 )
+from bot.channels.intake import DeliveryStatuses, Intake, WebhookInbox
 from bot.channels.whatsapp.whatsapp_parse import (
     CHANNEL,
     NUMBER,
@@ -87,11 +87,7 @@ class WhatsAppWindow(Protocol):
         ...
 
 
-class WhatsAppStatuses(Protocol):
-    async def record_status(self, platform_message_id: str, status: str, at: datetime, error: str | None) -> bool:
-        """Record a delivery status on the outbox row sent as ``platform_message_id``; False when
-        no such row is known (yet)."""
-        ...
+WhatsAppStatuses = DeliveryStatuses
 
 
 class WhatsAppMenus(Protocol):
@@ -100,18 +96,7 @@ class WhatsAppMenus(Protocol):
         ...
 
 
-class WhatsAppInbox(Protocol):
-    async def store_webhook(self, body: bytes) -> int:
-        """Store a webhook body (committed); its inbox id."""
-        ...
-
-    async def stored_webhooks(self, after_id: int, limit: int) -> list[tuple[int, bytes]]:
-        """Stored bodies with an inbox id above ``after_id``, oldest first, at most ``limit``."""
-        ...
-
-    async def forget_webhook(self, inbox_id: int) -> None:
-        """Delete a body whose messages are all stored."""
-        ...
+WhatsAppInbox = WebhookInbox
 
 
 # ---- settings, limits, building -----------------------------------------------------------
@@ -218,24 +203,19 @@ class WhatsAppChannel:
         self._statuses = statuses
         self._menus = menus
         self._inbox = inbox  # None (tests): acknowledged before it is stored
-        self._live: set[int] = set()  # inbox rows being handled by this process
+        self.intake = Intake(CHANNEL, inbox, log)
         self.rate_limit = rate_limit
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self._tails: dict[str, asyncio.Task] = {}
         self._uploaded: OrderedDict[int, str] = OrderedDict()  # outbox row -> media id (a retry does not upload again)
-        self._closing = False
         self.store_retry_window = 600.0  # seconds a webhook message is retried while the database is down
-        self.status_retry_delays = (0.2, 0.5, 1.0, 2.0, 5.0)  # a status may beat the send's bookkeeping
 
     def __repr__(self) -> str:  # never show the token
         return f"WhatsAppChannel(phone_number_id={self.phone_number_id!r})"
 
     async def idle(self) -> None:
         """Return when every webhook message and status received so far has been handled."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self.intake.idle()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(WEBHOOK_PATH, self.verify), web.post(WEBHOOK_PATH, self.webhook)]
@@ -246,32 +226,7 @@ class WhatsAppChannel:
     async def start_receiving(self, commands: CommandMenu) -> None:
         """The webhook receives as soon as the HTTP server serves it; the bodies a crash or a
         shutdown left in the inbox are handled now, in the order they arrived."""
-        if self._inbox is not None:
-            self._spawn(None, self._recover)
-
-    async def _recover(self) -> bool:
-        """Handle the inbox rows this process did not receive itself, page by page."""
-        assert self._inbox is not None
-        after, handled = 0, 0
-        while not self._closing:
-            rows = await self._inbox.stored_webhooks(after, 100)
-            if not rows:
-                break
-            page = []
-            for inbox_id, body in rows:
-                after = inbox_id
-                if inbox_id in self._live:
-                    continue
-                try:
-                    data = json.loads(body)
-                except (ValueError, UnicodeDecodeError, RecursionError):
-                    data = None
-                page += self._accept(data if isinstance(data, dict) else {}, inbox_id)
-                handled += 1
-            await asyncio.gather(*page)
-        if handled:
-            log.info("whatsapp: %d webhook bodies left by the last run handled from the inbox", handled)
-        return True
+        self.intake.start_recovery(lambda inbox_id, body: self._accept(_json_dict(body), inbox_id))
 
     async def stop_receiving(self) -> None:
         """Webhooks are refused in :meth:`stop`, after delivery stopped: messages being handled
@@ -280,22 +235,11 @@ class WhatsAppChannel:
     async def start(self) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        self._closing = False
+        self.intake.closing = False
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Refuse new webhooks (Meta re-sends them), finish the ones being handled, close HTTP."""
-        self._closing = True
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for t in pending:
-                t.cancel()
-            if pending:
-                log.warning(
-                    "whatsapp: %d webhook messages still being handled at shutdown were left (Meta "
-                    "re-delivers unacknowledged ones only)",
-                    len(pending),
-                )
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self.intake.stop(timeout)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -317,7 +261,7 @@ class WhatsAppChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """POST: size check, signature over the raw body, parse, store in the inbox, acknowledge;
         handle in background."""
-        if self._closing:
+        if self.intake.closing:
             return web.Response(status=503, text="stopping")
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return web.Response(status=413, text="too large")
@@ -358,61 +302,10 @@ class WhatsAppChannel:
         by_person: dict[str, list[Inbound]] = {}
         for inbound in events.messages:
             by_person.setdefault(inbound.user_key, []).append(inbound)
-        tasks = [self._spawn(key, lambda m=messages: self._process_messages(m)) for key, messages in by_person.items()]
-        tasks += [self._spawn(None, lambda u=update: self._process_status(u)) for update in events.statuses]
-        if inbox_id is None:
-            return tasks
-        self._live.add(inbox_id)
-        return [*tasks, self._spawn(None, lambda: self._forget_when_done(inbox_id, tasks))]
-
-    async def _forget_when_done(self, inbox_id: int, tasks: list[asyncio.Task]) -> bool:
-        """Delete the inbox row once every task of its body has stored what it had; a body with
-        a message that could not be stored stays for the next start."""
-        assert self._inbox is not None
-        try:
-            results = await asyncio.gather(*tasks)
-            if not all(results):
-                log.error("whatsapp webhook body %d kept in the inbox: handled again at the next start", inbox_id)
-                return False
-            for delay in (0.0, *self.status_retry_delays):  # a raw body is not kept longer than needed
-                await asyncio.sleep(delay)
-                try:
-                    await self._inbox.forget_webhook(inbox_id)
-                    return True
-                except Exception as exc:
-                    log.warning("whatsapp webhook body %d not deleted yet (%s)", inbox_id, type(exc).__name__)
-            return False
-        finally:
-            self._live.discard(inbox_id)
-
-    def _spawn(self, key: str | None, work: Callable[[], Awaitable[bool]]) -> asyncio.Task:
-        """A background task (its result: True when done, False when given up); tasks of one
-        person run one after the other, in arrival order."""
-        prev = self._tails.get(key) if key is not None else None
-
-        async def run() -> bool:
-            if prev is not None and not prev.done():
-                await asyncio.wait([prev])
-            try:
-                return await work()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("whatsapp webhook handling failed")
-                return False
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        if key is not None:
-            self._tails[key] = task
-
-            def forget(t: asyncio.Task, k: str = key) -> None:
-                if self._tails.get(k) is t:
-                    del self._tails[k]
-
-            task.add_done_callback(forget)
-        return task
+        spawn = self.intake.spawn
+        tasks = [spawn(key, lambda m=messages: self._process_messages(m)) for key, messages in by_person.items()]
+        tasks += [spawn(None, lambda u=update: self._process_status(u)) for update in events.statuses]
+        return self.intake.track(inbox_id, tasks)
 
     async def _process_messages(self, messages: list[Inbound]) -> bool:
         """Store each message as a turn, in order; False when one could not be stored."""
@@ -445,7 +338,7 @@ class WhatsAppChannel:
             inbound,
             window=self.store_retry_window,
             label=f"whatsapp message …{inbound.external_id[-12:]}",
-            stopping=lambda: self._closing,
+            stopping=lambda: self.intake.closing,
             logger=log,
         )
 
@@ -457,20 +350,8 @@ class WhatsAppChannel:
                 mask(update.recipient or ""),
                 update.error,
             )
-        if self._statuses is None:
-            return True
-        for delay in (0.0, *self.status_retry_delays):
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                if await self._statuses.record_status(update.message_id, update.status, update.at, update.error):
-                    return True
-            except Exception as exc:
-                log.warning("whatsapp status not recorded yet (%s)", type(exc).__name__)
-            if self._closing:
-                break
-        log.info("whatsapp status %s for unknown message …%s ignored", update.status, update.message_id[-12:])
-        return True
+        u = update
+        return await self.intake.record_status(self._statuses, u.message_id, u.status, u.at, u.error)
 
     # ---- sending ------------------------------------------------------------------------
     async def _window_open(self, address: str) -> bool:
@@ -622,8 +503,14 @@ def _seconds(raw: str | None) -> float | None:
 SPEC = ChannelSpec(name=CHANNEL, render=render, configure=config_from, build=build)
 
 
+def _json_dict(body: bytes) -> dict[str, Any]:
+    """A stored body as the JSON object it was; {} for what cannot be read."""
+    data = _json_or_none(body) if body else None
+    return data if isinstance(data, dict) else {}
+
+
 def _json_or_none(raw: bytes) -> Any:
     try:
         return json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
