@@ -3,12 +3,13 @@
 Inbound: the gateway POSTs to ``/webhooks/sms`` (an aggregator's delivery reports to
 ``/webhooks/sms/report``). The request is verified first (Android: the ``X-Signature`` HMAC over
 the body and ``X-Timestamp``, at most :data:`MAX_SKEW` old; aggregator: the shared secret in
-``?token=`` or ``X-Kanal-Token``), read into the canonical form
-(:func:`~bot.channels.sms.sms_parse.canonical`), stored in the webhook inbox and only then
-answered 200 (500 when it cannot be stored: the gateway sends it again). Messages are handled from
-the inbox in background tasks, one ordered chain per person, exactly as WhatsApp's; redeliveries
-are deduplicated by the dispatcher on the gateway's event id. Numbers that are not mobiles
-(operators' names, short codes: promotions and balance messages) are never answered.
+``?token=`` or ``X-Kanal-Token``), read into the canonical form (``sms_parse.from_android`` /
+``from_aggregator``), stored in the webhook inbox and only then answered 200 (500 when it cannot
+be stored: the gateway sends it again). Messages are handled from the inbox by the intake WhatsApp
+uses too (:mod:`bot.channels.intake`: one ordered chain per person, the row deleted once stored,
+recovery at start); redeliveries are deduplicated by the dispatcher on the gateway's event id.
+Numbers that are not mobiles (operators' names, short codes: promotions and balance messages) are
+never answered.
 
 Identity: a person's key is a keyed hash of their number (:func:`~bot.channels.sms.sms_parse.number_key`,
 the key kept in the database as an app secret); the number itself is kept only in
@@ -233,8 +234,10 @@ class Aggregator:
         return f"Aggregator({urlsplit(self._send_url).netloc!r})"
 
     async def send(self, session: aiohttp.ClientSession, number: str, text: str, ref: int | None) -> str:
-        values = {"to": quote(number.lstrip("+"), safe=""), "text": quote(text, safe=""), "ref": str(ref or "")}
-        url = self._send_url.format_map(values)
+        values = {"{to}": quote(number.lstrip("+"), safe=""), "{text}": quote(text, safe=""), "{ref}": str(ref or "")}
+        url = self._send_url
+        for placeholder, value in values.items():  # other braces in the template stay as they are
+            url = url.replace(placeholder, value)
         if self.method == "POST":
             parts = urlsplit(url)
             form = dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -14,8 +14,9 @@ Two transports deliver SMS:
   (sender, text, message id; delivery reports: message id, status, reason), with the shared secret
   in ``?token=`` or the ``X-Kanal-Token`` header.
 
-:func:`canonical` turns either into ``{"messages": [{"from", "text", "id", "at"}], "statuses":
-[{"id", "status", "error"}]}``: what the webhook inbox stores and what is handled from there.
+:func:`from_android` and :func:`from_aggregator` turn them into one canonical form,
+``{"messages": [{"from", "text", "id", "at"}], "statuses": [{"id", "status", "error"}]}``: what
+the webhook inbox stores and what is handled from there.
 """
 
 from __future__ import annotations
@@ -118,15 +119,17 @@ class Fields:
         return cls(**values)
 
 
-DELIVERED = {"delivered", "deliv", "success", "sent", "ok", "1", "2"}
-FAILED = {"failed", "fail", "undelivered", "undeliv", "rejected", "expired", "error", "-1", "3"}
+#: delivery report words (aggregators' own and SMPP's DELIVRD/UNDELIV/REJECTD/EXPIRED) → ours
+DELIVERED = {"delivered", "delivrd", "deliv", "success", "1", "2"}
+SENT = {"sent", "ok", "submitted", "accepted", "acceptd", "enroute"}
+FAILED = {"failed", "fail", "undelivered", "undeliv", "rejected", "rejectd", "expired", "error", "-1", "3"}
 
 
 def _status_word(raw: Any) -> str | None:
     s = str(raw or "").strip().lower()
-    if s in ("delivered", "deliv", "success", "1", "2"):
+    if s in DELIVERED:
         return "delivered"
-    if s in ("sent", "ok", "submitted", "accepted"):
+    if s in SENT:
         return "sent"
     if s in FAILED:
         return "failed"

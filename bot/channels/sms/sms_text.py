@@ -144,8 +144,8 @@ def _compose(reply: Reply, text: str, tr: Callable[..., str], max_segments: int)
     words = [label for o, label in items if id(o) not in numbered]
     lines = [f"{i} {label}" for i, label in enumerate(menu, start=1)]
     hint = to_gsm(tr(NUMBERED_HINT, n=len(menu))) if len(menu) > 1 else ""
-    shown = " / ".join(w.upper() for w in words)
-    extra = to_gsm(tr(TYPE_ALSO if menu else TYPE_WORDS, words=shown)) if words else ""
+    typed = " / ".join(w.upper() for w in words)
+    extra = to_gsm(tr(TYPE_ALSO if menu else TYPE_WORDS, words=typed)) if words else ""
 
     def build(one_line: bool, with_hint: bool, with_title: bool, tight: bool, longest: int = 0) -> str:
         head = f"{title}\n{body}" if with_title and title and body else (title if with_title and title else body)
@@ -158,7 +158,7 @@ def _compose(reply: Reply, text: str, tr: Callable[..., str], max_segments: int)
         tail = " ".join(x for x in ((hint if with_hint else ""), extra) if x)
         if tail:
             parts.append(tail)
-        return ("\n" if tight else "\n\n").join(parts) if not one_line else "\n".join(parts)
+        return ("\n" if tight or one_line else "\n\n").join(parts)
 
     attempts = (
         (False, True, True, False),
