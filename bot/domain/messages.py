@@ -160,6 +160,9 @@ class Attachment:
 #: ``Reply.extra`` key of a shorter text for channels where every character costs (SMS: two
 #: segments of 153 characters per turn), given by a flow whose text does not fit
 SHORT = "short"
+#: channels that carry text only (no photo, voice note or location either way): flows skip the
+#: steps that ask for them and say "type it" instead of "send it"
+TEXT_ONLY = frozenset({"sms"})
 
 
 class Purpose(enum.StrEnum):

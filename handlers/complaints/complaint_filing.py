@@ -16,7 +16,7 @@ from bot.domain import complaint_pin
 from bot.domain import complaint_rules as rules
 from bot.domain.complaint_rules import ComplaintState, Privacy, Role
 from bot.domain.i18n import N_, Translator
-from bot.domain.messages import SHORT, Choice, Inbound, Kind, clock_length
+from bot.domain.messages import SHORT, TEXT_ONLY, Choice, Inbound, Kind, clock_length
 from bot.domain.routing import Outside
 from bot.domain.routing_decision import Decision
 from bot.engine.region_context import RegionContext, fmt_date, region_context
@@ -186,6 +186,9 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
     t = turn.t
     if step == FilingStep.LOCATION and data.get("lat") is not None and not data.get("editing"):
         step = FilingStep.PRIVACY
+    text_only = turn.inbound.channel in TEXT_ONLY
+    if step == FilingStep.PHOTOS and text_only:  # no photo comes by SMS: the place is next
+        step = after(data, FilingStep.LOCATION)
     turn.set_state(FILING_FLOW, step, data)
     if step == FilingStep.PHOTOS:
         turn.reply(
@@ -197,11 +200,14 @@ async def advance(turn: Turn, data: dict, step: str) -> None:
             nav(t, next_choice(t)),
         )
     elif step == FilingStep.LOCATION:
-        ask = (
-            t("Di mana lokasinya? Tekan 📍 Lokasi di bawah atau ketik alamatnya. Tekan Lewati jika tidak perlu.")
-            if turn.inbound.channel == "web"
-            else t("Di mana lokasinya? Kirim lokasi (📎 → Lokasi) atau ketik alamatnya. Tekan Lewati jika tidak perlu.")
-        )
+        if text_only:
+            ask = t("Di mana lokasinya? Ketik alamatnya (nama jalan, desa atau patokan), atau LEWATI.")
+        elif turn.inbound.channel == "web":
+            ask = t("Di mana lokasinya? Tekan 📍 Lokasi di bawah atau ketik alamatnya. Tekan Lewati jika tidak perlu.")
+        else:
+            ask = t(
+                "Di mana lokasinya? Kirim lokasi (📎 → Lokasi) atau ketik alamatnya. Tekan Lewati jika tidak perlu."
+            )
         turn.reply(ask, nav(t, Choice(t("⏭ Lewati"), SKIP)))
     elif step == FilingStep.PRIVACY:
         if data.get("voices"):  # a voice is the person's own: Anonim hides the name, not the voice
@@ -232,7 +238,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
         [
             short(data["text"], 700),
             "",
-            t("📷 Foto: {n}", n=len(data.get("photos", []))),
+            *([] if turn.inbound.channel in TEXT_ONLY else [t("📷 Foto: {n}", n=len(data.get("photos", [])))]),
             *([t("🎤 Pesan suara: {n}", n=len(data["voices"]))] if data.get("voices") else []),
             t("📍 Lokasi: {where}", where=where),
             t("🔒 Siapa yang tahu nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
@@ -248,7 +254,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
         [
             Choice(t("✅ Kirim"), SEND),
             Choice(t("✏️ Ubah teks"), edit_value(FilingStep.TEXT)),
-            Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS)),
+            *([] if turn.inbound.channel in TEXT_ONLY else [Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS))]),
             Choice(t("📍 Ubah lokasi"), edit_value(FilingStep.LOCATION)),
             Choice(t("🔒 Ubah siapa yang tahu nama"), edit_value(FilingStep.PRIVACY)),
             cancel_choice(t),
