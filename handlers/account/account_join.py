@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.domain.complaint_rules import Role
 from bot.domain.i18n import N_
-from bot.domain.messages import Choice
+from bot.domain.messages import TEXT_ONLY, Choice
 from bot.domain.typed import Means
 from bot.engine.router import Router
 from bot.engine.turn import Turn
@@ -41,6 +41,9 @@ def _role_text(turn: Turn, role: str, opd: str | None) -> str:
 )
 async def join(turn: Turn, args: str) -> None:
     t = turn.t
+    if turn.inbound.channel in TEXT_ONLY:  # staff work needs buttons, cards and photos: not by SMS
+        turn.reply(t("Petugas bekerja lewat Telegram, WhatsApp atau web chat. Pakai kode ini di sana."))
+        return
     code = args.strip().upper()
     if not code:
         turn.reply(t("Ketik /gabung diikuti kode undangan, misalnya: /gabung ABCD-EFGH-JKLM"))

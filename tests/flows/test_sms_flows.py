@@ -9,6 +9,7 @@ the goodbye, then the number is gone; forum registration and "Sudah beres?" work
 
 from __future__ import annotations
 
+import asyncio
 import re
 from contextlib import asynccontextmanager
 from datetime import date, time, timedelta
@@ -53,9 +54,10 @@ def sms_settings(settings: Settings, gw: FakeSmsGateway, **extra) -> Settings:
 
 
 @asynccontextmanager
-async def sms_world(settings: Settings, clock, *, mode: str = "android", **extra):
+async def sms_world(settings: Settings, clock, *, mode: str = "android", gateway_options=None, **extra):
     """One KanalApp on Telegram (staff) and SMS (citizens), each against its fake server."""
-    gateway = FakeSmsGateway(mode=mode, signing_key=SIGNING_KEY, password=PASSWORD, username="kanal")
+    options = {"signing_key": SIGNING_KEY, "password": PASSWORD, "username": "kanal", **(gateway_options or {})}
+    gateway = FakeSmsGateway(mode=mode, **options)
     async with FakeTelegramServer(token=TG_TOKEN) as tg, gateway as gw:
         s = sms_settings(settings, gw, **extra)
         s = Settings(**{**s.__dict__, "telegram_token": TG_TOKEN, "telegram_base_url": tg.base_url,
@@ -332,3 +334,44 @@ async def test_forum_registration_and_sudah_beres_by_sms(settings, clock, db, mo
         rsvps = (await uow.session.execute(text("select status from forum_rsvps"))).scalars().all()
         c = (await uow.session.execute(select(Complaint).where(Complaint.number == number))).scalar_one()
     assert rsvps == ["registered"] and c.fixed_answer == "sudah"
+
+
+async def test_the_gateways_rate_limit_and_failures_delay_but_lose_nothing(settings, clock, db):
+    """The phone takes an SMS every 2 seconds (429 with Retry-After beyond), fails the next send with a 503
+    and drops a connection; one number's SMS is reported failed by the network. Every person gets
+    their consent exactly once; the failed one is marked on its outbox row."""
+    async with sms_world(settings, clock, gateway_options={"rate_per_second": 0.5, "burst": 1}) as (_, gw, app):
+        gw.fail_next(503, retry_after=1)
+        gw.fail_next("reset")
+        gw.fail_delivery("081299990000")
+        phones = [f"08129999000{i}" for i in range(6)]
+        people = [SmsPerson(gw, app, p) for p in phones]
+        for p in phones:
+            assert await gw.receive(p, "Halo") == 200
+        for _ in range(300):  # the outbox's retries come due on the test's clock
+            if len(gw.sent) >= len(phones):
+                break
+            clock.advance(timedelta(seconds=2))
+            app.outbox.wake()
+            await asyncio.sleep(0.1)
+        for person_ in people:
+            await person_.settle()
+        await gw.wait_idle()
+        assert sorted(normalise_number(m.to) for m in gw.sent) == sorted(normalise_number(p) for p in phones)
+        assert all("persetujuan" in m.text for m in gw.sent) and gw.rate_limited > 0
+        async with db.unit_of_work() as uow:
+            rows = (await uow.session.execute(select(OutboxMessage))).scalars().all()
+        assert all(r.status == "sent" for r in rows) and len(rows) == len(phones)
+        failed = [r for r in rows if r.delivery_status == "failed"]
+        assert len(failed) == 1 and "RESULT_ERROR_GENERIC_FAILURE" in (failed[0].last_error or "")
+
+
+async def test_staff_codes_are_not_taken_by_sms(world, db):
+    tg, gw, app = world
+    citizen = SmsPerson(gw, app, PHONE)
+    await consent(citizen)
+    out = await citizen.send("gabung ABCD-EFGH-2345")
+    assert "Telegram, WhatsApp atau web chat" in out[-1]
+    async with db.unit_of_work() as uow:
+        (user,) = (await uow.session.execute(select(User).where(User.channel == "sms"))).scalars().all()
+    assert user.role == "citizen"
