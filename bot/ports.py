@@ -129,9 +129,9 @@ class ChannelPorts:
         async with self.db.unit_of_work() as uow:
             return await uow.sms.target(key)
 
-    async def sms_spent(self, key: str, day: str) -> tuple[int, bool]:
+    async def sms_before_send(self, key: str, day: str) -> tuple[Any, int, bool]:
         async with self.db.unit_of_work() as uow:
-            return await uow.sms.spent(key, day)
+            return (await uow.sms.target(key), *await uow.sms.spent(key, day))
 
     async def sms_count(self, key: str, day: str, segments: int, capped: bool) -> None:
         async with self.db.unit_of_work() as uow:

@@ -32,7 +32,7 @@ A person's data, table by table, and what erasure does with it:
 - ``audit_events`` whose detail names them: detail rewritten.
 - ``web_push_subscriptions`` of their web chat identity: deleted.
 - ``sms_numbers`` (an SMS person's number behind their hashed key): marked erased, deleted once the
-  goodbye is sent (at the latest an hour later, the retention job); their ``sms_usage`` rows
+  goodbye is sent (at the latest an hour later, by the hourly ``dedupe_prune`` job); their ``sms_usage`` rows
   deleted. Their number (+62…, 62…, 08…) is searched for like their address.
 - ``inbound_messages`` (dedupe): their rows lose ``user_id``; rows whose key carries their
   address are deleted. ``webhook_inbox``: bodies not processed yet that carry their address are

@@ -114,6 +114,16 @@ def mask(address: str) -> str:
     return "…" + address[-4:] if len(address) > 4 else address
 
 
+def retry_after_seconds(raw: str | None) -> float | None:
+    """A platform's ``Retry-After`` header in seconds (1 s to an hour), or None when absent or
+    not a number."""
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return max(1.0, min(value, 3600.0)) if value is not None else None
+
+
 async def retry_until_stored(
     handle: Handle,
     inbound: Inbound,

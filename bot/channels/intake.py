@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+from aiohttp import web
+
 
 class WebhookInbox(Protocol):
     async def store_webhook(self, body: bytes) -> int:
@@ -75,6 +77,19 @@ class Intake:
                     len(pending),
                 )
                 await asyncio.gather(*pending, return_exceptions=True)
+
+    async def read_body(self, request: web.Request, limit: int) -> bytes | web.Response:
+        """A webhook request's body of at most ``limit`` bytes, or the answer to give instead
+        (503 while stopping: the platform sends it again; 413 when too large)."""
+        if self.closing:
+            return web.Response(status=503, text="stopping")
+        if request.content_length is not None and request.content_length > limit:
+            return web.Response(status=413, text="too large")
+        try:
+            body = await request.read()  # bounded by the server's client_max_size
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text="too large")
+        return body if len(body) <= limit else web.Response(status=413, text="too large")
 
     def spawn(self, key: str | None, work: Callable[[], Awaitable[bool]]) -> asyncio.Task:
         """A background task (its result: True when done, False when given up); tasks of one

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -222,7 +223,7 @@ class SendResult:
     platform_message_id: str | None = None
 
 
-def merge_replies(replies: list[Reply]) -> list[Reply]:
+def merge_replies(replies: Sequence[Reply]) -> list[Reply]:
     """The replies of one turn to the person who wrote, as few messages as they can be, for
     channels where every message costs (SMS): a plain reply (no choices, no attachment, not to be
     forgotten) is put at the head of the next one of the same purpose ("Terima kasih." + the menu

@@ -333,7 +333,7 @@ class Dispatcher:
         count = 0
         replies = turn.replies
         if turn.inbound.channel in self.notifier.merging:
-            replies = merge_replies(list(replies))
+            replies = merge_replies(replies)
         for reply in replies:
             if reply.to_user_id is None:  # the sender, addressed as they wrote (survives /hapusdata)
                 channel, address, user_id = turn.inbound.channel, turn.inbound.user_key, turn.user.id

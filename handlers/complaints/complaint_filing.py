@@ -234,14 +234,16 @@ async def show_summary(turn: Turn, data: dict) -> None:
     where = data.get("address") or (t("titik lokasi terkirim") if data.get("lat") is not None else t("tidak ada"))
     opd = ctx.opd_names.get(decision.opd_code, "") if decision.opd_code else t("ditentukan oleh koordinator")
     body = outside_body(ctx, decision.outside) if decision.clearly_outside else None
+    text_only = turn.inbound.channel in TEXT_ONLY  # no photos by SMS: none to count or change
+    privacy = t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])
     text = "\n".join(
         [
             short(data["text"], 700),
             "",
-            *([] if turn.inbound.channel in TEXT_ONLY else [t("📷 Foto: {n}", n=len(data.get("photos", [])))]),
+            *([] if text_only else [t("📷 Foto: {n}", n=len(data.get("photos", [])))]),
             *([t("🎤 Pesan suara: {n}", n=len(data["voices"]))] if data.get("voices") else []),
             t("📍 Lokasi: {where}", where=where),
-            t("🔒 Siapa yang tahu nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
+            t("🔒 Siapa yang tahu nama Anda: {p}", p=privacy),
             *named_line(turn, data),
             t("🏢 Akan diteruskan ke: {opd}", opd=opd),
             *([elsewhere_line(t, body)] if body else []),
@@ -254,7 +256,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
         [
             Choice(t("✅ Kirim"), SEND),
             Choice(t("✏️ Ubah teks"), edit_value(FilingStep.TEXT)),
-            *([] if turn.inbound.channel in TEXT_ONLY else [Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS))]),
+            *([] if text_only else [Choice(t("📷 Ubah foto"), edit_value(FilingStep.PHOTOS))]),
             Choice(t("📍 Ubah lokasi"), edit_value(FilingStep.LOCATION)),
             Choice(t("🔒 Ubah siapa yang tahu nama"), edit_value(FilingStep.PRIVACY)),
             cancel_choice(t),
@@ -265,7 +267,7 @@ async def show_summary(turn: Turn, data: dict) -> None:
                 [
                     short(data["text"], 70),
                     t("Lokasi: {where}", where=short(where, 40)),
-                    t("Nama Anda: {p}", p=t(rules.PRIVACY_LABELS[data.get("privacy", Privacy.BIASA)])),
+                    t("Nama Anda: {p}", p=privacy),
                     t("Ke: {opd}", opd=short(opd, 40)),
                     t("Kirim laporan ini?"),
                 ]
@@ -611,32 +613,31 @@ def store_voice(turn: Turn, c: Complaint, v: dict) -> ComplaintVoice:
 def confirm_filed(turn: Turn, ctx: RegionContext, c: Complaint, routed: bool, pin: str) -> None:
     """The reporter's receipt: the number with its PIN, who handles it next and by when."""
     t = turn.t
-    opd_short = ctx.opd_names.get(c.opd_code or "", "")
-    due_short = fmt_date(turn, ctx, c.response_due_at) if routed else ""
     if routed:
+        opd, due = ctx.opd_names[c.opd_code], fmt_date(turn, ctx, c.response_due_at)
         nxt = t(
             "Laporan Anda langsung diteruskan ke {opd}. Tanggapan pertama paling lambat {due}, "
             "penyelesaian paling lambat {done}.",
-            opd=ctx.opd_names[c.opd_code],
-            due=fmt_date(turn, ctx, c.response_due_at),
+            opd=opd,
+            due=due,
             done=fmt_date(turn, ctx, c.completion_due_at),
         )
-    elif (body := outside_body(ctx, c.suggested_outside)) is not None:
-        nxt = t(
-            "Laporan ini tampaknya urusan {body}. Petugas kami akan memeriksanya paling lambat {due}; "
-            "bila benar, laporan diteruskan ke sana dan Anda diberi tahu.",
-            body=body.name,
-            due=fmt_date(turn, ctx, c.triage_due_at),
-        )
+        brief = t("Diteruskan ke {opd}; tanggapan paling lambat {due}.", opd=opd, due=due)
     else:
-        nxt = t(
-            "Petugas kami akan memeriksanya dan meneruskannya ke dinas yang tepat paling lambat {due}.",
-            due=fmt_date(turn, ctx, c.triage_due_at),
-        )
-    if routed:
-        brief = t("Diteruskan ke {opd}; tanggapan paling lambat {due}.", opd=opd_short, due=due_short)
-    else:
-        brief = t("Petugas memeriksanya paling lambat {due}.", due=fmt_date(turn, ctx, c.triage_due_at))
+        due = fmt_date(turn, ctx, c.triage_due_at)
+        if (body := outside_body(ctx, c.suggested_outside)) is not None:
+            nxt = t(
+                "Laporan ini tampaknya urusan {body}. Petugas kami akan memeriksanya paling lambat {due}; "
+                "bila benar, laporan diteruskan ke sana dan Anda diberi tahu.",
+                body=body.name,
+                due=due,
+            )
+        else:
+            nxt = t(
+                "Petugas kami akan memeriksanya dan meneruskannya ke dinas yang tepat paling lambat {due}.",
+                due=due,
+            )
+        brief = t("Petugas memeriksanya paling lambat {due}.", due=due)
     receipt_short = " ".join(
         [
             t("Laporan terkirim. Nomor: {number}, PIN {pin}.", number=c.number, pin=pin),

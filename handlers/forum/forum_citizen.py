@@ -134,25 +134,27 @@ async def show_forum(turn: Turn, forum_id: int) -> None:
     registered = await repo.registered_count(f.id)
     mine = await repo.rsvp(f.id, turn.user.id)
     phase = rules.phase(f.status, f.starts_at, turn.now)
-    card = text = forum_card(ctx, f, t, registered=registered)
+    news = ""  # what the card is followed by: the same on the short card (SMS)
     choices: list[Choice] = []
     if phase == "cancelled":
-        text += "\n\n" + t("Forum ini dibatalkan.")
+        news += "\n\n" + t("Forum ini dibatalkan.")
     elif phase == "upcoming":
         if mine is not None and mine.status == "registered":
-            text += "\n\n" + t("✅ Anda terdaftar.")
+            news += "\n\n" + t("✅ Anda terdaftar.")
             choices.append(Choice(t("❎ Batal daftar"), forum_link(f.id, ForumAction.CANCEL)))
         else:
             choices.append(Choice(t("📝 Daftar"), forum_link(f.id, ForumAction.RSVP)))
         choices.append(Choice(t("💬 Kirim masukan"), forum_link(f.id, ForumAction.INPUT)))
     elif f.result_published_at is not None:
-        text += "\n\n" + t("📄 Berita acara:") + "\n" + (f.result_text or "")
+        news += "\n\n" + t("📄 Berita acara:") + "\n" + (f.result_text or "")
     else:
-        text += "\n\n" + t("Forum ini sudah berlangsung; berita acaranya belum diterbitkan.")
+        news += "\n\n" + t("Forum ini sudah berlangsung; berita acaranya belum diterbitkan.")
     choices.append(back_to_list(turn))
-    # where a message is short (SMS): the card without description and agenda, then the same news
-    brief = forum_card(ctx, f, t, registered=registered, full=False) + text[len(card) :]
-    turn.reply(text, choices, extra={SHORT: brief})
+    turn.reply(
+        forum_card(ctx, f, t, registered=registered) + news,
+        choices,
+        extra={SHORT: forum_card(ctx, f, t, registered=registered, full=False) + news},  # without description, agenda
+    )
     if phase == "past" and f.result_photo_ref and f.result_photo_channel == turn.inbound.channel:
         turn.reply(
             t("Lampiran berita acara forum #{id}", id=f.id),

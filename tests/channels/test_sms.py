@@ -172,8 +172,8 @@ class Ports:
     async def sms_target(self, key):
         return sms_channel.Target(self.numbers[key], False, False) if key in self.numbers else None
 
-    async def sms_spent(self, key, day):
-        return 0, False
+    async def sms_before_send(self, key, day):
+        return await self.sms_target(key), 0, False
 
     async def sms_count(self, key, day, segments, capped):
         return None

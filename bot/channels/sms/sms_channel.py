@@ -50,6 +50,7 @@ from bot.channels.base import (
     Handle,
     RateLimit,
     mask,
+    retry_after_seconds,
     retry_until_stored,
 )
 from bot.channels.intake import DeliveryStatuses, Intake, WebhookInbox
@@ -101,8 +102,9 @@ class SmsNumbers(WebhookInbox, DeliveryStatuses, Protocol):
         """The number behind ``key``, its STOP and erasure marks; None when none is kept."""
         ...
 
-    async def sms_spent(self, key: str, day: str) -> tuple[int, bool]:
-        """(segments sent to ``key`` on ``day``, whether the cap notice went out)."""
+    async def sms_before_send(self, key: str, day: str) -> tuple[Target | None, int, bool]:
+        """What a send to ``key`` needs, read at once: :meth:`sms_target`, the segments sent to
+        ``key`` on ``day`` and whether the cap notice went out."""
         ...
 
     async def sms_count(self, key: str, day: str, segments: int, capped: bool) -> None: ...
@@ -169,10 +171,7 @@ class Transport(Protocol):
 
 
 def _error(status: int, body: bytes, retry_after: str | None, what: str) -> SendError:
-    try:
-        wait = max(1.0, min(float(retry_after), 3600.0)) if retry_after else None
-    except ValueError:
-        wait = None
+    wait = retry_after_seconds(retry_after)
     detail = body[:200].decode("utf-8", "replace").replace("\n", " ")
     if status == 429:
         return SendError(f"{what}: rate limited (HTTP 429)", retryable=True, retry_after=wait or 5.0)
@@ -335,19 +334,6 @@ class SmsChannel:
         await self.intake.idle()
 
     # ---- webhooks -------------------------------------------------------------------------
-    async def _read(self, request: web.Request) -> bytes | web.Response:
-        if self.intake.closing:
-            return web.Response(status=503, text="stopping")
-        if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
-            return web.Response(status=413, text="too large")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return web.Response(status=413, text="too large")
-        if len(body) > MAX_WEBHOOK_BODY:
-            return web.Response(status=413, text="too large")
-        return body
-
     def _token_ok(self, request: web.Request) -> bool:
         given = request.query.get("token") or request.headers.get("X-Kanal-Token") or ""
         return bool(self.config.webhook_secret) and secrets.compare_digest(
@@ -372,7 +358,7 @@ class SmsChannel:
 
     async def webhook(self, request: web.Request) -> web.Response:
         """An inbound SMS or (Android) a delivery report: verified, stored, then acknowledged."""
-        body = await self._read(request)
+        body = await self.intake.read_body(request, MAX_WEBHOOK_BODY)
         if isinstance(body, web.Response):
             return body
         if self.config.transport == "android":
@@ -401,7 +387,7 @@ class SmsChannel:
 
     async def report(self, request: web.Request) -> web.Response:
         """An aggregator's delivery report."""
-        body = await self._read(request)
+        body = await self.intake.read_body(request, MAX_WEBHOOK_BODY)
         if isinstance(body, web.Response):
             return body
         if self.config.transport != "aggregator":
@@ -511,9 +497,9 @@ class SmsChannel:
             raise SendError("SMS: payload without text", retryable=False)
         if self._ports is None:
             raise SendError("SMS: no number store", retryable=False)
+        today = self.today()
         try:
-            target = await self._ports.sms_target(address)
-            spent, capped = await self._ports.sms_spent(address, self.today())
+            target, spent, capped = await self._ports.sms_before_send(address, today)
         except Exception as exc:
             raise SendError(f"SMS: number not readable ({type(exc).__name__})", retryable=True) from None
         if target is None:
@@ -537,7 +523,7 @@ class SmsChannel:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise SendError(f"SMS gateway network: {type(exc).__name__}", retryable=True) from None
         try:  # sent: a failure to count must not send it again (an erased person: the day's total only)
-            await self._ports.sms_count("" if target.erased else address, self.today(), cost, cap_notice)
+            await self._ports.sms_count("" if target.erased else address, today, cost, cap_notice)
             if target.erased:
                 await self._ports.sms_forget(address)
         except Exception as exc:

@@ -50,6 +50,7 @@ from bot.channels.base import (
     Handle,
     RateLimit,
     mask,
+    retry_after_seconds,
     retry_until_stored,
 )
 from bot.channels.intake import DeliveryStatuses, Intake, WebhookInbox
@@ -261,16 +262,9 @@ class WhatsAppChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         """POST: size check, signature over the raw body, parse, store in the inbox, acknowledge;
         handle in background."""
-        if self.intake.closing:
-            return web.Response(status=503, text="stopping")
-        if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
-            return web.Response(status=413, text="too large")
-        try:
-            body = await request.read()  # bounded by the server's client_max_size
-        except web.HTTPRequestEntityTooLarge:
-            return web.Response(status=413, text="too large")
-        if len(body) > MAX_WEBHOOK_BODY:
-            return web.Response(status=413, text="too large")
+        body = await self.intake.read_body(request, MAX_WEBHOOK_BODY)
+        if isinstance(body, web.Response):
+            return body
         header = request.headers.get(SIGNATURE_HEADER)
         if not header:
             return web.Response(status=401, text="signature required")
@@ -480,7 +474,7 @@ def graph_error(status: int, data: Any, retry_after: str | None = None) -> SendE
         n = int(code) if code is not None else None
     except (TypeError, ValueError):
         n = None
-    wait = _seconds(retry_after)
+    wait = retry_after_seconds(retry_after)
     if n in RATE_LIMIT_WAIT or status == 429:
         return SendError(
             f"WhatsApp rate limit: {text}", retryable=True, retry_after=wait or RATE_LIMIT_WAIT.get(n, 5.0)
@@ -490,14 +484,6 @@ def graph_error(status: int, data: Any, retry_after: str | None = None) -> SendE
     if n == 190 or status == 401:
         log.error("whatsapp: the access token was refused: %s", text)
     return SendError(f"WhatsApp {status}: {text}", retryable=False)
-
-
-def _seconds(raw: str | None) -> float | None:
-    try:
-        value = float(raw) if raw else None
-    except ValueError:
-        return None
-    return max(1.0, min(value, 3600.0)) if value is not None else None
 
 
 SPEC = ChannelSpec(name=CHANNEL, render=render, configure=config_from, build=build)
